@@ -27,7 +27,7 @@ class MemberId:
 
     @classmethod
     def parse(cls, text: str) -> MemberId:
-        if not _MEMBER_RE.match(text):
+        if not _MEMBER_RE.fullmatch(text):
             raise InvalidIdentifier(f"not a member id INSTANCE/CLASS/MEMBER/SUBSYSTEM: {text!r}")
         instance, member_class, member, subsystem = text.split("/")
         return cls(instance, member_class, member, subsystem)
@@ -43,7 +43,7 @@ class ServiceId:
 
     @classmethod
     def parse(cls, text: str) -> ServiceId:
-        if not _SERVICE_RE.match(text):
+        if not _SERVICE_RE.fullmatch(text):
             raise InvalidIdentifier(
                 f"not a service id INSTANCE/CLASS/MEMBER/SUBSYSTEM/SERVICE: {text!r}"
             )
@@ -55,8 +55,8 @@ class ServiceId:
 
 
 def is_member_id(text: str) -> bool:
-    return bool(_MEMBER_RE.match(text))
+    return bool(_MEMBER_RE.fullmatch(text))
 
 
 def is_service_id(text: str) -> bool:
-    return bool(_SERVICE_RE.match(text))
+    return bool(_SERVICE_RE.fullmatch(text))

@@ -1,0 +1,46 @@
+"""What an agency implements to join the hub: one async method that fetches fields."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from jembatan.values import FieldValue
+
+FieldType = Literal["text", "integer", "flag", "number", "date"]
+Sensitivity = Literal["public", "personal", "sensitive"]
+
+
+class AgencyUnavailable(Exception):
+    """The agency could not give a trustworthy answer (refused, failed, timed out, garbled).
+
+    Messages never carry a NIK or a value: they end up in logs."""
+
+
+class InvalidSubject(ValueError):
+    """The subject is not a 16-digit NIK, so no agency can hold a record for it."""
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSpec:
+    """One entry of an agency's field catalogue."""
+
+    name: str
+    type: FieldType
+    description: str
+    sensitivity: Sensitivity
+
+
+class Agency(Protocol):
+    """An agency's data source, as its connector sees it."""
+
+    @property
+    def catalogue(self) -> Sequence[FieldSpec]: ...
+
+    async def fetch(self, subject: str, fields: Sequence[str]) -> Mapping[str, FieldValue] | None:
+        """The subject's values for ``fields`` (a field it does not hold is left out);
+        ``None`` when the agency has no record of the subject."""
+        ...
+
+    async def close(self) -> None: ...

@@ -1,0 +1,456 @@
+"""Consent artefacts: what a citizen agreed to share, signed by the consent manager.
+
+The consent manager (the Perlinsos portal) signs each artefact as a compact JWS (EdDSA over
+Ed25519, ``typ: consent+jwt``); the hub verifies it with the portal's public key and then checks,
+on every query, that it covers this subject, client, purpose, service and fields, and that it is
+still active. Revocations are small signed statements of their own (``consent-revocation+jwt``).
+
+Verifying a signature and checking coverage are separate on purpose: a signature check never
+changes for a given token, so it can be cached (``ConsentVerifier``); time and revocation change,
+so ``check_covers`` runs on every query with the caller's clock.
+
+Refusals are ``ConsentError`` with a ``jembatan.v1.Reason`` name; their messages never carry the
+subject's NIK.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
+from typing import Any, Final
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from jwt.types import Options
+
+from hub.errors import Refusal
+from hub.ids import is_member_id, is_service_id
+
+__all__ = [
+    "CONSENT_TYP",
+    "MAX_TOKEN_CHARS",
+    "PURPOSE_BANSOS_ELIGIBILITY",
+    "REVOCATION_TYP",
+    "ConsentArtefact",
+    "ConsentError",
+    "ConsentVerifier",
+    "check_covers",
+    "generate_consent_manager_key",
+    "grant",
+    "load_private_key_pem",
+    "load_public_key_pem",
+    "private_key_to_pem",
+    "public_key_to_pem",
+    "sign_consent",
+    "sign_revocation",
+    "verify_consent",
+    "verify_revocation",
+]
+
+CONSENT_TYP: Final = "consent+jwt"
+REVOCATION_TYP: Final = "consent-revocation+jwt"
+PURPOSE_BANSOS_ELIGIBILITY: Final = "bansos-eligibility"
+# Hard-coded, never taken from the token (RFC 8725 §2.1): this is what refuses "none",
+# HS256 signed with the public key as the secret, and any other algorithm.
+_ALGORITHMS: Final = ["EdDSA"]
+# A real artefact is a few hundred characters; refusing huge ones before decoding keeps a
+# hostile client from making the hub parse megabytes of base64 and JSON.
+MAX_TOKEN_CHARS: Final = 16_384
+
+_NIK_RE = re.compile(r"[0-9]{16}")
+_PURPOSE_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
+_FIELD_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,127}")
+_CONSENT_CLAIMS: Final = ("iss", "jti", "sub", "grantee", "purpose", "services")
+_CONSENT_CLAIMS_TIME: Final = ("iat", "nbf", "exp")
+_REVOCATION_CLAIMS: Final = ("iss", "cid", "iat", "act")
+# Time is checked by check_covers with an injected clock, never by pyjwt's wall clock.
+_DECODE_OPTIONS: Final[Options] = {
+    "verify_signature": True,
+    "verify_exp": False,
+    "verify_nbf": False,
+    "verify_iat": False,
+    "verify_iss": True,
+    "require": [],
+}
+
+
+class ConsentError(Refusal):
+    """A consent (or revocation) the hub will not accept.
+
+    ``reason`` is a ``jembatan.v1.Reason`` name; ``message`` is one line and never the NIK.
+    """
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(reason, message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class ConsentArtefact:
+    """One citizen's consent, as signed. Datetimes are UTC, whole seconds (JWT NumericDate)."""
+
+    consent_id: str
+    issuer: str
+    subject: str
+    grantee: str
+    purpose: str
+    services: Mapping[str, frozenset[str]]
+    issued_at: datetime
+    not_before: datetime
+    expires_at: datetime
+
+    def __repr__(self) -> str:
+        # The subject is a NIK: keep it out of logs and tracebacks that print the artefact.
+        return (
+            f"ConsentArtefact(consent_id={self.consent_id!r}, issuer={self.issuer!r}, "
+            f"grantee={self.grantee!r}, purpose={self.purpose!r}, "
+            f"services={sorted(self.services)!r}, expires_at={self.expires_at.isoformat()})"
+        )
+
+
+def generate_consent_manager_key() -> Ed25519PrivateKey:
+    return Ed25519PrivateKey.generate()
+
+
+def grant(
+    *,
+    issuer: str,
+    subject: str,
+    grantee: str,
+    purpose: str,
+    services: Mapping[str, Iterable[str]],
+    valid_for: timedelta,
+    now: datetime | None = None,
+    consent_id: str | None = None,
+) -> ConsentArtefact:
+    """A new artefact, valid from ``now`` for ``valid_for``; ValueError on bad input."""
+    if valid_for <= timedelta(0):
+        raise ValueError("consent must be valid for a positive duration")
+    # Whole seconds, because that is all a JWT carries: what was granted is what verifies.
+    start = _utc(now).replace(microsecond=0)
+    artefact = ConsentArtefact(
+        consent_id=consent_id if consent_id is not None else str(uuid.uuid4()),
+        issuer=issuer,
+        subject=subject,
+        grantee=grantee,
+        purpose=purpose,
+        services=_freeze_services(services),
+        issued_at=start,
+        not_before=start,
+        expires_at=start + _whole_seconds(valid_for),
+    )
+    _validate(artefact)
+    return artefact
+
+
+def sign_consent(artefact: ConsentArtefact, key: Ed25519PrivateKey) -> str:
+    _validate(artefact)
+    claims = {
+        "iss": artefact.issuer,
+        "jti": artefact.consent_id,
+        "sub": artefact.subject,
+        "grantee": artefact.grantee,
+        "purpose": artefact.purpose,
+        # Sorted, so the same artefact always signs to the same payload.
+        "services": {s: sorted(f) for s, f in sorted(artefact.services.items())},
+        "iat": _seconds(artefact.issued_at),
+        "nbf": _seconds(artefact.not_before),
+        "exp": _seconds(artefact.expires_at),
+    }
+    return jwt.encode(claims, key, algorithm="EdDSA", headers={"typ": CONSENT_TYP})
+
+
+def verify_consent(token: str, key: Ed25519PublicKey, *, issuer: str) -> ConsentArtefact:
+    """The artefact in ``token`` if ``issuer`` signed it with ``key``; else CONSENT_INVALID.
+
+    Checks signature, algorithm, ``typ``, issuer and the claims' presence and shapes; not
+    time, which ``check_covers`` checks against the caller's clock.
+    """
+    claims = _decode(token, key, issuer=issuer, typ=CONSENT_TYP, reason="CONSENT_INVALID")
+    try:
+        return _artefact_from_claims(claims)
+    except ValueError as exc:
+        raise ConsentError("CONSENT_INVALID", f"malformed consent: {exc}") from None
+
+
+class ConsentVerifier:
+    """``verify_consent`` for one consent manager, remembering tokens it has already verified.
+
+    Caching is safe because a token is immutable: the same string always has the same
+    signature verdict and decodes to the same artefact. What does change, revocation and
+    time, is not part of that verdict; ``check_covers`` checks both on every query. Only
+    successes are cached (``lru_cache`` does not keep exceptions), so a bad token costs a
+    full verification each time and cannot evict good ones by failing.
+    """
+
+    def __init__(self, key: Ed25519PublicKey, *, issuer: str, cache_size: int = 4096) -> None:
+        self.key = key
+        self.issuer = issuer
+        # Per instance, not a module-level cache: the key and issuer are part of the verdict.
+        self._verify = functools.lru_cache(maxsize=cache_size)(self._verify_uncached)
+
+    def verify(self, token: str) -> ConsentArtefact:
+        artefact: ConsentArtefact = self._verify(token)
+        return artefact
+
+    def cache_info(self) -> functools._CacheInfo:
+        return self._verify.cache_info()
+
+    def _verify_uncached(self, token: str) -> ConsentArtefact:
+        return verify_consent(token, self.key, issuer=self.issuer)
+
+
+def check_covers(
+    artefact: ConsentArtefact,
+    *,
+    subject: str,
+    grantee: str,
+    purpose: str,
+    service: str,
+    fields: Iterable[str],
+    now: datetime,
+    revoked: bool,
+) -> None:
+    """Raise ``ConsentError`` unless ``artefact`` covers this query at ``now``."""
+    if revoked:
+        raise ConsentError("CONSENT_REVOKED", f"consent {artefact.consent_id} was revoked")
+    now = _utc(now)
+    if now >= artefact.expires_at:
+        raise ConsentError(
+            "CONSENT_EXPIRED",
+            f"consent {artefact.consent_id} expired at {artefact.expires_at.isoformat()}",
+        )
+    if now < artefact.not_before:
+        raise ConsentError(
+            "CONSENT_INVALID",
+            f"consent {artefact.consent_id} not yet valid, "
+            f"starts at {artefact.not_before.isoformat()}",
+        )
+    if subject != artefact.subject:
+        # Name neither NIK: the message may reach the client and the logs.
+        raise ConsentError(
+            "CONSENT_SUBJECT_MISMATCH",
+            f"consent {artefact.consent_id} is for another subject",
+        )
+    if grantee != artefact.grantee:
+        raise ConsentError(
+            "CONSENT_GRANTEE_MISMATCH",
+            f"consent {artefact.consent_id} is granted to {artefact.grantee}, not {grantee}",
+        )
+    if purpose != artefact.purpose:
+        raise ConsentError(
+            "CONSENT_PURPOSE_MISMATCH",
+            f"consent {artefact.consent_id} is for purpose {artefact.purpose!r}, not {purpose!r}",
+        )
+    consented = artefact.services.get(service)
+    if consented is None:
+        raise ConsentError(
+            "CONSENT_SERVICE_MISMATCH",
+            f"consent {artefact.consent_id} does not cover service {service}",
+        )
+    extra = set(fields) - consented
+    if extra:
+        raise ConsentError(
+            "FIELD_NOT_CONSENTED",
+            f"consent {artefact.consent_id} does not cover fields "
+            f"{', '.join(sorted(extra))} of {service}",
+        )
+
+
+def sign_revocation(
+    consent_id: str, key: Ed25519PrivateKey, *, issuer: str, now: datetime | None = None
+) -> str:
+    """The consent manager's signed statement that ``consent_id`` is revoked."""
+    claims = {"iss": issuer, "cid": consent_id, "iat": _seconds(_utc(now)), "act": "revoke"}
+    return jwt.encode(claims, key, algorithm="EdDSA", headers={"typ": REVOCATION_TYP})
+
+
+def verify_revocation(token: str, key: Ed25519PublicKey, *, issuer: str) -> str:
+    """The consent id revoked by ``token``; ConsentError REVOCATION_INVALID otherwise."""
+    claims = _decode(token, key, issuer=issuer, typ=REVOCATION_TYP, reason="REVOCATION_INVALID")
+    missing = [c for c in _REVOCATION_CLAIMS if c not in claims]
+    if missing:
+        raise ConsentError("REVOCATION_INVALID", f"revocation lacks claims {', '.join(missing)}")
+    if claims["act"] != "revoke":
+        raise ConsentError("REVOCATION_INVALID", "act is not 'revoke'")
+    try:
+        _require_int(claims["iat"], "iat")
+        return _require_uuid(claims["cid"], "cid")
+    except ValueError as exc:
+        raise ConsentError("REVOCATION_INVALID", f"malformed revocation: {exc}") from None
+
+
+# --- PEM helpers for the consent manager's key ---------------------------------------------
+
+
+def private_key_to_pem(key: Ed25519PrivateKey) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+
+
+def public_key_to_pem(key: Ed25519PublicKey) -> bytes:
+    return key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+def load_private_key_pem(data: bytes) -> Ed25519PrivateKey:
+    key = serialization.load_pem_private_key(data, password=None)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ValueError(f"consent manager key is {type(key).__name__}, expected Ed25519")
+    return key
+
+
+def load_public_key_pem(data: bytes) -> Ed25519PublicKey:
+    key = serialization.load_pem_public_key(data)
+    if not isinstance(key, Ed25519PublicKey):
+        raise ValueError(f"consent manager key is {type(key).__name__}, expected Ed25519")
+    return key
+
+
+# --- internals ----------------------------------------------------------------------------
+
+
+def _decode(
+    token: str, key: Ed25519PublicKey, *, issuer: str, typ: str, reason: str
+) -> dict[str, Any]:
+    """Signature, algorithm, typ and issuer, in one pyjwt decode (one Ed25519 verify)."""
+    if not isinstance(token, str) or len(token) > MAX_TOKEN_CHARS:
+        raise ConsentError(reason, f"token is not a string of at most {MAX_TOKEN_CHARS} chars")
+    try:
+        decoded = jwt.decode_complete(
+            token, key, algorithms=_ALGORITHMS, options=_DECODE_OPTIONS, issuer=issuer
+        )
+    except jwt.InvalidIssuerError:
+        raise ConsentError(reason, f"not issued by {issuer}") from None
+    except jwt.InvalidSignatureError:
+        raise ConsentError(reason, "signature does not verify") from None
+    except jwt.InvalidAlgorithmError:
+        raise ConsentError(reason, "algorithm is not EdDSA") from None
+    except jwt.MissingRequiredClaimError as exc:
+        raise ConsentError(reason, f"missing claim {exc.claim}") from None
+    except jwt.PyJWTError as exc:
+        # pyjwt's messages are one line and carry no claim values, only what is wrong.
+        raise ConsentError(reason, f"not a valid JWS: {exc}") from None
+    header, claims = decoded["header"], decoded["payload"]
+    if header.get("typ") != typ:
+        raise ConsentError(reason, f"typ is not {typ!r}")
+    if not isinstance(claims, dict):
+        raise ConsentError(reason, "claims are not a JSON object")
+    return claims
+
+
+def _artefact_from_claims(claims: Mapping[str, Any]) -> ConsentArtefact:
+    missing = [c for c in (*_CONSENT_CLAIMS, *_CONSENT_CLAIMS_TIME) if c not in claims]
+    if missing:
+        raise ValueError(f"missing claims {', '.join(missing)}")
+    services = claims["services"]
+    if not isinstance(services, dict) or not all(
+        isinstance(fields, list) and all(isinstance(f, str) for f in fields)
+        for fields in services.values()
+    ):
+        raise ValueError("services must map service ids to lists of field names")
+    artefact = ConsentArtefact(
+        consent_id=_require_str(claims["jti"], "jti"),
+        issuer=_require_str(claims["iss"], "iss"),
+        subject=_require_str(claims["sub"], "sub"),
+        grantee=_require_str(claims["grantee"], "grantee"),
+        purpose=_require_str(claims["purpose"], "purpose"),
+        services=_freeze_services(services),
+        issued_at=_from_seconds(claims["iat"], "iat"),
+        not_before=_from_seconds(claims["nbf"], "nbf"),
+        expires_at=_from_seconds(claims["exp"], "exp"),
+    )
+    _validate(artefact)
+    return artefact
+
+
+def _validate(artefact: ConsentArtefact) -> None:
+    """The shape rules an artefact obeys however it was made; ValueError names the rule."""
+    _require_uuid(artefact.consent_id, "consent id")
+    if not is_member_id(artefact.issuer):
+        raise ValueError(f"issuer {artefact.issuer!r} is not a member id")
+    if not _NIK_RE.fullmatch(artefact.subject):
+        raise ValueError("subject is not a 16-digit NIK")  # and say no more about it
+    if not is_member_id(artefact.grantee):
+        raise ValueError(f"grantee {artefact.grantee!r} is not a member id")
+    if not _PURPOSE_RE.fullmatch(artefact.purpose):
+        raise ValueError(f"purpose {artefact.purpose!r} is not a purpose code")
+    if not artefact.services:
+        raise ValueError("consent names no service")
+    for service, fields in artefact.services.items():
+        if not is_service_id(service):
+            raise ValueError(f"{service!r} is not a service id")
+        if not fields:
+            raise ValueError(f"consent names no field of {service}")
+        for field in fields:
+            if not _FIELD_RE.fullmatch(field):
+                raise ValueError(f"{field!r} is not a field name")
+    if not artefact.issued_at <= artefact.not_before < artefact.expires_at:
+        raise ValueError("times must satisfy iat <= nbf < exp")
+
+
+def _freeze_services(services: Mapping[str, Iterable[str]]) -> Mapping[str, frozenset[str]]:
+    if isinstance(services, str):
+        raise ValueError("services must be a mapping")
+    frozen: dict[str, frozenset[str]] = {}
+    for service, fields in services.items():
+        if isinstance(fields, str):  # a bare string would iterate as one-letter fields
+            raise ValueError(f"fields of {service} must be a collection, not a string")
+        frozen[service] = frozenset(fields)
+    return MappingProxyType(frozen)
+
+
+def _require_str(value: object, name: str) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"{name} must be a string")
+    return value
+
+
+def _require_uuid(value: object, name: str) -> str:
+    text = _require_str(value, name)
+    try:
+        parsed = uuid.UUID(text)
+    except ValueError:
+        raise ValueError(f"{name} is not a UUID") from None
+    if str(parsed) != text:  # one spelling only, so one consent has one id
+        raise ValueError(f"{name} is not a lower-case hyphenated UUID")
+    return text
+
+
+def _require_int(value: object, name: str) -> int:
+    # bool is an int in Python but not a NumericDate in JSON.
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ValueError(f"{name} must be an integer")
+    return value
+
+
+def _from_seconds(value: object, name: str) -> datetime:
+    seconds = _require_int(value, name)
+    try:
+        return datetime.fromtimestamp(seconds, UTC)
+    except (OverflowError, OSError, ValueError):
+        raise ValueError(f"{name} is out of range") from None
+
+
+def _seconds(moment: datetime) -> int:
+    return int(_utc(moment).timestamp())
+
+
+def _whole_seconds(delta: timedelta) -> timedelta:
+    return timedelta(seconds=int(delta.total_seconds()))
+
+
+def _utc(now: datetime | None) -> datetime:
+    if now is None:
+        return datetime.now(UTC)
+    return now if now.tzinfo is not None else now.replace(tzinfo=UTC)

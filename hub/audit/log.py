@@ -1,0 +1,117 @@
+"""The audit log's sequencer: the one writer that turns records into indexed, durable entries.
+
+Appends from many concurrent queries are grouped into one transaction (group commit): the
+thread takes whatever has queued up while the previous batch was being fsynced, so under
+load one fsync serves many exchanges, and when idle a lone record is written at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from hub.store.base import AuditWriter, PendingEntry
+
+_MAX_BATCH = 1024
+_STOP = object()
+log = logging.getLogger(__name__)
+
+
+class AuditUnavailable(Exception):
+    """The record could not be made durable; the exchange must fail closed."""
+
+
+@dataclass(frozen=True, slots=True)
+class LogEntry:
+    index: int
+    leaf_hash: bytes
+
+
+_Item = tuple[PendingEntry, asyncio.Future[LogEntry], asyncio.AbstractEventLoop]
+
+
+class AuditLog:
+    def __init__(self, open_writer: Callable[[], AuditWriter]) -> None:
+        self._queue: queue.SimpleQueue[_Item | object] = queue.SimpleQueue()
+        self._ready = threading.Event()
+        self._startup_error: BaseException | None = None
+        self._thread = threading.Thread(
+            target=self._run, args=(open_writer,), name="audit-sequencer", daemon=True
+        )
+        self._thread.start()
+        self._ready.wait()
+        if self._startup_error is not None:
+            raise AuditUnavailable(f"audit store: {self._startup_error}")
+
+    async def append(self, entry: PendingEntry) -> LogEntry:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[LogEntry] = loop.create_future()
+        self._queue.put((entry, future, loop))
+        return await future
+
+    def close(self) -> None:
+        self._queue.put(_STOP)
+        self._thread.join()
+
+    def _run(self, open_writer: Callable[[], AuditWriter]) -> None:
+        try:
+            writer = open_writer()
+            size = writer.size()
+        except Exception as exc:
+            self._startup_error = exc
+            self._ready.set()
+            return
+        self._ready.set()
+        try:
+            while True:
+                first = self._queue.get()
+                if first is _STOP:
+                    return
+                batch: list[_Item] = [first]  # type: ignore[list-item]
+                stop = False
+                while len(batch) < _MAX_BATCH:
+                    try:
+                        item = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if item is _STOP:
+                        stop = True
+                        break
+                    batch.append(item)  # type: ignore[arg-type]
+                size = self._write(writer, size, batch)
+                if stop:
+                    return
+        finally:
+            writer.close()
+
+    def _write(self, writer: AuditWriter, size: int, batch: list[_Item]) -> int:
+        try:
+            writer.append(size, [entry for entry, _, _ in batch])
+        except Exception as exc:
+            log.error("audit append failed: %s", exc)
+            error = AuditUnavailable(f"audit record not durable: {exc}")
+            _settle(batch, lambda future, _: future.set_exception(error))
+            return size
+        _settle(
+            batch, lambda future, i: future.set_result(LogEntry(size + i, batch[i][0].leaf_hash))
+        )
+        return size + len(batch)
+
+
+def _settle(batch: list[_Item], settle: Callable[[asyncio.Future[LogEntry], int], None]) -> None:
+    # One wake-up per loop per batch, not per record: call_soon_threadsafe writes a pipe.
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[int, asyncio.Future[LogEntry]]]] = {}
+    for i, (_, future, loop) in enumerate(batch):
+        by_loop.setdefault(loop, []).append((i, future))
+
+    def settle_all(items: list[tuple[int, asyncio.Future[LogEntry]]]) -> None:
+        for i, future in items:
+            if not future.done():
+                settle(future, i)
+
+    for loop, items in by_loop.items():
+        loop.call_soon_threadsafe(settle_all, items)

@@ -1,0 +1,54 @@
+"""The audit record: what the log says about one exchange, and how it is hashed.
+
+Records hold identifiers, pseudonyms and digests only — never a field value or a NIK.
+They are stored and hashed as canonical JSON so that anyone can recompute a leaf hash
+from an export without our code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+
+RECORD_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    time: str
+    request_id: str
+    client_id: str
+    service_id: str
+    purpose: str
+    consent_id: str
+    subject: str
+    decision: str
+    reason: str
+    stage: str
+    status: str
+    policy_version: str
+    request_digest: str
+    response_digest: str
+    fields_requested: tuple[str, ...] = ()
+    fields_released: tuple[tuple[str, str], ...] = ()
+    fields_dropped: tuple[str, ...] = ()
+    version: int = field(default=RECORD_VERSION)
+
+    def canonical_json(self) -> bytes:
+        doc = asdict(self)
+        doc["fields_released"] = [{"name": n, "treatment": t} for n, t in self.fields_released]
+        return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+    @classmethod
+    def from_json(cls, data: bytes) -> AuditRecord:
+        doc = json.loads(data)
+        doc["fields_requested"] = tuple(doc["fields_requested"])
+        doc["fields_dropped"] = tuple(doc["fields_dropped"])
+        doc["fields_released"] = tuple((f["name"], f["treatment"]) for f in doc["fields_released"])
+        return cls(**doc)
+
+
+def leaf_hash(record_json: bytes) -> bytes:
+    """RFC 6962 leaf hash: SHA-256(0x00 || leaf)."""
+    return hashlib.sha256(b"\x00" + record_json).digest()

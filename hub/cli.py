@@ -1,0 +1,388 @@
+"""``jembatan``: run and administer the hub, its simulated agencies and queries.
+
+Every command answers ``--help``; every error is one readable line and a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime
+import logging
+import os
+import secrets
+import signal
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from cryptography import x509
+
+from hub.errors import JembatanError
+from hub.home import CONSENT_MANAGER_ID, HUB_MEMBER_ID, HubHome
+
+DEFAULT_HUB = "127.0.0.1:7443"
+PURPOSE = "bansos-eligibility"
+
+
+class CliError(JembatanError):
+    """A problem with what the user asked for, explained in one line."""
+
+
+def _home(args: argparse.Namespace) -> HubHome:
+    return HubHome(Path(args.home))
+
+
+async def _until_signalled() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+# --- pki ---------------------------------------------------------------------------------
+
+
+def cmd_pki_init(args: argparse.Namespace) -> None:
+    from hub.admin import init_consent_manager, init_home
+
+    home = _home(args)
+    init_home(home)
+    init_consent_manager(home)
+    print(f"hub home ready at {home.root}: CA, hub certificate ({HUB_MEMBER_ID}), log key,")
+    print(f"pseudonym key, consent manager key ({CONSENT_MANAGER_ID})")
+
+
+def cmd_pki_csr(args: argparse.Namespace) -> None:
+    from cryptography.hazmat.primitives import serialization
+
+    from hub.home import write_private
+    from hub.pki import generate_key, key_to_pem, make_csr
+
+    key = generate_key()
+    write_private(Path(args.key_out), key_to_pem(key))
+    csr = make_csr(key, args.member)
+    Path(args.csr_out).write_bytes(csr.public_bytes(serialization.Encoding.PEM))
+    print(f"key {args.key_out} (keep it), CSR {args.csr_out} (send it to the hub operator)")
+
+
+def cmd_pki_issue(args: argparse.Namespace) -> None:
+    from hub.admin import issue
+    from hub.pki import cert_to_pem
+
+    try:
+        csr = x509.load_pem_x509_csr(Path(args.csr).read_bytes())
+    except (OSError, ValueError) as exc:
+        raise CliError(f"cannot read CSR {args.csr}: {exc}") from exc
+    cert = issue(_home(args), csr, args.member, valid_days=args.days)
+    Path(args.out).write_bytes(cert_to_pem(cert))
+    print(f"issued {args.out} for {args.member}, serial {cert.serial_number:x}")
+
+
+def cmd_pki_enrol(args: argparse.Namespace) -> None:
+    from hub.admin import enrol
+
+    files = enrol(_home(args), args.member)
+    print(f"enrolled {args.member}: {files.cert_path}")
+
+
+def cmd_pki_revoke(args: argparse.Namespace) -> None:
+    from hub.admin import revoke_certificate
+
+    serial = revoke_certificate(_home(args), args.certificate, args.reason)
+    print(f"revoked certificate {serial}; refused from the next call on")
+
+
+def cmd_pki_list(args: argparse.Namespace) -> None:
+    from hub.store.sqlite import SqliteRegistry
+
+    registry = SqliteRegistry(_home(args).database)
+    try:
+        for cert in registry.member_certificates():
+            state = f"REVOKED {cert.revoked_at}" if cert.revoked else "valid"
+            print(f"{cert.serial:>40}  {cert.member_id:<40} until {cert.not_after}  {state}")
+    finally:
+        registry.close()
+
+
+# --- consent -----------------------------------------------------------------------------
+
+
+def _consent_key(home: HubHome) -> object:
+    from consent.artefact import load_private_key_pem
+
+    path = home.member_dir(CONSENT_MANAGER_ID) / "consent.key"
+    try:
+        return load_private_key_pem(path.read_bytes())
+    except OSError as exc:
+        raise CliError(f"no consent manager key at {path} (run `jembatan pki init`)") from exc
+
+
+def cmd_consent_grant(args: argparse.Namespace) -> None:
+    from consent.artefact import grant, sign_consent
+
+    artefact = grant(
+        issuer=CONSENT_MANAGER_ID,
+        subject=args.subject,
+        grantee=args.grantee,
+        purpose=args.purpose,
+        services={args.service: _split(args.fields)},
+        valid_for=datetime.timedelta(days=args.days),
+    )
+    token = sign_consent(artefact, _consent_key(_home(args)))  # type: ignore[arg-type]
+    if args.out:
+        Path(args.out).write_text(token + "\n")
+        print(f"consent {artefact.consent_id} written to {args.out}")
+    else:
+        print(token)
+
+
+def cmd_consent_revoke(args: argparse.Namespace) -> None:
+    from consent.artefact import sign_revocation
+
+    home = _home(args)
+    revocation = sign_revocation(args.consent_id, _consent_key(home), issuer=CONSENT_MANAGER_ID)  # type: ignore[arg-type]
+
+    async def send() -> None:
+        async with _client(home, CONSENT_MANAGER_ID, args.hub) as client:
+            response = await client.revoke_consent(revocation)
+        print(f"consent {response.consent_id} revoked at {response.revoked_at}")
+
+    asyncio.run(send())
+
+
+# --- serve, sim, query -------------------------------------------------------------------
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    from hub.server import Hub, HubSettings
+
+    settings = HubSettings(
+        home=_home(args),
+        listen=args.listen,
+        policies_dir=Path(args.policies) if args.policies else None,
+        max_age_s=args.max_age,
+        connector_deadline_s=args.connector_deadline,
+    )
+
+    async def run() -> None:
+        hub = Hub(settings)
+        await hub.start()
+        host = settings.listen.rsplit(":", 1)[0]
+        print(f"jembatan hub listening on {host}:{hub.port} (policy {hub.policies.version})")
+        await _until_signalled()
+        await hub.stop()
+
+    asyncio.run(run())
+
+
+def cmd_sim(args: argparse.Namespace) -> None:
+    from connectors.bpjstk.adapter import AGENCY_ID, CATALOGUE, SERVICE_IDS, BpjsTkAgency
+    from connectors.bpjstk.sim import start_sim
+    from connectors.sdk import ConnectorIdentity, ConnectorServer, ConnectorSettings
+    from hub.admin import register_service
+
+    home = _home(args)
+    member_dir = Path(args.member_dir) if args.member_dir else home.member_dir(AGENCY_ID)
+    try:
+        identity = ConnectorIdentity(
+            cert_pem=(member_dir / "cert.pem").read_bytes(),
+            key_pem=(member_dir / "key.pem").read_bytes(),
+            ca_pem=home.ca_cert.read_bytes(),
+        )
+    except OSError as exc:
+        raise CliError(f"no agency certificate in {member_dir} (run `jembatan pki enrol`)") from exc
+
+    async def run() -> None:
+        # The REST API key is a secret between the agency and its own connector.
+        api_key = secrets.token_urlsafe(24)
+        sim = await start_sim(
+            "127.0.0.1", args.sim_port, api_key=api_key, seed=args.seed, count=args.count
+        )
+        connector = ConnectorServer(
+            BpjsTkAgency(sim.url, api_key),
+            ConnectorSettings(
+                identity=identity, service_ids=SERVICE_IDS, hub_id=HUB_MEMBER_ID, listen=args.listen
+            ),
+        )
+        await connector.start()
+        host = args.listen.rsplit(":", 1)[0]
+        endpoint = f"{host}:{connector.port}"
+        if args.register:
+            for service_id in SERVICE_IDS:
+                register_service(home, service_id, identity.cert_pem, endpoint, CATALOGUE)
+        print(f"jembatan sim bpjstk: connector listening on {endpoint} (agency API {sim.url})")
+        await _until_signalled()
+        await connector.stop()
+        await sim.close()
+
+    asyncio.run(run())
+
+
+def _client(home: HubHome, member_id: str, target: str, member_dir: str | None = None):  # type: ignore[no-untyped-def]
+    from consent.artefact import load_public_key_pem
+    from hub.client import HubClient
+
+    directory = Path(member_dir) if member_dir else home.member_dir(member_id)
+    try:
+        key_pem = (directory / "key.pem").read_bytes()
+        cert_pem = (directory / "cert.pem").read_bytes()
+    except OSError as exc:
+        raise CliError(f"no member key/certificate in {directory}") from exc
+    return HubClient(
+        target,
+        key_pem=key_pem,
+        cert_pem=cert_pem,
+        ca_pem=home.ca_cert.read_bytes(),
+        log_key=load_public_key_pem(home.log_public_key.read_bytes()),
+    )
+
+
+def cmd_query(args: argparse.Namespace) -> None:
+    consent = args.consent
+    if consent.startswith("@"):
+        consent = Path(consent[1:]).read_text().strip()
+
+    async def run() -> None:
+        async with _client(_home(args), args.client, args.hub, args.member_dir) as client:
+            answer = await client.query(
+                service_id=args.service,
+                subject=args.subject,
+                purpose=args.purpose,
+                fields=_split(args.fields),
+                consent=consent,
+            )
+        if not answer.subject_found:
+            print("the agency holds no record of this subject")
+        for name, released in answer.fields.items():
+            how = f"{released.treatment} {released.detail}".strip()
+            print(f"{name:<20} {released.value!s:<24} ({how})")
+        print(f"recorded at log index {answer.log_index}, leaf {answer.leaf_hash.hex()[:16]}…")
+
+    asyncio.run(run())
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    from hub.demo import run_demo
+
+    sys.exit(asyncio.run(run_demo(keep=args.keep)))
+
+
+# --- parser ------------------------------------------------------------------------------
+
+
+def _split(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="jembatan", description="Secure data-exchange hub for social protection."
+    )
+    parser.add_argument(
+        "--home",
+        default=os.environ.get("JEMBATAN_HOME", "jembatan-home"),
+        help="hub home directory (default: $JEMBATAN_HOME or ./jembatan-home)",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(
+        group: argparse._SubParsersAction,
+        name: str,
+        func: Callable[[argparse.Namespace], None],
+        help_text: str,
+    ) -> argparse.ArgumentParser:
+        sub: argparse.ArgumentParser = group.add_parser(name, help=help_text, description=help_text)
+        sub.set_defaults(func=func)
+        return sub
+
+    pki = commands.add_parser("pki", help="hub CA, member certificates, revocation")
+    pki_commands = pki.add_subparsers(dest="pki_command", required=True, metavar="ACTION")
+    add(pki_commands, "init", cmd_pki_init, "create a hub home: CA, hub certificate, keys")
+    csr = add(pki_commands, "csr", cmd_pki_csr, "make a member key and CSR (on the member's side)")
+    csr.add_argument("--member", required=True, help="member id, e.g. ID/GOV/BPJSTK/wages")
+    csr.add_argument("--key-out", required=True)
+    csr.add_argument("--csr-out", required=True)
+    issue = add(pki_commands, "issue", cmd_pki_issue, "sign a member's CSR into a certificate")
+    issue.add_argument("--csr", required=True)
+    issue.add_argument("--member", required=True)
+    issue.add_argument("--out", required=True)
+    issue.add_argument("--days", type=int, default=365)
+    enrol = add(pki_commands, "enrol", cmd_pki_enrol, "key+certificate for a simulated member")
+    enrol.add_argument("--member", required=True)
+    revoke = add(pki_commands, "revoke", cmd_pki_revoke, "revoke a certificate (serial or file)")
+    revoke.add_argument("certificate")
+    revoke.add_argument("--reason", default="unspecified")
+    add(pki_commands, "list", cmd_pki_list, "list member certificates")
+
+    consent = commands.add_parser("consent", help="consent artefacts (the consent manager's side)")
+    consent_commands = consent.add_subparsers(
+        dest="consent_command", required=True, metavar="ACTION"
+    )
+    grant = add(consent_commands, "grant", cmd_consent_grant, "sign a consent artefact")
+    grant.add_argument("--subject", required=True, help="the citizen's NIK")
+    grant.add_argument("--grantee", default="ID/GOV/KEMENSOS/eligibility")
+    grant.add_argument("--purpose", default=PURPOSE)
+    grant.add_argument("--service", required=True)
+    grant.add_argument("--fields", required=True, help="comma-separated field names")
+    grant.add_argument("--days", type=int, default=30)
+    grant.add_argument("--out", help="write the artefact to this file")
+    crevoke = add(consent_commands, "revoke", cmd_consent_revoke, "revoke a consent at the hub")
+    crevoke.add_argument("consent_id")
+    crevoke.add_argument("--hub", default=DEFAULT_HUB)
+
+    serve = add(commands, "serve", cmd_serve, "run the hub")
+    serve.add_argument("--listen", default=DEFAULT_HUB)
+    serve.add_argument("--policies", help="policy directory (default: the shipped policies)")
+    serve.add_argument("--max-age", type=int, default=60, help="request freshness window, s")
+    serve.add_argument("--connector-deadline", type=float, default=2.0, help="seconds")
+
+    sim = add(commands, "sim", cmd_sim, "run the simulated BPJS Ketenagakerjaan and its connector")
+    sim.add_argument("--listen", default="127.0.0.1:0", help="connector address")
+    sim.add_argument("--sim-port", type=int, default=0, help="agency REST API port")
+    sim.add_argument("--member-dir", help="agency key/cert directory")
+    sim.add_argument("--seed", type=int, default=2026)
+    sim.add_argument("--count", type=int, default=60)
+    sim.add_argument("--register", action="store_true", help="route its services in the hub")
+
+    query = add(commands, "query", cmd_query, "send one signed query")
+    query.add_argument("--hub", default=DEFAULT_HUB)
+    query.add_argument("--client", default="ID/GOV/KEMENSOS/eligibility")
+    query.add_argument("--member-dir", help="client key/cert directory")
+    query.add_argument("--service", required=True)
+    query.add_argument("--subject", required=True)
+    query.add_argument("--purpose", default=PURPOSE)
+    query.add_argument("--fields", required=True)
+    query.add_argument("--consent", required=True, help="artefact, or @file")
+
+    demo = add(commands, "demo", cmd_demo, "run the whole path on loopback and show it")
+    demo.add_argument("--keep", action="store_true", help="keep the demo's home directory")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        args.func(args)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:
+        from hub.client import QueryRefused
+
+        if isinstance(exc, QueryRefused):
+            print(f"jembatan: refused: {exc}", file=sys.stderr)
+            sys.exit(3)
+        if isinstance(exc, (JembatanError, OSError, ValueError)):
+            print(f"jembatan: {exc}", file=sys.stderr)
+            sys.exit(2)
+        raise
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,205 @@
+"""Client SDK for members that query the hub (the Kemensos eligibility service).
+
+Secure by default: every channel is mTLS, every query is signed with a fresh nonce and
+carries a deadline, and a receipt is checked against the hub's log key when it is given.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import grpc
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from hub.audit.receipt import verify_receipt
+from hub.envelope import REQUEST_TYPE, sign_envelope
+from hub.errors import REASON_METADATA_KEY, JembatanError
+from hub.pki import load_cert_pem, load_key_pem, member_id_of
+from jembatan.v1 import (
+    common_pb2,
+    consent_pb2,
+    consent_pb2_grpc,
+    exchange_pb2,
+    exchange_pb2_grpc,
+    registry_pb2,
+    registry_pb2_grpc,
+)
+from jembatan.values import FieldValue, from_wire
+
+
+class QueryRefused(JembatanError):
+    """The hub said no: ``status`` is the gRPC code, ``reason`` the Reason name."""
+
+    def __init__(self, status: grpc.StatusCode, reason: str, message: str) -> None:
+        super().__init__(f"{status.name} {reason}: {message}")
+        self.status = status
+        self.reason = reason
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class Released:
+    value: FieldValue
+    treatment: str
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class QueryAnswer:
+    request_id: str
+    service_id: str
+    subject_found: bool
+    fields: dict[str, Released]
+    policy_version: str
+    log_index: int
+    leaf_hash: bytes
+
+
+def refusal_of(error: grpc.aio.AioRpcError) -> QueryRefused:
+    reason = "UNSPECIFIED"
+    for key, value in error.trailing_metadata() or ():
+        if key == REASON_METADATA_KEY:
+            reason = value if isinstance(value, str) else value.decode()
+    return QueryRefused(error.code(), reason, error.details() or "")
+
+
+class HubClient:
+    def __init__(
+        self,
+        target: str,
+        *,
+        key_pem: bytes,
+        cert_pem: bytes,
+        ca_pem: bytes,
+        log_key: Ed25519PublicKey | None = None,
+        timeout_s: float = 5.0,
+        request_ttl_s: int = 30,
+    ) -> None:
+        key = load_key_pem(key_pem)
+        if not isinstance(key, ec.EllipticCurvePrivateKey):
+            raise ValueError("member key must be ECDSA P-256")
+        self._key = key
+        self.client_id = member_id_of(load_cert_pem(cert_pem))
+        self._log_key = log_key
+        self._timeout_s = timeout_s
+        self._ttl_s = request_ttl_s
+        self._channel = grpc.aio.secure_channel(
+            target, grpc.ssl_channel_credentials(ca_pem, key_pem, cert_pem)
+        )
+        self._exchange = exchange_pb2_grpc.ExchangeStub(self._channel)
+        self._consent = consent_pb2_grpc.ConsentRegistryStub(self._channel)
+        self._registry = registry_pb2_grpc.RegistryStub(self._channel)
+
+    def sign(
+        self, body: exchange_pb2.QueryBody, *, now: float | None = None
+    ) -> exchange_pb2.QueryRequest:
+        """A signed request for ``body`` (exposed so callers can pre-sign or re-send)."""
+        data = body.SerializeToString(deterministic=True)
+        signature = sign_envelope(
+            data, self._key, issuer=self.client_id, typ=REQUEST_TYPE, ttl_s=self._ttl_s, now=now
+        )
+        return exchange_pb2.QueryRequest(body=data, signature=signature)
+
+    def body(
+        self,
+        *,
+        service_id: str,
+        subject: str,
+        purpose: str,
+        fields: Sequence[str],
+        consent: str,
+        request_id: str | None = None,
+    ) -> exchange_pb2.QueryBody:
+        return exchange_pb2.QueryBody(
+            client_id=self.client_id,
+            service_id=service_id,
+            subject=subject,
+            purpose=purpose,
+            fields=list(fields),
+            consent=consent,
+            request_id=request_id or uuid.uuid4().hex,
+        )
+
+    async def query(
+        self,
+        *,
+        service_id: str,
+        subject: str,
+        purpose: str,
+        fields: Sequence[str],
+        consent: str,
+        request_id: str | None = None,
+    ) -> QueryAnswer:
+        body = self.body(
+            service_id=service_id,
+            subject=subject,
+            purpose=purpose,
+            fields=fields,
+            consent=consent,
+            request_id=request_id,
+        )
+        return await self.send(self.sign(body))
+
+    async def send(self, request: exchange_pb2.QueryRequest) -> QueryAnswer:
+        try:
+            response = await self._exchange.Query(request, timeout=self._timeout_s)
+        except grpc.aio.AioRpcError as exc:
+            raise refusal_of(exc) from exc
+        return self._answer(response)
+
+    def _answer(self, response: exchange_pb2.QueryResponse) -> QueryAnswer:
+        receipt = response.receipt
+        if self._log_key is not None:
+            verify_receipt(
+                self._log_key,
+                receipt.log_index,
+                receipt.leaf_hash,
+                response.result,
+                receipt.signature,
+            )
+        result = exchange_pb2.QueryResult.FromString(response.result)
+        return QueryAnswer(
+            request_id=result.request_id,
+            service_id=result.service_id,
+            subject_found=result.subject_found,
+            fields={
+                f.name: Released(
+                    from_wire(f.value), common_pb2.Treatment.Name(f.treatment).lower(), f.detail
+                )
+                for f in result.fields
+            },
+            policy_version=result.policy_version,
+            log_index=receipt.log_index,
+            leaf_hash=receipt.leaf_hash,
+        )
+
+    async def revoke_consent(self, revocation: str) -> consent_pb2.RevokeResponse:
+        """Hand the hub a revocation signed by the consent manager."""
+        try:
+            response: consent_pb2.RevokeResponse = await self._consent.Revoke(
+                consent_pb2.RevokeRequest(revocation=revocation), timeout=self._timeout_s
+            )
+        except grpc.aio.AioRpcError as exc:
+            raise refusal_of(exc) from exc
+        return response
+
+    async def list_services(self) -> list[registry_pb2.ServiceDescriptor]:
+        try:
+            response = await self._registry.ListServices(
+                registry_pb2.ListServicesRequest(), timeout=self._timeout_s
+            )
+        except grpc.aio.AioRpcError as exc:
+            raise refusal_of(exc) from exc
+        return list(response.services)
+
+    async def close(self) -> None:
+        await self._channel.close()
+
+    async def __aenter__(self) -> HubClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()

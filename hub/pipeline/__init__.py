@@ -1,0 +1,1 @@
+"""The query pipeline: an ordered chain of small stages, then the audit, then the receipt."""

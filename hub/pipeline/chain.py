@@ -1,0 +1,120 @@
+"""The chain: run the stages in order, record the outcome, then answer with a receipt.
+
+Nothing is released before its audit record is durable; if the record cannot be written
+the exchange fails closed with AUDIT_UNAVAILABLE and no fields.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import logging
+from collections.abc import Sequence
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from hub.audit.log import AuditLog, AuditUnavailable
+from hub.audit.pseudonym import Pseudonymizer
+from hub.audit.receipt import sign_receipt
+from hub.audit.record import AuditRecord, leaf_hash
+from hub.errors import Refusal
+from hub.pipeline.exchange import Exchange
+from hub.pipeline.stages import Stage
+from hub.store.base import Nonce, PendingEntry
+from jembatan.v1 import exchange_pb2
+
+log = logging.getLogger(__name__)
+
+
+class Pipeline:
+    def __init__(
+        self,
+        stages: Sequence[Stage],
+        audit: AuditLog,
+        pseudonyms: Pseudonymizer,
+        receipt_key: Ed25519PrivateKey,
+    ) -> None:
+        self.stages = tuple(stages)
+        self._audit = audit
+        self._pseudonyms = pseudonyms
+        self._receipt_key = receipt_key
+
+    async def handle(self, x: Exchange) -> exchange_pb2.QueryResponse:
+        refusal: Refusal | None = None
+        stage_name = "release"
+        try:
+            for stage in self.stages:
+                stage_name = stage.name
+                await stage(x)
+            stage_name = "release"
+        except Refusal as exc:
+            refusal = exc
+        result = b"" if refusal else self._result(x)
+        record = self._record(x, refusal, stage_name, result)
+        try:
+            entry = await self._audit.append(self._pending(x, record))
+        except AuditUnavailable as exc:
+            log.error("exchange %s failed closed: %s", x.body.request_id if x.body else "-", exc)
+            raise Refusal("AUDIT_UNAVAILABLE", "the audit log cannot record this exchange") from exc
+        if refusal is not None:
+            raise refusal
+        receipt = exchange_pb2.Receipt(
+            log_index=entry.index,
+            leaf_hash=entry.leaf_hash,
+            signature=sign_receipt(self._receipt_key, entry.index, entry.leaf_hash, result),
+        )
+        return exchange_pb2.QueryResponse(result=result, receipt=receipt)
+
+    @staticmethod
+    def _result(x: Exchange) -> bytes:
+        assert x.body is not None and x.fetched is not None
+        return exchange_pb2.QueryResult(
+            request_id=x.body.request_id,
+            service_id=x.body.service_id,
+            fields=x.released,
+            policy_version=x.policy_version,
+            subject_found=x.fetched.subject_found,
+        ).SerializeToString(deterministic=True)
+
+    def _record(
+        self, x: Exchange, refusal: Refusal | None, stage: str, result: bytes
+    ) -> AuditRecord:
+        body = x.body
+        subject = self._pseudonyms.subject(body.subject) if body and body.subject else ""
+        return AuditRecord(
+            time=datetime.datetime.fromtimestamp(x.received_at, datetime.UTC).isoformat(
+                timespec="milliseconds"
+            ),
+            request_id=body.request_id if body else "",
+            client_id=x.member_id,
+            service_id=body.service_id if body else "",
+            purpose=body.purpose if body else "",
+            consent_id=x.consent.consent_id if x.consent else "",
+            subject=subject,
+            decision="REFUSED" if refusal else "RELEASED",
+            reason=refusal.reason if refusal else "",
+            stage=stage,
+            status=refusal.status.name if refusal else "OK",
+            policy_version=x.policy_version,
+            request_digest=x.request_digest,
+            response_digest=hashlib.sha256(result).hexdigest() if result else "",
+            fields_requested=tuple(body.fields) if body else (),
+            fields_released=x.released_names(),
+            fields_dropped=tuple(x.dropped),
+        )
+
+    @staticmethod
+    def _pending(x: Exchange, record: AuditRecord) -> PendingEntry:
+        record_json = record.canonical_json()
+        nonce = Nonce(x.member_id, x.nonce[0], x.nonce[1]) if x.nonce else None
+        return PendingEntry(
+            record_json=record_json,
+            leaf_hash=leaf_hash(record_json),
+            time=record.time,
+            client_id=record.client_id,
+            service_id=record.service_id,
+            decision=record.decision,
+            reason=record.reason,
+            subject=record.subject,
+            nonce=nonce,
+        )

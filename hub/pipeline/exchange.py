@@ -1,0 +1,55 @@
+"""The state of one exchange as it passes the stages; each stage fills in its part."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from consent.artefact import ConsentArtefact
+from hub.store.base import ServiceRoute
+from jembatan.v1 import common_pb2, connector_pb2, exchange_pb2
+from policies import Decision
+
+
+@dataclass(frozen=True, slots=True)
+class Peer:
+    """What mTLS proved about the caller: its certificate, as PEM."""
+
+    cert_pem: bytes | None
+
+
+@dataclass(slots=True)
+class Exchange:
+    request: exchange_pb2.QueryRequest
+    peer: Peer
+    received_at: float
+    # identify
+    member_id: str = ""
+    member_key: ec.EllipticCurvePublicKey | None = None
+    # authenticate
+    body: exchange_pb2.QueryBody | None = None
+    nonce: tuple[str, int] | None = None
+    # resolve
+    route: ServiceRoute | None = None
+    # consent
+    consent: ConsentArtefact | None = None
+    # authorize
+    decision: Decision | None = None
+    policy_version: str = ""
+    # forward and verify
+    agency_response: connector_pb2.FetchResponse | None = None
+    fetched: connector_pb2.FetchResult | None = None
+    dropped: list[str] = field(default_factory=list)
+    # transform
+    released: list[exchange_pb2.ReleasedField] = field(default_factory=list)
+
+    @property
+    def request_digest(self) -> str:
+        return hashlib.sha256(self.request.body).hexdigest()
+
+    def released_names(self) -> tuple[tuple[str, str], ...]:
+        return tuple(
+            (f.name, common_pb2.Treatment.Name(f.treatment).lower()) for f in self.released
+        )

@@ -1,0 +1,40 @@
+"""Replay protection: each (issuer, nonce) is accepted once while it could still be fresh."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from hub.store.base import Nonce
+
+_PRUNE_EVERY = 4096
+
+
+class ReplayGuard:
+    """In-memory set of live nonces, seeded from storage at start.
+
+    Claims are atomic because the hub's event loop is single-threaded; a claimed nonce is
+    made durable together with the audit record of its exchange (see the audit writer),
+    so it is on disk before any answer to it leaves the hub.
+    """
+
+    def __init__(self, live: Iterable[Nonce] = ()) -> None:
+        self._expiry: dict[tuple[str, str], int] = {(n.issuer, n.value): n.expires_at for n in live}
+        self._claims_since_prune = 0
+
+    def claim(self, issuer: str, nonce: str, expires_at: int, now: float) -> bool:
+        key = (issuer, nonce)
+        known = self._expiry.get(key)
+        if known is not None and known >= now:
+            return False
+        self._expiry[key] = expires_at
+        self._claims_since_prune += 1
+        if self._claims_since_prune >= _PRUNE_EVERY:
+            self._prune(now)
+        return True
+
+    def _prune(self, now: float) -> None:
+        self._expiry = {k: exp for k, exp in self._expiry.items() if exp >= now}
+        self._claims_since_prune = 0
+
+    def __len__(self) -> int:
+        return len(self._expiry)

@@ -1,0 +1,339 @@
+"""The stages of the query pipeline. Each has one job and either passes or raises a Refusal.
+
+Order (see ``hub.pipeline.chain.default_stages``): identify, authenticate, resolve,
+consent, authorize, forward, verify, transform. The audit and the receipt follow in
+the chain itself, for refusals as well as releases.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from collections.abc import Callable
+from typing import Protocol
+
+import grpc
+from cryptography.hazmat.primitives.asymmetric import ec
+from google.protobuf.message import DecodeError
+from google.protobuf.unknown_fields import UnknownFieldSet
+
+from consent.artefact import ConsentVerifier, check_covers
+from hub.envelope import (
+    REQUEST_TYPE,
+    RESPONSE_TYPE,
+    EnvelopeError,
+    envelope_key_id,
+    verify_envelope,
+)
+from hub.errors import Refusal
+from hub.pipeline.exchange import Exchange
+from hub.pipeline.replay import ReplayGuard
+from hub.pki import PkiError, load_cert_pem, member_id_of
+from hub.routing import ConnectorPool
+from hub.store.base import RegistryStore
+from jembatan.v1 import common_pb2, connector_pb2, exchange_pb2
+from jembatan.values import from_wire, to_wire
+from policies import PolicySet, PolicyValueError
+
+Clock = Callable[[], float]
+# Indonesia's western time zone (WIB): "today" for date predicates is the pilot's today.
+WIB = datetime.timezone(datetime.timedelta(hours=7))
+_NIK = re.compile(r"^\d{16}$")
+_FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+_MAX_FIELDS = 64
+_TREATMENTS = {
+    "raw": common_pb2.RAW,
+    "masked": common_pb2.MASKED,
+    "bucketed": common_pb2.BUCKETED,
+    "predicate": common_pb2.PREDICATE,
+}
+
+
+class Stage(Protocol):
+    name: str
+
+    async def __call__(self, x: Exchange) -> None: ...
+
+
+class CertificateCache:
+    """Parsed member certificates by PEM: parsing is pure, so it is done once per cert.
+
+    Revocation is not cached: it is read from the registry on every call.
+    """
+
+    def __init__(self, limit: int = 4096) -> None:
+        self._parsed: dict[bytes, tuple[str, str, ec.EllipticCurvePublicKey]] = {}
+        self._limit = limit
+
+    def parse(self, pem: bytes) -> tuple[str, str, ec.EllipticCurvePublicKey]:
+        """(serial hex, member id, public key) of a certificate."""
+        hit = self._parsed.get(pem)
+        if hit is None:
+            cert = load_cert_pem(pem)
+            key = cert.public_key()
+            if not isinstance(key, ec.EllipticCurvePublicKey):
+                raise PkiError("certificate key is not ECDSA")
+            hit = (format(cert.serial_number, "x"), member_id_of(cert), key)
+            if len(self._parsed) >= self._limit:
+                self._parsed.clear()
+            self._parsed[pem] = hit
+        return hit
+
+
+class Identify:
+    """The mTLS certificate names a registered, unrevoked member."""
+
+    name = "identify"
+
+    def __init__(self, registry: RegistryStore, certificates: CertificateCache) -> None:
+        self._registry = registry
+        self._certificates = certificates
+
+    async def __call__(self, x: Exchange) -> None:
+        if x.peer.cert_pem is None:
+            raise Refusal("CERT_UNKNOWN", "no client certificate")
+        try:
+            serial, member_id, key = self._certificates.parse(x.peer.cert_pem)
+        except (PkiError, ValueError) as exc:
+            raise Refusal("CERT_UNKNOWN", f"certificate unusable: {exc}") from exc
+        record = self._registry.member_certificate(serial)
+        if record is None or record.member_id != member_id:
+            raise Refusal("CERT_UNKNOWN", f"certificate {serial} is not registered")
+        if record.revoked:
+            raise Refusal("CERT_REVOKED", f"certificate {serial} revoked at {record.revoked_at}")
+        x.member_id, x.member_key = member_id, key
+
+
+class Authenticate:
+    """The body is signed by the caller's key, fresh, not replayed, and well-formed."""
+
+    name = "authenticate"
+
+    def __init__(self, replay: ReplayGuard, clock: Clock, max_age_s: int, leeway_s: int) -> None:
+        self._replay = replay
+        self._clock = clock
+        self._max_age_s = max_age_s
+        self._leeway_s = leeway_s
+
+    async def __call__(self, x: Exchange) -> None:
+        assert x.member_key is not None
+        try:
+            claims = verify_envelope(
+                x.request.signature,
+                x.request.body,
+                x.member_key,
+                issuer=x.member_id,
+                typ=REQUEST_TYPE,
+                now=x.received_at,
+                max_age_s=self._max_age_s,
+                leeway_s=self._leeway_s,
+            )
+        except EnvelopeError as exc:
+            raise Refusal(exc.reason, str(exc)) from exc
+        body = _parse_body(x.request.body)
+        if body.client_id != x.member_id:
+            raise Refusal("CLIENT_ID_MISMATCH", "client_id is not the certificate's member")
+        keep_until = claims.issued_at + self._max_age_s + self._leeway_s
+        if not self._replay.claim(x.member_id, claims.nonce, keep_until, x.received_at):
+            raise Refusal("REPLAYED", "request nonce already used")
+        x.nonce = (claims.nonce, keep_until)
+        x.body = body
+        if not _NIK.match(body.subject):
+            raise Refusal("INVALID_SUBJECT", "subject is not a 16-digit NIK")
+
+
+def _parse_body(data: bytes) -> exchange_pb2.QueryBody:
+    try:
+        body = exchange_pb2.QueryBody.FromString(data)
+    except DecodeError as exc:
+        raise Refusal("MALFORMED_REQUEST", "body is not a QueryBody") from exc
+    if len(UnknownFieldSet(body)):
+        raise Refusal("MALFORMED_REQUEST", "body carries unknown fields")
+    if not body.purpose or len(body.purpose) > 64:
+        raise Refusal("MALFORMED_REQUEST", "purpose missing or longer than 64 characters")
+    if len(body.request_id) > 64:
+        raise Refusal("MALFORMED_REQUEST", "request_id longer than 64 characters")
+    fields = list(body.fields)
+    if not fields or len(fields) > _MAX_FIELDS or len(set(fields)) != len(fields):
+        raise Refusal("MALFORMED_REQUEST", f"fields must be 1..{_MAX_FIELDS} distinct names")
+    bad = [f for f in fields if not _FIELD_NAME.match(f)]
+    if bad:
+        raise Refusal("MALFORMED_REQUEST", f"invalid field name(s) {bad[:3]}")
+    return body
+
+
+class Resolve:
+    """The registry knows an enabled service of that name."""
+
+    name = "resolve"
+
+    def __init__(self, registry: RegistryStore) -> None:
+        self._registry = registry
+
+    async def __call__(self, x: Exchange) -> None:
+        assert x.body is not None
+        route = self._registry.service(x.body.service_id)
+        if route is None or not route.enabled:
+            raise Refusal("UNKNOWN_SERVICE", f"no service {x.body.service_id!r}")
+        x.route = route
+
+
+class CheckConsent:
+    """An active consent artefact covers subject, grantee, purpose, service and fields."""
+
+    name = "consent"
+
+    def __init__(self, verifier: ConsentVerifier, registry: RegistryStore) -> None:
+        self._verifier = verifier
+        self._registry = registry
+
+    async def __call__(self, x: Exchange) -> None:
+        assert x.body is not None
+        if not x.body.consent:
+            raise Refusal("CONSENT_MISSING", "no consent artefact")
+        # ConsentError is a Refusal: it carries its own reason.
+        artefact = self._verifier.verify(x.body.consent)
+        x.consent = artefact
+        check_covers(
+            artefact,
+            subject=x.body.subject,
+            grantee=x.member_id,
+            purpose=x.body.purpose,
+            service=x.body.service_id,
+            fields=x.body.fields,
+            now=datetime.datetime.fromtimestamp(x.received_at, datetime.UTC),
+            revoked=self._registry.is_consent_revoked(artefact.consent_id),
+        )
+
+
+class Authorize:
+    """The policy releases every requested field (deny by default)."""
+
+    name = "authorize"
+
+    def __init__(self, policies: Callable[[], PolicySet]) -> None:
+        # A callable, so a reloaded policy set is picked up by the next query.
+        self._policies = policies
+
+    async def __call__(self, x: Exchange) -> None:
+        assert x.body is not None
+        policies = self._policies()
+        x.policy_version = policies.version
+        decision = policies.decide(x.member_id, x.body.purpose, x.body.service_id, x.body.fields)
+        x.decision = decision
+        if not decision.rule_found:
+            raise Refusal("NO_POLICY", "no policy rule for this client, purpose and service")
+        if decision.denied:
+            raise Refusal("FIELD_NOT_ALLOWED", f"policy denies {sorted(decision.denied)}")
+
+
+class Forward:
+    """Ask the agency's connector, over mTLS with a deadline, for the allowed fields only."""
+
+    name = "forward"
+
+    def __init__(self, connectors: ConnectorPool, deadline_s: float) -> None:
+        self._connectors = connectors
+        self._deadline_s = deadline_s
+
+    async def __call__(self, x: Exchange) -> None:
+        assert x.body is not None and x.route is not None and x.decision is not None
+        request = connector_pb2.FetchRequest(
+            request_id=x.body.request_id,
+            service_id=x.route.service_id,
+            subject=x.body.subject,
+            fields=list(x.decision.releases),
+        )
+        try:
+            response = await self._connectors.fetch(x.route.endpoint, request, self._deadline_s)
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
+                raise Refusal("CONNECTOR_TIMEOUT", f"no answer in {self._deadline_s}s") from exc
+            raise Refusal("CONNECTOR_UNAVAILABLE", f"connector said {exc.code().name}") from exc
+        x.agency_response = response
+
+
+class VerifyAgency:
+    """The response is signed by the service's agency and answers this very request;
+    fields that were not asked for are dropped."""
+
+    name = "verify"
+
+    def __init__(
+        self, registry: RegistryStore, certificates: CertificateCache, max_age_s: int
+    ) -> None:
+        self._registry = registry
+        self._certificates = certificates
+        self._max_age_s = max_age_s
+
+    async def __call__(self, x: Exchange) -> None:
+        assert x.route is not None and x.body is not None and x.decision is not None
+        response = x.agency_response
+        assert response is not None
+        self._check_signature(response, x.route.agency_id, x.received_at)
+        try:
+            result = connector_pb2.FetchResult.FromString(response.body)
+        except DecodeError as exc:
+            raise Refusal("AGENCY_RESPONSE_INVALID", "body is not a FetchResult") from exc
+        if (
+            result.request_id != x.body.request_id
+            or result.service_id != x.route.service_id
+            or result.agency_id != x.route.agency_id
+        ):
+            raise Refusal("AGENCY_RESPONSE_INVALID", "response answers another request")
+        wanted = x.decision.releases
+        x.dropped = sorted(name for name in result.fields if name not in wanted)
+        for name in x.dropped:
+            del result.fields[name]
+        x.fetched = result
+
+    def _check_signature(
+        self, response: connector_pb2.FetchResponse, agency_id: str, now: float
+    ) -> None:
+        serial = envelope_key_id(response.signature)
+        record = self._registry.member_certificate(serial) if serial else None
+        if record is None or record.member_id != agency_id or record.revoked:
+            raise Refusal("AGENCY_SIGNATURE_INVALID", "not signed by the service's agency")
+        _, _, key = self._certificates.parse(record.cert_pem)
+        try:
+            verify_envelope(
+                response.signature,
+                response.body,
+                key,
+                issuer=agency_id,
+                typ=RESPONSE_TYPE,
+                now=now,
+                max_age_s=self._max_age_s,
+            )
+        except EnvelopeError as exc:
+            raise Refusal("AGENCY_SIGNATURE_INVALID", str(exc)) from exc
+
+
+class Transform:
+    """Each released field is transformed exactly as its policy rule says."""
+
+    name = "transform"
+
+    async def __call__(self, x: Exchange) -> None:
+        assert x.fetched is not None and x.decision is not None
+        today = datetime.datetime.fromtimestamp(x.received_at, WIB).date()
+        released = []
+        for name, rule in x.decision.releases.items():
+            if name not in x.fetched.fields:
+                continue
+            try:
+                value = rule.apply(from_wire(x.fetched.fields[name]), today=today)
+            except (PolicyValueError, ValueError) as exc:
+                # Refuse rather than release a value the rule was not written for.
+                raise Refusal(
+                    "AGENCY_RESPONSE_INVALID", f"field {name!r} does not fit its rule"
+                ) from exc
+            released.append(
+                exchange_pb2.ReleasedField(
+                    name=name,
+                    treatment=_TREATMENTS[rule.treatment],
+                    detail=rule.detail,
+                    value=to_wire(value),
+                )
+            )
+        x.released = released

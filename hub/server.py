@@ -1,0 +1,237 @@
+"""The hub process: gRPC services over mTLS in front of the query pipeline."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from consent.artefact import (
+    ConsentVerifier,
+    load_private_key_pem,
+    load_public_key_pem,
+    verify_revocation,
+)
+from hub.audit.log import AuditLog
+from hub.audit.pseudonym import Pseudonymizer
+from hub.errors import REASON_METADATA_KEY, Refusal
+from hub.home import CONSENT_MANAGER_ID, HubHome
+from hub.pipeline.chain import Pipeline
+from hub.pipeline.exchange import Exchange, Peer
+from hub.pipeline.replay import ReplayGuard
+from hub.pipeline.stages import (
+    Authenticate,
+    Authorize,
+    CertificateCache,
+    CheckConsent,
+    Forward,
+    Identify,
+    Resolve,
+    Transform,
+    VerifyAgency,
+)
+from hub.routing import ConnectorPool
+from hub.store.sqlite import SqliteAuditWriter, SqliteRegistry
+from jembatan.v1 import (
+    consent_pb2,
+    consent_pb2_grpc,
+    exchange_pb2,
+    exchange_pb2_grpc,
+    registry_pb2,
+    registry_pb2_grpc,
+)
+from policies import PolicySet, load_policies
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class HubSettings:
+    home: HubHome
+    listen: str = "127.0.0.1:7443"
+    policies_dir: Path | None = None
+    # Freshness window for signed requests, and the clock skew tolerated around it.
+    max_age_s: int = 60
+    leeway_s: int = 5
+    connector_deadline_s: float = 2.0
+    max_message_bytes: int = 64 * 1024
+    clock: Callable[[], float] = field(default=time.time)
+
+
+def peer_of(context: grpc.aio.ServicerContext) -> Peer:
+    certs = context.auth_context().get("x509_pem_cert")
+    return Peer(cert_pem=certs[0] if certs else None)
+
+
+async def abort_with(context: grpc.aio.ServicerContext, refusal: Refusal) -> None:
+    status, reason, message = refusal.public()
+    context.set_trailing_metadata(((REASON_METADATA_KEY, reason),))
+    await context.abort(status, message)
+
+
+class ExchangeService(exchange_pb2_grpc.ExchangeServicer):
+    def __init__(self, pipeline: Pipeline, clock: Callable[[], float]) -> None:
+        self._pipeline = pipeline
+        self._clock = clock
+
+    async def Query(
+        self, request: exchange_pb2.QueryRequest, context: grpc.aio.ServicerContext
+    ) -> exchange_pb2.QueryResponse:
+        exchange = Exchange(request=request, peer=peer_of(context), received_at=self._clock())
+        try:
+            return await self._pipeline.handle(exchange)
+        except Refusal as refusal:
+            await abort_with(context, refusal)
+            raise  # unreachable: abort raises
+
+
+class ConsentRegistryService(consent_pb2_grpc.ConsentRegistryServicer):
+    """Revocations signed by the consent manager take effect on the next query."""
+
+    def __init__(
+        self,
+        identify: Identify,
+        registry: SqliteRegistry,
+        key: Ed25519PublicKey,
+        clock: Callable[[], float],
+    ) -> None:
+        self._identify = identify
+        self._registry = registry
+        self._key = key
+        self._clock = clock
+
+    async def Revoke(
+        self, request: consent_pb2.RevokeRequest, context: grpc.aio.ServicerContext
+    ) -> consent_pb2.RevokeResponse:
+        try:
+            await self._identify(
+                Exchange(exchange_pb2.QueryRequest(), peer_of(context), self._clock())
+            )
+            consent_id = verify_revocation(request.revocation, self._key, issuer=CONSENT_MANAGER_ID)
+        except Refusal as refusal:
+            await abort_with(context, refusal)
+            raise
+        at = datetime.datetime.fromtimestamp(self._clock(), datetime.UTC).isoformat()
+        self._registry.revoke_consent(consent_id, at)
+        return consent_pb2.RevokeResponse(consent_id=consent_id, revoked_at=at)
+
+
+class RegistryService(registry_pb2_grpc.RegistryServicer):
+    def __init__(
+        self, identify: Identify, registry: SqliteRegistry, clock: Callable[[], float]
+    ) -> None:
+        self._identify = identify
+        self._registry = registry
+        self._clock = clock
+
+    async def ListServices(
+        self, request: registry_pb2.ListServicesRequest, context: grpc.aio.ServicerContext
+    ) -> registry_pb2.ListServicesResponse:
+        try:
+            await self._identify(
+                Exchange(exchange_pb2.QueryRequest(), peer_of(context), self._clock())
+            )
+        except Refusal as refusal:
+            await abort_with(context, refusal)
+            raise
+        return registry_pb2.ListServicesResponse(
+            services=[
+                registry_pb2.ServiceDescriptor(
+                    service_id=route.service_id,
+                    agency_id=route.agency_id,
+                    endpoint=route.endpoint,
+                    fields=[
+                        registry_pb2.FieldSpec(
+                            name=spec["name"],
+                            type=spec["type"],
+                            description=spec["description"],
+                            sensitivity=registry_pb2.Sensitivity.Value(spec["sensitivity"].upper()),
+                        )
+                        for spec in json.loads(route.catalogue_json)
+                    ],
+                )
+                for route in self._registry.services()
+                if route.enabled
+            ]
+        )
+
+
+class Hub:
+    """One hub process: storage, the pipeline and the gRPC server."""
+
+    def __init__(self, settings: HubSettings) -> None:
+        home = settings.home
+        self.settings = settings
+        self.policies: PolicySet = load_policies(settings.policies_dir)
+        self.registry = SqliteRegistry(home.database)
+        self.audit = AuditLog(lambda: SqliteAuditWriter(home.database))
+        self._connectors = ConnectorPool(
+            ca_pem=home.ca_cert.read_bytes(),
+            key_pem=home.hub_key.read_bytes(),
+            cert_pem=home.hub_cert.read_bytes(),
+        )
+        certificates = CertificateCache()
+        clock = settings.clock
+        self.identify = Identify(self.registry, certificates)
+        replay = ReplayGuard(self.registry.live_nonces(int(clock())))
+        consent_key = load_public_key_pem(home.consent_manager_public_key.read_bytes())
+        self.pipeline = Pipeline(
+            stages=[
+                self.identify,
+                Authenticate(replay, clock, settings.max_age_s, settings.leeway_s),
+                Resolve(self.registry),
+                CheckConsent(
+                    ConsentVerifier(consent_key, issuer=CONSENT_MANAGER_ID), self.registry
+                ),
+                Authorize(lambda: self.policies),
+                Forward(self._connectors, settings.connector_deadline_s),
+                VerifyAgency(self.registry, certificates, settings.max_age_s),
+                Transform(),
+            ],
+            audit=self.audit,
+            pseudonyms=Pseudonymizer(bytes.fromhex(home.pseudonym_key.read_text().strip())),
+            receipt_key=load_private_key_pem(home.log_key.read_bytes()),
+        )
+        self._server = grpc.aio.server(
+            options=[
+                ("grpc.max_receive_message_length", settings.max_message_bytes),
+                ("grpc.max_send_message_length", settings.max_message_bytes),
+            ]
+        )
+        exchange_pb2_grpc.add_ExchangeServicer_to_server(
+            ExchangeService(self.pipeline, clock), self._server
+        )
+        consent_pb2_grpc.add_ConsentRegistryServicer_to_server(
+            ConsentRegistryService(self.identify, self.registry, consent_key, clock), self._server
+        )
+        registry_pb2_grpc.add_RegistryServicer_to_server(
+            RegistryService(self.identify, self.registry, clock), self._server
+        )
+        credentials = grpc.ssl_server_credentials(
+            [(home.hub_key.read_bytes(), home.hub_cert.read_bytes())],
+            root_certificates=home.ca_cert.read_bytes(),
+            require_client_auth=True,
+        )
+        self.port = self._server.add_secure_port(settings.listen, credentials)
+        if self.port == 0:
+            raise OSError(f"cannot listen on {settings.listen}")
+
+    async def start(self) -> None:
+        await self._server.start()
+        log.info("hub listening on port %d, policy %s", self.port, self.policies.version)
+
+    async def wait(self) -> None:
+        await self._server.wait_for_termination()
+
+    async def stop(self, grace_s: float = 2.0) -> None:
+        await self._server.stop(grace_s)
+        await self._connectors.close()
+        self.audit.close()
+        self.registry.close()

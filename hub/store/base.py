@@ -1,0 +1,96 @@
+"""Storage interfaces, narrow on purpose: the pipeline reads, the sequencer appends."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class MemberCertificate:
+    serial: str  # hex
+    member_id: str
+    cert_pem: bytes
+    not_after: str
+    revoked_at: str | None
+
+    @property
+    def revoked(self) -> bool:
+        return self.revoked_at is not None
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceRoute:
+    service_id: str
+    agency_id: str
+    endpoint: str
+    # JSON of the field catalogue: [{"name", "type", "description", "sensitivity"}, ...]
+    catalogue_json: str
+    enabled: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Nonce:
+    """A request nonce, scoped to its issuer, kept until it can no longer be fresh."""
+
+    issuer: str
+    value: str
+    expires_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class PendingEntry:
+    """An audit record on its way into the log, with the columns officers search by."""
+
+    record_json: bytes
+    leaf_hash: bytes
+    time: str
+    client_id: str
+    service_id: str
+    decision: str
+    reason: str
+    subject: str
+    nonce: Nonce | None
+
+
+class RegistryStore(Protocol):
+    """What the pipeline reads on every query, and the administrative writes beside it."""
+
+    def member_certificate(self, serial: str) -> MemberCertificate | None: ...
+
+    def add_member_certificate(self, cert: MemberCertificate) -> None: ...
+
+    def revoke_certificate(self, serial: str, at: str, reason: str) -> bool: ...
+
+    def member_certificates(self, member_id: str | None = None) -> list[MemberCertificate]: ...
+
+    def service(self, service_id: str) -> ServiceRoute | None: ...
+
+    def put_service(self, route: ServiceRoute) -> None: ...
+
+    def services(self) -> list[ServiceRoute]: ...
+
+    def is_consent_revoked(self, consent_id: str) -> bool: ...
+
+    def revoke_consent(self, consent_id: str, at: str) -> bool: ...
+
+    def live_nonces(self, now: int) -> Iterable[Nonce]: ...
+
+
+class AuditWriter(Protocol):
+    """The one writer of the log: appends a batch in one durable transaction."""
+
+    def size(self) -> int: ...
+
+    def append(self, first_index: int, entries: Sequence[PendingEntry]) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class AuditReader(Protocol):
+    def size(self) -> int: ...
+
+    def entry(self, index: int) -> tuple[bytes, bytes] | None:
+        """(leaf_hash, record_json) at ``index``."""
+        ...

@@ -1,0 +1,248 @@
+"""SQLite engine: the embedded default, one file, zero set-up.
+
+WAL mode lets the pipeline read while the audit sequencer writes. The audit connection
+runs with ``synchronous=FULL`` so that a committed batch is on disk before any exchange
+in it is answered.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from hub.store.base import MemberCertificate, Nonce, PendingEntry, ServiceRoute
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS member_certificates (
+    serial TEXT PRIMARY KEY,
+    member_id TEXT NOT NULL,
+    cert_pem BLOB NOT NULL,
+    not_after TEXT NOT NULL,
+    revoked_at TEXT,
+    revocation_reason TEXT
+);
+CREATE INDEX IF NOT EXISTS member_certificates_member ON member_certificates(member_id);
+CREATE TABLE IF NOT EXISTS services (
+    service_id TEXT PRIMARY KEY,
+    agency_id TEXT NOT NULL,
+    endpoint TEXT NOT NULL,
+    catalogue TEXT NOT NULL,
+    enabled INTEGER NOT NULL DEFAULT 1
+);
+CREATE TABLE IF NOT EXISTS consent_revocations (
+    consent_id TEXT PRIMARY KEY,
+    revoked_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS nonces (
+    issuer TEXT NOT NULL,
+    nonce TEXT NOT NULL,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (issuer, nonce)
+);
+CREATE TABLE IF NOT EXISTS audit_log (
+    idx INTEGER PRIMARY KEY,
+    leaf_hash BLOB NOT NULL,
+    record BLOB NOT NULL,
+    time TEXT NOT NULL,
+    client_id TEXT NOT NULL,
+    service_id TEXT NOT NULL,
+    decision TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    subject TEXT NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+"""
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    # check_same_thread=False: each connection is still used by one thread at a time.
+    conn = sqlite3.connect(path, timeout=10.0, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA busy_timeout=10000")
+    return conn
+
+
+def initialise(path: Path) -> None:
+    conn = _connect(path)
+    try:
+        conn.executescript(_SCHEMA)
+    finally:
+        conn.close()
+
+
+def _cert_from_row(row: tuple) -> MemberCertificate:
+    return MemberCertificate(
+        serial=row[0], member_id=row[1], cert_pem=row[2], not_after=row[3], revoked_at=row[4]
+    )
+
+
+class SqliteRegistry:
+    """RegistryStore on SQLite; also reads the audit log (AuditReader)."""
+
+    def __init__(self, path: Path) -> None:
+        initialise(path)
+        self._conn = _connect(path)
+        self._conn.execute("PRAGMA synchronous=FULL")
+
+    def close(self) -> None:
+        self._conn.close()
+
+    # members
+    def member_certificate(self, serial: str) -> MemberCertificate | None:
+        row = self._conn.execute(
+            "SELECT serial, member_id, cert_pem, not_after, revoked_at"
+            " FROM member_certificates WHERE serial = ?",
+            (serial,),
+        ).fetchone()
+        return _cert_from_row(row) if row else None
+
+    def add_member_certificate(self, cert: MemberCertificate) -> None:
+        self._conn.execute(
+            "INSERT INTO member_certificates (serial, member_id, cert_pem, not_after)"
+            " VALUES (?, ?, ?, ?)",
+            (cert.serial, cert.member_id, cert.cert_pem, cert.not_after),
+        )
+
+    def revoke_certificate(self, serial: str, at: str, reason: str) -> bool:
+        cursor = self._conn.execute(
+            "UPDATE member_certificates SET revoked_at = ?, revocation_reason = ?"
+            " WHERE serial = ? AND revoked_at IS NULL",
+            (at, reason, serial),
+        )
+        return cursor.rowcount == 1
+
+    def member_certificates(self, member_id: str | None = None) -> list[MemberCertificate]:
+        query = "SELECT serial, member_id, cert_pem, not_after, revoked_at FROM member_certificates"
+        rows = (
+            self._conn.execute(query + " WHERE member_id = ?", (member_id,))
+            if member_id
+            else self._conn.execute(query + " ORDER BY member_id")
+        )
+        return [_cert_from_row(row) for row in rows]
+
+    # services
+    def service(self, service_id: str) -> ServiceRoute | None:
+        row = self._conn.execute(
+            "SELECT service_id, agency_id, endpoint, catalogue, enabled FROM services"
+            " WHERE service_id = ?",
+            (service_id,),
+        ).fetchone()
+        return ServiceRoute(row[0], row[1], row[2], row[3], bool(row[4])) if row else None
+
+    def put_service(self, route: ServiceRoute) -> None:
+        self._conn.execute(
+            "INSERT INTO services (service_id, agency_id, endpoint, catalogue, enabled)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT(service_id) DO UPDATE SET"
+            " agency_id = excluded.agency_id, endpoint = excluded.endpoint,"
+            " catalogue = excluded.catalogue, enabled = excluded.enabled",
+            (
+                route.service_id,
+                route.agency_id,
+                route.endpoint,
+                route.catalogue_json,
+                route.enabled,
+            ),
+        )
+
+    def services(self) -> list[ServiceRoute]:
+        rows = self._conn.execute(
+            "SELECT service_id, agency_id, endpoint, catalogue, enabled FROM services"
+            " ORDER BY service_id"
+        )
+        return [ServiceRoute(r[0], r[1], r[2], r[3], bool(r[4])) for r in rows]
+
+    # consent
+    def is_consent_revoked(self, consent_id: str) -> bool:
+        row = self._conn.execute(
+            "SELECT 1 FROM consent_revocations WHERE consent_id = ?", (consent_id,)
+        ).fetchone()
+        return row is not None
+
+    def revoke_consent(self, consent_id: str, at: str) -> bool:
+        cursor = self._conn.execute(
+            "INSERT OR IGNORE INTO consent_revocations (consent_id, revoked_at) VALUES (?, ?)",
+            (consent_id, at),
+        )
+        return cursor.rowcount == 1
+
+    # replay nonces
+    def live_nonces(self, now: int) -> Iterable[Nonce]:
+        rows = self._conn.execute(
+            "SELECT issuer, nonce, expires_at FROM nonces WHERE expires_at >= ?", (now,)
+        )
+        return [Nonce(r[0], r[1], r[2]) for r in rows]
+
+    # audit log, read side
+    def size(self) -> int:
+        row = self._conn.execute("SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_log").fetchone()
+        return int(row[0])
+
+    def entry(self, index: int) -> tuple[bytes, bytes] | None:
+        row = self._conn.execute(
+            "SELECT leaf_hash, record FROM audit_log WHERE idx = ?", (index,)
+        ).fetchone()
+        return (bytes(row[0]), bytes(row[1])) if row else None
+
+    def entries(self) -> Iterable[tuple[int, bytes, bytes]]:
+        for idx, leaf, record in self._conn.execute(
+            "SELECT idx, leaf_hash, record FROM audit_log ORDER BY idx"
+        ):
+            yield idx, bytes(leaf), bytes(record)
+
+
+class SqliteAuditWriter:
+    """AuditWriter on SQLite: one transaction per batch, fsynced before it returns."""
+
+    def __init__(self, path: Path) -> None:
+        initialise(path)
+        self._conn = _connect(path)
+        self._conn.execute("PRAGMA synchronous=FULL")
+        self._last_prune = 0.0
+
+    def size(self) -> int:
+        row = self._conn.execute("SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_log").fetchone()
+        return int(row[0])
+
+    def append(self, first_index: int, entries: Sequence[PendingEntry]) -> None:
+        rows = [
+            (
+                first_index + offset,
+                e.leaf_hash,
+                e.record_json,
+                e.time,
+                e.client_id,
+                e.service_id,
+                e.decision,
+                e.reason,
+                e.subject,
+            )
+            for offset, e in enumerate(entries)
+        ]
+        nonces = [(e.nonce.issuer, e.nonce.value, e.nonce.expires_at) for e in entries if e.nonce]
+        conn = self._conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.executemany("INSERT INTO audit_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            # A nonce is durable with the record of its exchange, so a restart cannot
+            # reopen a replay window for anything already answered.
+            conn.executemany("INSERT OR IGNORE INTO nonces VALUES (?, ?, ?)", nonces)
+            self._prune_nonces()
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+    def _prune_nonces(self) -> None:
+        now = time.time()
+        if now - self._last_prune > 60:
+            self._conn.execute("DELETE FROM nonces WHERE expires_at < ?", (int(now) - 60,))
+            self._last_prune = now
+
+    def close(self) -> None:
+        self._conn.close()

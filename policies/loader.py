@@ -1,0 +1,307 @@
+"""Load policy files into a ``PolicySet``, or explain in one line why a file is wrong.
+
+Files are ``*.yaml`` in one directory, read in name order::
+
+    rules:
+      - client: ID/GOV/KEMENSOS/eligibility
+        purpose: bansos-eligibility
+        service: ID/GOV/BPJSTK/wages/employment
+        fields:
+          employment_status: raw
+          employer: masked
+          wage_band: {bucketed: [0, 1000000, 3000000]}
+          monthly_wage: {predicate: {lt: 3000000}}
+
+The files are walked as YAML node trees (``yaml.compose``) rather than loaded as Python data:
+nodes carry line numbers for every error, and PyYAML's loader would silently keep the last of
+two duplicate keys, which here could quietly widen or change what a client receives.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from types import MappingProxyType
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from policies.engine import TREATMENTS, FieldRule, PolicySet, Rule, RuleKey
+from policies.predicates import PREDICATE_OPS
+from policies.transforms import TreatmentError
+
+DEFAULT_DIRECTORY = Path(__file__).resolve().parent
+_NULL_TAG = "tag:yaml.org,2002:null"
+_RULE_KEYS = ("client", "purpose", "service", "fields")
+
+
+class PolicyFileError(ValueError):
+    """A policy file that cannot be loaded; ``str()`` is ``"<path>:<line>: <problem>"``."""
+
+    def __init__(self, path: str, line: int | None, problem: str) -> None:
+        where = path if line is None else f"{path}:{line}"
+        super().__init__(f"{where}: {problem}")
+        self.path = path
+        self.line = line
+        self.problem = problem
+
+
+class _Problem(Exception):
+    """A problem at a node (``None``: the whole file); the file-level code adds the path."""
+
+    def __init__(self, node: Node | None, problem: str) -> None:
+        super().__init__(problem)
+        self.line = 1 if node is None else node.start_mark.line + 1
+        self.problem = problem
+
+
+def load_policies(directory: Path | None = None) -> PolicySet:
+    """Load every ``*.yaml`` in ``directory`` (default: the ``policies`` package directory).
+
+    The version is ``"sha256:<hex>"`` over each file's name and bytes, in name order, so the same
+    files always give the same version and any change to any file gives a new one.
+    """
+    directory = DEFAULT_DIRECTORY if directory is None else directory
+    if not directory.is_dir():
+        raise PolicyFileError(str(directory), None, "policy directory not found")
+    files = [(path, path.read_bytes()) for path in sorted(directory.glob("*.yaml"))]
+    rules: list[Rule] = []
+    seen: dict[RuleKey, Rule] = {}
+    for path, data in files:
+        for rule in _load_file(path, data):
+            _refuse_conflict(rule, seen)
+            seen[rule.key] = rule
+            rules.append(rule)
+    return PolicySet(rules, version=_version((path.name, data) for path, data in files))
+
+
+def _version(files: Iterable[tuple[str, bytes]]) -> str:
+    digest = hashlib.sha256()
+    for name, data in files:
+        # Length prefixes keep the (name, bytes) pairs unambiguous: bytes cannot move between
+        # one file's name and another's body without changing the hash.
+        for part in (name.encode(), data):
+            digest.update(len(part).to_bytes(8, "big"))
+            digest.update(part)
+    return f"sha256:{digest.hexdigest()}"
+
+
+def _refuse_conflict(rule: Rule, seen: dict[RuleKey, Rule]) -> None:
+    first = seen.get(rule.key)
+    if first is not None:
+        raise PolicyFileError(
+            rule.source,
+            rule.line,
+            f"duplicate rule for client {rule.client!r}, purpose {rule.purpose!r}, "
+            f"service {rule.service!r} (first at {first.source}:{first.line})",
+        )
+
+
+def _load_file(path: Path, data: bytes) -> list[Rule]:
+    source = str(path)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise PolicyFileError(source, line, "not UTF-8 text") from None
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        return [
+            Rule(client, purpose, service, fields, source=source, line=line)
+            for client, purpose, service, fields, line in _parse_document(root)
+        ]
+    except _Problem as problem:
+        raise PolicyFileError(source, problem.line, problem.problem) from None
+    except yaml.MarkedYAMLError as exc:
+        raise PolicyFileError(source, _yaml_error_line(exc), _yaml_problem(exc)) from None
+    except yaml.YAMLError as exc:  # ReaderError: a character YAML does not allow
+        position = getattr(exc, "position", 0)
+        raise PolicyFileError(source, text[:position].count("\n") + 1, str(exc)) from None
+
+
+def _yaml_error_line(exc: yaml.MarkedYAMLError) -> int | None:
+    mark = exc.problem_mark or exc.context_mark
+    return None if mark is None else mark.line + 1
+
+
+def _yaml_problem(exc: yaml.MarkedYAMLError) -> str:
+    parts = [part for part in (exc.context, exc.problem) if part]
+    return "invalid YAML: " + ", ".join(parts)
+
+
+_ParsedRule = tuple[str, str, str, MappingProxyType[str, FieldRule], int]
+
+
+def _parse_document(root: Node | None) -> Iterator[_ParsedRule]:
+    if root is None:
+        raise _Problem(None, "empty policy file (expected a mapping with key 'rules')")
+    top = _mapping(root, "a policy file")
+    _require_keys(top, root, ("rules",), where="policy file")
+    rules_node = top["rules"][1]
+    if not isinstance(rules_node, SequenceNode) or not rules_node.value:
+        raise _Problem(rules_node, f"'rules' must be a non-empty list, got {_shape(rules_node)}")
+    for rule_node in rules_node.value:
+        yield _parse_rule(rule_node)
+
+
+def _parse_rule(node: Node) -> _ParsedRule:
+    entries = _mapping(node, "a rule")
+    _require_keys(entries, node, _RULE_KEYS, where="rule")
+    client, purpose, service = (_text(entries[key][1], key) for key in _RULE_KEYS[:3])
+    fields = _parse_fields(entries["fields"][1])
+    return client, purpose, service, fields, node.start_mark.line + 1
+
+
+def _parse_fields(node: Node) -> MappingProxyType[str, FieldRule]:
+    if _is_null(node) or (isinstance(node, MappingNode) and not node.value):
+        raise _Problem(node, "'fields' is empty: a rule must release at least one field")
+    entries = _mapping(node, "'fields' (field name: treatment)", duplicate="field")
+    return MappingProxyType(
+        {name: _parse_field(name, value) for name, (_key, value) in entries.items()}
+    )
+
+
+def _parse_field(name: str, node: Node) -> FieldRule:
+    if _is_null(node):
+        raise _Problem(node, f"field {name!r} has no treatment (expected {_TREATMENT_LIST})")
+    if isinstance(node, ScalarNode):
+        return _parse_plain_treatment(name, node)
+    entries = _mapping(node, f"the treatment of field {name!r}")
+    if len(entries) != 1:
+        names = list(entries)
+        raise _Problem(
+            entries[names[1]][0] if names else node,
+            f"field {name!r} needs exactly one treatment, got {len(names)} "
+            f"({', '.join(names) or 'none'})",
+        )
+    ((treatment, (key, value)),) = entries.items()
+    if treatment == "bucketed":
+        return _parse_bucketed(name, value)
+    if treatment == "predicate":
+        return _parse_predicate(name, value)
+    if treatment in ("raw", "masked"):
+        raise _Problem(key, f"treatment {treatment!r} takes no value: write `{name}: {treatment}`")
+    raise _Problem(key, _unknown_treatment(name, treatment))
+
+
+def _parse_plain_treatment(name: str, node: ScalarNode) -> FieldRule:
+    if node.value == "raw":
+        return FieldRule.raw(name)
+    if node.value == "masked":
+        return FieldRule.masked(name)
+    if node.value in ("bucketed", "predicate"):
+        raise _Problem(
+            node, f"treatment {node.value!r} of field {name!r} needs a value, e.g. {_EXAMPLES}"
+        )
+    raise _Problem(node, _unknown_treatment(name, node.value))
+
+
+def _parse_bucketed(name: str, node: Node) -> FieldRule:
+    if not isinstance(node, SequenceNode):
+        raise _Problem(node, f"'bucketed' of field {name!r} must be a list of edges")
+    edges = [_scalar(item) for item in node.value]
+    try:
+        return FieldRule.bucketed(name, edges)
+    except TreatmentError as exc:
+        raise _Problem(_item_node(node, exc), f"bad 'bucketed' for field {name!r}: {exc}") from None
+
+
+def _parse_predicate(name: str, node: Node) -> FieldRule:
+    entries = _mapping(node, f"the predicate of field {name!r} (e.g. {{lt: 3000000}})")
+    ops = list(entries)
+    if len(ops) != 1:
+        at = entries[ops[1]][0] if ops else node
+        raise _Problem(
+            at,
+            f"predicate of field {name!r} needs exactly one operator, got "
+            f"{len(ops)} ({', '.join(ops) or 'none'}); expected one of {', '.join(PREDICATE_OPS)}",
+        )
+    ((op, (key, value)),) = entries.items()
+    if op not in PREDICATE_OPS:
+        raise _Problem(
+            key,
+            f"unknown predicate operator {op!r} for field {name!r} "
+            f"(expected {', '.join(PREDICATE_OPS)})",
+        )
+    operand = [_scalar(item) for item in value.value] if isinstance(value, SequenceNode) else None
+    try:
+        return FieldRule.predicate(name, op, _scalar(value) if operand is None else operand)
+    except TreatmentError as exc:
+        raise _Problem(_item_node(value, exc), f"bad predicate for field {name!r}: {exc}") from None
+
+
+_TREATMENT_LIST = ", ".join(TREATMENTS)
+_EXAMPLES = "{bucketed: [0, 1000000]} or {predicate: {lt: 3000000}}"
+
+
+def _unknown_treatment(name: str, treatment: str) -> str:
+    return f"unknown treatment {treatment!r} for field {name!r} (expected {_TREATMENT_LIST})"
+
+
+def _mapping(node: Node, what: str, duplicate: str = "key") -> dict[str, tuple[Node, Node]]:
+    """A mapping node's entries by key text; refuses non-mappings and duplicate keys."""
+    if not isinstance(node, MappingNode):
+        raise _Problem(node, f"expected {what} to be a mapping, got {_shape(node)}")
+    entries: dict[str, tuple[Node, Node]] = {}
+    for key, value in node.value:
+        name = _text(key, duplicate)
+        if name in entries:
+            first_line = entries[name][0].start_mark.line + 1
+            raise _Problem(key, f"duplicate {duplicate} {name!r} (first at line {first_line})")
+        entries[name] = (key, value)
+    return entries
+
+
+def _require_keys(
+    entries: dict[str, tuple[Node, Node]], node: Node, keys: tuple[str, ...], *, where: str
+) -> None:
+    for name, (key, _value) in entries.items():
+        if name not in keys:
+            raise _Problem(key, f"unknown key {name!r} in {where} (expected {', '.join(keys)})")
+    missing = [name for name in keys if name not in entries]
+    if missing:
+        raise _Problem(node, f"{where} is missing key {missing[0]!r}")
+
+
+def _text(node: Node, what: str) -> str:
+    # Take the scalar as written, so `purpose: 2024` or a field named `on` stays text instead of
+    # YAML 1.1 turning it into a number or a flag.
+    if not isinstance(node, ScalarNode):
+        raise _Problem(node, f"{what} must be text, got {_shape(node)}")
+    if _is_null(node) or not node.value.strip():
+        raise _Problem(node, f"{what} is empty")
+    return str(node.value)
+
+
+def _scalar(node: Node) -> object:
+    """A policy parameter as a Python value (int, float, bool, str, date, None)."""
+    if not isinstance(node, ScalarNode):
+        raise _Problem(node, f"expected a single value, got {_shape(node)}")
+    try:
+        return yaml.SafeLoader("").construct_object(node)
+    except yaml.constructor.ConstructorError as exc:
+        raise _Problem(node, f"unsupported value {node.value!r}: {exc.problem}") from None
+    except ValueError as exc:  # e.g. 2024-02-30 resolves as a date and fails to construct
+        raise _Problem(node, f"invalid value {node.value!r}: {exc}") from None
+
+
+def _item_node(node: Node, exc: TreatmentError) -> Node:
+    if exc.item is not None and isinstance(node, SequenceNode):
+        item: Node = node.value[exc.item]
+        return item
+    return node
+
+
+def _is_null(node: Node) -> bool:
+    return isinstance(node, ScalarNode) and node.tag == _NULL_TAG
+
+
+def _shape(node: Node) -> str:
+    if isinstance(node, MappingNode):
+        return "a mapping"
+    if isinstance(node, SequenceNode):
+        return "a list"
+    if _is_null(node):
+        return "nothing"
+    return f"{node.value!r}"
