@@ -225,9 +225,9 @@ async def run_demo(*, keep: bool = False) -> int:
             enrol(home, member)
             _say(f"enrolled {member}")
         _say("starting simulated BPJS Ketenagakerjaan and its connector (own process)")
-        processes.append(await start_jembatan("sim", ["--home", str(root), "sim", "--register"]))
+        processes.append(start_jembatan("sim", ["--home", str(root), "sim", "--register"]))
         _say("starting the hub (own process)")
-        hub = await start_jembatan("hub", ["--home", str(root), "serve", "--listen", "127.0.0.1:0"])
+        hub = start_jembatan("hub", ["--home", str(root), "serve", "--listen", "127.0.0.1:0"])
         processes.append(hub)
         _say(f"hub on {hub.address}; sending queries")
         log_key = load_public_key_pem(home.log_public_key.read_bytes())
@@ -253,7 +253,7 @@ async def run_demo(*, keep: bool = False) -> int:
         print(demo.table())
         print()
         for process in processes:
-            await process.stop()
+            process.stop()
         problems = _check_audit(home, demo.exchanges)
         if problems:
             for problem in problems:
@@ -266,7 +266,7 @@ async def run_demo(*, keep: bool = False) -> int:
         return 0
     finally:
         for process in processes:
-            await process.stop()
+            process.stop()
         if keep:
             print(f"home kept at {root}")
         else:

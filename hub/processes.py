@@ -6,10 +6,12 @@ separate processes on loopback, exactly as an operator would.
 
 from __future__ import annotations
 
-import asyncio
 import os
+import queue
 import re
+import subprocess
 import sys
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -23,58 +25,59 @@ class ProcessFailed(RuntimeError):
 @dataclass
 class RunningProcess:
     name: str
-    process: asyncio.subprocess.Process
+    process: subprocess.Popen[str]
     address: str
 
-    async def stop(self) -> None:
-        if self.process.returncode is None:
+    def stop(self) -> None:
+        if self.process.poll() is None:
             self.process.terminate()
             try:
-                await asyncio.wait_for(self.process.wait(), 10)
-            except TimeoutError:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
                 self.process.kill()
-                await self.process.wait()
+                self.process.wait()
 
     def kill(self) -> None:
-        if self.process.returncode is None:
+        if self.process.poll() is None:
             self.process.kill()
+            self.process.wait()
 
 
-async def start_jembatan(
+def start_jembatan(
     name: str, args: Sequence[str], *, timeout_s: float = 30.0, env: dict[str, str] | None = None
 ) -> RunningProcess:
     """Run ``jembatan ARGS`` and wait for its ``listening on HOST:PORT`` line."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "hub.cli",
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=None,
+    process = subprocess.Popen(
+        [sys.executable, "-m", "hub.cli", *args],
+        stdout=subprocess.PIPE,
+        text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
     )
-    assert process.stdout is not None
+    lines: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+    # A reader thread keeps draining stdout so the child never blocks on a full pipe.
+    threading.Thread(target=_pump, args=(process, lines), daemon=True).start()
     try:
-        address = await asyncio.wait_for(_ready_address(process.stdout), timeout_s)
-    except (TimeoutError, ProcessFailed) as exc:
+        address = _ready_address(lines, timeout_s)
+    except (queue.Empty, ProcessFailed) as exc:
         process.kill()
-        await process.wait()
-        raise ProcessFailed(f"{name} did not start: {exc}") from exc
-    # Keep draining stdout so the child never blocks on a full pipe.
-    asyncio.get_running_loop().create_task(_drain(process.stdout))
+        process.wait()
+        why = "no 'listening on' line in time" if isinstance(exc, queue.Empty) else str(exc)
+        raise ProcessFailed(f"{name} did not start: {why}") from exc
     return RunningProcess(name, process, address)
 
 
-async def _ready_address(stream: asyncio.StreamReader) -> str:
+def _pump(process: subprocess.Popen[str], lines: queue.SimpleQueue[str | None]) -> None:
+    assert process.stdout is not None
+    for line in process.stdout:
+        lines.put(line)
+    lines.put(None)
+
+
+def _ready_address(lines: queue.SimpleQueue[str | None], timeout_s: float) -> str:
     while True:
-        line = await stream.readline()
-        if not line:
+        line = lines.get(timeout=timeout_s)
+        if line is None:
             raise ProcessFailed("exited before listening")
-        match = _READY.search(line.decode(errors="replace"))
+        match = _READY.search(line)
         if match:
             return match.group(1)
-
-
-async def _drain(stream: asyncio.StreamReader) -> None:
-    while await stream.readline():
-        pass

@@ -115,9 +115,11 @@ def _load_file(path: Path, data: bytes) -> list[Rule]:
         raise PolicyFileError(source, problem.line, problem.problem) from None
     except yaml.MarkedYAMLError as exc:
         raise PolicyFileError(source, _yaml_error_line(exc), _yaml_problem(exc)) from None
-    except yaml.YAMLError as exc:  # ReaderError: a character YAML does not allow
-        position = getattr(exc, "position", 0)
-        raise PolicyFileError(source, text[:position].count("\n") + 1, str(exc)) from None
+    except yaml.reader.ReaderError as exc:  # a control character YAML does not allow
+        line = text[: exc.position].count("\n") + 1
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        reason = f"invalid YAML: character U+{code:04X} is not allowed"
+        raise PolicyFileError(source, line, reason) from None
 
 
 def _yaml_error_line(exc: yaml.MarkedYAMLError) -> int | None:

@@ -286,6 +286,14 @@ def test_text_that_is_not_utf8_is_refused_with_its_line(tmp_path: Path) -> None:
         load_policies(tmp_path)
 
 
+def test_a_control_character_is_refused_with_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "x.yaml"
+    path.write_text("rules:\n\n  - client: C\x01\n")
+    with pytest.raises(PolicyFileError) as raised:
+        load_policies(tmp_path)
+    assert str(raised.value) == f"{path}:3: invalid YAML: character U+0001 is not allowed"
+
+
 def test_duplicate_rule_across_files_names_both_places(tmp_path: Path) -> None:
     first = write(tmp_path, "a.yaml", rule_with_fields("a: raw\n"))
     second = write(tmp_path, "b.yaml", "# same key again\n" + rule_with_fields("b: raw\n"))

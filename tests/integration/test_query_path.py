@@ -1,0 +1,84 @@
+"""A consented query through the real hub process returns exactly what policy releases."""
+
+from __future__ import annotations
+
+from connectors.bpjstk.adapter import EMPLOYMENT_SERVICE, WAGE_BAND_SERVICE
+from connectors.bpjstk.population import generate_participants
+from tests.conftest import EMPLOYMENT_FIELDS, PURPOSE, Stack
+
+
+def _person(nik: str):  # type: ignore[no-untyped-def]
+    return next(p for p in generate_participants() if p.nik == nik)
+
+
+async def test_consented_query_releases_exactly_the_policy_fields(stack: Stack) -> None:
+    nik = stack.people.recently_terminated
+    person = _person(nik)
+    assert person.employment is not None
+    token, consent_id = stack.consent(nik)
+    async with stack.client() as client:
+        answer = await client.query(
+            service_id=EMPLOYMENT_SERVICE,
+            subject=nik,
+            purpose=PURPOSE,
+            fields=EMPLOYMENT_FIELDS,
+            consent=token,
+        )
+    assert answer.subject_found
+    assert set(answer.fields) == set(EMPLOYMENT_FIELDS)
+    status = answer.fields["employment_status"]
+    assert (status.value, status.treatment) == ("inactive", "raw")
+    employer = answer.fields["employer"]
+    assert employer.treatment == "masked"
+    expected_mask = " ".join(w[0] + "*" * (len(w) - 1) for w in person.employment.employer.split())
+    assert employer.value == expected_mask
+    wage = answer.fields["monthly_wage"]
+    assert wage.treatment == "predicate"
+    assert wage.value is (person.employment.monthly_wage < 3_000_000)
+    terminated = answer.fields["termination_date"]
+    assert (terminated.value, terminated.treatment) == (True, "predicate")
+    record = stack.records(answer.log_index)[0]
+    assert record.decision == "RELEASED"
+    assert record.consent_id == consent_id
+    assert dict(record.fields_released) == {
+        "employment_status": "raw",
+        "employer": "masked",
+        "monthly_wage": "predicate",
+        "termination_date": "predicate",
+    }
+    assert record.policy_version == answer.policy_version
+    assert record.subject != nik and len(record.subject) == 64
+
+
+async def test_bucketed_release_gives_the_band_not_the_wage(stack: Stack) -> None:
+    nik = stack.people.employed
+    person = _person(nik)
+    assert person.employment is not None
+    token, _ = stack.consent(nik, WAGE_BAND_SERVICE, ("monthly_wage",))
+    async with stack.client() as client:
+        answer = await client.query(
+            service_id=WAGE_BAND_SERVICE,
+            subject=nik,
+            purpose=PURPOSE,
+            fields=("monthly_wage",),
+            consent=token,
+        )
+    band = answer.fields["monthly_wage"]
+    assert band.treatment == "bucketed"
+    low, high = (int(edge) for edge in str(band.value).strip("[)").split(", "))
+    assert low <= person.employment.monthly_wage < high
+
+
+async def test_subject_unknown_to_the_agency_releases_nothing(stack: Stack) -> None:
+    nik = stack.people.unregistered
+    token, _ = stack.consent(nik)
+    async with stack.client() as client:
+        answer = await client.query(
+            service_id=EMPLOYMENT_SERVICE,
+            subject=nik,
+            purpose=PURPOSE,
+            fields=EMPLOYMENT_FIELDS,
+            consent=token,
+        )
+    assert not answer.subject_found
+    assert answer.fields == {}
