@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from consent.artefact import grant, load_private_key_pem, load_public_key_pem, sign_consent
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from connectors.bpjstk.adapter import AGENCY_ID, EMPLOYMENT_SERVICE
 from connectors.bpjstk.population import SampleNiks, generate_participants, sample_niks
+from consent.artefact import grant, load_private_key_pem, load_public_key_pem, sign_consent
 from hub.admin import MemberFiles, enrol, init_consent_manager, init_home
 from hub.audit.record import AuditRecord
 from hub.client import HubClient
