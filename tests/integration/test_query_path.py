@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from connectors.bpjstk.adapter import EMPLOYMENT_SERVICE, WAGE_BAND_SERVICE
 from connectors.bpjstk.population import generate_participants
-from tests.conftest import EMPLOYMENT_FIELDS, PURPOSE, Stack
+from tests.stack import EMPLOYMENT_FIELDS, PURPOSE, Stack
 
 
 def _person(nik: str):  # type: ignore[no-untyped-def]

@@ -1,0 +1,158 @@
+"""The tests' hub stack — PKI on disk, the hub and the simulated
+BPJS Ketenagakerjaan with its connector as separate processes on loopback sockets."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import shutil
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from connectors.bpjstk.adapter import AGENCY_ID, EMPLOYMENT_SERVICE
+from connectors.bpjstk.population import SampleNiks, generate_participants, sample_niks
+from consent.artefact import grant, load_private_key_pem, load_public_key_pem, sign_consent
+from hub.admin import MemberFiles, enrol, init_consent_manager, init_home
+from hub.audit.record import AuditRecord
+from hub.client import HubClient
+from hub.home import CONSENT_MANAGER_ID, HubHome
+from hub.processes import RunningProcess, start_jembatan
+from hub.store.sqlite import SqliteRegistry
+from policies import DEFAULT_DIRECTORY
+
+ELIGIBILITY_ID = "ID/GOV/KEMENSOS/eligibility"
+PURPOSE = "bansos-eligibility"
+EMPLOYMENT_FIELDS = ("employment_status", "employer", "monthly_wage", "termination_date")
+TEST_POLICIES = Path(__file__).parent / "fixtures" / "policies"
+
+
+@dataclass
+class Stack:
+    """A running hub with its agency; helpers to make members, consents and clients."""
+
+    home: HubHome
+    hub: RunningProcess
+    sim: RunningProcess
+    consent_key: Ed25519PrivateKey
+    people: SampleNiks
+    _enrolled: dict[str, MemberFiles] = field(default_factory=dict)
+
+    @property
+    def address(self) -> str:
+        return self.hub.address
+
+    def member(self, member_id: str) -> MemberFiles:
+        """Key and certificate of ``member_id``, enrolled on first use."""
+        if member_id not in self._enrolled:
+            directory = self.home.member_dir(member_id)
+            if (directory / "cert.pem").exists():
+                self._enrolled[member_id] = MemberFiles(
+                    member_id, directory / "key.pem", directory / "cert.pem"
+                )
+            else:
+                self._enrolled[member_id] = enrol(self.home, member_id)
+        return self._enrolled[member_id]
+
+    def client(self, member_id: str = ELIGIBILITY_ID, **options: object) -> HubClient:
+        files = self.member(member_id)
+        return HubClient(
+            self.address,
+            key_pem=files.key_pem,
+            cert_pem=files.cert_pem,
+            ca_pem=self.home.ca_cert.read_bytes(),
+            log_key=load_public_key_pem(self.home.log_public_key.read_bytes()),
+            **options,  # type: ignore[arg-type]
+        )
+
+    def consent(
+        self,
+        subject: str,
+        service: str = EMPLOYMENT_SERVICE,
+        fields: Sequence[str] = EMPLOYMENT_FIELDS,
+        *,
+        grantee: str = ELIGIBILITY_ID,
+        purpose: str = PURPOSE,
+        valid_for: datetime.timedelta = datetime.timedelta(days=30),
+        now: datetime.datetime | None = None,
+    ) -> tuple[str, str]:
+        """(signed artefact, consent id)."""
+        artefact = grant(
+            issuer=CONSENT_MANAGER_ID,
+            subject=subject,
+            grantee=grantee,
+            purpose=purpose,
+            services={service: fields},
+            valid_for=valid_for,
+            now=now,
+        )
+        return sign_consent(artefact, self.consent_key), artefact.consent_id
+
+    @contextlib.contextmanager
+    def registry(self) -> Iterator[SqliteRegistry]:
+        registry = SqliteRegistry(self.home.database)
+        try:
+            yield registry
+        finally:
+            registry.close()
+
+    def log_size(self) -> int:
+        with self.registry() as registry:
+            return registry.size()
+
+    def records(self, since: int = 0) -> list[AuditRecord]:
+        with self.registry() as registry:
+            return [
+                AuditRecord.from_json(record)
+                for index, _, record in registry.entries()
+                if index >= since
+            ]
+
+    def stored_bytes(self) -> bytes:
+        """Every byte of the hub's database files, for leak checks."""
+        return b"".join(p.read_bytes() for p in self.home.root.glob("hub.db*") if p.is_file())
+
+
+def make_home(root: Path) -> HubHome:
+    home = HubHome(root)
+    init_home(home)
+    init_consent_manager(home)
+    enrol(home, AGENCY_ID)
+    return home
+
+
+def start_stack(root: Path, *, policies: Path | None = None, hub_args: Sequence[str] = ()) -> Stack:
+    home = make_home(root)
+    policy_dir = policies or _policies_with_fixtures(root / "policies")
+    sim = start_jembatan("sim", ["--home", str(root), "sim", "--register"])
+    try:
+        hub = start_jembatan(
+            "hub",
+            [
+                "--home",
+                str(root),
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--policies",
+                str(policy_dir),
+                *hub_args,
+            ],
+        )
+    except Exception:
+        sim.stop()
+        raise
+    consent_key = load_private_key_pem(
+        (home.member_dir(CONSENT_MANAGER_ID) / "consent.key").read_bytes()
+    )
+    return Stack(home, hub, sim, consent_key, sample_niks(generate_participants()))
+
+
+def _policies_with_fixtures(directory: Path) -> Path:
+    """The shipped policies plus the tests' own rules (for rogue test agencies)."""
+    directory.mkdir()
+    for source in [*DEFAULT_DIRECTORY.glob("*.yaml"), *TEST_POLICIES.glob("*.yaml")]:
+        shutil.copy(source, directory / source.name)
+    return directory
