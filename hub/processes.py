@@ -47,8 +47,20 @@ def start_jembatan(
     name: str, args: Sequence[str], *, timeout_s: float = 30.0, env: dict[str, str] | None = None
 ) -> RunningProcess:
     """Run ``jembatan ARGS`` and wait for its ``listening on HOST:PORT`` line."""
+    return start_module(name, "hub.cli", args, timeout_s=timeout_s, env=env)
+
+
+def start_module(
+    name: str,
+    module: str,
+    args: Sequence[str],
+    *,
+    timeout_s: float = 30.0,
+    env: dict[str, str] | None = None,
+) -> RunningProcess:
+    """Run ``python -m MODULE ARGS`` and wait for its ``listening on HOST:PORT`` line."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "hub.cli", *args],
+        [sys.executable, "-m", module, *args],
         stdout=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},

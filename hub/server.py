@@ -31,6 +31,7 @@ from hub.pipeline.stages import (
     Authorize,
     CertificateCache,
     CheckConsent,
+    Decode,
     Forward,
     Identify,
     Resolve,
@@ -43,7 +44,6 @@ from jembatan.v1 import (
     consent_pb2,
     consent_pb2_grpc,
     exchange_pb2,
-    exchange_pb2_grpc,
     registry_pb2,
     registry_pb2_grpc,
 )
@@ -76,20 +76,34 @@ async def abort_with(context: grpc.aio.ServicerContext, refusal: Refusal) -> Non
     await context.abort(status, message)
 
 
-class ExchangeService(exchange_pb2_grpc.ExchangeServicer):
+class ExchangeService:
+    """Exchange.Query, registered on raw bytes: the pipeline's decode stage parses them."""
+
     def __init__(self, pipeline: Pipeline, clock: Callable[[], float]) -> None:
         self._pipeline = pipeline
         self._clock = clock
 
-    async def Query(
-        self, request: exchange_pb2.QueryRequest, context: grpc.aio.ServicerContext
+    async def query(
+        self, raw: bytes, context: grpc.aio.ServicerContext
     ) -> exchange_pb2.QueryResponse:
-        exchange = Exchange(request=request, peer=peer_of(context), received_at=self._clock())
+        exchange = Exchange(raw=raw, peer=peer_of(context), received_at=self._clock())
         try:
             return await self._pipeline.handle(exchange)
         except Refusal as refusal:
             await abort_with(context, refusal)
             raise  # unreachable: abort raises
+
+    def handler(self) -> grpc.GenericRpcHandler:
+        return grpc.method_handlers_generic_handler(
+            "jembatan.v1.Exchange",
+            {
+                "Query": grpc.unary_unary_rpc_method_handler(
+                    self.query,
+                    request_deserializer=None,
+                    response_serializer=exchange_pb2.QueryResponse.SerializeToString,
+                )
+            },
+        )
 
 
 class ConsentRegistryService(consent_pb2_grpc.ConsentRegistryServicer):
@@ -111,9 +125,7 @@ class ConsentRegistryService(consent_pb2_grpc.ConsentRegistryServicer):
         self, request: consent_pb2.RevokeRequest, context: grpc.aio.ServicerContext
     ) -> consent_pb2.RevokeResponse:
         try:
-            await self._identify(
-                Exchange(exchange_pb2.QueryRequest(), peer_of(context), self._clock())
-            )
+            await self._identify(Exchange(b"", peer_of(context), self._clock()))
             consent_id = verify_revocation(request.revocation, self._key, issuer=CONSENT_MANAGER_ID)
         except Refusal as refusal:
             await abort_with(context, refusal)
@@ -135,9 +147,7 @@ class RegistryService(registry_pb2_grpc.RegistryServicer):
         self, request: registry_pb2.ListServicesRequest, context: grpc.aio.ServicerContext
     ) -> registry_pb2.ListServicesResponse:
         try:
-            await self._identify(
-                Exchange(exchange_pb2.QueryRequest(), peer_of(context), self._clock())
-            )
+            await self._identify(Exchange(b"", peer_of(context), self._clock()))
         except Refusal as refusal:
             await abort_with(context, refusal)
             raise
@@ -185,6 +195,7 @@ class Hub:
         self.pipeline = Pipeline(
             stages=[
                 self.identify,
+                Decode(),
                 Authenticate(replay, clock, settings.max_age_s, settings.leeway_s),
                 Resolve(self.registry),
                 CheckConsent(
@@ -205,9 +216,7 @@ class Hub:
                 ("grpc.max_send_message_length", settings.max_message_bytes),
             ]
         )
-        exchange_pb2_grpc.add_ExchangeServicer_to_server(
-            ExchangeService(self.pipeline, clock), self._server
-        )
+        self._server.add_generic_rpc_handlers((ExchangeService(self.pipeline, clock).handler(),))
         consent_pb2_grpc.add_ConsentRegistryServicer_to_server(
             ConsentRegistryService(self.identify, self.registry, consent_key, clock), self._server
         )

@@ -22,9 +22,13 @@ class Peer:
 
 @dataclass(slots=True)
 class Exchange:
-    request: exchange_pb2.QueryRequest
+    # The request exactly as received: it is decoded by a stage, so that even bytes that
+    # are no QueryRequest get a precise refusal and an audit record.
+    raw: bytes
     peer: Peer
     received_at: float
+    # decode
+    request: exchange_pb2.QueryRequest = field(default_factory=exchange_pb2.QueryRequest)
     # identify
     member_id: str = ""
     member_key: ec.EllipticCurvePublicKey | None = None
@@ -47,7 +51,7 @@ class Exchange:
 
     @property
     def request_digest(self) -> str:
-        return hashlib.sha256(self.request.body).hexdigest()
+        return hashlib.sha256(self.raw).hexdigest()
 
     def released_names(self) -> tuple[tuple[str, str], ...]:
         return tuple(

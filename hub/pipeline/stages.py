@@ -1,6 +1,6 @@
 """The stages of the query pipeline. Each has one job and either passes or raises a Refusal.
 
-Order (see ``hub.pipeline.chain.default_stages``): identify, authenticate, resolve,
+Order (wired in ``hub.server.Hub``): identify, decode, authenticate, resolve,
 consent, authorize, forward, verify, transform. The audit and the receipt follow in
 the chain itself, for refusals as well as releases.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime
 import re
 from collections.abc import Callable
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import grpc
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -36,6 +36,7 @@ from jembatan.values import from_wire, to_wire
 from policies import PolicySet, PolicyValueError
 
 Clock = Callable[[], float]
+_Message = TypeVar("_Message", exchange_pb2.QueryRequest, exchange_pb2.QueryBody)
 # Indonesia's western time zone (WIB): "today" for date predicates is the pilot's today.
 WIB = datetime.timezone(datetime.timedelta(hours=7))
 _NIK = re.compile(r"^\d{16}$")
@@ -104,6 +105,15 @@ class Identify:
         x.member_id, x.member_key = member_id, key
 
 
+class Decode:
+    """The bytes are a QueryRequest with nothing in it that the contract does not know."""
+
+    name = "decode"
+
+    async def __call__(self, x: Exchange) -> None:
+        x.request = _parse(exchange_pb2.QueryRequest, x.raw, "QueryRequest")
+
+
 class Authenticate:
     """The body is signed by the caller's key, fresh, not replayed, and well-formed."""
 
@@ -142,13 +152,19 @@ class Authenticate:
             raise Refusal("INVALID_SUBJECT", "subject is not a 16-digit NIK")
 
 
-def _parse_body(data: bytes) -> exchange_pb2.QueryBody:
+def _parse(message: type[_Message], data: bytes, name: str) -> _Message:
     try:
-        body = exchange_pb2.QueryBody.FromString(data)
+        parsed = message.FromString(data)
     except DecodeError as exc:
-        raise Refusal("MALFORMED_REQUEST", "body is not a QueryBody") from exc
-    if len(UnknownFieldSet(body)):
-        raise Refusal("MALFORMED_REQUEST", "body carries unknown fields")
+        raise Refusal("MALFORMED_REQUEST", f"not a {name}") from exc
+    # Unknown fields would be signed but ignored: refuse what the hub cannot account for.
+    if len(UnknownFieldSet(parsed)):
+        raise Refusal("MALFORMED_REQUEST", f"{name} carries unknown fields")
+    return parsed
+
+
+def _parse_body(data: bytes) -> exchange_pb2.QueryBody:
+    body = _parse(exchange_pb2.QueryBody, data, "QueryBody")
     if not body.purpose or len(body.purpose) > 64:
         raise Refusal("MALFORMED_REQUEST", "purpose missing or longer than 64 characters")
     if len(body.request_id) > 64:

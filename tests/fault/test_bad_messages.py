@@ -1,0 +1,102 @@
+"""Malformed and oversized messages get a clear status, and the hub keeps serving."""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+
+from connectors.bpjstk.adapter import EMPLOYMENT_SERVICE
+from hub.client import refusal_of
+from jembatan.v1 import exchange_pb2
+from tests.stack import ELIGIBILITY_ID, EMPLOYMENT_FIELDS, PURPOSE, Stack
+
+QUERY_METHOD = "/jembatan.v1.Exchange/Query"
+
+
+def _channel(stack: Stack) -> grpc.aio.Channel:
+    files = stack.member(ELIGIBILITY_ID)
+    credentials = grpc.ssl_channel_credentials(
+        stack.home.ca_cert.read_bytes(), files.key_pem, files.cert_pem
+    )
+    return grpc.aio.secure_channel(stack.address, credentials)
+
+
+async def _still_serves(stack: Stack) -> None:
+    nik = stack.people.employed
+    token, _ = stack.consent(nik)
+    async with stack.client() as client:
+        answer = await client.query(
+            service_id=EMPLOYMENT_SERVICE,
+            subject=nik,
+            purpose=PURPOSE,
+            fields=EMPLOYMENT_FIELDS,
+            consent=token,
+        )
+    assert answer.fields
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b"\xff\xff\xff\xff", b"\x0a\xff\xff\xff\x0f", b"\x12\x05abc", b"\xa8\x06\x01"],
+    ids=["garbage", "truncated-length", "short-field", "unknown-field"],
+)
+async def test_undecodable_request_is_refused_and_hub_keeps_serving(
+    stack: Stack, raw: bytes
+) -> None:
+    before = stack.log_size()
+    async with _channel(stack) as channel:
+        call = channel.unary_unary(QUERY_METHOD)
+        with pytest.raises(grpc.aio.AioRpcError) as error:
+            await call(raw, timeout=5)
+    refusal = refusal_of(error.value)
+    assert (refusal.status, refusal.reason) == (
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "MALFORMED_REQUEST",
+    )
+    (record,) = stack.records(before)
+    assert (record.decision, record.reason, record.stage) == (
+        "REFUSED",
+        "MALFORMED_REQUEST",
+        "decode",
+    )
+    await _still_serves(stack)
+
+
+async def test_oversized_request_is_refused_and_hub_keeps_serving(stack: Stack) -> None:
+    request = exchange_pb2.QueryRequest(body=b"x" * (70 * 1024), signature="s")
+    async with _channel(stack) as channel:
+        stub = channel.unary_unary(
+            QUERY_METHOD,
+            request_serializer=exchange_pb2.QueryRequest.SerializeToString,
+            response_deserializer=exchange_pb2.QueryResponse.FromString,
+        )
+        with pytest.raises(grpc.aio.AioRpcError) as error:
+            await stub(request, timeout=5)
+    assert error.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    await _still_serves(stack)
+
+
+async def test_unsigned_garbage_body_is_refused_before_parsing(stack: Stack) -> None:
+    """Bytes nobody signed are refused as a bad signature, whatever they contain."""
+    before = stack.log_size()
+    request = exchange_pb2.QueryRequest(body=b"\x01\x02\x03", signature="not-a-jws")
+    async with _channel(stack) as channel:
+        stub = channel.unary_unary(
+            QUERY_METHOD,
+            request_serializer=exchange_pb2.QueryRequest.SerializeToString,
+            response_deserializer=exchange_pb2.QueryResponse.FromString,
+        )
+        with pytest.raises(grpc.aio.AioRpcError) as error:
+            await stub(request, timeout=5)
+    refusal = refusal_of(error.value)
+    assert (refusal.status, refusal.reason) == (
+        grpc.StatusCode.UNAUTHENTICATED,
+        "SIGNATURE_INVALID",
+    )
+    (record,) = stack.records(before)
+    assert (record.decision, record.reason, record.stage) == (
+        "REFUSED",
+        "SIGNATURE_INVALID",
+        "authenticate",
+    )
+    await _still_serves(stack)

@@ -1,0 +1,116 @@
+"""A connector that misbehaves releases nothing extra: the hub verifies every answer.
+
+The rogue connector (tests/rogue_connector.py) is a real process with a real hub-CA
+certificate; only its behaviour is dishonest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from connectors.sdk.agency import FieldSpec
+from hub.admin import register_service
+from hub.client import QueryRefused
+from hub.processes import RunningProcess, start_module
+from tests.rogue_connector import MODES, ROGUE_AGENCY_ID, service_id
+from tests.stack import PURPOSE, Stack
+
+FIELDS = ("employment_status", "monthly_wage")
+CATALOGUE = [
+    FieldSpec("employment_status", "text", "status", "personal"),
+    FieldSpec("monthly_wage", "integer", "wage", "sensitive"),
+]
+
+
+@pytest.fixture(scope="module")
+def rogue(stack: Stack) -> Iterator[RunningProcess]:
+    files = stack.member(ROGUE_AGENCY_ID)
+    process = start_module(
+        "rogue",
+        "tests.rogue_connector",
+        ["--home", str(stack.home.root), "--member-dir", str(files.key_path.parent)],
+    )
+    for mode in MODES:
+        register_service(stack.home, service_id(mode), files.cert_pem, process.address, CATALOGUE)
+    yield process
+    process.stop()
+
+
+async def _ask(stack: Stack, mode: str) -> tuple[object, int]:
+    nik = stack.people.employed
+    token, _ = stack.consent(nik, service_id(mode), FIELDS)
+    before = stack.log_size()
+    async with stack.client() as client:
+        try:
+            answer: object = await client.query(
+                service_id=service_id(mode),
+                subject=nik,
+                purpose=PURPOSE,
+                fields=FIELDS,
+                consent=token,
+            )
+        except QueryRefused as refusal:
+            answer = refusal
+    return answer, before
+
+
+async def test_extra_fields_are_dropped_and_recorded(stack: Stack, rogue: RunningProcess) -> None:
+    answer, before = await _ask(stack, "extra-fields")
+    assert not isinstance(answer, QueryRefused), answer
+    assert set(answer.fields) == set(FIELDS)  # type: ignore[attr-defined]
+    assert answer.fields["monthly_wage"].value is True  # type: ignore[attr-defined]
+    (record,) = stack.records(before)
+    assert record.decision == "RELEASED"
+    assert record.fields_dropped == ("home_address", "mother_maiden_name")
+    assert b"ROGUE-SECRET" not in stack.stored_bytes()
+
+
+@pytest.mark.parametrize(
+    ("mode", "status", "reason"),
+    [
+        ("bad-signature", "UNAVAILABLE", "AGENCY_SIGNATURE_INVALID"),
+        ("body-swap", "UNAVAILABLE", "AGENCY_SIGNATURE_INVALID"),
+        ("wrong-request", "UNAVAILABLE", "AGENCY_RESPONSE_INVALID"),
+        ("slow", "DEADLINE_EXCEEDED", "CONNECTOR_TIMEOUT"),
+    ],
+)
+async def test_untrustworthy_answer_releases_nothing(
+    stack: Stack, rogue: RunningProcess, mode: str, status: str, reason: str
+) -> None:
+    answer, before = await _ask(stack, mode)
+    assert isinstance(answer, QueryRefused), f"released: {answer}"
+    assert (answer.status.name, answer.reason) == (status, reason)
+    (record,) = stack.records(before)
+    assert (record.decision, record.reason, record.stage) == (
+        "REFUSED",
+        reason,
+        "forward" if mode == "slow" else "verify",
+    )
+    assert record.fields_released == ()
+    assert b"ROGUE-SECRET" not in stack.stored_bytes()
+
+
+async def test_an_answer_signed_by_another_agency_is_refused(
+    stack: Stack, rogue: RunningProcess
+) -> None:
+    """A valid hub-CA member that is not the service's agency cannot answer for it."""
+    impostor = stack.member("ID/GOV/IMPOSTOR/agency")
+    process = start_module(
+        "impostor",
+        "tests.rogue_connector",
+        ["--home", str(stack.home.root), "--member-dir", str(impostor.key_path.parent)],
+    )
+    try:
+        rogue_files = stack.member(ROGUE_AGENCY_ID)
+        register_service(
+            stack.home, service_id("impersonated"), rogue_files.cert_pem, process.address, CATALOGUE
+        )
+        answer, before = await _ask(stack, "impersonated")
+    finally:
+        process.stop()
+    assert isinstance(answer, QueryRefused), f"released: {answer}"
+    assert (answer.status.name, answer.reason) == ("UNAVAILABLE", "AGENCY_SIGNATURE_INVALID")
+    (record,) = stack.records(before)
+    assert (record.decision, record.stage) == ("REFUSED", "verify")

@@ -1,0 +1,130 @@
+"""A dishonest agency connector for the tests, run as its own process.
+
+It speaks the connector contract over real mTLS with a hub-CA certificate, but misbehaves
+in the way its service name says, bypassing the honest connector SDK:
+
+- ``…/extra-fields``:  signs correctly but adds fields nobody asked for;
+- ``…/bad-signature``: signs with a key that is not its certificate's;
+- ``…/body-swap``:     a valid signature over another body;
+- ``…/wrong-request``: a valid signature over the answer to another request;
+- ``…/slow``:          answers after the hub's deadline;
+- ``…/impersonated``:  an honest-looking answer, signed by whoever runs this process (the
+                       tests run it with another agency's certificate).
+
+Usage: python -m tests.rogue_connector --home HOME --member-dir DIR
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+from pathlib import Path
+
+import grpc
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from hub.envelope import RESPONSE_TYPE, sign_envelope
+from hub.home import HubHome
+from hub.pki import generate_key, load_cert_pem, load_key_pem, member_id_of
+from jembatan.v1 import common_pb2, connector_pb2, connector_pb2_grpc
+
+ROGUE_AGENCY_ID = "ID/GOV/ROGUE/agency"
+MODES = ("extra-fields", "bad-signature", "body-swap", "wrong-request", "slow", "impersonated")
+
+
+def service_id(mode: str) -> str:
+    return f"{ROGUE_AGENCY_ID}/{mode}"
+
+
+class RogueConnector(connector_pb2_grpc.ConnectorServicer):
+    def __init__(self, key: ec.EllipticCurvePrivateKey, cert_pem: bytes) -> None:
+        cert = load_cert_pem(cert_pem)
+        self._key = key
+        self._agency_id = member_id_of(cert)
+        self._serial = format(cert.serial_number, "x")
+
+    def _sign(self, body: bytes, key: ec.EllipticCurvePrivateKey | None = None) -> str:
+        return sign_envelope(
+            body, key or self._key, issuer=self._agency_id, typ=RESPONSE_TYPE, key_id=self._serial
+        )
+
+    def _result(
+        self, request: connector_pb2.FetchRequest, **extra: str
+    ) -> connector_pb2.FetchResult:
+        result = connector_pb2.FetchResult(
+            request_id=request.request_id,
+            service_id=request.service_id,
+            agency_id=self._agency_id,
+            subject_found=True,
+        )
+        for name in request.fields:
+            result.fields[name].CopyFrom(
+                common_pb2.Value(integer=1_000_000)
+                if name == "monthly_wage"
+                else common_pb2.Value(text="active")
+            )
+        for name, value in extra.items():
+            result.fields[name].CopyFrom(common_pb2.Value(text=value))
+        return result
+
+    async def Fetch(
+        self, request: connector_pb2.FetchRequest, context: grpc.aio.ServicerContext
+    ) -> connector_pb2.FetchResponse:
+        mode = request.service_id.rsplit("/", 1)[-1]
+        if mode == "slow":
+            await asyncio.sleep(30)
+        if mode == "extra-fields":
+            body = self._result(
+                request, mother_maiden_name="ROGUE-SECRET-1", home_address="ROGUE-SECRET-2"
+            ).SerializeToString()
+            return connector_pb2.FetchResponse(body=body, signature=self._sign(body))
+        if mode == "bad-signature":
+            body = self._result(request).SerializeToString()
+            return connector_pb2.FetchResponse(
+                body=body, signature=self._sign(body, generate_key())
+            )
+        if mode == "body-swap":
+            body = self._result(request).SerializeToString()
+            other = self._result(request, note="ROGUE-SECRET-3").SerializeToString()
+            return connector_pb2.FetchResponse(body=other, signature=self._sign(body))
+        if mode == "impersonated":
+            body = self._result(request).SerializeToString()
+            return connector_pb2.FetchResponse(body=body, signature=self._sign(body))
+        if mode == "wrong-request":
+            request.request_id = "someone-else"
+            body = self._result(request).SerializeToString()
+            return connector_pb2.FetchResponse(body=body, signature=self._sign(body))
+        await context.abort(grpc.StatusCode.NOT_FOUND, "no such rogue mode")
+        raise AssertionError("unreachable")
+
+
+async def serve(home: HubHome, member_dir: str) -> None:
+    directory = Path(member_dir)
+    key_pem, cert_pem = (directory / "key.pem").read_bytes(), (directory / "cert.pem").read_bytes()
+    key = load_key_pem(key_pem)
+    assert isinstance(key, ec.EllipticCurvePrivateKey)
+    server = grpc.aio.server()
+    connector_pb2_grpc.add_ConnectorServicer_to_server(RogueConnector(key, cert_pem), server)
+    port = server.add_secure_port(
+        "127.0.0.1:0",
+        grpc.ssl_server_credentials(
+            [(key_pem, cert_pem)],
+            root_certificates=home.ca_cert.read_bytes(),
+            require_client_auth=True,
+        ),
+    )
+    await server.start()
+    print(f"rogue connector listening on 127.0.0.1:{port}", flush=True)
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    await stop.wait()
+    await server.stop(0)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--home", required=True)
+    parser.add_argument("--member-dir", required=True)
+    args = parser.parse_args()
+    asyncio.run(serve(HubHome(Path(args.home)), args.member_dir))

@@ -1,0 +1,122 @@
+"""The `jembatan` command as a user meets it: help everywhere, one-line errors, the demo."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+COMMANDS = [
+    [],
+    ["pki"],
+    ["pki", "init"],
+    ["pki", "csr"],
+    ["pki", "issue"],
+    ["pki", "enrol"],
+    ["pki", "revoke"],
+    ["pki", "list"],
+    ["consent"],
+    ["consent", "grant"],
+    ["consent", "revoke"],
+    ["serve"],
+    ["sim"],
+    ["query"],
+    ["demo"],
+]
+
+
+def jembatan(*args: str, home: Path | None = None) -> subprocess.CompletedProcess[str]:
+    prefix = ["--home", str(home)] if home else []
+    return subprocess.run(
+        [sys.executable, "-m", "hub.cli", *prefix, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "jembatan")
+def test_every_command_answers_help(command: list[str]) -> None:
+    result = jembatan(*command, "--help")
+    assert result.returncode == 0, result.stderr
+    assert "usage: jembatan" in result.stdout
+
+
+def test_errors_are_one_readable_line(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    assert jembatan("pki", "init", home=home).returncode == 0
+    again = jembatan("pki", "init", home=home)
+    assert again.returncode == 2
+    assert again.stderr.count("\n") == 1 and "already holds a hub CA" in again.stderr
+
+    missing = jembatan(
+        "pki",
+        "issue",
+        "--csr",
+        str(tmp_path / "nope.csr"),
+        "--member",
+        "ID/GOV/X/y",
+        "--out",
+        str(tmp_path / "c.pem"),
+        home=home,
+    )
+    assert missing.returncode == 2
+    assert (
+        missing.stderr.startswith("jembatan: cannot read CSR") and missing.stderr.count("\n") == 1
+    )
+
+    bad_member = jembatan("pki", "enrol", "--member", "not-a-member", home=home)
+    assert bad_member.returncode == 2 and bad_member.stderr.count("\n") == 1
+    assert "not a member id" in bad_member.stderr
+
+    revoke_unknown = jembatan("pki", "revoke", "abc123", home=home)
+    assert revoke_unknown.returncode == 2
+    assert "no certificate with serial abc123" in revoke_unknown.stderr
+
+
+def test_csr_issue_revoke_round_trip(tmp_path: Path) -> None:
+    """The agency keeps its key: CSR on its side, certificate from the hub, revocation."""
+    home = tmp_path / "home"
+    assert jembatan("pki", "init", home=home).returncode == 0
+    key, csr, cert = tmp_path / "k.pem", tmp_path / "r.csr", tmp_path / "c.pem"
+    made = jembatan(
+        "pki", "csr", "--member", "ID/GOV/BPN/land", "--key-out", str(key), "--csr-out", str(csr)
+    )
+    assert made.returncode == 0, made.stderr
+    assert key.stat().st_mode & 0o077 == 0
+    issued = jembatan(
+        "pki",
+        "issue",
+        "--csr",
+        str(csr),
+        "--member",
+        "ID/GOV/BPN/land",
+        "--out",
+        str(cert),
+        home=home,
+    )
+    assert issued.returncode == 0, issued.stderr
+    listing = jembatan("pki", "list", home=home).stdout
+    assert "ID/GOV/BPN/land" in listing and "valid" in listing
+    assert jembatan("pki", "revoke", str(cert), "--reason", "test", home=home).returncode == 0
+    assert "REVOKED" in jembatan("pki", "list", home=home).stdout
+    twice = jembatan("pki", "revoke", str(cert), home=home)
+    assert twice.returncode == 2 and "already revoked" in twice.stderr
+
+
+def test_demo_runs_the_whole_path_and_checks_the_log() -> None:
+    result = jembatan("demo")
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    for reason in (
+        "CONSENT_MISSING",
+        "CONSENT_REVOKED",
+        "FIELD_NOT_ALLOWED",
+        "FIELD_NOT_CONSENTED",
+        "UNKNOWN_SERVICE",
+        "REPLAYED",
+    ):
+        assert reason in out
+    assert "✓ audit log: 13 records for 13 exchanges" in out

@@ -1,0 +1,51 @@
+"""The committed generated code matches the .proto files (regenerate with `make proto`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from grpc_tools import protoc
+
+from hub.errors import IDENTIFY_REASONS, Refusal
+from jembatan.v1 import common_pb2
+
+PROTO_ROOT = Path(__file__).resolve().parent.parent / "proto"
+
+
+def test_generated_code_is_not_stale(tmp_path: Path) -> None:
+    protos = sorted(str(p.relative_to(PROTO_ROOT)) for p in PROTO_ROOT.glob("jembatan/v1/*.proto"))
+    assert protos, "no .proto files found"
+    status = protoc.main(
+        [
+            "protoc",
+            f"-I{PROTO_ROOT}",
+            f"--python_out={tmp_path}",
+            f"--pyi_out={tmp_path}",
+            f"--grpc_python_out={tmp_path}",
+            *protos,
+        ]
+    )
+    assert status == 0
+    generated = sorted(tmp_path.glob("jembatan/v1/*.py*"))
+    assert generated
+    stale = [
+        p.name
+        for p in generated
+        if (PROTO_ROOT / "jembatan" / "v1" / p.name).read_bytes() != p.read_bytes()
+    ]
+    assert stale == [], f"stale generated code, run `make proto`: {stale}"
+    committed = {p.name for p in (PROTO_ROOT / "jembatan" / "v1").glob("*_pb2*.py*")}
+    assert committed == {p.name for p in generated}, "generated files without a .proto"
+
+
+def test_every_reason_has_a_status_and_unidentified_callers_learn_nothing() -> None:
+    for name in common_pb2.Reason.keys():  # noqa: SIM118 (a proto enum, not a dict)
+        if name == "REASON_UNSPECIFIED":
+            continue
+        refusal = Refusal(name, "detail")
+        status, reason, message = refusal.public()
+        if name in IDENTIFY_REASONS:
+            assert (status.name, reason) == ("UNAUTHENTICATED", "UNAUTHENTICATED")
+            assert "detail" not in message
+        else:
+            assert (status, reason, message) == (refusal.status, name, "detail")
