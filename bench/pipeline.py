@@ -47,6 +47,7 @@ from consent.artefact import grant, load_private_key_pem, load_public_key_pem, s
 from hub.admin import MemberFiles, enrol, init_consent_manager, init_home
 from hub.audit.receipt import ReceiptInvalid, verify_receipt
 from hub.client import HubClient
+from hub.errors import REASON_METADATA_KEY
 from hub.home import CONSENT_MANAGER_ID, HubHome
 from hub.processes import ProcessFailed, RunningProcess
 from hub.store.sqlite import SqliteRegistry
@@ -245,7 +246,7 @@ async def drive(
                 data = await call(prepared.payloads[i], timeout=10.0)
             except grpc.aio.AioRpcError as exc:
                 phase.errors += 1
-                reason = dict(exc.trailing_metadata() or ()).get("jembatan-reason", "")
+                reason = dict(exc.trailing_metadata() or ()).get(REASON_METADATA_KEY, "")
                 phase.reasons[f"{exc.code().name} {reason}".strip()] += 1
                 continue
             latency = clock() - t0
@@ -386,10 +387,10 @@ async def benchmark(stack: Stack, args: argparse.Namespace) -> dict[str, object]
                     cpu[target][name] += cpu_seconds(pid) - before[name]
                 if profiler is not None:
                     profiler.wait()
-                if target == "bare" and phase.elapsed_s:
-                    rate_guess = max(rate_guess, phase.ok / phase.elapsed_s)
-                else:
+                if target == "hub":
                     hub_sent += phase.sent
+                elif phase.elapsed_s:
+                    rate_guess = max(rate_guess, phase.ok / phase.elapsed_s)
                 totals[target].add(phase)
                 progress(
                     f"round {round_no + 1} {target}: {phase.ok / phase.elapsed_s:.0f} q/s, "

@@ -57,7 +57,7 @@ def _now_text() -> str:
     return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
 
 
-def init_home(home: HubHome) -> None:
+def init_home(home: HubHome, *, dns_names: Sequence[str] = ()) -> None:
     """A new hub: CA, the hub's own certificate, log and pseudonym keys, empty registry."""
     if home.ca_cert.exists():
         raise PkiError(f"{home.root} already holds a hub CA")
@@ -65,7 +65,7 @@ def init_home(home: HubHome) -> None:
     home.ca_dir.mkdir(parents=True, exist_ok=True)
     CertificateAuthority.create().save(home.ca_dir)
     key = generate_key()
-    cert = issue(home, make_csr(key, HUB_MEMBER_ID), HUB_MEMBER_ID)
+    cert = issue(home, make_csr(key, HUB_MEMBER_ID), HUB_MEMBER_ID, dns_names=dns_names)
     write_private(home.hub_key, key_to_pem(key))
     home.hub_cert.write_bytes(cert_to_pem(cert))
     log_key = Ed25519PrivateKey.generate()
@@ -75,11 +75,20 @@ def init_home(home: HubHome) -> None:
 
 
 def issue(
-    home: HubHome, csr: x509.CertificateSigningRequest, member_id: str, *, valid_days: int = 365
+    home: HubHome,
+    csr: x509.CertificateSigningRequest,
+    member_id: str,
+    *,
+    valid_days: int = 365,
+    dns_names: Sequence[str] = (),
 ) -> x509.Certificate:
-    """Sign a member's CSR with the hub CA and record the certificate in the registry."""
+    """Sign a member's CSR with the hub CA and record the certificate in the registry.
+
+    Every certificate names localhost and 127.0.0.1 so members can serve on loopback;
+    ``dns_names`` adds the host names a member serves under elsewhere (e.g. in compose).
+    """
     ca = CertificateAuthority.load(home.ca_dir)
-    cert = ca.issue(csr, member_id, valid_days=valid_days)
+    cert = ca.issue(csr, member_id, valid_days=valid_days, dns_names=("localhost", *dns_names))
     registry = SqliteRegistry(home.database)
     try:
         registry.add_member_certificate(
@@ -96,14 +105,14 @@ def issue(
     return cert
 
 
-def enrol(home: HubHome, member_id: str) -> MemberFiles:
+def enrol(home: HubHome, member_id: str, *, dns_names: Sequence[str] = ()) -> MemberFiles:
     """Key, CSR and certificate for a member, kept under the home (demo and tests).
 
     A real agency makes its key and CSR on its own machine (``jembatan pki csr``) and
     sends only the CSR; this shortcut is for members simulated beside the hub.
     """
     key = generate_key()
-    cert = issue(home, make_csr(key, member_id), member_id)
+    cert = issue(home, make_csr(key, member_id), member_id, dns_names=dns_names)
     directory = home.member_dir(member_id)
     files = MemberFiles(member_id, directory / "key.pem", directory / "cert.pem")
     write_private(files.key_path, key_to_pem(key))

@@ -48,7 +48,7 @@ def cmd_pki_init(args: argparse.Namespace) -> None:
     from hub.admin import init_consent_manager, init_home
 
     home = _home(args)
-    init_home(home)
+    init_home(home, dns_names=args.dns)
     init_consent_manager(home)
     print(f"hub home ready at {home.root}: CA, hub certificate ({HUB_MEMBER_ID}), log key,")
     print(f"pseudonym key, consent manager key ({CONSENT_MANAGER_ID})")
@@ -83,7 +83,7 @@ def cmd_pki_issue(args: argparse.Namespace) -> None:
 def cmd_pki_enrol(args: argparse.Namespace) -> None:
     from hub.admin import enrol
 
-    files = enrol(_home(args), args.member)
+    files = enrol(_home(args), args.member, dns_names=args.dns)
     print(f"enrolled {args.member}: {files.cert_path}")
 
 
@@ -210,8 +210,11 @@ def cmd_sim(args: argparse.Namespace) -> None:
         host = args.listen.rsplit(":", 1)[0]
         endpoint = f"{host}:{connector.port}"
         if args.register:
+            # The route is where the hub dials, which behind NAT or in compose is not
+            # necessarily the address listened on.
+            route = args.advertise or endpoint
             for service_id in SERVICE_IDS:
-                register_service(home, service_id, identity.cert_pem, endpoint, CATALOGUE)
+                register_service(home, service_id, identity.cert_pem, route, CATALOGUE)
         print(f"jembatan sim bpjstk: connector listening on {endpoint} (agency API {sim.url})")
         await _until_signalled()
         await connector.stop()
@@ -300,7 +303,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     pki = commands.add_parser("pki", help="hub CA, member certificates, revocation")
     pki_commands = pki.add_subparsers(dest="pki_command", required=True, metavar="ACTION")
-    add(pki_commands, "init", cmd_pki_init, "create a hub home: CA, hub certificate, keys")
+    init = add(pki_commands, "init", cmd_pki_init, "create a hub home: CA, hub certificate, keys")
+    init.add_argument("--dns", action="append", default=[], help="extra host name of the hub")
     csr = add(pki_commands, "csr", cmd_pki_csr, "make a member key and CSR (on the member's side)")
     csr.add_argument("--member", required=True, help="member id, e.g. ID/GOV/BPJSTK/wages")
     csr.add_argument("--key-out", required=True)
@@ -312,6 +316,7 @@ def build_parser() -> argparse.ArgumentParser:
     issue.add_argument("--days", type=int, default=365)
     enrol = add(pki_commands, "enrol", cmd_pki_enrol, "key+certificate for a simulated member")
     enrol.add_argument("--member", required=True)
+    enrol.add_argument("--dns", action="append", default=[], help="extra host name it serves on")
     revoke = add(pki_commands, "revoke", cmd_pki_revoke, "revoke a certificate (serial or file)")
     revoke.add_argument("certificate")
     revoke.add_argument("--reason", default="unspecified")
@@ -346,6 +351,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--seed", type=int, default=2026)
     sim.add_argument("--count", type=int, default=60)
     sim.add_argument("--register", action="store_true", help="route its services in the hub")
+    sim.add_argument("--advertise", help="HOST:PORT the hub dials (default: the listen address)")
 
     query = add(commands, "query", cmd_query, "send one signed query")
     query.add_argument("--hub", default=DEFAULT_HUB)

@@ -321,6 +321,25 @@ async def test_unidentified_caller_never_sees_the_precise_reason(stack: Stack, c
     ]
 
 
+@pytest.mark.parametrize("rpc", ["list_services", "revoke_consent"])
+async def test_unregistered_certificate_is_refused_by_the_other_rpcs(
+    stack: Stack, rpc: str
+) -> None:
+    key, cert_pem = _unregistered_certificate(stack)
+    _, consent_id = stack.consent(_nik(stack))
+    revocation = sign_revocation(consent_id, stack.consent_key, issuer=CONSENT_MANAGER_ID)
+    async with _client_from(stack, key, cert_pem) as client:
+        with pytest.raises(QueryRefused) as info:
+            if rpc == "list_services":
+                await client.list_services()
+            else:
+                await client.revoke_consent(revocation)
+    assert (info.value.status, info.value.reason) == (UNAUTH, "UNAUTHENTICATED")
+    assert info.value.message == "caller not identified"
+    with stack.registry() as registry:
+        assert not registry.is_consent_revoked(consent_id)
+
+
 # --- one signed request, refused at authenticate, resolve or consent ----------------------------
 
 Build = Callable[[Stack, HubClient], exchange_pb2.QueryRequest]

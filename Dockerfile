@@ -1,0 +1,12 @@
+# One image for every Jembatan process: the hub, the simulated agencies and their connectors.
+FROM python:3.11-slim
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY hub hub
+COPY connectors connectors
+COPY consent consent
+COPY policies policies
+COPY proto proto
+RUN pip install --no-cache-dir .
+ENTRYPOINT ["jembatan"]
+CMD ["--help"]
