@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from grpc_tools import protoc
 
+from hub.audit.record import AuditRecord
 from hub.errors import IDENTIFY_REASONS, Refusal
-from jembatan.v1 import common_pb2
+from jembatan.v1 import audit_pb2, common_pb2
 
 PROTO_ROOT = Path(__file__).resolve().parent.parent / "proto"
 
@@ -49,3 +51,8 @@ def test_every_reason_has_a_status_and_unidentified_callers_learn_nothing() -> N
             assert "detail" not in message
         else:
             assert (status, reason, message) == (refusal.status, name, "detail")
+
+
+def test_audit_record_message_mirrors_the_hashed_record() -> None:
+    proto_fields = {f.name for f in audit_pb2.AuditRecord.DESCRIPTOR.fields}
+    assert proto_fields == {f.name for f in dataclasses.fields(AuditRecord)}

@@ -15,7 +15,7 @@ class ReleasedFieldRecord(_message.Message):
     def __init__(self, name: _Optional[str] = ..., treatment: _Optional[str] = ...) -> None: ...
 
 class AuditRecord(_message.Message):
-    __slots__ = ("time", "request_id", "client_id", "service_id", "purpose", "consent_id", "subject", "fields_requested", "fields_released", "fields_dropped", "decision", "reason", "stage", "policy_version", "request_digest", "response_digest", "status")
+    __slots__ = ("time", "request_id", "client_id", "service_id", "purpose", "consent_id", "subject", "fields_requested", "fields_released", "fields_dropped", "decision", "reason", "stage", "policy_version", "request_digest", "response_digest", "status", "version")
     TIME_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -33,6 +33,7 @@ class AuditRecord(_message.Message):
     REQUEST_DIGEST_FIELD_NUMBER: _ClassVar[int]
     RESPONSE_DIGEST_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
     time: str
     request_id: str
     client_id: str
@@ -50,7 +51,8 @@ class AuditRecord(_message.Message):
     request_digest: str
     response_digest: str
     status: str
-    def __init__(self, time: _Optional[str] = ..., request_id: _Optional[str] = ..., client_id: _Optional[str] = ..., service_id: _Optional[str] = ..., purpose: _Optional[str] = ..., consent_id: _Optional[str] = ..., subject: _Optional[str] = ..., fields_requested: _Optional[_Iterable[str]] = ..., fields_released: _Optional[_Iterable[_Union[ReleasedFieldRecord, _Mapping]]] = ..., fields_dropped: _Optional[_Iterable[str]] = ..., decision: _Optional[str] = ..., reason: _Optional[str] = ..., stage: _Optional[str] = ..., policy_version: _Optional[str] = ..., request_digest: _Optional[str] = ..., response_digest: _Optional[str] = ..., status: _Optional[str] = ...) -> None: ...
+    version: int
+    def __init__(self, time: _Optional[str] = ..., request_id: _Optional[str] = ..., client_id: _Optional[str] = ..., service_id: _Optional[str] = ..., purpose: _Optional[str] = ..., consent_id: _Optional[str] = ..., subject: _Optional[str] = ..., fields_requested: _Optional[_Iterable[str]] = ..., fields_released: _Optional[_Iterable[_Union[ReleasedFieldRecord, _Mapping]]] = ..., fields_dropped: _Optional[_Iterable[str]] = ..., decision: _Optional[str] = ..., reason: _Optional[str] = ..., stage: _Optional[str] = ..., policy_version: _Optional[str] = ..., request_digest: _Optional[str] = ..., response_digest: _Optional[str] = ..., status: _Optional[str] = ..., version: _Optional[int] = ...) -> None: ...
 
 class AuditEntry(_message.Message):
     __slots__ = ("index", "leaf_hash", "record_json")
@@ -61,19 +63,3 @@ class AuditEntry(_message.Message):
     leaf_hash: bytes
     record_json: bytes
     def __init__(self, index: _Optional[int] = ..., leaf_hash: _Optional[bytes] = ..., record_json: _Optional[bytes] = ...) -> None: ...
-
-class GetRecordRequest(_message.Message):
-    __slots__ = ("index",)
-    INDEX_FIELD_NUMBER: _ClassVar[int]
-    index: int
-    def __init__(self, index: _Optional[int] = ...) -> None: ...
-
-class GetLogSizeRequest(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
-
-class LogSize(_message.Message):
-    __slots__ = ("size",)
-    SIZE_FIELD_NUMBER: _ClassVar[int]
-    size: int
-    def __init__(self, size: _Optional[int] = ...) -> None: ...
