@@ -19,6 +19,8 @@ class AuditRecord:
     time: str
     request_id: str
     client_id: str
+    # Serial (hex) of the client's mTLS certificate, so a refused certificate is named.
+    client_certificate: str
     service_id: str
     purpose: str
     consent_id: str

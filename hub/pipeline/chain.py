@@ -87,6 +87,7 @@ class Pipeline:
             ),
             request_id=body.request_id if body else "",
             client_id=x.member_id,
+            client_certificate=x.certificate_serial,
             service_id=body.service_id if body else "",
             purpose=body.purpose if body else "",
             consent_id=x.consent.consent_id if x.consent else "",

@@ -31,6 +31,7 @@ class Exchange:
     request: exchange_pb2.QueryRequest = field(default_factory=exchange_pb2.QueryRequest)
     # identify
     member_id: str = ""
+    certificate_serial: str = ""
     member_key: ec.EllipticCurvePublicKey | None = None
     # authenticate
     body: exchange_pb2.QueryBody | None = None

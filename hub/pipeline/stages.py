@@ -97,12 +97,14 @@ class Identify:
             serial, member_id, key = self._certificates.parse(x.peer.cert_pem)
         except (PkiError, ValueError) as exc:
             raise Refusal("CERT_UNKNOWN", f"certificate unusable: {exc}") from exc
+        # Recorded before the checks, so a refused certificate is named in the audit log.
+        x.member_id, x.certificate_serial = member_id, serial
         record = self._registry.member_certificate(serial)
         if record is None or record.member_id != member_id:
             raise Refusal("CERT_UNKNOWN", f"certificate {serial} is not registered")
         if record.revoked:
             raise Refusal("CERT_REVOKED", f"certificate {serial} revoked at {record.revoked_at}")
-        x.member_id, x.member_key = member_id, key
+        x.member_key = key
 
 
 class Decode:

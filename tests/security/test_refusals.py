@@ -319,6 +319,8 @@ async def test_unidentified_caller_never_sees_the_precise_reason(stack: Stack, c
     assert [(r.decision, r.reason) for r in records] == [
         ("REFUSED", "CERT_UNKNOWN" if case == "unregistered" else "CERT_REVOKED")
     ]
+    # The officer reading the log can tell which certificate was refused.
+    assert (records[0].client_id, records[0].client_certificate) == (ELIGIBILITY_ID, serial)
 
 
 @pytest.mark.parametrize("rpc", ["list_services", "revoke_consent"])

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17jembatan/v1/audit.proto\x12\x0bjembatan.v1\"6\n\x13ReleasedFieldRecord\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x11\n\ttreatment\x18\x02 \x01(\t\"\x94\x03\n\x0b\x41uditRecord\x12\x0c\n\x04time\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\x12\x11\n\tclient_id\x18\x03 \x01(\t\x12\x12\n\nservice_id\x18\x04 \x01(\t\x12\x0f\n\x07purpose\x18\x05 \x01(\t\x12\x12\n\nconsent_id\x18\x06 \x01(\t\x12\x0f\n\x07subject\x18\x07 \x01(\t\x12\x18\n\x10\x66ields_requested\x18\x08 \x03(\t\x12\x39\n\x0f\x66ields_released\x18\t \x03(\x0b\x32 .jembatan.v1.ReleasedFieldRecord\x12\x16\n\x0e\x66ields_dropped\x18\n \x03(\t\x12\x10\n\x08\x64\x65\x63ision\x18\x0b \x01(\t\x12\x0e\n\x06reason\x18\x0c \x01(\t\x12\r\n\x05stage\x18\r \x01(\t\x12\x16\n\x0epolicy_version\x18\x0e \x01(\t\x12\x16\n\x0erequest_digest\x18\x0f \x01(\t\x12\x17\n\x0fresponse_digest\x18\x10 \x01(\t\x12\x0e\n\x06status\x18\x11 \x01(\t\x12\x0f\n\x07version\x18\x12 \x01(\r\"C\n\nAuditEntry\x12\r\n\x05index\x18\x01 \x01(\x04\x12\x11\n\tleaf_hash\x18\x02 \x01(\x0c\x12\x13\n\x0brecord_json\x18\x03 \x01(\x0c\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17jembatan/v1/audit.proto\x12\x0bjembatan.v1\"6\n\x13ReleasedFieldRecord\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x11\n\ttreatment\x18\x02 \x01(\t\"\xb0\x03\n\x0b\x41uditRecord\x12\x0c\n\x04time\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\x12\x11\n\tclient_id\x18\x03 \x01(\t\x12\x12\n\nservice_id\x18\x04 \x01(\t\x12\x0f\n\x07purpose\x18\x05 \x01(\t\x12\x12\n\nconsent_id\x18\x06 \x01(\t\x12\x0f\n\x07subject\x18\x07 \x01(\t\x12\x18\n\x10\x66ields_requested\x18\x08 \x03(\t\x12\x39\n\x0f\x66ields_released\x18\t \x03(\x0b\x32 .jembatan.v1.ReleasedFieldRecord\x12\x16\n\x0e\x66ields_dropped\x18\n \x03(\t\x12\x10\n\x08\x64\x65\x63ision\x18\x0b \x01(\t\x12\x0e\n\x06reason\x18\x0c \x01(\t\x12\r\n\x05stage\x18\r \x01(\t\x12\x16\n\x0epolicy_version\x18\x0e \x01(\t\x12\x16\n\x0erequest_digest\x18\x0f \x01(\t\x12\x17\n\x0fresponse_digest\x18\x10 \x01(\t\x12\x0e\n\x06status\x18\x11 \x01(\t\x12\x0f\n\x07version\x18\x12 \x01(\r\x12\x1a\n\x12\x63lient_certificate\x18\x13 \x01(\t\"C\n\nAuditEntry\x12\r\n\x05index\x18\x01 \x01(\x04\x12\x11\n\tleaf_hash\x18\x02 \x01(\x0c\x12\x13\n\x0brecord_json\x18\x03 \x01(\x0c\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,7 +34,7 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_RELEASEDFIELDRECORD']._serialized_start=40
   _globals['_RELEASEDFIELDRECORD']._serialized_end=94
   _globals['_AUDITRECORD']._serialized_start=97
-  _globals['_AUDITRECORD']._serialized_end=501
-  _globals['_AUDITENTRY']._serialized_start=503
-  _globals['_AUDITENTRY']._serialized_end=570
+  _globals['_AUDITRECORD']._serialized_end=529
+  _globals['_AUDITENTRY']._serialized_start=531
+  _globals['_AUDITENTRY']._serialized_end=598
 # @@protoc_insertion_point(module_scope)
