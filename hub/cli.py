@@ -18,6 +18,7 @@ from pathlib import Path
 
 from cryptography import x509
 
+from hub.client import HubClient, QueryRefused
 from hub.errors import JembatanError
 from hub.home import CONSENT_MANAGER_ID, HUB_MEMBER_ID, HubHome
 
@@ -223,9 +224,8 @@ def cmd_sim(args: argparse.Namespace) -> None:
     asyncio.run(run())
 
 
-def _client(home: HubHome, member_id: str, target: str, member_dir: str | None = None):  # type: ignore[no-untyped-def]
+def _client(home: HubHome, member_id: str, target: str, member_dir: str | None = None) -> HubClient:
     from consent.artefact import load_public_key_pem
-    from hub.client import HubClient
 
     directory = Path(member_dir) if member_dir else home.member_dir(member_id)
     try:
@@ -379,8 +379,6 @@ def main(argv: Sequence[str] | None = None) -> None:
     except KeyboardInterrupt:
         sys.exit(130)
     except Exception as exc:
-        from hub.client import QueryRefused
-
         if isinstance(exc, QueryRefused):
             print(f"jembatan: refused: {exc}", file=sys.stderr)
             sys.exit(3)

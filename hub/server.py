@@ -125,7 +125,7 @@ class ConsentRegistryService(consent_pb2_grpc.ConsentRegistryServicer):
         self, request: consent_pb2.RevokeRequest, context: grpc.aio.ServicerContext
     ) -> consent_pb2.RevokeResponse:
         try:
-            await self._identify(Exchange(b"", peer_of(context), self._clock()))
+            self._identify.identify(peer_of(context))
             consent_id = verify_revocation(request.revocation, self._key, issuer=CONSENT_MANAGER_ID)
         except Refusal as refusal:
             await abort_with(context, refusal)
@@ -136,18 +136,15 @@ class ConsentRegistryService(consent_pb2_grpc.ConsentRegistryServicer):
 
 
 class RegistryService(registry_pb2_grpc.RegistryServicer):
-    def __init__(
-        self, identify: Identify, registry: SqliteRegistry, clock: Callable[[], float]
-    ) -> None:
+    def __init__(self, identify: Identify, registry: SqliteRegistry) -> None:
         self._identify = identify
         self._registry = registry
-        self._clock = clock
 
     async def ListServices(
         self, request: registry_pb2.ListServicesRequest, context: grpc.aio.ServicerContext
     ) -> registry_pb2.ListServicesResponse:
         try:
-            await self._identify(Exchange(b"", peer_of(context), self._clock()))
+            self._identify.identify(peer_of(context))
         except Refusal as refusal:
             await abort_with(context, refusal)
             raise
@@ -196,7 +193,7 @@ class Hub:
             stages=[
                 self.identify,
                 Decode(),
-                Authenticate(replay, clock, settings.max_age_s, settings.leeway_s),
+                Authenticate(replay, settings.max_age_s, settings.leeway_s),
                 Resolve(self.registry),
                 CheckConsent(
                     ConsentVerifier(consent_key, issuer=CONSENT_MANAGER_ID), self.registry
@@ -221,7 +218,7 @@ class Hub:
             ConsentRegistryService(self.identify, self.registry, consent_key, clock), self._server
         )
         registry_pb2_grpc.add_RegistryServicer_to_server(
-            RegistryService(self.identify, self.registry, clock), self._server
+            RegistryService(self.identify, self.registry), self._server
         )
         credentials = grpc.ssl_server_credentials(
             [(home.hub_key.read_bytes(), home.hub_cert.read_bytes())],

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 import grpc
@@ -26,7 +27,7 @@ from hub.envelope import (
     verify_envelope,
 )
 from hub.errors import Refusal
-from hub.pipeline.exchange import Exchange
+from hub.pipeline.exchange import Exchange, Peer
 from hub.pipeline.replay import ReplayGuard
 from hub.pki import PkiError, load_cert_pem, member_id_of
 from hub.routing import ConnectorPool
@@ -35,7 +36,6 @@ from jembatan.v1 import common_pb2, connector_pb2, exchange_pb2
 from jembatan.values import from_wire, to_wire
 from policies import PolicySet, PolicyValueError
 
-Clock = Callable[[], float]
 _Message = TypeVar("_Message", exchange_pb2.QueryRequest, exchange_pb2.QueryBody)
 # Indonesia's western time zone (WIB): "today" for date predicates is the pilot's today.
 WIB = datetime.timezone(datetime.timedelta(hours=7))
@@ -81,6 +81,13 @@ class CertificateCache:
         return hit
 
 
+@dataclass(frozen=True, slots=True)
+class PeerMember:
+    member_id: str
+    serial: str
+    key: ec.EllipticCurvePublicKey
+
+
 class Identify:
     """The mTLS certificate names a registered, unrevoked member."""
 
@@ -91,20 +98,37 @@ class Identify:
         self._certificates = certificates
 
     async def __call__(self, x: Exchange) -> None:
-        if x.peer.cert_pem is None:
+        member = self.member(x.peer)
+        # Named before the checks, so a refused certificate is identifiable in the audit log.
+        x.member_id, x.certificate_serial = member.member_id, member.serial
+        self.check_registered(member)
+        x.member_key = member.key
+
+    def member(self, peer: Peer) -> PeerMember:
+        """Who the certificate says the caller is (TLS already proved it chains to the CA)."""
+        if peer.cert_pem is None:
             raise Refusal("CERT_UNKNOWN", "no client certificate")
         try:
-            serial, member_id, key = self._certificates.parse(x.peer.cert_pem)
+            serial, member_id, key = self._certificates.parse(peer.cert_pem)
         except (PkiError, ValueError) as exc:
             raise Refusal("CERT_UNKNOWN", f"certificate unusable: {exc}") from exc
-        # Recorded before the checks, so a refused certificate is named in the audit log.
-        x.member_id, x.certificate_serial = member_id, serial
-        record = self._registry.member_certificate(serial)
-        if record is None or record.member_id != member_id:
-            raise Refusal("CERT_UNKNOWN", f"certificate {serial} is not registered")
+        return PeerMember(member_id, serial, key)
+
+    def check_registered(self, member: PeerMember) -> None:
+        """The certificate is in the registry and not revoked (read on every call)."""
+        record = self._registry.member_certificate(member.serial)
+        if record is None or record.member_id != member.member_id:
+            raise Refusal("CERT_UNKNOWN", f"certificate {member.serial} is not registered")
         if record.revoked:
-            raise Refusal("CERT_REVOKED", f"certificate {serial} revoked at {record.revoked_at}")
-        x.member_key = key
+            raise Refusal(
+                "CERT_REVOKED", f"certificate {member.serial} revoked at {record.revoked_at}"
+            )
+
+    def identify(self, peer: Peer) -> PeerMember:
+        """The whole check, for calls other than queries."""
+        member = self.member(peer)
+        self.check_registered(member)
+        return member
 
 
 class Decode:
@@ -121,9 +145,8 @@ class Authenticate:
 
     name = "authenticate"
 
-    def __init__(self, replay: ReplayGuard, clock: Clock, max_age_s: int, leeway_s: int) -> None:
+    def __init__(self, replay: ReplayGuard, max_age_s: int, leeway_s: int) -> None:
         self._replay = replay
-        self._clock = clock
         self._max_age_s = max_age_s
         self._leeway_s = leeway_s
 
