@@ -82,6 +82,7 @@ class BareProxy:
         fetch = self._fetch.get(body.service_id)
         if fetch is None:
             await context.abort(grpc.StatusCode.NOT_FOUND, "unknown service")
+            raise AssertionError("unreachable: abort raises")
         fetch_request = connector_pb2.FetchRequest(
             request_id=body.request_id,
             service_id=body.service_id,

@@ -29,6 +29,7 @@ import os
 import queue
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -224,6 +225,7 @@ async def drive(
     *,
     concurrency: int,
     seconds: float | None,
+    stop: asyncio.Event,
     keep_answers: bool = False,
 ) -> Phase:
     """Keep ``concurrency`` queries in flight until ``seconds`` pass or the list runs out."""
@@ -235,7 +237,7 @@ async def drive(
 
     async def worker(n: int) -> None:
         call = calls[n % len(calls)]
-        while deadline is None or clock() < deadline:
+        while (deadline is None or clock() < deadline) and not stop.is_set():
             i = next(indices, None)
             if i is None:
                 phase.exhausted = seconds is not None
@@ -349,10 +351,15 @@ async def benchmark(stack: Stack, args: argparse.Namespace) -> dict[str, object]
         "connector": stack.sim.process.pid,
         "loadgen": os.getpid(),
     }
+    # Ctrl-C or SIGTERM: let the in-flight queries finish, then stop (no half-cancelled calls).
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
     requests = Requests(signer, stack.consent_key)
     progress(f"{len(requests.subjects)} subjects, fields {', '.join(FIELDS)}")
     totals = {"bare": Phase(), "hub": Phase()}
-    cpu = {t: Counter[str]() for t in totals}
+    cpu: dict[str, dict[str, float]] = {t: dict.fromkeys(pids, 0.0) for t in totals}
     hub_sent = 0
     rate_guess = 3000.0  # queries/s, to size the hub's pre-signed list; refined by the bare run
     try:
@@ -365,7 +372,10 @@ async def benchmark(stack: Stack, args: argparse.Namespace) -> dict[str, object]
                         checks[target],
                         concurrency=args.concurrency,
                         seconds=None,
+                        stop=stop,
                     )
+                    if stop.is_set():
+                        raise KeyboardInterrupt
                     if target == "hub":
                         hub_sent += warm.sent
                     progress(f"{target} warm-up: {warm.ok} ok, {warm.errors} errors")
@@ -381,8 +391,13 @@ async def benchmark(stack: Stack, args: argparse.Namespace) -> dict[str, object]
                     checks[target],
                     concurrency=args.concurrency,
                     seconds=args.seconds,
+                    stop=stop,
                     keep_answers=target == "hub",
                 )
+                if stop.is_set():
+                    if profiler is not None:
+                        profiler.terminate()
+                    raise KeyboardInterrupt
                 for name, pid in pids.items():
                     cpu[target][name] += cpu_seconds(pid) - before[name]
                 if profiler is not None:
@@ -488,7 +503,7 @@ def start_profiler(args: argparse.Namespace, pid: int) -> subprocess.Popen[bytes
             str(max(1, int(args.seconds) - 1)),
             "-p",
             str(pid),
-            *(["--native"] if args.profile_native else []),
+            *args.py_spy_arg,
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -505,10 +520,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--keep-home", action="store_true", help="keep the throw-away home")
     parser.add_argument("--profile-hub", metavar="OUT", help="py-spy record the hub phase")
     parser.add_argument("--profile-format", default="raw", help="py-spy output format")
-    parser.add_argument("--profile-native", action="store_true", help="py-spy --native")
+    parser.add_argument(
+        "--py-spy-arg", action="append", default=[], help="extra py-spy option, e.g. --gil"
+    )
     args = parser.parse_args(argv)
     if args.concurrency < 1 or args.seconds <= 0 or args.rounds < 1 or args.channels < 1:
         parser.error("concurrency, seconds, rounds and channels must be positive")
+    if args.seconds > 45:
+        # Requests are signed before the phase and the hub accepts them for 60 s (+5 s skew).
+        parser.error("--seconds at most 45 (pre-signed requests must stay fresh); use --rounds")
 
     root = Path(tempfile.mkdtemp(prefix="jembatan-bench-"))
     try:
