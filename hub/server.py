@@ -39,6 +39,7 @@ from hub.pipeline.stages import (
     VerifyAgency,
 )
 from hub.routing import ConnectorPool
+from hub.store.snapshot import RegistrySnapshot
 from hub.store.sqlite import SqliteAuditWriter, SqliteRegistry
 from jembatan.v1 import (
     consent_pb2,
@@ -186,7 +187,8 @@ class Hub:
         )
         certificates = CertificateCache()
         clock = settings.clock
-        self.identify = Identify(self.registry, certificates)
+        snapshot = RegistrySnapshot(self.registry)
+        self.identify = Identify(snapshot, certificates)
         replay = ReplayGuard(self.registry.live_nonces(int(clock())))
         consent_key = load_public_key_pem(home.consent_manager_public_key.read_bytes())
         self.pipeline = Pipeline(
@@ -194,13 +196,11 @@ class Hub:
                 self.identify,
                 Decode(),
                 Authenticate(replay, settings.max_age_s, settings.leeway_s),
-                Resolve(self.registry),
-                CheckConsent(
-                    ConsentVerifier(consent_key, issuer=CONSENT_MANAGER_ID), self.registry
-                ),
+                Resolve(snapshot),
+                CheckConsent(ConsentVerifier(consent_key, issuer=CONSENT_MANAGER_ID), snapshot),
                 Authorize(lambda: self.policies),
                 Forward(self._connectors, settings.connector_deadline_s),
-                VerifyAgency(self.registry, certificates, settings.max_age_s),
+                VerifyAgency(snapshot, certificates, settings.max_age_s),
                 Transform(),
             ],
             audit=self.audit,

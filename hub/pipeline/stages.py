@@ -31,7 +31,8 @@ from hub.pipeline.exchange import Exchange, Peer
 from hub.pipeline.replay import ReplayGuard
 from hub.pki import PkiError, load_cert_pem, member_id_of
 from hub.routing import ConnectorPool
-from hub.store.base import RegistryStore
+from hub.store.base import MemberCertificate
+from hub.store.snapshot import RegistrySnapshot
 from jembatan.v1 import common_pb2, connector_pb2, exchange_pb2
 from jembatan.values import from_wire, to_wire
 from policies import PolicySet, PolicyValueError
@@ -93,7 +94,7 @@ class Identify:
 
     name = "identify"
 
-    def __init__(self, registry: RegistryStore, certificates: CertificateCache) -> None:
+    def __init__(self, registry: RegistrySnapshot, certificates: CertificateCache) -> None:
         self._registry = registry
         self._certificates = certificates
 
@@ -116,6 +117,7 @@ class Identify:
 
     def check_registered(self, member: PeerMember) -> None:
         """The certificate is in the registry and not revoked (read on every call)."""
+        self._registry.refresh()
         record = self._registry.member_certificate(member.serial)
         if record is None or record.member_id != member.member_id:
             raise Refusal("CERT_UNKNOWN", f"certificate {member.serial} is not registered")
@@ -208,7 +210,7 @@ class Resolve:
 
     name = "resolve"
 
-    def __init__(self, registry: RegistryStore) -> None:
+    def __init__(self, registry: RegistrySnapshot) -> None:
         self._registry = registry
 
     async def __call__(self, x: Exchange) -> None:
@@ -224,7 +226,7 @@ class CheckConsent:
 
     name = "consent"
 
-    def __init__(self, verifier: ConsentVerifier, registry: RegistryStore) -> None:
+    def __init__(self, verifier: ConsentVerifier, registry: RegistrySnapshot) -> None:
         self._verifier = verifier
         self._registry = registry
 
@@ -301,7 +303,7 @@ class VerifyAgency:
     name = "verify"
 
     def __init__(
-        self, registry: RegistryStore, certificates: CertificateCache, max_age_s: int
+        self, registry: RegistrySnapshot, certificates: CertificateCache, max_age_s: int
     ) -> None:
         self._registry = registry
         self._certificates = certificates
@@ -331,9 +333,8 @@ class VerifyAgency:
     def _check_signature(
         self, response: connector_pb2.FetchResponse, agency_id: str, now: float
     ) -> None:
-        serial = envelope_key_id(response.signature)
-        record = self._registry.member_certificate(serial) if serial else None
-        if record is None or record.member_id != agency_id or record.revoked:
+        record = self._signer(response.signature, agency_id)
+        if record is None:
             raise Refusal("AGENCY_SIGNATURE_INVALID", "not signed by the service's agency")
         _, _, key = self._certificates.parse(record.cert_pem)
         try:
@@ -348,6 +349,15 @@ class VerifyAgency:
             )
         except EnvelopeError as exc:
             raise Refusal("AGENCY_SIGNATURE_INVALID", str(exc)) from exc
+
+    def _signer(self, signature: str, agency_id: str) -> MemberCertificate | None:
+        """The agency certificate whose key must verify the signature."""
+        candidates = self._registry.valid_certificates(agency_id)
+        if len(candidates) == 1:
+            # The usual case: no need to parse the JWS header for its kid first.
+            return candidates[0]
+        serial = envelope_key_id(signature)
+        return next((c for c in candidates if c.serial == serial), None)
 
 
 class Transform:

@@ -52,6 +52,25 @@ CREATE TABLE IF NOT EXISTS audit_log (
     reason TEXT NOT NULL,
     subject TEXT NOT NULL
 );
+-- Bumped by every change to certificates or services, so a hub can keep them in memory and
+-- still see a revocation on its very next call (one cheap read instead of several lookups).
+CREATE TABLE IF NOT EXISTS registry_generation (
+    id INTEGER PRIMARY KEY CHECK (id = 0),
+    value INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO registry_generation VALUES (0, 0);
+CREATE TRIGGER IF NOT EXISTS certificates_insert AFTER INSERT ON member_certificates
+BEGIN UPDATE registry_generation SET value = value + 1; END;
+CREATE TRIGGER IF NOT EXISTS certificates_update AFTER UPDATE ON member_certificates
+BEGIN UPDATE registry_generation SET value = value + 1; END;
+CREATE TRIGGER IF NOT EXISTS certificates_delete AFTER DELETE ON member_certificates
+BEGIN UPDATE registry_generation SET value = value + 1; END;
+CREATE TRIGGER IF NOT EXISTS services_insert AFTER INSERT ON services
+BEGIN UPDATE registry_generation SET value = value + 1; END;
+CREATE TRIGGER IF NOT EXISTS services_update AFTER UPDATE ON services
+BEGIN UPDATE registry_generation SET value = value + 1; END;
+CREATE TRIGGER IF NOT EXISTS services_delete AFTER DELETE ON services
+BEGIN UPDATE registry_generation SET value = value + 1; END;
 CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log
 BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log
@@ -91,6 +110,11 @@ class SqliteRegistry:
 
     def close(self) -> None:
         self._conn.close()
+
+    def generation(self) -> int:
+        """Changes whenever a certificate or a service changes, from any process."""
+        row = self._conn.execute("SELECT value FROM registry_generation").fetchone()
+        return int(row[0])
 
     # members
     def member_certificate(self, serial: str) -> MemberCertificate | None:

@@ -7,15 +7,18 @@ certificate; only its behaviour is dishonest.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from connectors.bpjstk.adapter import AGENCY_ID, EMPLOYMENT_SERVICE
 from connectors.sdk.agency import FieldSpec
-from hub.admin import register_service
+from hub.admin import issue, register_service
 from hub.client import QueryRefused
+from hub.pki import generate_key, make_csr
 from hub.processes import RunningProcess, start_module
 from tests.rogue_connector import MODES, ROGUE_AGENCY_ID, service_id
-from tests.stack import PURPOSE, Stack
+from tests.stack import EMPLOYMENT_FIELDS, PURPOSE, Stack, start_stack
 
 FIELDS = ("employment_status", "monthly_wage")
 CATALOGUE = [
@@ -114,3 +117,24 @@ async def test_an_answer_signed_by_another_agency_is_refused(
     assert (answer.status.name, answer.reason) == ("UNAVAILABLE", "AGENCY_SIGNATURE_INVALID")
     (record,) = stack.records(before)
     assert (record.decision, record.stage) == ("REFUSED", "verify")
+
+
+async def test_agency_with_two_valid_certificates_is_verified_by_kid(tmp_path: Path) -> None:
+    """While a renewal overlaps, the response's kid picks which certificate verifies it."""
+    stack = start_stack(tmp_path / "hub")
+    try:
+        issue(stack.home, make_csr(generate_key(), AGENCY_ID), AGENCY_ID)  # the renewal
+        nik = stack.people.employed
+        token, _ = stack.consent(nik)
+        async with stack.client() as client:
+            answer = await client.query(
+                service_id=EMPLOYMENT_SERVICE,
+                subject=nik,
+                purpose=PURPOSE,
+                fields=EMPLOYMENT_FIELDS,
+                consent=token,
+            )
+        assert answer.fields["employment_status"].value == "active"
+    finally:
+        stack.hub.stop()
+        stack.sim.stop()

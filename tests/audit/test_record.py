@@ -1,0 +1,45 @@
+"""The audit record's canonical form: what is hashed is what anyone can recompute."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from hub.audit.record import AuditRecord, leaf_hash
+
+text = st.text(max_size=20)
+names = st.lists(st.from_regex(r"[a-z_]{1,12}", fullmatch=True), max_size=4, unique=True)
+
+
+@given(
+    values=st.lists(text, min_size=15, max_size=15),
+    requested=names,
+    released=st.lists(st.tuples(st.from_regex(r"[a-z_]{1,12}", fullmatch=True), text), max_size=3),
+)
+def test_canonical_json_round_trips_and_is_sorted_compact_json(
+    values: list[str], requested: list[str], released: list[tuple[str, str]]
+) -> None:
+    record = AuditRecord(
+        *values,
+        fields_requested=tuple(requested),
+        fields_released=tuple(released),
+        fields_dropped=(),
+    )
+    data = record.canonical_json()
+    assert AuditRecord.from_json(data) == record
+    doc = json.loads(data)
+    assert (
+        data == json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    )
+    assert doc["fields_released"] == [{"name": n, "treatment": t} for n, t in released]
+
+
+def test_leaf_hash_is_rfc6962() -> None:
+    # RFC 6962 section 2.1: MTH({d0}) = SHA-256(0x00 || d0); the empty leaf's known value.
+    assert leaf_hash(b"").hex() == (
+        "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d"
+    )
+    assert leaf_hash(b"abc") == hashlib.sha256(b"\x00abc").digest()
