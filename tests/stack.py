@@ -17,7 +17,7 @@ from connectors.bpjstk.population import SampleNiks, generate_participants, samp
 from consent.artefact import grant, load_private_key_pem, load_public_key_pem, sign_consent
 from hub.admin import MemberFiles, enrol, init_consent_manager, init_home
 from hub.audit.record import AuditRecord
-from hub.client import HubClient
+from hub.client import HubClient, QueryAnswer
 from hub.home import CONSENT_MANAGER_ID, HubHome
 from hub.processes import RunningProcess, start_jembatan
 from hub.store.sqlite import SqliteRegistry
@@ -156,3 +156,16 @@ def _policies_with_fixtures(directory: Path) -> Path:
     for source in [*DEFAULT_DIRECTORY.glob("*.yaml"), *TEST_POLICIES.glob("*.yaml")]:
         shutil.copy(source, directory / source.name)
     return directory
+
+
+async def employment_query(
+    client: HubClient, subject: str, consent: str, fields: Sequence[str] = EMPLOYMENT_FIELDS
+) -> QueryAnswer:
+    """The everyday query: BPJSTK employment fields for one applicant, for bansos."""
+    return await client.query(
+        service_id=EMPLOYMENT_SERVICE,
+        subject=subject,
+        purpose=PURPOSE,
+        fields=fields,
+        consent=consent,
+    )

@@ -12,9 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from connectors.bpjstk.adapter import EMPLOYMENT_SERVICE
 from hub.client import QueryRefused
-from tests.stack import EMPLOYMENT_FIELDS, PURPOSE, Stack, start_stack
+from tests.stack import Stack, employment_query, start_stack
 
 
 @pytest.fixture
@@ -45,13 +44,7 @@ async def test_query_fails_closed_when_audit_cannot_be_written(own_stack: Stack)
     async with stack.client() as client:
 
         async def ask() -> object:
-            return await client.query(
-                service_id=EMPLOYMENT_SERVICE,
-                subject=nik,
-                purpose=PURPOSE,
-                fields=EMPLOYMENT_FIELDS,
-                consent=token,
-            )
+            return await employment_query(client, nik, token)
 
         await ask()  # healthy first
         size = stack.log_size()
@@ -65,13 +58,7 @@ async def test_query_fails_closed_when_audit_cannot_be_written(own_stack: Stack)
         assert stack.log_size() == size  # nothing recorded, nothing released
         # Refusals need their record too: with the log down, even they fail closed.
         with pytest.raises(QueryRefused) as refused_too:
-            await client.query(
-                service_id=EMPLOYMENT_SERVICE,
-                subject=nik,
-                purpose=PURPOSE,
-                fields=EMPLOYMENT_FIELDS,
-                consent="",
-            )
+            await employment_query(client, nik, "")
         assert refused_too.value.reason == "AUDIT_UNAVAILABLE"
 
         _mend_audit(stack.home.database)

@@ -5,10 +5,9 @@ from __future__ import annotations
 import grpc
 import pytest
 
-from connectors.bpjstk.adapter import EMPLOYMENT_SERVICE
 from hub.client import refusal_of
 from jembatan.v1 import exchange_pb2
-from tests.stack import ELIGIBILITY_ID, EMPLOYMENT_FIELDS, PURPOSE, Stack
+from tests.stack import ELIGIBILITY_ID, Stack, employment_query
 
 QUERY_METHOD = "/jembatan.v1.Exchange/Query"
 
@@ -21,17 +20,20 @@ def _channel(stack: Stack) -> grpc.aio.Channel:
     return grpc.aio.secure_channel(stack.address, credentials)
 
 
+async def _refused(stack: Stack, raw: bytes) -> grpc.aio.AioRpcError:
+    """Send raw bytes as an Exchange/Query request; the call must fail."""
+    async with _channel(stack) as channel:
+        call = channel.unary_unary(QUERY_METHOD)
+        with pytest.raises(grpc.aio.AioRpcError) as error:
+            await call(raw, timeout=5)
+    return error.value
+
+
 async def _still_serves(stack: Stack) -> None:
     nik = stack.people.employed
     token, _ = stack.consent(nik)
     async with stack.client() as client:
-        answer = await client.query(
-            service_id=EMPLOYMENT_SERVICE,
-            subject=nik,
-            purpose=PURPOSE,
-            fields=EMPLOYMENT_FIELDS,
-            consent=token,
-        )
+        answer = await employment_query(client, nik, token)
     assert answer.fields
 
 
@@ -44,11 +46,7 @@ async def test_undecodable_request_is_refused_and_hub_keeps_serving(
     stack: Stack, raw: bytes
 ) -> None:
     before = stack.log_size()
-    async with _channel(stack) as channel:
-        call = channel.unary_unary(QUERY_METHOD)
-        with pytest.raises(grpc.aio.AioRpcError) as error:
-            await call(raw, timeout=5)
-    refusal = refusal_of(error.value)
+    refusal = refusal_of(await _refused(stack, raw))
     assert (refusal.status, refusal.reason) == (
         grpc.StatusCode.INVALID_ARGUMENT,
         "MALFORMED_REQUEST",
@@ -64,15 +62,8 @@ async def test_undecodable_request_is_refused_and_hub_keeps_serving(
 
 async def test_oversized_request_is_refused_and_hub_keeps_serving(stack: Stack) -> None:
     request = exchange_pb2.QueryRequest(body=b"x" * (70 * 1024), signature="s")
-    async with _channel(stack) as channel:
-        stub = channel.unary_unary(
-            QUERY_METHOD,
-            request_serializer=exchange_pb2.QueryRequest.SerializeToString,
-            response_deserializer=exchange_pb2.QueryResponse.FromString,
-        )
-        with pytest.raises(grpc.aio.AioRpcError) as error:
-            await stub(request, timeout=5)
-    assert error.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    error = await _refused(stack, request.SerializeToString())
+    assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     await _still_serves(stack)
 
 
@@ -80,15 +71,8 @@ async def test_unsigned_garbage_body_is_refused_before_parsing(stack: Stack) -> 
     """Bytes nobody signed are refused as a bad signature, whatever they contain."""
     before = stack.log_size()
     request = exchange_pb2.QueryRequest(body=b"\x01\x02\x03", signature="not-a-jws")
-    async with _channel(stack) as channel:
-        stub = channel.unary_unary(
-            QUERY_METHOD,
-            request_serializer=exchange_pb2.QueryRequest.SerializeToString,
-            response_deserializer=exchange_pb2.QueryResponse.FromString,
-        )
-        with pytest.raises(grpc.aio.AioRpcError) as error:
-            await stub(request, timeout=5)
-    refusal = refusal_of(error.value)
+    error = await _refused(stack, request.SerializeToString())
+    refusal = refusal_of(error)
     assert (refusal.status, refusal.reason) == (
         grpc.StatusCode.UNAUTHENTICATED,
         "SIGNATURE_INVALID",

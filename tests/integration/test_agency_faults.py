@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from connectors.bpjstk.adapter import AGENCY_ID, EMPLOYMENT_SERVICE
+from connectors.bpjstk.adapter import AGENCY_ID
 from connectors.sdk.agency import FieldSpec
 from hub.admin import issue, register_service
 from hub.client import QueryRefused
 from hub.pki import generate_key, make_csr
 from hub.processes import RunningProcess, start_module
 from tests.rogue_connector import MODES, ROGUE_AGENCY_ID, service_id
-from tests.stack import EMPLOYMENT_FIELDS, PURPOSE, Stack, start_stack
+from tests.stack import PURPOSE, Stack, employment_query, start_stack
 
 FIELDS = ("employment_status", "monthly_wage")
 CATALOGUE = [
@@ -127,13 +127,7 @@ async def test_agency_with_two_valid_certificates_is_verified_by_kid(tmp_path: P
         nik = stack.people.employed
         token, _ = stack.consent(nik)
         async with stack.client() as client:
-            answer = await client.query(
-                service_id=EMPLOYMENT_SERVICE,
-                subject=nik,
-                purpose=PURPOSE,
-                fields=EMPLOYMENT_FIELDS,
-                consent=token,
-            )
+            answer = await employment_query(client, nik, token)
         assert answer.fields["employment_status"].value == "active"
     finally:
         stack.hub.stop()

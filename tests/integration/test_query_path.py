@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from connectors.bpjstk.adapter import EMPLOYMENT_SERVICE, WAGE_BAND_SERVICE
+from connectors.bpjstk.adapter import WAGE_BAND_SERVICE
 from connectors.bpjstk.population import generate_participants
-from tests.stack import EMPLOYMENT_FIELDS, PURPOSE, Stack
+from tests.stack import EMPLOYMENT_FIELDS, PURPOSE, Stack, employment_query
 
 
 def _person(nik: str):  # type: ignore[no-untyped-def]
@@ -17,13 +17,7 @@ async def test_consented_query_releases_exactly_the_policy_fields(stack: Stack) 
     assert person.employment is not None
     token, consent_id = stack.consent(nik)
     async with stack.client() as client:
-        answer = await client.query(
-            service_id=EMPLOYMENT_SERVICE,
-            subject=nik,
-            purpose=PURPOSE,
-            fields=EMPLOYMENT_FIELDS,
-            consent=token,
-        )
+        answer = await employment_query(client, nik, token)
     assert answer.subject_found
     assert set(answer.fields) == set(EMPLOYMENT_FIELDS)
     status = answer.fields["employment_status"]
@@ -73,12 +67,6 @@ async def test_subject_unknown_to_the_agency_releases_nothing(stack: Stack) -> N
     nik = stack.people.unregistered
     token, _ = stack.consent(nik)
     async with stack.client() as client:
-        answer = await client.query(
-            service_id=EMPLOYMENT_SERVICE,
-            subject=nik,
-            purpose=PURPOSE,
-            fields=EMPLOYMENT_FIELDS,
-            consent=token,
-        )
+        answer = await employment_query(client, nik, token)
     assert not answer.subject_found
     assert answer.fields == {}

@@ -39,7 +39,7 @@ from hub.pki import (
     make_csr,
 )
 from jembatan.v1 import exchange_pb2, exchange_pb2_grpc
-from tests.stack import ELIGIBILITY_ID, EMPLOYMENT_FIELDS, PURPOSE, Stack
+from tests.stack import ELIGIBILITY_ID, EMPLOYMENT_FIELDS, PURPOSE, Stack, employment_query
 
 OTHER_MEMBER_ID = "ID/GOV/KEMENSOS/other-service"
 RESEARCH_ID = "ID/GOV/KEMENSOS/research"
@@ -175,13 +175,7 @@ async def expect_refusal(
 async def expect_released(stack: Stack, client: HubClient, nik: str) -> QueryAnswer:
     token, _ = stack.consent(nik)
     before = stack.log_size()
-    answer = await client.query(
-        service_id=EMPLOYMENT_SERVICE,
-        subject=nik,
-        purpose=PURPOSE,
-        fields=EMPLOYMENT_FIELDS,
-        consent=token,
-    )
+    answer = await employment_query(client, nik, token)
     assert answer.subject_found
     # An employed person has no termination date: the agency leaves that field out.
     assert "employment_status" in answer.fields
@@ -634,13 +628,7 @@ async def test_revocation_signed_by_the_wrong_key_changes_nothing(stack: Stack) 
         assert (info.value.status, info.value.reason) == (DENIED, "REVOCATION_INVALID")
         with stack.registry() as registry:
             assert not registry.is_consent_revoked(consent_id)
-        answer = await client.query(
-            service_id=EMPLOYMENT_SERVICE,
-            subject=nik,
-            purpose=PURPOSE,
-            fields=EMPLOYMENT_FIELDS,
-            consent=token,
-        )
+        answer = await employment_query(client, nik, token)
     assert "employment_status" in answer.fields
     assert stack.records(answer.log_index)[0].consent_id == consent_id
 
