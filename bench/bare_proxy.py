@@ -25,6 +25,7 @@ import grpc
 
 from hub.home import HubHome
 from hub.store.sqlite import SqliteRegistry
+from hub.tls import listen_mtls
 from jembatan.v1 import connector_pb2, exchange_pb2
 
 QUERY_METHOD = "/jembatan.v1.Exchange/Query"
@@ -63,14 +64,13 @@ class BareProxy:
         self._server.add_generic_rpc_handlers(
             (grpc.method_handlers_generic_handler("jembatan.v1.Exchange", {"Query": handler}),)
         )
-        server_credentials = grpc.ssl_server_credentials(
-            [(home.hub_key.read_bytes(), home.hub_cert.read_bytes())],
-            root_certificates=home.ca_cert.read_bytes(),
-            require_client_auth=True,
+        self.port = listen_mtls(
+            self._server,
+            listen,
+            key_pem=home.hub_key.read_bytes(),
+            cert_pem=home.hub_cert.read_bytes(),
+            ca_pem=home.ca_cert.read_bytes(),
         )
-        self.port = self._server.add_secure_port(listen, server_credentials)
-        if self.port == 0:
-            raise OSError(f"cannot listen on {listen}")
 
     async def _query(self, data: bytes, context: grpc.aio.ServicerContext) -> bytes:
         try:

@@ -41,6 +41,7 @@ from hub.pipeline.stages import (
 from hub.routing import ConnectorPool
 from hub.store.snapshot import RegistrySnapshot
 from hub.store.sqlite import SqliteAuditWriter, SqliteRegistry
+from hub.tls import listen_mtls
 from jembatan.v1 import (
     consent_pb2,
     consent_pb2_grpc,
@@ -220,14 +221,13 @@ class Hub:
         registry_pb2_grpc.add_RegistryServicer_to_server(
             RegistryService(self.identify, self.registry), self._server
         )
-        credentials = grpc.ssl_server_credentials(
-            [(home.hub_key.read_bytes(), home.hub_cert.read_bytes())],
-            root_certificates=home.ca_cert.read_bytes(),
-            require_client_auth=True,
+        self.port = listen_mtls(
+            self._server,
+            settings.listen,
+            key_pem=home.hub_key.read_bytes(),
+            cert_pem=home.hub_cert.read_bytes(),
+            ca_pem=home.ca_cert.read_bytes(),
         )
-        self.port = self._server.add_secure_port(settings.listen, credentials)
-        if self.port == 0:
-            raise OSError(f"cannot listen on {settings.listen}")
 
     async def start(self) -> None:
         await self._server.start()

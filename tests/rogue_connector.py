@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from hub.envelope import RESPONSE_TYPE, sign_envelope
 from hub.home import HubHome
 from hub.pki import generate_key, load_cert_pem, load_key_pem, member_id_of
+from hub.tls import listen_mtls
 from jembatan.v1 import common_pb2, connector_pb2, connector_pb2_grpc
 
 ROGUE_AGENCY_ID = "ID/GOV/ROGUE/agency"
@@ -106,13 +107,8 @@ async def serve(home: HubHome, member_dir: str) -> None:
     assert isinstance(key, ec.EllipticCurvePrivateKey)
     server = grpc.aio.server()
     connector_pb2_grpc.add_ConnectorServicer_to_server(RogueConnector(key, cert_pem), server)
-    port = server.add_secure_port(
-        "127.0.0.1:0",
-        grpc.ssl_server_credentials(
-            [(key_pem, cert_pem)],
-            root_certificates=home.ca_cert.read_bytes(),
-            require_client_auth=True,
-        ),
+    port = listen_mtls(
+        server, "127.0.0.1:0", key_pem=key_pem, cert_pem=cert_pem, ca_pem=home.ca_cert.read_bytes()
     )
     await server.start()
     print(f"rogue connector listening on 127.0.0.1:{port}", flush=True)

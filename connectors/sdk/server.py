@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from connectors.sdk.agency import Agency, AgencyUnavailable, InvalidSubject
 from hub.envelope import RESPONSE_TYPE, sign_envelope
 from hub.pki import load_cert_pem, load_key_pem, member_id_of
+from hub.tls import listen_mtls
 from jembatan.v1 import connector_pb2, connector_pb2_grpc
 from jembatan.values import to_wire
 
@@ -115,14 +116,13 @@ class ConnectorServer:
             ConnectorService(agency, settings), self._server
         )
         identity = settings.identity
-        credentials = grpc.ssl_server_credentials(
-            [(identity.key_pem, identity.cert_pem)],
-            root_certificates=identity.ca_pem,
-            require_client_auth=True,
+        self.port = listen_mtls(
+            self._server,
+            settings.listen,
+            key_pem=identity.key_pem,
+            cert_pem=identity.cert_pem,
+            ca_pem=identity.ca_pem,
         )
-        self.port = self._server.add_secure_port(settings.listen, credentials)
-        if self.port == 0:
-            raise OSError(f"cannot listen on {settings.listen}")
 
     async def start(self) -> None:
         await self._server.start()
