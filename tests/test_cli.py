@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.stack import ELIGIBILITY_ID, Stack
+
 COMMANDS = [
     [],
     ["pki"],
@@ -120,3 +122,76 @@ def test_demo_runs_the_whole_path_and_checks_the_log() -> None:
     ):
         assert reason in out
     assert "✓ audit log: 13 records for 13 exchanges" in out
+
+
+def test_serve_refuses_an_invalid_policy_file_naming_file_and_line(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    assert jembatan("pki", "init", home=home).returncode == 0
+    policies = tmp_path / "policies"
+    policies.mkdir()
+    (policies / "bad.yaml").write_text(
+        "rules:\n"
+        "  - client: ID/GOV/KEMENSOS/eligibility\n"
+        "    purpose: bansos-eligibility\n"
+        "    service: ID/GOV/BPJSTK/wages/employment\n"
+        "    fields:\n"
+        "      employer: hashed\n"
+    )
+    result = jembatan("serve", "--listen", "127.0.0.1:0", "--policies", str(policies), home=home)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1
+    assert f"{policies / 'bad.yaml'}:6:" in result.stderr and "hashed" in result.stderr
+
+
+def test_query_grant_and_revoke_from_the_command_line(stack: Stack) -> None:
+    """An operator's session: grant consent, query, revoke, query again (refused)."""
+    stack.member(ELIGIBILITY_ID)
+    stack.member("ID/GOV/KEMENSOS/perlinsos-portal")
+    home = stack.home.root
+    nik = stack.people.recently_terminated
+    artefact = home / "consent.jws"
+    granted = jembatan(
+        "consent",
+        "grant",
+        "--subject",
+        nik,
+        "--service",
+        "ID/GOV/BPJSTK/wages/employment",
+        "--fields",
+        "employment_status,termination_date",
+        "--out",
+        str(artefact),
+        home=home,
+    )
+    assert granted.returncode == 0, granted.stderr
+    consent_id = granted.stdout.split()[1]
+    query = (
+        "query",
+        "--hub",
+        stack.address,
+        "--service",
+        "ID/GOV/BPJSTK/wages/employment",
+        "--subject",
+        nik,
+        "--fields",
+        "employment_status,termination_date",
+        "--consent",
+        f"@{artefact}",
+    )
+    answered = jembatan(*query, home=home)
+    assert answered.returncode == 0, answered.stderr
+    assert "employment_status    inactive" in answered.stdout
+    assert (
+        "termination_date     True" in answered.stdout
+        and "(predicate within 90 days)" in answered.stdout
+    )
+    assert "recorded at log index" in answered.stdout
+    assert nik not in answered.stdout
+
+    revoked = jembatan("consent", "revoke", consent_id, "--hub", stack.address, home=home)
+    assert revoked.returncode == 0, revoked.stderr
+    refused = jembatan(*query, home=home)
+    assert refused.returncode == 3
+    assert refused.stderr.strip() == (
+        f"jembatan: refused: PERMISSION_DENIED CONSENT_REVOKED: consent {consent_id} was revoked"
+    )

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from connectors.bpjstk.adapter import WAGE_BAND_SERVICE
-from connectors.bpjstk.population import generate_participants
+from connectors.bpjstk.adapter import EMPLOYMENT_SERVICE, WAGE_BAND_SERVICE
+from connectors.bpjstk.population import Participant, generate_participants
+from jembatan.v1 import registry_pb2
 from tests.stack import EMPLOYMENT_FIELDS, PURPOSE, Stack, employment_query
 
 
-def _person(nik: str):  # type: ignore[no-untyped-def]
+def _person(nik: str) -> Participant:
     return next(p for p in generate_participants() if p.nik == nik)
 
 
@@ -70,3 +71,19 @@ async def test_subject_unknown_to_the_agency_releases_nothing(stack: Stack) -> N
         answer = await employment_query(client, nik, token)
     assert not answer.subject_found
     assert answer.fields == {}
+
+
+async def test_members_discover_services_and_their_field_catalogues(stack: Stack) -> None:
+    async with stack.client() as client:
+        services = {s.service_id: s for s in await client.list_services()}
+    employment = services[EMPLOYMENT_SERVICE]
+    assert employment.agency_id == "ID/GOV/BPJSTK/wages"
+    catalogue = {
+        f.name: (f.type, registry_pb2.Sensitivity.Name(f.sensitivity)) for f in employment.fields
+    }
+    assert catalogue == {
+        "employment_status": ("text", "PERSONAL"),
+        "employer": ("text", "PERSONAL"),
+        "monthly_wage": ("integer", "SENSITIVE"),
+        "termination_date": ("date", "PERSONAL"),
+    }
