@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import logging
+import traceback
 from collections.abc import Sequence
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -49,6 +50,16 @@ class Pipeline:
             stage_name = "release"
         except Refusal as exc:
             refusal = exc
+        except Exception as exc:
+            # A fault in a stage is a refusal too: nothing released, and still recorded.
+            # The message is not logged (it might quote data it was handed); where is.
+            log.error(
+                "stage %s failed with %s\n%s",
+                stage_name,
+                type(exc).__name__,
+                "".join(traceback.format_tb(exc.__traceback__)),
+            )
+            refusal = Refusal("INTERNAL_ERROR", f"the hub failed in stage {stage_name}")
         result = b"" if refusal else self._result(x)
         record = self._record(x, refusal, stage_name, result)
         try:

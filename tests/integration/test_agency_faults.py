@@ -6,6 +6,7 @@ certificate; only its behaviour is dishonest.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -130,5 +131,42 @@ async def test_agency_with_two_valid_certificates_is_verified_by_kid(tmp_path: P
             answer = await employment_query(client, nik, token)
         assert answer.fields["employment_status"].value == "active"
     finally:
+        stack.hub.stop()
+        stack.sim.stop()
+
+
+async def test_a_fault_inside_the_hub_releases_nothing_and_is_recorded(
+    tmp_path: Path,
+) -> None:
+    """A stage that crashes (here: a corrupted certificate in the registry) fails closed
+    with INTERNAL and the exchange is still in the audit log."""
+    stack = start_stack(tmp_path / "hub")
+    files = stack.member(ROGUE_AGENCY_ID)
+    rogue_process = start_module(
+        "rogue",
+        "tests.rogue_connector",
+        ["--home", str(stack.home.root), "--member-dir", str(files.key_path.parent)],
+    )
+    try:
+        register_service(
+            stack.home, service_id("impersonated"), files.cert_pem, rogue_process.address, CATALOGUE
+        )
+        with sqlite3.connect(stack.home.database) as conn:
+            conn.execute(
+                "UPDATE member_certificates SET cert_pem = ? WHERE member_id = ?",
+                (b"-----BEGIN CERTIFICATE-----\ngarbage\n", ROGUE_AGENCY_ID),
+            )
+        answer, before = await _ask(stack, "impersonated")
+        assert isinstance(answer, QueryRefused), f"released: {answer}"
+        assert (answer.status.name, answer.reason) == ("INTERNAL", "INTERNAL_ERROR")
+        (record,) = stack.records(before)
+        assert (record.decision, record.reason, record.stage) == (
+            "REFUSED",
+            "INTERNAL_ERROR",
+            "verify",
+        )
+        assert record.fields_released == ()
+    finally:
+        rogue_process.stop()
         stack.hub.stop()
         stack.sim.stop()
