@@ -7,7 +7,7 @@ carries a deadline, and a receipt is checked against the hub's log key when it i
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 
 import grpc
@@ -18,6 +18,7 @@ from hub.audit.receipt import verify_receipt
 from hub.envelope import REQUEST_TYPE, sign_envelope
 from hub.errors import REASON_METADATA_KEY, JembatanError
 from hub.pki import load_cert_pem, load_key_pem, member_id_of
+from jembatan.limits import MAX_CORRELATION_ID, MAX_LEGS
 from jembatan.v1 import (
     common_pb2,
     consent_pb2,
@@ -56,6 +57,32 @@ class QueryAnswer:
     policy_version: str
     log_index: int
     leaf_hash: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class LegAnswer:
+    """One leg of a fan-out: the answer, or why that service refused."""
+
+    service_id: str
+    answer: QueryAnswer | None
+    refusal: QueryRefused | None
+
+
+@dataclass(frozen=True, slots=True)
+class FanOutAnswer:
+    applicant_id: str
+    legs: tuple[LegAnswer, ...]
+
+    def leg(self, service_id: str) -> LegAnswer:
+        return next(leg for leg in self.legs if leg.service_id == service_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Applicant:
+    """What to ask about one applicant: the unsigned bodies of its legs."""
+
+    applicant_id: str
+    legs: tuple[exchange_pb2.QueryBody, ...]
 
 
 def refusal_of(error: grpc.aio.AioRpcError) -> QueryRefused:
@@ -150,6 +177,80 @@ class HubClient:
             raise refusal_of(exc) from exc
         return self._answer(response)
 
+    def _fan_out_request(self, applicant: Applicant) -> exchange_pb2.FanOutRequest:
+        if not 1 <= len(applicant.legs) <= MAX_LEGS:
+            raise ValueError(f"an applicant has 1..{MAX_LEGS} legs, not {len(applicant.legs)}")
+        if len(applicant.applicant_id) > MAX_CORRELATION_ID:
+            raise ValueError("applicant_id longer than 64 characters")
+        return exchange_pb2.FanOutRequest(
+            applicant_id=applicant.applicant_id,
+            legs=[self.sign(body).SerializeToString() for body in applicant.legs],
+        )
+
+    def _fan_out_answer(
+        self, applicant: Applicant, response: exchange_pb2.FanOutResponse
+    ) -> FanOutAnswer:
+        if len(response.legs) != len(applicant.legs):
+            # Only a refusal of the whole request has a different shape.
+            (outcome,) = response.legs
+            refusal = QueryRefused(grpc.StatusCode[outcome.status], outcome.reason, outcome.message)
+            return FanOutAnswer(
+                applicant.applicant_id,
+                tuple(LegAnswer(body.service_id, None, refusal) for body in applicant.legs),
+            )
+        legs = []
+        for body, outcome in zip(applicant.legs, response.legs, strict=True):
+            if outcome.status == "OK":
+                legs.append(LegAnswer(body.service_id, self._answer(outcome.response), None))
+            else:
+                refusal = QueryRefused(
+                    grpc.StatusCode[outcome.status], outcome.reason, outcome.message
+                )
+                legs.append(LegAnswer(body.service_id, None, refusal))
+        return FanOutAnswer(applicant.applicant_id, tuple(legs))
+
+    async def fan_out(self, applicant: Applicant) -> FanOutAnswer:
+        """Ask several services about one applicant at once; each leg answers on its own."""
+        try:
+            response = await self._exchange.FanOut(
+                self._fan_out_request(applicant), timeout=self._timeout_s
+            )
+        except grpc.aio.AioRpcError as exc:
+            raise refusal_of(exc) from exc
+        return self._fan_out_answer(applicant, response)
+
+    async def bulk(
+        self, applicants: AsyncIterable[Applicant] | Iterable[Applicant]
+    ) -> AsyncIterator[FanOutAnswer]:
+        """Re-verify many applicants over one stream; answers come as they complete.
+
+        Requests are signed as the stream pulls them, so a long run never sends a stale
+        signature, and nothing is read ahead of what the hub has room for.
+        """
+        pending: dict[str, Applicant] = {}
+
+        async def requests() -> AsyncIterator[exchange_pb2.FanOutRequest]:
+            async for applicant in _aiter(applicants):
+                if applicant.applicant_id in pending:
+                    raise ValueError(f"applicant id {applicant.applicant_id!r} used twice")
+                pending[applicant.applicant_id] = applicant
+                yield self._fan_out_request(applicant)
+
+        call = self._exchange.Bulk(requests())
+        try:
+            async for response in call:
+                applicant = pending.pop(response.applicant_id, None)
+                if applicant is None:
+                    outcome = response.legs[0] if response.legs else exchange_pb2.LegOutcome()
+                    raise QueryRefused(
+                        grpc.StatusCode.INTERNAL,
+                        outcome.reason or "UNSPECIFIED",
+                        "the hub answered an applicant this stream did not send",
+                    )
+                yield self._fan_out_answer(applicant, response)
+        except grpc.aio.AioRpcError as exc:
+            raise refusal_of(exc) from exc
+
     def _answer(self, response: exchange_pb2.QueryResponse) -> QueryAnswer:
         receipt = response.receipt
         if self._log_key is not None:
@@ -203,3 +304,12 @@ class HubClient:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
+
+
+async def _aiter(items: AsyncIterable[Applicant] | Iterable[Applicant]) -> AsyncIterator[Applicant]:
+    if isinstance(items, AsyncIterable):
+        async for item in items:
+            yield item
+    else:
+        for item in items:
+            yield item

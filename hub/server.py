@@ -21,10 +21,10 @@ from consent.artefact import (
 )
 from hub.audit.log import AuditLog
 from hub.audit.pseudonym import Pseudonymizer
-from hub.errors import REASON_METADATA_KEY, Refusal
+from hub.errors import Refusal
+from hub.exchange import ExchangeService, abort_with, peer_of
 from hub.home import CONSENT_MANAGER_ID, HubHome
 from hub.pipeline.chain import Pipeline
-from hub.pipeline.exchange import Exchange, Peer
 from hub.pipeline.replay import ReplayGuard
 from hub.pipeline.stages import (
     Authenticate,
@@ -42,10 +42,10 @@ from hub.routing import ConnectorPool
 from hub.store.snapshot import RegistrySnapshot
 from hub.store.sqlite import SqliteAuditWriter, SqliteRegistry
 from hub.tls import listen_mtls
+from jembatan.limits import MAX_MESSAGE_BYTES
 from jembatan.v1 import (
     consent_pb2,
     consent_pb2_grpc,
-    exchange_pb2,
     registry_pb2,
     registry_pb2_grpc,
 )
@@ -63,49 +63,8 @@ class HubSettings:
     max_age_s: int = 60
     leeway_s: int = 5
     connector_deadline_s: float = 2.0
-    max_message_bytes: int = 64 * 1024
+    max_message_bytes: int = MAX_MESSAGE_BYTES
     clock: Callable[[], float] = field(default=time.time)
-
-
-def peer_of(context: grpc.aio.ServicerContext) -> Peer:
-    certs = context.auth_context().get("x509_pem_cert")
-    return Peer(cert_pem=certs[0] if certs else None)
-
-
-async def abort_with(context: grpc.aio.ServicerContext, refusal: Refusal) -> None:
-    status, reason, message = refusal.public()
-    context.set_trailing_metadata(((REASON_METADATA_KEY, reason),))
-    await context.abort(status, message)
-
-
-class ExchangeService:
-    """Exchange.Query, registered on raw bytes: the pipeline's decode stage parses them."""
-
-    def __init__(self, pipeline: Pipeline, clock: Callable[[], float]) -> None:
-        self._pipeline = pipeline
-        self._clock = clock
-
-    async def query(
-        self, raw: bytes, context: grpc.aio.ServicerContext
-    ) -> exchange_pb2.QueryResponse:
-        exchange = Exchange(raw=raw, peer=peer_of(context), received_at=self._clock())
-        try:
-            return await self._pipeline.handle(exchange)
-        except Refusal as refusal:
-            await abort_with(context, refusal)
-            raise  # unreachable: abort raises
-
-    def handler(self) -> grpc.GenericRpcHandler:
-        return grpc.method_handlers_generic_handler(
-            "jembatan.v1.Exchange",
-            {
-                "Query": grpc.unary_unary_rpc_method_handler(
-                    self.query,
-                    request_deserializer=None,
-                    response_serializer=exchange_pb2.QueryResponse.SerializeToString,
-                )
-            },
-        )
 
 
 class ConsentRegistryService(consent_pb2_grpc.ConsentRegistryServicer):
@@ -212,6 +171,10 @@ class Hub:
             options=[
                 ("grpc.max_receive_message_length", settings.max_message_bytes),
                 ("grpc.max_send_message_length", settings.max_message_bytes),
+                # Keep HTTP/2 flow-control windows at their default size instead of letting
+                # bandwidth probing grow them to megabytes: a bulk stream's read-ahead is
+                # then bounded by what the hub has room for, not by the transport.
+                ("grpc.http2.bdp_probe", 0),
             ]
         )
         self._server.add_generic_rpc_handlers((ExchangeService(self.pipeline, clock).handler(),))

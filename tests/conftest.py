@@ -7,6 +7,15 @@ from collections.abc import Iterator
 
 import pytest
 
+from hub.admin import register_service
+from hub.processes import RunningProcess, start_module
+from tests.rogue_connector import (
+    CATALOGUE,
+    DOWN_SERVICE,
+    MODES,
+    ROGUE_AGENCY_ID,
+    service_id,
+)
 from tests.stack import Stack, start_stack
 
 
@@ -17,3 +26,21 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     yield running
     running.hub.stop()
     running.sim.stop()
+
+
+@pytest.fixture(scope="session")
+def rogue(stack: Stack) -> Iterator[RunningProcess]:
+    """The dishonest connector (tests/rogue_connector.py), its services routed in the hub,
+    and a routed service whose connector is down."""
+    files = stack.member(ROGUE_AGENCY_ID)
+    process = start_module(
+        "rogue",
+        "tests.rogue_connector",
+        ["--home", str(stack.home.root), "--member-dir", str(files.key_path.parent)],
+    )
+    for mode in MODES:
+        register_service(stack.home, service_id(mode), files.cert_pem, process.address, CATALOGUE)
+    # Port 1 on loopback: nothing listens there, so the connection is refused at once.
+    register_service(stack.home, DOWN_SERVICE, files.cert_pem, "127.0.0.1:1", CATALOGUE)
+    yield process
+    process.stop()

@@ -8,6 +8,7 @@ in the way its service name says, bypassing the honest connector SDK:
 - ``…/body-swap``:     a valid signature over another body;
 - ``…/wrong-request``: a valid signature over the answer to another request;
 - ``…/slow``:          answers after the hub's deadline;
+- ``…/flaky``:         honest, but its agency fails for every third subject (by NIK);
 - ``…/impersonated``:  an honest-looking answer, signed by whoever runs this process (the
                        tests run it with another agency's certificate).
 
@@ -24,6 +25,7 @@ from pathlib import Path
 import grpc
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from connectors.sdk.agency import FieldSpec
 from hub.envelope import RESPONSE_TYPE, sign_envelope
 from hub.home import HubHome
 from hub.pki import generate_key, load_cert_pem, load_key_pem, member_id_of
@@ -31,7 +33,28 @@ from hub.tls import listen_mtls
 from jembatan.v1 import common_pb2, connector_pb2, connector_pb2_grpc
 
 ROGUE_AGENCY_ID = "ID/GOV/ROGUE/agency"
-MODES = ("extra-fields", "bad-signature", "body-swap", "wrong-request", "slow", "impersonated")
+MODES = (
+    "extra-fields",
+    "bad-signature",
+    "body-swap",
+    "wrong-request",
+    "slow",
+    "flaky",
+    "impersonated",
+)
+
+
+# What each rogue service offers, as registered with the hub.
+CATALOGUE = (
+    FieldSpec("employment_status", "text", "status", "personal"),
+    FieldSpec("monthly_wage", "integer", "wage", "sensitive"),
+)
+# A registered service whose connector is never there.
+DOWN_SERVICE = f"{ROGUE_AGENCY_ID}/down"
+
+
+def flaky_fails(subject: str) -> bool:
+    return int(subject) % 3 == 0
 
 
 def service_id(mode: str) -> str:
@@ -89,7 +112,9 @@ class RogueConnector(connector_pb2_grpc.ConnectorServicer):
             body = self._result(request).SerializeToString()
             other = self._result(request, note="ROGUE-SECRET-3").SerializeToString()
             return connector_pb2.FetchResponse(body=other, signature=self._sign(body))
-        if mode == "impersonated":
+        if mode == "flaky" and flaky_fails(request.subject):
+            await context.abort(grpc.StatusCode.UNAVAILABLE, "agency system unavailable")
+        if mode in ("impersonated", "flaky"):
             body = self._result(request).SerializeToString()
             return connector_pb2.FetchResponse(body=body, signature=self._sign(body))
         if mode == "wrong-request":

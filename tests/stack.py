@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import shutil
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -77,14 +77,15 @@ class Stack:
         purpose: str = PURPOSE,
         valid_for: datetime.timedelta = datetime.timedelta(days=30),
         now: datetime.datetime | None = None,
+        services: Mapping[str, Sequence[str]] | None = None,
     ) -> tuple[str, str]:
-        """(signed artefact, consent id)."""
+        """(signed artefact, consent id); ``services`` covers several services at once."""
         artefact = grant(
             issuer=CONSENT_MANAGER_ID,
             subject=subject,
             grantee=grantee,
             purpose=purpose,
-            services={service: fields},
+            services=services or {service: fields},
             valid_for=valid_for,
             now=now,
         )

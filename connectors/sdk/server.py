@@ -18,6 +18,7 @@ from connectors.sdk.agency import Agency, AgencyUnavailable, InvalidSubject
 from hub.envelope import RESPONSE_TYPE, sign_envelope
 from hub.pki import load_cert_pem, load_key_pem, member_id_of
 from hub.tls import listen_mtls
+from jembatan.limits import MAX_MESSAGE_BYTES
 from jembatan.v1 import connector_pb2, connector_pb2_grpc
 from jembatan.values import to_wire
 
@@ -111,7 +112,9 @@ class ConnectorServer:
 
     def __init__(self, agency: Agency, settings: ConnectorSettings) -> None:
         self._agency = agency
-        self._server = grpc.aio.server(options=[("grpc.max_receive_message_length", 64 * 1024)])
+        self._server = grpc.aio.server(
+            options=[("grpc.max_receive_message_length", MAX_MESSAGE_BYTES)]
+        )
         connector_pb2_grpc.add_ConnectorServicer_to_server(
             ConnectorService(agency, settings), self._server
         )

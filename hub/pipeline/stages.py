@@ -33,6 +33,7 @@ from hub.pki import PkiError, load_cert_pem, member_id_of
 from hub.routing import ConnectorPool
 from hub.store.base import MemberCertificate
 from hub.store.snapshot import RegistrySnapshot
+from jembatan.limits import MAX_CORRELATION_ID, MAX_FIELDS
 from jembatan.v1 import common_pb2, connector_pb2, exchange_pb2
 from jembatan.values import from_wire, to_wire
 from policies import PolicySet, PolicyValueError
@@ -42,7 +43,6 @@ _Message = TypeVar("_Message", exchange_pb2.QueryRequest, exchange_pb2.QueryBody
 WIB = datetime.timezone(datetime.timedelta(hours=7))
 _NIK = re.compile(r"^\d{16}$")
 _FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
-_MAX_FIELDS = 64
 _TREATMENTS = {
     "raw": common_pb2.RAW,
     "masked": common_pb2.MASKED,
@@ -194,11 +194,11 @@ def _parse_body(data: bytes) -> exchange_pb2.QueryBody:
     body = _parse(exchange_pb2.QueryBody, data, "QueryBody")
     if not body.purpose or len(body.purpose) > 64:
         raise Refusal("MALFORMED_REQUEST", "purpose missing or longer than 64 characters")
-    if len(body.request_id) > 64:
+    if len(body.request_id) > MAX_CORRELATION_ID:
         raise Refusal("MALFORMED_REQUEST", "request_id longer than 64 characters")
     fields = list(body.fields)
-    if not fields or len(fields) > _MAX_FIELDS or len(set(fields)) != len(fields):
-        raise Refusal("MALFORMED_REQUEST", f"fields must be 1..{_MAX_FIELDS} distinct names")
+    if not fields or len(fields) > MAX_FIELDS or len(set(fields)) != len(fields):
+        raise Refusal("MALFORMED_REQUEST", f"fields must be 1..{MAX_FIELDS} distinct names")
     bad = [f for f in fields if not _FIELD_NAME.match(f)]
     if bad:
         raise Refusal("MALFORMED_REQUEST", f"invalid field name(s) {bad[:3]}")

@@ -7,39 +7,19 @@ certificate; only its behaviour is dishonest.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from connectors.bpjstk.adapter import AGENCY_ID
-from connectors.sdk.agency import FieldSpec
 from hub.admin import issue, register_service
 from hub.client import QueryRefused
 from hub.pki import generate_key, make_csr
 from hub.processes import RunningProcess, start_module
-from tests.rogue_connector import MODES, ROGUE_AGENCY_ID, service_id
+from tests.rogue_connector import CATALOGUE, ROGUE_AGENCY_ID, service_id
 from tests.stack import PURPOSE, Stack, employment_query, start_stack
 
 FIELDS = ("employment_status", "monthly_wage")
-CATALOGUE = [
-    FieldSpec("employment_status", "text", "status", "personal"),
-    FieldSpec("monthly_wage", "integer", "wage", "sensitive"),
-]
-
-
-@pytest.fixture(scope="module")
-def rogue(stack: Stack) -> Iterator[RunningProcess]:
-    files = stack.member(ROGUE_AGENCY_ID)
-    process = start_module(
-        "rogue",
-        "tests.rogue_connector",
-        ["--home", str(stack.home.root), "--member-dir", str(files.key_path.parent)],
-    )
-    for mode in MODES:
-        register_service(stack.home, service_id(mode), files.cert_pem, process.address, CATALOGUE)
-    yield process
-    process.stop()
 
 
 async def _ask(stack: Stack, mode: str) -> tuple[object, int]:

@@ -76,3 +76,31 @@ class QueryResponse(_message.Message):
     result: bytes
     receipt: Receipt
     def __init__(self, result: _Optional[bytes] = ..., receipt: _Optional[_Union[Receipt, _Mapping]] = ...) -> None: ...
+
+class FanOutRequest(_message.Message):
+    __slots__ = ("applicant_id", "legs")
+    APPLICANT_ID_FIELD_NUMBER: _ClassVar[int]
+    LEGS_FIELD_NUMBER: _ClassVar[int]
+    applicant_id: str
+    legs: _containers.RepeatedScalarFieldContainer[bytes]
+    def __init__(self, applicant_id: _Optional[str] = ..., legs: _Optional[_Iterable[bytes]] = ...) -> None: ...
+
+class LegOutcome(_message.Message):
+    __slots__ = ("status", "reason", "message", "response")
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    RESPONSE_FIELD_NUMBER: _ClassVar[int]
+    status: str
+    reason: str
+    message: str
+    response: QueryResponse
+    def __init__(self, status: _Optional[str] = ..., reason: _Optional[str] = ..., message: _Optional[str] = ..., response: _Optional[_Union[QueryResponse, _Mapping]] = ...) -> None: ...
+
+class FanOutResponse(_message.Message):
+    __slots__ = ("applicant_id", "legs")
+    APPLICANT_ID_FIELD_NUMBER: _ClassVar[int]
+    LEGS_FIELD_NUMBER: _ClassVar[int]
+    applicant_id: str
+    legs: _containers.RepeatedCompositeFieldContainer[LegOutcome]
+    def __init__(self, applicant_id: _Optional[str] = ..., legs: _Optional[_Iterable[_Union[LegOutcome, _Mapping]]] = ...) -> None: ...

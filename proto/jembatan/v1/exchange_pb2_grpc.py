@@ -39,6 +39,16 @@ class ExchangeStub:
                 request_serializer=jembatan_dot_v1_dot_exchange__pb2.QueryRequest.SerializeToString,
                 response_deserializer=jembatan_dot_v1_dot_exchange__pb2.QueryResponse.FromString,
                 _registered_method=True)
+        self.FanOut = channel.unary_unary(
+                '/jembatan.v1.Exchange/FanOut',
+                request_serializer=jembatan_dot_v1_dot_exchange__pb2.FanOutRequest.SerializeToString,
+                response_deserializer=jembatan_dot_v1_dot_exchange__pb2.FanOutResponse.FromString,
+                _registered_method=True)
+        self.Bulk = channel.stream_stream(
+                '/jembatan.v1.Exchange/Bulk',
+                request_serializer=jembatan_dot_v1_dot_exchange__pb2.FanOutRequest.SerializeToString,
+                response_deserializer=jembatan_dot_v1_dot_exchange__pb2.FanOutResponse.FromString,
+                _registered_method=True)
 
 
 class ExchangeServicer:
@@ -50,6 +60,23 @@ class ExchangeServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def FanOut(self, request, context):
+        """One applicant, several services in parallel. Each leg is its own signed, audited
+        exchange through the same pipeline; a slow or failing agency fails only its leg.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Bulk(self, request_iterator, context):
+        """Many applicants streamed both ways, with bounded concurrency: the hub reads the next
+        applicant only when it has room, so a long run keeps memory flat. Answers come back
+        as they complete, each naming its applicant.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ExchangeServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -57,6 +84,16 @@ def add_ExchangeServicer_to_server(servicer, server):
                     servicer.Query,
                     request_deserializer=jembatan_dot_v1_dot_exchange__pb2.QueryRequest.FromString,
                     response_serializer=jembatan_dot_v1_dot_exchange__pb2.QueryResponse.SerializeToString,
+            ),
+            'FanOut': grpc.unary_unary_rpc_method_handler(
+                    servicer.FanOut,
+                    request_deserializer=jembatan_dot_v1_dot_exchange__pb2.FanOutRequest.FromString,
+                    response_serializer=jembatan_dot_v1_dot_exchange__pb2.FanOutResponse.SerializeToString,
+            ),
+            'Bulk': grpc.stream_stream_rpc_method_handler(
+                    servicer.Bulk,
+                    request_deserializer=jembatan_dot_v1_dot_exchange__pb2.FanOutRequest.FromString,
+                    response_serializer=jembatan_dot_v1_dot_exchange__pb2.FanOutResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -86,6 +123,60 @@ class Exchange:
             '/jembatan.v1.Exchange/Query',
             jembatan_dot_v1_dot_exchange__pb2.QueryRequest.SerializeToString,
             jembatan_dot_v1_dot_exchange__pb2.QueryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def FanOut(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/jembatan.v1.Exchange/FanOut',
+            jembatan_dot_v1_dot_exchange__pb2.FanOutRequest.SerializeToString,
+            jembatan_dot_v1_dot_exchange__pb2.FanOutResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Bulk(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/jembatan.v1.Exchange/Bulk',
+            jembatan_dot_v1_dot_exchange__pb2.FanOutRequest.SerializeToString,
+            jembatan_dot_v1_dot_exchange__pb2.FanOutResponse.FromString,
             options,
             channel_credentials,
             insecure,
