@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 Programme = Literal["PKH", "BPNT", "PBI-JK"]
+Membership = Literal["active", "inactive"]
 JknSegment = Literal["PBI-APBN", "PBI-APBD", "PPU", "PBPU", "BP"]
 
 
@@ -53,7 +54,7 @@ class BpjstkRecord:
 class BpjsKesehatanRecord:
     """BPJS Kesehatan (JKN), per person; a family usually shares one membership."""
 
-    membership_status: Literal["active", "inactive"]
+    membership_status: Membership
     jkn_class: int  # 1 to 3
     pbi: bool  # premium paid by the government (PBI-APBN or PBI-APBD)
     segment: JknSegment

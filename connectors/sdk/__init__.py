@@ -12,6 +12,7 @@ from connectors.sdk.server import (
     ConnectorIdentity,
     ConnectorServer,
     ConnectorSettings,
+    UnsafeMisbehaviour,
 )
 
 __all__ = [
@@ -24,4 +25,5 @@ __all__ = [
     "FieldType",
     "InvalidSubject",
     "Sensitivity",
+    "UnsafeMisbehaviour",
 ]

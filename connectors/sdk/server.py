@@ -16,13 +16,15 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from connectors.sdk.agency import Agency, AgencyUnavailable, InvalidSubject
 from hub.envelope import RESPONSE_TYPE, sign_envelope
-from hub.pki import load_cert_pem, load_key_pem, member_id_of
+from hub.pki import generate_key, load_cert_pem, load_key_pem, member_id_of
 from hub.tls import listen_mtls
 from jembatan.limits import MAX_MESSAGE_BYTES
 from jembatan.v1 import connector_pb2, connector_pb2_grpc
 from jembatan.values import to_wire
 
 log = logging.getLogger(__name__)
+# What a misbehaving connector adds: the hub must drop these and never store them.
+UNASKED_FIELDS = {"mother_maiden_name": "MISBEHAVIOUR-1", "home_address": "MISBEHAVIOUR-2"}
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,18 @@ class ConnectorIdentity:
         return format(load_cert_pem(self.cert_pem).serial_number, "x")
 
 
+@dataclass(frozen=True)
+class UnsafeMisbehaviour:
+    """Simulation only: make the connector lie, to show the hub does not believe it.
+
+    ``extra_fields`` adds fields nobody asked for; ``wrong_key`` signs with a key that is
+    not the agency's. Never set outside the simulator and the tests.
+    """
+
+    extra_fields: bool = False
+    wrong_key: bool = False
+
+
 @dataclass
 class ConnectorSettings:
     identity: ConnectorIdentity
@@ -50,6 +64,7 @@ class ConnectorSettings:
     hub_id: str
     listen: str = "127.0.0.1:0"
     clock: Callable[[], float] = field(default=time.time)
+    unsafe_misbehaviour: UnsafeMisbehaviour | None = None
 
 
 class ConnectorService(connector_pb2_grpc.ConnectorServicer):
@@ -95,10 +110,14 @@ class ConnectorService(connector_pb2_grpc.ConnectorServicer):
             # An honest connector never sends what was not asked for, even if its agency does.
             if name in asked:
                 result.fields[name].CopyFrom(to_wire(value))
+        misbehaviour = self._settings.unsafe_misbehaviour
+        if misbehaviour and misbehaviour.extra_fields:
+            for name, value in UNASKED_FIELDS.items():
+                result.fields[name].CopyFrom(to_wire(value))
         body = result.SerializeToString(deterministic=True)
         signature = sign_envelope(
             body,
-            self._key,
+            generate_key() if misbehaviour and misbehaviour.wrong_key else self._key,
             issuer=self._agency_id,
             typ=RESPONSE_TYPE,
             key_id=self._serial,

@@ -1,0 +1,69 @@
+"""A simulated agency: its REST simulator, its connector adapter, what it offers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+from connectors.population import Population
+from connectors.sdk.agency import Agency, FieldSpec
+from connectors.simulation.faults import FaultSettings
+
+
+@dataclass
+class SimHandle:
+    """A running simulator: where it listens and the credentials it issued its connector."""
+
+    url: str
+    credentials: Mapping[str, str]
+    _runner: web.AppRunner = field(repr=False)
+
+    async def close(self) -> None:
+        await self._runner.cleanup()
+
+
+# Builds the agency's aiohttp app over the population, with the credentials it accepts.
+AppFactory = Callable[[Population, Mapping[str, str]], web.Application]
+# Builds the connector adapter for the simulator at a URL, with those credentials.
+AdapterFactory = Callable[[str, Mapping[str, str]], Agency]
+
+
+@dataclass(frozen=True)
+class SimulatedAgency:
+    name: str  # short name on the command line, e.g. "bpjstk"
+    title: str  # e.g. "BPJS Ketenagakerjaan"
+    agency_id: str  # member subsystem, e.g. ID/GOV/BPJSTK/wages
+    # service id -> the catalogue fields it offers
+    services: Mapping[str, tuple[str, ...]]
+    catalogue: tuple[FieldSpec, ...]
+    make_app: AppFactory
+    make_adapter: AdapterFactory
+    # Fresh credentials for one run: the secret between the agency and its own connector.
+    new_credentials: Callable[[], Mapping[str, str]]
+
+
+def _base_url(host: str, port: int) -> str:
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+async def start_sim(
+    agency: SimulatedAgency,
+    population: Population,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    faults: FaultSettings | None = None,
+) -> SimHandle:
+    """Serve the agency's API over ``population`` on ``host:port`` (port 0: any free one)."""
+    credentials = agency.new_credentials()
+    app = agency.make_app(population, credentials)
+    if faults is not None and faults.active:
+        app.middlewares.insert(0, faults.middleware())
+    # No access log: request paths carry NIKs.
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    bound_port = runner.addresses[0][1]
+    return SimHandle(_base_url(host, bound_port), credentials, runner)
