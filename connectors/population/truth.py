@@ -13,7 +13,7 @@ import math
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 from connectors.population.model import (
     RECENT_JOB_LOSS_DAYS,
@@ -28,6 +28,7 @@ from connectors.population.model import (
 from connectors.population.nik import make_nik
 
 _REFERENCE_ORDINAL = REFERENCE_DATE.toordinal()
+_ANY_DATE = datetime.date(2000, 1, 1)
 # Nobody is older than 84, so nobody was born before 1942 and no two-digit NIK year is ambiguous.
 _MAX_AGE = 84
 
@@ -84,8 +85,7 @@ def profile(village: Village) -> VillageProfile:
     return _PROFILES[village.name]
 
 
-@dataclass(frozen=True, slots=True)
-class Latent:
+class Latent(NamedTuple):
     """The household's hidden standing, which the agencies' views are drawn from.
 
     ``standing`` (~N(0, 1)) drives assets; ``income_then`` is the log-income score before a
@@ -97,8 +97,7 @@ class Latent:
     income_then: float
 
 
-@dataclass(frozen=True, slots=True)
-class Economy:
+class Economy(NamedTuple):
     latent: Latent
     per_capita_income: int
     employment: Employment | None
@@ -114,14 +113,15 @@ def draw_members(
     head_age = _clamp(int(rng.gauss(47, 13)), 20, _MAX_AGE)
     has_spouse = size >= 2 and rng.random() < 0.88
     head_gender: Gender = "male" if has_spouse and rng.random() < 0.92 else _coin_gender(rng)
-    plan: list[tuple[Relationship, Gender, int]] = [("head", head_gender, head_age)]
+    card = _Card(district, serial)
+    members = [card.person(rng, "head", head_gender, head_age)]
     if has_spouse:
         spouse_age = _clamp(head_age + int(rng.gauss(-3, 4)), 18, _MAX_AGE)
-        plan.append(("spouse", "female" if head_gender == "male" else "male", spouse_age))
-    while len(plan) < size:
-        plan.append(_draw_relative(rng, head_age))
-    taken: set[tuple[int, Gender]] = set()
-    return tuple(_person(rng, district, serial, entry, taken) for entry in plan)
+        spouse_gender: Gender = "female" if head_gender == "male" else "male"
+        members.append(card.person(rng, "spouse", spouse_gender, spouse_age))
+    while len(members) < size:
+        members.append(card.person(rng, *_draw_relative(rng, head_age)))
+    return tuple(members)
 
 
 def _draw_relative(rng: random.Random, head_age: int) -> tuple[Relationship, Gender, int]:
@@ -134,34 +134,41 @@ def _draw_relative(rng: random.Random, head_age: int) -> tuple[Relationship, Gen
     return "child", _coin_gender(rng), between(rng, 0, oldest_child)
 
 
-def _person(
-    rng: random.Random,
-    district: str,
-    serial: int,
-    entry: tuple[Relationship, Gender, int],
-    taken: set[tuple[int, Gender]],
-) -> Person:
-    relationship, gender, age = entry
-    birth = _REFERENCE_ORDINAL - age * 365 - int(rng.random() * 365) - age // 4
-    while (birth, gender) in taken:  # twins: recorded a day apart keeps NIKs unique
-        birth -= 1
-    taken.add((birth, gender))
-    birth_date = datetime.date.fromordinal(birth)
-    # Deaths of the last three years whose family card still lists the person: ~1 % overall.
-    death_date = None
-    if rng.random() < (0.06 if age >= 65 else 0.005):
-        died = max(birth + 1, _REFERENCE_ORDINAL - int(rng.random() * 1095))
-        death_date = datetime.date.fromordinal(died)
-    return Person(
-        nik=make_nik(district, birth_date, gender, serial),
-        name=_name(rng, gender),
-        gender=gender,
-        birth_date=birth_date,
-        alive=death_date is None,
-        death_date=death_date,
-        moved_out=death_date is None and rng.random() < _move_chance(relationship, age),
-        relationship=relationship,
-    )
+class _Card:
+    """Issues the people of one family card their NIKs (the scheme is in ``nik``)."""
+
+    __slots__ = ("_prefix", "_suffix", "_taken")
+
+    def __init__(self, district: str, serial: int) -> None:
+        # make_nik's layout, split around the date so each person formats only the date.
+        self._prefix = make_nik(district, _ANY_DATE, "male", serial)[:6]
+        self._suffix = f"{serial:04d}"
+        self._taken: set[tuple[int, Gender]] = set()
+
+    def person(
+        self, rng: random.Random, relationship: Relationship, gender: Gender, age: int
+    ) -> Person:
+        birth = _REFERENCE_ORDINAL - age * 365 - int(rng.random() * 365) - age // 4
+        while (birth, gender) in self._taken:  # twins: recorded a day apart keeps NIKs unique
+            birth -= 1
+        self._taken.add((birth, gender))
+        born = datetime.date.fromordinal(birth)
+        # Deaths of the last three years whose family card still lists the person: ~1 %.
+        death_date = None
+        if rng.random() < (0.09 if age >= 65 else 0.007):
+            died = max(birth + 1, _REFERENCE_ORDINAL - int(rng.random() * 1095))
+            death_date = datetime.date.fromordinal(died)
+        day = born.day + 40 if gender == "female" else born.day
+        return Person(
+            nik=f"{self._prefix}{day:02d}{born.month:02d}{born.year % 100:02d}{self._suffix}",
+            name=pick(rng, _MALE_FULL_NAMES if gender == "male" else _FEMALE_FULL_NAMES),
+            gender=gender,
+            birth_date=born,
+            alive=death_date is None,
+            death_date=death_date,
+            moved_out=death_date is None and rng.random() < _move_chance(relationship, age),
+            relationship=relationship,
+        )
 
 
 def _move_chance(relationship: Relationship, age: int) -> float:
@@ -169,10 +176,6 @@ def _move_chance(relationship: Relationship, age: int) -> float:
     if relationship == "head":
         return 0.012
     return 0.07 if 18 <= age <= 40 else 0.005
-
-
-def _name(rng: random.Random, gender: Gender) -> str:
-    return pick(rng, _MALE_FULL_NAMES if gender == "male" else _FEMALE_FULL_NAMES)
 
 
 _T = TypeVar("_T")
@@ -233,7 +236,7 @@ def _economy_after_job_loss(
     standing = rng.gauss(-0.1, 0.6)
     score_then = 0.95 * standing + 0.3 * rng.gauss(0.0, 1.0)
     per_capita_then = _per_capita_income(score_then, shift)
-    remaining = rng.uniform(0.3, 0.75)
+    remaining = rng.uniform(0.25, 0.65)
     per_capita = _round_thousand(per_capita_then * remaining)
     score_now = score_then + math.log(remaining) / _LOG_INCOME_SIGMA
     wage = _round_thousand(max(1_200_000, per_capita_then * residents * rng.uniform(0.5, 0.7)))

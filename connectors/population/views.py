@@ -35,7 +35,7 @@ from connectors.population.truth import Economy, between, pick, profile
 _REFERENCE_ORDINAL = REFERENCE_DATE.toordinal()
 # The proxy-means test scores a household from a questionnaire, with error of about the same
 # size as the spread of true incomes; it is the main source of DTKS's exclusion error.
-_PMT_NOISE = 0.9
+_PMT_NOISE = 1.2
 # How far a household's standing wanders per year since DTKS last looked at it.
 _DRIFT_PER_YEAR = 0.12
 # Born in this range: an adult of working age (18 to 60), not a dependant for PKH.
@@ -79,8 +79,10 @@ def _dtks(rng: random.Random, members: tuple[Person, ...], economy: Economy) -> 
     # A survey done before the job loss still sees the wage.
     score = latent.income_then if loss is not None and last_verified < loss else latent.income_now
     drift_sd = _DRIFT_PER_YEAR * years
-    perceived = score + rng.gauss(0.0, drift_sd) + rng.gauss(0.0, _PMT_NOISE)
-    spread = math.sqrt(1.0 + drift_sd * drift_sd + _PMT_NOISE * _PMT_NOISE)
+    # The drift since the survey and the survey's own error, as one draw.
+    error_variance = drift_sd * drift_sd + _PMT_NOISE * _PMT_NOISE
+    perceived = score + rng.gauss(0.0, math.sqrt(error_variance))
+    spread = math.sqrt(1.0 + error_variance)
     decile = min(10, 1 + int(_normal_cdf(perceived / spread) * 10))
     in_dtks = decile <= 4  # the register targets the bottom 40 %
     return DtksRecord(
