@@ -43,7 +43,7 @@ from pathlib import Path
 import grpc
 
 from connectors.bpjstk.adapter import AGENCY_ID, EMPLOYMENT_SERVICE
-from connectors.bpjstk.population import generate_participants
+from connectors.population import generate
 from consent.artefact import grant, load_private_key_pem, load_public_key_pem, sign_consent
 from hub.admin import MemberFiles, enrol, init_consent_manager, init_home
 from hub.audit.receipt import ReceiptInvalid, verify_receipt
@@ -132,7 +132,7 @@ class Requests:
 
     def __init__(self, client: HubClient, consent_key: object) -> None:
         self._client = client
-        subjects = [p.nik for p in generate_participants() if p.employment is not None]
+        subjects = list(generate().bpjstk)  # heads BPJS Ketenagakerjaan knows
         consents = {}
         for subject in subjects:
             artefact = grant(
@@ -307,7 +307,7 @@ def running_stack(root: Path) -> Iterator[Stack]:
     home, client, consent_key = make_home(root)
     processes: list[RunningProcess] = []
     try:
-        sim = start_process("sim", jembatan(home, "sim", "--register"))
+        sim = start_process("sim", jembatan(home, "sim", "bpjstk", "--register"))
         processes.append(sim)
         progress(f"connector (sim) pid {sim.process.pid} on {sim.address}")
         hub = start_process("hub", jembatan(home, "serve", "--listen", "127.0.0.1:0"))

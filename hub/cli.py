@@ -10,11 +10,11 @@ import asyncio
 import datetime
 import logging
 import os
-import secrets
 import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 from cryptography import x509
 
@@ -22,6 +22,10 @@ from hub.client import HubClient, QueryRefused
 from hub.errors import JembatanError
 from hub.home import CONSENT_MANAGER_ID, HUB_MEMBER_ID, HubHome
 
+if TYPE_CHECKING:
+    from connectors.sdk import UnsafeMisbehaviour
+
+T = TypeVar("T")
 DEFAULT_HUB = "127.0.0.1:7443"
 PURPOSE = "bansos-eligibility"
 
@@ -178,48 +182,71 @@ def cmd_serve(args: argparse.Namespace) -> None:
     asyncio.run(run())
 
 
+def _per_agency(pairs: Sequence[str], parse: Callable[[str], T], what: str) -> dict[str, T]:
+    """``AGENCY=VALUE`` options into a map, naming the bad one."""
+    from connectors.simulation.pilot import PILOT_AGENCIES
+
+    parsed: dict[str, T] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or name not in PILOT_AGENCIES:
+            raise CliError(
+                f"{what} {pair!r}: expected AGENCY=VALUE with AGENCY one of {PILOT_AGENCIES}"
+            )
+        parsed[name] = parse(value)
+    return parsed
+
+
+def _misbehaviour(value: str) -> UnsafeMisbehaviour:
+    from connectors.sdk import UnsafeMisbehaviour
+
+    kinds = set(_split(value))
+    if not kinds or kinds - {"extra-fields", "wrong-key"}:
+        raise CliError(f"misbehaviour {value!r}: expected extra-fields and/or wrong-key")
+    return UnsafeMisbehaviour(extra_fields="extra-fields" in kinds, wrong_key="wrong-key" in kinds)
+
+
 def cmd_sim(args: argparse.Namespace) -> None:
-    from connectors.bpjstk.adapter import AGENCY_ID, CATALOGUE, SERVICE_IDS, BpjsTkAgency
-    from connectors.bpjstk.sim import start_sim
-    from connectors.sdk import ConnectorIdentity, ConnectorServer, ConnectorSettings
-    from hub.admin import register_service
+    from connectors.population import generate
+    from connectors.simulation.faults import FaultSettings
+    from connectors.simulation.pilot import PILOT_AGENCIES, simulated_agency
+    from connectors.simulation.run import register, start_agencies
 
     home = _home(args)
-    member_dir = Path(args.member_dir) if args.member_dir else home.member_dir(AGENCY_ID)
-    try:
-        identity = ConnectorIdentity(
-            cert_pem=(member_dir / "cert.pem").read_bytes(),
-            key_pem=(member_dir / "key.pem").read_bytes(),
-            ca_pem=home.ca_cert.read_bytes(),
-        )
-    except OSError as exc:
-        raise CliError(f"no agency certificate in {member_dir} (run `jembatan pki enrol`)") from exc
+    names = args.agencies or list(PILOT_AGENCIES)
+    for name in names:
+        simulated_agency(name)  # an unknown name fails here, before anything starts
+    faults = _per_agency(args.fault, FaultSettings.parse, "fault")
+    misbehaviour = _per_agency(args.misbehave, _misbehaviour, "misbehaviour")
+    host, _, port = args.listen.rpartition(":")
+    if not host:
+        raise CliError(f"--listen {args.listen!r}: expected HOST:PORT")
 
     async def run() -> None:
-        # The REST API key is a secret between the agency and its own connector.
-        api_key = secrets.token_urlsafe(24)
-        sim = await start_sim(
-            "127.0.0.1", args.sim_port, api_key=api_key, seed=args.seed, count=args.count
+        population = generate(args.seed, scale=args.scale)
+        running = await start_agencies(
+            home,
+            names,
+            population,
+            host=host,
+            base_port=int(port),
+            base_sim_port=args.sim_port,
+            faults=faults,
+            misbehaviour=misbehaviour,
         )
-        connector = ConnectorServer(
-            BpjsTkAgency(sim.url, api_key),
-            ConnectorSettings(
-                identity=identity, service_ids=SERVICE_IDS, hub_id=HUB_MEMBER_ID, listen=args.listen
-            ),
-        )
-        await connector.start()
-        host = args.listen.rsplit(":", 1)[0]
-        endpoint = f"{host}:{connector.port}"
-        if args.register:
-            # The route is where the hub dials, which behind NAT or in compose is not
-            # necessarily the address listened on.
-            route = args.advertise or endpoint
-            for service_id in SERVICE_IDS:
-                register_service(home, service_id, identity.cert_pem, route, CATALOGUE)
-        print(f"jembatan sim bpjstk: connector listening on {endpoint} (agency API {sim.url})")
-        await _until_signalled()
-        await connector.stop()
-        await sim.close()
+        try:
+            for agency in running:
+                if args.register:
+                    register(home, agency, advertise_host=args.advertise)
+                print(f"  {agency.agency.title}: connector {agency.endpoint}, API {agency.sim.url}")
+            print(
+                f"jembatan sim: {len(running)} agencies over {len(population.households)} "
+                f"households; first connector listening on {running[0].endpoint}"
+            )
+            await _until_signalled()
+        finally:
+            for agency in running:
+                await agency.stop()
 
     asyncio.run(run())
 
@@ -269,7 +296,7 @@ def cmd_query(args: argparse.Namespace) -> None:
 def cmd_demo(args: argparse.Namespace) -> None:
     from hub.demo import run_demo
 
-    sys.exit(asyncio.run(run_demo(keep=args.keep)))
+    sys.exit(asyncio.run(run_demo(keep=args.keep, scale=args.scale)))
 
 
 # --- parser ------------------------------------------------------------------------------
@@ -344,14 +371,32 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--max-age", type=int, default=60, help="request freshness window, s")
     serve.add_argument("--connector-deadline", type=float, default=2.0, help="seconds")
 
-    sim = add(commands, "sim", cmd_sim, "run the simulated BPJS Ketenagakerjaan and its connector")
-    sim.add_argument("--listen", default="127.0.0.1:0", help="connector address")
-    sim.add_argument("--sim-port", type=int, default=0, help="agency REST API port")
-    sim.add_argument("--member-dir", help="agency key/cert directory")
-    sim.add_argument("--seed", type=int, default=2026)
-    sim.add_argument("--count", type=int, default=60)
-    sim.add_argument("--register", action="store_true", help="route its services in the hub")
-    sim.add_argument("--advertise", help="HOST:PORT the hub dials (default: the listen address)")
+    sim = add(commands, "sim", cmd_sim, "run simulated agencies, each with its connector")
+    sim.add_argument(
+        "agencies", nargs="*", metavar="AGENCY", help="agencies to run (default: all of the pilot)"
+    )
+    sim.add_argument(
+        "--listen", default="127.0.0.1:0", help="HOST:PORT of the first connector (0: any)"
+    )
+    sim.add_argument("--sim-port", type=int, default=0, help="first agency API port (0: any)")
+    sim.add_argument("--seed", type=int, default=2026, help="synthetic population seed")
+    sim.add_argument("--scale", type=float, default=1.0, help="population scale (1: the villages)")
+    sim.add_argument("--register", action="store_true", help="route their services in the hub")
+    sim.add_argument("--advertise", help="host the hub dials (default: the listen host)")
+    sim.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="AGENCY=SPEC",
+        help="inject faults, e.g. polri=latency=50,error=0.1,timeout=0.05,malformed=0.02,extra",
+    )
+    sim.add_argument(
+        "--misbehave",
+        action="append",
+        default=[],
+        metavar="AGENCY=KIND",
+        help="UNSAFE, simulation only: a connector that lies (extra-fields, wrong-key)",
+    )
 
     query = add(commands, "query", cmd_query, "send one signed query")
     query.add_argument("--hub", default=DEFAULT_HUB)
@@ -365,6 +410,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = add(commands, "demo", cmd_demo, "run the whole path on loopback and show it")
     demo.add_argument("--keep", action="store_true", help="keep the demo's home directory")
+    demo.add_argument(
+        "--scale", type=float, default=1.0, help="population scale (1: the two villages)"
+    )
     return parser
 
 

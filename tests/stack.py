@@ -1,5 +1,5 @@
-"""The tests' hub stack — PKI on disk, the hub and the simulated
-BPJS Ketenagakerjaan with its connector as separate processes on loopback sockets."""
+"""The tests' hub stack — PKI on disk, the hub and the seven simulated agencies with their
+connectors as separate processes on loopback sockets (``hub.devstack``), and helpers."""
 
 from __future__ import annotations
 
@@ -12,14 +12,16 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from connectors.bpjstk.adapter import AGENCY_ID, EMPLOYMENT_SERVICE
-from connectors.bpjstk.population import SampleNiks, generate_participants, sample_niks
-from consent.artefact import grant, load_private_key_pem, load_public_key_pem, sign_consent
-from hub.admin import MemberFiles, enrol, init_consent_manager, init_home
+from connectors.bpjstk.adapter import EMPLOYMENT_SERVICE
+from connectors.bpjstk.samples import SampleNiks, sample_niks
+from connectors.population import Population, generate
+from consent.artefact import grant, load_public_key_pem, sign_consent
+from hub import devstack
+from hub.admin import MemberFiles, enrol
 from hub.audit.record import AuditRecord
 from hub.client import HubClient, QueryAnswer
 from hub.home import CONSENT_MANAGER_ID, HubHome
-from hub.processes import RunningProcess, start_jembatan
+from hub.processes import RunningProcess
 from hub.store.sqlite import SqliteRegistry
 from policies import DEFAULT_DIRECTORY
 
@@ -27,6 +29,8 @@ ELIGIBILITY_ID = "ID/GOV/KEMENSOS/eligibility"
 PURPOSE = "bansos-eligibility"
 EMPLOYMENT_FIELDS = ("employment_status", "employer", "monthly_wage", "termination_date")
 TEST_POLICIES = Path(__file__).parent / "fixtures" / "policies"
+# Small enough to start in a moment, large enough to hold every sample case.
+TEST_SEED, TEST_SCALE = 2026, 0.05
 
 
 @dataclass
@@ -37,6 +41,7 @@ class Stack:
     hub: RunningProcess
     sim: RunningProcess
     consent_key: Ed25519PrivateKey
+    population: Population
     people: SampleNiks
     _enrolled: dict[str, MemberFiles] = field(default_factory=dict)
 
@@ -116,39 +121,24 @@ class Stack:
         return b"".join(p.read_bytes() for p in self.home.root.glob("hub.db*") if p.is_file())
 
 
-def make_home(root: Path) -> HubHome:
-    home = HubHome(root)
-    init_home(home)
-    init_consent_manager(home)
-    enrol(home, AGENCY_ID)
-    return home
-
-
 def start_stack(root: Path, *, policies: Path | None = None, hub_args: Sequence[str] = ()) -> Stack:
-    home = make_home(root)
-    policy_dir = policies or _policies_with_fixtures(root / "policies")
-    sim = start_jembatan("sim", ["--home", str(root), "sim", "--register"])
-    try:
-        hub = start_jembatan(
-            "hub",
-            [
-                "--home",
-                str(root),
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--policies",
-                str(policy_dir),
-                *hub_args,
-            ],
-        )
-    except Exception:
-        sim.stop()
-        raise
-    consent_key = load_private_key_pem(
-        (home.member_dir(CONSENT_MANAGER_ID) / "consent.key").read_bytes()
+    home = devstack.prepare_home(root)
+    running = devstack.start(
+        home,
+        seed=TEST_SEED,
+        scale=TEST_SCALE,
+        policies=policies or _policies_with_fixtures(root / "policies"),
+        hub_args=hub_args,
     )
-    return Stack(home, hub, sim, consent_key, sample_niks(generate_participants()))
+    population = generate(TEST_SEED, scale=TEST_SCALE)
+    return Stack(
+        home,
+        running.hub,
+        running.agencies,
+        running.consent_key,
+        population,
+        sample_niks(population),
+    )
 
 
 def _policies_with_fixtures(directory: Path) -> Path:

@@ -108,22 +108,6 @@ def test_csr_issue_revoke_round_trip(tmp_path: Path) -> None:
     assert twice.returncode == 2 and "already revoked" in twice.stderr
 
 
-def test_demo_runs_the_whole_path_and_checks_the_log() -> None:
-    result = jembatan("demo")
-    assert result.returncode == 0, result.stdout + result.stderr
-    out = result.stdout
-    for reason in (
-        "CONSENT_MISSING",
-        "CONSENT_REVOKED",
-        "FIELD_NOT_ALLOWED",
-        "FIELD_NOT_CONSENTED",
-        "UNKNOWN_SERVICE",
-        "REPLAYED",
-    ):
-        assert reason in out
-    assert "✓ audit log: 13 records for 13 exchanges" in out
-
-
 def test_serve_refuses_an_invalid_policy_file_naming_file_and_line(tmp_path: Path) -> None:
     home = tmp_path / "home"
     assert jembatan("pki", "init", home=home).returncode == 0

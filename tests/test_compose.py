@@ -27,7 +27,7 @@ def _help_ok(args: list[str]) -> bool:
 
 def test_every_service_command_is_a_real_jembatan_command() -> None:
     services = _compose()["services"]
-    assert {"setup", "hub", "bpjstk"} <= set(services)
+    assert {"setup", "hub", "agencies"} <= set(services)
     for name, service in services.items():
         command = service["command"]
         if isinstance(command, str):  # sh -c "… jembatan … && jembatan …"
@@ -65,10 +65,14 @@ def test_the_image_is_built_from_files_that_exist() -> None:
 def test_hub_port_and_advertised_connector_route_agree() -> None:
     services = _compose()["services"]
     hub_listen = services["hub"]["command"][services["hub"]["command"].index("--listen") + 1]
-    assert services["hub"]["ports"] == [
-        f"{hub_listen.rsplit(':', 1)[1]}:{hub_listen.rsplit(':', 1)[1]}"
-    ]
-    sim = services["bpjstk"]["command"]
-    listen_port = sim[sim.index("--listen") + 1].rsplit(":", 1)[1]
-    assert sim[sim.index("--advertise") + 1] == f"bpjstk:{listen_port}"
-    assert "--dns bpjstk" in services["setup"]["command"]
+    port = hub_listen.rsplit(":", 1)[1]
+    assert services["hub"]["ports"] == [f"{port}:{port}"]
+    sim = services["agencies"]["command"]
+    # The hub dials the agencies' container by name: the name is in their certificates.
+    assert sim[sim.index("--advertise") + 1] == "agencies"
+    setup = services["setup"]["command"]
+    from connectors.simulation.pilot import PILOT_AGENCIES, simulated_agency
+
+    for name in PILOT_AGENCIES:
+        agency_id = simulated_agency(name).agency_id
+        assert f"--member {agency_id} --dns agencies" in setup, agency_id

@@ -1,30 +1,41 @@
-"""BPJS Ketenagakerjaan: a simulated agency and its connector adapter.
+"""BPJS Ketenagakerjaan: employment and reported wages, a simulated agency and its connector."""
 
-The REST simulator lives in ``connectors.bpjstk.sim`` and is not imported here, so that
-``python -m connectors.bpjstk.sim`` runs it without importing it twice.
-"""
+from connectors.bpjstk import sim
+from connectors.bpjstk.adapter import (
+    AGENCY_ID,
+    CATALOGUE,
+    EMPLOYMENT_SERVICE,
+    SERVICE_IDS,
+    WAGE_BAND_SERVICE,
+    BpjsTkAgency,
+    make_adapter,
+)
+from connectors.bpjstk.samples import SampleNiks, sample_niks
+from connectors.simulation.agency import SimulatedAgency
 
-from connectors.bpjstk.adapter import CATALOGUE, AgencyUnavailable, BpjsTkAgency, InvalidSubject
-from connectors.bpjstk.population import (
-    REFERENCE_DATE,
-    Employment,
-    Participant,
-    SampleNiks,
-    generate_participants,
-    sample_niks,
-    unknown_nik,
+SIMULATED = SimulatedAgency(
+    name="bpjstk",
+    title="BPJS Ketenagakerjaan",
+    agency_id=AGENCY_ID,
+    services={
+        EMPLOYMENT_SERVICE: ("employment_status", "employer", "monthly_wage", "termination_date"),
+        WAGE_BAND_SERVICE: ("monthly_wage",),
+    },
+    catalogue=CATALOGUE,
+    make_app=sim.make_app,
+    make_adapter=make_adapter,
+    new_credentials=sim.new_credentials,
 )
 
 __all__ = [
+    "AGENCY_ID",
     "CATALOGUE",
-    "REFERENCE_DATE",
-    "AgencyUnavailable",
+    "EMPLOYMENT_SERVICE",
+    "SERVICE_IDS",
+    "SIMULATED",
+    "WAGE_BAND_SERVICE",
     "BpjsTkAgency",
-    "Employment",
-    "InvalidSubject",
-    "Participant",
     "SampleNiks",
-    "generate_participants",
+    "make_adapter",
     "sample_niks",
-    "unknown_nik",
 ]

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from jembatan.subject import is_nik
 from jembatan.values import FieldValue
 
 FieldType = Literal["text", "integer", "flag", "number", "date"]
@@ -20,6 +21,17 @@ class AgencyUnavailable(Exception):
 
 class InvalidSubject(ValueError):
     """The subject is not a 16-digit NIK, so no agency can hold a record for it."""
+
+
+def select_fields(record: Mapping[str, FieldValue], fields: Sequence[str]) -> dict[str, FieldValue]:
+    """The requested fields the record holds, and nothing else."""
+    return {name: record[name] for name in fields if name in record}
+
+
+def require_nik(subject: str) -> None:
+    """Refuse a subject that is no NIK before anything is sent to the agency."""
+    if not is_nik(subject):
+        raise InvalidSubject("subject is not a 16-digit NIK")
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,14 @@ import aiohttp
 from connectors.sdk.agency import AgencyUnavailable
 
 
+class AgencyHttpStatus(AgencyUnavailable):
+    """The agency answered with an HTTP status that is neither 200 nor 404."""
+
+    def __init__(self, agency: str, status: int) -> None:
+        super().__init__(f"{agency} answered HTTP {status}")
+        self.status = status
+
+
 class AgencyHttpClient:
     """A JSON-over-HTTP client for one agency's API at ``base_url``.
 
@@ -70,7 +78,7 @@ class AgencyHttpClient:
                     return None
                 if response.status != 200:
                     await response.read()
-                    raise AgencyUnavailable(f"{self.agency} answered HTTP {response.status}")
+                    raise AgencyHttpStatus(self.agency, response.status)
                 try:
                     return await response.json(content_type=None)
                 except ValueError:  # not JSON, or not UTF-8

@@ -22,6 +22,20 @@ class JsonRecord:
     def _malformed(self, what: str) -> AgencyUnavailable:
         return AgencyUnavailable(f"{self._agency} sent a malformed record: {what}")
 
+    def record(self, key: str) -> JsonRecord:
+        """The nested object at ``key``."""
+        raw = self._body.get(key)
+        if not isinstance(raw, Mapping):
+            raise self._malformed(f"{key} is not an object")
+        return JsonRecord(self._agency, raw)
+
+    def records(self, key: str) -> list[JsonRecord]:
+        """The list of objects at ``key``."""
+        raw = self._body.get(key)
+        if not isinstance(raw, list):
+            raise self._malformed(f"{key} is not a list")
+        return [JsonRecord(self._agency, item) for item in raw]
+
     def require_subject(self, key: str, nik: str) -> None:
         """A record for someone else must never be released as this subject's."""
         if self._body.get(key) != nik:

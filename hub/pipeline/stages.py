@@ -34,6 +34,7 @@ from hub.routing import ConnectorPool
 from hub.store.base import MemberCertificate
 from hub.store.snapshot import RegistrySnapshot
 from jembatan.limits import MAX_CORRELATION_ID, MAX_FIELDS
+from jembatan.subject import is_nik
 from jembatan.v1 import common_pb2, connector_pb2, exchange_pb2
 from jembatan.values import from_wire, to_wire
 from policies import PolicySet, PolicyValueError
@@ -41,7 +42,6 @@ from policies import PolicySet, PolicyValueError
 _Message = TypeVar("_Message", exchange_pb2.QueryRequest, exchange_pb2.QueryBody)
 # Indonesia's western time zone (WIB): "today" for date predicates is the pilot's today.
 WIB = datetime.timezone(datetime.timedelta(hours=7))
-_NIK = re.compile(r"^\d{16}$")
 _FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _TREATMENTS = {
     "raw": common_pb2.RAW,
@@ -175,7 +175,7 @@ class Authenticate:
             raise Refusal("REPLAYED", "request nonce already used")
         x.nonce = (claims.nonce, keep_until)
         x.body = body
-        if not _NIK.match(body.subject):
+        if not is_nik(body.subject):
             raise Refusal("INVALID_SUBJECT", "subject is not a 16-digit NIK")
 
 

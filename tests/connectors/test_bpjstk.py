@@ -1,8 +1,9 @@
-"""The simulated BPJS Ketenagakerjaan agency and its adapter, over real loopback HTTP."""
+"""BPJS Ketenagakerjaan: the simulated agency and its adapter, over real loopback HTTP."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime
 import logging
 import traceback
@@ -14,41 +15,46 @@ import pytest
 from aiohttp import web
 
 from connectors.bpjstk import (
-    REFERENCE_DATE,
-    AgencyUnavailable,
+    EMPLOYMENT_SERVICE,
+    SIMULATED,
+    WAGE_BAND_SERVICE,
     BpjsTkAgency,
-    InvalidSubject,
-    Participant,
-    generate_participants,
     sample_niks,
 )
-from connectors.bpjstk.sim import SimHandle, start_sim
+from connectors.population import (
+    RECENT_JOB_LOSS_DAYS,
+    REFERENCE_DATE,
+    BpjstkRecord,
+    Population,
+    generate,
+)
+from connectors.sdk.agency import AgencyUnavailable, InvalidSubject
+from connectors.simulation.agency import SimHandle, start_sim
+from connectors.simulation.faults import EXTRA_FIELDS, FaultSettings
+from policies import load_policies
 
-KEY = "test-key-kemiren"
 ALL_FIELDS = ("employment_status", "employer", "monthly_wage", "termination_date")
+PYTHON_TYPES = {"text": str, "integer": int, "flag": bool, "date": datetime.date}
+CLIENT, PURPOSE = "ID/GOV/KEMENSOS/eligibility", "bansos-eligibility"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-@pytest.fixture
-def people() -> list[Participant]:
-    return generate_participants()
+@pytest.fixture(scope="module")
+def population() -> Population:
+    return generate(scale=0.05)
 
 
 @pytest.fixture
-def by_nik(people: list[Participant]) -> dict[str, Participant]:
-    return {p.nik: p for p in people}
-
-
-@pytest.fixture
-async def sim() -> AsyncIterator[SimHandle]:
-    handle = await start_sim("127.0.0.1", 0, api_key=KEY, seed=2026, count=60)
+async def sim(population: Population) -> AsyncIterator[SimHandle]:
+    handle = await start_sim(SIMULATED, population, port=0)
     yield handle
     await handle.close()
 
 
 @pytest.fixture
 async def agency(sim: SimHandle) -> AsyncIterator[BpjsTkAgency]:
-    adapter = BpjsTkAgency(sim.url, KEY)
+    adapter = SIMULATED.make_adapter(sim.url, sim.credentials)
+    assert isinstance(adapter, BpjsTkAgency)
     yield adapter
     await adapter.close()
 
@@ -57,6 +63,40 @@ async def agency(sim: SimHandle) -> AsyncIterator[BpjsTkAgency]:
 async def http() -> AsyncIterator[aiohttp.ClientSession]:
     async with aiohttp.ClientSession() as session:
         yield session
+
+
+def key_of(sim: SimHandle) -> dict[str, str]:
+    return {"X-BPJSTK-Key": sim.credentials["api_key"]}
+
+
+async def get_record(
+    http: aiohttp.ClientSession, sim: SimHandle, nik: str, headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, object]]:
+    async with http.get(f"{sim.url}/api/v2/kepesertaan/{nik}", headers=headers) as response:
+        return response.status, await response.json()
+
+
+def catalogue_values(record: BpjstkRecord) -> dict[str, object]:
+    """What the adapter must return: the record's fields are the catalogue's, None left out."""
+    return {k: v for k, v in dataclasses.asdict(record).items() if v is not None}
+
+
+def assert_no_subject_in(error: BaseException, nik: str) -> None:
+    assert nik not in "".join(traceback.format_exception(error))
+
+
+@asynccontextmanager
+async def adapter_for(
+    population: Population, faults: FaultSettings | None = None, **credentials: str
+) -> AsyncIterator[BpjsTkAgency]:
+    """An adapter over its own simulator, optionally faulty or with other credentials."""
+    handle = await start_sim(SIMULATED, population, port=0, faults=faults)
+    adapter = BpjsTkAgency(handle.url, credentials.get("api_key", handle.credentials["api_key"]))
+    try:
+        yield adapter
+    finally:
+        await adapter.close()
+        await handle.close()
 
 
 @asynccontextmanager
@@ -73,104 +113,75 @@ async def fake_agency(handler: Handler) -> AsyncIterator[str]:
         await runner.cleanup()
 
 
-async def get_record(
-    http: aiohttp.ClientSession, sim: SimHandle, nik: str, headers: dict[str, str] | None = None
-) -> tuple[int, dict[str, object]]:
-    async with http.get(f"{sim.url}/api/v2/kepesertaan/{nik}", headers=headers) as response:
-        return response.status, await response.json()
+# --- the demo's sample people ------------------------------------------------------------------
 
 
-# --- the synthetic population ---------------------------------------------------------------
+def test_samples_name_one_head_per_case(population: Population) -> None:
+    samples = sample_niks(population)
+    heads = {h.head.nik for h in population.households}
+    employed = population.bpjstk[samples.employed]
+    assert employed.employment_status == "active" and employed.termination_date is None
+    ended = population.bpjstk[samples.recently_terminated].termination_date
+    assert ended is not None and 0 <= (REFERENCE_DATE - ended).days <= RECENT_JOB_LOSS_DAYS
+    assert samples.unregistered in heads and samples.unregistered not in population.bpjstk
+    assert {samples.employed, samples.recently_terminated} <= heads
+    assert population.by_nik(samples.unknown) is None and len(samples.unknown) == 16
 
 
-def test_every_nik_has_the_real_layout(people: list[Participant]) -> None:
-    for p in people:
-        nik = p.nik
-        assert len(nik) == 16 and nik.isascii() and nik.isdigit()
-        assert nik[:4] == "3510"  # Jawa Timur, Banyuwangi
-        assert nik[4:6] == p.village.district_code
-        assert nik[4:6] == {"Kemiren": "10", "Lateng": "11"}[p.village.name]
-        day = int(nik[6:8])
-        if p.gender == "female":
-            assert 41 <= day <= 71
-            day -= 40
-        else:
-            assert 1 <= day <= 31
-        born = datetime.date(p.birth_date.year, int(nik[8:10]), day)  # raises if no such day
-        assert born == p.birth_date and nik[10:12] == f"{born.year % 100:02d}"
-        assert int(nik[12:]) >= 1
-
-
-def test_niks_are_unique(people: list[Participant]) -> None:
-    assert len({p.nik for p in people}) == len(people)
-
-
-def test_same_seed_gives_the_same_people() -> None:
-    assert generate_participants(7, 40) == generate_participants(7, 40)
-    assert generate_participants(7, 40) != generate_participants(8, 40)
-
-
-def test_population_has_the_demo_cases(people: list[Participant]) -> None:
-    samples = sample_niks(people)
-    by_nik = {p.nik: p for p in people}
-    assert by_nik[samples.employed].membership == "active"
-    ended = by_nik[samples.recently_terminated].employment
-    assert ended is not None and ended.termination_date is not None
-    assert 0 <= (REFERENCE_DATE - ended.termination_date).days <= 90
-    assert by_nik[samples.unregistered].membership == "none"
-    assert samples.unknown not in by_nik and len(samples.unknown) == 16
-
-
-def test_every_small_population_has_the_demo_cases() -> None:
-    for seed in range(20):
-        sample_niks(generate_participants(seed, 4))  # raises LookupError if a case is missing
-
-
-def test_wages_spread_around_the_umk(people: list[Participant]) -> None:
-    wages = [p.employment.monthly_wage for p in people if p.employment is not None]
-    assert any(w < 1_500_000 for w in wages)
-    assert any(w >= 5_000_000 for w in wages)
-    assert sum(2_000_000 <= w <= 3_500_000 for w in wages) > len(wages) / 2
+def test_simulated_agency_offers_its_catalogue() -> None:
+    names = {spec.name for spec in SIMULATED.catalogue}
+    assert SIMULATED.agency_id == "ID/GOV/BPJSTK/wages"
+    assert SIMULATED.services == {
+        EMPLOYMENT_SERVICE: ALL_FIELDS,
+        WAGE_BAND_SERVICE: ("monthly_wage",),
+    }
+    assert all(set(fields) <= names for fields in SIMULATED.services.values())
+    assert SIMULATED.new_credentials() != SIMULATED.new_credentials()
 
 
 # --- the simulator's API ----------------------------------------------------------------------
 
 
 async def test_sim_answers_in_bpjstk_shape(
-    sim: SimHandle, http: aiohttp.ClientSession, by_nik: dict[str, Participant]
+    sim: SimHandle, http: aiohttp.ClientSession, population: Population
 ) -> None:
-    samples = sample_niks(sim.participants)
-    status, body = await get_record(http, sim, samples.recently_terminated, {"X-BPJSTK-Key": KEY})
-    person = by_nik[samples.recently_terminated]
-    assert person.employment is not None and person.employment.termination_date is not None
+    nik = sample_niks(population).recently_terminated
+    record, found = population.bpjstk[nik], population.by_nik(nik)
+    assert record.termination_date is not None and found is not None
+    status, body = await get_record(http, sim, nik, key_of(sim))
     assert status == 200
     assert body == {
-        "nik": person.nik,
-        "nama": person.name,
+        "nik": nik,
+        "nama": found[1].name,
         "status_kepesertaan": "NONAKTIF",
-        "nama_perusahaan": person.employment.employer,
-        "upah_bulanan": person.employment.monthly_wage,
-        "tgl_berhenti": person.employment.termination_date.isoformat(),
+        "nama_perusahaan": record.employer,
+        "upah_bulanan": record.monthly_wage,
+        "tgl_berhenti": record.termination_date.isoformat(),
     }
-    status, body = await get_record(http, sim, samples.employed, {"X-BPJSTK-Key": KEY})
+    status, body = await get_record(http, sim, sample_niks(population).employed, key_of(sim))
     assert status == 200
     assert body["status_kepesertaan"] == "AKTIF" and body["tgl_berhenti"] is None
 
 
 @pytest.mark.parametrize("headers", [None, {"X-BPJSTK-Key": "wrong"}, {"X-BPJSTK-Key": ""}])
 async def test_sim_refuses_a_missing_or_wrong_key(
-    sim: SimHandle, http: aiohttp.ClientSession, headers: dict[str, str] | None
+    sim: SimHandle,
+    http: aiohttp.ClientSession,
+    population: Population,
+    headers: dict[str, str] | None,
 ) -> None:
-    status, body = await get_record(http, sim, sample_niks(sim.participants).employed, headers)
+    status, body = await get_record(http, sim, sample_niks(population).employed, headers)
     assert status == 401 and body["kode"] == "401"
     assert set(body) == {"kode", "pesan"}  # nothing about the subject
 
 
-@pytest.mark.parametrize("nik", ["351011440677000", "35101144067700012", "35101144067700a1"])
+@pytest.mark.parametrize(
+    "nik", ["351011440677000", "35101144067700012", "35101144067700a1", "٣" * 16]
+)
 async def test_sim_refuses_a_malformed_nik(
     sim: SimHandle, http: aiohttp.ClientSession, nik: str
 ) -> None:
-    status, body = await get_record(http, sim, nik, {"X-BPJSTK-Key": KEY})
+    status, body = await get_record(http, sim, nik, key_of(sim))
     assert status == 400 and body["kode"] == "400"
 
 
@@ -182,21 +193,24 @@ async def test_sim_checks_the_key_before_the_nik(
 
 
 async def test_sim_does_not_know_the_unregistered(
-    sim: SimHandle, http: aiohttp.ClientSession
+    sim: SimHandle, http: aiohttp.ClientSession, population: Population
 ) -> None:
-    samples = sample_niks(sim.participants)
+    samples = sample_niks(population)
     for nik in (samples.unregistered, samples.unknown):
-        status, body = await get_record(http, sim, nik, {"X-BPJSTK-Key": KEY})
+        status, body = await get_record(http, sim, nik, key_of(sim))
         assert status == 404 and body["kode"] == "404"
 
 
 async def test_sim_logs_no_nik(
-    sim: SimHandle, http: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
+    sim: SimHandle,
+    http: aiohttp.ClientSession,
+    population: Population,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    samples = sample_niks(sim.participants)
+    samples = sample_niks(population)
     for nik in (samples.employed, samples.unknown):
-        await get_record(http, sim, nik, {"X-BPJSTK-Key": KEY})
+        await get_record(http, sim, nik, key_of(sim))
         await get_record(http, sim, nik, {"X-BPJSTK-Key": "wrong"})
     assert samples.employed not in caplog.text and samples.unknown not in caplog.text
 
@@ -214,36 +228,32 @@ def test_catalogue_offers_the_four_fields_and_no_name(agency: BpjsTkAgency) -> N
     assert {s.name for s in agency.catalogue if s.sensitivity == "sensitive"} == {"monthly_wage"}
 
 
-async def test_adapter_maps_a_terminated_record(
-    agency: BpjsTkAgency, by_nik: dict[str, Participant]
+async def test_adapter_returns_every_record_as_the_agency_holds_it(
+    agency: BpjsTkAgency, population: Population
 ) -> None:
-    nik = sample_niks(list(by_nik.values())).recently_terminated
-    employment = by_nik[nik].employment
-    assert employment is not None
-    values = await agency.fetch(nik, ALL_FIELDS)
-    assert values == {
-        "employment_status": "inactive",
-        "employer": employment.employer,
-        "monthly_wage": employment.monthly_wage,
-        "termination_date": employment.termination_date,
-    }
-    assert type(values["monthly_wage"]) is int
-    assert type(values["termination_date"]) is datetime.date
+    # Every registered head, concurrently over the one pooled session.
+    niks = list(population.bpjstk)
+    results = await asyncio.gather(*(agency.fetch(nik, ALL_FIELDS) for nik in niks))
+    types = {spec.name: PYTHON_TYPES[spec.type] for spec in agency.catalogue}
+    for nik, values in zip(niks, results, strict=True):
+        assert values == catalogue_values(population.bpjstk[nik])
+        assert all(type(value) is types[name] for name, value in values.items())
+    assert any("termination_date" in values for values in results if values)
 
 
 async def test_adapter_leaves_out_termination_date_while_employed(
-    agency: BpjsTkAgency, people: list[Participant]
+    agency: BpjsTkAgency, population: Population
 ) -> None:
-    values = await agency.fetch(sample_niks(people).employed, ALL_FIELDS)
+    values = await agency.fetch(sample_niks(population).employed, ALL_FIELDS)
     assert values is not None
     assert values["employment_status"] == "active"
     assert set(values) == {"employment_status", "employer", "monthly_wage"}
 
 
 async def test_adapter_returns_only_the_requested_fields(
-    agency: BpjsTkAgency, people: list[Participant]
+    agency: BpjsTkAgency, population: Population
 ) -> None:
-    nik = sample_niks(people).recently_terminated
+    nik = sample_niks(population).recently_terminated
     assert set(await agency.fetch(nik, ["monthly_wage"]) or {}) == {"monthly_wage"}
     assert await agency.fetch(nik, []) == {}
     # Fields outside the catalogue (the name the sim does send, or anything else) never appear.
@@ -251,57 +261,76 @@ async def test_adapter_returns_only_the_requested_fields(
     assert set(values or {}) == {"employer"}
 
 
-async def test_adapter_returns_none_for_unknown_people(
-    agency: BpjsTkAgency, people: list[Participant]
+async def test_adapter_returns_none_for_people_the_agency_does_not_know(
+    agency: BpjsTkAgency, population: Population
 ) -> None:
-    samples = sample_niks(people)
+    samples = sample_niks(population)
     assert await agency.fetch(samples.unknown, ALL_FIELDS) is None
     assert await agency.fetch(samples.unregistered, ALL_FIELDS) is None
+    spouse = next(h.members[1] for h in population.households if len(h.members) > 1)
+    assert await agency.fetch(spouse.nik, ALL_FIELDS) is None  # the register holds heads only
 
 
-async def test_adapter_serves_concurrent_queries_on_one_session(
-    agency: BpjsTkAgency, people: list[Participant]
-) -> None:
-    registered = [p for p in people if p.employment is not None]
-    results = await asyncio.gather(*(agency.fetch(p.nik, ["monthly_wage"]) for p in registered))
-    assert results == [
-        {"monthly_wage": p.employment.monthly_wage} for p in registered if p.employment
-    ]
-
-
-async def test_adapter_refuses_a_malformed_subject_without_asking(agency: BpjsTkAgency) -> None:
+@pytest.mark.parametrize("nik", ["35101144067700a1", "351011440677000", "٣" * 16, ""])
+async def test_adapter_refuses_a_malformed_subject_without_asking(nik: str) -> None:
+    adapter = BpjsTkAgency("http://127.0.0.1:9", "unused")  # nothing listens: no call is made
     with pytest.raises(InvalidSubject):
-        await agency.fetch("35101144067700a1", ALL_FIELDS)
+        await adapter.fetch(nik, ALL_FIELDS)
+    await adapter.close()
 
 
-def assert_no_subject_in(error: BaseException, nik: str) -> None:
-    assert nik not in "".join(traceback.format_exception(error))
-
-
-async def test_adapter_unavailable_on_a_wrong_key(
-    sim: SimHandle, people: list[Participant]
-) -> None:
-    nik = sample_niks(people).employed
-    adapter = BpjsTkAgency(sim.url, "wrong")
-    try:
+@pytest.mark.parametrize("api_key", ["wrong", ""])
+async def test_adapter_unavailable_on_a_wrong_key(population: Population, api_key: str) -> None:
+    nik = sample_niks(population).employed
+    async with adapter_for(population, api_key=api_key) as adapter:
         with pytest.raises(AgencyUnavailable, match="401") as caught:
             await adapter.fetch(nik, ALL_FIELDS)
-    finally:
-        await adapter.close()
     assert_no_subject_in(caught.value, nik)
 
 
-async def test_adapter_unavailable_when_the_sim_is_down(people: list[Participant]) -> None:
-    stopped = await start_sim("127.0.0.1", 0, api_key=KEY)
+async def test_adapter_unavailable_when_the_sim_is_down(population: Population) -> None:
+    stopped = await start_sim(SIMULATED, population, port=0)
     await stopped.close()
-    nik = sample_niks(people).employed
-    adapter = BpjsTkAgency(stopped.url, KEY)
+    nik = sample_niks(population).employed
+    adapter = SIMULATED.make_adapter(stopped.url, stopped.credentials)
     try:
         with pytest.raises(AgencyUnavailable) as caught:
             await adapter.fetch(nik, ALL_FIELDS)
     finally:
         await adapter.close()
     assert_no_subject_in(caught.value, nik)
+
+
+@pytest.mark.parametrize(
+    "faults", [FaultSettings(error_rate=1.0), FaultSettings(malformed_rate=1.0)], ids=repr
+)
+async def test_adapter_unavailable_on_injected_faults(
+    population: Population, faults: FaultSettings
+) -> None:
+    nik = sample_niks(population).employed
+    async with adapter_for(population, faults) as adapter:
+        with pytest.raises(AgencyUnavailable) as caught:
+            await adapter.fetch(nik, ALL_FIELDS)
+    assert_no_subject_in(caught.value, nik)
+
+
+async def test_adapter_ignores_injected_extra_fields(population: Population) -> None:
+    nik = sample_niks(population).recently_terminated
+    async with adapter_for(population, FaultSettings(extra_fields=True)) as adapter:
+        values = await adapter.fetch(nik, [*ALL_FIELDS, *EXTRA_FIELDS])
+    assert values == catalogue_values(population.bpjstk[nik])
+
+
+def bpjstk_body(nik: str, **changes: object) -> dict[str, object]:
+    body: dict[str, object] = {
+        "nik": nik,
+        "nama": "X",
+        "status_kepesertaan": "NONAKTIF",
+        "nama_perusahaan": "CV Osing Jaya",
+        "upah_bulanan": 2_500_000,
+        "tgl_berhenti": "2026-09-01",
+    }
+    return body | changes
 
 
 async def server_error(request: web.Request) -> web.Response:
@@ -313,52 +342,48 @@ async def not_json(request: web.Request) -> web.Response:
 
 
 async def someone_else(request: web.Request) -> web.Response:
-    other = "3510100101800001"
-    return web.json_response(
-        {
-            "nik": other,
-            "nama": "X",
-            "status_kepesertaan": "AKTIF",
-            "nama_perusahaan": "CV Osing Jaya",
-            "upah_bulanan": 1,
-            "tgl_berhenti": None,
-        }
-    )
+    return web.json_response(bpjstk_body("3510100101800001"))
 
 
 async def bad_date(request: web.Request) -> web.Response:
-    return web.json_response(
-        {
-            "nik": request.match_info["nik"],
-            "nama": "X",
-            "status_kepesertaan": "NONAKTIF",
-            "nama_perusahaan": "CV Osing Jaya",
-            "upah_bulanan": 2_500_000,
-            "tgl_berhenti": "2026-13-45",
-        }
-    )
+    return web.json_response(bpjstk_body(request.match_info["nik"], tgl_berhenti="2026-13-45"))
 
 
 async def wage_as_text(request: web.Request) -> web.Response:
-    return web.json_response(
-        {
-            "nik": request.match_info["nik"],
-            "nama": "X",
-            "status_kepesertaan": "AKTIF",
-            "nama_perusahaan": "CV Osing Jaya",
-            "upah_bulanan": "2500000",
-            "tgl_berhenti": None,
-        }
-    )
+    return web.json_response(bpjstk_body(request.match_info["nik"], upah_bulanan="2500000"))
 
 
-@pytest.mark.parametrize("handler", [server_error, not_json, someone_else, bad_date, wage_as_text])
+async def wage_as_flag(request: web.Request) -> web.Response:
+    return web.json_response(bpjstk_body(request.match_info["nik"], upah_bulanan=True))
+
+
+async def unknown_status(request: web.Request) -> web.Response:
+    return web.json_response(bpjstk_body(request.match_info["nik"], status_kepesertaan="CUTI"))
+
+
+async def a_list(request: web.Request) -> web.Response:
+    return web.json_response([bpjstk_body(request.match_info["nik"])])
+
+
+@pytest.mark.parametrize(
+    "handler",
+    [
+        server_error,
+        not_json,
+        someone_else,
+        bad_date,
+        wage_as_text,
+        wage_as_flag,
+        unknown_status,
+        a_list,
+    ],
+)
 async def test_adapter_unavailable_on_a_bad_answer(
-    handler: Handler, people: list[Participant]
+    handler: Handler, population: Population
 ) -> None:
-    nik = sample_niks(people).employed
+    nik = sample_niks(population).employed
     async with fake_agency(handler) as url:
-        adapter = BpjsTkAgency(url, KEY)
+        adapter = BpjsTkAgency(url, "key")
         try:
             with pytest.raises(AgencyUnavailable) as caught:
                 await adapter.fetch(nik, ALL_FIELDS)
@@ -368,7 +393,7 @@ async def test_adapter_unavailable_on_a_bad_answer(
     assert "2026-13-45" not in str(caught.value)
 
 
-async def test_adapter_unavailable_on_a_timeout(people: list[Participant]) -> None:
+async def test_adapter_unavailable_on_a_timeout(population: Population) -> None:
     release = asyncio.Event()
 
     async def stuck(request: web.Request) -> web.Response:
@@ -376,18 +401,43 @@ async def test_adapter_unavailable_on_a_timeout(people: list[Participant]) -> No
         return web.json_response({})
 
     async with fake_agency(stuck) as url:
-        adapter = BpjsTkAgency(url, KEY, timeout_s=0.2)
+        adapter = BpjsTkAgency(url, "key", timeout_s=0.2)
         try:
             with pytest.raises(AgencyUnavailable, match="TimeoutError"):
-                await adapter.fetch(sample_niks(people).employed, ALL_FIELDS)
+                await adapter.fetch(sample_niks(population).employed, ALL_FIELDS)
         finally:
             release.set()  # let the handler finish so the server shuts down at once
             await adapter.close()
 
 
 async def test_adapter_refuses_work_after_close(
-    agency: BpjsTkAgency, people: list[Participant]
+    agency: BpjsTkAgency, population: Population
 ) -> None:
     await agency.close()
     with pytest.raises(AgencyUnavailable, match="closed"):
-        await agency.fetch(sample_niks(people).employed, ALL_FIELDS)
+        await agency.fetch(sample_niks(population).employed, ALL_FIELDS)
+
+
+# --- the policy -------------------------------------------------------------------------------
+
+
+def test_policy_releases_exactly_the_catalogue_fields_it_names() -> None:
+    policies = load_policies()
+    assert policies.allowed_fields(CLIENT, PURPOSE, EMPLOYMENT_SERVICE) == ALL_FIELDS
+    assert policies.allowed_fields(CLIENT, PURPOSE, WAGE_BAND_SERVICE) == ("monthly_wage",)
+    decision = policies.decide(CLIENT, PURPOSE, EMPLOYMENT_SERVICE, list(ALL_FIELDS))
+    released = decision.apply(
+        {
+            "employment_status": "inactive",
+            "employer": "PT Sinar Jaya",
+            "monthly_wage": 2_500_000,
+            "termination_date": datetime.date(2026, 9, 1),
+        },
+        today=REFERENCE_DATE,
+    )
+    assert released == {
+        "employment_status": "inactive",
+        "employer": "P* S**** J***",
+        "monthly_wage": True,
+        "termination_date": True,
+    }

@@ -11,7 +11,6 @@ from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 
 from connectors.bpjstk.adapter import EMPLOYMENT_SERVICE, WAGE_BAND_SERVICE
-from connectors.bpjstk.population import generate_participants
 from hub.client import Applicant, HubClient
 from hub.processes import RunningProcess
 from tests.rogue_connector import DOWN_SERVICE, flaky_fails, service_id
@@ -115,7 +114,7 @@ async def test_a_refused_leg_does_not_spoil_the_others(stack: Stack) -> None:
 async def test_bulk_answers_every_applicant_exactly_once_with_flat_read_ahead(
     stack: Stack, rogue: RunningProcess
 ) -> None:
-    people = [p.nik for p in generate_participants() if p.employment is not None]
+    people = list(stack.population.bpjstk)
     count = 1500
     services = {EMPLOYMENT_SERVICE: ("employment_status",), service_id("flaky"): ROGUE_FIELDS}
     before = stack.log_size()

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 from connectors.bpjstk.adapter import EMPLOYMENT_SERVICE, WAGE_BAND_SERVICE
-from connectors.bpjstk.population import Participant, generate_participants
+from connectors.population import BpjstkRecord
 from jembatan.v1 import registry_pb2
 from tests.stack import EMPLOYMENT_FIELDS, PURPOSE, Stack, employment_query
 
 
-def _person(nik: str) -> Participant:
-    return next(p for p in generate_participants() if p.nik == nik)
+def _record(stack: Stack, nik: str) -> BpjstkRecord:
+    """What BPJS Ketenagakerjaan holds on the subject: what the hub must transform."""
+    return stack.population.bpjstk[nik]
 
 
 async def test_consented_query_releases_exactly_the_policy_fields(stack: Stack) -> None:
     nik = stack.people.recently_terminated
-    person = _person(nik)
-    assert person.employment is not None
+    record = _record(stack, nik)
     token, consent_id = stack.consent(nik)
     async with stack.client() as client:
         answer = await employment_query(client, nik, token)
@@ -25,30 +25,29 @@ async def test_consented_query_releases_exactly_the_policy_fields(stack: Stack) 
     assert (status.value, status.treatment) == ("inactive", "raw")
     employer = answer.fields["employer"]
     assert employer.treatment == "masked"
-    expected_mask = " ".join(w[0] + "*" * (len(w) - 1) for w in person.employment.employer.split())
+    expected_mask = " ".join(w[0] + "*" * (len(w) - 1) for w in record.employer.split())
     assert employer.value == expected_mask
     wage = answer.fields["monthly_wage"]
     assert wage.treatment == "predicate"
-    assert wage.value is (person.employment.monthly_wage < 3_000_000)
+    assert wage.value is (record.monthly_wage < 3_000_000)
     terminated = answer.fields["termination_date"]
     assert (terminated.value, terminated.treatment) == (True, "predicate")
-    record = stack.records(answer.log_index)[0]
-    assert record.decision == "RELEASED"
-    assert record.consent_id == consent_id
-    assert dict(record.fields_released) == {
+    entry = stack.records(answer.log_index)[0]
+    assert entry.decision == "RELEASED"
+    assert entry.consent_id == consent_id
+    assert dict(entry.fields_released) == {
         "employment_status": "raw",
         "employer": "masked",
         "monthly_wage": "predicate",
         "termination_date": "predicate",
     }
-    assert record.policy_version == answer.policy_version
-    assert record.subject != nik and len(record.subject) == 64
+    assert entry.policy_version == answer.policy_version
+    assert entry.subject != nik and len(entry.subject) == 64
 
 
 async def test_bucketed_release_gives_the_band_not_the_wage(stack: Stack) -> None:
     nik = stack.people.employed
-    person = _person(nik)
-    assert person.employment is not None
+    record = _record(stack, nik)
     token, _ = stack.consent(nik, WAGE_BAND_SERVICE, ("monthly_wage",))
     async with stack.client() as client:
         answer = await client.query(
@@ -61,7 +60,7 @@ async def test_bucketed_release_gives_the_band_not_the_wage(stack: Stack) -> Non
     band = answer.fields["monthly_wage"]
     assert band.treatment == "bucketed"
     low, high = (int(edge) for edge in str(band.value).strip("[)").split(", "))
-    assert low <= person.employment.monthly_wage < high
+    assert low <= record.monthly_wage < high
 
 
 async def test_subject_unknown_to_the_agency_releases_nothing(stack: Stack) -> None:

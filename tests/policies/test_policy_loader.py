@@ -10,7 +10,7 @@ import pytest
 
 from policies import DEFAULT_DIRECTORY, PolicyFileError, load_policies
 
-SHIPPED = DEFAULT_DIRECTORY / "bansos-eligibility.yaml"
+SHIPPED = DEFAULT_DIRECTORY / "bansos-bpjstk.yaml"
 
 
 def write(directory: Path, name: str, text: str) -> Path:
@@ -341,7 +341,8 @@ def test_only_yaml_files_are_read_and_an_empty_directory_denies_all(tmp_path: Pa
 
 
 def test_version_depends_only_on_file_names_and_content(tmp_path: Path) -> None:
-    shutil.copy(SHIPPED, tmp_path / SHIPPED.name)
+    for source in DEFAULT_DIRECTORY.glob("*.yaml"):
+        shutil.copy(source, tmp_path / source.name)
     shipped = load_policies()
     copy = load_policies(tmp_path)
     assert copy.version == shipped.version == load_policies(tmp_path).version

@@ -22,7 +22,6 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from connectors.bpjstk.adapter import EMPLOYMENT_SERVICE, WAGE_BAND_SERVICE
-from connectors.bpjstk.population import generate_participants
 from consent.artefact import grant, sign_consent, sign_revocation
 from hub.admin import issue, revoke_certificate
 from hub.client import HubClient, QueryAnswer, QueryRefused
@@ -56,8 +55,8 @@ USED_NIKS: set[str] = set()
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def _employers() -> set[str]:
-    return {p.employment.employer for p in generate_participants() if p.employment is not None}
+def _employers(stack: Stack) -> set[str]:
+    return {record.employer for record in stack.population.bpjstk.values()}
 
 
 def _nik(stack: Stack, which: str = "employed") -> str:
@@ -138,7 +137,7 @@ def _assert_no_value_leaks(stack: Stack, refused: QueryRefused) -> None:
     text = refused.message + refused.reason
     for nik in USED_NIKS | {_nik(stack)}:
         assert nik not in text
-    for employer in _employers():
+    for employer in _employers(stack):
         assert employer not in text
 
 
@@ -654,5 +653,5 @@ async def test_no_nik_or_employer_is_stored_in_the_clear(stack: Stack) -> None:
     for nik in sorted(niks):
         assert nik.encode() not in stored, "a raw NIK is stored"
         assert nik[:15].encode() not in stored, "a (truncated) NIK is stored"
-    for employer in sorted(_employers()):
+    for employer in sorted(_employers(stack)):
         assert employer.encode() not in stored, f"employer {employer!r} is stored"

@@ -1,33 +1,23 @@
-"""``jembatan demo``: the whole secure path on loopback, shown as a table.
+"""Part one of the demo: the secure path, one query at a time, released and refused.
 
-Makes a throw-away PKI, starts the hub and the simulated BPJS Ketenagakerjaan with its
-connector as separate processes, sends consented queries and the refused cases, and checks
-that the audit log holds one record per exchange and no NIK or raw value.
+Consented queries to BPJS Ketenagakerjaan, then the refused cases (no consent, another
+person's consent, a field outside consent or policy, an unknown service, a revoked
+consent, a replay), shown as a table of what was released and what was refused and why.
 """
 
 from __future__ import annotations
 
 import datetime
-import shutil
-import tempfile
 from collections.abc import Awaitable
 from dataclasses import dataclass
-from pathlib import Path
 
-from connectors.bpjstk.adapter import AGENCY_ID, EMPLOYMENT_SERVICE, WAGE_BAND_SERVICE
-from connectors.bpjstk.population import generate_participants, sample_niks
-from consent.artefact import (
-    grant,
-    load_private_key_pem,
-    load_public_key_pem,
-    sign_consent,
-    sign_revocation,
-)
-from hub.admin import enrol, init_consent_manager, init_home
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from connectors.bpjstk.adapter import EMPLOYMENT_SERVICE, WAGE_BAND_SERVICE
+from connectors.bpjstk.samples import SampleNiks
+from consent.artefact import grant, sign_consent, sign_revocation
 from hub.client import HubClient, QueryAnswer, QueryRefused
-from hub.home import CONSENT_MANAGER_ID, HubHome
-from hub.processes import RunningProcess, start_jembatan
-from hub.store.sqlite import SqliteRegistry
+from hub.home import CONSENT_MANAGER_ID
 
 ELIGIBILITY_ID = "ID/GOV/KEMENSOS/eligibility"
 PURPOSE = "bansos-eligibility"
@@ -42,18 +32,13 @@ class Row:
     detail: str
 
 
-def _say(text: str) -> None:
-    print(f"» {text}", flush=True)
+class SecurePath:
+    """The cases of part one and the table of their outcomes."""
 
-
-class Demo:
-    def __init__(self, home: HubHome) -> None:
-        self.home = home
+    def __init__(self, consent_key: Ed25519PrivateKey) -> None:
         self.rows: list[Row] = []
         self.exchanges = 0
-        self._consent_key = load_private_key_pem(
-            (home.member_dir(CONSENT_MANAGER_ID) / "consent.key").read_bytes()
-        )
+        self._consent_key = consent_key
 
     def consent(self, subject: str, service: str, fields: tuple[str, ...]) -> tuple[str, str]:
         artefact = grant(
@@ -89,6 +74,10 @@ class Demo:
         self.rows.append(Row(case, short_service, f"RELEASED #{answer.log_index}", detail))
         return answer
 
+    def revocation(self, consent_id: str) -> str:
+        """The portal's signed withdrawal of a consent it granted."""
+        return sign_revocation(consent_id, self._consent_key, issuer=CONSENT_MANAGER_ID)
+
     def table(self) -> str:
         widths = [
             max(len(getattr(r, c)) for r in self.rows) for c in ("case", "service", "outcome")
@@ -107,9 +96,9 @@ class Demo:
         return "\n".join(lines)
 
 
-async def _scenarios(demo: Demo, client: HubClient, portal: HubClient) -> None:
-    people = sample_niks(generate_participants())
-
+async def run_secure_path(
+    demo: SecurePath, client: HubClient, portal: HubClient, people: SampleNiks
+) -> None:
     async def ask(subject: str, service: str, fields: tuple[str, ...], consent: str) -> QueryAnswer:
         return await client.query(
             service_id=service, subject=subject, purpose=PURPOSE, fields=fields, consent=consent
@@ -169,9 +158,7 @@ async def _scenarios(demo: Demo, client: HubClient, portal: HubClient) -> None:
         EMPLOYMENT_SERVICE,
         ask(people.employed, EMPLOYMENT_SERVICE, fields, token),
     )
-    await portal.revoke_consent(
-        sign_revocation(consent_id, demo._consent_key, issuer=CONSENT_MANAGER_ID)
-    )
+    await portal.revoke_consent(demo.revocation(consent_id))
     await demo.run(
         "after revocation",
         EMPLOYMENT_SERVICE,
@@ -189,85 +176,3 @@ async def _scenarios(demo: Demo, client: HubClient, portal: HubClient) -> None:
     )
     await demo.run("signed request", EMPLOYMENT_SERVICE, client.send(signed))
     await demo.run("same request replayed", EMPLOYMENT_SERVICE, client.send(signed))
-
-
-def _check_audit(home: HubHome, expected: int) -> list[str]:
-    """Problems with the audit log, if any: record count, raw NIKs or values in the store."""
-    problems = []
-    registry = SqliteRegistry(home.database)
-    try:
-        size = registry.size()
-    finally:
-        registry.close()
-    if size != expected:
-        problems.append(f"audit log holds {size} records for {expected} exchanges")
-    stored = b"".join(p.read_bytes() for p in home.root.glob("hub.db*") if p.is_file())
-    participants = generate_participants()
-    for person in participants:
-        if person.nik.encode() in stored:
-            problems.append("a raw NIK is in the store")
-            break
-        if person.employment and person.employment.employer.encode() in stored:
-            problems.append("a raw employer name is in the store")
-            break
-    return problems
-
-
-async def run_demo(*, keep: bool = False) -> int:
-    root = Path(tempfile.mkdtemp(prefix="jembatan-demo-"))
-    home = HubHome(root)
-    processes: list[RunningProcess] = []
-    try:
-        _say(f"throw-away PKI in {root}: hub CA, hub certificate, log and pseudonym keys")
-        init_home(home)
-        init_consent_manager(home)
-        for member in (ELIGIBILITY_ID, AGENCY_ID, CONSENT_MANAGER_ID):
-            enrol(home, member)
-            _say(f"enrolled {member}")
-        _say("starting simulated BPJS Ketenagakerjaan and its connector (own process)")
-        processes.append(start_jembatan("sim", ["--home", str(root), "sim", "--register"]))
-        _say("starting the hub (own process)")
-        hub = start_jembatan("hub", ["--home", str(root), "serve", "--listen", "127.0.0.1:0"])
-        processes.append(hub)
-        _say(f"hub on {hub.address}; sending queries")
-        log_key = load_public_key_pem(home.log_public_key.read_bytes())
-        ca = home.ca_cert.read_bytes()
-
-        def member_client(member_id: str) -> HubClient:
-            directory = home.member_dir(member_id)
-            return HubClient(
-                hub.address,
-                key_pem=(directory / "key.pem").read_bytes(),
-                cert_pem=(directory / "cert.pem").read_bytes(),
-                ca_pem=ca,
-                log_key=log_key,
-            )
-
-        demo = Demo(home)
-        async with (
-            member_client(ELIGIBILITY_ID) as client,
-            member_client(CONSENT_MANAGER_ID) as portal,
-        ):
-            await _scenarios(demo, client, portal)
-        print()
-        print(demo.table())
-        print()
-        for process in processes:
-            process.stop()
-        problems = _check_audit(home, demo.exchanges)
-        if problems:
-            for problem in problems:
-                print(f"✗ {problem}")
-            return 1
-        print(
-            f"✓ audit log: {demo.exchanges} records for {demo.exchanges} exchanges, "
-            "refusals included; no NIK and no raw value in the store"
-        )
-        return 0
-    finally:
-        for process in processes:
-            process.stop()
-        if keep:
-            print(f"home kept at {root}")
-        else:
-            shutil.rmtree(root, ignore_errors=True)

@@ -1,0 +1,102 @@
+"""ATR/BPN as a hub agency: the connector's view of the land-parcel search API.
+
+The agency answers with the certified parcels (bidang) held by a NIK; the adapter releases
+only their count and totals, never a parcel number. An empty list means no certified land in
+the person's name, which for the hub is "no record", as the population model has it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+
+import aiohttp
+
+from connectors.sdk.agency import Agency, AgencyUnavailable, FieldSpec, InvalidSubject
+from connectors.sdk.http import AgencyHttpClient
+from connectors.sdk.json_record import JsonRecord
+from jembatan.values import FieldValue
+
+AGENCY = "ATR/BPN"
+AGENCY_ID = "ID/GOV/ATRBPN/land"
+PARCELS_SERVICE = f"{AGENCY_ID}/parcels"
+SEARCH_PATH = "/api/v1/bidang/cari"
+HOLDER_KEY = "nik_pemegang_hak"
+
+CATALOGUE: tuple[FieldSpec, ...] = (
+    FieldSpec(
+        "parcel_count", "integer", "Certified land parcels held in the person's name", "personal"
+    ),
+    FieldSpec(
+        "total_area_m2", "integer", "Total area of those parcels, in square metres", "personal"
+    ),
+    FieldSpec(
+        "njop_total",
+        "integer",
+        "Total tax value (NJOP) of those parcels, in rupiah",
+        "sensitive",
+    ),
+)
+
+# [0-9], not \d: \d also matches non-ASCII digits, which are no NIK.
+_NIK = re.compile(r"[0-9]{16}")
+
+
+class AtrBpnAgency:
+    """The Agency protocol over the ATR/BPN parcel search at ``base_url`` (HTTP Basic auth)."""
+
+    def __init__(
+        self, base_url: str, *, username: str, password: str, timeout_s: float = 2.0
+    ) -> None:
+        self._http = AgencyHttpClient(
+            AGENCY,
+            base_url,
+            headers={"Authorization": aiohttp.encode_basic_auth(username, password)},
+            timeout_s=timeout_s,
+        )
+
+    @property
+    def catalogue(self) -> Sequence[FieldSpec]:
+        return CATALOGUE
+
+    async def fetch(self, subject: str, fields: Sequence[str]) -> Mapping[str, FieldValue] | None:
+        if _NIK.fullmatch(subject) is None:
+            raise InvalidSubject("subject is not a 16-digit NIK")
+        # POST with the NIK in the body: it stays out of URLs and any proxy's access log.
+        body = await self._http.post_json(SEARCH_PATH, {HOLDER_KEY: subject})
+        parcels = _parcels(body, subject)
+        if not parcels:
+            return None
+        record: dict[str, FieldValue] = {
+            "parcel_count": len(parcels),
+            "total_area_m2": sum(parcel.integer("luas_m2") for parcel in parcels),
+            "njop_total": sum(parcel.integer("njop") for parcel in parcels),
+        }
+        return {name: record[name] for name in fields if name in record}
+
+    async def close(self) -> None:
+        await self._http.close()
+
+
+def make_adapter(base_url: str, credentials: Mapping[str, str]) -> Agency:
+    return AtrBpnAgency(
+        base_url, username=credentials["username"], password=credentials["password"]
+    )
+
+
+def _parcels(body: object, nik: str) -> list[JsonRecord]:
+    """The parcels the agency lists for ``nik``, each checked to be held by ``nik``."""
+    if body is None:
+        # The search says "none" with an empty list, never a 404: a 404 is a wrong URL, and
+        # must not pass for "no land".
+        raise AgencyUnavailable(f"{AGENCY} answered HTTP 404")
+    if JsonRecord(AGENCY, body).text("status") != "sukses":
+        raise AgencyUnavailable(f"{AGENCY} did not report success")
+    data = body.get("data") if isinstance(body, Mapping) else None
+    if not isinstance(data, list):
+        raise AgencyUnavailable(f"{AGENCY} sent a malformed record: data is not a list")
+    parcels = [JsonRecord(AGENCY, item) for item in data]
+    for parcel in parcels:
+        # One parcel of someone else's would inflate this person's land.
+        parcel.require_subject(HOLDER_KEY, nik)
+    return parcels

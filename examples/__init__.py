@@ -1,0 +1,1 @@
+"""Reference users of the hub: programs that query Jembatan through the client SDK."""

@@ -1,0 +1,105 @@
+"""A whole hub on loopback: a throw-away home, the hub and the simulated agencies as
+separate processes. The demo, the tests and the benchmarks all start it this way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from consent.artefact import load_private_key_pem, load_public_key_pem
+from hub.admin import MemberFiles, enrol, init_consent_manager, init_home
+from hub.client import HubClient
+from hub.home import CONSENT_MANAGER_ID, HubHome
+from hub.processes import RunningProcess, start_jembatan
+
+ELIGIBILITY_ID = "ID/GOV/KEMENSOS/eligibility"
+
+
+def prepare_home(root: Path, agencies: Sequence[str] | None = None) -> HubHome:
+    """CA, hub keys, the consent manager, the eligibility service and the agencies."""
+    from connectors.simulation.pilot import PILOT_AGENCIES, simulated_agency
+
+    home = HubHome(root)
+    init_home(home)
+    init_consent_manager(home)
+    for member_id in (ELIGIBILITY_ID, CONSENT_MANAGER_ID):
+        enrol(home, member_id)
+    for name in agencies or PILOT_AGENCIES:
+        enrol(home, simulated_agency(name).agency_id)
+    return home
+
+
+@dataclass
+class DevStack:
+    home: HubHome
+    hub: RunningProcess
+    agencies: RunningProcess
+
+    @property
+    def address(self) -> str:
+        return self.hub.address
+
+    @property
+    def consent_key(self) -> Ed25519PrivateKey:
+        return load_private_key_pem(
+            (self.home.member_dir(CONSENT_MANAGER_ID) / "consent.key").read_bytes()
+        )
+
+    def member_files(self, member_id: str) -> MemberFiles:
+        directory = self.home.member_dir(member_id)
+        return MemberFiles(member_id, directory / "key.pem", directory / "cert.pem")
+
+    def client(self, member_id: str = ELIGIBILITY_ID, *, timeout_s: float = 5.0) -> HubClient:
+        files = self.member_files(member_id)
+        return HubClient(
+            self.address,
+            key_pem=files.key_pem,
+            cert_pem=files.cert_pem,
+            ca_pem=self.home.ca_cert.read_bytes(),
+            log_key=load_public_key_pem(self.home.log_public_key.read_bytes()),
+            timeout_s=timeout_s,
+        )
+
+    def stop(self) -> None:
+        self.hub.stop()
+        self.agencies.stop()
+
+
+def start(
+    home: HubHome,
+    *,
+    seed: int = 2026,
+    scale: float = 1.0,
+    policies: Path | None = None,
+    hub_args: Sequence[str] = (),
+    sim_args: Sequence[str] = (),
+) -> DevStack:
+    """Start the agencies (routed in the hub's registry), then the hub."""
+    root = str(home.root)
+    agencies = start_jembatan(
+        "agencies",
+        [
+            "--home",
+            root,
+            "sim",
+            "--register",
+            "--seed",
+            str(seed),
+            "--scale",
+            str(scale),
+            *sim_args,
+        ],
+    )
+    try:
+        policy_args = ["--policies", str(policies)] if policies else []
+        hub = start_jembatan(
+            "hub", ["--home", root, "serve", "--listen", "127.0.0.1:0", *policy_args, *hub_args]
+        )
+    except BaseException:
+        agencies.stop()
+        raise
+    return DevStack(home, hub, agencies)

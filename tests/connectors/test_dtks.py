@@ -1,0 +1,511 @@
+"""DTKS (Kemensos): the simulated OAuth2-protected register and its adapter, over loopback HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime
+import logging
+import traceback
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from connectors.dtks import REGISTRY_SERVICE, SIMULATED, DtksAgency
+from connectors.dtks.sim import make_app
+from connectors.population import REFERENCE_DATE, DtksRecord, Population, generate, unknown_nik
+from connectors.sdk.agency import AgencyUnavailable, InvalidSubject
+from connectors.simulation.agency import SimHandle, start_sim
+from connectors.simulation.faults import EXTRA_FIELDS, FaultSettings
+from policies import load_policies
+
+ALL_FIELDS = ("in_dtks", "decile", "last_verified", "household_size", "programmes")
+PYTHON_TYPES = {"text": str, "integer": int, "flag": bool, "date": datetime.date}
+CLIENT, PURPOSE = "ID/GOV/KEMENSOS/eligibility", "bansos-eligibility"
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+RECORD = "/api/dtks/v1/individu/{nik}"
+
+
+class FakeClock:
+    """Stands still unless moved, or moves ``step`` seconds on every reading."""
+
+    def __init__(self, step: float = 0.0) -> None:
+        self.now = 1000.0
+        self.step = step
+
+    def __call__(self) -> float:
+        self.now += self.step
+        return self.now
+
+
+@pytest.fixture(scope="module")
+def population() -> Population:
+    return generate(scale=0.05)
+
+
+@pytest.fixture
+async def sim(population: Population) -> AsyncIterator[SimHandle]:
+    handle = await start_sim(SIMULATED, population, port=0)
+    yield handle
+    await handle.close()
+
+
+@pytest.fixture
+async def agency(sim: SimHandle) -> AsyncIterator[DtksAgency]:
+    adapter = SIMULATED.make_adapter(sim.url, sim.credentials)
+    assert isinstance(adapter, DtksAgency)
+    yield adapter
+    await adapter.close()
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+def registered_head(population: Population, in_dtks: bool = True) -> str:
+    return next(nik for nik, record in population.dtks.items() if record.in_dtks == in_dtks)
+
+
+def unlisted_head(population: Population) -> str:
+    """A household head DTKS has never listed: a poor family missed by the register, say."""
+    return next(h.head.nik for h in population.households if h.head.nik not in population.dtks)
+
+
+def catalogue_values(record: DtksRecord) -> dict[str, object]:
+    return dataclasses.asdict(record)  # the record's fields are the catalogue's
+
+
+def assert_no_subject_in(error: BaseException, nik: str) -> None:
+    assert nik not in "".join(traceback.format_exception(error))
+
+
+async def get_token(
+    http: aiohttp.ClientSession, url: str, form: Mapping[str, str]
+) -> tuple[int, dict[str, object]]:
+    async with http.post(f"{url}/oauth/token", data=dict(form)) as response:
+        return response.status, await response.json()
+
+
+def grant(credentials: Mapping[str, str], **changes: str) -> dict[str, str]:
+    return {"grant_type": "client_credentials", **credentials, **changes}
+
+
+async def get_record(
+    http: aiohttp.ClientSession, url: str, nik: str, token: str | None
+) -> tuple[int, dict[str, object]]:
+    headers = {} if token is None else {"Authorization": f"Bearer {token}"}
+    async with http.get(url + RECORD.format(nik=nik), headers=headers) as response:
+        return response.status, await response.json()
+
+
+async def token_of(http: aiohttp.ClientSession, sim: SimHandle) -> str:
+    status, body = await get_token(http, sim.url, grant(sim.credentials))
+    assert status == 200 and isinstance(body["access_token"], str)
+    return body["access_token"]
+
+
+@asynccontextmanager
+async def serve(app: web.Application) -> AsyncIterator[str]:
+    """Any app on a free loopback port; yields its base URL."""
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
+    finally:
+        await runner.cleanup()
+
+
+@asynccontextmanager
+async def counted_sim(
+    population: Population, clock: FakeClock
+) -> AsyncIterator[tuple[str, dict[str, str], list[str]]]:
+    """The real DTKS app on ``clock``, recording which endpoint each request was for."""
+    credentials = SIMULATED.new_credentials()
+    app = make_app(population, credentials, clock=clock)
+    paths: list[str] = []
+
+    @web.middleware
+    async def count(request: web.Request, handler: Handler) -> web.StreamResponse:
+        paths.append("token" if request.path == "/oauth/token" else "record")
+        return await handler(request)
+
+    app.middlewares.append(count)
+    async with serve(app) as url:
+        yield url, dict(credentials), paths
+
+
+# --- the simulator's API ----------------------------------------------------------------------
+
+
+def test_simulated_agency_offers_its_catalogue() -> None:
+    assert SIMULATED.agency_id == "ID/GOV/KEMENSOS/dtks"
+    assert SIMULATED.services == {REGISTRY_SERVICE: ALL_FIELDS}
+    assert tuple(spec.name for spec in SIMULATED.catalogue) == ALL_FIELDS
+    assert SIMULATED.new_credentials() != SIMULATED.new_credentials()
+
+
+async def test_sim_issues_a_bearer_token_and_answers_in_dtks_shape(
+    sim: SimHandle, http: aiohttp.ClientSession, population: Population
+) -> None:
+    status, body = await get_token(http, sim.url, grant(sim.credentials))
+    assert status == 200
+    assert body["token_type"] == "Bearer" and body["expires_in"] == 300
+    token = body["access_token"]
+    assert isinstance(token, str)
+    nik = next(n for n, r in population.dtks.items() if "," in r.programmes)
+    record = population.dtks[nik]
+    status, body = await get_record(http, sim.url, nik, token)
+    assert status == 200
+    assert body == {
+        "nik": nik,
+        "status_dtks": "TERDAFTAR" if record.in_dtks else "TIDAK_TERDAFTAR",
+        "desil": record.decile,
+        "tgl_verivali": record.last_verified.strftime("%d-%m-%Y"),
+        "jumlah_art": record.household_size,
+        "program": record.programmes.split(","),
+    }
+    nobody = next(n for n, r in population.dtks.items() if r.programmes == "")
+    status, body = await get_record(http, sim.url, nobody, token)
+    assert status == 200 and body["program"] == []
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        {},
+        {"client_secret": "wrong"},
+        {"client_id": "wrong"},
+        {"client_secret": ""},
+    ],
+    ids=["nothing", "wrong-secret", "wrong-id", "empty-secret"],
+)
+async def test_sim_refuses_a_wrong_client(
+    sim: SimHandle, http: aiohttp.ClientSession, form: dict[str, str]
+) -> None:
+    offered = grant(sim.credentials, **form) if form else {"grant_type": "client_credentials"}
+    status, body = await get_token(http, sim.url, offered)
+    assert status == 401 and body == {"error": "invalid_client"}
+
+
+async def test_sim_refuses_another_grant_type(sim: SimHandle, http: aiohttp.ClientSession) -> None:
+    status, body = await get_token(http, sim.url, grant(sim.credentials, grant_type="password"))
+    assert status == 400 and body == {"error": "unsupported_grant_type"}
+
+
+@pytest.mark.parametrize("token", [None, "", "forged-token"])
+async def test_sim_refuses_a_missing_or_unknown_token(
+    sim: SimHandle, http: aiohttp.ClientSession, population: Population, token: str | None
+) -> None:
+    status, body = await get_record(http, sim.url, registered_head(population), token)
+    assert status == 401 and body == {"error": "invalid_token"}
+
+
+async def test_sim_refuses_the_client_secret_as_a_token(
+    sim: SimHandle, http: aiohttp.ClientSession, population: Population
+) -> None:
+    secret = sim.credentials["client_secret"]
+    status, _ = await get_record(http, sim.url, registered_head(population), secret)
+    assert status == 401
+    async with http.get(
+        sim.url + RECORD.format(nik=registered_head(population)),
+        headers={"Authorization": f"Basic {await token_of(http, sim)}"},
+    ) as response:
+        assert response.status == 401  # a token, but not as a bearer
+
+
+async def test_sim_refuses_an_expired_token(
+    population: Population, http: aiohttp.ClientSession
+) -> None:
+    clock = FakeClock()
+    async with counted_sim(population, clock) as (url, credentials, _):
+        _, body = await get_token(http, url, grant(credentials))
+        token = str(body["access_token"])
+        nik = registered_head(population)
+        clock.now += 299
+        assert (await get_record(http, url, nik, token))[0] == 200
+        clock.now += 1
+        assert (await get_record(http, url, nik, token))[0] == 401
+
+
+@pytest.mark.parametrize("nik", ["351011440677000", "35101144067700a1", "٣" * 16])
+async def test_sim_refuses_a_malformed_nik(
+    sim: SimHandle, http: aiohttp.ClientSession, nik: str
+) -> None:
+    status, _ = await get_record(http, sim.url, nik, await token_of(http, sim))
+    assert status == 400
+
+
+async def test_sim_checks_the_token_before_the_nik(
+    sim: SimHandle, http: aiohttp.ClientSession
+) -> None:
+    assert (await get_record(http, sim.url, "not-a-nik", "forged"))[0] == 401
+
+
+async def test_sim_does_not_know_unlisted_people(
+    sim: SimHandle, http: aiohttp.ClientSession, population: Population
+) -> None:
+    token = await token_of(http, sim)
+    for nik in (unlisted_head(population), unknown_nik(population)):
+        assert (await get_record(http, sim.url, nik, token))[0] == 404
+
+
+async def test_sim_logs_no_nik(
+    sim: SimHandle,
+    http: aiohttp.ClientSession,
+    population: Population,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    nik = registered_head(population)
+    await get_record(http, sim.url, nik, await token_of(http, sim))
+    await get_record(http, sim.url, nik, "forged")
+    assert nik not in caplog.text
+
+
+# --- the adapter ------------------------------------------------------------------------------
+
+
+async def test_adapter_returns_every_record_as_the_register_holds_it(
+    agency: DtksAgency, population: Population
+) -> None:
+    niks = list(population.dtks)
+    results = await asyncio.gather(*(agency.fetch(nik, ALL_FIELDS) for nik in niks))
+    types = {spec.name: PYTHON_TYPES[spec.type] for spec in agency.catalogue}
+    for nik, values in zip(niks, results, strict=True):
+        assert values == catalogue_values(population.dtks[nik])
+        assert all(type(value) is types[name] for name, value in values.items())
+    assert {values["in_dtks"] for values in results if values} == {True, False}
+
+
+async def test_adapter_returns_only_the_requested_fields(
+    agency: DtksAgency, population: Population
+) -> None:
+    nik = registered_head(population)
+    assert set(await agency.fetch(nik, ["decile"]) or {}) == {"decile"}
+    assert await agency.fetch(nik, []) == {}
+    values = await agency.fetch(nik, ["programmes", "nik", "desil", "program"])
+    assert set(values or {}) == {"programmes"}
+
+
+async def test_adapter_returns_none_for_people_the_register_does_not_hold(
+    agency: DtksAgency, population: Population
+) -> None:
+    assert await agency.fetch(unlisted_head(population), ALL_FIELDS) is None
+    assert await agency.fetch(unknown_nik(population), ALL_FIELDS) is None
+    spouse = next(h.members[1] for h in population.households if len(h.members) > 1)
+    assert await agency.fetch(spouse.nik, ALL_FIELDS) is None  # the register lists heads
+
+
+@pytest.mark.parametrize("nik", ["35101144067700a1", "351011440677000", "٣" * 16, ""])
+async def test_adapter_refuses_a_malformed_subject_without_asking(nik: str) -> None:
+    adapter = DtksAgency("http://127.0.0.1:9", "unused", "unused")  # nothing listens there
+    with pytest.raises(InvalidSubject):
+        await adapter.fetch(nik, ALL_FIELDS)
+    await adapter.close()
+
+
+async def test_adapter_reuses_its_token_until_shortly_before_expiry(
+    population: Population,
+) -> None:
+    clock = FakeClock()
+    async with counted_sim(population, clock) as (url, credentials, paths):
+        adapter = DtksAgency(
+            url, credentials["client_id"], credentials["client_secret"], clock=clock
+        )
+        nik = registered_head(population)
+        # A burst of first queries shares one token request.
+        await asyncio.gather(*(adapter.fetch(nik, ["decile"]) for _ in range(10)))
+        clock.now += 260
+        await adapter.fetch(nik, ["decile"])
+        assert paths.count("token") == 1
+        clock.now += 15  # 275 s: within the last 30 s of the token's 300
+        await adapter.fetch(nik, ["decile"])
+        assert paths.count("token") == 2 and paths.count("record") == 12
+        await adapter.close()
+
+
+async def test_adapter_refetches_a_token_the_register_no_longer_honours(
+    population: Population,
+) -> None:
+    agency_clock = FakeClock()
+    async with counted_sim(population, agency_clock) as (url, credentials, paths):
+        # The adapter's clock stands still: it believes its token is fresh.
+        adapter = DtksAgency(
+            url, credentials["client_id"], credentials["client_secret"], clock=FakeClock()
+        )
+        nik = registered_head(population)
+        await adapter.fetch(nik, ["decile"])
+        agency_clock.now += 301
+        values = await adapter.fetch(nik, ALL_FIELDS)
+        await adapter.close()
+    assert values == catalogue_values(population.dtks[nik])
+    assert paths == ["token", "record", "record", "token", "record"]
+
+
+async def test_adapter_refetches_only_once(population: Population) -> None:
+    # An agency whose clock jumps past every token's expiry between issuing and checking it:
+    # the retry is refused too, and the adapter gives up instead of looping.
+    racing_clock = FakeClock(step=301)
+    async with counted_sim(population, racing_clock) as (url, credentials, paths):
+        adapter = DtksAgency(url, credentials["client_id"], credentials["client_secret"])
+        nik = registered_head(population)
+        with pytest.raises(AgencyUnavailable, match="401") as caught:
+            await adapter.fetch(nik, ALL_FIELDS)
+        await adapter.close()
+    assert paths == ["token", "record", "token", "record"]
+    assert_no_subject_in(caught.value, nik)
+
+
+@pytest.mark.parametrize("wrong", ["client_id", "client_secret"])
+async def test_adapter_unavailable_with_a_wrong_client(
+    sim: SimHandle, population: Population, wrong: str
+) -> None:
+    credentials = {**sim.credentials, wrong: "wrong"}
+    adapter = SIMULATED.make_adapter(sim.url, credentials)
+    nik = registered_head(population)
+    with pytest.raises(AgencyUnavailable, match="401") as caught:
+        await adapter.fetch(nik, ALL_FIELDS)
+    await adapter.close()
+    assert_no_subject_in(caught.value, nik)
+
+
+@asynccontextmanager
+async def faulty_adapter(
+    population: Population, faults: FaultSettings
+) -> AsyncIterator[DtksAgency]:
+    handle = await start_sim(SIMULATED, population, port=0, faults=faults)
+    adapter = SIMULATED.make_adapter(handle.url, handle.credentials)
+    assert isinstance(adapter, DtksAgency)
+    try:
+        yield adapter
+    finally:
+        await adapter.close()
+        await handle.close()
+
+
+@pytest.mark.parametrize(
+    "faults", [FaultSettings(error_rate=1.0), FaultSettings(malformed_rate=1.0)], ids=repr
+)
+async def test_adapter_unavailable_on_injected_faults(
+    population: Population, faults: FaultSettings
+) -> None:
+    nik = registered_head(population)
+    async with faulty_adapter(population, faults) as adapter:
+        with pytest.raises(AgencyUnavailable) as caught:
+            await adapter.fetch(nik, ALL_FIELDS)
+    assert_no_subject_in(caught.value, nik)
+
+
+async def test_adapter_ignores_injected_extra_fields(population: Population) -> None:
+    nik = registered_head(population)
+    async with faulty_adapter(population, FaultSettings(extra_fields=True)) as adapter:
+        values = await adapter.fetch(nik, [*ALL_FIELDS, *EXTRA_FIELDS])
+    assert values == catalogue_values(population.dtks[nik])
+
+
+def good_token() -> dict[str, object]:
+    return {"access_token": "t", "token_type": "Bearer", "expires_in": 300}
+
+
+def dtks_body(nik: str) -> dict[str, object]:
+    return {
+        "nik": nik,
+        "status_dtks": "TERDAFTAR",
+        "desil": 2,
+        "tgl_verivali": "14-01-2026",
+        "jumlah_art": 4,
+        "program": ["PKH"],
+    }
+
+
+BAD_TOKENS: list[dict[str, object]] = [
+    {**good_token(), "token_type": "mac"},
+    {**good_token(), "expires_in": 0},
+    {**good_token(), "expires_in": "300"},
+    {"token_type": "Bearer", "expires_in": 300},
+]
+BAD_RECORDS: list[dict[str, object]] = [
+    {"nik": "3510100101800001"},  # someone else
+    {"desil": 11},
+    {"desil": True},
+    {"tgl_verivali": "2026-01-14"},
+    {"jumlah_art": 0},
+    {"status_dtks": "YA"},
+    {"program": "PKH"},
+    {"program": ["PKH", 1]},
+    {"program": ["PKH,BPNT"]},
+    {"program": None},
+]
+
+
+@asynccontextmanager
+async def fake_dtks(
+    token: Mapping[str, object], changes: Mapping[str, object]
+) -> AsyncIterator[str]:
+    async def issue(request: web.Request) -> web.Response:
+        return web.json_response(dict(token))
+
+    async def individu(request: web.Request) -> web.Response:
+        return web.json_response(dtks_body(request.match_info["nik"]) | dict(changes))
+
+    app = web.Application()
+    app.router.add_post("/oauth/token", issue)
+    app.router.add_get(RECORD, individu)
+    async with serve(app) as url:
+        yield url
+
+
+@pytest.mark.parametrize(
+    ("token", "changes"),
+    [(token, {}) for token in BAD_TOKENS] + [(good_token(), change) for change in BAD_RECORDS],
+)
+async def test_adapter_unavailable_on_a_bad_answer(
+    population: Population, token: dict[str, object], changes: dict[str, object]
+) -> None:
+    nik = registered_head(population)
+    async with fake_dtks(token, changes) as url:
+        adapter = DtksAgency(url, "id", "secret")
+        with pytest.raises(AgencyUnavailable) as caught:
+            await adapter.fetch(nik, ALL_FIELDS)
+        await adapter.close()
+    assert_no_subject_in(caught.value, nik)
+
+
+async def test_a_well_formed_fake_answer_is_read(population: Population) -> None:
+    # The control for the bad answers above: the same fake, unchanged, is accepted.
+    nik = registered_head(population)
+    async with fake_dtks(good_token(), {}) as url:
+        adapter = DtksAgency(url, "id", "secret")
+        values = await adapter.fetch(nik, ALL_FIELDS)
+        await adapter.close()
+    assert values == {
+        "in_dtks": True,
+        "decile": 2,
+        "last_verified": datetime.date(2026, 1, 14),
+        "household_size": 4,
+        "programmes": "PKH",
+    }
+
+
+# --- the policy -------------------------------------------------------------------------------
+
+
+def test_policy_releases_exactly_the_registry_fields() -> None:
+    policies = load_policies()
+    assert policies.allowed_fields(CLIENT, PURPOSE, REGISTRY_SERVICE) == ALL_FIELDS
+    decision = policies.decide(CLIENT, PURPOSE, REGISTRY_SERVICE, list(ALL_FIELDS))
+    record = {
+        "in_dtks": True,
+        "decile": 3,
+        "last_verified": datetime.date(2023, 8, 1),
+        "household_size": 4,
+        "programmes": "PKH,BPNT",
+    }
+    # Everything as held, except the verification day: only whether it is recent.
+    assert decision.apply(record, today=REFERENCE_DATE) == {**record, "last_verified": False}

@@ -1,0 +1,336 @@
+"""The simulated Korlantas Polri ranmor API and its adapter, over real loopback HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import logging
+import re
+import traceback
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from connectors.polri import CATALOGUE, SIMULATED, VEHICLES_SERVICE, PolriAgency
+from connectors.polri.sim import vehicles
+from connectors.population import PolriRecord, Population, generate, unknown_nik
+from connectors.sdk.agency import Agency, AgencyUnavailable, InvalidSubject
+from connectors.simulation.agency import SimHandle, start_sim
+from connectors.simulation.faults import EXTRA_FIELDS, FaultSettings
+from policies import load_policies
+
+ALL_FIELDS = tuple(spec.name for spec in CATALOGUE)
+CLIENT = "ID/GOV/KEMENSOS/eligibility"
+PURPOSE = "bansos-eligibility"
+
+
+@pytest.fixture(scope="module")
+def population() -> Population:
+    return generate(scale=0.05)
+
+
+@pytest.fixture
+async def sim(population: Population) -> AsyncIterator[SimHandle]:
+    handle = await start_sim(SIMULATED, population, port=0)
+    yield handle
+    await handle.close()
+
+
+@pytest.fixture
+async def agency(sim: SimHandle) -> AsyncIterator[Agency]:
+    adapter = SIMULATED.make_adapter(sim.url, sim.credentials)
+    yield adapter
+    await adapter.close()
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+def with_car(population: Population) -> str:
+    return next(nik for nik, r in population.polri.items() if r.car_count > 0)
+
+
+def without_vehicles(population: Population) -> str:
+    """A household head the register has nothing on."""
+    return next(h.head.nik for h in population.households if h.head.nik not in population.polri)
+
+
+def catalogue_view(record: PolriRecord) -> dict[str, object]:
+    view: dict[str, object] = {
+        "car_count": record.car_count,
+        "motorcycle_count": record.motorcycle_count,
+    }
+    if record.newest_vehicle_year is not None:
+        view["newest_vehicle_year"] = record.newest_vehicle_year
+    return view
+
+
+async def ranmor(
+    http: aiohttp.ClientSession, sim: SimHandle, params: dict[str, str]
+) -> tuple[int, dict[str, object]]:
+    async with http.get(f"{sim.url}/korlantas/ranmor", params=params) as response:
+        return response.status, await response.json()
+
+
+def assert_no_subject_in(error: BaseException, nik: str) -> None:
+    assert nik not in "".join(traceback.format_exception(error))
+
+
+@asynccontextmanager
+async def adapter_for(url: str, api_key: str) -> AsyncIterator[PolriAgency]:
+    adapter = PolriAgency(url, api_key)
+    try:
+        yield adapter
+    finally:
+        await adapter.close()
+
+
+# --- the simulator's API ----------------------------------------------------------------------
+
+
+async def test_sim_lists_vehicles_in_korlantas_shape(
+    sim: SimHandle, http: aiohttp.ClientSession, population: Population
+) -> None:
+    nik = with_car(population)
+    status, body = await ranmor(http, sim, {"nik": nik, "apikey": sim.credentials["api_key"]})
+    assert status == 200 and body["nik"] == nik
+    listed = body["kendaraan"]
+    assert isinstance(listed, list) and body["jumlah"] == len(listed) > 0
+    for vehicle in listed:
+        assert set(vehicle) == {"nopol", "jenis", "merk", "tahun_pembuatan"}
+        assert re.fullmatch(r"P \d{1,4} [A-Z]{2}", vehicle["nopol"])
+        assert vehicle["jenis"] in ("R2", "R4")
+
+
+async def test_sim_lists_nobody_without_vehicles_as_empty(
+    sim: SimHandle, http: aiohttp.ClientSession, population: Population
+) -> None:
+    key = sim.credentials["api_key"]
+    for nik in (without_vehicles(population), unknown_nik(population)):
+        status, body = await ranmor(http, sim, {"nik": nik, "apikey": key})
+        assert (status, body) == (200, {"nik": nik, "jumlah": 0, "kendaraan": []})
+
+
+def test_vehicles_add_up_to_the_register_and_never_change(population: Population) -> None:
+    for nik, record in population.polri.items():
+        listed = vehicles(nik, record)
+        assert listed == vehicles(nik, record)
+        kinds = [v["jenis"] for v in listed]
+        assert (kinds.count("R4"), kinds.count("R2")) == (record.car_count, record.motorcycle_count)
+        assert max(int(str(v["tahun_pembuatan"])) for v in listed) == record.newest_vehicle_year
+
+
+@pytest.mark.parametrize("params", [{}, {"apikey": ""}, {"apikey": "wrong"}])
+async def test_sim_refuses_a_missing_or_wrong_key(
+    sim: SimHandle, http: aiohttp.ClientSession, population: Population, params: dict[str, str]
+) -> None:
+    status, body = await ranmor(http, sim, {"nik": with_car(population), **params})
+    assert status == 403 and set(body) == {"pesan"}  # nothing about the subject
+
+
+async def test_sim_checks_the_key_before_the_nik(
+    sim: SimHandle, http: aiohttp.ClientSession
+) -> None:
+    status, _ = await ranmor(http, sim, {"nik": "not-a-nik", "apikey": "wrong"})
+    assert status == 403
+
+
+@pytest.mark.parametrize(
+    "nik",
+    [None, "", "351010260395000", "35101026039500041", "35101026039500a4", "٣٥١٠١٠٢٦٠٣٩٥٠٠٠٤"],
+)
+async def test_sim_refuses_a_malformed_nik(
+    sim: SimHandle, http: aiohttp.ClientSession, nik: str | None
+) -> None:
+    params = {"apikey": sim.credentials["api_key"]}
+    if nik is not None:
+        params["nik"] = nik
+    status, body = await ranmor(http, sim, params)
+    assert status == 400 and set(body) == {"pesan"}
+
+
+async def test_sim_logs_no_nik(
+    sim: SimHandle,
+    http: aiohttp.ClientSession,
+    population: Population,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    nik = with_car(population)
+    await ranmor(http, sim, {"nik": nik, "apikey": sim.credentials["api_key"]})
+    await ranmor(http, sim, {"nik": nik, "apikey": "wrong"})
+    assert nik not in caplog.text and sim.credentials["api_key"] not in caplog.text
+
+
+# --- the adapter ------------------------------------------------------------------------------
+
+
+def test_catalogue_is_the_vehicle_summary() -> None:
+    assert {s.name: s.type for s in CATALOGUE} == {
+        "car_count": "integer",
+        "motorcycle_count": "integer",
+        "newest_vehicle_year": "integer",
+    }
+    assert SIMULATED.services == {VEHICLES_SERVICE: ALL_FIELDS}
+    assert SIMULATED.agency_id == "ID/GOV/POLRI/korlantas"
+
+
+async def test_adapter_matches_the_register_for_everyone(
+    agency: Agency, population: Population
+) -> None:
+    niks = list(population.polri)
+    answers = await asyncio.gather(*(agency.fetch(nik, ALL_FIELDS) for nik in niks))
+    for nik, values in zip(niks, answers, strict=True):
+        assert values == catalogue_view(population.polri[nik])
+        assert values is not None and all(type(v) is int for v in values.values())
+
+
+async def test_adapter_has_no_record_for_people_without_vehicles(
+    agency: Agency, population: Population
+) -> None:
+    assert await agency.fetch(without_vehicles(population), ALL_FIELDS) is None
+    assert await agency.fetch(unknown_nik(population), ALL_FIELDS) is None
+
+
+async def test_adapter_returns_only_the_requested_fields(
+    agency: Agency, population: Population
+) -> None:
+    nik = with_car(population)
+    assert set(await agency.fetch(nik, ["car_count"]) or {}) == {"car_count"}
+    assert await agency.fetch(nik, []) == {}
+    values = await agency.fetch(nik, ["motorcycle_count", "nopol", "merk", "jumlah", "nik"])
+    assert set(values or {}) == {"motorcycle_count"}
+
+
+async def test_adapter_refuses_a_malformed_subject_without_asking(sim: SimHandle) -> None:
+    # Nothing listens at port 1: a call would fail as AgencyUnavailable, not InvalidSubject.
+    async with adapter_for("http://127.0.0.1:1", sim.credentials["api_key"]) as adapter:
+        for subject in ("35101026039500a4", "351010260395000", ""):
+            with pytest.raises(InvalidSubject):
+                await adapter.fetch(subject, ALL_FIELDS)
+
+
+@pytest.mark.parametrize("api_key", ["", "wrong"])
+async def test_adapter_unavailable_on_a_wrong_key(
+    sim: SimHandle, population: Population, api_key: str
+) -> None:
+    nik = with_car(population)
+    async with adapter_for(sim.url, api_key) as adapter:
+        with pytest.raises(AgencyUnavailable, match="403") as caught:
+            await adapter.fetch(nik, ALL_FIELDS)
+    assert_no_subject_in(caught.value, nik)
+    assert sim.credentials["api_key"] not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "faults", [FaultSettings(error_rate=1.0), FaultSettings(malformed_rate=1.0)], ids=repr
+)
+async def test_adapter_unavailable_on_injected_faults(
+    population: Population, faults: FaultSettings
+) -> None:
+    nik = with_car(population)
+    handle = await start_sim(SIMULATED, population, port=0, faults=faults)
+    try:
+        async with adapter_for(handle.url, handle.credentials["api_key"]) as adapter:
+            with pytest.raises(AgencyUnavailable) as caught:
+                await adapter.fetch(nik, ALL_FIELDS)
+    finally:
+        await handle.close()
+    assert_no_subject_in(caught.value, nik)
+
+
+async def test_adapter_ignores_injected_extra_fields(population: Population) -> None:
+    nik = with_car(population)
+    handle = await start_sim(SIMULATED, population, port=0, faults=FaultSettings(extra_fields=True))
+    try:
+        adapter = SIMULATED.make_adapter(handle.url, handle.credentials)
+        values = await adapter.fetch(nik, [*ALL_FIELDS, *EXTRA_FIELDS])
+        await adapter.close()
+    finally:
+        await handle.close()
+    assert values == catalogue_view(population.polri[nik])
+
+
+# --- answers no honest register gives ---------------------------------------------------------
+
+
+@asynccontextmanager
+async def fake_ranmor(body: object) -> AsyncIterator[str]:
+    """A stand-in Korlantas answering ``body`` (with the asked NIK put in for "<nik>")."""
+
+    async def answer(request: web.Request) -> web.Response:
+        nik = request.query["nik"]
+        return web.json_response(body if not isinstance(body, dict) else _fill(body, nik))
+
+    app = web.Application()
+    app.router.add_get("/korlantas/ranmor", answer)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
+    finally:
+        await runner.cleanup()
+
+
+def _fill(body: dict[str, object], nik: str) -> dict[str, object]:
+    return {key: nik if value == "<nik>" else value for key, value in body.items()}
+
+
+def _car(year: object = 2020, jenis: object = "R4") -> dict[str, object]:
+    return {"nopol": "P 1 AB", "jenis": jenis, "merk": "Toyota Avanza", "tahun_pembuatan": year}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"nik": "3510100101800001", "jumlah": 1, "kendaraan": [_car()]},  # someone else's
+        {"nik": "<nik>", "jumlah": 2, "kendaraan": [_car()]},  # count does not add up
+        {"nik": "<nik>", "jumlah": 1, "kendaraan": [_car(jenis="R6")]},
+        {"nik": "<nik>", "jumlah": 1, "kendaraan": [_car(year="2020")]},
+        {"nik": "<nik>", "jumlah": 1, "kendaraan": [_car(year=1066)]},
+        {"nik": "<nik>", "jumlah": 1, "kendaraan": ["P 1 AB"]},
+        {"nik": "<nik>", "jumlah": 1, "kendaraan": {"P 1 AB": _car()}},
+        [_car()],
+    ],
+    ids=["other-nik", "jumlah", "jenis", "year-text", "year-absurd", "item", "dict", "list"],
+)
+async def test_adapter_unavailable_on_a_bad_listing(population: Population, body: object) -> None:
+    nik = with_car(population)
+    async with fake_ranmor(body) as url, adapter_for(url, "key") as adapter:
+        with pytest.raises(AgencyUnavailable) as caught:
+            await adapter.fetch(nik, ALL_FIELDS)
+    assert_no_subject_in(caught.value, nik)
+
+
+async def test_adapter_leaves_out_an_unknown_newest_year(population: Population) -> None:
+    body = {"nik": "<nik>", "jumlah": 2, "kendaraan": [_car(year=None), _car(None, "R2")]}
+    async with fake_ranmor(body) as url, adapter_for(url, "key") as adapter:
+        values = await adapter.fetch(with_car(population), ALL_FIELDS)
+    assert values == {"car_count": 1, "motorcycle_count": 1}
+
+
+# --- the policy -------------------------------------------------------------------------------
+
+
+async def test_policy_releases_only_the_eligibility_answers(
+    agency: Agency, population: Population
+) -> None:
+    policies = load_policies()
+    assert set(policies.allowed_fields(CLIENT, PURPOSE, VEHICLES_SERVICE)) == set(ALL_FIELDS)
+    nik = with_car(population)
+    values = await agency.fetch(nik, ALL_FIELDS)
+    assert values is not None
+    released = policies.decide(CLIENT, PURPOSE, VEHICLES_SERVICE, ALL_FIELDS).apply(
+        values, today=datetime.date(2026, 11, 1)
+    )
+    record = population.polri[nik]
+    assert released["car_count"] is True
+    assert released["newest_vehicle_year"] is ((record.newest_vehicle_year or 0) >= 2022)
+    assert isinstance(released["motorcycle_count"], str)  # a bucket, never the count
