@@ -121,7 +121,13 @@ class Stack:
         return b"".join(p.read_bytes() for p in self.home.root.glob("hub.db*") if p.is_file())
 
 
-def start_stack(root: Path, *, policies: Path | None = None, hub_args: Sequence[str] = ()) -> Stack:
+def start_stack(
+    root: Path,
+    *,
+    policies: Path | None = None,
+    hub_args: Sequence[str] = (),
+    sim_args: Sequence[str] = (),
+) -> Stack:
     home = devstack.prepare_home(root)
     running = devstack.start(
         home,
@@ -129,6 +135,7 @@ def start_stack(root: Path, *, policies: Path | None = None, hub_args: Sequence[
         scale=TEST_SCALE,
         policies=policies or _policies_with_fixtures(root / "policies"),
         hub_args=hub_args,
+        sim_args=sim_args,
     )
     population = generate(TEST_SEED, scale=TEST_SCALE)
     return Stack(

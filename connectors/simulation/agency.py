@@ -62,7 +62,8 @@ async def start_sim(
     if faults is not None and faults.active:
         app.middlewares.insert(0, faults.middleware())
     # No access log: request paths carry NIKs.
-    runner = web.AppRunner(app, access_log=None)
+    # A short shutdown: a simulated timeout holds its request open for a minute.
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
     bound_port = runner.addresses[0][1]
