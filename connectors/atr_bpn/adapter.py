@@ -7,13 +7,18 @@ the person's name, which for the hub is "no record", as the population model has
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 
 import aiohttp
 
-from connectors.sdk.agency import Agency, AgencyUnavailable, FieldSpec, InvalidSubject
-from connectors.sdk.http import AgencyHttpClient
+from connectors.sdk.agency import (
+    Agency,
+    AgencyUnavailable,
+    FieldSpec,
+    require_nik,
+    select_fields,
+)
+from connectors.sdk.http import AgencyHttpClient, AgencyHttpStatus
 from connectors.sdk.json_record import JsonRecord
 from jembatan.values import FieldValue
 
@@ -38,9 +43,6 @@ CATALOGUE: tuple[FieldSpec, ...] = (
     ),
 )
 
-# [0-9], not \d: \d also matches non-ASCII digits, which are no NIK.
-_NIK = re.compile(r"[0-9]{16}")
-
 
 class AtrBpnAgency:
     """The Agency protocol over the ATR/BPN parcel search at ``base_url`` (HTTP Basic auth)."""
@@ -60,8 +62,7 @@ class AtrBpnAgency:
         return CATALOGUE
 
     async def fetch(self, subject: str, fields: Sequence[str]) -> Mapping[str, FieldValue] | None:
-        if _NIK.fullmatch(subject) is None:
-            raise InvalidSubject("subject is not a 16-digit NIK")
+        require_nik(subject)
         # POST with the NIK in the body: it stays out of URLs and any proxy's access log.
         body = await self._http.post_json(SEARCH_PATH, {HOLDER_KEY: subject})
         parcels = _parcels(body, subject)
@@ -72,7 +73,7 @@ class AtrBpnAgency:
             "total_area_m2": sum(parcel.integer("luas_m2") for parcel in parcels),
             "njop_total": sum(parcel.integer("njop") for parcel in parcels),
         }
-        return {name: record[name] for name in fields if name in record}
+        return select_fields(record, fields)
 
     async def close(self) -> None:
         await self._http.close()
@@ -89,13 +90,11 @@ def _parcels(body: object, nik: str) -> list[JsonRecord]:
     if body is None:
         # The search says "none" with an empty list, never a 404: a 404 is a wrong URL, and
         # must not pass for "no land".
-        raise AgencyUnavailable(f"{AGENCY} answered HTTP 404")
-    if JsonRecord(AGENCY, body).text("status") != "sukses":
+        raise AgencyHttpStatus(AGENCY, 404)
+    answer = JsonRecord(AGENCY, body)
+    if answer.text("status") != "sukses":
         raise AgencyUnavailable(f"{AGENCY} did not report success")
-    data = body.get("data") if isinstance(body, Mapping) else None
-    if not isinstance(data, list):
-        raise AgencyUnavailable(f"{AGENCY} sent a malformed record: data is not a list")
-    parcels = [JsonRecord(AGENCY, item) for item in data]
+    parcels = answer.records("data")
     for parcel in parcels:
         # One parcel of someone else's would inflate this person's land.
         parcel.require_subject(HOLDER_KEY, nik)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import hmac
 import random
-import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -23,8 +22,8 @@ from aiohttp import web
 
 from connectors.atr_bpn.adapter import HOLDER_KEY, SEARCH_PATH
 from connectors.population import AtrBpnRecord, Population
+from jembatan.subject import is_nik
 
-_NIK = re.compile(r"[0-9]{16}")
 # Most certified village land is hak milik; some house plots are hak guna bangunan.
 _HGB_SHARE = 0.15
 
@@ -143,7 +142,7 @@ async def _requested_nik(request: web.Request) -> str | None:
     except ValueError:
         return None
     nik = body.get(HOLDER_KEY) if isinstance(body, dict) else None
-    return nik if isinstance(nik, str) and _NIK.fullmatch(nik) else None
+    return nik if is_nik(nik) else None
 
 
 def _parcel_body(nik: str, parcel: Parcel) -> dict[str, object]:

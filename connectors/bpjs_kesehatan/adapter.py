@@ -13,12 +13,17 @@ import base64
 import datetime
 import hashlib
 import hmac
-import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 
-from connectors.sdk.agency import Agency, AgencyUnavailable, FieldSpec, InvalidSubject
-from connectors.sdk.http import AgencyHttpClient
+from connectors.sdk.agency import (
+    Agency,
+    AgencyUnavailable,
+    FieldSpec,
+    require_nik,
+    select_fields,
+)
+from connectors.sdk.http import AgencyHttpClient, AgencyHttpStatus
 from connectors.sdk.json_record import JsonRecord
 from jembatan.values import FieldValue
 
@@ -70,8 +75,6 @@ _CLASSES = {code: code for code in ("1", "2", "3")}
 _FOUND, _NOT_FOUND = "200", "201"
 # Western Indonesia Time: Banyuwangi's service day turns at midnight WIB, not UTC.
 WIB = datetime.timezone(datetime.timedelta(hours=7), "WIB")
-# [0-9], not \d: \d also matches non-ASCII digits, which are no NIK.
-_NIK = re.compile(r"[0-9]{16}")
 
 
 def vclaim_signature(cons_id: str, secret: str, timestamp: str) -> str:
@@ -103,8 +106,7 @@ class BpjsKesehatanAgency:
         return CATALOGUE
 
     async def fetch(self, subject: str, fields: Sequence[str]) -> Mapping[str, FieldValue] | None:
-        if _NIK.fullmatch(subject) is None:
-            raise InvalidSubject("subject is not a 16-digit NIK")
+        require_nik(subject)
         now = self._clock()
         service_date = datetime.datetime.fromtimestamp(now, WIB).date().isoformat()
         body = await self._http.get_json(
@@ -112,8 +114,9 @@ class BpjsKesehatanAgency:
         )
         if not _found(body):
             return None
-        record = _to_catalogue(_member(_member(body, "response"), "peserta"), subject)
-        return {name: record[name] for name in fields if name in record}
+        peserta = JsonRecord(AGENCY, body).record("response").record("peserta")
+        record = _to_catalogue(peserta, subject)
+        return select_fields(record, fields)
 
     async def close(self) -> None:
         await self._http.close()
@@ -134,31 +137,24 @@ def make_adapter(base_url: str, credentials: Mapping[str, str]) -> Agency:
     )
 
 
-def _member(body: object, key: str) -> object:
-    """``body[key]`` when ``body`` is an object; else None, which JsonRecord refuses."""
-    return body.get(key) if isinstance(body, Mapping) else None
-
-
 def _found(body: object) -> bool:
     """Whether VClaim says it has the member (``metaData.code`` "200") or not ("201")."""
     if body is None:
         # VClaim reports a missing member in metaData, never as a 404: a 404 is a wrong URL,
         # and must not pass for "no record".
-        raise AgencyUnavailable(f"{AGENCY} answered HTTP 404")
-    code = JsonRecord(AGENCY, _member(body, "metaData")).text("code")
+        raise AgencyHttpStatus(AGENCY, 404)
+    code = JsonRecord(AGENCY, body).record("metaData").text("code")
     if code not in (_FOUND, _NOT_FOUND):
         raise AgencyUnavailable(f"{AGENCY} answered an unexpected metaData code")
     return code == _FOUND
 
 
-def _to_catalogue(peserta: object, nik: str) -> dict[str, FieldValue]:
-    JsonRecord(AGENCY, peserta).require_subject("nik", nik)
-    segment = JsonRecord(AGENCY, _member(peserta, "jenisPeserta")).choice("keterangan", SEGMENT)
+def _to_catalogue(peserta: JsonRecord, nik: str) -> dict[str, FieldValue]:
+    peserta.require_subject("nik", nik)
+    segment = peserta.record("jenisPeserta").choice("keterangan", SEGMENT)
     return {
-        "membership_status": JsonRecord(AGENCY, _member(peserta, "statusPeserta")).choice(
-            "keterangan", STATUS
-        ),
-        "jkn_class": int(JsonRecord(AGENCY, _member(peserta, "hakKelas")).choice("kode", _CLASSES)),
+        "membership_status": peserta.record("statusPeserta").choice("keterangan", STATUS),
+        "jkn_class": int(peserta.record("hakKelas").choice("kode", _CLASSES)),
         "pbi": segment in _PBI_SEGMENTS,
         "segment": segment,
     }

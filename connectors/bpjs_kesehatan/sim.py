@@ -34,11 +34,11 @@ from connectors.bpjs_kesehatan.adapter import (
     vclaim_signature,
 )
 from connectors.population import BpjsKesehatanRecord, Population
+from jembatan.subject import is_nik
 
 # A signed timestamp is good for five minutes, and never when it is ahead of the agency's clock.
 MAX_AGE_S = 300
 
-_NIK = re.compile(r"[0-9]{16}")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")
 _KETERANGAN_STATUS = {value: key for key, value in STATUS.items()}
@@ -86,7 +86,7 @@ async def _peserta(request: web.Request) -> web.Response:
     if not _authorised(request, config):
         return _answer("401", "Signature tidak valid", status=401)
     nik, date = request.match_info["nik"], request.match_info["date"]
-    if _NIK.fullmatch(nik) is None:
+    if not is_nik(nik):
         return _answer("400", "Format NIK tidak valid", status=400)
     if not _is_date(date):
         return _answer("400", "Format tglSEP tidak valid", status=400)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from connectors.bpjstk.sim import API_KEY_HEADER
-from connectors.sdk.agency import FieldSpec, InvalidSubject
+from connectors.sdk.agency import FieldSpec, require_nik, select_fields
 from connectors.sdk.http import AgencyHttpClient
 from connectors.sdk.json_record import JsonRecord
 from jembatan.values import FieldValue
@@ -55,12 +55,13 @@ class BpjsTkAgency:
         return CATALOGUE
 
     async def fetch(self, subject: str, fields: Sequence[str]) -> Mapping[str, FieldValue] | None:
-        _require_nik(subject)
+        # Checked before any call: a malformed subject is the caller's error, not the agency's.
+        require_nik(subject)
         body = await self._http.get_json(f"/api/v2/kepesertaan/{subject}")
         if body is None:  # 404: never registered
             return None
         record = _to_catalogue(JsonRecord(_AGENCY, body), subject)
-        return {name: record[name] for name in fields if name in record}
+        return select_fields(record, fields)
 
     async def close(self) -> None:
         await self._http.close()
@@ -68,12 +69,6 @@ class BpjsTkAgency:
 
 def make_adapter(base_url: str, credentials: Mapping[str, str]) -> BpjsTkAgency:
     return BpjsTkAgency(base_url, credentials["api_key"])
-
-
-def _require_nik(subject: str) -> None:
-    # Checked before any call: a malformed subject is the caller's error, not the agency's.
-    if len(subject) != 16 or not (subject.isascii() and subject.isdigit()):
-        raise InvalidSubject("subject is not a 16-digit NIK")
 
 
 def _to_catalogue(record: JsonRecord, nik: str) -> dict[str, FieldValue]:

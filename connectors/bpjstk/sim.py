@@ -15,21 +15,19 @@ Privacy: nothing is logged (``start_sim`` turns the access log off: the path car
 from __future__ import annotations
 
 import hmac
-import re
 import secrets
 from collections.abc import Mapping
 
 from aiohttp import web
 
 from connectors.population import BpjstkRecord, Population
+from jembatan.subject import is_nik
 
 API_KEY_HEADER = "X-BPJSTK-Key"
 RECORD_PATH = "/api/v2/kepesertaan/{nik}"
 
 _POPULATION = web.AppKey("population", Population)
 _API_KEY = web.AppKey("api_key", bytes)
-# [0-9], not \d: \d also matches non-ASCII digits, which are no NIK.
-_NIK = re.compile(r"[0-9]{16}")
 _STATUS = {"active": "AKTIF", "inactive": "NONAKTIF"}
 
 
@@ -52,7 +50,7 @@ async def _kepesertaan(request: web.Request) -> web.Response:
     if not _authorised(request):
         return _error(401, "API key tidak valid")
     nik = request.match_info["nik"]
-    if _NIK.fullmatch(nik) is None:
+    if not is_nik(nik):
         return _error(400, "format NIK tidak valid")
     population = request.app[_POPULATION]
     record = population.bpjstk.get(nik)

@@ -14,8 +14,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from connectors.dtks.sim import TOKEN_PATH
-from connectors.sdk.agency import AgencyUnavailable, FieldSpec, InvalidSubject
-from connectors.sdk.http import AgencyHttpClient
+from connectors.sdk.agency import AgencyUnavailable, FieldSpec, require_nik, select_fields
+from connectors.sdk.http import AgencyHttpClient, AgencyHttpStatus
 from connectors.sdk.json_record import JsonRecord
 from jembatan.values import FieldValue
 
@@ -90,12 +90,13 @@ class DtksAgency:
         return CATALOGUE
 
     async def fetch(self, subject: str, fields: Sequence[str]) -> Mapping[str, FieldValue] | None:
-        _require_nik(subject)
+        # Checked before any call: a malformed subject is the caller's error, not the agency's.
+        require_nik(subject)
         body = await self._get_record(f"/api/dtks/v1/individu/{subject}")
         if body is None:  # 404: not in the register (DTKS lists household heads)
             return None
         record = _to_catalogue(body, subject)
-        return {name: record[name] for name in fields if name in record}
+        return select_fields(record, fields)
 
     async def close(self) -> None:
         await self._http.close()
@@ -104,8 +105,8 @@ class DtksAgency:
         token = await self._current_token()
         try:
             return await self._http.get_json(path, headers=_bearer(token))
-        except AgencyUnavailable as exc:
-            if not _token_refused(exc):
+        except AgencyHttpStatus as exc:
+            if exc.status != 401:  # only a refused token is worth a fresh one
                 raise
         self._forget(token)
         return await self._http.get_json(path, headers=_bearer(await self._current_token()))
@@ -143,18 +144,6 @@ def _bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def _token_refused(exc: AgencyUnavailable) -> bool:
-    # AgencyHttpClient carries no status code, only this message; the refetch test fails
-    # loudly if its wording ever changes.
-    return str(exc) == f"{_AGENCY} answered HTTP 401"
-
-
-def _require_nik(subject: str) -> None:
-    # Checked before any call: a malformed subject is the caller's error, not the agency's.
-    if len(subject) != 16 or not (subject.isascii() and subject.isdigit()):
-        raise InvalidSubject("subject is not a 16-digit NIK")
-
-
 def _to_catalogue(body: object, nik: str) -> dict[str, FieldValue]:
     record = JsonRecord(_AGENCY, body)
     record.require_subject("nik", nik)
@@ -168,7 +157,9 @@ def _to_catalogue(body: object, nik: str) -> dict[str, FieldValue]:
 
 
 def _programmes(body: object) -> str:
-    """The ``program`` list as the catalogue's comma list; JsonRecord has no list accessor."""
+    """The ``program`` list as the catalogue's comma list.
+
+    A list of codes, not of objects: ``JsonRecord.records`` does not apply."""
     listed = body.get("program") if isinstance(body, Mapping) else None
     if not isinstance(listed, list) or not all(_programme_code(item) for item in listed):
         raise AgencyUnavailable(f"{_AGENCY} sent a malformed record: program is not a list")

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 import secrets
 import time
 from collections.abc import Callable, Mapping
@@ -29,6 +28,7 @@ from collections.abc import Callable, Mapping
 from aiohttp import web
 
 from connectors.population import DtksRecord, Population
+from jembatan.subject import is_nik
 
 TOKEN_PATH = "/oauth/token"
 RECORD_PATH = "/api/dtks/v1/individu/{nik}"
@@ -36,8 +36,6 @@ TOKEN_LIFETIME_S = 300
 
 _POPULATION = web.AppKey("population", Population)
 _CLIENT = web.AppKey("client", tuple[bytes, bytes])
-# [0-9], not \d: \d also matches non-ASCII digits, which are no NIK.
-_NIK = re.compile(r"[0-9]{16}")
 
 
 class _TokenStore:
@@ -124,7 +122,7 @@ async def _individu(request: web.Request) -> web.Response:
             headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
         )
     nik = request.match_info["nik"]
-    if _NIK.fullmatch(nik) is None:
+    if not is_nik(nik):
         return _error(400, "format NIK tidak valid")
     record = request.app[_POPULATION].dtks.get(nik)
     if record is None:

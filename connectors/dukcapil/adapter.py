@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from connectors.dukcapil.sim import NOT_FOUND, RECORD_PATH
-from connectors.sdk.agency import AgencyUnavailable, FieldSpec, InvalidSubject
+from connectors.sdk.agency import AgencyUnavailable, FieldSpec, require_nik, select_fields
 from connectors.sdk.http import AgencyHttpClient
 from connectors.sdk.json_record import JsonRecord
 from jembatan.values import FieldValue
@@ -72,14 +72,15 @@ class DukcapilAgency:
         return CATALOGUE
 
     async def fetch(self, subject: str, fields: Sequence[str]) -> Mapping[str, FieldValue] | None:
-        _require_nik(subject)
+        # Checked before any call: a malformed subject is the caller's error, not the agency's.
+        require_nik(subject)
         body = await self._http.post_json(RECORD_PATH, {"NIK": subject, **self._account})
         item = _only_item(body)
         if "RESPON" in item:
             _require_not_found(item)
             return None
         record = _to_catalogue(JsonRecord(_AGENCY, item), subject)
-        return {name: record[name] for name in fields if name in record}
+        return select_fields(record, fields)
 
     async def close(self) -> None:
         await self._http.close()
@@ -87,12 +88,6 @@ class DukcapilAgency:
 
 def make_adapter(base_url: str, credentials: Mapping[str, str]) -> DukcapilAgency:
     return DukcapilAgency(base_url, credentials["user_id"], credentials["password"])
-
-
-def _require_nik(subject: str) -> None:
-    # Checked before any call: a malformed subject is the caller's error, not the agency's.
-    if len(subject) != 16 or not (subject.isascii() and subject.isdigit()):
-        raise InvalidSubject("subject is not a 16-digit NIK")
 
 
 def _only_item(body: object) -> Mapping[str, object]:

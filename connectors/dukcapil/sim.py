@@ -23,21 +23,19 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
-import re
 import secrets
 from collections.abc import Mapping
 
 from aiohttp import web
 
 from connectors.population import DukcapilRecord, Population
+from jembatan.subject import is_nik
 
 RECORD_PATH = "/dukcapil/get_json/NIK"
 NOT_FOUND = "Data Tidak Ditemukan"
 
 _POPULATION = web.AppKey("population", Population)
 _USER = web.AppKey("user", tuple[bytes, bytes])
-# [0-9], not \d: \d also matches non-ASCII digits, which are no NIK.
-_NIK = re.compile(r"[0-9]{16}")
 _DATE = "%d-%m-%Y"
 
 
@@ -64,7 +62,7 @@ async def _get_nik(request: web.Request) -> web.Response:
     if not _authorised(request, body):
         return _respon("User tidak valid", status=401)
     nik, ip_user = body.get("NIK"), body.get("ip_user")
-    if not isinstance(nik, str) or _NIK.fullmatch(nik) is None:
+    if not isinstance(nik, str) or not is_nik(nik):  # isinstance: for the type checker
         return _respon("NIK tidak valid", status=400)
     if not _is_ip_address(ip_user):
         return _respon("ip_user tidak valid", status=400)

@@ -20,7 +20,7 @@ import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import ROUND_FLOOR, Decimal
 
-from connectors.sdk.agency import AgencyUnavailable, FieldSpec, InvalidSubject
+from connectors.sdk.agency import AgencyUnavailable, FieldSpec, require_nik, select_fields
 from connectors.sdk.http import AgencyHttpClient
 from connectors.sdk.json_record import JsonRecord
 from jembatan.values import FieldValue
@@ -106,8 +106,7 @@ class HimbaraAgency:
         return CATALOGUE
 
     async def fetch(self, subject: str, fields: Sequence[str]) -> Mapping[str, FieldValue] | None:
-        if len(subject) != 16 or not (subject.isascii() and subject.isdigit()):
-            raise InvalidSubject("subject is not a 16-digit NIK")
+        require_nik(subject)
         body = {"nik": subject}
         answer = await self._http.post_json(
             BALANCE_INQUIRY_PATH, body, headers=self._signed_headers(body)
@@ -115,7 +114,7 @@ class HimbaraAgency:
         totals = None if answer is None else _totals(answer, subject)
         if totals is None:
             return None
-        return {name: totals[name] for name in fields if name in totals}
+        return select_fields(totals, fields)
 
     async def close(self) -> None:
         await self._http.close()
@@ -133,16 +132,15 @@ class HimbaraAgency:
 def _totals(answer: object, nik: str) -> dict[str, FieldValue] | None:
     """The catalogue fields over the listed accounts; None when no account is listed."""
     # HTTP 200 with another code is a bank that half-answered: not an answer to release.
-    JsonRecord(AGENCY, answer).choice("responseCode", {SUCCESS: SUCCESS})
-    JsonRecord(AGENCY, _member(answer, "additionalInfo")).require_subject("nik", nik)
-    accounts = _member(answer, "accountInfos")
-    if not isinstance(accounts, list):
-        raise _malformed("accountInfos is not a list")
+    inquiry = JsonRecord(AGENCY, answer)
+    inquiry.choice("responseCode", {SUCCESS: SUCCESS})
+    inquiry.record("additionalInfo").require_subject("nik", nik)
+    accounts = inquiry.records("accountInfos")
     if not accounts:
         return None  # the banks say 404 for the unbanked; an empty list means the same
     for account in accounts:
         # The bank is never released, but one outside Himbara means a garbled answer.
-        JsonRecord(AGENCY, account).choice("bank", {bank: bank for bank in BANKS})
+        account.choice("bank", {bank: bank for bank in BANKS})
     return {
         "account_count": len(accounts),
         "total_balance": _whole_rupiah(_amount(a, "balance") for a in accounts),
@@ -150,9 +148,9 @@ def _totals(answer: object, nik: str) -> dict[str, FieldValue] | None:
     }
 
 
-def _amount(account: object, key: str) -> Decimal:
+def _amount(account: JsonRecord, key: str) -> Decimal:
     """An SNAP amount object, {"value": "123456.00", "currency": "IDR"}, as exact rupiah."""
-    amount = JsonRecord(AGENCY, _member(account, key))
+    amount = account.record(key)
     amount.choice("currency", {"IDR": "IDR"})
     value = amount.text("value")
     if _AMOUNT.fullmatch(value) is None:
@@ -165,11 +163,6 @@ def _whole_rupiah(amounts: Iterable[Decimal]) -> int:
     # Floor, not round: "below Rp 5,000,000" holds for the floor exactly when it holds for
     # the true total, so a threshold predicate over whole rupiah stays right.
     return int(total.to_integral_value(rounding=ROUND_FLOOR))
-
-
-def _member(body: object, key: str) -> object:
-    # JsonRecord has no accessor for nested objects or lists, so they are read here.
-    return body.get(key) if isinstance(body, Mapping) else None
 
 
 def _malformed(what: str) -> AgencyUnavailable:

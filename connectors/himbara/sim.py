@@ -27,6 +27,7 @@ from aiohttp import web
 
 from connectors.himbara.adapter import BALANCE_INQUIRY_PATH, BANKS, SUCCESS, minify, signature
 from connectors.population import BankRecord, Population
+from jembatan.subject import is_nik
 
 # A timestamp further than this from the bank's clock is stale (or from the future).
 FRESHNESS = datetime.timedelta(minutes=5)
@@ -104,7 +105,7 @@ async def _balance_inquiry(request: web.Request) -> web.Response:
     except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
         return web.json_response(_BAD_REQUEST, status=400)
     nik = body.get("nik") if isinstance(body, dict) else None
-    if not isinstance(nik, str) or len(nik) != 16 or not (nik.isascii() and nik.isdigit()):
+    if not isinstance(nik, str) or not is_nik(nik):  # isinstance: for the type checker
         return web.json_response(_BAD_NIK, status=400)
     record = request.app[_POPULATION].bank.get(nik)
     if record is None or record.account_count == 0:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from urllib.parse import urlencode
 
-from connectors.sdk.agency import AgencyUnavailable, FieldSpec, InvalidSubject
+from connectors.sdk.agency import AgencyUnavailable, FieldSpec, require_nik, select_fields
 from connectors.sdk.http import AgencyHttpClient
 from connectors.sdk.json_record import JsonRecord
 from jembatan.values import FieldValue
@@ -56,14 +56,13 @@ class PolriAgency:
         return CATALOGUE
 
     async def fetch(self, subject: str, fields: Sequence[str]) -> Mapping[str, FieldValue] | None:
-        if len(subject) != 16 or not (subject.isascii() and subject.isdigit()):
-            raise InvalidSubject("subject is not a 16-digit NIK")
+        require_nik(subject)
         query = urlencode({"nik": subject, "apikey": self._api_key})
         body = await self._http.get_json(f"{_PATH}?{query}")
         record = None if body is None else _summary(body, subject)
         if record is None:
             return None
-        return {name: record[name] for name in fields if name in record}
+        return select_fields(record, fields)
 
     async def close(self) -> None:
         await self._http.close()
@@ -73,7 +72,7 @@ def _summary(body: object, nik: str) -> dict[str, FieldValue] | None:
     """The catalogue fields summarising the listed vehicles; None when none are listed."""
     record = JsonRecord(AGENCY, body)
     record.require_subject("nik", nik)
-    listed = _vehicle_list(body)
+    listed = record.records("kendaraan")
     if record.integer("jumlah") != len(listed):
         raise AgencyUnavailable(f"{AGENCY} sent a malformed record: jumlah does not match")
     if not listed:
@@ -91,11 +90,3 @@ def _summary(body: object, nik: str) -> dict[str, FieldValue] | None:
     if known_years:
         summary["newest_vehicle_year"] = max(known_years)
     return summary
-
-
-def _vehicle_list(body: object) -> list[JsonRecord]:
-    # JsonRecord has no accessor for a list of objects, so the list is read here.
-    raw = body.get("kendaraan") if isinstance(body, Mapping) else None
-    if not isinstance(raw, list):
-        raise AgencyUnavailable(f"{AGENCY} sent a malformed record: kendaraan is not a list")
-    return [JsonRecord(AGENCY, item) for item in raw]

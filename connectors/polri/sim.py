@@ -22,6 +22,7 @@ from typing import Literal
 from aiohttp import web
 
 from connectors.population import PolriRecord, Population
+from jembatan.subject import is_nik
 
 PATH = "/korlantas/ranmor"
 NIK_PARAM = "nik"
@@ -66,7 +67,7 @@ async def _ranmor(request: web.Request) -> web.Response:
     if not _key_ok(request):
         return _pesan(403, "apikey tidak valid")
     nik = request.query.get(NIK_PARAM, "")
-    if len(nik) != 16 or not (nik.isascii() and nik.isdigit()):
+    if not is_nik(nik):
         return _pesan(400, "nik harus 16 digit angka")
     listed = vehicles(nik, request.app[_POPULATION].polri.get(nik))
     # The legacy API does not tell "no such person" from "no vehicles": both are an empty list.

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from typing import TypeGuard
 
 # [0-9], not \d: \d also matches non-ASCII digits, which are no NIK.
 _NIK = re.compile(r"[0-9]{16}")
 
 
-def is_nik(text: object) -> bool:
+def is_nik(text: object) -> TypeGuard[str]:
     return isinstance(text, str) and _NIK.fullmatch(text) is not None
