@@ -5,20 +5,18 @@ from __future__ import annotations
 import base64
 import datetime
 import logging
-import traceback
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Mapping
 
 import aiohttp
 import pytest
-from aiohttp import web
 
 from connectors.atr_bpn import PARCELS_SERVICE, SIMULATED, AtrBpnAgency, parcels_of
 from connectors.population import AtrBpnRecord, Population, generate, unknown_nik
-from connectors.sdk.agency import Agency, AgencyUnavailable, InvalidSubject
-from connectors.simulation.agency import SimHandle, start_sim
-from connectors.simulation.faults import EXTRA_FIELDS, FaultSettings
+from connectors.sdk.agency import AgencyUnavailable
+from connectors.simulation.agency import SimHandle
 from policies import load_policies
+from tests.connectors.support import CLIENT, PURPOSE, SimAdapter, answering, assert_no_subject_in
+from tests.connectors.support import parcel_holders as holders
 
 FIELDS = ("parcel_count", "total_area_m2", "njop_total")
 PATH = "/api/v1/bidang/cari"
@@ -27,50 +25,11 @@ NIK = "3510100101800001"
 FULLWIDTH_NIK = "".join(chr(0xFF10 + int(d)) for d in NIK)
 
 
-@pytest.fixture(scope="module")
-def population() -> Population:
-    return generate(scale=0.05)
-
-
-@pytest.fixture
-async def sim(population: Population) -> AsyncIterator[SimHandle]:
-    handle = await start_sim(SIMULATED, population, port=0)
-    yield handle
-    await handle.close()
-
-
-@pytest.fixture
-async def agency(sim: SimHandle) -> AsyncIterator[Agency]:
-    adapter = SIMULATED.make_adapter(sim.url, sim.credentials)
-    yield adapter
-    await adapter.close()
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
-def holders(population: Population) -> list[str]:
-    """Holders of one, two and the most parcels."""
-    records = population.atr_bpn
-    one = next(nik for nik, r in records.items() if r.parcel_count == 1)
-    two = next(nik for nik, r in records.items() if r.parcel_count == 2)
-    most = max(records, key=lambda nik: records[nik].parcel_count)
-    assert records[most].parcel_count >= 3
-    return [one, two, most]
-
-
 def landless(population: Population) -> list[str]:
     """A household head and a family member with no certified land, and a NIK nobody has."""
     head = next(h.head.nik for h in population.households if h.head.nik not in population.atr_bpn)
     member = next(h.members[1].nik for h in population.households if len(h.members) > 1)
     return [head, member, unknown_nik(population)]
-
-
-def expected(record: AtrBpnRecord) -> dict[str, object]:
-    return {name: getattr(record, name) for name in FIELDS}
 
 
 def basic(username: str, password: str) -> dict[str, str]:
@@ -82,10 +41,6 @@ async def cari(
 ) -> tuple[int, dict[str, object], Mapping[str, str]]:
     async with http.post(url + PATH, json=body, headers=headers) as response:
         return response.status, await response.json(), response.headers
-
-
-def assert_no_subject_in(error: BaseException, nik: str) -> None:
-    assert nik not in "".join(traceback.format_exception(error))
 
 
 # --- the parcels behind the population's summaries --------------------------------------------
@@ -235,104 +190,15 @@ def test_simulated_agency_offers_the_catalogue() -> None:
     )
 
 
-async def test_adapter_matches_the_population(agency: Agency, population: Population) -> None:
-    for nik in holders(population):
-        values = await agency.fetch(nik, FIELDS)
-        assert values == expected(population.atr_bpn[nik])
-        assert all(type(value) is int for value in values.values())
-
-
-async def test_adapter_returns_none_for_the_landless(
-    agency: Agency, population: Population
-) -> None:
-    for nik in landless(population):
-        assert await agency.fetch(nik, FIELDS) is None
-
-
-async def test_adapter_returns_only_the_requested_fields(
-    agency: Agency, population: Population
-) -> None:
-    nik = holders(population)[1]
-    assert set(await agency.fetch(nik, ["njop_total"]) or {}) == {"njop_total"}
-    assert await agency.fetch(nik, []) == {}
-    # Names outside the catalogue (ones the agency does send, or anything else) never appear.
-    assert set(await agency.fetch(nik, ["parcel_count", "nib", "data", "luas_m2"]) or {}) == {
-        "parcel_count"
-    }
-
-
-async def test_adapter_refuses_a_malformed_subject_before_any_call() -> None:
-    # Nothing listens on port 1: asking would be AgencyUnavailable, not InvalidSubject.
-    adapter = AtrBpnAgency("http://127.0.0.1:1", username="u", password="p")
-    try:
-        for subject in (NIK[:-1], NIK[:-1] + "a", FULLWIDTH_NIK, ""):
-            with pytest.raises(InvalidSubject):
-                await adapter.fetch(subject, FIELDS)
-    finally:
-        await adapter.close()
-
-
 @pytest.mark.parametrize("spoil", ["username", "password"])
 async def test_adapter_unavailable_on_wrong_credentials(
-    sim: SimHandle, population: Population, spoil: str
+    sim_adapter: SimAdapter, population: Population, spoil: str
 ) -> None:
     nik = holders(population)[0]
-    adapter = SIMULATED.make_adapter(sim.url, {**sim.credentials, spoil: "wrong"})
-    try:
+    async with sim_adapter(**{spoil: "wrong"}) as adapter:
         with pytest.raises(AgencyUnavailable, match="401") as caught:
             await adapter.fetch(nik, FIELDS)
-    finally:
-        await adapter.close()
     assert_no_subject_in(caught.value, nik)
-
-
-@pytest.mark.parametrize(
-    "faults", [FaultSettings(error_rate=1.0), FaultSettings(malformed_rate=1.0)]
-)
-async def test_adapter_unavailable_on_injected_faults(
-    population: Population, faults: FaultSettings
-) -> None:
-    nik = holders(population)[0]
-    handle = await start_sim(SIMULATED, population, port=0, faults=faults)
-    adapter = SIMULATED.make_adapter(handle.url, handle.credentials)
-    try:
-        with pytest.raises(AgencyUnavailable) as caught:
-            await adapter.fetch(nik, FIELDS)
-    finally:
-        await adapter.close()
-        await handle.close()
-    assert_no_subject_in(caught.value, nik)
-
-
-async def test_adapter_ignores_injected_extra_fields(population: Population) -> None:
-    handle = await start_sim(SIMULATED, population, port=0, faults=FaultSettings(extra_fields=True))
-    adapter = SIMULATED.make_adapter(handle.url, handle.credentials)
-    try:
-        for nik in holders(population):
-            values = await adapter.fetch(nik, [*FIELDS, *EXTRA_FIELDS])
-            assert values == expected(population.atr_bpn[nik])
-        assert await adapter.fetch(landless(population)[0], FIELDS) is None
-    finally:
-        await adapter.close()
-        await handle.close()
-
-
-@asynccontextmanager
-async def fake_bpn(body: object, status: int = 200) -> AsyncIterator[str]:
-    """A stand-in agency that accepts any credentials and always sends ``body``."""
-
-    async def answer(request: web.Request) -> web.Response:
-        return web.json_response(body, status=status)
-
-    app = web.Application()
-    app.router.add_post(PATH, answer)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    try:
-        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
-    finally:
-        await runner.cleanup()
 
 
 def parcel(**overrides: object) -> dict[str, object]:
@@ -359,7 +225,7 @@ def parcel(**overrides: object) -> dict[str, object]:
     ],
 )
 async def test_adapter_unavailable_on_a_bad_answer(body: object, status: int) -> None:
-    async with fake_bpn(body, status) as url:
+    async with answering("POST", PATH, body, status) as url:
         adapter = AtrBpnAgency(url, username="u", password="p")
         try:
             with pytest.raises(AgencyUnavailable) as caught:
@@ -373,10 +239,8 @@ async def test_adapter_unavailable_on_a_bad_answer(body: object, status: int) ->
 
 
 def test_policy_releases_only_a_predicate_a_bucket_and_a_predicate() -> None:
-    policies = load_policies()
-    client, purpose = "ID/GOV/KEMENSOS/eligibility", "bansos-eligibility"
-    assert set(policies.allowed_fields(client, purpose, PARCELS_SERVICE)) == set(FIELDS)
-    decision = policies.decide(client, purpose, PARCELS_SERVICE, FIELDS)
+    # Which fields at all: test_every_agency; here, how.
+    decision = load_policies().decide(CLIENT, PURPOSE, PARCELS_SERVICE, FIELDS)
     assert {name: rule.treatment for name, rule in decision.releases.items()} == {
         "parcel_count": "predicate",
         "total_area_m2": "bucketed",

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import logging
 import time
-import traceback
-from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Mapping
 
 import aiohttp
 import pytest
-from aiohttp import web
 
 from connectors.bpjs_kesehatan import (
     MEMBERSHIP_SERVICE,
@@ -19,61 +16,21 @@ from connectors.bpjs_kesehatan import (
     vclaim_signature,
 )
 from connectors.bpjs_kesehatan.sim import MAX_AGE_S
-from connectors.population import BpjsKesehatanRecord, Population, generate, unknown_nik
-from connectors.sdk.agency import Agency, AgencyUnavailable, InvalidSubject
-from connectors.simulation.agency import SimHandle, start_sim
-from connectors.simulation.faults import EXTRA_FIELDS, FaultSettings
+from connectors.population import Population, unknown_nik
+from connectors.sdk.agency import Agency, AgencyUnavailable
+from connectors.simulation.agency import SimHandle
 from policies import load_policies
+from tests.connectors.support import CLIENT, PURPOSE, answering, assert_no_subject_in
+from tests.connectors.support import jkn_members as members
 
 FIELDS = ("membership_status", "jkn_class", "pbi", "segment")
-TYPES = {"membership_status": str, "jkn_class": int, "pbi": bool, "segment": str}
 PATH = "/vclaim-rest/peserta/nik/{nik}/tglSEP/{date}"
 SERVICE_DATE = "2026-11-01"
-# Digits, but not ASCII ones: no NIK.
-FULLWIDTH_NIK = "".join(chr(0xFF10 + int(d)) for d in "3510100101800001")
 Headers = dict[str, str]
-
-
-@pytest.fixture(scope="module")
-def population() -> Population:
-    return generate(scale=0.05)
-
-
-@pytest.fixture
-async def sim(population: Population) -> AsyncIterator[SimHandle]:
-    handle = await start_sim(SIMULATED, population, port=0)
-    yield handle
-    await handle.close()
-
-
-@pytest.fixture
-async def agency(sim: SimHandle) -> AsyncIterator[Agency]:
-    adapter = SIMULATED.make_adapter(sim.url, sim.credentials)
-    yield adapter
-    await adapter.close()
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
-def members(population: Population) -> list[str]:
-    """One member of each segment, and one whose membership lapsed."""
-    records = population.bpjs_kesehatan
-    by_segment = {record.segment: nik for nik, record in records.items()}
-    lapsed = next(nik for nik, r in records.items() if r.membership_status == "inactive")
-    assert len(by_segment) == 5  # every segment occurs even at this scale
-    return [*by_segment.values(), lapsed]
 
 
 def uninsured(population: Population) -> str:
     return next(p.nik for p in population.people() if p.nik not in population.bpjs_kesehatan)
-
-
-def expected(record: BpjsKesehatanRecord) -> dict[str, object]:
-    return {name: getattr(record, name) for name in FIELDS}
 
 
 def signed(credentials: Mapping[str, str], *, at: float | None = None, **override: str) -> Headers:
@@ -92,10 +49,6 @@ async def get_peserta(
 ) -> tuple[int, dict[str, object]]:
     async with http.get(url + PATH.format(nik=nik, date=date), headers=headers) as response:
         return response.status, await response.json()
-
-
-def assert_no_subject_in(error: BaseException, nik: str) -> None:
-    assert nik not in "".join(traceback.format_exception(error))
 
 
 # --- the simulator's API ----------------------------------------------------------------------
@@ -236,51 +189,11 @@ def test_simulated_agency_offers_the_catalogue() -> None:
     }
 
 
-async def test_adapter_matches_the_population(agency: Agency, population: Population) -> None:
-    for nik in members(population):
-        values = await agency.fetch(nik, FIELDS)
-        assert values == expected(population.bpjs_kesehatan[nik])
-        assert {name: type(value) for name, value in values.items()} == TYPES
-
-
 async def test_adapter_derives_pbi_from_the_segment(agency: Agency, population: Population) -> None:
     for nik in members(population):
         values = await agency.fetch(nik, ["pbi", "segment"])
         assert values is not None
         assert values["pbi"] is (values["segment"] in ("PBI-APBN", "PBI-APBD"))
-
-
-async def test_adapter_returns_none_for_people_it_does_not_know(
-    agency: Agency, population: Population
-) -> None:
-    assert await agency.fetch(uninsured(population), FIELDS) is None
-    assert await agency.fetch(unknown_nik(population), FIELDS) is None
-
-
-async def test_adapter_returns_only_the_requested_fields(
-    agency: Agency, population: Population
-) -> None:
-    nik = members(population)[0]
-    assert set(await agency.fetch(nik, ["pbi"]) or {}) == {"pbi"}
-    assert await agency.fetch(nik, []) == {}
-    # Names outside the catalogue (ones the agency does send, or anything else) never appear.
-    assert set(await agency.fetch(nik, ["segment", "nama", "nik", "hakKelas"]) or {}) == {"segment"}
-
-
-async def test_adapter_refuses_a_malformed_subject_before_any_call() -> None:
-    # Nothing listens on port 1: asking would be AgencyUnavailable, not InvalidSubject.
-    adapter = BpjsKesehatanAgency("http://127.0.0.1:1", cons_id="1", secret="s")
-    try:
-        for subject in (
-            "351010010180000",
-            "351010010180000a",
-            FULLWIDTH_NIK,
-            "",
-        ):
-            with pytest.raises(InvalidSubject):
-                await adapter.fetch(subject, FIELDS)
-    finally:
-        await adapter.close()
 
 
 def _clock(offset_s: float) -> Callable[[], float]:
@@ -314,55 +227,6 @@ async def test_adapter_unavailable_when_refused(
     assert_no_subject_in(caught.value, nik)
 
 
-@pytest.mark.parametrize(
-    "faults", [FaultSettings(error_rate=1.0), FaultSettings(malformed_rate=1.0)]
-)
-async def test_adapter_unavailable_on_injected_faults(
-    population: Population, faults: FaultSettings
-) -> None:
-    nik = members(population)[0]
-    handle = await start_sim(SIMULATED, population, port=0, faults=faults)
-    adapter = SIMULATED.make_adapter(handle.url, handle.credentials)
-    try:
-        with pytest.raises(AgencyUnavailable) as caught:
-            await adapter.fetch(nik, FIELDS)
-    finally:
-        await adapter.close()
-        await handle.close()
-    assert_no_subject_in(caught.value, nik)
-
-
-async def test_adapter_ignores_injected_extra_fields(population: Population) -> None:
-    handle = await start_sim(SIMULATED, population, port=0, faults=FaultSettings(extra_fields=True))
-    adapter = SIMULATED.make_adapter(handle.url, handle.credentials)
-    try:
-        for nik in members(population):
-            values = await adapter.fetch(nik, [*FIELDS, *EXTRA_FIELDS])
-            assert values == expected(population.bpjs_kesehatan[nik])
-        assert await adapter.fetch(unknown_nik(population), FIELDS) is None
-    finally:
-        await adapter.close()
-        await handle.close()
-
-
-@asynccontextmanager
-async def fake_vclaim(body: object, status: int = 200) -> AsyncIterator[str]:
-    """A stand-in agency that accepts any signature and always sends ``body``."""
-
-    async def answer(request: web.Request) -> web.Response:
-        return web.json_response(body, status=status)
-
-    app = web.Application()
-    app.router.add_get(PATH, answer)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    try:
-        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
-    finally:
-        await runner.cleanup()
-
-
 def found(**peserta: object) -> dict[str, object]:
     body = {
         "nik": "3510100101800001",
@@ -390,7 +254,7 @@ def found(**peserta: object) -> dict[str, object]:
 )
 async def test_adapter_unavailable_on_a_bad_answer(body: object, status: int) -> None:
     nik = "3510100101800001"
-    async with fake_vclaim(body, status) as url:
+    async with answering("GET", PATH, body, status) as url:
         adapter = BpjsKesehatanAgency(url, cons_id="1", secret="s")
         try:
             with pytest.raises(AgencyUnavailable) as caught:
@@ -404,10 +268,8 @@ async def test_adapter_unavailable_on_a_bad_answer(body: object, status: int) ->
 
 
 def test_policy_releases_the_four_fields_raw() -> None:
-    policies = load_policies()
-    client, purpose = "ID/GOV/KEMENSOS/eligibility", "bansos-eligibility"
-    assert set(policies.allowed_fields(client, purpose, MEMBERSHIP_SERVICE)) == set(FIELDS)
-    decision = policies.decide(client, purpose, MEMBERSHIP_SERVICE, FIELDS)
+    # Which fields at all: test_every_agency; here, how.
+    decision = load_policies().decide(CLIENT, PURPOSE, MEMBERSHIP_SERVICE, FIELDS)
     assert {name: rule.treatment for name, rule in decision.releases.items()} == dict.fromkeys(
         FIELDS, "raw"
     )

@@ -6,7 +6,6 @@ import asyncio
 import dataclasses
 import datetime
 import logging
-import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 
@@ -16,15 +15,13 @@ from aiohttp import web
 
 from connectors.dtks import REGISTRY_SERVICE, SIMULATED, DtksAgency
 from connectors.dtks.sim import make_app
-from connectors.population import REFERENCE_DATE, DtksRecord, Population, generate, unknown_nik
-from connectors.sdk.agency import AgencyUnavailable, InvalidSubject
-from connectors.simulation.agency import SimHandle, start_sim
-from connectors.simulation.faults import EXTRA_FIELDS, FaultSettings
+from connectors.population import REFERENCE_DATE, DtksRecord, Population, unknown_nik
+from connectors.sdk.agency import AgencyUnavailable
+from connectors.simulation.agency import SimHandle
 from policies import load_policies
+from tests.connectors.support import CLIENT, PURPOSE, SimAdapter, assert_no_subject_in, serve
 
 ALL_FIELDS = ("in_dtks", "decile", "last_verified", "household_size", "programmes")
-PYTHON_TYPES = {"text": str, "integer": int, "flag": bool, "date": datetime.date}
-CLIENT, PURPOSE = "ID/GOV/KEMENSOS/eligibility", "bansos-eligibility"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 RECORD = "/api/dtks/v1/individu/{nik}"
 
@@ -41,32 +38,6 @@ class FakeClock:
         return self.now
 
 
-@pytest.fixture(scope="module")
-def population() -> Population:
-    return generate(scale=0.05)
-
-
-@pytest.fixture
-async def sim(population: Population) -> AsyncIterator[SimHandle]:
-    handle = await start_sim(SIMULATED, population, port=0)
-    yield handle
-    await handle.close()
-
-
-@pytest.fixture
-async def agency(sim: SimHandle) -> AsyncIterator[DtksAgency]:
-    adapter = SIMULATED.make_adapter(sim.url, sim.credentials)
-    assert isinstance(adapter, DtksAgency)
-    yield adapter
-    await adapter.close()
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
 def registered_head(population: Population, in_dtks: bool = True) -> str:
     return next(nik for nik, record in population.dtks.items() if record.in_dtks == in_dtks)
 
@@ -78,10 +49,6 @@ def unlisted_head(population: Population) -> str:
 
 def catalogue_values(record: DtksRecord) -> dict[str, object]:
     return dataclasses.asdict(record)  # the record's fields are the catalogue's
-
-
-def assert_no_subject_in(error: BaseException, nik: str) -> None:
-    assert nik not in "".join(traceback.format_exception(error))
 
 
 async def get_token(
@@ -110,18 +77,6 @@ async def token_of(http: aiohttp.ClientSession, sim: SimHandle) -> str:
 
 
 @asynccontextmanager
-async def serve(app: web.Application) -> AsyncIterator[str]:
-    """Any app on a free loopback port; yields its base URL."""
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    try:
-        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
-    finally:
-        await runner.cleanup()
-
-
-@asynccontextmanager
 async def counted_sim(
     population: Population, clock: FakeClock
 ) -> AsyncIterator[tuple[str, dict[str, str], list[str]]]:
@@ -147,7 +102,6 @@ def test_simulated_agency_offers_its_catalogue() -> None:
     assert SIMULATED.agency_id == "ID/GOV/KEMENSOS/dtks"
     assert SIMULATED.services == {REGISTRY_SERVICE: ALL_FIELDS}
     assert tuple(spec.name for spec in SIMULATED.catalogue) == ALL_FIELDS
-    assert SIMULATED.new_credentials() != SIMULATED.new_credentials()
 
 
 async def test_sim_issues_a_bearer_token_and_answers_in_dtks_shape(
@@ -271,45 +225,6 @@ async def test_sim_logs_no_nik(
 # --- the adapter ------------------------------------------------------------------------------
 
 
-async def test_adapter_returns_every_record_as_the_register_holds_it(
-    agency: DtksAgency, population: Population
-) -> None:
-    niks = list(population.dtks)
-    results = await asyncio.gather(*(agency.fetch(nik, ALL_FIELDS) for nik in niks))
-    types = {spec.name: PYTHON_TYPES[spec.type] for spec in agency.catalogue}
-    for nik, values in zip(niks, results, strict=True):
-        assert values == catalogue_values(population.dtks[nik])
-        assert all(type(value) is types[name] for name, value in values.items())
-    assert {values["in_dtks"] for values in results if values} == {True, False}
-
-
-async def test_adapter_returns_only_the_requested_fields(
-    agency: DtksAgency, population: Population
-) -> None:
-    nik = registered_head(population)
-    assert set(await agency.fetch(nik, ["decile"]) or {}) == {"decile"}
-    assert await agency.fetch(nik, []) == {}
-    values = await agency.fetch(nik, ["programmes", "nik", "desil", "program"])
-    assert set(values or {}) == {"programmes"}
-
-
-async def test_adapter_returns_none_for_people_the_register_does_not_hold(
-    agency: DtksAgency, population: Population
-) -> None:
-    assert await agency.fetch(unlisted_head(population), ALL_FIELDS) is None
-    assert await agency.fetch(unknown_nik(population), ALL_FIELDS) is None
-    spouse = next(h.members[1] for h in population.households if len(h.members) > 1)
-    assert await agency.fetch(spouse.nik, ALL_FIELDS) is None  # the register lists heads
-
-
-@pytest.mark.parametrize("nik", ["35101144067700a1", "351011440677000", "٣" * 16, ""])
-async def test_adapter_refuses_a_malformed_subject_without_asking(nik: str) -> None:
-    adapter = DtksAgency("http://127.0.0.1:9", "unused", "unused")  # nothing listens there
-    with pytest.raises(InvalidSubject):
-        await adapter.fetch(nik, ALL_FIELDS)
-    await adapter.close()
-
-
 async def test_adapter_reuses_its_token_until_shortly_before_expiry(
     population: Population,
 ) -> None:
@@ -364,49 +279,13 @@ async def test_adapter_refetches_only_once(population: Population) -> None:
 
 @pytest.mark.parametrize("wrong", ["client_id", "client_secret"])
 async def test_adapter_unavailable_with_a_wrong_client(
-    sim: SimHandle, population: Population, wrong: str
-) -> None:
-    credentials = {**sim.credentials, wrong: "wrong"}
-    adapter = SIMULATED.make_adapter(sim.url, credentials)
-    nik = registered_head(population)
-    with pytest.raises(AgencyUnavailable, match="401") as caught:
-        await adapter.fetch(nik, ALL_FIELDS)
-    await adapter.close()
-    assert_no_subject_in(caught.value, nik)
-
-
-@asynccontextmanager
-async def faulty_adapter(
-    population: Population, faults: FaultSettings
-) -> AsyncIterator[DtksAgency]:
-    handle = await start_sim(SIMULATED, population, port=0, faults=faults)
-    adapter = SIMULATED.make_adapter(handle.url, handle.credentials)
-    assert isinstance(adapter, DtksAgency)
-    try:
-        yield adapter
-    finally:
-        await adapter.close()
-        await handle.close()
-
-
-@pytest.mark.parametrize(
-    "faults", [FaultSettings(error_rate=1.0), FaultSettings(malformed_rate=1.0)], ids=repr
-)
-async def test_adapter_unavailable_on_injected_faults(
-    population: Population, faults: FaultSettings
+    sim_adapter: SimAdapter, population: Population, wrong: str
 ) -> None:
     nik = registered_head(population)
-    async with faulty_adapter(population, faults) as adapter:
-        with pytest.raises(AgencyUnavailable) as caught:
+    async with sim_adapter(**{wrong: "wrong"}) as adapter:
+        with pytest.raises(AgencyUnavailable, match="401") as caught:
             await adapter.fetch(nik, ALL_FIELDS)
     assert_no_subject_in(caught.value, nik)
-
-
-async def test_adapter_ignores_injected_extra_fields(population: Population) -> None:
-    nik = registered_head(population)
-    async with faulty_adapter(population, FaultSettings(extra_fields=True)) as adapter:
-        values = await adapter.fetch(nik, [*ALL_FIELDS, *EXTRA_FIELDS])
-    assert values == catalogue_values(population.dtks[nik])
 
 
 def good_token() -> dict[str, object]:
@@ -496,10 +375,8 @@ async def test_a_well_formed_fake_answer_is_read(population: Population) -> None
 # --- the policy -------------------------------------------------------------------------------
 
 
-def test_policy_releases_exactly_the_registry_fields() -> None:
-    policies = load_policies()
-    assert policies.allowed_fields(CLIENT, PURPOSE, REGISTRY_SERVICE) == ALL_FIELDS
-    decision = policies.decide(CLIENT, PURPOSE, REGISTRY_SERVICE, list(ALL_FIELDS))
+def test_policy_releases_the_registry_fields_as_held_but_the_verification_day() -> None:
+    decision = load_policies().decide(CLIENT, PURPOSE, REGISTRY_SERVICE, list(ALL_FIELDS))
     record = {
         "in_dtks": True,
         "decile": 3,

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-import dataclasses
 import datetime
 import logging
-import traceback
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 
@@ -17,15 +14,21 @@ from aiohttp import web
 from connectors.dukcapil import IDENTITY_SERVICE, SIMULATED, DukcapilAgency
 from connectors.population import (
     REFERENCE_DATE,
-    DukcapilRecord,
     Population,
-    generate,
     unknown_nik,
 )
-from connectors.sdk.agency import AgencyUnavailable, InvalidSubject
-from connectors.simulation.agency import SimHandle, start_sim
-from connectors.simulation.faults import EXTRA_FIELDS, FaultSettings
+from connectors.sdk.agency import AgencyUnavailable
+from connectors.simulation.agency import SimHandle
 from policies import load_policies
+from tests.connectors.support import (
+    CLIENT,
+    PURPOSE,
+    SimAdapter,
+    assert_no_subject_in,
+    deceased,
+    living,
+    serve,
+)
 
 ALL_FIELDS = (
     "alive",
@@ -36,56 +39,11 @@ ALL_FIELDS = (
     "family_card_members",
     "moved_out",
 )
-PYTHON_TYPES = {"text": str, "integer": int, "flag": bool, "date": datetime.date}
-CLIENT, PURPOSE = "ID/GOV/KEMENSOS/eligibility", "bansos-eligibility"
 PATH = "/dukcapil/get_json/NIK"
 NOT_FOUND = {"content": [{"RESPON": "Data Tidak Ditemukan"}], "lastPage": True}
 REFUSED = {"content": [{"RESPON": "User tidak valid"}], "lastPage": True}
 # What a fake Dukcapil answers for the NIK it was asked about.
 Answer = Callable[[str], object]
-
-
-@pytest.fixture(scope="module")
-def population() -> Population:
-    return generate(scale=0.05)
-
-
-@pytest.fixture
-async def sim(population: Population) -> AsyncIterator[SimHandle]:
-    handle = await start_sim(SIMULATED, population, port=0)
-    yield handle
-    await handle.close()
-
-
-@pytest.fixture
-async def agency(sim: SimHandle) -> AsyncIterator[DukcapilAgency]:
-    adapter = SIMULATED.make_adapter(sim.url, sim.credentials)
-    assert isinstance(adapter, DukcapilAgency)
-    yield adapter
-    await adapter.close()
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
-def deceased(population: Population) -> str:
-    return next(nik for nik, r in population.dukcapil.items() if not r.alive)
-
-
-def living(population: Population) -> str:
-    return next(nik for nik, r in population.dukcapil.items() if r.alive and not r.moved_out)
-
-
-def catalogue_values(record: DukcapilRecord) -> dict[str, object]:
-    """The record's fields are the catalogue's; a death date is absent while alive."""
-    return {k: v for k, v in dataclasses.asdict(record).items() if v is not None}
-
-
-def assert_no_subject_in(error: BaseException, nik: str) -> None:
-    assert nik not in "".join(traceback.format_exception(error))
 
 
 def request_body(credentials: Mapping[str, str], nik: str, **changes: str) -> dict[str, str]:
@@ -99,20 +57,6 @@ async def post(
         return response.status, await response.json()
 
 
-@asynccontextmanager
-async def faulty_adapter(
-    population: Population, faults: FaultSettings
-) -> AsyncIterator[DukcapilAgency]:
-    handle = await start_sim(SIMULATED, population, port=0, faults=faults)
-    adapter = SIMULATED.make_adapter(handle.url, handle.credentials)
-    assert isinstance(adapter, DukcapilAgency)
-    try:
-        yield adapter
-    finally:
-        await adapter.close()
-        await handle.close()
-
-
 # --- the simulator's API ----------------------------------------------------------------------
 
 
@@ -120,7 +64,6 @@ def test_simulated_agency_offers_its_catalogue() -> None:
     assert SIMULATED.agency_id == "ID/GOV/DUKCAPIL/civil-registry"
     assert SIMULATED.services == {IDENTITY_SERVICE: ALL_FIELDS}
     assert tuple(spec.name for spec in SIMULATED.catalogue) == ALL_FIELDS
-    assert SIMULATED.new_credentials() != SIMULATED.new_credentials()
 
 
 async def test_sim_answers_in_dukcapil_shape(
@@ -223,18 +166,6 @@ async def test_sim_logs_no_nik(
 # --- the adapter ------------------------------------------------------------------------------
 
 
-async def test_adapter_returns_everyone_as_the_registry_holds_them(
-    agency: DukcapilAgency, population: Population
-) -> None:
-    niks = list(population.dukcapil)
-    results = await asyncio.gather(*(agency.fetch(nik, ALL_FIELDS) for nik in niks))
-    types = {spec.name: PYTHON_TYPES[spec.type] for spec in agency.catalogue}
-    for nik, values in zip(niks, results, strict=True):
-        assert values == catalogue_values(population.dukcapil[nik])
-        assert all(type(value) is types[name] for name, value in values.items())
-    assert {values["moved_out"] for values in results if values} == {True, False}
-
-
 async def test_adapter_gives_a_death_date_only_for_the_deceased(
     agency: DukcapilAgency, population: Population
 ) -> None:
@@ -244,62 +175,15 @@ async def test_adapter_gives_a_death_date_only_for_the_deceased(
     assert alive == {"alive": True}
 
 
-async def test_adapter_returns_only_the_requested_fields(
-    agency: DukcapilAgency, population: Population
-) -> None:
-    nik = deceased(population)
-    assert set(await agency.fetch(nik, ["village"]) or {}) == {"village"}
-    assert await agency.fetch(nik, []) == {}
-    values = await agency.fetch(nik, ["alive", "NAMA_LGKP", "name", "NIK"])
-    assert set(values or {}) == {"alive"}
-
-
-async def test_adapter_returns_none_for_an_unknown_nik(
-    agency: DukcapilAgency, population: Population
-) -> None:
-    assert await agency.fetch(unknown_nik(population), ALL_FIELDS) is None
-
-
-@pytest.mark.parametrize("nik", ["35101144067700a1", "351011440677000", "٣" * 16, ""])
-async def test_adapter_refuses_a_malformed_subject_without_asking(nik: str) -> None:
-    adapter = DukcapilAgency("http://127.0.0.1:9", "unused", "unused")  # nothing listens there
-    with pytest.raises(InvalidSubject):
-        await adapter.fetch(nik, ALL_FIELDS)
-    await adapter.close()
-
-
 @pytest.mark.parametrize("wrong", ["user_id", "password"])
 async def test_adapter_unavailable_with_a_wrong_account(
-    sim: SimHandle, population: Population, wrong: str
-) -> None:
-    adapter = SIMULATED.make_adapter(sim.url, {**sim.credentials, wrong: "wrong"})
-    nik = living(population)
-    with pytest.raises(AgencyUnavailable, match="401") as caught:
-        await adapter.fetch(nik, ALL_FIELDS)
-    await adapter.close()
-    assert_no_subject_in(caught.value, nik)
-
-
-@pytest.mark.parametrize(
-    "faults", [FaultSettings(error_rate=1.0), FaultSettings(malformed_rate=1.0)], ids=repr
-)
-async def test_adapter_unavailable_on_injected_faults(
-    population: Population, faults: FaultSettings
+    sim_adapter: SimAdapter, population: Population, wrong: str
 ) -> None:
     nik = living(population)
-    async with faulty_adapter(population, faults) as adapter:
-        with pytest.raises(AgencyUnavailable) as caught:
+    async with sim_adapter(**{wrong: "wrong"}) as adapter:
+        with pytest.raises(AgencyUnavailable, match="401") as caught:
             await adapter.fetch(nik, ALL_FIELDS)
     assert_no_subject_in(caught.value, nik)
-
-
-async def test_adapter_ignores_injected_extra_fields(population: Population) -> None:
-    nik = deceased(population)
-    async with faulty_adapter(population, FaultSettings(extra_fields=True)) as adapter:
-        values = await adapter.fetch(nik, [*ALL_FIELDS, *EXTRA_FIELDS])
-        unknown = await adapter.fetch(unknown_nik(population), ALL_FIELDS)
-    assert values == catalogue_values(population.dukcapil[nik])
-    assert unknown is None
 
 
 def dukcapil_item(nik: str) -> dict[str, object]:
@@ -347,13 +231,8 @@ async def fake_dukcapil(answer: Answer) -> AsyncIterator[str]:
 
     app = web.Application()
     app.router.add_post(PATH, get_nik)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    try:
-        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
-    finally:
-        await runner.cleanup()
+    async with serve(app) as url:
+        yield url
 
 
 @pytest.mark.parametrize("answer", BAD_ANSWERS.values(), ids=BAD_ANSWERS.keys())
@@ -389,10 +268,8 @@ async def test_a_well_formed_fake_answer_is_read(population: Population) -> None
 
 
 def test_policy_releases_the_identity_fields_but_not_the_death_date() -> None:
-    policies = load_policies()
-    allowed = policies.allowed_fields(CLIENT, PURPOSE, IDENTITY_SERVICE)
-    assert allowed == ("alive", "birth_date", "village", "family_card_members", "moved_out")
-    decision = policies.decide(CLIENT, PURPOSE, IDENTITY_SERVICE, list(ALL_FIELDS))
+    # Which fields at all: test_every_agency (death date and gender withheld); here, how.
+    decision = load_policies().decide(CLIENT, PURPOSE, IDENTITY_SERVICE, list(ALL_FIELDS))
     record = {
         "alive": False,
         "death_date": datetime.date(2026, 3, 1),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import datetime
 import hashlib
@@ -11,7 +10,6 @@ import itertools
 import json
 import logging
 import re
-import traceback
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from decimal import Decimal
@@ -23,60 +21,21 @@ from aiohttp import web
 from connectors.himbara import BALANCES_SERVICE, CATALOGUE, SIMULATED, HimbaraAgency
 from connectors.himbara.adapter import Clock, new_external_id, wib_now
 from connectors.himbara.sim import account_infos
-from connectors.population import BankRecord, Population, generate, unknown_nik
-from connectors.sdk.agency import Agency, AgencyUnavailable, InvalidSubject
-from connectors.simulation.agency import SimHandle, start_sim
-from connectors.simulation.faults import EXTRA_FIELDS, FaultSettings
+from connectors.population import Population, unknown_nik
+from connectors.sdk.agency import Agency, AgencyUnavailable
+from connectors.simulation.agency import SimHandle
 from policies import load_policies
+from tests.connectors.support import CLIENT, PURPOSE, assert_no_subject_in, banked, serve
+from tests.connectors.support import closing as adapter_for
 
 PATH = "/snap/v1.0/balance-inquiry"
 ALL_FIELDS = tuple(spec.name for spec in CATALOGUE)
-CLIENT = "ID/GOV/KEMENSOS/eligibility"
-PURPOSE = "bansos-eligibility"
 WIB = datetime.timezone(datetime.timedelta(hours=7))
 _external_ids = itertools.count(1)
 
 
-@pytest.fixture(scope="module")
-def population() -> Population:
-    return generate(scale=0.05)
-
-
-@pytest.fixture
-async def sim(population: Population) -> AsyncIterator[SimHandle]:
-    handle = await start_sim(SIMULATED, population, port=0)
-    yield handle
-    await handle.close()
-
-
-@pytest.fixture
-async def agency(sim: SimHandle) -> AsyncIterator[Agency]:
-    adapter = SIMULATED.make_adapter(sim.url, sim.credentials)
-    yield adapter
-    await adapter.close()
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
-def banked(population: Population) -> str:
-    """A head with several accounts, so totals are really sums."""
-    return next(nik for nik, r in population.bank.items() if r.account_count > 1)
-
-
 def unbanked(population: Population) -> str:
     return next(h.head.nik for h in population.households if h.head.nik not in population.bank)
-
-
-def catalogue_view(record: BankRecord) -> dict[str, object]:
-    return {
-        "account_count": record.account_count,
-        "total_balance": record.total_balance,
-        "average_balance_3m": record.average_balance_3m,
-    }
 
 
 # --- SNAP signing, written out from the scheme here rather than imported from the adapter -----
@@ -115,18 +74,6 @@ async def inquire(
     post_headers = {"Content-Type": "application/json", **headers}
     async with http.post(f"{sim.url}{PATH}", data=body, headers=post_headers) as response:
         return response.status, await response.json()
-
-
-def assert_no_subject_in(error: BaseException, nik: str) -> None:
-    assert nik not in "".join(traceback.format_exception(error))
-
-
-@asynccontextmanager
-async def adapter_for(adapter: HimbaraAgency) -> AsyncIterator[HimbaraAgency]:
-    try:
-        yield adapter
-    finally:
-        await adapter.close()
 
 
 # --- the simulator's API ----------------------------------------------------------------------
@@ -272,41 +219,6 @@ def test_catalogue_is_the_balance_summary() -> None:
     assert SIMULATED.agency_id == "ID/COM/HIMBARA/banks"
 
 
-async def test_adapter_matches_the_banks_for_everyone(
-    agency: Agency, population: Population
-) -> None:
-    niks = list(population.bank)
-    answers = await asyncio.gather(*(agency.fetch(nik, ALL_FIELDS) for nik in niks))
-    for nik, values in zip(niks, answers, strict=True):
-        assert values == catalogue_view(population.bank[nik])
-        assert values is not None and all(type(v) is int for v in values.values())
-
-
-async def test_adapter_has_no_record_for_the_unbanked(
-    agency: Agency, population: Population
-) -> None:
-    assert await agency.fetch(unbanked(population), ALL_FIELDS) is None
-    assert await agency.fetch(unknown_nik(population), ALL_FIELDS) is None
-
-
-async def test_adapter_returns_only_the_requested_fields(
-    agency: Agency, population: Population
-) -> None:
-    nik = banked(population)
-    assert set(await agency.fetch(nik, ["total_balance"]) or {}) == {"total_balance"}
-    assert await agency.fetch(nik, []) == {}
-    values = await agency.fetch(nik, ["account_count", "accountNo", "bank", "nik"])
-    assert set(values or {}) == {"account_count"}
-
-
-async def test_adapter_refuses_a_malformed_subject_without_asking(sim: SimHandle) -> None:
-    # Nothing listens at port 1: a call would fail as AgencyUnavailable, not InvalidSubject.
-    async with adapter_for(HimbaraAgency("http://127.0.0.1:1", "p", "s")) as adapter:
-        for subject in ("35101026039500a4", "351010260395000", ""):
-            with pytest.raises(InvalidSubject):
-                await adapter.fetch(subject, ALL_FIELDS)
-
-
 def _late_clock() -> datetime.datetime:
     return datetime.datetime.now(WIB) - datetime.timedelta(minutes=10)
 
@@ -364,36 +276,6 @@ async def test_adapter_uses_a_new_external_id_each_time(
         assert await agency.fetch(nik, ["account_count"]) is not None
 
 
-@pytest.mark.parametrize(
-    "faults", [FaultSettings(error_rate=1.0), FaultSettings(malformed_rate=1.0)], ids=repr
-)
-async def test_adapter_unavailable_on_injected_faults(
-    population: Population, faults: FaultSettings
-) -> None:
-    nik = banked(population)
-    handle = await start_sim(SIMULATED, population, port=0, faults=faults)
-    try:
-        adapter = SIMULATED.make_adapter(handle.url, handle.credentials)
-        with pytest.raises(AgencyUnavailable) as caught:
-            await adapter.fetch(nik, ALL_FIELDS)
-        await adapter.close()
-    finally:
-        await handle.close()
-    assert_no_subject_in(caught.value, nik)
-
-
-async def test_adapter_ignores_injected_extra_fields(population: Population) -> None:
-    nik = banked(population)
-    handle = await start_sim(SIMULATED, population, port=0, faults=FaultSettings(extra_fields=True))
-    try:
-        adapter = SIMULATED.make_adapter(handle.url, handle.credentials)
-        values = await adapter.fetch(nik, [*ALL_FIELDS, *EXTRA_FIELDS])
-        await adapter.close()
-    finally:
-        await handle.close()
-    assert values == catalogue_view(population.bank[nik])
-
-
 # --- answers no honest bank gives, and amounts that float arithmetic gets wrong ---------------
 
 
@@ -416,13 +298,8 @@ async def fake_bank(
 
     app = web.Application()
     app.router.add_post(PATH, answer)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    try:
-        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
-    finally:
-        await runner.cleanup()
+    async with serve(app) as url:
+        yield url
 
 
 def _account(value: object = "100.00", currency: object = "IDR", bank: object = "BRI") -> object:
@@ -509,8 +386,8 @@ async def test_adapter_unavailable_on_a_bad_envelope(
 async def test_policy_releases_only_the_eligibility_answers(
     agency: Agency, population: Population
 ) -> None:
+    # Which fields at all: test_every_agency; here, how.
     policies = load_policies()
-    assert set(policies.allowed_fields(CLIENT, PURPOSE, BALANCES_SERVICE)) == set(ALL_FIELDS)
     nik = banked(population)
     values = await agency.fetch(nik, ALL_FIELDS)
     assert values is not None

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime
 import logging
 import re
-import traceback
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import aiohttp
 import pytest
@@ -16,59 +14,25 @@ from aiohttp import web
 
 from connectors.polri import CATALOGUE, SIMULATED, VEHICLES_SERVICE, PolriAgency
 from connectors.polri.sim import vehicles
-from connectors.population import PolriRecord, Population, generate, unknown_nik
-from connectors.sdk.agency import Agency, AgencyUnavailable, InvalidSubject
-from connectors.simulation.agency import SimHandle, start_sim
-from connectors.simulation.faults import EXTRA_FIELDS, FaultSettings
+from connectors.population import Population, unknown_nik
+from connectors.sdk.agency import Agency, AgencyUnavailable
+from connectors.simulation.agency import SimHandle
 from policies import load_policies
+from tests.connectors.support import (
+    CLIENT,
+    PURPOSE,
+    assert_no_subject_in,
+    closing,
+    serve,
+    with_car,
+)
 
 ALL_FIELDS = tuple(spec.name for spec in CATALOGUE)
-CLIENT = "ID/GOV/KEMENSOS/eligibility"
-PURPOSE = "bansos-eligibility"
-
-
-@pytest.fixture(scope="module")
-def population() -> Population:
-    return generate(scale=0.05)
-
-
-@pytest.fixture
-async def sim(population: Population) -> AsyncIterator[SimHandle]:
-    handle = await start_sim(SIMULATED, population, port=0)
-    yield handle
-    await handle.close()
-
-
-@pytest.fixture
-async def agency(sim: SimHandle) -> AsyncIterator[Agency]:
-    adapter = SIMULATED.make_adapter(sim.url, sim.credentials)
-    yield adapter
-    await adapter.close()
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
-def with_car(population: Population) -> str:
-    return next(nik for nik, r in population.polri.items() if r.car_count > 0)
 
 
 def without_vehicles(population: Population) -> str:
     """A household head the register has nothing on."""
     return next(h.head.nik for h in population.households if h.head.nik not in population.polri)
-
-
-def catalogue_view(record: PolriRecord) -> dict[str, object]:
-    view: dict[str, object] = {
-        "car_count": record.car_count,
-        "motorcycle_count": record.motorcycle_count,
-    }
-    if record.newest_vehicle_year is not None:
-        view["newest_vehicle_year"] = record.newest_vehicle_year
-    return view
 
 
 async def ranmor(
@@ -78,17 +42,8 @@ async def ranmor(
         return response.status, await response.json()
 
 
-def assert_no_subject_in(error: BaseException, nik: str) -> None:
-    assert nik not in "".join(traceback.format_exception(error))
-
-
-@asynccontextmanager
-async def adapter_for(url: str, api_key: str) -> AsyncIterator[PolriAgency]:
-    adapter = PolriAgency(url, api_key)
-    try:
-        yield adapter
-    finally:
-        await adapter.close()
+def adapter_for(url: str, api_key: str) -> AbstractAsyncContextManager[PolriAgency]:
+    return closing(PolriAgency(url, api_key))
 
 
 # --- the simulator's API ----------------------------------------------------------------------
@@ -181,41 +136,6 @@ def test_catalogue_is_the_vehicle_summary() -> None:
     assert SIMULATED.agency_id == "ID/GOV/POLRI/korlantas"
 
 
-async def test_adapter_matches_the_register_for_everyone(
-    agency: Agency, population: Population
-) -> None:
-    niks = list(population.polri)
-    answers = await asyncio.gather(*(agency.fetch(nik, ALL_FIELDS) for nik in niks))
-    for nik, values in zip(niks, answers, strict=True):
-        assert values == catalogue_view(population.polri[nik])
-        assert values is not None and all(type(v) is int for v in values.values())
-
-
-async def test_adapter_has_no_record_for_people_without_vehicles(
-    agency: Agency, population: Population
-) -> None:
-    assert await agency.fetch(without_vehicles(population), ALL_FIELDS) is None
-    assert await agency.fetch(unknown_nik(population), ALL_FIELDS) is None
-
-
-async def test_adapter_returns_only_the_requested_fields(
-    agency: Agency, population: Population
-) -> None:
-    nik = with_car(population)
-    assert set(await agency.fetch(nik, ["car_count"]) or {}) == {"car_count"}
-    assert await agency.fetch(nik, []) == {}
-    values = await agency.fetch(nik, ["motorcycle_count", "nopol", "merk", "jumlah", "nik"])
-    assert set(values or {}) == {"motorcycle_count"}
-
-
-async def test_adapter_refuses_a_malformed_subject_without_asking(sim: SimHandle) -> None:
-    # Nothing listens at port 1: a call would fail as AgencyUnavailable, not InvalidSubject.
-    async with adapter_for("http://127.0.0.1:1", sim.credentials["api_key"]) as adapter:
-        for subject in ("35101026039500a4", "351010260395000", ""):
-            with pytest.raises(InvalidSubject):
-                await adapter.fetch(subject, ALL_FIELDS)
-
-
 @pytest.mark.parametrize("api_key", ["", "wrong"])
 async def test_adapter_unavailable_on_a_wrong_key(
     sim: SimHandle, population: Population, api_key: str
@@ -226,35 +146,6 @@ async def test_adapter_unavailable_on_a_wrong_key(
             await adapter.fetch(nik, ALL_FIELDS)
     assert_no_subject_in(caught.value, nik)
     assert sim.credentials["api_key"] not in str(caught.value)
-
-
-@pytest.mark.parametrize(
-    "faults", [FaultSettings(error_rate=1.0), FaultSettings(malformed_rate=1.0)], ids=repr
-)
-async def test_adapter_unavailable_on_injected_faults(
-    population: Population, faults: FaultSettings
-) -> None:
-    nik = with_car(population)
-    handle = await start_sim(SIMULATED, population, port=0, faults=faults)
-    try:
-        async with adapter_for(handle.url, handle.credentials["api_key"]) as adapter:
-            with pytest.raises(AgencyUnavailable) as caught:
-                await adapter.fetch(nik, ALL_FIELDS)
-    finally:
-        await handle.close()
-    assert_no_subject_in(caught.value, nik)
-
-
-async def test_adapter_ignores_injected_extra_fields(population: Population) -> None:
-    nik = with_car(population)
-    handle = await start_sim(SIMULATED, population, port=0, faults=FaultSettings(extra_fields=True))
-    try:
-        adapter = SIMULATED.make_adapter(handle.url, handle.credentials)
-        values = await adapter.fetch(nik, [*ALL_FIELDS, *EXTRA_FIELDS])
-        await adapter.close()
-    finally:
-        await handle.close()
-    assert values == catalogue_view(population.polri[nik])
 
 
 # --- answers no honest register gives ---------------------------------------------------------
@@ -270,13 +161,8 @@ async def fake_ranmor(body: object) -> AsyncIterator[str]:
 
     app = web.Application()
     app.router.add_get("/korlantas/ranmor", answer)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    try:
-        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
-    finally:
-        await runner.cleanup()
+    async with serve(app) as url:
+        yield url
 
 
 def _fill(body: dict[str, object], nik: str) -> dict[str, object]:
@@ -322,8 +208,8 @@ async def test_adapter_leaves_out_an_unknown_newest_year(population: Population)
 async def test_policy_releases_only_the_eligibility_answers(
     agency: Agency, population: Population
 ) -> None:
+    # Which fields at all: test_every_agency; here, how.
     policies = load_policies()
-    assert set(policies.allowed_fields(CLIENT, PURPOSE, VEHICLES_SERVICE)) == set(ALL_FIELDS)
     nik = with_car(population)
     values = await agency.fetch(nik, ALL_FIELDS)
     assert values is not None
