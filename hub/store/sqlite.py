@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from hub.audit import tree
 from hub.store.base import MemberCertificate, Nonce, PendingEntry, ServiceRoute
 
 _SCHEMA = """
@@ -71,11 +72,20 @@ CREATE TRIGGER IF NOT EXISTS services_update AFTER UPDATE ON services
 BEGIN UPDATE registry_generation SET value = value + 1; END;
 CREATE TRIGGER IF NOT EXISTS services_delete AFTER DELETE ON services
 BEGIN UPDATE registry_generation SET value = value + 1; END;
+CREATE TABLE IF NOT EXISTS checkpoints (
+    size INTEGER PRIMARY KEY,
+    root BLOB NOT NULL,
+    note TEXT NOT NULL,
+    signed_at TEXT NOT NULL
+);
 CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log
 BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log
 BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
 """
+
+
+_SCHEMA += tree.SCHEMA + ";\n"
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -107,6 +117,7 @@ class SqliteRegistry:
         initialise(path)
         self._conn = _connect(path)
         self._conn.execute("PRAGMA synchronous=FULL")
+        self._nodes = tree.SqliteNodes(self._conn)
 
     def close(self) -> None:
         self._conn.close()
@@ -212,6 +223,34 @@ class SqliteRegistry:
         ).fetchone()
         return (bytes(row[0]), bytes(row[1])) if row else None
 
+    # the Merkle tree and its checkpoints
+    def tree_root(self, size: int) -> bytes:
+        return tree.root(size, self._nodes)
+
+    def inclusion_proof(self, index: int, size: int) -> list[bytes]:
+        return tree.inclusion_proof(index, size, self._nodes)
+
+    def consistency_proof(self, old_size: int, new_size: int) -> list[bytes]:
+        return tree.consistency_proof(old_size, new_size, self._nodes)
+
+    def tree_size(self) -> int:
+        """Leaves the tree covers: equal to the log size once the sequencer has caught up."""
+        row = self._conn.execute("SELECT COUNT(*) FROM audit_nodes WHERE level = 0").fetchone()
+        return int(row[0])
+
+    def add_checkpoint(self, size: int, root: bytes, note: str, signed_at: str) -> None:
+        self._conn.execute(
+            "INSERT OR IGNORE INTO checkpoints (size, root, note, signed_at) VALUES (?, ?, ?, ?)",
+            (size, root, note, signed_at),
+        )
+
+    def latest_checkpoint(self) -> tuple[int, str] | None:
+        """(size, signed note) of the largest checkpoint."""
+        row = self._conn.execute(
+            "SELECT size, note FROM checkpoints ORDER BY size DESC LIMIT 1"
+        ).fetchone()
+        return (int(row[0]), str(row[1])) if row else None
+
     def entries(self) -> Iterable[tuple[int, bytes, bytes]]:
         for idx, leaf, record in self._conn.execute(
             "SELECT idx, leaf_hash, record FROM audit_log ORDER BY idx"
@@ -227,6 +266,28 @@ class SqliteAuditWriter:
         self._conn = _connect(path)
         self._conn.execute("PRAGMA synchronous=FULL")
         self._last_prune = 0.0
+        self._nodes = tree.SqliteNodes(self._conn)
+        self._catch_up_tree()
+
+    def _catch_up_tree(self) -> None:
+        """Build the nodes of leaves logged before the tree was kept (older homes)."""
+        covered = self._conn.execute("SELECT COUNT(*) FROM audit_nodes WHERE level = 0").fetchone()[
+            0
+        ]
+        while True:
+            leaves = [
+                bytes(row[0])
+                for row in self._conn.execute(
+                    "SELECT leaf_hash FROM audit_log WHERE idx >= ? ORDER BY idx LIMIT 4096",
+                    (covered,),
+                )
+            ]
+            if not leaves:
+                return
+            self._conn.execute("BEGIN IMMEDIATE")
+            self._nodes.put(tree.new_nodes(covered, leaves, self._nodes.node))
+            self._conn.execute("COMMIT")
+            covered += len(leaves)
 
     def size(self) -> int:
         row = self._conn.execute("SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_log").fetchone()
@@ -252,6 +313,10 @@ class SqliteAuditWriter:
         conn.execute("BEGIN IMMEDIATE")
         try:
             conn.executemany("INSERT INTO audit_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            # The tree's new complete nodes are durable with the records they cover.
+            self._nodes.put(
+                tree.new_nodes(first_index, [e.leaf_hash for e in entries], self._nodes.node)
+            )
             # A nonce is durable with the record of its exchange, so a restart cannot
             # reopen a replay window for anything already answered.
             conn.executemany("INSERT OR IGNORE INTO nonces VALUES (?, ?, ?)", nonces)

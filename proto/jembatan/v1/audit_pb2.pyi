@@ -6,6 +6,58 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class GetCheckpointRequest(_message.Message):
+    __slots__ = ("min_size",)
+    MIN_SIZE_FIELD_NUMBER: _ClassVar[int]
+    min_size: int
+    def __init__(self, min_size: _Optional[int] = ...) -> None: ...
+
+class SignedCheckpoint(_message.Message):
+    __slots__ = ("note", "size")
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    note: str
+    size: int
+    def __init__(self, note: _Optional[str] = ..., size: _Optional[int] = ...) -> None: ...
+
+class GetInclusionProofRequest(_message.Message):
+    __slots__ = ("index", "tree_size")
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    TREE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    index: int
+    tree_size: int
+    def __init__(self, index: _Optional[int] = ..., tree_size: _Optional[int] = ...) -> None: ...
+
+class InclusionProof(_message.Message):
+    __slots__ = ("index", "tree_size", "leaf_hash", "hashes")
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    TREE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    LEAF_HASH_FIELD_NUMBER: _ClassVar[int]
+    HASHES_FIELD_NUMBER: _ClassVar[int]
+    index: int
+    tree_size: int
+    leaf_hash: bytes
+    hashes: _containers.RepeatedScalarFieldContainer[bytes]
+    def __init__(self, index: _Optional[int] = ..., tree_size: _Optional[int] = ..., leaf_hash: _Optional[bytes] = ..., hashes: _Optional[_Iterable[bytes]] = ...) -> None: ...
+
+class GetConsistencyProofRequest(_message.Message):
+    __slots__ = ("old_size", "new_size")
+    OLD_SIZE_FIELD_NUMBER: _ClassVar[int]
+    NEW_SIZE_FIELD_NUMBER: _ClassVar[int]
+    old_size: int
+    new_size: int
+    def __init__(self, old_size: _Optional[int] = ..., new_size: _Optional[int] = ...) -> None: ...
+
+class ConsistencyProof(_message.Message):
+    __slots__ = ("old_size", "new_size", "hashes")
+    OLD_SIZE_FIELD_NUMBER: _ClassVar[int]
+    NEW_SIZE_FIELD_NUMBER: _ClassVar[int]
+    HASHES_FIELD_NUMBER: _ClassVar[int]
+    old_size: int
+    new_size: int
+    hashes: _containers.RepeatedScalarFieldContainer[bytes]
+    def __init__(self, old_size: _Optional[int] = ..., new_size: _Optional[int] = ..., hashes: _Optional[_Iterable[bytes]] = ...) -> None: ...
+
 class ReleasedFieldRecord(_message.Message):
     __slots__ = ("name", "treatment")
     NAME_FIELD_NUMBER: _ClassVar[int]

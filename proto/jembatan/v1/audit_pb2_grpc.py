@@ -3,6 +3,7 @@
 import grpc
 import warnings
 
+from jembatan.v1 import audit_pb2 as jembatan_dot_v1_dot_audit__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
@@ -22,3 +23,167 @@ if _version_not_supported:
         + f' Please upgrade your grpc module to grpcio>={GRPC_GENERATED_VERSION}'
         + f' or downgrade your generated code using grpcio-tools<={GRPC_VERSION}.'
     )
+
+
+class AuditStub:
+    """What any member may ask of the log: checkpoints and proofs carry only hashes, so a
+    client can check that its exchange was recorded. Searching records is for officers.
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.GetCheckpoint = channel.unary_unary(
+                '/jembatan.v1.Audit/GetCheckpoint',
+                request_serializer=jembatan_dot_v1_dot_audit__pb2.GetCheckpointRequest.SerializeToString,
+                response_deserializer=jembatan_dot_v1_dot_audit__pb2.SignedCheckpoint.FromString,
+                _registered_method=True)
+        self.GetInclusionProof = channel.unary_unary(
+                '/jembatan.v1.Audit/GetInclusionProof',
+                request_serializer=jembatan_dot_v1_dot_audit__pb2.GetInclusionProofRequest.SerializeToString,
+                response_deserializer=jembatan_dot_v1_dot_audit__pb2.InclusionProof.FromString,
+                _registered_method=True)
+        self.GetConsistencyProof = channel.unary_unary(
+                '/jembatan.v1.Audit/GetConsistencyProof',
+                request_serializer=jembatan_dot_v1_dot_audit__pb2.GetConsistencyProofRequest.SerializeToString,
+                response_deserializer=jembatan_dot_v1_dot_audit__pb2.ConsistencyProof.FromString,
+                _registered_method=True)
+
+
+class AuditServicer:
+    """What any member may ask of the log: checkpoints and proofs carry only hashes, so a
+    client can check that its exchange was recorded. Searching records is for officers.
+    """
+
+    def GetCheckpoint(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetInclusionProof(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetConsistencyProof(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_AuditServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'GetCheckpoint': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCheckpoint,
+                    request_deserializer=jembatan_dot_v1_dot_audit__pb2.GetCheckpointRequest.FromString,
+                    response_serializer=jembatan_dot_v1_dot_audit__pb2.SignedCheckpoint.SerializeToString,
+            ),
+            'GetInclusionProof': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetInclusionProof,
+                    request_deserializer=jembatan_dot_v1_dot_audit__pb2.GetInclusionProofRequest.FromString,
+                    response_serializer=jembatan_dot_v1_dot_audit__pb2.InclusionProof.SerializeToString,
+            ),
+            'GetConsistencyProof': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetConsistencyProof,
+                    request_deserializer=jembatan_dot_v1_dot_audit__pb2.GetConsistencyProofRequest.FromString,
+                    response_serializer=jembatan_dot_v1_dot_audit__pb2.ConsistencyProof.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'jembatan.v1.Audit', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('jembatan.v1.Audit', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class Audit:
+    """What any member may ask of the log: checkpoints and proofs carry only hashes, so a
+    client can check that its exchange was recorded. Searching records is for officers.
+    """
+
+    @staticmethod
+    def GetCheckpoint(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/jembatan.v1.Audit/GetCheckpoint',
+            jembatan_dot_v1_dot_audit__pb2.GetCheckpointRequest.SerializeToString,
+            jembatan_dot_v1_dot_audit__pb2.SignedCheckpoint.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetInclusionProof(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/jembatan.v1.Audit/GetInclusionProof',
+            jembatan_dot_v1_dot_audit__pb2.GetInclusionProofRequest.SerializeToString,
+            jembatan_dot_v1_dot_audit__pb2.InclusionProof.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetConsistencyProof(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/jembatan.v1.Audit/GetConsistencyProof',
+            jembatan_dot_v1_dot_audit__pb2.GetConsistencyProofRequest.SerializeToString,
+            jembatan_dot_v1_dot_audit__pb2.ConsistencyProof.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
