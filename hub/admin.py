@@ -21,6 +21,7 @@ from consent.artefact import (
     private_key_to_pem,
     public_key_to_pem,
 )
+from hub.audit.checkpoint import ORIGIN, verifier_key
 from hub.audit.pseudonym import generate_pseudonym_key
 from hub.home import CONSENT_MANAGER_ID, HUB_MEMBER_ID, HubHome, write_private
 from hub.ids import ServiceId
@@ -71,6 +72,7 @@ def init_home(home: HubHome, *, dns_names: Sequence[str] = ()) -> None:
     log_key = Ed25519PrivateKey.generate()
     write_private(home.log_key, private_key_to_pem(log_key))
     home.log_public_key.write_bytes(public_key_to_pem(log_key.public_key()))
+    home.log_verifier_key.write_text(verifier_key(ORIGIN, log_key.public_key()) + "\n")
     write_private(home.pseudonym_key, generate_pseudonym_key().hex().encode())
 
 

@@ -14,12 +14,16 @@ import grpc
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from hub.audit.checkpoint import Checkpoint, CheckpointError, verify_checkpoint
+from hub.audit.merkle import verify_inclusion
 from hub.audit.receipt import verify_receipt
 from hub.envelope import REQUEST_TYPE, sign_envelope
 from hub.errors import REASON_METADATA_KEY, JembatanError
 from hub.pki import load_cert_pem, load_key_pem, member_id_of
 from jembatan.limits import MAX_CORRELATION_ID, MAX_LEGS
 from jembatan.v1 import (
+    audit_pb2,
+    audit_pb2_grpc,
     common_pb2,
     consent_pb2,
     consent_pb2_grpc,
@@ -119,6 +123,7 @@ class HubClient:
         self._exchange = exchange_pb2_grpc.ExchangeStub(self._channel)
         self._consent = consent_pb2_grpc.ConsentRegistryStub(self._channel)
         self._registry = registry_pb2_grpc.RegistryStub(self._channel)
+        self._audit = audit_pb2_grpc.AuditStub(self._channel)
 
     def sign(
         self, body: exchange_pb2.QueryBody, *, now: float | None = None
@@ -276,6 +281,43 @@ class HubClient:
             log_index=receipt.log_index,
             leaf_hash=receipt.leaf_hash,
         )
+
+    async def checkpoint(self, verifier: str, *, min_size: int = 0) -> Checkpoint:
+        """The log's latest signed checkpoint (at least ``min_size``), verified with the
+        hub's published verifier key."""
+        try:
+            signed = await self._audit.GetCheckpoint(
+                audit_pb2.GetCheckpointRequest(min_size=min_size), timeout=self._timeout_s
+            )
+        except grpc.aio.AioRpcError as exc:
+            raise refusal_of(exc) from exc
+        checkpoint = verify_checkpoint(signed.note, verifier)
+        if checkpoint.size < min_size:
+            raise CheckpointError(f"checkpoint of size {checkpoint.size} is older than asked")
+        return checkpoint
+
+    async def verify_recorded(self, answer: QueryAnswer, verifier: str) -> Checkpoint:
+        """Prove that ``answer``'s exchange is in the log: its leaf is included in a signed
+        checkpoint. Raises ProofError or CheckpointError when it is not."""
+        checkpoint = await self.checkpoint(verifier, min_size=answer.log_index + 1)
+        try:
+            proof = await self._audit.GetInclusionProof(
+                audit_pb2.GetInclusionProofRequest(
+                    index=answer.log_index, tree_size=checkpoint.size
+                ),
+                timeout=self._timeout_s,
+            )
+        except grpc.aio.AioRpcError as exc:
+            raise refusal_of(exc) from exc
+        # The receipt's leaf hash, not the one the proof came with: it is what the hub signed.
+        verify_inclusion(
+            answer.log_index,
+            checkpoint.size,
+            answer.leaf_hash,
+            list(proof.hashes),
+            checkpoint.root_hash,
+        )
+        return checkpoint
 
     async def revoke_consent(self, revocation: str) -> consent_pb2.RevokeResponse:
         """Hand the hub a revocation signed by the consent manager."""

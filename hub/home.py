@@ -3,7 +3,8 @@
 ```
 HOME/ca/ca.crt, ca.key          the hub CA (issues member certificates)
 HOME/hub/cert.pem, key.pem      the hub's own member certificate (TLS server and client)
-HOME/hub/log.key                Ed25519 key that signs receipts (separate from TLS)
+HOME/hub/log.key                Ed25519 key that signs receipts and checkpoints (not TLS)
+HOME/hub/log.vkey               its checkpoint verifier key string, to publish
 HOME/hub/pseudonym.key          HMAC key that turns NIKs into audit pseudonyms
 HOME/consent-manager.pub        the consent manager's (Perlinsos portal's) public key
 HOME/hub.db                     SQLite: registry, consent revocations, nonces, audit log
@@ -56,6 +57,11 @@ class HubHome:
     @property
     def log_public_key(self) -> Path:
         return self.root / "hub" / "log.pub"
+
+    @property
+    def log_verifier_key(self) -> Path:
+        """The checkpoint verifier key string, to publish beside the log."""
+        return self.root / "hub" / "log.vkey"
 
     @property
     def pseudonym_key(self) -> Path:

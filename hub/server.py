@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import json
 import logging
@@ -21,6 +22,8 @@ from consent.artefact import (
 )
 from hub.audit.log import AuditLog
 from hub.audit.pseudonym import Pseudonymizer
+from hub.audit.publisher import CheckpointPublisher
+from hub.audit.service import AuditService
 from hub.errors import Refusal
 from hub.exchange import ExchangeService, abort_with, peer_of
 from hub.home import CONSENT_MANAGER_ID, HubHome
@@ -44,6 +47,7 @@ from hub.store.sqlite import SqliteAuditWriter, SqliteRegistry
 from hub.tls import listen_mtls
 from jembatan.limits import MAX_MESSAGE_BYTES
 from jembatan.v1 import (
+    audit_pb2_grpc,
     consent_pb2,
     consent_pb2_grpc,
     registry_pb2,
@@ -64,6 +68,7 @@ class HubSettings:
     leeway_s: int = 5
     connector_deadline_s: float = 2.0
     max_message_bytes: int = MAX_MESSAGE_BYTES
+    checkpoint_interval_s: float = 1.0
     clock: Callable[[], float] = field(default=time.time)
 
 
@@ -181,6 +186,12 @@ class Hub:
         consent_pb2_grpc.add_ConsentRegistryServicer_to_server(
             ConsentRegistryService(self.identify, self.registry, consent_key, clock), self._server
         )
+        log_key = load_private_key_pem(home.log_key.read_bytes())
+        self.checkpoints = CheckpointPublisher(self.registry, log_key, clock=clock)
+        self._publishing: asyncio.Task[None] | None = None
+        audit_pb2_grpc.add_AuditServicer_to_server(
+            AuditService(self.identify, self.registry, self.checkpoints), self._server
+        )
         registry_pb2_grpc.add_RegistryServicer_to_server(
             RegistryService(self.identify, self.registry), self._server
         )
@@ -194,12 +205,17 @@ class Hub:
 
     async def start(self) -> None:
         await self._server.start()
+        self._publishing = asyncio.create_task(
+            self.checkpoints.run(self.settings.checkpoint_interval_s)
+        )
         log.info("hub listening on port %d, policy %s", self.port, self.policies.version)
 
     async def wait(self) -> None:
         await self._server.wait_for_termination()
 
     async def stop(self, grace_s: float = 2.0) -> None:
+        if self._publishing is not None:
+            self._publishing.cancel()
         await self._server.stop(grace_s)
         await self._connectors.close()
         self.audit.close()

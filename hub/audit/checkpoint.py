@@ -70,7 +70,8 @@ def sign_checkpoint(checkpoint: Checkpoint, key: Ed25519PrivateKey) -> str:
 def parse_verifier_key(text: str) -> tuple[str, Ed25519PublicKey]:
     """(name, key) from ``<name>+<hex key id>+<base64 key>``; the key id must match."""
     try:
-        name, hex_id, encoded = text.strip().split("+")
+        # maxsplit: standard base64 may itself contain "+".
+        name, hex_id, encoded = text.strip().split("+", 2)
         raw = base64.b64decode(encoded, validate=True)
     except ValueError as exc:
         raise CheckpointError("verifier key is not <name>+<key id>+<base64 key>") from exc

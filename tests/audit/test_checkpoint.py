@@ -39,7 +39,7 @@ def test_round_trip_and_format() -> None:
 def test_verifier_key_names_its_own_id() -> None:
     name, key = parse_verifier_key(VERIFIER)
     assert name == ORIGIN and key.public_bytes_raw() == KEY.public_key().public_bytes_raw()
-    name_part, _, encoded = VERIFIER.split("+")
+    name_part, _, encoded = VERIFIER.split("+", 2)
     with pytest.raises(CheckpointError, match="id does not match"):
         parse_verifier_key(f"{name_part}+00000000+{encoded}")
 

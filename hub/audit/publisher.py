@@ -1,0 +1,64 @@
+"""Publishes signed checkpoints of the audit log: on a schedule, and on demand.
+
+Only the hub that sequences the log signs its checkpoints, with its note key (the log key,
+not the TLS key). A checkpoint is stored beside the log, so officers and clients can always
+fetch the latest and check proofs against it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import logging
+from collections.abc import Callable
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from hub.audit.checkpoint import ORIGIN, Checkpoint, sign_checkpoint
+from hub.store.sqlite import SqliteRegistry
+
+log = logging.getLogger(__name__)
+
+
+class CheckpointPublisher:
+    def __init__(
+        self,
+        registry: SqliteRegistry,
+        key: Ed25519PrivateKey,
+        *,
+        clock: Callable[[], float],
+        origin: str = ORIGIN,
+    ) -> None:
+        self._registry = registry
+        self._key = key
+        self._clock = clock
+        self._origin = origin
+
+    def latest(self, min_size: int = 0) -> tuple[int, str]:
+        """The latest (size, signed note), signing a new one if it is smaller than
+        ``min_size`` or than the log."""
+        latest = self._registry.latest_checkpoint()
+        if latest is not None and latest[0] >= min_size:
+            return latest
+        return self.publish()
+
+    def publish(self) -> tuple[int, str]:
+        """Sign the log as it stands now (a no-op if that size is already signed)."""
+        size = self._registry.size()
+        latest = self._registry.latest_checkpoint()
+        if latest is not None and latest[0] == size:
+            return latest
+        root = self._registry.tree_root(size)
+        note = sign_checkpoint(Checkpoint(self._origin, size, root), self._key)
+        signed_at = datetime.datetime.fromtimestamp(self._clock(), datetime.UTC).isoformat()
+        self._registry.add_checkpoint(size, root, note, signed_at)
+        return size, note
+
+    async def run(self, interval_s: float) -> None:
+        """Sign a checkpoint every ``interval_s`` while the log grows."""
+        while True:
+            await asyncio.sleep(interval_s)
+            try:
+                self.publish()
+            except Exception as exc:  # the next round tries again; queries are not affected
+                log.error("checkpoint not published: %s", exc)

@@ -1,0 +1,105 @@
+"""A client proves its exchange was recorded: receipt → inclusion proof → signed checkpoint.
+
+Through the real hub: checkpoints are signed with the hub's log key in the C2SP format,
+proofs come from the persisted tree, and a later checkpoint is consistent with an earlier.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import grpc
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from hub.audit.checkpoint import CheckpointError, verifier_key
+from hub.audit.merkle import ProofError, verify_consistency
+from hub.client import HubClient, QueryAnswer, QueryRefused
+from hub.pki import CertificateAuthority, cert_to_pem, generate_key, key_to_pem, make_csr
+from jembatan.v1 import audit_pb2, audit_pb2_grpc
+from tests.stack import Stack, employment_query
+
+
+def _verifier(stack: Stack) -> str:
+    return stack.home.log_verifier_key.read_text().strip()
+
+
+async def _recorded_answer(stack: Stack) -> QueryAnswer:
+    nik = stack.people.employed
+    token, _ = stack.consent(nik)
+    async with stack.client() as client:
+        return await employment_query(client, nik, token)
+
+
+async def test_a_receipt_is_proven_included_in_a_signed_checkpoint(stack: Stack) -> None:
+    answer = await _recorded_answer(stack)
+    async with stack.client() as client:
+        checkpoint = await client.verify_recorded(answer, _verifier(stack))
+    assert checkpoint.size > answer.log_index
+    with stack.registry() as registry:
+        assert checkpoint.root_hash == registry.tree_root(checkpoint.size)
+
+
+async def test_a_forged_receipt_does_not_prove(stack: Stack) -> None:
+    answer = await _recorded_answer(stack)
+    forged = dataclasses.replace(answer, leaf_hash=bytes(32))
+    async with stack.client() as client:
+        with pytest.raises(ProofError, match="root mismatch"):
+            await client.verify_recorded(forged, _verifier(stack))
+
+
+async def test_a_checkpoint_is_only_trusted_under_the_hubs_key(stack: Stack) -> None:
+    answer = await _recorded_answer(stack)
+    impostor = verifier_key(
+        "jembatan.splp.go.id/audit-log", Ed25519PrivateKey.generate().public_key()
+    )
+    async with stack.client() as client:
+        with pytest.raises(CheckpointError, match="no signature by"):
+            await client.verify_recorded(answer, impostor)
+
+
+async def test_later_checkpoints_are_consistent_with_earlier_ones(stack: Stack) -> None:
+    verifier = _verifier(stack)
+    async with stack.client() as client:
+        first = await client.checkpoint(verifier, min_size=1)
+        await _recorded_answer(stack)
+        second = await client.checkpoint(verifier, min_size=first.size + 1)
+    assert second.size > first.size
+    channel = grpc.aio.secure_channel(
+        stack.address,
+        grpc.ssl_channel_credentials(
+            stack.home.ca_cert.read_bytes(),
+            stack.member("ID/GOV/KEMENSOS/eligibility").key_pem,
+            stack.member("ID/GOV/KEMENSOS/eligibility").cert_pem,
+        ),
+    )
+    async with channel:
+        proof = await audit_pb2_grpc.AuditStub(channel).GetConsistencyProof(
+            audit_pb2.GetConsistencyProofRequest(old_size=first.size, new_size=second.size)
+        )
+        verify_consistency(
+            first.size, second.size, first.root_hash, second.root_hash, list(proof.hashes)
+        )
+        with pytest.raises(grpc.aio.AioRpcError) as error:
+            await audit_pb2_grpc.AuditStub(channel).GetInclusionProof(
+                audit_pb2.GetInclusionProofRequest(index=second.size, tree_size=second.size)
+            )
+    assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+async def test_an_unregistered_caller_gets_no_checkpoint(stack: Stack) -> None:
+    key = generate_key()
+    ca = CertificateAuthority.load(stack.home.ca_dir)
+    cert = ca.issue(make_csr(key, "ID/GOV/NOBODY/x"), "ID/GOV/NOBODY/x")
+    async with HubClient(
+        stack.address,
+        key_pem=key_to_pem(key),
+        cert_pem=cert_to_pem(cert),
+        ca_pem=stack.home.ca_cert.read_bytes(),
+    ) as client:
+        with pytest.raises(QueryRefused) as refused:
+            await client.checkpoint(_verifier(stack))
+    assert (refused.value.status.name, refused.value.reason) == (
+        "UNAUTHENTICATED",
+        "UNAUTHENTICATED",
+    )
