@@ -24,6 +24,8 @@ from hub.home import CONSENT_MANAGER_ID, HUB_MEMBER_ID, HubHome
 
 if TYPE_CHECKING:
     from connectors.sdk import UnsafeMisbehaviour
+    from hub.audit.publisher import CheckpointPublisher
+    from hub.store.sqlite import SqliteRegistry
 
 T = TypeVar("T")
 DEFAULT_HUB = "127.0.0.1:7443"
@@ -293,6 +295,100 @@ def cmd_query(args: argparse.Namespace) -> None:
     asyncio.run(run())
 
 
+# --- audit -------------------------------------------------------------------------------
+
+
+def _publisher(home: HubHome) -> tuple[SqliteRegistry, CheckpointPublisher]:
+    """The log's storage and a publisher that signs with the hub's log key (on the hub's
+    machine: the key never leaves the home)."""
+    import time
+
+    from consent.artefact import load_private_key_pem
+    from hub.audit.publisher import CheckpointPublisher
+    from hub.store.sqlite import SqliteRegistry
+
+    registry = SqliteRegistry(home.database)
+    key = load_private_key_pem(home.log_key.read_bytes())
+    return registry, CheckpointPublisher(registry, key, clock=time.time)
+
+
+def cmd_audit_checkpoint(args: argparse.Namespace) -> None:
+    registry, publisher = _publisher(_home(args))
+    try:
+        _, note = publisher.latest(registry.tree_size())
+    finally:
+        registry.close()
+    _write_or_print(args.out, note)
+
+
+def cmd_audit_export(args: argparse.Namespace) -> None:
+    from hub.audit.verify import export_lines
+
+    registry, publisher = _publisher(_home(args))
+    try:
+        size, note = publisher.latest(registry.tree_size())
+        with open(args.out, "w", encoding="utf-8") as out:
+            for line in export_lines(size, registry.committed_entries(size)):
+                out.write(line + "\n")
+    finally:
+        registry.close()
+    checkpoint_out = args.checkpoint_out or args.out + ".checkpoint"
+    Path(checkpoint_out).write_text(note)
+    print(f"exported {size} records to {args.out}; checkpoint in {checkpoint_out}")
+
+
+def _text_arg(value: str) -> str:
+    return Path(value[1:]).read_text().strip() if value.startswith("@") else value
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> None:
+    from hub.audit.verify import verify_export
+
+    earlier = Path(args.earlier).read_text() if args.earlier else None
+    with open(args.export, encoding="utf-8") as lines:
+        verified = verify_export(
+            lines, Path(args.checkpoint).read_text(), _text_arg(args.key), earlier_note=earlier
+        )
+    consistent = (
+        f"; consistent with the earlier checkpoint of {verified.consistent_with.size}"
+        if verified.consistent_with
+        else ""
+    )
+    print(
+        f"✓ {verified.records} records verified against the checkpoint of size "
+        f"{verified.checkpoint.size} (root {verified.checkpoint.root_hash.hex()[:16]}…){consistent}"
+    )
+
+
+def cmd_audit_check(args: argparse.Namespace) -> None:
+    """The hub's own integrity check: the stored log against every stored checkpoint."""
+    from hub.audit.verify import export_lines, verify_export
+
+    home = _home(args)
+    registry, publisher = _publisher(home)
+    try:
+        size, note = publisher.latest(registry.tree_size())
+        verifier = home.log_verifier_key.read_text().strip()
+        earlier = registry.checkpoints()
+        for _, earlier_note in earlier or [(size, note)]:
+            verify_export(
+                export_lines(size, registry.committed_entries(size)),
+                note,
+                verifier,
+                earlier_note=earlier_note,
+            )
+    finally:
+        registry.close()
+    print(f"✓ audit log intact: {size} records, consistent with {len(earlier)} checkpoints")
+
+
+def _write_or_print(path: str | None, text: str) -> None:
+    if path:
+        Path(path).write_text(text)
+    else:
+        print(text, end="")
+
+
 def cmd_demo(args: argparse.Namespace) -> None:
     from hub.demo import run_demo
 
@@ -364,6 +460,27 @@ def build_parser() -> argparse.ArgumentParser:
     crevoke = add(consent_commands, "revoke", cmd_consent_revoke, "revoke a consent at the hub")
     crevoke.add_argument("consent_id")
     crevoke.add_argument("--hub", default=DEFAULT_HUB)
+
+    audit = commands.add_parser("audit", help="the verifiable audit log")
+    audit_commands = audit.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
+    checkpoint = add(
+        audit_commands, "checkpoint", cmd_audit_checkpoint, "the latest signed checkpoint"
+    )
+    checkpoint.add_argument("--out", help="write it to this file")
+    export = add(audit_commands, "export", cmd_audit_export, "export the log as JSON Lines")
+    export.add_argument("--out", required=True)
+    export.add_argument("--checkpoint-out", help="where to write its checkpoint")
+    verify = add(
+        audit_commands,
+        "verify",
+        cmd_audit_verify,
+        "verify an export against a checkpoint, needing nothing but the hub's verifier key",
+    )
+    verify.add_argument("export")
+    verify.add_argument("--checkpoint", required=True, help="signed checkpoint file")
+    verify.add_argument("--key", required=True, help="verifier key, or @file (hub/log.vkey)")
+    verify.add_argument("--earlier", help="an earlier checkpoint that must be a prefix")
+    add(audit_commands, "check", cmd_audit_check, "check the stored log against its checkpoints")
 
     serve = add(commands, "serve", cmd_serve, "run the hub")
     serve.add_argument("--listen", default=DEFAULT_HUB)

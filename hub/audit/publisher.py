@@ -44,7 +44,7 @@ class CheckpointPublisher:
 
     def publish(self) -> tuple[int, str]:
         """Sign the log as it stands now (a no-op if that size is already signed)."""
-        size = self._registry.size()
+        size = self._registry.tree_size()
         latest = self._registry.latest_checkpoint()
         if latest is not None and latest[0] == size:
             return latest

@@ -37,7 +37,7 @@ class AuditService(audit_pb2_grpc.AuditServicer):
         self, request: audit_pb2.GetCheckpointRequest, context: grpc.aio.ServicerContext
     ) -> audit_pb2.SignedCheckpoint:
         await self._check(context)
-        if request.min_size > self._registry.size():
+        if request.min_size > self._registry.tree_size():
             await self._bad_request(context, "min_size is beyond the log")
         size, note = self._publisher.latest(request.min_size)
         return audit_pb2.SignedCheckpoint(note=note, size=size)
@@ -46,14 +46,12 @@ class AuditService(audit_pb2_grpc.AuditServicer):
         self, request: audit_pb2.GetInclusionProofRequest, context: grpc.aio.ServicerContext
     ) -> audit_pb2.InclusionProof:
         await self._check(context)
-        if not request.index < request.tree_size <= self._registry.size():
+        if not request.index < request.tree_size <= self._registry.tree_size():
             await self._bad_request(context, "need index < tree_size <= log size")
-        entry = self._registry.entry(request.index)
-        assert entry is not None  # index < tree_size <= size
         return audit_pb2.InclusionProof(
             index=request.index,
             tree_size=request.tree_size,
-            leaf_hash=entry[0],
+            leaf_hash=self._registry.committed_leaf(request.index),
             hashes=self._registry.inclusion_proof(request.index, request.tree_size),
         )
 
@@ -61,7 +59,7 @@ class AuditService(audit_pb2_grpc.AuditServicer):
         self, request: audit_pb2.GetConsistencyProofRequest, context: grpc.aio.ServicerContext
     ) -> audit_pb2.ConsistencyProof:
         await self._check(context)
-        if not request.old_size <= request.new_size <= self._registry.size():
+        if not request.old_size <= request.new_size <= self._registry.tree_size():
             await self._bad_request(context, "need old_size <= new_size <= log size")
         return audit_pb2.ConsistencyProof(
             old_size=request.old_size,

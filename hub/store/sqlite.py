@@ -227,6 +227,10 @@ class SqliteRegistry:
     def tree_root(self, size: int) -> bytes:
         return tree.root(size, self._nodes)
 
+    def committed_leaf(self, index: int) -> bytes:
+        """The leaf hash the tree committed to at ``index``."""
+        return self._nodes.node(0, index)
+
     def inclusion_proof(self, index: int, size: int) -> list[bytes]:
         return tree.inclusion_proof(index, size, self._nodes)
 
@@ -234,8 +238,11 @@ class SqliteRegistry:
         return tree.consistency_proof(old_size, new_size, self._nodes)
 
     def tree_size(self) -> int:
-        """Leaves the tree covers: equal to the log size once the sequencer has caught up."""
-        row = self._conn.execute("SELECT COUNT(*) FROM audit_nodes WHERE level = 0").fetchone()
+        """Leaves the tree commits to. The sequencer writes records and nodes together, so
+        it equals the log's size; checkpoints and proofs go by the tree, not the records."""
+        row = self._conn.execute(
+            "SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_nodes WHERE level = 0"
+        ).fetchone()
         return int(row[0])
 
     def add_checkpoint(self, size: int, root: bytes, note: str, signed_at: str) -> None:
@@ -250,6 +257,23 @@ class SqliteRegistry:
             "SELECT size, note FROM checkpoints ORDER BY size DESC LIMIT 1"
         ).fetchone()
         return (int(row[0]), str(row[1])) if row else None
+
+    def committed_entries(self, size: int) -> Iterable[tuple[int, bytes, bytes | None]]:
+        """(index, leaf hash the tree committed to, stored record or None) below ``size``."""
+        for idx, leaf, record in self._conn.execute(
+            "SELECT n.idx, n.hash, a.record FROM audit_nodes n"
+            " LEFT JOIN audit_log a ON a.idx = n.idx"
+            " WHERE n.level = 0 AND n.idx < ? ORDER BY n.idx",
+            (size,),
+        ):
+            # A tampered row may hold text where a blob was: still bytes to hash, never a crash.
+            stored = record.encode() if isinstance(record, str) else record
+            yield idx, bytes(leaf), None if stored is None else bytes(stored)
+
+    def checkpoints(self) -> list[tuple[int, str]]:
+        """Every stored (size, signed note), oldest first."""
+        rows = self._conn.execute("SELECT size, note FROM checkpoints ORDER BY size")
+        return [(int(size), str(note)) for size, note in rows]
 
     def entries(self) -> Iterable[tuple[int, bytes, bytes]]:
         for idx, leaf, record in self._conn.execute(
