@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from hub.store.base import AuditWriter, PendingEntry
 
-_MAX_BATCH = 1024
+_MAX_BATCH = 4096
 _STOP = object()
 log = logging.getLogger(__name__)
 
