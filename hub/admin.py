@@ -83,6 +83,7 @@ def issue(
     *,
     valid_days: int = 365,
     dns_names: Sequence[str] = (),
+    roles: Sequence[str] = (),
 ) -> x509.Certificate:
     """Sign a member's CSR with the hub CA and record the certificate in the registry.
 
@@ -90,7 +91,9 @@ def issue(
     ``dns_names`` adds the host names a member serves under elsewhere (e.g. in compose).
     """
     ca = CertificateAuthority.load(home.ca_dir)
-    cert = ca.issue(csr, member_id, valid_days=valid_days, dns_names=("localhost", *dns_names))
+    cert = ca.issue(
+        csr, member_id, valid_days=valid_days, dns_names=("localhost", *dns_names), roles=roles
+    )
     registry = SqliteRegistry(home.database)
     try:
         registry.add_member_certificate(
@@ -107,14 +110,16 @@ def issue(
     return cert
 
 
-def enrol(home: HubHome, member_id: str, *, dns_names: Sequence[str] = ()) -> MemberFiles:
+def enrol(
+    home: HubHome, member_id: str, *, dns_names: Sequence[str] = (), roles: Sequence[str] = ()
+) -> MemberFiles:
     """Key, CSR and certificate for a member, kept under the home (demo and tests).
 
     A real agency makes its key and CSR on its own machine (``jembatan pki csr``) and
     sends only the CSR; this shortcut is for members simulated beside the hub.
     """
     key = generate_key()
-    cert = issue(home, make_csr(key, member_id), member_id, dns_names=dns_names)
+    cert = issue(home, make_csr(key, member_id), member_id, dns_names=dns_names, roles=roles)
     directory = home.member_dir(member_id)
     files = MemberFiles(member_id, directory / "key.pem", directory / "cert.pem")
     write_private(files.key_path, key_to_pem(key))

@@ -82,7 +82,7 @@ def cmd_pki_issue(args: argparse.Namespace) -> None:
         csr = x509.load_pem_x509_csr(Path(args.csr).read_bytes())
     except (OSError, ValueError) as exc:
         raise CliError(f"cannot read CSR {args.csr}: {exc}") from exc
-    cert = issue(_home(args), csr, args.member, valid_days=args.days)
+    cert = issue(_home(args), csr, args.member, valid_days=args.days, roles=args.role)
     Path(args.out).write_bytes(cert_to_pem(cert))
     print(f"issued {args.out} for {args.member}, serial {cert.serial_number:x}")
 
@@ -90,7 +90,7 @@ def cmd_pki_issue(args: argparse.Namespace) -> None:
 def cmd_pki_enrol(args: argparse.Namespace) -> None:
     from hub.admin import enrol
 
-    files = enrol(_home(args), args.member, dns_names=args.dns)
+    files = enrol(_home(args), args.member, dns_names=args.dns, roles=args.role)
     print(f"enrolled {args.member}: {files.cert_path}")
 
 
@@ -437,9 +437,11 @@ def build_parser() -> argparse.ArgumentParser:
     issue.add_argument("--member", required=True)
     issue.add_argument("--out", required=True)
     issue.add_argument("--days", type=int, default=365)
+    issue.add_argument("--role", action="append", default=[], help="grant a role: auditor")
     enrol = add(pki_commands, "enrol", cmd_pki_enrol, "key+certificate for a simulated member")
     enrol.add_argument("--member", required=True)
     enrol.add_argument("--dns", action="append", default=[], help="extra host name it serves on")
+    enrol.add_argument("--role", action="append", default=[], help="grant a role: auditor")
     revoke = add(pki_commands, "revoke", cmd_pki_revoke, "revoke a certificate (serial or file)")
     revoke.add_argument("certificate")
     revoke.add_argument("--reason", default="unspecified")

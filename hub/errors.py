@@ -41,6 +41,7 @@ _STATUS_OF_REASON: dict[str, grpc.StatusCode] = {
     "AGENCY_RESPONSE_INVALID": grpc.StatusCode.UNAVAILABLE,
     "AUDIT_UNAVAILABLE": grpc.StatusCode.UNAVAILABLE,
     "REVOCATION_INVALID": grpc.StatusCode.PERMISSION_DENIED,
+    "ROLE_REQUIRED": grpc.StatusCode.PERMISSION_DENIED,
     "INTERNAL_ERROR": grpc.StatusCode.INTERNAL,
 }
 

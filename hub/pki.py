@@ -33,6 +33,8 @@ __all__ = [
     "CA_KEY_FILE",
     "CLOCK_SKEW",
     "MEMBER_URI_PREFIX",
+    "ROLES",
+    "ROLE_URI_PREFIX",
     "CertificateAuthority",
     "PkiError",
     "PrivateKey",
@@ -45,10 +47,15 @@ __all__ = [
     "make_csr",
     "member_id_of",
     "member_uri",
+    "roles_of",
     "verify_issued_by",
 ]
 
 MEMBER_URI_PREFIX = "jembatan://"
+# A role the hub grants a member, carried as a further SAN URI (e.g. jembatan-role:auditor),
+# so the role travels with the certificate and is revoked with it.
+ROLE_URI_PREFIX = "jembatan-role:"
+ROLES = frozenset({"auditor"})
 CA_CERT_FILE = "ca.crt"
 CA_KEY_FILE = "ca.key"
 # Certificates start this long before "now", so a peer whose clock runs a little behind the
@@ -181,6 +188,7 @@ class CertificateAuthority:
         dns_names: Sequence[str] = ("localhost",),
         ip_addresses: Sequence[str] = ("127.0.0.1",),
         now: datetime | None = None,
+        roles: Sequence[str] = (),
     ) -> x509.Certificate:
         """A member certificate for the key in ``csr``, naming ``member_id``.
 
@@ -204,7 +212,11 @@ class CertificateAuthority:
         # A certificate that outlives its CA would fail validation anyway; end it with the CA.
         not_after = min(now + timedelta(days=valid_days), self.certificate.not_valid_after_utc)
         public_key = csr.public_key()
+        unknown = sorted(set(roles) - ROLES)
+        if unknown:
+            raise PkiError(f"unknown role(s) {unknown} (known: {sorted(ROLES)})")
         names: list[x509.GeneralName] = [x509.UniformResourceIdentifier(member_uri(member_id))]
+        names += [x509.UniformResourceIdentifier(ROLE_URI_PREFIX + role) for role in roles]
         names += [x509.DNSName(dns) for dns in dns_names]
         names += [x509.IPAddress(ip) for ip in ips]
         return (
@@ -271,6 +283,19 @@ def member_id_of(cert: x509.Certificate) -> str:
     if not is_member_id(member_id):
         raise PkiError(f"certificate SAN URI {members[0]!r} is not a member id")
     return member_id
+
+
+def roles_of(cert: x509.Certificate) -> frozenset[str]:
+    """The roles the hub granted in the certificate; unknown role names are ignored."""
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return frozenset()
+    uris = san.get_values_for_type(x509.UniformResourceIdentifier)
+    return (
+        frozenset(u.removeprefix(ROLE_URI_PREFIX) for u in uris if u.startswith(ROLE_URI_PREFIX))
+        & ROLES
+    )
 
 
 def verify_issued_by(

@@ -156,6 +156,7 @@ class Hub:
         self.identify = Identify(snapshot, certificates)
         replay = ReplayGuard(self.registry.live_nonces(int(clock())))
         consent_key = load_public_key_pem(home.consent_manager_public_key.read_bytes())
+        pseudonyms = Pseudonymizer(bytes.fromhex(home.pseudonym_key.read_text().strip()))
         self.pipeline = Pipeline(
             stages=[
                 self.identify,
@@ -169,7 +170,7 @@ class Hub:
                 Transform(),
             ],
             audit=self.audit,
-            pseudonyms=Pseudonymizer(bytes.fromhex(home.pseudonym_key.read_text().strip())),
+            pseudonyms=pseudonyms,
             receipt_key=load_private_key_pem(home.log_key.read_bytes()),
         )
         self._server = grpc.aio.server(
@@ -190,7 +191,10 @@ class Hub:
         self.checkpoints = CheckpointPublisher(self.registry, log_key, clock=clock)
         self._publishing: asyncio.Task[None] | None = None
         audit_pb2_grpc.add_AuditServicer_to_server(
-            AuditService(self.identify, self.registry, self.checkpoints), self._server
+            AuditService(
+                self.identify, self.registry, self.checkpoints, self.audit, pseudonyms, clock
+            ),
+            self._server,
         )
         registry_pb2_grpc.add_RegistryServicer_to_server(
             RegistryService(self.identify, self.registry), self._server

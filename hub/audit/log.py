@@ -14,7 +14,8 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from hub.store.base import AuditWriter, PendingEntry
+from hub.audit.record import AuditRecord, leaf_hash
+from hub.store.base import AuditWriter, Nonce, PendingEntry
 
 _MAX_BATCH = 4096
 _STOP = object()
@@ -32,6 +33,22 @@ class LogEntry:
 
 
 _Item = tuple[PendingEntry, asyncio.Future[LogEntry], asyncio.AbstractEventLoop]
+
+
+def pending_entry(record: AuditRecord, nonce: Nonce | None = None) -> PendingEntry:
+    """A record on its way into the log, with the columns officers search by."""
+    record_json = record.canonical_json()
+    return PendingEntry(
+        record_json=record_json,
+        leaf_hash=leaf_hash(record_json),
+        time=record.time,
+        client_id=record.client_id,
+        service_id=record.service_id,
+        decision=record.decision,
+        reason=record.reason,
+        subject=record.subject,
+        nonce=nonce,
+    )
 
 
 class AuditLog:

@@ -1,34 +1,110 @@
-"""The Audit gRPC service, the part any member may use: checkpoints and proofs.
+"""The Audit gRPC service.
 
-They carry hashes only, so a client can check that its own exchange was recorded without
-learning anything about anyone else's. Searching and reading records is for officers.
+Checkpoints and proofs carry hashes only, so any member may ask for them: a client checks
+that its own exchange was recorded without learning anything about anyone else's.
+Searching and reading records needs the auditor role in the caller's certificate, and every
+such call — allowed or refused — is itself appended to the log before it is answered, so
+the officers' own access is as auditable as the exchanges they review.
 """
 
 from __future__ import annotations
 
-import grpc
+import datetime
+import hashlib
+from collections.abc import Callable
 
+import grpc
+from google.protobuf.message import Message
+
+from hub.audit.log import AuditLog, AuditUnavailable, pending_entry
+from hub.audit.pseudonym import Pseudonymizer
 from hub.audit.publisher import CheckpointPublisher
+from hub.audit.record import AuditRecord
 from hub.errors import Refusal
 from hub.exchange import abort_with, peer_of
-from hub.pipeline.stages import Identify
+from hub.pipeline.stages import Identify, PeerMember
 from hub.store.sqlite import SqliteRegistry
 from jembatan.v1 import audit_pb2, audit_pb2_grpc
+
+AUDITOR = "auditor"
+_SEARCH_LIMIT = 500
+_FILTERS = ("time_from", "time_to", "client_id", "service_id", "purpose", "decision", "reason")
 
 
 class AuditService(audit_pb2_grpc.AuditServicer):
     def __init__(
-        self, identify: Identify, registry: SqliteRegistry, publisher: CheckpointPublisher
+        self,
+        identify: Identify,
+        registry: SqliteRegistry,
+        publisher: CheckpointPublisher,
+        log: AuditLog,
+        pseudonyms: Pseudonymizer,
+        clock: Callable[[], float],
     ) -> None:
         self._identify = identify
         self._registry = registry
         self._publisher = publisher
+        self._log = log
+        self._pseudonyms = pseudonyms
+        self._clock = clock
 
-    async def _check(self, context: grpc.aio.ServicerContext) -> None:
+    async def _check(self, context: grpc.aio.ServicerContext) -> PeerMember:
         try:
-            self._identify.identify(peer_of(context))
+            return self._identify.identify(peer_of(context))
         except Refusal as refusal:
             await abort_with(context, refusal)
+            raise
+
+    async def _officer(
+        self, context: grpc.aio.ServicerContext, method: str, request: Message, subject: str
+    ) -> PeerMember:
+        """The caller, if an auditor; otherwise the refusal is recorded and sent."""
+        member = await self._check(context)
+        if AUDITOR not in member.roles:
+            refusal = Refusal("ROLE_REQUIRED", f"{method} needs the {AUDITOR} role")
+            await self._record(member, method, request, b"", subject, refusal, context)
+            await abort_with(context, refusal)
+        return member
+
+    async def _record(
+        self,
+        member: PeerMember,
+        method: str,
+        request: Message,
+        response: bytes,
+        subject: str,
+        refusal: Refusal | None,
+        context: grpc.aio.ServicerContext,
+    ) -> None:
+        """Append the officer's call to the log; fail closed if it cannot be recorded."""
+        record = AuditRecord(
+            time=datetime.datetime.fromtimestamp(self._clock(), datetime.UTC).isoformat(
+                timespec="milliseconds"
+            ),
+            request_id="",
+            client_id=member.member_id,
+            client_certificate=member.serial,
+            service_id=f"jembatan.v1.Audit/{method}",
+            purpose="audit",
+            consent_id="",
+            subject=self._pseudonyms.subject(subject) if subject else "",
+            decision="REFUSED" if refusal else "RELEASED",
+            reason=refusal.reason if refusal else "",
+            stage="audit-api",
+            status=refusal.status.name if refusal else "OK",
+            policy_version="",
+            request_digest=hashlib.sha256(
+                request.SerializeToString(deterministic=True)
+            ).hexdigest(),
+            response_digest=hashlib.sha256(response).hexdigest() if response else "",
+            fields_requested=tuple(f.name for f, _ in request.ListFields()),
+        )
+        try:
+            await self._log.append(pending_entry(record))
+        except AuditUnavailable:
+            await abort_with(
+                context, Refusal("AUDIT_UNAVAILABLE", "the audit log cannot record this")
+            )
 
     async def _bad_request(self, context: grpc.aio.ServicerContext, detail: str) -> None:
         await abort_with(context, Refusal("MALFORMED_REQUEST", detail))
@@ -66,3 +142,56 @@ class AuditService(audit_pb2_grpc.AuditServicer):
             new_size=request.new_size,
             hashes=self._registry.consistency_proof(request.old_size, request.new_size),
         )
+
+    async def Search(
+        self, request: audit_pb2.SearchRequest, context: grpc.aio.ServicerContext
+    ) -> audit_pb2.SearchResponse:
+        member = await self._officer(context, "Search", request, request.subject)
+        filters = {name: getattr(request, name) for name in _FILTERS if getattr(request, name)}
+        for bound in ("time_from", "time_to"):
+            if bound in filters:
+                filters[bound] = await self._utc(filters[bound], context)
+        if request.subject:
+            filters["subject"] = self._pseudonyms.subject(request.subject)
+        limit = min(request.limit or _SEARCH_LIMIT, _SEARCH_LIMIT)
+        rows = self._registry.search(
+            filters,
+            after_index=request.after_index if request.has_after_index else None,
+            limit=limit + 1,
+        )
+        response = audit_pb2.SearchResponse(
+            entries=[
+                audit_pb2.AuditEntry(index=i, leaf_hash=leaf, record_json=record)
+                for i, leaf, record in rows[:limit]
+            ],
+            more=len(rows) > limit,
+        )
+        body = response.SerializeToString(deterministic=True)
+        await self._record(member, "Search", request, body, request.subject, None, context)
+        return response
+
+    async def GetRecord(
+        self, request: audit_pb2.GetRecordRequest, context: grpc.aio.ServicerContext
+    ) -> audit_pb2.AuditEntry:
+        member = await self._officer(context, "GetRecord", request, "")
+        entry = self._registry.entry(request.index)
+        if entry is None:
+            await self._bad_request(context, f"no record {request.index}")
+            raise AssertionError("unreachable")
+        response = audit_pb2.AuditEntry(
+            index=request.index, leaf_hash=entry[0], record_json=entry[1]
+        )
+        body = response.SerializeToString(deterministic=True)
+        await self._record(member, "GetRecord", request, body, "", None, context)
+        return response
+
+    async def _utc(self, text: str, context: grpc.aio.ServicerContext) -> str:
+        """An RFC 3339 bound in the log's own time format, so text order is time order."""
+        try:
+            moment = datetime.datetime.fromisoformat(text)
+        except ValueError:
+            await self._bad_request(context, "time bounds must be RFC 3339")
+            raise
+        if moment.tzinfo is None:
+            await self._bad_request(context, "time bounds need a UTC offset")
+        return moment.astimezone(datetime.UTC).isoformat(timespec="milliseconds")

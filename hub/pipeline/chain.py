@@ -14,10 +14,10 @@ from collections.abc import Sequence
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from hub.audit.log import AuditLog, AuditUnavailable
+from hub.audit.log import AuditLog, AuditUnavailable, pending_entry
 from hub.audit.pseudonym import Pseudonymizer
 from hub.audit.receipt import sign_receipt
-from hub.audit.record import AuditRecord, leaf_hash
+from hub.audit.record import AuditRecord
 from hub.errors import Refusal
 from hub.pipeline.exchange import Exchange
 from hub.pipeline.stages import Stage
@@ -117,16 +117,5 @@ class Pipeline:
 
     @staticmethod
     def _pending(x: Exchange, record: AuditRecord) -> PendingEntry:
-        record_json = record.canonical_json()
         nonce = Nonce(x.member_id, x.nonce[0], x.nonce[1]) if x.nonce else None
-        return PendingEntry(
-            record_json=record_json,
-            leaf_hash=leaf_hash(record_json),
-            time=record.time,
-            client_id=record.client_id,
-            service_id=record.service_id,
-            decision=record.decision,
-            reason=record.reason,
-            subject=record.subject,
-            nonce=nonce,
-        )
+        return pending_entry(record, nonce)

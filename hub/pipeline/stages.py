@@ -29,7 +29,7 @@ from hub.envelope import (
 from hub.errors import Refusal
 from hub.pipeline.exchange import Exchange, Peer
 from hub.pipeline.replay import ReplayGuard
-from hub.pki import PkiError, load_cert_pem, member_id_of
+from hub.pki import PkiError, load_cert_pem, member_id_of, roles_of
 from hub.routing import ConnectorPool
 from hub.store.base import MemberCertificate
 from hub.store.snapshot import RegistrySnapshot
@@ -57,6 +57,16 @@ class Stage(Protocol):
     async def __call__(self, x: Exchange) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class PeerMember:
+    """Who a certificate says its holder is, parsed once per certificate."""
+
+    member_id: str
+    serial: str  # hex
+    key: ec.EllipticCurvePublicKey
+    roles: frozenset[str] = frozenset()
+
+
 class CertificateCache:
     """Parsed member certificates by PEM: parsing is pure, so it is done once per cert.
 
@@ -64,29 +74,23 @@ class CertificateCache:
     """
 
     def __init__(self, limit: int = 4096) -> None:
-        self._parsed: dict[bytes, tuple[str, str, ec.EllipticCurvePublicKey]] = {}
+        self._parsed: dict[bytes, PeerMember] = {}
         self._limit = limit
 
-    def parse(self, pem: bytes) -> tuple[str, str, ec.EllipticCurvePublicKey]:
-        """(serial hex, member id, public key) of a certificate."""
+    def parse(self, pem: bytes) -> PeerMember:
         hit = self._parsed.get(pem)
         if hit is None:
             cert = load_cert_pem(pem)
             key = cert.public_key()
             if not isinstance(key, ec.EllipticCurvePublicKey):
                 raise PkiError("certificate key is not ECDSA")
-            hit = (format(cert.serial_number, "x"), member_id_of(cert), key)
+            hit = PeerMember(
+                member_id_of(cert), format(cert.serial_number, "x"), key, roles_of(cert)
+            )
             if len(self._parsed) >= self._limit:
                 self._parsed.clear()
             self._parsed[pem] = hit
         return hit
-
-
-@dataclass(frozen=True, slots=True)
-class PeerMember:
-    member_id: str
-    serial: str
-    key: ec.EllipticCurvePublicKey
 
 
 class Identify:
@@ -110,10 +114,9 @@ class Identify:
         if peer.cert_pem is None:
             raise Refusal("CERT_UNKNOWN", "no client certificate")
         try:
-            serial, member_id, key = self._certificates.parse(peer.cert_pem)
+            return self._certificates.parse(peer.cert_pem)
         except (PkiError, ValueError) as exc:
             raise Refusal("CERT_UNKNOWN", f"certificate unusable: {exc}") from exc
-        return PeerMember(member_id, serial, key)
 
     def check_registered(self, member: PeerMember) -> None:
         """The certificate is in the registry and not revoked (read on every call)."""
@@ -336,7 +339,7 @@ class VerifyAgency:
         record = self._signer(response.signature, agency_id)
         if record is None:
             raise Refusal("AGENCY_SIGNATURE_INVALID", "not signed by the service's agency")
-        _, _, key = self._certificates.parse(record.cert_pem)
+        key = self._certificates.parse(record.cert_pem).key
         try:
             verify_envelope(
                 response.signature,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from hub.audit import tree
@@ -86,6 +86,19 @@ BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
 
 
 _SCHEMA += tree.SCHEMA + ";\n"
+
+
+# Officers' search filters, each a fixed SQL clause with one bound parameter.
+_SEARCH_CLAUSES = {
+    "time_from": "time >= ?",
+    "time_to": "time < ?",
+    "client_id": "client_id = ?",
+    "service_id": "service_id = ?",
+    "purpose": "json_extract(record, '$.purpose') = ?",
+    "decision": "decision = ?",
+    "reason": "reason = ?",
+    "subject": "subject = ?",
+}
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -269,6 +282,29 @@ class SqliteRegistry:
             # A tampered row may hold text where a blob was: still bytes to hash, never a crash.
             stored = record.encode() if isinstance(record, str) else record
             yield idx, bytes(leaf), None if stored is None else bytes(stored)
+
+    def search(
+        self, filters: Mapping[str, str], *, after_index: int | None, limit: int
+    ) -> list[tuple[int, bytes, bytes]]:
+        """(index, leaf hash, record) of records matching every filter, in log order.
+
+        ``filters`` keys: time_from, time_to, client_id, service_id, purpose, decision,
+        reason, subject (a pseudonym). Values are bound, never spliced into the SQL.
+        """
+        clauses: list[str] = []
+        params: list[str | int] = []
+        for key, value in filters.items():
+            clauses.append(_SEARCH_CLAUSES[key])
+            params.append(value)
+        if after_index is not None:
+            clauses.append("idx > ?")
+            params.append(after_index)
+        where = " AND ".join(clauses) or "1"
+        rows = self._conn.execute(
+            f"SELECT idx, leaf_hash, record FROM audit_log WHERE {where} ORDER BY idx LIMIT ?",
+            (*params, limit),
+        )
+        return [(idx, bytes(leaf), bytes(record)) for idx, leaf, record in rows]
 
     def checkpoints(self) -> list[tuple[int, str]]:
         """Every stored (size, signed note), oldest first."""

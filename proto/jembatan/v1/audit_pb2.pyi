@@ -6,6 +6,46 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class SearchRequest(_message.Message):
+    __slots__ = ("time_from", "time_to", "client_id", "service_id", "purpose", "decision", "reason", "subject", "after_index", "has_after_index", "limit")
+    TIME_FROM_FIELD_NUMBER: _ClassVar[int]
+    TIME_TO_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_ID_FIELD_NUMBER: _ClassVar[int]
+    PURPOSE_FIELD_NUMBER: _ClassVar[int]
+    DECISION_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    SUBJECT_FIELD_NUMBER: _ClassVar[int]
+    AFTER_INDEX_FIELD_NUMBER: _ClassVar[int]
+    HAS_AFTER_INDEX_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    time_from: str
+    time_to: str
+    client_id: str
+    service_id: str
+    purpose: str
+    decision: str
+    reason: str
+    subject: str
+    after_index: int
+    has_after_index: bool
+    limit: int
+    def __init__(self, time_from: _Optional[str] = ..., time_to: _Optional[str] = ..., client_id: _Optional[str] = ..., service_id: _Optional[str] = ..., purpose: _Optional[str] = ..., decision: _Optional[str] = ..., reason: _Optional[str] = ..., subject: _Optional[str] = ..., after_index: _Optional[int] = ..., has_after_index: _Optional[bool] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class SearchResponse(_message.Message):
+    __slots__ = ("entries", "more")
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    MORE_FIELD_NUMBER: _ClassVar[int]
+    entries: _containers.RepeatedCompositeFieldContainer[AuditEntry]
+    more: bool
+    def __init__(self, entries: _Optional[_Iterable[_Union[AuditEntry, _Mapping]]] = ..., more: _Optional[bool] = ...) -> None: ...
+
+class GetRecordRequest(_message.Message):
+    __slots__ = ("index",)
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    index: int
+    def __init__(self, index: _Optional[int] = ...) -> None: ...
+
 class GetCheckpointRequest(_message.Message):
     __slots__ = ("min_size",)
     MIN_SIZE_FIELD_NUMBER: _ClassVar[int]

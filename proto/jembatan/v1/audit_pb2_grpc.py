@@ -26,8 +26,10 @@ if _version_not_supported:
 
 
 class AuditStub:
-    """What any member may ask of the log: checkpoints and proofs carry only hashes, so a
-    client can check that its exchange was recorded. Searching records is for officers.
+    """Checkpoints and proofs carry only hashes, so any member may ask for them (a client
+    checks that its exchange was recorded). Searching and reading records needs the auditor
+    role in the caller's certificate; every such call, allowed or refused, is itself
+    recorded in the log.
     """
 
     def __init__(self, channel):
@@ -51,11 +53,23 @@ class AuditStub:
                 request_serializer=jembatan_dot_v1_dot_audit__pb2.GetConsistencyProofRequest.SerializeToString,
                 response_deserializer=jembatan_dot_v1_dot_audit__pb2.ConsistencyProof.FromString,
                 _registered_method=True)
+        self.Search = channel.unary_unary(
+                '/jembatan.v1.Audit/Search',
+                request_serializer=jembatan_dot_v1_dot_audit__pb2.SearchRequest.SerializeToString,
+                response_deserializer=jembatan_dot_v1_dot_audit__pb2.SearchResponse.FromString,
+                _registered_method=True)
+        self.GetRecord = channel.unary_unary(
+                '/jembatan.v1.Audit/GetRecord',
+                request_serializer=jembatan_dot_v1_dot_audit__pb2.GetRecordRequest.SerializeToString,
+                response_deserializer=jembatan_dot_v1_dot_audit__pb2.AuditEntry.FromString,
+                _registered_method=True)
 
 
 class AuditServicer:
-    """What any member may ask of the log: checkpoints and proofs carry only hashes, so a
-    client can check that its exchange was recorded. Searching records is for officers.
+    """Checkpoints and proofs carry only hashes, so any member may ask for them (a client
+    checks that its exchange was recorded). Searching and reading records needs the auditor
+    role in the caller's certificate; every such call, allowed or refused, is itself
+    recorded in the log.
     """
 
     def GetCheckpoint(self, request, context):
@@ -71,6 +85,18 @@ class AuditServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetConsistencyProof(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Search(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetRecord(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -94,6 +120,16 @@ def add_AuditServicer_to_server(servicer, server):
                     request_deserializer=jembatan_dot_v1_dot_audit__pb2.GetConsistencyProofRequest.FromString,
                     response_serializer=jembatan_dot_v1_dot_audit__pb2.ConsistencyProof.SerializeToString,
             ),
+            'Search': grpc.unary_unary_rpc_method_handler(
+                    servicer.Search,
+                    request_deserializer=jembatan_dot_v1_dot_audit__pb2.SearchRequest.FromString,
+                    response_serializer=jembatan_dot_v1_dot_audit__pb2.SearchResponse.SerializeToString,
+            ),
+            'GetRecord': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetRecord,
+                    request_deserializer=jembatan_dot_v1_dot_audit__pb2.GetRecordRequest.FromString,
+                    response_serializer=jembatan_dot_v1_dot_audit__pb2.AuditEntry.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'jembatan.v1.Audit', rpc_method_handlers)
@@ -103,8 +139,10 @@ def add_AuditServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class Audit:
-    """What any member may ask of the log: checkpoints and proofs carry only hashes, so a
-    client can check that its exchange was recorded. Searching records is for officers.
+    """Checkpoints and proofs carry only hashes, so any member may ask for them (a client
+    checks that its exchange was recorded). Searching and reading records needs the auditor
+    role in the caller's certificate; every such call, allowed or refused, is itself
+    recorded in the log.
     """
 
     @staticmethod
@@ -178,6 +216,60 @@ class Audit:
             '/jembatan.v1.Audit/GetConsistencyProof',
             jembatan_dot_v1_dot_audit__pb2.GetConsistencyProofRequest.SerializeToString,
             jembatan_dot_v1_dot_audit__pb2.ConsistencyProof.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Search(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/jembatan.v1.Audit/Search',
+            jembatan_dot_v1_dot_audit__pb2.SearchRequest.SerializeToString,
+            jembatan_dot_v1_dot_audit__pb2.SearchResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetRecord(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/jembatan.v1.Audit/GetRecord',
+            jembatan_dot_v1_dot_audit__pb2.GetRecordRequest.SerializeToString,
+            jembatan_dot_v1_dot_audit__pb2.AuditEntry.FromString,
             options,
             channel_credentials,
             insecure,

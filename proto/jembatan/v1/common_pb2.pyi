@@ -35,6 +35,7 @@ class Reason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     AGENCY_RESPONSE_INVALID: _ClassVar[Reason]
     AUDIT_UNAVAILABLE: _ClassVar[Reason]
     REVOCATION_INVALID: _ClassVar[Reason]
+    ROLE_REQUIRED: _ClassVar[Reason]
     INTERNAL_ERROR: _ClassVar[Reason]
 
 class Treatment(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
@@ -72,6 +73,7 @@ AGENCY_SIGNATURE_INVALID: Reason
 AGENCY_RESPONSE_INVALID: Reason
 AUDIT_UNAVAILABLE: Reason
 REVOCATION_INVALID: Reason
+ROLE_REQUIRED: Reason
 INTERNAL_ERROR: Reason
 TREATMENT_UNSPECIFIED: Treatment
 RAW: Treatment

@@ -1,0 +1,130 @@
+"""Officers search the log by role; everyone else is refused, and every such call — allowed
+or refused — is itself in the log."""
+
+from __future__ import annotations
+
+import json
+
+import grpc
+import pytest
+
+from hub.admin import enrol
+from hub.client import refusal_of
+from jembatan.v1 import audit_pb2, audit_pb2_grpc
+from tests.stack import ELIGIBILITY_ID, Stack, employment_query
+
+AUDITOR_ID = "ID/GOV/BSSN/auditor"
+
+
+def _stub(stack: Stack, member_id: str) -> tuple[grpc.aio.Channel, audit_pb2_grpc.AuditStub]:
+    files = stack.member(member_id)
+    channel = grpc.aio.secure_channel(
+        stack.address,
+        grpc.ssl_channel_credentials(
+            stack.home.ca_cert.read_bytes(), files.key_pem, files.cert_pem
+        ),
+    )
+    return channel, audit_pb2_grpc.AuditStub(channel)
+
+
+@pytest.fixture(scope="module")
+def auditor(stack: Stack) -> str:
+    if not (stack.home.member_dir(AUDITOR_ID) / "cert.pem").exists():
+        enrol(stack.home, AUDITOR_ID, roles=["auditor"])
+    return AUDITOR_ID
+
+
+async def _exchanges_about(stack: Stack, nik: str) -> None:
+    token, _ = stack.consent(nik)
+    async with stack.client() as client:
+        await employment_query(client, nik, token)
+        with pytest.raises(Exception):  # noqa: B017 (any refusal: it is recorded all the same)
+            await employment_query(client, nik, "")
+
+
+async def test_an_auditor_finds_a_citizens_exchanges_by_nik(stack: Stack, auditor: str) -> None:
+    nik = stack.people.recently_terminated
+    await _exchanges_about(stack, nik)
+    channel, audit = _stub(stack, auditor)
+    async with channel:
+        bansos = "bansos-eligibility"
+        found = await audit.Search(audit_pb2.SearchRequest(subject=nik, purpose=bansos))
+        refused = await audit.Search(
+            audit_pb2.SearchRequest(subject=nik, decision="REFUSED", reason="CONSENT_MISSING")
+        )
+        page = await audit.Search(audit_pb2.SearchRequest(subject=nik, purpose=bansos, limit=1))
+        rest = await audit.Search(
+            audit_pb2.SearchRequest(
+                subject=nik,
+                purpose=bansos,
+                after_index=page.entries[0].index,
+                has_after_index=True,
+            )
+        )
+        one = await audit.GetRecord(audit_pb2.GetRecordRequest(index=found.entries[0].index))
+        # An officer's lookup of a citizen is itself an access to that citizen's data.
+        lookups = await audit.Search(audit_pb2.SearchRequest(subject=nik, purpose="audit"))
+    records = [json.loads(e.record_json) for e in found.entries]
+    assert len(records) >= 2
+    pseudonym = records[0]["subject"]
+    assert {r["subject"] for r in records} == {pseudonym} and pseudonym != nik
+    assert {r["decision"] for r in records} == {"RELEASED", "REFUSED"}
+    assert all(json.loads(e.record_json)["reason"] == "CONSENT_MISSING" for e in refused.entries)
+    assert len(page.entries) == 1 and page.more
+    assert [e.index for e in page.entries] + [e.index for e in rest.entries] == [
+        e.index for e in found.entries
+    ]
+    assert one.record_json == found.entries[0].record_json
+    assert {json.loads(e.record_json)["client_id"] for e in lookups.entries} == {AUDITOR_ID}
+    # The officer's own calls are in the log too, with the NIK only as its pseudonym.
+    officer = [r for r in stack.records() if r.client_id == AUDITOR_ID]
+    assert {r.service_id for r in officer} >= {
+        "jembatan.v1.Audit/Search",
+        "jembatan.v1.Audit/GetRecord",
+    }
+    assert all(r.decision == "RELEASED" and r.stage == "audit-api" for r in officer)
+    assert pseudonym in {r.subject for r in officer}
+    assert nik.encode() not in stack.stored_bytes()
+
+
+@pytest.mark.parametrize("method", ["Search", "GetRecord"])
+async def test_a_member_without_the_auditor_role_is_refused_and_that_is_logged(
+    stack: Stack, method: str
+) -> None:
+    before = stack.log_size()
+    channel, audit = _stub(stack, ELIGIBILITY_ID)
+    request = (
+        audit_pb2.SearchRequest(subject=stack.people.employed)
+        if method == "Search"
+        else audit_pb2.GetRecordRequest(index=0)
+    )
+    async with channel:
+        with pytest.raises(grpc.aio.AioRpcError) as error:
+            await getattr(audit, method)(request)
+    refusal = refusal_of(error.value)
+    assert (refusal.status, refusal.reason) == (grpc.StatusCode.PERMISSION_DENIED, "ROLE_REQUIRED")
+    (record,) = stack.records(before)
+    assert (record.client_id, record.service_id, record.decision, record.reason) == (
+        ELIGIBILITY_ID,
+        f"jembatan.v1.Audit/{method}",
+        "REFUSED",
+        "ROLE_REQUIRED",
+    )
+
+
+async def test_bad_search_bounds_are_refused_precisely(stack: Stack, auditor: str) -> None:
+    channel, audit = _stub(stack, auditor)
+    async with channel:
+        with pytest.raises(grpc.aio.AioRpcError) as error:
+            await audit.Search(audit_pb2.SearchRequest(time_from="yesterday"))
+    assert refusal_of(error.value).reason == "MALFORMED_REQUEST"
+
+
+async def test_time_bounds_select_by_time(stack: Stack, auditor: str) -> None:
+    channel, audit = _stub(stack, auditor)
+    async with channel:
+        everything = await audit.Search(
+            audit_pb2.SearchRequest(time_from="2000-01-01T00:00:00+00:00", limit=5)
+        )
+        nothing = await audit.Search(audit_pb2.SearchRequest(time_to="2000-01-01T07:00:00+07:00"))
+    assert everything.entries and not nothing.entries
