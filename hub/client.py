@@ -6,7 +6,7 @@ carries a deadline, and a receipt is checked against the hub's log key when it i
 
 from __future__ import annotations
 
-import uuid
+import secrets
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 
@@ -152,7 +152,9 @@ class HubClient:
             purpose=purpose,
             fields=list(fields),
             consent=consent,
-            request_id=request_id or uuid.uuid4().hex,
+            # URL-safe base64 rather than hex: hex too often holds 16 digits in a row,
+            # which the hub refuses as possibly a NIK.
+            request_id=request_id or secrets.token_urlsafe(16),
         )
 
     async def query(
@@ -255,6 +257,13 @@ class HubClient:
                 yield self._fan_out_answer(applicant, response)
         except grpc.aio.AioRpcError as exc:
             raise refusal_of(exc) from exc
+        if pending:
+            # The stream ended cleanly yet someone was never answered: say so, loudly.
+            raise QueryRefused(
+                grpc.StatusCode.DATA_LOSS,
+                "UNSPECIFIED",
+                f"{len(pending)} applicants sent were never answered",
+            )
 
     def _answer(self, response: exchange_pb2.QueryResponse) -> QueryAnswer:
         receipt = response.receipt

@@ -117,7 +117,9 @@ def verify_envelope(
     if claims["body_sha256"] != body_digest(body):
         raise EnvelopeError(invalid_reason, "signature is over another body")
     issued_at, expires_at, nonce = claims["iat"], claims["exp"], claims["jti"]
-    if not (isinstance(issued_at, int) and isinstance(expires_at, int) and isinstance(nonce, str)):
+    # bool is an int subclass: a JSON true is no time.
+    times_ok = all(isinstance(t, int) and not isinstance(t, bool) for t in (issued_at, expires_at))
+    if not (times_ok and isinstance(nonce, str)):
         raise EnvelopeError(invalid_reason, "iat/exp/jti of the wrong type")
     if not nonce or len(nonce) > 128:
         raise EnvelopeError(invalid_reason, "jti empty or too long")

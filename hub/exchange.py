@@ -9,6 +9,8 @@ fan-out envelope).
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator, Callable
 
 import grpc
@@ -20,6 +22,8 @@ from hub.pipeline.chain import Pipeline
 from hub.pipeline.exchange import Exchange, Peer
 from jembatan.limits import MAX_CORRELATION_ID, MAX_LEGS
 from jembatan.v1 import exchange_pb2
+
+log = logging.getLogger(__name__)
 
 
 def peer_of(context: grpc.aio.ServicerContext) -> Peer:
@@ -123,10 +127,18 @@ class ExchangeService:
                 response = exchange_pb2.FanOutResponse(
                     applicant_id=applicant_id, legs=[_outcome_of(refusal)]
                 )
+            except Exception as exc:
+                # Every applicant read gets an answer, so its slot is always given back.
+                log.error("bulk applicant failed with %s", type(exc).__name__)
+                failed = Refusal("INTERNAL_ERROR", "the hub failed on this applicant")
+                response = exchange_pb2.FanOutResponse(
+                    applicant_id=applicant_id, legs=[_outcome_of(failed)]
+                )
             await done.put(response)
 
+        tasks: set[asyncio.Task[None]] = set()
+
         async def read_all() -> None:
-            tasks: set[asyncio.Task[None]] = set()
             try:
                 async for raw in requests:
                     await slots.acquire()
@@ -144,7 +156,13 @@ class ExchangeService:
                 yield response
                 slots.release()  # released after the answer is sent: backpressure both ways
         finally:
+            # The caller went away or the stream ended: stop reading and stop the work in
+            # flight (each leg already running is still recorded by the pipeline).
             reader.cancel()
+            for task in tasks:
+                task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader
 
     def handler(self) -> grpc.GenericRpcHandler:
         return grpc.method_handlers_generic_handler(

@@ -99,6 +99,11 @@ class ConnectorService(connector_pb2_grpc.ConnectorServicer):
             log.warning("agency unavailable: %s", exc)
             await context.abort(grpc.StatusCode.UNAVAILABLE, "agency system unavailable")
             raise
+        except Exception as exc:
+            # Only the type: an adapter's own error message may quote a NIK or a value.
+            log.error("adapter failed with %s", type(exc).__name__)
+            await context.abort(grpc.StatusCode.INTERNAL, "adapter failed")
+            raise
         result = connector_pb2.FetchResult(
             request_id=request.request_id,
             service_id=request.service_id,

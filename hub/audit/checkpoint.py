@@ -105,7 +105,10 @@ def verify_checkpoint(note: str, verifier: str) -> Checkpoint:
             key.verify(raw[4:], body)
         except InvalidSignature as exc:
             raise CheckpointError(f"signature by {name} does not verify") from exc
-        return _parse_body(text)
+        checkpoint = _parse_body(text)
+        if checkpoint.origin != name:
+            raise CheckpointError(f"checkpoint names origin {checkpoint.origin!r}, not {name!r}")
+        return checkpoint
     raise CheckpointError(f"no signature by {name}")
 
 

@@ -8,6 +8,7 @@ load one fsync serves many exchanges, and when idle a lone record is written at 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import queue
 import threading
@@ -65,6 +66,9 @@ class AuditLog:
             raise AuditUnavailable(f"audit store: {self._startup_error}")
 
     async def append(self, entry: PendingEntry) -> LogEntry:
+        if not self._thread.is_alive():
+            # Nobody would settle the future: fail closed at once rather than hang.
+            raise AuditUnavailable("the audit sequencer is not running")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[LogEntry] = loop.create_future()
         self._queue.put((entry, future, loop))
@@ -131,4 +135,6 @@ def _settle(batch: list[_Item], settle: Callable[[asyncio.Future[LogEntry], int]
                 settle(future, i)
 
     for loop, items in by_loop.items():
-        loop.call_soon_threadsafe(settle_all, items)
+        # A loop closed meanwhile has nobody left waiting; it must not kill the sequencer.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(settle_all, items)

@@ -7,9 +7,10 @@ from an export without our code.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field, fields
+
+from hub.audit.merkle import hash_leaf
 
 RECORD_VERSION = 1
 
@@ -56,5 +57,5 @@ _FIELD_NAMES = tuple(f.name for f in fields(AuditRecord))
 
 
 def leaf_hash(record_json: bytes) -> bytes:
-    """RFC 6962 leaf hash: SHA-256(0x00 || leaf)."""
-    return hashlib.sha256(b"\x00" + record_json).digest()
+    """The record's RFC 6962 leaf hash: SHA-256(0x00 || canonical JSON)."""
+    return hash_leaf(record_json)

@@ -43,7 +43,9 @@ def export_lines(
             {
                 "index": index,
                 "leaf_hash": committed_leaf.hex(),
-                "record": None if record is None else record.decode(),
+                # surrogateescape: a tampered, non-UTF-8 record is exported byte for byte,
+                # and then fails its leaf check instead of crashing the export.
+                "record": None if record is None else record.decode("utf-8", "surrogateescape"),
             },
             ensure_ascii=False,
         )
@@ -121,7 +123,7 @@ def _parse_line(number: int, line: str) -> tuple[int, bytes, bytes | None]:
         return (
             int(doc["index"]),
             bytes.fromhex(doc["leaf_hash"]),
-            None if record is None else record.encode(),
+            None if record is None else record.encode("utf-8", "surrogateescape"),
         )
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise VerificationFailed(f"line {number + 2} of the export is malformed") from exc

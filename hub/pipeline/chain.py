@@ -6,6 +6,7 @@ the exchange fails closed with AUDIT_UNAVAILABLE and no fields.
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import hashlib
 import logging
@@ -14,7 +15,7 @@ from collections.abc import Sequence
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from hub.audit.log import AuditLog, AuditUnavailable, pending_entry
+from hub.audit.log import AuditLog, AuditUnavailable, LogEntry, pending_entry
 from hub.audit.pseudonym import Pseudonymizer
 from hub.audit.receipt import sign_receipt
 from hub.audit.record import AuditRecord
@@ -43,13 +44,21 @@ class Pipeline:
     async def handle(self, x: Exchange) -> exchange_pb2.QueryResponse:
         refusal: Refusal | None = None
         stage_name = "release"
+        result = b""
         try:
             for stage in self.stages:
                 stage_name = stage.name
                 await stage(x)
             stage_name = "release"
+            result = self._result(x)
         except Refusal as exc:
             refusal = exc
+        except asyncio.CancelledError:
+            # The caller gave up (deadline, disconnect) mid-exchange, perhaps after the
+            # agency was asked: the exchange is still recorded, then the cancel goes on.
+            cancelled = Refusal("CANCELLED", f"the caller gave up in stage {stage_name}")
+            await asyncio.shield(self._append(x, cancelled, stage_name, b""))
+            raise
         except Exception as exc:
             # A fault in a stage is a refusal too: nothing released, and still recorded.
             # The message is not logged (it might quote data it was handed); where is.
@@ -60,13 +69,7 @@ class Pipeline:
                 "".join(traceback.format_tb(exc.__traceback__)),
             )
             refusal = Refusal("INTERNAL_ERROR", f"the hub failed in stage {stage_name}")
-        result = b"" if refusal else self._result(x)
-        record = self._record(x, refusal, stage_name, result)
-        try:
-            entry = await self._audit.append(self._pending(x, record))
-        except AuditUnavailable as exc:
-            log.error("exchange %s failed closed: %s", x.body.request_id if x.body else "-", exc)
-            raise Refusal("AUDIT_UNAVAILABLE", "the audit log cannot record this exchange") from exc
+        entry = await self._append(x, refusal, stage_name, b"" if refusal else result)
         if refusal is not None:
             raise refusal
         receipt = exchange_pb2.Receipt(
@@ -75,6 +78,17 @@ class Pipeline:
             signature=sign_receipt(self._receipt_key, entry.index, entry.leaf_hash, result),
         )
         return exchange_pb2.QueryResponse(result=result, receipt=receipt)
+
+    async def _append(
+        self, x: Exchange, refusal: Refusal | None, stage: str, result: bytes
+    ) -> LogEntry:
+        """Make the exchange's record durable; fail closed if it cannot be."""
+        try:
+            record = self._record(x, refusal, stage, result)
+            return await self._audit.append(self._pending(x, record))
+        except AuditUnavailable as exc:
+            log.error("exchange failed closed: %s", exc)
+            raise Refusal("AUDIT_UNAVAILABLE", "the audit log cannot record this exchange") from exc
 
     @staticmethod
     def _result(x: Exchange) -> bytes:

@@ -49,10 +49,15 @@ class Exchange:
     dropped: list[str] = field(default_factory=list)
     # transform
     released: list[exchange_pb2.ReleasedField] = field(default_factory=list)
+    _digest: str = ""
 
     @property
     def request_digest(self) -> str:
-        return hashlib.sha256(self.raw).hexdigest()
+        """Hex SHA-256 of the request as received: its identity in the log and towards
+        the agency (computed once: it is asked for at several stages)."""
+        if not self._digest:
+            self._digest = hashlib.sha256(self.raw).hexdigest()
+        return self._digest
 
     def released_names(self) -> tuple[tuple[str, str], ...]:
         return tuple(

@@ -42,7 +42,11 @@ from policies import PolicySet, PolicyValueError
 _Message = TypeVar("_Message", exchange_pb2.QueryRequest, exchange_pb2.QueryBody)
 # Indonesia's western time zone (WIB): "today" for date predicates is the pilot's today.
 WIB = datetime.timezone(datetime.timedelta(hours=7))
-_FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+_FIELD_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
+_PURPOSE = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
+_REQUEST_ID = re.compile(rf"[A-Za-z0-9._:-]{{0,{MAX_CORRELATION_ID}}}")
+# Sixteen digits in a row could be a NIK: never let one into the log through free text.
+_NIK_LIKE = re.compile(r"[0-9]{16}")
 _TREATMENTS = {
     "raw": common_pb2.RAW,
     "masked": common_pb2.MASKED,
@@ -194,17 +198,20 @@ def _parse(message: type[_Message], data: bytes, name: str) -> _Message:
 
 
 def _parse_body(data: bytes) -> exchange_pb2.QueryBody:
+    """The body, refused unless every text the audit record will keep verbatim (purpose,
+    request id, field names) is of a shape that cannot carry a NIK or a value."""
     body = _parse(exchange_pb2.QueryBody, data, "QueryBody")
-    if not body.purpose or len(body.purpose) > 64:
-        raise Refusal("MALFORMED_REQUEST", "purpose missing or longer than 64 characters")
-    if len(body.request_id) > MAX_CORRELATION_ID:
-        raise Refusal("MALFORMED_REQUEST", "request_id longer than 64 characters")
+    if not _PURPOSE.fullmatch(body.purpose) or _NIK_LIKE.search(body.purpose):
+        raise Refusal("MALFORMED_REQUEST", "purpose is not a purpose code")
+    if not _REQUEST_ID.fullmatch(body.request_id) or _NIK_LIKE.search(body.request_id):
+        raise Refusal(
+            "MALFORMED_REQUEST", f"request_id must be 0..{MAX_CORRELATION_ID} of [A-Za-z0-9._:-]"
+        )
     fields = list(body.fields)
     if not fields or len(fields) > MAX_FIELDS or len(set(fields)) != len(fields):
         raise Refusal("MALFORMED_REQUEST", f"fields must be 1..{MAX_FIELDS} distinct names")
-    bad = [f for f in fields if not _FIELD_NAME.match(f)]
-    if bad:
-        raise Refusal("MALFORMED_REQUEST", f"invalid field name(s) {bad[:3]}")
+    if any(not _FIELD_NAME.fullmatch(f) or _NIK_LIKE.search(f) for f in fields):
+        raise Refusal("MALFORMED_REQUEST", "a field name is not of the form [a-z][a-z0-9_]*")
     return body
 
 
@@ -285,7 +292,9 @@ class Forward:
     async def __call__(self, x: Exchange) -> None:
         assert x.body is not None and x.route is not None and x.decision is not None
         request = connector_pb2.FetchRequest(
-            request_id=x.body.request_id,
+            # Not the client's request_id (it chooses it, may leave it empty or reuse it):
+            # the digest of the signed request is unique to this exchange.
+            request_id=x.request_digest,
             service_id=x.route.service_id,
             subject=x.body.subject,
             fields=list(x.decision.releases),
@@ -322,7 +331,7 @@ class VerifyAgency:
         except DecodeError as exc:
             raise Refusal("AGENCY_RESPONSE_INVALID", "body is not a FetchResult") from exc
         if (
-            result.request_id != x.body.request_id
+            result.request_id != x.request_digest
             or result.service_id != x.route.service_id
             or result.agency_id != x.route.agency_id
         ):
@@ -336,7 +345,7 @@ class VerifyAgency:
     def _check_signature(
         self, response: connector_pb2.FetchResponse, agency_id: str, now: float
     ) -> None:
-        record = self._signer(response.signature, agency_id)
+        record = self._signer(response.signature, agency_id, now)
         if record is None:
             raise Refusal("AGENCY_SIGNATURE_INVALID", "not signed by the service's agency")
         key = self._certificates.parse(record.cert_pem).key
@@ -353,9 +362,10 @@ class VerifyAgency:
         except EnvelopeError as exc:
             raise Refusal("AGENCY_SIGNATURE_INVALID", str(exc)) from exc
 
-    def _signer(self, signature: str, agency_id: str) -> MemberCertificate | None:
-        """The agency certificate whose key must verify the signature."""
-        candidates = self._registry.valid_certificates(agency_id)
+    def _signer(self, signature: str, agency_id: str, now: float) -> MemberCertificate | None:
+        """The agency certificate whose key must verify the signature: an expired one
+        vouches for nothing, even if TLS never asked."""
+        candidates = [c for c in self._registry.valid_certificates(agency_id) if c.usable_at(now)]
         if len(candidates) == 1:
             # The usual case: no need to parse the JWS header for its kid first.
             return candidates[0]

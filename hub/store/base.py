@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 
@@ -18,6 +19,10 @@ class MemberCertificate:
     @property
     def revoked(self) -> bool:
         return self.revoked_at is not None
+
+    def usable_at(self, when: float) -> bool:
+        """Not revoked and not expired at ``when`` (Unix seconds)."""
+        return not self.revoked and datetime.fromisoformat(self.not_after).timestamp() > when
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,11 +12,13 @@ import grpc
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from connectors.bpjstk.adapter import EMPLOYMENT_SERVICE
 from hub.audit.checkpoint import CheckpointError, verifier_key
 from hub.audit.merkle import ProofError, verify_consistency
+from hub.audit.receipt import ReceiptInvalid
 from hub.client import HubClient, QueryAnswer, QueryRefused
 from hub.pki import CertificateAuthority, cert_to_pem, generate_key, key_to_pem, make_csr
-from jembatan.v1 import audit_pb2, audit_pb2_grpc
+from jembatan.v1 import audit_pb2, audit_pb2_grpc, exchange_pb2
 from tests.stack import Stack, employment_query
 
 
@@ -103,3 +105,32 @@ async def test_an_unregistered_caller_gets_no_checkpoint(stack: Stack) -> None:
         "UNAUTHENTICATED",
         "UNAUTHENTICATED",
     )
+
+
+async def test_a_receipt_whose_signature_or_result_was_altered_is_refused(stack: Stack) -> None:
+    """The client checks the hub's receipt signature over index, leaf and result."""
+    nik = stack.people.employed
+    token, _ = stack.consent(nik)
+    async with stack.client() as client:
+        request = client.sign(
+            client.body(
+                service_id=EMPLOYMENT_SERVICE,
+                subject=nik,
+                purpose="bansos-eligibility",
+                fields=("employment_status",),
+                consent=token,
+            )
+        )
+        response = await client._exchange.Query(request)  # the raw answer, unchecked
+        bad_signature = exchange_pb2.QueryResponse()
+        bad_signature.CopyFrom(response)
+        bad_signature.receipt.signature = (
+            bytes([response.receipt.signature[0] ^ 1]) + (response.receipt.signature[1:])
+        )
+        bad_result = exchange_pb2.QueryResponse()
+        bad_result.CopyFrom(response)
+        bad_result.result = response.result + b"\x00"
+        client._answer(response)  # the genuine one passes
+        for altered in (bad_signature, bad_result):
+            with pytest.raises(ReceiptInvalid):
+                client._answer(altered)
