@@ -31,6 +31,7 @@ from jwt.types import Options
 
 from hub.errors import Refusal
 from hub.ids import is_member_id, is_service_id
+from jembatan.subject import is_nik
 
 __all__ = [
     "CONSENT_TYP",
@@ -55,6 +56,7 @@ __all__ = [
 
 CONSENT_TYP: Final = "consent+jwt"
 REVOCATION_TYP: Final = "consent-revocation+jwt"
+SUBJECT_TYP: Final = "subject+jwt"
 PURPOSE_BANSOS_ELIGIBILITY: Final = "bansos-eligibility"
 # Hard-coded, never taken from the token (RFC 8725 §2.1): this is what refuses "none",
 # HS256 signed with the public key as the secret, and any other algorithm.
@@ -284,6 +286,47 @@ def verify_revocation(token: str, key: Ed25519PublicKey, *, issuer: str) -> str:
         return _require_uuid(claims["cid"], "cid")
     except ValueError as exc:
         raise ConsentError("REVOCATION_INVALID", f"malformed revocation: {exc}") from None
+
+
+# --- subject tokens: a citizen's proof, issued by the portal, that a NIK is theirs ---------
+
+
+def sign_subject_token(
+    subject: str,
+    key: Ed25519PrivateKey,
+    *,
+    issuer: str,
+    valid_for: timedelta = timedelta(minutes=15),
+    now: datetime | None = None,
+) -> str:
+    """The consent manager's short-lived statement that the bearer is citizen ``subject``
+    (after it authenticated them), for seeing who accessed their data."""
+    if not is_nik(subject):
+        raise ValueError("subject is not a 16-digit NIK")
+    issued = _seconds(_utc(now))
+    claims = {
+        "iss": issuer,
+        "sub": subject,
+        "iat": issued,
+        "exp": issued + int(valid_for.total_seconds()),
+    }
+    return jwt.encode(claims, key, algorithm="EdDSA", headers={"typ": SUBJECT_TYP})
+
+
+def verify_subject_token(token: str, key: Ed25519PublicKey, *, issuer: str, now: datetime) -> str:
+    """The NIK the token speaks for; ConsentError SUBJECT_TOKEN_INVALID otherwise."""
+    claims = _decode(token, key, issuer=issuer, typ=SUBJECT_TYP, reason="SUBJECT_TOKEN_INVALID")
+    try:
+        subject = claims["sub"]
+        expires = _require_int(claims["exp"], "exp")
+        _require_int(claims["iat"], "iat")
+    except (KeyError, ValueError) as exc:
+        raise ConsentError("SUBJECT_TOKEN_INVALID", f"malformed subject token: {exc}") from None
+    if not is_nik(subject):
+        raise ConsentError("SUBJECT_TOKEN_INVALID", "sub is not a NIK")
+    if _seconds(_utc(now)) >= expires:
+        raise ConsentError("SUBJECT_TOKEN_INVALID", "subject token has expired")
+    return subject
 
 
 # --- PEM helpers for the consent manager's key ---------------------------------------------

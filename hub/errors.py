@@ -42,6 +42,7 @@ _STATUS_OF_REASON: dict[str, grpc.StatusCode] = {
     "AUDIT_UNAVAILABLE": grpc.StatusCode.UNAVAILABLE,
     "REVOCATION_INVALID": grpc.StatusCode.PERMISSION_DENIED,
     "ROLE_REQUIRED": grpc.StatusCode.PERMISSION_DENIED,
+    "SUBJECT_TOKEN_INVALID": grpc.StatusCode.PERMISSION_DENIED,
     "CANCELLED": grpc.StatusCode.CANCELLED,
     "INTERNAL_ERROR": grpc.StatusCode.INTERNAL,
 }

@@ -192,7 +192,13 @@ class Hub:
         self._publishing: asyncio.Task[None] | None = None
         audit_pb2_grpc.add_AuditServicer_to_server(
             AuditService(
-                self.identify, self.registry, self.checkpoints, self.audit, pseudonyms, clock
+                self.identify,
+                self.registry,
+                self.checkpoints,
+                self.audit,
+                pseudonyms,
+                clock,
+                consent_key,
             ),
             self._server,
         )

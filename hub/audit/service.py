@@ -14,19 +14,23 @@ import hashlib
 from collections.abc import Callable
 
 import grpc
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from google.protobuf.message import Message
 
+from consent.artefact import verify_subject_token
 from hub.audit.log import AuditLog, AuditUnavailable, pending_entry
 from hub.audit.pseudonym import Pseudonymizer
 from hub.audit.publisher import CheckpointPublisher
 from hub.audit.record import AuditRecord
 from hub.errors import Refusal
 from hub.exchange import abort_with, peer_of
+from hub.home import CONSENT_MANAGER_ID
 from hub.pipeline.stages import Identify, PeerMember
 from hub.store.sqlite import SqliteRegistry
 from jembatan.v1 import audit_pb2, audit_pb2_grpc
 
 AUDITOR = "auditor"
+CITIZEN_VIEW = "citizen-access"
 _SEARCH_LIMIT = 500
 _FILTERS = ("time_from", "time_to", "client_id", "service_id", "purpose", "decision", "reason")
 
@@ -40,6 +44,7 @@ class AuditService(audit_pb2_grpc.AuditServicer):
         log: AuditLog,
         pseudonyms: Pseudonymizer,
         clock: Callable[[], float],
+        consent_key: Ed25519PublicKey,
     ) -> None:
         self._identify = identify
         self._registry = registry
@@ -47,6 +52,7 @@ class AuditService(audit_pb2_grpc.AuditServicer):
         self._log = log
         self._pseudonyms = pseudonyms
         self._clock = clock
+        self._consent_key = consent_key
 
     async def _check(self, context: grpc.aio.ServicerContext) -> PeerMember:
         try:
@@ -85,7 +91,7 @@ class AuditService(audit_pb2_grpc.AuditServicer):
             client_id=member.member_id,
             client_certificate=member.serial,
             service_id=f"jembatan.v1.Audit/{method}",
-            purpose="audit",
+            purpose=CITIZEN_VIEW if method == "CitizenAccesses" else "audit",
             consent_id="",
             subject=self._pseudonyms.subject(subject) if subject else "",
             decision="REFUSED" if refusal else "RELEASED",
@@ -185,6 +191,37 @@ class AuditService(audit_pb2_grpc.AuditServicer):
         await self._record(member, "GetRecord", request, body, "", None, context)
         return response
 
+    async def CitizenAccesses(
+        self, request: audit_pb2.CitizenAccessesRequest, context: grpc.aio.ServicerContext
+    ) -> audit_pb2.CitizenAccessList:
+        member = await self._check(context)
+        now = datetime.datetime.fromtimestamp(self._clock(), datetime.UTC)
+        try:
+            nik = verify_subject_token(
+                request.subject_token, self._consent_key, issuer=CONSENT_MANAGER_ID, now=now
+            )
+        except Refusal as refusal:
+            await self._record(member, "CitizenAccesses", request, b"", "", refusal, context)
+            await abort_with(context, refusal)
+            raise
+        pseudonym = self._pseudonyms.subject(nik)
+        accesses = []
+        after: int | None = None
+        while True:  # every page: a citizen sees all of it
+            rows = self._registry.search({"subject": pseudonym}, after_index=after, limit=500)
+            for index, _, record_json in rows:
+                record = AuditRecord.from_json(record_json)
+                if record.purpose == CITIZEN_VIEW:
+                    continue  # their own look at the list is not news to them
+                accesses.append(_citizen_access(index, record))
+            if len(rows) < 500:
+                break
+            after = rows[-1][0]
+        response = audit_pb2.CitizenAccessList(accesses=accesses)
+        body = response.SerializeToString(deterministic=True)
+        await self._record(member, "CitizenAccesses", request, body, nik, None, context)
+        return response
+
     async def _utc(self, text: str, context: grpc.aio.ServicerContext) -> str:
         """An RFC 3339 bound in the log's own time format, so text order is time order."""
         try:
@@ -195,3 +232,19 @@ class AuditService(audit_pb2_grpc.AuditServicer):
         if moment.tzinfo is None:
             await self._bad_request(context, "time bounds need a UTC offset")
         return moment.astimezone(datetime.UTC).isoformat(timespec="milliseconds")
+
+
+def _citizen_access(index: int, record: AuditRecord) -> audit_pb2.CitizenAccess:
+    return audit_pb2.CitizenAccess(
+        time=record.time,
+        client_id=record.client_id,
+        service_id=record.service_id,
+        purpose=record.purpose,
+        decision=record.decision,
+        reason=record.reason,
+        fields_released=[
+            audit_pb2.ReleasedFieldRecord(name=name, treatment=treatment)
+            for name, treatment in record.fields_released
+        ],
+        log_index=index,
+    )

@@ -6,6 +6,38 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class CitizenAccessesRequest(_message.Message):
+    __slots__ = ("subject_token",)
+    SUBJECT_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    subject_token: str
+    def __init__(self, subject_token: _Optional[str] = ...) -> None: ...
+
+class CitizenAccess(_message.Message):
+    __slots__ = ("time", "client_id", "service_id", "purpose", "decision", "reason", "fields_released", "log_index")
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_ID_FIELD_NUMBER: _ClassVar[int]
+    PURPOSE_FIELD_NUMBER: _ClassVar[int]
+    DECISION_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    FIELDS_RELEASED_FIELD_NUMBER: _ClassVar[int]
+    LOG_INDEX_FIELD_NUMBER: _ClassVar[int]
+    time: str
+    client_id: str
+    service_id: str
+    purpose: str
+    decision: str
+    reason: str
+    fields_released: _containers.RepeatedCompositeFieldContainer[ReleasedFieldRecord]
+    log_index: int
+    def __init__(self, time: _Optional[str] = ..., client_id: _Optional[str] = ..., service_id: _Optional[str] = ..., purpose: _Optional[str] = ..., decision: _Optional[str] = ..., reason: _Optional[str] = ..., fields_released: _Optional[_Iterable[_Union[ReleasedFieldRecord, _Mapping]]] = ..., log_index: _Optional[int] = ...) -> None: ...
+
+class CitizenAccessList(_message.Message):
+    __slots__ = ("accesses",)
+    ACCESSES_FIELD_NUMBER: _ClassVar[int]
+    accesses: _containers.RepeatedCompositeFieldContainer[CitizenAccess]
+    def __init__(self, accesses: _Optional[_Iterable[_Union[CitizenAccess, _Mapping]]] = ...) -> None: ...
+
 class SearchRequest(_message.Message):
     __slots__ = ("time_from", "time_to", "client_id", "service_id", "purpose", "decision", "reason", "subject", "after_index", "has_after_index", "limit")
     TIME_FROM_FIELD_NUMBER: _ClassVar[int]

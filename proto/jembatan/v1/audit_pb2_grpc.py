@@ -63,6 +63,11 @@ class AuditStub:
                 request_serializer=jembatan_dot_v1_dot_audit__pb2.GetRecordRequest.SerializeToString,
                 response_deserializer=jembatan_dot_v1_dot_audit__pb2.AuditEntry.FromString,
                 _registered_method=True)
+        self.CitizenAccesses = channel.unary_unary(
+                '/jembatan.v1.Audit/CitizenAccesses',
+                request_serializer=jembatan_dot_v1_dot_audit__pb2.CitizenAccessesRequest.SerializeToString,
+                response_deserializer=jembatan_dot_v1_dot_audit__pb2.CitizenAccessList.FromString,
+                _registered_method=True)
 
 
 class AuditServicer:
@@ -102,6 +107,15 @@ class AuditServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CitizenAccesses(self, request, context):
+        """A citizen's own view (like Estonia's Data Tracker): who accessed their data, when, for
+        what purpose, which fields and how. Asked through the consent manager's portal with a
+        subject token it issued to the authenticated citizen; never anyone else's records.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AuditServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -129,6 +143,11 @@ def add_AuditServicer_to_server(servicer, server):
                     servicer.GetRecord,
                     request_deserializer=jembatan_dot_v1_dot_audit__pb2.GetRecordRequest.FromString,
                     response_serializer=jembatan_dot_v1_dot_audit__pb2.AuditEntry.SerializeToString,
+            ),
+            'CitizenAccesses': grpc.unary_unary_rpc_method_handler(
+                    servicer.CitizenAccesses,
+                    request_deserializer=jembatan_dot_v1_dot_audit__pb2.CitizenAccessesRequest.FromString,
+                    response_serializer=jembatan_dot_v1_dot_audit__pb2.CitizenAccessList.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -270,6 +289,33 @@ class Audit:
             '/jembatan.v1.Audit/GetRecord',
             jembatan_dot_v1_dot_audit__pb2.GetRecordRequest.SerializeToString,
             jembatan_dot_v1_dot_audit__pb2.AuditEntry.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CitizenAccesses(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/jembatan.v1.Audit/CitizenAccesses',
+            jembatan_dot_v1_dot_audit__pb2.CitizenAccessesRequest.SerializeToString,
+            jembatan_dot_v1_dot_audit__pb2.CitizenAccessList.FromString,
             options,
             channel_credentials,
             insecure,

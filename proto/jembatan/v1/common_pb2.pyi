@@ -36,6 +36,7 @@ class Reason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     AUDIT_UNAVAILABLE: _ClassVar[Reason]
     REVOCATION_INVALID: _ClassVar[Reason]
     ROLE_REQUIRED: _ClassVar[Reason]
+    SUBJECT_TOKEN_INVALID: _ClassVar[Reason]
     CANCELLED: _ClassVar[Reason]
     INTERNAL_ERROR: _ClassVar[Reason]
 
@@ -75,6 +76,7 @@ AGENCY_RESPONSE_INVALID: Reason
 AUDIT_UNAVAILABLE: Reason
 REVOCATION_INVALID: Reason
 ROLE_REQUIRED: Reason
+SUBJECT_TOKEN_INVALID: Reason
 CANCELLED: Reason
 INTERNAL_ERROR: Reason
 TREATMENT_UNSPECIFIED: Treatment

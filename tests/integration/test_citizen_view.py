@@ -1,0 +1,99 @@
+"""A citizen sees who accessed their data — and only theirs — through the consent
+manager's portal, with a subject token the portal issued them."""
+
+from __future__ import annotations
+
+import datetime
+import json
+
+import grpc
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from consent.artefact import sign_subject_token
+from hub.admin import enrol
+from hub.client import refusal_of
+from hub.home import CONSENT_MANAGER_ID
+from jembatan.v1 import audit_pb2, audit_pb2_grpc
+from tests.stack import ELIGIBILITY_ID, Stack, employment_query
+
+PORTAL = CONSENT_MANAGER_ID
+AUDITOR_ID = "ID/GOV/BSSN/auditor"
+
+
+def _stub(stack: Stack, member_id: str) -> tuple[grpc.aio.Channel, audit_pb2_grpc.AuditStub]:
+    files = stack.member(member_id)
+    channel = grpc.aio.secure_channel(
+        stack.address,
+        grpc.ssl_channel_credentials(
+            stack.home.ca_cert.read_bytes(), files.key_pem, files.cert_pem
+        ),
+    )
+    return channel, audit_pb2_grpc.AuditStub(channel)
+
+
+async def test_a_citizen_sees_every_access_to_their_data_and_nobody_elses(stack: Stack) -> None:
+    citizen, neighbour = stack.people.recently_terminated, stack.people.employed
+    async with stack.client() as client:
+        for nik in (citizen, neighbour):
+            token, _ = stack.consent(nik)
+            await employment_query(client, nik, token)
+    # A security officer looks the citizen up: that, too, is an access they see.
+    if not (stack.home.member_dir(AUDITOR_ID) / "cert.pem").exists():
+        enrol(stack.home, AUDITOR_ID, roles=["auditor"])
+    channel, audit = _stub(stack, AUDITOR_ID)
+    async with channel:
+        await audit.Search(audit_pb2.SearchRequest(subject=citizen))
+
+    channel, audit = _stub(stack, PORTAL)
+    async with channel:
+        mine = await audit.CitizenAccesses(
+            audit_pb2.CitizenAccessesRequest(
+                subject_token=sign_subject_token(citizen, stack.consent_key, issuer=PORTAL)
+            )
+        )
+    by_whom = {(a.client_id, a.purpose) for a in mine.accesses}
+    assert (ELIGIBILITY_ID, "bansos-eligibility") in by_whom
+    assert (AUDITOR_ID, "audit") in by_whom
+    released = next(a for a in mine.accesses if a.decision == "RELEASED" and a.fields_released)
+    assert {f.name: f.treatment for f in released.fields_released}["monthly_wage"] == "predicate"
+    # Only the citizen's own: every listed record carries their pseudonym.
+    with stack.registry() as registry:
+        mine_pseudonyms = {
+            json.loads(registry.entry(a.log_index)[1])["subject"] for a in mine.accesses
+        }
+    assert len(mine_pseudonyms) == 1
+
+
+@pytest.mark.parametrize("case", ["forged", "expired", "garbage", "empty"])
+async def test_without_a_valid_subject_token_nothing_is_shown_and_that_is_logged(
+    stack: Stack, case: str
+) -> None:
+    nik = stack.people.employed
+    token = {
+        "forged": sign_subject_token(nik, Ed25519PrivateKey.generate(), issuer=PORTAL),
+        "expired": sign_subject_token(
+            nik,
+            stack.consent_key,
+            issuer=PORTAL,
+            now=datetime.datetime.now(datetime.UTC) - datetime.timedelta(hours=1),
+        ),
+        "garbage": "not.a.token",
+        "empty": "",
+    }[case]
+    before = stack.log_size()
+    channel, audit = _stub(stack, ELIGIBILITY_ID)
+    async with channel:
+        with pytest.raises(grpc.aio.AioRpcError) as error:
+            await audit.CitizenAccesses(audit_pb2.CitizenAccessesRequest(subject_token=token))
+    refusal = refusal_of(error.value)
+    assert (refusal.status, refusal.reason) == (
+        grpc.StatusCode.PERMISSION_DENIED,
+        "SUBJECT_TOKEN_INVALID",
+    )
+    (record,) = stack.records(before)
+    assert (record.service_id, record.decision, record.reason) == (
+        "jembatan.v1.Audit/CitizenAccesses",
+        "REFUSED",
+        "SUBJECT_TOKEN_INVALID",
+    )
