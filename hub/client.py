@@ -106,6 +106,7 @@ class HubClient:
         cert_pem: bytes,
         ca_pem: bytes,
         log_key: Ed25519PublicKey | None = None,
+        unsafe_skip_receipt_check: bool = False,
         timeout_s: float = 5.0,
         request_ttl_s: int = 30,
     ) -> None:
@@ -114,6 +115,9 @@ class HubClient:
             raise ValueError("member key must be ECDSA P-256")
         self._key = key
         self.client_id = member_id_of(load_cert_pem(cert_pem))
+        if log_key is None and not unsafe_skip_receipt_check:
+            # Checking the hub's receipt is the default; not checking must be said out loud.
+            raise ValueError("give the hub's log_key, or unsafe_skip_receipt_check=True")
         self._log_key = log_key
         self._timeout_s = timeout_s
         self._ttl_s = request_ttl_s

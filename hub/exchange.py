@@ -49,6 +49,12 @@ def _decode_fan_out(raw: bytes) -> exchange_pb2.FanOutRequest:
         raise Refusal("MALFORMED_REQUEST", "not a FanOutRequest") from exc
 
 
+def _parse_fan_out(raw: bytes) -> exchange_pb2.FanOutRequest:
+    request = _decode_fan_out(raw)
+    _check_fan_out(request)
+    return request
+
+
 def _check_fan_out(request: exchange_pb2.FanOutRequest) -> None:
     if len(UnknownFieldSet(request)):
         raise Refusal("MALFORMED_REQUEST", "FanOutRequest carries unknown fields")
@@ -79,13 +85,15 @@ class ExchangeService:
     async def fan_out(
         self, raw: bytes, context: grpc.aio.ServicerContext
     ) -> exchange_pb2.FanOutResponse:
+        peer = peer_of(context)
         try:
-            request = _decode_fan_out(raw)
-            _check_fan_out(request)
+            request = await self._pipeline.screen(
+                Exchange(raw=raw, peer=peer, received_at=self._clock()), _parse_fan_out
+            )
         except Refusal as refusal:
             await abort_with(context, refusal)
             raise
-        return await self._fan_out(request, peer_of(context))
+        return await self._fan_out(request, peer)
 
     async def _fan_out(
         self, request: exchange_pb2.FanOutRequest, peer: Peer
@@ -119,9 +127,11 @@ class ExchangeService:
             # A bad item is answered on its own (named when it can be); the stream goes on.
             applicant_id = ""
             try:
-                request = _decode_fan_out(raw)
-                applicant_id = request.applicant_id[:MAX_CORRELATION_ID]
-                _check_fan_out(request)
+                with contextlib.suppress(Refusal):
+                    applicant_id = _decode_fan_out(raw).applicant_id[:MAX_CORRELATION_ID]
+                request = await self._pipeline.screen(
+                    Exchange(raw=raw, peer=peer, received_at=self._clock()), _parse_fan_out
+                )
                 response = await self._fan_out(request, peer)
             except Refusal as refusal:
                 response = exchange_pb2.FanOutResponse(

@@ -11,7 +11,8 @@ import datetime
 import hashlib
 import logging
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -26,6 +27,7 @@ from hub.store.base import Nonce, PendingEntry
 from jembatan.v1 import exchange_pb2
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class Pipeline:
@@ -37,6 +39,7 @@ class Pipeline:
         receipt_key: Ed25519PrivateKey,
     ) -> None:
         self.stages = tuple(stages)
+        self._identify = next(stage for stage in self.stages if stage.name == "identify")
         self._audit = audit
         self._pseudonyms = pseudonyms
         self._receipt_key = receipt_key
@@ -78,6 +81,19 @@ class Pipeline:
             signature=sign_receipt(self._receipt_key, entry.index, entry.leaf_hash, result),
         )
         return exchange_pb2.QueryResponse(result=result, receipt=receipt)
+
+    async def screen(self, x: Exchange, parse: Callable[[bytes], T]) -> T:
+        """For an envelope that carries exchanges (a fan-out, a bulk item): identify the
+        caller, then parse the envelope; a refusal is recorded like any exchange's, so an
+        unidentified caller learns only UNAUTHENTICATED and nothing goes unlogged."""
+        stage = "identify"
+        try:
+            await self._identify(x)
+            stage = "envelope"
+            return parse(x.raw)
+        except Refusal as refusal:
+            await self._append(x, refusal, stage, b"")
+            raise
 
     async def _append(
         self, x: Exchange, refusal: Refusal | None, stage: str, result: bytes

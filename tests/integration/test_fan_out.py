@@ -10,9 +10,14 @@ import time
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 
+import grpc
+import pytest
+
 from connectors.bpjstk.adapter import EMPLOYMENT_SERVICE, WAGE_BAND_SERVICE
-from hub.client import Applicant, HubClient
+from hub.client import Applicant, HubClient, refusal_of
+from hub.pki import CertificateAuthority, cert_to_pem, generate_key, key_to_pem, make_csr
 from hub.processes import RunningProcess
+from jembatan.v1 import exchange_pb2
 from tests.rogue_connector import DOWN_SERVICE, flaky_fails, service_id
 from tests.stack import EMPLOYMENT_FIELDS, PURPOSE, Stack
 
@@ -168,3 +173,51 @@ async def test_bulk_answers_every_applicant_exactly_once_with_flat_read_ahead(
     # (32 in flight at the hub, plus what gRPC's flow-control window holds).
     assert max_ahead < 150, max_ahead
     assert stack.log_size() - before == 2 * count  # every leg audited once
+
+
+async def test_a_bad_fan_out_envelope_is_refused_and_recorded(stack: Stack) -> None:
+    nik = stack.people.employed
+    token, _ = stack.consent(nik, EMPLOYMENT_SERVICE, ("employment_status",))
+    before = stack.log_size()
+    async with stack.client() as client:
+        leg = client.sign(
+            client.body(
+                service_id=EMPLOYMENT_SERVICE,
+                subject=nik,
+                purpose=PURPOSE,
+                fields=("employment_status",),
+                consent=token,
+            )
+        ).SerializeToString()
+        too_many = exchange_pb2.FanOutRequest(applicant_id="a", legs=[leg] * 17)
+        with pytest.raises(grpc.aio.AioRpcError) as error:
+            await client._exchange.FanOut(too_many)
+    refusal = refusal_of(error.value)
+    assert (refusal.status.name, refusal.reason) == ("INVALID_ARGUMENT", "MALFORMED_REQUEST")
+    (record,) = stack.records(before)
+    assert (record.decision, record.reason, record.stage) == (
+        "REFUSED",
+        "MALFORMED_REQUEST",
+        "envelope",
+    )
+
+
+async def test_an_unidentified_caller_learns_nothing_from_a_fan_out(stack: Stack) -> None:
+    key = generate_key()
+    cert = CertificateAuthority.load(stack.home.ca_dir).issue(
+        make_csr(key, "ID/GOV/NOBODY/x"), "ID/GOV/NOBODY/x"
+    )
+    before = stack.log_size()
+    async with HubClient(
+        stack.address,
+        key_pem=key_to_pem(key),
+        cert_pem=cert_to_pem(cert),
+        ca_pem=stack.home.ca_cert.read_bytes(),
+        unsafe_skip_receipt_check=True,
+    ) as client:
+        with pytest.raises(grpc.aio.AioRpcError) as error:
+            await client._exchange.FanOut(exchange_pb2.FanOutRequest(applicant_id="a"))
+    refusal = refusal_of(error.value)
+    assert (refusal.status.name, refusal.reason) == ("UNAUTHENTICATED", "UNAUTHENTICATED")
+    (record,) = stack.records(before)
+    assert (record.reason, record.stage) == ("CERT_UNKNOWN", "identify")

@@ -13,6 +13,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from connectors.bpjstk.adapter import EMPLOYMENT_SERVICE
+from consent.artefact import load_public_key_pem
 from hub.audit.checkpoint import CheckpointError, verifier_key
 from hub.audit.merkle import ProofError, verify_consistency
 from hub.audit.receipt import ReceiptInvalid
@@ -98,6 +99,7 @@ async def test_an_unregistered_caller_gets_no_checkpoint(stack: Stack) -> None:
         key_pem=key_to_pem(key),
         cert_pem=cert_to_pem(cert),
         ca_pem=stack.home.ca_cert.read_bytes(),
+        log_key=load_public_key_pem(stack.home.log_public_key.read_bytes()),
     ) as client:
         with pytest.raises(QueryRefused) as refused:
             await client.checkpoint(_verifier(stack))

@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from connectors.bpjstk.adapter import EMPLOYMENT_SERVICE, WAGE_BAND_SERVICE
-from consent.artefact import grant, sign_consent, sign_revocation
+from consent.artefact import grant, load_public_key_pem, sign_consent, sign_revocation
 from hub.admin import issue, revoke_certificate
 from hub.client import HubClient, QueryAnswer, QueryRefused
 from hub.envelope import REQUEST_TYPE, RESPONSE_TYPE, body_digest, sign_envelope
@@ -189,6 +189,7 @@ def _client_from(stack: Stack, key: ec.EllipticCurvePrivateKey, cert_pem: bytes)
         key_pem=key_to_pem(key),
         cert_pem=cert_pem,
         ca_pem=stack.home.ca_cert.read_bytes(),
+        log_key=load_public_key_pem(stack.home.log_public_key.read_bytes()),
     )
 
 
