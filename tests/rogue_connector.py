@@ -8,6 +8,7 @@ in the way its service name says, bypassing the honest connector SDK:
 - ``…/body-swap``:     a valid signature over another body;
 - ``…/wrong-request``: a valid signature over the answer to another request;
 - ``…/slow``:          answers after the hub's deadline;
+- ``…/wrong-type``:    signs correctly, but sends the wage as text, which no rule fits;
 - ``…/flaky``:         honest, but its agency fails for every third subject (by NIK);
 - ``…/impersonated``:  an honest-looking answer, signed by whoever runs this process (the
                        tests run it with another agency's certificate).
@@ -41,6 +42,7 @@ MODES = (
     "slow",
     "flaky",
     "impersonated",
+    "wrong-type",
 )
 
 
@@ -112,6 +114,11 @@ class RogueConnector(connector_pb2_grpc.ConnectorServicer):
             body = self._result(request).SerializeToString()
             other = self._result(request, note="ROGUE-SECRET-3").SerializeToString()
             return connector_pb2.FetchResponse(body=other, signature=self._sign(body))
+        if mode == "wrong-type":
+            result = self._result(request)
+            result.fields["monthly_wage"].CopyFrom(common_pb2.Value(text="banyak sekali"))
+            body = result.SerializeToString()
+            return connector_pb2.FetchResponse(body=body, signature=self._sign(body))
         if mode == "flaky" and flaky_fails(request.subject):
             await context.abort(grpc.StatusCode.UNAVAILABLE, "agency system unavailable")
         if mode in ("impersonated", "flaky"):

@@ -381,23 +381,21 @@ class Transform:
     async def __call__(self, x: Exchange) -> None:
         assert x.fetched is not None and x.decision is not None
         today = datetime.datetime.fromtimestamp(x.received_at, WIB).date()
-        released = []
-        for name, rule in x.decision.releases.items():
-            if name not in x.fetched.fields:
-                continue
-            try:
-                value = rule.apply(from_wire(x.fetched.fields[name]), today=today)
-            except (PolicyValueError, ValueError) as exc:
-                # Refuse rather than release a value the rule was not written for.
-                raise Refusal(
-                    "AGENCY_RESPONSE_INVALID", f"field {name!r} does not fit its rule"
-                ) from exc
-            released.append(
-                exchange_pb2.ReleasedField(
-                    name=name,
-                    treatment=_TREATMENTS[rule.treatment],
-                    detail=rule.detail,
-                    value=to_wire(value),
-                )
+        rules = x.decision.releases
+        try:
+            values = x.decision.apply(
+                {name: from_wire(value) for name, value in x.fetched.fields.items()}, today=today
             )
+        except (PolicyValueError, ValueError) as exc:
+            # Refuse rather than release a value the rule was not written for.
+            raise Refusal("AGENCY_RESPONSE_INVALID", "a field does not fit its rule") from exc
+        released = [
+            exchange_pb2.ReleasedField(
+                name=name,
+                treatment=_TREATMENTS[rules[name].treatment],
+                detail=rules[name].detail,
+                value=to_wire(value),
+            )
+            for name, value in values.items()
+        ]
         x.released = released

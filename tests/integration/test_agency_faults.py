@@ -57,6 +57,7 @@ async def test_extra_fields_are_dropped_and_recorded(stack: Stack, rogue: Runnin
         ("bad-signature", "UNAVAILABLE", "AGENCY_SIGNATURE_INVALID"),
         ("body-swap", "UNAVAILABLE", "AGENCY_SIGNATURE_INVALID"),
         ("wrong-request", "UNAVAILABLE", "AGENCY_RESPONSE_INVALID"),
+        ("wrong-type", "UNAVAILABLE", "AGENCY_RESPONSE_INVALID"),
         ("slow", "DEADLINE_EXCEEDED", "CONNECTOR_TIMEOUT"),
     ],
 )
@@ -70,7 +71,7 @@ async def test_untrustworthy_answer_releases_nothing(
     assert (record.decision, record.reason, record.stage) == (
         "REFUSED",
         reason,
-        "forward" if mode == "slow" else "verify",
+        {"slow": "forward", "wrong-type": "transform"}.get(mode, "verify"),
     )
     assert record.fields_released == ()
     assert b"ROGUE-SECRET" not in stack.stored_bytes()
