@@ -6,6 +6,10 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test lint proto bench clean
 
+# The console's browser tests drive Debian's Chromium (Playwright's own browser download
+# does not work here); installed once per machine.
+CHROMIUM := /usr/bin/chromium
+
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
@@ -15,7 +19,12 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/jembatan demo
 
-test: $(STAMP) lint
+$(CHROMIUM):
+	@command -v apt-get >/dev/null || { echo "browser tests need Debian's chromium package"; exit 1; }
+	apt-get update -q
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium
+
+test: $(STAMP) $(CHROMIUM) lint
 	$(PY) -m pytest -q
 
 lint: $(STAMP)

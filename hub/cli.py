@@ -389,6 +389,34 @@ def _write_or_print(path: str | None, text: str) -> None:
         print(text, end="")
 
 
+# --- console -----------------------------------------------------------------------------
+
+
+def cmd_console(args: argparse.Namespace) -> None:
+    from hub.console.app import start
+
+    home = _home(args)
+    member_dir = Path(args.member_dir) if args.member_dir else home.member_dir(args.member)
+
+    async def run() -> None:
+        console = await start(home, args.listen, args.hub, member_dir)
+        print(f"jembatan console listening on {console.address} (hub {args.hub})")
+        await _until_signalled()
+        await console.stop()
+
+    asyncio.run(run())
+
+
+def cmd_console_add_officer(args: argparse.Namespace) -> None:
+    from hub.console.officers import add_officer, officers_file
+
+    # From a file, never the command line: arguments show in `ps` and shell history.
+    password = Path(args.password_file).read_text().rstrip("\r\n")
+    new = add_officer(_home(args), args.name, password)
+    done = "added" if new else "password replaced"
+    print(f"officer {args.name} {done} in {officers_file(_home(args))}")
+
+
 def cmd_demo(args: argparse.Namespace) -> None:
     from hub.demo import run_demo
 
@@ -526,6 +554,20 @@ def build_parser() -> argparse.ArgumentParser:
     query.add_argument("--purpose", default=PURPOSE)
     query.add_argument("--fields", required=True)
     query.add_argument("--consent", required=True, help="artefact, or @file")
+
+    console = add(commands, "console", cmd_console, "run the security officers' web console")
+    console.add_argument("--listen", default="127.0.0.1:8080", help="HOST:PORT (0: any port)")
+    console.add_argument("--hub", default=DEFAULT_HUB)
+    console.add_argument(
+        "--member", default="ID/GOV/BSSN/auditor", help="auditor member id (needs the role)"
+    )
+    console.add_argument("--member-dir", help="its key/cert directory (default: under the home)")
+    console_commands = console.add_subparsers(dest="console_command", metavar="ACTION")
+    officer = add(
+        console_commands, "add-officer", cmd_console_add_officer, "add or re-key a console login"
+    )
+    officer.add_argument("name")
+    officer.add_argument("--password-file", required=True, help="file holding the password")
 
     demo = add(commands, "demo", cmd_demo, "run the whole path on loopback and show it")
     demo.add_argument("--keep", action="store_true", help="keep the demo's home directory")

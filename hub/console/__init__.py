@@ -1,0 +1,7 @@
+"""The security officers' web console: search the exchange log, open a record with its
+inclusion proof verified here, watch the log's integrity, review refusals.
+
+It is its own process (``jembatan console``) and an ordinary gRPC client of the hub with an
+auditor member certificate: it holds no database handle and no signing key, so it trusts the
+hub only as far as the signed checkpoints and proofs it checks itself.
+"""

@@ -1,0 +1,133 @@
+"""The console's view of the hub's log, over gRPC as an auditor member.
+
+Nothing the hub says about the log's integrity is taken on its word: every checkpoint is
+checked against the hub's verifier key and shown consistent with the one this process saw
+before it, and a record is shown as proven only once its own bytes hash to a leaf that an
+inclusion proof ties to a verified checkpoint.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import grpc
+
+from hub.audit.checkpoint import Checkpoint, CheckpointError, verify_checkpoint
+from hub.audit.merkle import ProofError, hash_leaf, verify_consistency, verify_inclusion
+from hub.client import QueryRefused, refusal_of
+from hub.home import HubHome
+from jembatan.v1 import audit_pb2, audit_pb2_grpc
+
+T = TypeVar("T")
+
+_TIMEOUT_S = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class Consistency:
+    """The latest checkpoint and how it relates to the one seen before it."""
+
+    latest: Checkpoint
+    previous: Checkpoint
+    # None when verified; otherwise what failed (a fork, a rewritten or truncated log).
+    failure: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Inclusion:
+    checkpoint: Checkpoint | None
+    failure: str | None
+
+
+class LogReader:
+    def __init__(self, home: HubHome, target: str, member_dir: Path) -> None:
+        try:
+            key_pem = (member_dir / "key.pem").read_bytes()
+            cert_pem = (member_dir / "cert.pem").read_bytes()
+        except OSError as exc:
+            raise ValueError(f"no member key/certificate in {member_dir}") from exc
+        self._verifier = home.log_verifier_key.read_text().strip()
+        self._channel = grpc.aio.secure_channel(
+            target, grpc.ssl_channel_credentials(home.ca_cert.read_bytes(), key_pem, cert_pem)
+        )
+        self._audit = audit_pb2_grpc.AuditStub(self._channel)
+        # The first checkpoint this process trusted, then each later one only once it is
+        # proven an extension of it: a hub showing different officers different logs (a fork)
+        # is caught the next time this console looks.
+        self._seen: Checkpoint | None = None
+        # Once a checkpoint fails to extend the last trusted one, this process trusts no
+        # later one: every page keeps saying so until an operator looks.
+        self._failure: str | None = None
+        self._lock = asyncio.Lock()
+
+    async def close(self) -> None:
+        await self._channel.close()
+
+    async def _call(self, method: Callable[..., Awaitable[T]], request: object) -> T:
+        try:
+            return await method(request, timeout=_TIMEOUT_S)
+        except grpc.aio.AioRpcError as exc:
+            raise refusal_of(exc) from exc
+
+    async def search(self, request: audit_pb2.SearchRequest) -> audit_pb2.SearchResponse:
+        return await self._call(self._audit.Search, request)
+
+    async def record(self, index: int) -> audit_pb2.AuditEntry:
+        return await self._call(self._audit.GetRecord, audit_pb2.GetRecordRequest(index=index))
+
+    async def checkpoint(self, min_size: int = 0) -> Consistency:
+        """The latest signed checkpoint (at least ``min_size``), verified, and its consistency
+        with the previous one this process saw. Raises CheckpointError for a bad signature."""
+        async with self._lock:  # one anchor, advanced by one page at a time
+            signed = await self._call(
+                self._audit.GetCheckpoint, audit_pb2.GetCheckpointRequest(min_size=min_size)
+            )
+            latest = verify_checkpoint(signed.note, self._verifier)
+            previous = self._seen or latest
+            if self._failure is None:
+                self._failure = await self._consistent(previous, latest)
+                if self._failure is None:
+                    self._seen = latest
+            return Consistency(latest, previous, self._failure)
+
+    async def _consistent(self, old: Checkpoint, new: Checkpoint) -> str | None:
+        if new.size < old.size:
+            return f"the log shrank from {old.size} to {new.size} records"
+        proof = await self._call(
+            self._audit.GetConsistencyProof,
+            audit_pb2.GetConsistencyProofRequest(old_size=old.size, new_size=new.size),
+        )
+        try:
+            verify_consistency(old.size, new.size, old.root_hash, new.root_hash, proof.hashes)
+        except ProofError as exc:
+            return f"size {old.size} to {new.size}: {exc}"
+        return None
+
+    async def prove(self, index: int, record_json: bytes) -> Inclusion:
+        """Whether ``record_json``, as shown, is leaf ``index`` of a verified checkpoint."""
+        try:
+            checked = await self.checkpoint(min_size=index + 1)
+        except CheckpointError as exc:
+            return Inclusion(None, f"checkpoint not trusted: {exc}")
+        if checked.failure:
+            return Inclusion(checked.latest, f"log not consistent: {checked.failure}")
+        checkpoint = checked.latest
+        try:
+            proof = await self._call(
+                self._audit.GetInclusionProof,
+                audit_pb2.GetInclusionProofRequest(index=index, tree_size=checkpoint.size),
+            )
+        except QueryRefused as exc:
+            return Inclusion(checkpoint, f"no proof: {exc.message}")
+        try:
+            # The hash of the bytes on this page, not the leaf hash the hub sent along.
+            verify_inclusion(
+                index, checkpoint.size, hash_leaf(record_json), proof.hashes, checkpoint.root_hash
+            )
+        except ProofError as exc:
+            return Inclusion(checkpoint, str(exc))
+        return Inclusion(checkpoint, None)

@@ -1,0 +1,71 @@
+"""Server-side login sessions: the cookie holds only a random token; who is logged in, until
+when, and the searches they ran live here, so a logout or an expiry ends the session for good.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from jembatan.v1 import audit_pb2
+
+COOKIE = "jembatan_console"
+IDLE_S = 15 * 60
+MAX_S = 8 * 60 * 60
+_SAVED_SEARCHES = 20
+
+
+@dataclass
+class Session:
+    officer: str
+    created: float
+    last_seen: float
+    # Searches by id, so "next page" needs no filters (and no NIK) in the page or the URL.
+    searches: dict[str, audit_pb2.SearchRequest] = field(default_factory=dict)
+
+    def save_search(self, request: audit_pb2.SearchRequest) -> str:
+        search_id = secrets.token_urlsafe(12)
+        self.searches[search_id] = request
+        while len(self.searches) > _SAVED_SEARCHES:
+            del self.searches[next(iter(self.searches))]
+        return search_id
+
+
+class Sessions:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._sessions: dict[str, Session] = {}
+
+    def start(self, officer: str) -> str:
+        """A new session (never a reused token: no session fixation) and its token."""
+        self._expire()
+        token = secrets.token_urlsafe(32)
+        now = self._clock()
+        self._sessions[token] = Session(officer, created=now, last_seen=now)
+        return token
+
+    def get(self, token: str | None) -> Session | None:
+        """The live session for ``token``, its idle timer renewed; None if none or expired."""
+        if not token:
+            return None
+        session = self._sessions.get(token)
+        if session is None:
+            return None
+        now = self._clock()
+        if now - session.last_seen > IDLE_S or now - session.created > MAX_S:
+            del self._sessions[token]
+            return None
+        session.last_seen = now
+        return session
+
+    def end(self, token: str | None) -> None:
+        if token:
+            self._sessions.pop(token, None)
+
+    def _expire(self) -> None:
+        now = self._clock()
+        for token, session in list(self._sessions.items()):
+            if now - session.last_seen > IDLE_S or now - session.created > MAX_S:
+                del self._sessions[token]
