@@ -31,9 +31,9 @@ from typing import Any
 
 from connectors.population import generate
 from consent.artefact import grant, sign_consent
-from examples.eligibility.service import PURPOSE, SERVICES
+from examples.eligibility.formula import load_criteria
+from examples.eligibility.service import PURPOSE, SERVICES, EligibilityService
 from hub import devstack
-from hub.client import Applicant
 from hub.home import CONSENT_MANAGER_ID
 from hub.progress import Progress
 from hub.store.sqlite import SqliteRegistry
@@ -56,34 +56,25 @@ async def _reverify(stack: devstack.DevStack, scale: float) -> dict[str, Any]:
     statuses: Counter[str] = Counter()
     async with stack.client(timeout_s=3600) as client:
 
-        def applicants():  # type: ignore[no-untyped-def]
-            # Consents and signatures are made as the stream pulls: part of the client's
-            # cost, as in production, and never stale however long the run.
-            for i, nik in enumerate(heads):
-                consent = sign_consent(
-                    grant(
-                        issuer=CONSENT_MANAGER_ID,
-                        subject=nik,
-                        grantee=client.client_id,
-                        purpose=PURPOSE,
-                        services=SERVICES,
-                        valid_for=datetime.timedelta(days=1),
-                    ),
-                    consent_key,
-                )
-                yield Applicant(
-                    f"a{i}",
-                    tuple(
-                        client.body(
-                            service_id=s, subject=nik, purpose=PURPOSE, fields=f, consent=consent
-                        )
-                        for s, f in SERVICES.items()
-                    ),
-                )
+        def consent_for(nik: str) -> str:
+            # Signed as the stream pulls each applicant: part of the client's cost, as in
+            # production, and never stale however long the run.
+            artefact = grant(
+                issuer=CONSENT_MANAGER_ID,
+                subject=nik,
+                grantee=client.client_id,
+                purpose=PURPOSE,
+                services=SERVICES,
+                valid_for=datetime.timedelta(days=1),
+            )
+            return sign_consent(artefact, consent_key)
+
+        service = EligibilityService(client, load_criteria(), consent_for)
+        applicants = (service.applicant(nik, f"a{i}") for i, nik in enumerate(heads))
 
         started = time.monotonic()
         answered = 0
-        async for answer in client.bulk(applicants()):
+        async for answer in client.bulk(applicants):
             answered += 1
             for leg in answer.legs:
                 statuses["OK" if leg.refusal is None else leg.refusal.reason] += 1

@@ -13,7 +13,6 @@ import pytest
 from connectors.sdk.server import UNASKED_FIELDS
 from connectors.simulation.faults import EXTRA_FIELDS
 from connectors.simulation.pilot import PILOT_AGENCIES, simulated_agency
-from consent.artefact import grant, sign_consent
 from examples.eligibility.evidence import (
     ATR_BPN,
     BPJS_KESEHATAN,
@@ -25,10 +24,10 @@ from examples.eligibility.evidence import (
     Evidence,
 )
 from examples.eligibility.formula import decide, load_criteria
-from examples.eligibility.service import PURPOSE, SERVICES
+from examples.eligibility.service import SERVICES, EligibilityService
 from hub.admin import register_service
 from hub.client import Applicant, HubClient
-from tests.stack import ELIGIBILITY_ID, Stack, start_stack
+from tests.stack import Stack, start_stack
 
 DOWN = "dukcapil"  # registered, but its connector never runs
 FAULTS = [
@@ -60,24 +59,13 @@ def faulty(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 
 def _applicant(stack: Stack, client: HubClient, applicant_id: str, nik: str) -> Applicant:
-    consent = sign_consent(
-        grant(
-            issuer="ID/GOV/KEMENSOS/perlinsos-portal",
-            subject=nik,
-            grantee=ELIGIBILITY_ID,
-            purpose=PURPOSE,
-            services=SERVICES,
-            valid_for=datetime.timedelta(days=1),
-        ),
-        stack.consent_key,
-    )
-    return Applicant(
-        applicant_id,
-        tuple(
-            client.body(service_id=s, subject=nik, purpose=PURPOSE, fields=f, consent=consent)
-            for s, f in SERVICES.items()
-        ),
-    )
+    """The eligibility service's own applicant: seven legs under one consent."""
+
+    def consent_for(subject: str) -> str:
+        token, _ = stack.consent(subject, services=SERVICES, valid_for=datetime.timedelta(days=1))
+        return token
+
+    return EligibilityService(client, load_criteria(), consent_for).applicant(nik, applicant_id)
 
 
 async def test_fan_out_marks_each_failing_agency_and_releases_nothing_extra(
