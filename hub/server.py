@@ -24,6 +24,7 @@ from hub.audit.log import AuditLog
 from hub.audit.pseudonym import Pseudonymizer
 from hub.audit.publisher import CheckpointPublisher
 from hub.audit.service import AuditService
+from hub.calls import CallRecorder
 from hub.errors import Refusal
 from hub.exchange import ExchangeService, abort_with, peer_of
 from hub.home import CONSENT_MANAGER_ID, HubHome
@@ -157,6 +158,7 @@ class Hub:
         replay = ReplayGuard(self.registry.live_nonces(int(clock())))
         consent_key = load_public_key_pem(home.consent_manager_public_key.read_bytes())
         pseudonyms = Pseudonymizer(bytes.fromhex(home.pseudonym_key.read_text().strip()))
+        self.calls = CallRecorder(self.identify, self.audit, pseudonyms, clock)
         self.pipeline = Pipeline(
             stages=[
                 self.identify,
@@ -191,15 +193,7 @@ class Hub:
         self.checkpoints = CheckpointPublisher(self.registry, log_key, clock=clock)
         self._publishing: asyncio.Task[None] | None = None
         audit_pb2_grpc.add_AuditServicer_to_server(
-            AuditService(
-                self.identify,
-                self.registry,
-                self.checkpoints,
-                self.audit,
-                pseudonyms,
-                clock,
-                consent_key,
-            ),
+            AuditService(self.calls, self.registry, self.checkpoints, pseudonyms, consent_key),
             self._server,
         )
         registry_pb2_grpc.add_RegistryServicer_to_server(

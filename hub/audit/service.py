@@ -10,26 +10,26 @@ the officers' own access is as auditable as the exchanges they review.
 from __future__ import annotations
 
 import datetime
-import hashlib
-from collections.abc import Callable
 
 import grpc
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from google.protobuf.message import Message
 
 from consent.artefact import verify_subject_token
-from hub.audit.log import AuditLog, AuditUnavailable, pending_entry
 from hub.audit.pseudonym import Pseudonymizer
 from hub.audit.publisher import CheckpointPublisher
 from hub.audit.record import AuditRecord
+from hub.calls import CallRecorder
 from hub.errors import Refusal
-from hub.exchange import abort_with, peer_of
+from hub.exchange import abort_with
 from hub.home import CONSENT_MANAGER_ID
-from hub.pipeline.stages import Identify, PeerMember
+from hub.pipeline.stages import PeerMember
 from hub.store.sqlite import SqliteRegistry
 from jembatan.v1 import audit_pb2, audit_pb2_grpc
 
 AUDITOR = "auditor"
+# Purposes of the records that officers' and citizens' own calls leave in the log.
+AUDIT = "audit"
 CITIZEN_VIEW = "citizen-access"
 _SEARCH_LIMIT = 500
 _FILTERS = ("time_from", "time_to", "client_id", "service_id", "purpose", "decision", "reason")
@@ -38,79 +38,40 @@ _FILTERS = ("time_from", "time_to", "client_id", "service_id", "purpose", "decis
 class AuditService(audit_pb2_grpc.AuditServicer):
     def __init__(
         self,
-        identify: Identify,
+        calls: CallRecorder,
         registry: SqliteRegistry,
         publisher: CheckpointPublisher,
-        log: AuditLog,
         pseudonyms: Pseudonymizer,
-        clock: Callable[[], float],
         consent_key: Ed25519PublicKey,
     ) -> None:
-        self._identify = identify
+        self._calls = calls
         self._registry = registry
         self._publisher = publisher
-        self._log = log
         self._pseudonyms = pseudonyms
-        self._clock = clock
         self._consent_key = consent_key
-
-    async def _check(self, context: grpc.aio.ServicerContext) -> PeerMember:
-        try:
-            return self._identify.identify(peer_of(context))
-        except Refusal as refusal:
-            await abort_with(context, refusal)
-            raise
 
     async def _officer(
         self, context: grpc.aio.ServicerContext, method: str, request: Message, subject: str
     ) -> PeerMember:
-        """The caller, if an auditor; otherwise the refusal is recorded and sent."""
-        member = await self._check(context)
-        if AUDITOR not in member.roles:
-            refusal = Refusal("ROLE_REQUIRED", f"{method} needs the {AUDITOR} role")
-            await self._record(member, method, request, b"", subject, refusal, context)
-            await abort_with(context, refusal)
-        return member
+        return await self._calls.caller_with_role(
+            context, AUDITOR, _method(method), request, purpose=AUDIT, subject=subject
+        )
 
-    async def _record(
+    async def _answer(
         self,
+        context: grpc.aio.ServicerContext,
         member: PeerMember,
         method: str,
         request: Message,
-        response: bytes,
-        subject: str,
-        refusal: Refusal | None,
-        context: grpc.aio.ServicerContext,
+        response: Message,
+        *,
+        purpose: str = AUDIT,
+        subject: str = "",
     ) -> None:
-        """Append the officer's call to the log; fail closed if it cannot be recorded."""
-        record = AuditRecord(
-            time=datetime.datetime.fromtimestamp(self._clock(), datetime.UTC).isoformat(
-                timespec="milliseconds"
-            ),
-            request_id="",
-            client_id=member.member_id,
-            client_certificate=member.serial,
-            service_id=f"jembatan.v1.Audit/{method}",
-            purpose=CITIZEN_VIEW if method == "CitizenAccesses" else "audit",
-            consent_id="",
-            subject=self._pseudonyms.subject(subject) if subject else "",
-            decision="REFUSED" if refusal else "RELEASED",
-            reason=refusal.reason if refusal else "",
-            stage="audit-api",
-            status=refusal.status.name if refusal else "OK",
-            policy_version="",
-            request_digest=hashlib.sha256(
-                request.SerializeToString(deterministic=True)
-            ).hexdigest(),
-            response_digest=hashlib.sha256(response).hexdigest() if response else "",
-            fields_requested=tuple(f.name for f, _ in request.ListFields()),
+        body = response.SerializeToString(deterministic=True)
+        await self._calls.record(
+            context, member, _method(method), request, body, purpose=purpose, subject=subject
         )
-        try:
-            await self._log.append(pending_entry(record))
-        except AuditUnavailable:
-            await abort_with(
-                context, Refusal("AUDIT_UNAVAILABLE", "the audit log cannot record this")
-            )
 
     async def _bad_request(self, context: grpc.aio.ServicerContext, detail: str) -> None:
         await abort_with(context, Refusal("MALFORMED_REQUEST", detail))
@@ -118,7 +79,7 @@ class AuditService(audit_pb2_grpc.AuditServicer):
     async def GetCheckpoint(
         self, request: audit_pb2.GetCheckpointRequest, context: grpc.aio.ServicerContext
     ) -> audit_pb2.SignedCheckpoint:
-        await self._check(context)
+        await self._calls.caller(context)
         if request.min_size > self._registry.tree_size():
             await self._bad_request(context, "min_size is beyond the log")
         size, note = self._publisher.latest(request.min_size)
@@ -127,7 +88,7 @@ class AuditService(audit_pb2_grpc.AuditServicer):
     async def GetInclusionProof(
         self, request: audit_pb2.GetInclusionProofRequest, context: grpc.aio.ServicerContext
     ) -> audit_pb2.InclusionProof:
-        await self._check(context)
+        await self._calls.caller(context)
         if not request.index < request.tree_size <= self._registry.tree_size():
             await self._bad_request(context, "need index < tree_size <= log size")
         return audit_pb2.InclusionProof(
@@ -140,7 +101,7 @@ class AuditService(audit_pb2_grpc.AuditServicer):
     async def GetConsistencyProof(
         self, request: audit_pb2.GetConsistencyProofRequest, context: grpc.aio.ServicerContext
     ) -> audit_pb2.ConsistencyProof:
-        await self._check(context)
+        await self._calls.caller(context)
         if not request.old_size <= request.new_size <= self._registry.tree_size():
             await self._bad_request(context, "need old_size <= new_size <= log size")
         return audit_pb2.ConsistencyProof(
@@ -172,8 +133,7 @@ class AuditService(audit_pb2_grpc.AuditServicer):
             ],
             more=len(rows) > limit,
         )
-        body = response.SerializeToString(deterministic=True)
-        await self._record(member, "Search", request, body, request.subject, None, context)
+        await self._answer(context, member, "Search", request, response, subject=request.subject)
         return response
 
     async def GetRecord(
@@ -187,23 +147,24 @@ class AuditService(audit_pb2_grpc.AuditServicer):
         response = audit_pb2.AuditEntry(
             index=request.index, leaf_hash=entry[0], record_json=entry[1]
         )
-        body = response.SerializeToString(deterministic=True)
-        await self._record(member, "GetRecord", request, body, "", None, context)
+        await self._answer(context, member, "GetRecord", request, response)
         return response
 
     async def CitizenAccesses(
         self, request: audit_pb2.CitizenAccessesRequest, context: grpc.aio.ServicerContext
     ) -> audit_pb2.CitizenAccessList:
-        member = await self._check(context)
-        now = datetime.datetime.fromtimestamp(self._clock(), datetime.UTC)
+        member = await self._calls.caller(context)
         try:
             nik = verify_subject_token(
-                request.subject_token, self._consent_key, issuer=CONSENT_MANAGER_ID, now=now
+                request.subject_token,
+                self._consent_key,
+                issuer=CONSENT_MANAGER_ID,
+                now=self._calls.now(),
             )
         except Refusal as refusal:
-            await self._record(member, "CitizenAccesses", request, b"", "", refusal, context)
-            await abort_with(context, refusal)
-            raise
+            await self._calls.refuse(
+                context, member, _method("CitizenAccesses"), request, refusal, purpose=CITIZEN_VIEW
+            )
         pseudonym = self._pseudonyms.subject(nik)
         accesses = []
         after: int | None = None
@@ -218,8 +179,9 @@ class AuditService(audit_pb2_grpc.AuditServicer):
                 break
             after = rows[-1][0]
         response = audit_pb2.CitizenAccessList(accesses=accesses)
-        body = response.SerializeToString(deterministic=True)
-        await self._record(member, "CitizenAccesses", request, body, nik, None, context)
+        await self._answer(
+            context, member, "CitizenAccesses", request, response, purpose=CITIZEN_VIEW, subject=nik
+        )
         return response
 
     async def _utc(self, text: str, context: grpc.aio.ServicerContext) -> str:
@@ -248,3 +210,7 @@ def _citizen_access(index: int, record: AuditRecord) -> audit_pb2.CitizenAccess:
         ],
         log_index=index,
     )
+
+
+def _method(name: str) -> str:
+    return f"jembatan.v1.Audit/{name}"

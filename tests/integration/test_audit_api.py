@@ -82,7 +82,7 @@ async def test_an_auditor_finds_a_citizens_exchanges_by_nik(stack: Stack, audito
         "jembatan.v1.Audit/Search",
         "jembatan.v1.Audit/GetRecord",
     }
-    assert all(r.decision == "RELEASED" and r.stage == "audit-api" for r in officer)
+    assert all(r.decision == "RELEASED" and r.stage == "call" for r in officer)
     assert pseudonym in {r.subject for r in officer}
     assert nik.encode() not in stack.stored_bytes()
 

@@ -1,0 +1,139 @@
+"""Calls outside the query pipeline — officers', administrators', the consent manager's —
+and the audit record each of them leaves.
+
+Every such call is itself an audited exchange: allowed or refused, it is appended to the
+log before it is answered, and if it cannot be recorded it is not answered (fail closed).
+Services share this one recorder so that a refusal looks the same everywhere: the caller
+gets a status and reason, the log gets who asked, which method and why it was refused.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+from collections.abc import Callable
+from typing import NoReturn
+
+import grpc
+from google.protobuf.message import Message
+
+from hub.audit.log import AuditLog, AuditUnavailable, pending_entry
+from hub.audit.pseudonym import Pseudonymizer
+from hub.audit.record import AuditRecord
+from hub.errors import Refusal
+from hub.exchange import abort_with, peer_of
+from hub.pipeline.stages import Identify, PeerMember
+
+
+class CallRecorder:
+    def __init__(
+        self,
+        identify: Identify,
+        log: AuditLog,
+        pseudonyms: Pseudonymizer,
+        clock: Callable[[], float],
+    ) -> None:
+        self._identify = identify
+        self._log = log
+        self._pseudonyms = pseudonyms
+        self.clock = clock
+
+    def now(self) -> datetime.datetime:
+        return datetime.datetime.fromtimestamp(self.clock(), datetime.UTC)
+
+    async def caller(self, context: grpc.aio.ServicerContext) -> PeerMember:
+        """The identified caller, or the call ends UNAUTHENTICATED."""
+        try:
+            return self._identify.identify(peer_of(context))
+        except Refusal as refusal:
+            await abort_with(context, refusal)
+            raise
+
+    async def caller_with_role(
+        self,
+        context: grpc.aio.ServicerContext,
+        role: str,
+        method: str,
+        request: Message,
+        *,
+        purpose: str,
+        subject: str = "",
+    ) -> PeerMember:
+        """The caller, if its certificate carries ``role``; otherwise refused and recorded."""
+        member = await self.caller(context)
+        if role not in member.roles:
+            await self.refuse(
+                context,
+                member,
+                method,
+                request,
+                Refusal("ROLE_REQUIRED", f"{method} needs the {role} role"),
+                purpose=purpose,
+                subject=subject,
+            )
+        return member
+
+    async def refuse(
+        self,
+        context: grpc.aio.ServicerContext,
+        member: PeerMember,
+        method: str,
+        request: Message,
+        refusal: Refusal,
+        *,
+        purpose: str,
+        subject: str = "",
+    ) -> NoReturn:
+        """Record the refusal, then end the call with it."""
+        await self.record(
+            context, member, method, request, b"", purpose=purpose, subject=subject, refusal=refusal
+        )
+        await abort_with(context, refusal)
+        raise AssertionError("abort returned")
+
+    async def record(
+        self,
+        context: grpc.aio.ServicerContext,
+        member: PeerMember,
+        method: str,
+        request: Message,
+        response: bytes,
+        *,
+        purpose: str,
+        subject: str = "",
+        refusal: Refusal | None = None,
+    ) -> int:
+        """Append the call to the log and return its index; fail closed if it cannot be.
+
+        ``method`` is the full gRPC name (``jembatan.v1.Audit/Search``); ``subject`` a NIK
+        or empty, stored only as its pseudonym; ``response`` the serialised answer, stored
+        only as its digest.
+        """
+        record = AuditRecord(
+            time=self.now().isoformat(timespec="milliseconds"),
+            request_id="",
+            client_id=member.member_id,
+            client_certificate=member.serial,
+            service_id=method,
+            purpose=purpose,
+            consent_id="",
+            subject=self._pseudonyms.subject(subject) if subject else "",
+            decision="REFUSED" if refusal else "RELEASED",
+            reason=refusal.reason if refusal else "",
+            stage="call",
+            status=refusal.status.name if refusal else "OK",
+            policy_version="",
+            request_digest=hashlib.sha256(
+                request.SerializeToString(deterministic=True)
+            ).hexdigest(),
+            response_digest=hashlib.sha256(response).hexdigest() if response else "",
+            fields_requested=tuple(f.name for f, _ in request.ListFields()),
+        )
+        try:
+            entry = await self._log.append(pending_entry(record))
+        except AuditUnavailable:
+            await abort_with(
+                context, Refusal("AUDIT_UNAVAILABLE", "the audit log cannot record this")
+            )
+            raise
+        return entry.index
