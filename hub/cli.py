@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime
+import itertools
 import logging
 import os
 import signal
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 DEFAULT_HUB = "127.0.0.1:7443"
 PURPOSE = "bansos-eligibility"
+AUDITOR = "ID/GOV/BSSN/auditor"
 
 
 class CliError(JembatanError):
@@ -341,13 +343,69 @@ def _text_arg(value: str) -> str:
     return Path(value[1:]).read_text().strip() if value.startswith("@") else value
 
 
-def cmd_audit_verify(args: argparse.Namespace) -> None:
-    from hub.audit.verify import verify_export
+def cmd_audit_fetch(args: argparse.Namespace) -> None:
+    async def run() -> int:
+        lines = 0
+        async with _client(_home(args), args.member, args.hub, args.member_dir) as client:
+            with open(args.out, "w", encoding="utf-8") as out:
+                async for line in client.export_range(args.start, args.end):
+                    out.write(line + "\n")
+                    lines += 1
+        return lines - 1
 
-    earlier = Path(args.earlier).read_text() if args.earlier else None
+    records = asyncio.run(run())
+    print(
+        f"fetched records [{args.start}, {args.end}) to {args.out}: {records} records, each "
+        f"with its inclusion proof in the signed checkpoint on the first line"
+    )
+
+
+def cmd_audit_follow(args: argparse.Namespace) -> None:
+    from jembatan.v1 import audit_pb2
+
+    search = audit_pb2.SearchRequest(
+        client_id=args.client or "",
+        service_id=args.service or "",
+        decision=args.decision or "",
+        reason=args.reason or "",
+        after_index=args.after if args.after is not None else 0,
+        has_after_index=args.after is not None,
+    )
+
+    async def run() -> None:
+        async with _client(_home(args), args.member, args.hub, args.member_dir) as client:
+            async for entry in client.stream_records(search):
+                print(f"{entry.index}\t{entry.record_json.decode()}", flush=True)
+
+    asyncio.run(run())  # until Ctrl-C
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> None:
+    from hub.audit.verify import (
+        RANGE_FORMAT,
+        export_format,
+        verify_export,
+        verify_range_export,
+    )
+
+    key = _text_arg(args.key)
+    checkpoint = Path(args.checkpoint).read_text() if args.checkpoint else None
     with open(args.export, encoding="utf-8") as lines:
+        first = next(lines, "")
+        if export_format(first) == RANGE_FORMAT:
+            proven = verify_range_export(
+                itertools.chain([first], lines), key, checkpoint_note=checkpoint
+            )
+            print(
+                f"✓ records [{proven.start}, {proven.end}) each proven in the checkpoint of size "
+                f"{proven.checkpoint.size} (root {proven.checkpoint.root_hash.hex()[:16]}…)"
+            )
+            return
+        if checkpoint is None:
+            raise CliError("a whole-log export is verified against a --checkpoint")
+        earlier = Path(args.earlier).read_text() if args.earlier else None
         verified = verify_export(
-            lines, Path(args.checkpoint).read_text(), _text_arg(args.key), earlier_note=earlier
+            itertools.chain([first], lines), checkpoint, key, earlier_note=earlier
         )
     consistent = (
         f"; consistent with the earlier checkpoint of {verified.consistent_with.size}"
@@ -507,10 +565,36 @@ def build_parser() -> argparse.ArgumentParser:
         "verify an export against a checkpoint, needing nothing but the hub's verifier key",
     )
     verify.add_argument("export")
-    verify.add_argument("--checkpoint", required=True, help="signed checkpoint file")
+    verify.add_argument(
+        "--checkpoint", help="signed checkpoint file (a fetched range carries its own)"
+    )
     verify.add_argument("--key", required=True, help="verifier key, or @file (hub/log.vkey)")
     verify.add_argument("--earlier", help="an earlier checkpoint that must be a prefix")
     add(audit_commands, "check", cmd_audit_check, "check the stored log against its checkpoints")
+    fetch = add(
+        audit_commands,
+        "fetch",
+        cmd_audit_fetch,
+        "fetch records [START, END) from the hub with their proofs (auditor role)",
+    )
+    fetch.add_argument("start", type=int)
+    fetch.add_argument("end", type=int)
+    fetch.add_argument("--out", required=True)
+    follow = add(
+        audit_commands,
+        "follow",
+        cmd_audit_follow,
+        "print records as they are logged, one per line (auditor role; Ctrl-C stops)",
+    )
+    follow.add_argument("--after", type=int, help="start after this index (default: all)")
+    follow.add_argument("--client")
+    follow.add_argument("--service")
+    follow.add_argument("--decision", choices=["RELEASED", "REFUSED"])
+    follow.add_argument("--reason")
+    for officer_command in (fetch, follow):
+        officer_command.add_argument("--hub", default=DEFAULT_HUB)
+        officer_command.add_argument("--member", default=AUDITOR, help="auditor member id")
+        officer_command.add_argument("--member-dir", help="its key/cert directory")
 
     serve = add(commands, "serve", cmd_serve, "run the hub")
     serve.add_argument("--listen", default=DEFAULT_HUB)
@@ -558,9 +642,7 @@ def build_parser() -> argparse.ArgumentParser:
     console = add(commands, "console", cmd_console, "run the security officers' web console")
     console.add_argument("--listen", default="127.0.0.1:8080", help="HOST:PORT (0: any port)")
     console.add_argument("--hub", default=DEFAULT_HUB)
-    console.add_argument(
-        "--member", default="ID/GOV/BSSN/auditor", help="auditor member id (needs the role)"
-    )
+    console.add_argument("--member", default=AUDITOR, help="auditor member id (needs the role)")
     console.add_argument("--member-dir", help="its key/cert directory (default: under the home)")
     console_commands = console.add_subparsers(dest="console_command", metavar="ACTION")
     officer = add(

@@ -332,6 +332,32 @@ class HubClient:
         )
         return checkpoint
 
+    async def stream_records(
+        self, search: audit_pb2.SearchRequest | None = None
+    ) -> AsyncIterator[audit_pb2.AuditEntry]:
+        """Records matching ``search`` (auditor role): those already logged after its
+        after_index, then each new one as it is appended, for as long as it is iterated."""
+        call = self._audit.StreamRecords(
+            audit_pb2.StreamRecordsRequest(filter=search or audit_pb2.SearchRequest())
+        )
+        try:
+            async for entry in call:
+                yield entry
+        except grpc.aio.AioRpcError as exc:
+            raise refusal_of(exc) from exc
+        finally:
+            call.cancel()
+
+    async def export_range(self, start: int, end: int) -> AsyncIterator[str]:
+        """JSON Lines of records [start, end) with their proofs (auditor role); check them
+        with ``hub.audit.verify.verify_range_export`` and the hub's verifier key."""
+        call = self._audit.ExportRange(audit_pb2.ExportRangeRequest(start=start, end=end))
+        try:
+            async for chunk in call:
+                yield chunk.line
+        except grpc.aio.AioRpcError as exc:
+            raise refusal_of(exc) from exc
+
     async def revoke_consent(self, revocation: str) -> consent_pb2.RevokeResponse:
         """Hand the hub a revocation signed by the consent manager."""
         try:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.stack import ELIGIBILITY_ID, Stack
+from hub.admin import enrol
+from hub.cli import AUDITOR
+from tests.stack import ELIGIBILITY_ID, Stack, employment_query
 
 COMMANDS = [
     [],
@@ -27,6 +30,8 @@ COMMANDS = [
     ["audit", "export"],
     ["audit", "verify"],
     ["audit", "check"],
+    ["audit", "fetch"],
+    ["audit", "follow"],
     ["serve"],
     ["sim"],
     ["query"],
@@ -184,3 +189,51 @@ def test_query_grant_and_revoke_from_the_command_line(stack: Stack) -> None:
     assert refused.stderr.strip() == (
         f"jembatan: refused: PERMISSION_DENIED CONSENT_REVOKED: consent {consent_id} was revoked"
     )
+
+
+def test_an_officer_fetches_a_range_and_verifies_it_with_the_key_alone(stack: Stack) -> None:
+    home = stack.home.root
+    stack.member(ELIGIBILITY_ID)
+    if not (stack.home.member_dir(AUDITOR) / "cert.pem").exists():
+        enrol(stack.home, AUDITOR, roles=["auditor"])
+    nik = stack.people.employed
+
+    async def exchange() -> None:
+        async with stack.client() as client:
+            for _ in range(3):
+                await employment_query(client, nik, stack.consent(nik)[0])
+
+    asyncio.run(exchange())
+    export = home / "range.jsonl"
+    end = stack.log_size()
+    fetched = jembatan(
+        "audit", "fetch", "0", str(end), "--out", str(export), "--hub", stack.address, home=home
+    )
+    assert fetched.returncode == 0, fetched.stderr
+    assert f"{end} records" in fetched.stdout
+    key = f"@{stack.home.log_verifier_key}"
+    verified = jembatan("audit", "verify", str(export), "--key", key)
+    assert verified.returncode == 0, verified.stderr
+    assert f"records [0, {end}) each proven" in verified.stdout
+
+    lines = export.read_text().splitlines()
+    export.write_text("\n".join([*lines[:2], *lines[3:]]) + "\n")
+    broken = jembatan("audit", "verify", str(export), "--key", key)
+    assert broken.returncode == 2
+    assert broken.stderr.strip() == "jembatan: record 1: export out of sequence: found index 2"
+
+    not_officer = jembatan(
+        "audit",
+        "fetch",
+        "0",
+        "1",
+        "--out",
+        str(export),
+        "--hub",
+        stack.address,
+        "--member",
+        ELIGIBILITY_ID,
+        home=home,
+    )
+    assert not_officer.returncode == 3
+    assert "ROLE_REQUIRED" in not_officer.stderr

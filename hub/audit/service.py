@@ -9,7 +9,9 @@ the officers' own access is as auditable as the exchanges they review.
 
 from __future__ import annotations
 
+import asyncio
 import datetime
+from collections.abc import AsyncIterator
 
 import grpc
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -19,6 +21,7 @@ from consent.artefact import verify_subject_token
 from hub.audit.pseudonym import Pseudonymizer
 from hub.audit.publisher import CheckpointPublisher
 from hub.audit.record import AuditRecord
+from hub.audit.verify import range_export_lines
 from hub.calls import CallRecorder
 from hub.errors import Refusal
 from hub.exchange import abort_with
@@ -43,7 +46,10 @@ class AuditService(audit_pb2_grpc.AuditServicer):
         publisher: CheckpointPublisher,
         pseudonyms: Pseudonymizer,
         consent_key: Ed25519PublicKey,
+        *,
+        follow_interval_s: float = 0.2,
     ) -> None:
+        self._follow_interval_s = follow_interval_s
         self._calls = calls
         self._registry = registry
         self._publisher = publisher
@@ -114,12 +120,7 @@ class AuditService(audit_pb2_grpc.AuditServicer):
         self, request: audit_pb2.SearchRequest, context: grpc.aio.ServicerContext
     ) -> audit_pb2.SearchResponse:
         member = await self._officer(context, "Search", request, request.subject)
-        filters = {name: getattr(request, name) for name in _FILTERS if getattr(request, name)}
-        for bound in ("time_from", "time_to"):
-            if bound in filters:
-                filters[bound] = await self._utc(filters[bound], context)
-        if request.subject:
-            filters["subject"] = self._pseudonyms.subject(request.subject)
+        filters = await self._filters(request, context)
         limit = min(request.limit or _SEARCH_LIMIT, _SEARCH_LIMIT)
         rows = self._registry.search(
             filters,
@@ -135,6 +136,66 @@ class AuditService(audit_pb2_grpc.AuditServicer):
         )
         await self._answer(context, member, "Search", request, response, subject=request.subject)
         return response
+
+    async def StreamRecords(
+        self, request: audit_pb2.StreamRecordsRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[audit_pb2.AuditEntry]:
+        query = request.filter
+        member = await self._officer(context, "StreamRecords", request, query.subject)
+        filters = await self._filters(query, context)
+        await self._calls.record(
+            context,
+            member,
+            _method("StreamRecords"),
+            request,
+            b"",
+            purpose=AUDIT,
+            subject=query.subject,
+        )
+        after = query.after_index if query.has_after_index else None
+        while True:  # until the officer hangs up: the call is cancelled at an await
+            rows = self._registry.search(filters, after_index=after, limit=_SEARCH_LIMIT)
+            for index, leaf, record in rows:
+                yield audit_pb2.AuditEntry(index=index, leaf_hash=leaf, record_json=record)
+            if rows:
+                after = rows[-1][0]
+            if len(rows) < _SEARCH_LIMIT:
+                await asyncio.sleep(self._follow_interval_s)
+
+    async def ExportRange(
+        self, request: audit_pb2.ExportRangeRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[audit_pb2.ExportLine]:
+        member = await self._officer(context, "ExportRange", request, "")
+        if not request.start < request.end <= self._registry.tree_size():
+            await self._bad_request(context, "need start < end <= log size")
+        size, note = self._publisher.latest(request.end)
+        # The officer's export is recorded before the first line leaves.
+        await self._calls.record(
+            context, member, _method("ExportRange"), request, b"", purpose=AUDIT
+        )
+        lines = range_export_lines(
+            note,
+            size,
+            request.start,
+            request.end,
+            self._registry.committed_entries(request.end, request.start),
+            self._registry.inclusion_proofs(request.start, request.end, size),
+        )
+        for number, line in enumerate(lines):
+            if number % 256 == 255:
+                await asyncio.sleep(0)  # each page is read in one go: let other calls in
+            yield audit_pb2.ExportLine(line=line)
+
+    async def _filters(
+        self, request: audit_pb2.SearchRequest, context: grpc.aio.ServicerContext
+    ) -> dict[str, str]:
+        filters = {name: getattr(request, name) for name in _FILTERS if getattr(request, name)}
+        for bound in ("time_from", "time_to"):
+            if bound in filters:
+                filters[bound] = await self._utc(filters[bound], context)
+        if request.subject:
+            filters["subject"] = self._pseudonyms.subject(request.subject)
+        return filters
 
     async def GetRecord(
         self, request: audit_pb2.GetRecordRequest, context: grpc.aio.ServicerContext

@@ -183,6 +183,27 @@ class MemoryNodes:
             raise MissingNode(level, index) from None
 
 
+class CachedNodes:
+    """A NodeReader that remembers what it has read: for proving many neighbouring leaves,
+    whose paths share all but their lowest nodes. Complete nodes never change, so nothing
+    cached can go stale; it lives as long as one batch of proofs."""
+
+    def __init__(self, reader: NodeReader, limit: int = 65536) -> None:
+        self._reader = reader
+        self._limit = limit
+        self._nodes: dict[tuple[int, int], bytes] = {}
+
+    def node(self, level: int, index: int) -> bytes:
+        key = (level, index)
+        h = self._nodes.get(key)
+        if h is None:
+            h = self._reader.node(level, index)
+            if len(self._nodes) >= self._limit:
+                self._nodes.clear()
+            self._nodes[key] = h
+        return h
+
+
 class SqliteNodes:
     """Nodes in the ``audit_nodes`` table of a SQLite connection the caller owns.
 

@@ -13,15 +13,17 @@ without a hub, a database or any key but the public one.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from hub.audit.checkpoint import Checkpoint, verify_checkpoint
-from hub.audit.merkle import root_of
+from hub.audit.merkle import ProofError, root_of, verify_inclusion
 from hub.audit.record import leaf_hash
 from hub.errors import JembatanError
 
 EXPORT_FORMAT = "jembatan-audit-export/1"
+RANGE_FORMAT = "jembatan-audit-range/1"
 
 
 class VerificationFailed(JembatanError):
@@ -102,13 +104,117 @@ def verify_export(
     return Verified(checkpoint, len(committed), earlier)
 
 
-def _read_header(lines: Iterator[str], checkpoint: Checkpoint) -> None:
+# --- a range of the log, each record with its own proof ------------------------------------
+
+
+def range_export_lines(
+    checkpoint_note: str,
+    tree_size: int,
+    start: int,
+    end: int,
+    entries: Iterable[tuple[int, bytes, bytes | None]],
+    proofs: Iterable[Sequence[bytes]],
+) -> Iterator[str]:
+    """JSON Lines for records [start, end): a header carrying the signed checkpoint of
+    ``tree_size``, then per index its committed leaf hash, its stored record and the leaf's
+    inclusion proof in that checkpoint. Each line stands on its own: an officer can hand
+    over a slice of the log that is verifiable without the rest."""
+    yield json.dumps(
+        {
+            "format": RANGE_FORMAT,
+            "tree_size": tree_size,
+            "start": start,
+            "end": end,
+            "checkpoint": checkpoint_note,
+        }
+    )
+    for (index, committed_leaf, record), proof in zip(entries, proofs, strict=True):
+        yield json.dumps(
+            {
+                "index": index,
+                "leaf_hash": committed_leaf.hex(),
+                "record": None if record is None else record.decode("utf-8", "surrogateescape"),
+                "proof": [h.hex() for h in proof],
+            },
+            ensure_ascii=False,
+        )
+
+
+@dataclass(frozen=True)
+class VerifiedRange:
+    checkpoint: Checkpoint
+    start: int
+    end: int
+
+
+def verify_range_export(
+    lines: Iterable[str], verifier: str, *, checkpoint_note: str | None = None
+) -> VerifiedRange:
+    """Check a range export: its checkpoint is signed by ``verifier`` (and is the one given,
+    if any), every line's leaf is proven in that checkpoint, every record hashes to its leaf,
+    and no index is missing. Raises VerificationFailed naming the first bad record."""
+    iterator = iter(lines)
+    header = _header(iterator, RANGE_FORMAT)
+    try:
+        checkpoint = verify_checkpoint(str(header["checkpoint"]), verifier)
+        start, end = int(header["start"]), int(header["end"])
+        tree_size = int(header["tree_size"])
+    except (KeyError, ValueError, TypeError) as exc:
+        raise VerificationFailed("the export's header is malformed") from exc
+    if checkpoint_note is not None and verify_checkpoint(checkpoint_note, verifier) != checkpoint:
+        raise VerificationFailed("the export is proven against another checkpoint than the given")
+    if tree_size != checkpoint.size or not 0 <= start <= end <= checkpoint.size:
+        raise VerificationFailed(
+            f"the export's range [{start}, {end}) of a tree of {tree_size} does not fit its "
+            f"checkpoint of {checkpoint.size}"
+        )
+    expected = start
+    for number, line in enumerate(iterator):
+        doc = _load(number, line)
+        index, leaf, record = _fields(number, doc)
+        if index != expected:
+            raise VerificationFailed(f"export out of sequence: found index {index}", expected)
+        try:
+            verify_inclusion(
+                index, checkpoint.size, leaf, _proof(number, doc), checkpoint.root_hash
+            )
+        except ProofError as exc:
+            raise VerificationFailed(f"not in the signed tree: {exc}", index) from exc
+        problem = _record_problem(leaf, record)
+        if problem:
+            raise VerificationFailed(problem, index)
+        expected += 1
+    if expected != end:
+        raise VerificationFailed(
+            f"truncated: the export stops at {expected}, its header says {end}"
+        )
+    return VerifiedRange(checkpoint, start, end)
+
+
+def export_format(first_line: str) -> str:
+    """The format an export's header line names (EXPORT_FORMAT or RANGE_FORMAT)."""
+    try:
+        header = json.loads(first_line)
+    except ValueError as exc:
+        raise VerificationFailed("export has no header line") from exc
+    name = header.get("format") if isinstance(header, dict) else None
+    if name not in (EXPORT_FORMAT, RANGE_FORMAT):
+        raise VerificationFailed(f"not a {EXPORT_FORMAT} or {RANGE_FORMAT} export")
+    return str(name)
+
+
+def _header(lines: Iterator[str], format_name: str) -> dict[str, Any]:
     try:
         header = json.loads(next(lines))
     except (StopIteration, ValueError) as exc:
         raise VerificationFailed("export has no header line") from exc
-    if not isinstance(header, dict) or header.get("format") != EXPORT_FORMAT:
-        raise VerificationFailed(f"not a {EXPORT_FORMAT} export")
+    if not isinstance(header, dict) or header.get("format") != format_name:
+        raise VerificationFailed(f"not a {format_name} export")
+    return header
+
+
+def _read_header(lines: Iterator[str], checkpoint: Checkpoint) -> None:
+    header = _header(lines, EXPORT_FORMAT)
     if header.get("tree_size") != checkpoint.size:
         raise VerificationFailed(
             f"export is for a tree of {header.get('tree_size')}, the checkpoint for "
@@ -117,8 +223,21 @@ def _read_header(lines: Iterator[str], checkpoint: Checkpoint) -> None:
 
 
 def _parse_line(number: int, line: str) -> tuple[int, bytes, bytes | None]:
+    return _fields(number, _load(number, line))
+
+
+def _load(number: int, line: str) -> dict[str, Any]:
     try:
         doc = json.loads(line)
+    except ValueError as exc:
+        raise VerificationFailed(f"line {number + 2} of the export is not JSON") from exc
+    if not isinstance(doc, dict):
+        raise VerificationFailed(f"line {number + 2} of the export is malformed")
+    return doc
+
+
+def _fields(number: int, doc: dict[str, Any]) -> tuple[int, bytes, bytes | None]:
+    try:
         record = doc["record"]
         return (
             int(doc["index"]),
@@ -127,6 +246,13 @@ def _parse_line(number: int, line: str) -> tuple[int, bytes, bytes | None]:
         )
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise VerificationFailed(f"line {number + 2} of the export is malformed") from exc
+
+
+def _proof(number: int, doc: dict[str, Any]) -> list[bytes]:
+    try:
+        return [bytes.fromhex(h) for h in doc["proof"]]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise VerificationFailed(f"line {number + 2} of the export has no readable proof") from exc
 
 
 def _record_problem(committed_leaf: bytes, record: bytes | None) -> str | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from hub.audit import tree
@@ -99,6 +99,9 @@ _SEARCH_CLAUSES = {
     "reason": "reason = ?",
     "subject": "subject = ?",
 }
+
+
+_EXPORT_PAGE = 4096
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -271,17 +274,29 @@ class SqliteRegistry:
         ).fetchone()
         return (int(row[0]), str(row[1])) if row else None
 
-    def committed_entries(self, size: int) -> Iterable[tuple[int, bytes, bytes | None]]:
-        """(index, leaf hash the tree committed to, stored record or None) below ``size``."""
-        for idx, leaf, record in self._conn.execute(
-            "SELECT n.idx, n.hash, a.record FROM audit_nodes n"
-            " LEFT JOIN audit_log a ON a.idx = n.idx"
-            " WHERE n.level = 0 AND n.idx < ? ORDER BY n.idx",
-            (size,),
-        ):
-            # A tampered row may hold text where a blob was: still bytes to hash, never a crash.
-            stored = record.encode() if isinstance(record, str) else record
-            yield idx, bytes(leaf), None if stored is None else bytes(stored)
+    def inclusion_proofs(self, start: int, end: int, size: int) -> Iterator[list[bytes]]:
+        """The proofs of leaves [start, end) in the tree of ``size``: neighbours share most
+        of their path, so each node is read from storage once for the whole range."""
+        reader = tree.CachedNodes(self._nodes)
+        for index in range(start, end):
+            yield tree.inclusion_proof(index, size, reader)
+
+    def committed_entries(
+        self, size: int, start: int = 0
+    ) -> Iterator[tuple[int, bytes, bytes | None]]:
+        """(index, leaf hash the tree committed to, stored record or None) for indices
+        [start, size), read a page at a time so no read stays open across a long export."""
+        for page in range(start, size, _EXPORT_PAGE):
+            rows = self._conn.execute(
+                "SELECT n.idx, n.hash, a.record FROM audit_nodes n"
+                " LEFT JOIN audit_log a ON a.idx = n.idx"
+                " WHERE n.level = 0 AND n.idx >= ? AND n.idx < ? ORDER BY n.idx",
+                (page, min(page + _EXPORT_PAGE, size)),
+            ).fetchall()
+            for idx, leaf, record in rows:
+                # A tampered row may hold text where a blob was: still bytes to hash.
+                stored = record.encode() if isinstance(record, str) else record
+                yield idx, bytes(leaf), None if stored is None else bytes(stored)
 
     def search(
         self, filters: Mapping[str, str], *, after_index: int | None, limit: int

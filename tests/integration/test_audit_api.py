@@ -3,13 +3,15 @@ or refused — is itself in the log."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import grpc
 import pytest
 
 from hub.admin import enrol
-from hub.client import refusal_of
+from hub.audit.verify import verify_range_export
+from hub.client import QueryRefused, refusal_of
 from jembatan.v1 import audit_pb2, audit_pb2_grpc
 from tests.stack import ELIGIBILITY_ID, Stack, employment_query
 
@@ -87,20 +89,29 @@ async def test_an_auditor_finds_a_citizens_exchanges_by_nik(stack: Stack, audito
     assert nik.encode() not in stack.stored_bytes()
 
 
-@pytest.mark.parametrize("method", ["Search", "GetRecord"])
+_OFFICER_CALLS = {
+    "Search": lambda stack: audit_pb2.SearchRequest(subject=stack.people.employed),
+    "GetRecord": lambda stack: audit_pb2.GetRecordRequest(index=0),
+    "StreamRecords": lambda stack: audit_pb2.StreamRecordsRequest(),
+    "ExportRange": lambda stack: audit_pb2.ExportRangeRequest(start=0, end=1),
+}
+
+
+async def _call(audit: audit_pb2_grpc.AuditStub, method: str, request: object) -> object:
+    if method in ("StreamRecords", "ExportRange"):
+        return [item async for item in getattr(audit, method)(request)]
+    return await getattr(audit, method)(request)
+
+
+@pytest.mark.parametrize("method", sorted(_OFFICER_CALLS))
 async def test_a_member_without_the_auditor_role_is_refused_and_that_is_logged(
     stack: Stack, method: str
 ) -> None:
     before = stack.log_size()
     channel, audit = _stub(stack, ELIGIBILITY_ID)
-    request = (
-        audit_pb2.SearchRequest(subject=stack.people.employed)
-        if method == "Search"
-        else audit_pb2.GetRecordRequest(index=0)
-    )
     async with channel:
         with pytest.raises(grpc.aio.AioRpcError) as error:
-            await getattr(audit, method)(request)
+            await _call(audit, method, _OFFICER_CALLS[method](stack))
     refusal = refusal_of(error.value)
     assert (refusal.status, refusal.reason) == (grpc.StatusCode.PERMISSION_DENIED, "ROLE_REQUIRED")
     (record,) = stack.records(before)
@@ -128,3 +139,67 @@ async def test_time_bounds_select_by_time(stack: Stack, auditor: str) -> None:
         )
         nothing = await audit.Search(audit_pb2.SearchRequest(time_to="2000-01-01T07:00:00+07:00"))
     assert everything.entries and not nothing.entries
+
+
+async def test_an_auditor_fetches_a_range_with_proofs_that_verify_with_the_key_alone(
+    stack: Stack, auditor: str
+) -> None:
+    await _exchanges_about(stack, stack.people.employed)
+    end = stack.log_size()
+    start = max(0, end - 5)
+    async with stack.client(auditor) as client:
+        lines = [line async for line in client.export_range(start, end)]
+    verifier = stack.home.log_verifier_key.read_text().strip()
+    proven = verify_range_export(lines, verifier)
+    assert (proven.start, proven.end) == (start, end) and proven.checkpoint.size >= end
+    assert [json.loads(line)["index"] for line in lines[1:]] == list(range(start, end))
+    (record,) = [r for r in stack.records(end) if r.service_id.endswith("/ExportRange")]
+    assert (record.client_id, record.decision) == (auditor, "RELEASED")
+
+
+@pytest.mark.parametrize(("start", "end"), [(3, 3), (5, 2), (0, 10**9)])
+async def test_a_range_outside_the_log_is_refused_precisely(
+    stack: Stack, auditor: str, start: int, end: int
+) -> None:
+    async with stack.client(auditor) as client:
+        with pytest.raises(QueryRefused) as refused:
+            [line async for line in client.export_range(start, end)]
+    assert (refused.value.status, refused.value.reason) == (
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "MALFORMED_REQUEST",
+    )
+
+
+async def test_an_auditor_following_the_log_sees_new_refusals_as_they_happen(
+    stack: Stack, auditor: str
+) -> None:
+    after = stack.log_size() - 1
+    follow = audit_pb2.SearchRequest(
+        client_id=ELIGIBILITY_ID, decision="REFUSED", after_index=after, has_after_index=True
+    )
+    async with stack.client(auditor) as officer:
+        seen: asyncio.Queue[audit_pb2.AuditEntry] = asyncio.Queue()
+
+        async def watch() -> None:
+            async for entry in officer.stream_records(follow):
+                await seen.put(entry)
+
+        watching = asyncio.create_task(watch())
+        try:
+            async with stack.client() as client:
+                nik = stack.people.employed
+                token, _ = stack.consent(nik)
+                await employment_query(client, nik, token)  # released: not in this stream
+                with pytest.raises(QueryRefused):
+                    await employment_query(client, nik, "")
+            entry = await asyncio.wait_for(seen.get(), timeout=10)
+        finally:
+            watching.cancel()
+    record = json.loads(entry.record_json)
+    assert entry.index > after
+    assert (record["client_id"], record["decision"], record["reason"]) == (
+        ELIGIBILITY_ID,
+        "REFUSED",
+        "CONSENT_MISSING",
+    )
+    assert seen.empty()

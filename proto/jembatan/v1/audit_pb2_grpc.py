@@ -63,6 +63,16 @@ class AuditStub:
                 request_serializer=jembatan_dot_v1_dot_audit__pb2.GetRecordRequest.SerializeToString,
                 response_deserializer=jembatan_dot_v1_dot_audit__pb2.AuditEntry.FromString,
                 _registered_method=True)
+        self.StreamRecords = channel.unary_stream(
+                '/jembatan.v1.Audit/StreamRecords',
+                request_serializer=jembatan_dot_v1_dot_audit__pb2.StreamRecordsRequest.SerializeToString,
+                response_deserializer=jembatan_dot_v1_dot_audit__pb2.AuditEntry.FromString,
+                _registered_method=True)
+        self.ExportRange = channel.unary_stream(
+                '/jembatan.v1.Audit/ExportRange',
+                request_serializer=jembatan_dot_v1_dot_audit__pb2.ExportRangeRequest.SerializeToString,
+                response_deserializer=jembatan_dot_v1_dot_audit__pb2.ExportLine.FromString,
+                _registered_method=True)
         self.CitizenAccesses = channel.unary_unary(
                 '/jembatan.v1.Audit/CitizenAccesses',
                 request_serializer=jembatan_dot_v1_dot_audit__pb2.CitizenAccessesRequest.SerializeToString,
@@ -107,6 +117,25 @@ class AuditServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def StreamRecords(self, request, context):
+        """Records matching a filter as the log grows: those already logged after
+        filter.after_index first, then each new one as it is appended, until the caller hangs
+        up (filter.limit is ignored). Auditor role.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ExportRange(self, request, context):
+        """Records [start, end) as JSON Lines (format "jembatan-audit-range/1"): a header line
+        with a signed checkpoint covering them, then one line per record with its inclusion
+        proof in that checkpoint, so `jembatan audit verify` needs nothing but the hub's
+        verifier key. Auditor role.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def CitizenAccesses(self, request, context):
         """A citizen's own view (like Estonia's Data Tracker): who accessed their data, when, for
         what purpose, which fields and how. Asked through the consent manager's portal with a
@@ -143,6 +172,16 @@ def add_AuditServicer_to_server(servicer, server):
                     servicer.GetRecord,
                     request_deserializer=jembatan_dot_v1_dot_audit__pb2.GetRecordRequest.FromString,
                     response_serializer=jembatan_dot_v1_dot_audit__pb2.AuditEntry.SerializeToString,
+            ),
+            'StreamRecords': grpc.unary_stream_rpc_method_handler(
+                    servicer.StreamRecords,
+                    request_deserializer=jembatan_dot_v1_dot_audit__pb2.StreamRecordsRequest.FromString,
+                    response_serializer=jembatan_dot_v1_dot_audit__pb2.AuditEntry.SerializeToString,
+            ),
+            'ExportRange': grpc.unary_stream_rpc_method_handler(
+                    servicer.ExportRange,
+                    request_deserializer=jembatan_dot_v1_dot_audit__pb2.ExportRangeRequest.FromString,
+                    response_serializer=jembatan_dot_v1_dot_audit__pb2.ExportLine.SerializeToString,
             ),
             'CitizenAccesses': grpc.unary_unary_rpc_method_handler(
                     servicer.CitizenAccesses,
@@ -289,6 +328,60 @@ class Audit:
             '/jembatan.v1.Audit/GetRecord',
             jembatan_dot_v1_dot_audit__pb2.GetRecordRequest.SerializeToString,
             jembatan_dot_v1_dot_audit__pb2.AuditEntry.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StreamRecords(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/jembatan.v1.Audit/StreamRecords',
+            jembatan_dot_v1_dot_audit__pb2.StreamRecordsRequest.SerializeToString,
+            jembatan_dot_v1_dot_audit__pb2.AuditEntry.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExportRange(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/jembatan.v1.Audit/ExportRange',
+            jembatan_dot_v1_dot_audit__pb2.ExportRangeRequest.SerializeToString,
+            jembatan_dot_v1_dot_audit__pb2.ExportLine.FromString,
             options,
             channel_credentials,
             insecure,
