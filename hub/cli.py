@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from connectors.sdk import UnsafeMisbehaviour
     from hub.audit.publisher import CheckpointPublisher
     from hub.store.sqlite import SqliteRegistry
+    from policies.lint import Catalogues
 
 T = TypeVar("T")
 DEFAULT_HUB = "127.0.0.1:7443"
@@ -173,6 +174,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
         policies_dir=Path(args.policies) if args.policies else None,
         max_age_s=args.max_age,
         connector_deadline_s=args.connector_deadline,
+        policy_poll_s=args.policy_poll or None,
     )
 
     async def run() -> None:
@@ -484,6 +486,89 @@ def cmd_demo(args: argparse.Namespace) -> None:
 # --- parser ------------------------------------------------------------------------------
 
 
+# --- policy ------------------------------------------------------------------------------
+
+
+def _policy_dir(args: argparse.Namespace) -> Path | None:
+    return Path(args.dir) if args.dir else None
+
+
+def _catalogues(args: argparse.Namespace) -> tuple[Catalogues, set[str] | None, str]:
+    """The catalogues (and members) to lint against: the hub registry of --home, else of the
+    global home if it has one, else the pilot connectors' own catalogues."""
+    import json
+
+    from connectors.sdk.agency import FieldSpec
+    from connectors.simulation.pilot import pilot_catalogues
+    from hub.store.sqlite import SqliteRegistry
+
+    home = HubHome(Path(args.lint_home or args.home))
+    if home.database.is_file():
+        registry = SqliteRegistry(home.database)
+        try:
+            routes = registry.services()
+            members = {
+                cert.member_id for cert in registry.member_certificates() if not cert.revoked
+            }
+        finally:
+            registry.close()
+        if routes:
+            catalogues = {
+                route.service_id: [FieldSpec(**spec) for spec in json.loads(route.catalogue_json)]
+                for route in routes
+            }
+            return catalogues, members, f"the registry of {home.root}"
+    if args.lint_home:
+        raise CliError(f"--home {args.lint_home}: no hub registry with services there")
+    return pilot_catalogues(), None, "the pilot connectors' catalogues"
+
+
+def cmd_policy_lint(args: argparse.Namespace) -> None:
+    from policies.lint import lint
+
+    catalogues, members, against = _catalogues(args)
+    findings = lint(_policy_dir(args), catalogues, members)
+    for finding in findings:
+        print(finding)
+    errors = sum(finding.severity == "error" for finding in findings)
+    warnings = len(findings) - errors
+    print(f"{errors} error(s), {warnings} warning(s), checked against {against}")
+    if errors:
+        sys.exit(1)
+
+
+def cmd_policy_test(args: argparse.Namespace) -> None:
+    from policies import DEFAULT_DIRECTORY, load_policies
+    from policies.cases import load_cases, run_case
+
+    directory = _policy_dir(args) or DEFAULT_DIRECTORY
+    policies = load_policies(directory)
+    results = [run_case(policies, case) for case in load_cases(directory / "tests")]
+    for result in results:
+        case = result.case
+        if result.passed:
+            print(f"PASS {case.location}: {case.name}")
+        else:
+            print(f"FAIL {case.location}: {case.name}")
+            print(f"  expected: {result.expected}")
+            print(f"  actual:   {result.actual}")
+    failed = sum(not result.passed for result in results)
+    print(f"{len(results) - failed} passed, {failed} failed (policy {policies.version})")
+    if failed:
+        sys.exit(1)
+
+
+def cmd_policy_explain(args: argparse.Namespace) -> None:
+    from policies import load_policies
+    from policies.explain import explain
+
+    policies = load_policies(_policy_dir(args))
+    explanation = explain(policies, args.client, args.purpose, args.service, args.field)
+    print(explanation.text)
+    if not explanation.released:
+        sys.exit(1)
+
+
 def _split(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
@@ -596,11 +681,52 @@ def build_parser() -> argparse.ArgumentParser:
         officer_command.add_argument("--member", default=AUDITOR, help="auditor member id")
         officer_command.add_argument("--member-dir", help="its key/cert directory")
 
+    policy = commands.add_parser("policy", help="check, test and explain the policy files")
+    policy_commands = policy.add_subparsers(dest="policy_command", required=True, metavar="ACTION")
+    dir_help = "policy directory (default: the shipped policies)"
+    lint_parser = add(
+        policy_commands,
+        "lint",
+        cmd_policy_lint,
+        "check policies against the services' field catalogues (exit 1 on errors)",
+    )
+    lint_parser.add_argument("--dir", help=dir_help)
+    lint_parser.add_argument(
+        "--home",
+        dest="lint_home",
+        help="hub home whose registry holds the catalogues (default: the global --home if it "
+        "has one, else the pilot connectors' catalogues)",
+    )
+    test_parser = add(
+        policy_commands,
+        "test",
+        cmd_policy_test,
+        "run the policy test cases in DIR/tests/*.yaml (exit 1 on a failure)",
+    )
+    test_parser.add_argument("--dir", help=dir_help)
+    explain_parser = add(
+        policy_commands,
+        "explain",
+        cmd_policy_explain,
+        "say why a field is or is not released (exit 1 when it is not)",
+    )
+    explain_parser.add_argument("--client", default="ID/GOV/KEMENSOS/eligibility")
+    explain_parser.add_argument("--purpose", default=PURPOSE)
+    explain_parser.add_argument("--service", required=True)
+    explain_parser.add_argument("--field", required=True)
+    explain_parser.add_argument("--dir", help=dir_help)
+
     serve = add(commands, "serve", cmd_serve, "run the hub")
     serve.add_argument("--listen", default=DEFAULT_HUB)
     serve.add_argument("--policies", help="policy directory (default: the shipped policies)")
     serve.add_argument("--max-age", type=int, default=60, help="request freshness window, s")
     serve.add_argument("--connector-deadline", type=float, default=2.0, help="seconds")
+    serve.add_argument(
+        "--policy-poll",
+        type=float,
+        default=1.0,
+        help="seconds between checks of the policy files for changes (0: reload on SIGHUP only)",
+    )
 
     sim = add(commands, "sim", cmd_sim, "run simulated agencies, each with its connector")
     sim.add_argument(

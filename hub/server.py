@@ -6,6 +6,7 @@ import asyncio
 import datetime
 import json
 import logging
+import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -42,6 +43,7 @@ from hub.pipeline.stages import (
     Transform,
     VerifyAgency,
 )
+from hub.policy_reload import PolicyReloader
 from hub.routing import ConnectorPool
 from hub.store.snapshot import RegistrySnapshot
 from hub.store.sqlite import SqliteAuditWriter, SqliteRegistry
@@ -70,6 +72,8 @@ class HubSettings:
     connector_deadline_s: float = 2.0
     max_message_bytes: int = MAX_MESSAGE_BYTES
     checkpoint_interval_s: float = 1.0
+    # How often the policy files are checked for changes (None: only on SIGHUP).
+    policy_poll_s: float | None = 1.0
     clock: Callable[[], float] = field(default=time.time)
 
 
@@ -144,6 +148,10 @@ class Hub:
         home = settings.home
         self.settings = settings
         self.policies: PolicySet = load_policies(settings.policies_dir)
+        self._reloader = PolicyReloader(
+            settings.policies_dir, lambda: self.policies, self._use_policies
+        )
+        self._reloading: asyncio.Task[None] | None = None
         self.registry = SqliteRegistry(home.database)
         self.audit = AuditLog(lambda: SqliteAuditWriter(home.database))
         self._connectors = ConnectorPool(
@@ -212,7 +220,14 @@ class Hub:
         self._publishing = asyncio.create_task(
             self.checkpoints.run(self.settings.checkpoint_interval_s)
         )
+        self._reloading = asyncio.create_task(self._reloader.run(self.settings.policy_poll_s))
+        asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._reloader.hangup)
         log.info("hub listening on port %d, policy %s", self.port, self.policies.version)
+
+    def _use_policies(self, policies: PolicySet) -> None:
+        # One assignment: the next exchange's Authorize sees the new set, one in flight keeps
+        # the set (and Decision) it already took.
+        self.policies = policies
 
     async def wait(self) -> None:
         await self._server.wait_for_termination()
@@ -220,6 +235,9 @@ class Hub:
     async def stop(self, grace_s: float = 2.0) -> None:
         if self._publishing is not None:
             self._publishing.cancel()
+        if self._reloading is not None:
+            asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
+            self._reloading.cancel()
         await self._server.stop(grace_s)
         await self._connectors.close()
         self.audit.close()

@@ -18,7 +18,13 @@ from policies import predicates, transforms
 
 Treatment = Literal["raw", "masked", "bucketed", "predicate"]
 TREATMENTS: tuple[Treatment, ...] = ("raw", "masked", "bucketed", "predicate")
+# Why the hub may release at all: the citizen's consent, or a law that obliges or permits the
+# release without it (UU PDP 27/2022, Pasal 20). A non-consent basis names its law.
+Basis = Literal["consent", "legal-obligation", "vital-interest"]
+BASES: tuple[Basis, ...] = ("consent", "legal-obligation", "vital-interest")
 RuleKey = tuple[str, str, str]
+# The refusal reasons (``Reason`` in common.proto) a policy decision can give.
+POLICY_REFUSALS = ("NO_POLICY", "FIELD_NOT_ALLOWED")
 
 
 @dataclass(frozen=True)
@@ -29,6 +35,8 @@ class FieldRule:
     treatment: Treatment
     detail: str
     _transform: transforms.Transform = field(repr=False, compare=False)
+    # Where the field is written (0: built in code), so lint and explain can point at it.
+    line: int = field(default=0, compare=False)
 
     @classmethod
     def raw(cls, name: str) -> FieldRule:
@@ -67,10 +75,18 @@ class Rule:
     fields: Mapping[str, FieldRule]
     source: str = "<memory>"
     line: int = 0
+    basis: Basis = "consent"
+    # Required for (and only for) a non-consent basis: the law that allows the release.
+    legal_reference: str | None = None
+    two_person_approval: bool = False
 
     @property
     def key(self) -> RuleKey:
         return (self.client, self.purpose, self.service)
+
+    @property
+    def location(self) -> str:
+        return f"{self.source}:{self.line}"
 
 
 _NOTHING: Mapping[str, FieldRule] = MappingProxyType({})
@@ -86,6 +102,19 @@ class Decision:
     rule_found: bool
     releases: Mapping[str, FieldRule]
     denied: tuple[str, ...]
+    # The matched rule's legal basis, for the pipeline to enforce (consent when no rule).
+    basis: Basis = "consent"
+    legal_reference: str | None = None
+    two_person_approval: bool = False
+
+    @property
+    def refusal_reason(self) -> str | None:
+        """The ``Reason`` the hub refuses with, or ``None`` when every field is released."""
+        if not self.rule_found:
+            return "NO_POLICY"
+        if self.denied:
+            return "FIELD_NOT_ALLOWED"
+        return None
 
     def apply(
         self, values: Mapping[str, FieldValue], *, today: datetime.date
@@ -126,7 +155,18 @@ class PolicySet:
                 denied[name] = None
             else:
                 releases[name] = field_rule
-        return Decision(True, MappingProxyType(releases), tuple(denied))
+        return Decision(
+            True,
+            MappingProxyType(releases),
+            tuple(denied),
+            basis=rule.basis,
+            legal_reference=rule.legal_reference,
+            two_person_approval=rule.two_person_approval,
+        )
+
+    def rule(self, client: str, purpose: str, service: str) -> Rule | None:
+        """The one rule for this client, purpose and service, if any."""
+        return self._index.get((client, purpose, service))
 
     def allowed_fields(self, client: str, purpose: str, service: str) -> tuple[str, ...]:
         rule = self._index.get((client, purpose, service))

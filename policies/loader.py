@@ -11,6 +11,14 @@ Files are ``*.yaml`` in one directory, read in name order::
           employer: masked
           wage_band: {bucketed: [0, 1000000, 3000000]}
           monthly_wage: {predicate: {lt: 3000000}}
+      - client: ID/GOV/KEMENSOS/eligibility
+        purpose: bansos-emergency
+        service: ID/GOV/BPJSTK/wages/employment
+        basis: vital-interest            # default: consent
+        legal_reference: UU 24/2007 tentang Penanggulangan Bencana, Pasal 48
+        two_person_approval: true        # optional, only with a non-consent basis
+        fields:
+          employment_status: raw
 
 The files are walked as YAML node trees (``yaml.compose``) rather than loaded as Python data:
 nodes carry line numbers for every error, and PyYAML's loader would silently keep the last of
@@ -19,21 +27,25 @@ two duplicate keys, which here could quietly widen or change what a client recei
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import MappingProxyType
+from typing import TypeVar
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from policies.engine import TREATMENTS, FieldRule, PolicySet, Rule, RuleKey
+from policies.engine import BASES, TREATMENTS, Basis, FieldRule, PolicySet, Rule, RuleKey
 from policies.predicates import PREDICATE_OPS
 from policies.transforms import TreatmentError
 
+T = TypeVar("T")
 DEFAULT_DIRECTORY = Path(__file__).resolve().parent
 _NULL_TAG = "tag:yaml.org,2002:null"
 _RULE_KEYS = ("client", "purpose", "service", "fields")
+_BASIS_KEYS = ("basis", "legal_reference", "two_person_approval")
 
 
 class PolicyFileError(ValueError):
@@ -62,23 +74,34 @@ def load_policies(directory: Path | None = None) -> PolicySet:
     The version is ``"sha256:<hex>"`` over each file's name and bytes, in name order, so the same
     files always give the same version and any change to any file gives a new one.
     """
-    directory = DEFAULT_DIRECTORY if directory is None else directory
-    if not directory.is_dir():
-        raise PolicyFileError(str(directory), None, "policy directory not found")
-    files = [(path, path.read_bytes()) for path in sorted(directory.glob("*.yaml"))]
+    return policies_from_files(read_policy_files(directory))
+
+
+def policies_from_files(files: Sequence[tuple[Path, bytes]]) -> PolicySet:
+    """The policy set of files already read (``read_policy_files``), so a caller that compared
+    versions loads exactly the bytes it compared."""
     rules: list[Rule] = []
     seen: dict[RuleKey, Rule] = {}
     for path, data in files:
-        for rule in _load_file(path, data):
+        for rule in load_policy_file(path, data):
             _refuse_conflict(rule, seen)
             seen[rule.key] = rule
             rules.append(rule)
-    return PolicySet(rules, version=_version((path.name, data) for path, data in files))
+    return PolicySet(rules, version=policy_version(files))
 
 
-def _version(files: Iterable[tuple[str, bytes]]) -> str:
+def read_policy_files(directory: Path | None = None) -> list[tuple[Path, bytes]]:
+    """Each policy file of ``directory`` (default: the shipped ones) with its bytes, by name."""
+    directory = DEFAULT_DIRECTORY if directory is None else directory
+    if not directory.is_dir():
+        raise PolicyFileError(str(directory), None, "policy directory not found")
+    return [(path, path.read_bytes()) for path in sorted(directory.glob("*.yaml"))]
+
+
+def policy_version(files: Sequence[tuple[Path, bytes]]) -> str:
+    """The version ``load_policies`` gives these files, without parsing them."""
     digest = hashlib.sha256()
-    for name, data in files:
+    for name, data in ((path.name, data) for path, data in files):
         # Length prefixes keep the (name, bytes) pairs unambiguous: bytes cannot move between
         # one file's name and another's body without changing the hash.
         for part in (name.encode(), data):
@@ -98,7 +121,16 @@ def _refuse_conflict(rule: Rule, seen: dict[RuleKey, Rule]) -> None:
         )
 
 
-def _load_file(path: Path, data: bytes) -> list[Rule]:
+def load_policy_file(path: Path, data: bytes) -> list[Rule]:
+    """The rules of one file; ``PolicyFileError`` names its first problem (conflicts between
+    files are ``load_policies``'s business)."""
+    rules = parse_yaml_file(path, data, lambda root: list(_parse_document(root)))
+    return [dataclasses.replace(rule, source=str(path)) for rule in rules]
+
+
+def parse_yaml_file(path: Path, data: bytes, parse: Callable[[Node | None], T]) -> T:
+    """Compose one YAML file and walk its node tree with ``parse``, which raises ``_Problem``;
+    every problem, the YAML's own included, becomes a one-line ``PolicyFileError``."""
     source = str(path)
     try:
         text = data.decode("utf-8")
@@ -106,11 +138,7 @@ def _load_file(path: Path, data: bytes) -> list[Rule]:
         line = data[: exc.start].count(b"\n") + 1
         raise PolicyFileError(source, line, "not UTF-8 text") from None
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        return [
-            Rule(client, purpose, service, fields, source=source, line=line)
-            for client, purpose, service, fields, line in _parse_document(root)
-        ]
+        return parse(yaml.compose(text, Loader=yaml.SafeLoader))
     except _Problem as problem:
         raise PolicyFileError(source, problem.line, problem.problem) from None
     except yaml.MarkedYAMLError as exc:
@@ -132,10 +160,7 @@ def _yaml_problem(exc: yaml.MarkedYAMLError) -> str:
     return "invalid YAML: " + ", ".join(parts)
 
 
-_ParsedRule = tuple[str, str, str, MappingProxyType[str, FieldRule], int]
-
-
-def _parse_document(root: Node | None) -> Iterator[_ParsedRule]:
+def _parse_document(root: Node | None) -> Iterator[Rule]:
     if root is None:
         raise _Problem(None, "empty policy file (expected a mapping with key 'rules')")
     top = _mapping(root, "a policy file")
@@ -147,12 +172,63 @@ def _parse_document(root: Node | None) -> Iterator[_ParsedRule]:
         yield _parse_rule(rule_node)
 
 
-def _parse_rule(node: Node) -> _ParsedRule:
+def _parse_rule(node: Node) -> Rule:
     entries = _mapping(node, "a rule")
-    _require_keys(entries, node, _RULE_KEYS, where="rule")
+    _require_keys(entries, node, _RULE_KEYS, where="rule", optional=_BASIS_KEYS)
     client, purpose, service = (_text(entries[key][1], key) for key in _RULE_KEYS[:3])
     fields = _parse_fields(entries["fields"][1])
-    return client, purpose, service, fields, node.start_mark.line + 1
+    basis, legal_reference, two_person_approval = _parse_basis(entries)
+    return Rule(
+        client,
+        purpose,
+        service,
+        fields,
+        line=node.start_mark.line + 1,
+        basis=basis,
+        legal_reference=legal_reference,
+        two_person_approval=two_person_approval,
+    )
+
+
+def _parse_basis(entries: dict[str, tuple[Node, Node]]) -> tuple[Basis, str | None, bool]:
+    basis = _basis(entries["basis"][1]) if "basis" in entries else "consent"
+    reference = None
+    if "legal_reference" in entries:
+        reference = _text(entries["legal_reference"][1], "legal_reference")
+    approval = False
+    if "two_person_approval" in entries:
+        approval = _flag(entries["two_person_approval"][1], "two_person_approval")
+    if basis == "consent":
+        # Either key would suggest an exception to consent that the rule does not make.
+        for key in ("legal_reference", "two_person_approval"):
+            if key in entries:
+                raise _Problem(
+                    entries[key][0],
+                    f"{key!r} applies only to a non-consent basis "
+                    f"(set basis: legal-obligation or vital-interest, or remove it)",
+                )
+    elif reference is None:
+        raise _Problem(
+            entries["basis"][1],
+            f"basis {basis!r} needs 'legal_reference' naming the law that allows the release "
+            f'(e.g. "UU 24/2007 tentang Penanggulangan Bencana, Pasal 48")',
+        )
+    return basis, reference, approval
+
+
+def _basis(node: Node) -> Basis:
+    written = _text(node, "basis")
+    for basis in BASES:
+        if basis == written:
+            return basis
+    raise _Problem(node, f"unknown basis {written!r} (expected {', '.join(BASES)})")
+
+
+def _flag(node: Node, what: str) -> bool:
+    value = _scalar(node)
+    if not isinstance(value, bool):
+        raise _Problem(node, f"{what} must be true or false, got {_shape(node)}")
+    return value
 
 
 def _parse_fields(node: Node) -> MappingProxyType[str, FieldRule]:
@@ -160,7 +236,10 @@ def _parse_fields(node: Node) -> MappingProxyType[str, FieldRule]:
         raise _Problem(node, "'fields' is empty: a rule must release at least one field")
     entries = _mapping(node, "'fields' (field name: treatment)", duplicate="field")
     return MappingProxyType(
-        {name: _parse_field(name, value) for name, (_key, value) in entries.items()}
+        {
+            name: dataclasses.replace(_parse_field(name, value), line=key.start_mark.line + 1)
+            for name, (key, value) in entries.items()
+        }
     )
 
 
@@ -256,11 +335,17 @@ def _mapping(node: Node, what: str, duplicate: str = "key") -> dict[str, tuple[N
 
 
 def _require_keys(
-    entries: dict[str, tuple[Node, Node]], node: Node, keys: tuple[str, ...], *, where: str
+    entries: dict[str, tuple[Node, Node]],
+    node: Node,
+    keys: tuple[str, ...],
+    *,
+    where: str,
+    optional: tuple[str, ...] = (),
 ) -> None:
     for name, (key, _value) in entries.items():
-        if name not in keys:
-            raise _Problem(key, f"unknown key {name!r} in {where} (expected {', '.join(keys)})")
+        if name not in keys and name not in optional:
+            expected = ", ".join(keys) + (f"; optional: {', '.join(optional)}" if optional else "")
+            raise _Problem(key, f"unknown key {name!r} in {where} (expected {expected})")
     missing = [name for name in keys if name not in entries]
     if missing:
         raise _Problem(node, f"{where} is missing key {missing[0]!r}")

@@ -43,6 +43,11 @@ class SimulatedAgency:
     # Fresh credentials for one run: the secret between the agency and its own connector.
     new_credentials: Callable[[], Mapping[str, str]]
 
+    def service_catalogue(self, service_id: str) -> list[FieldSpec]:
+        """The catalogue entries of the fields ``service_id`` offers."""
+        fields = self.services[service_id]
+        return [spec for spec in self.catalogue if spec.name in fields]
+
 
 def _base_url(host: str, port: int) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 
+from connectors.sdk.agency import FieldSpec
 from connectors.simulation.agency import SimulatedAgency
 
 # Kemensos's own register, the identity anchor, then the five agencies the pilot checks.
@@ -21,3 +22,12 @@ def simulated_agency(name: str) -> SimulatedAgency:
     agency = importlib.import_module(f"connectors.{name}").SIMULATED
     assert isinstance(agency, SimulatedAgency)
     return agency
+
+
+def pilot_catalogues() -> dict[str, list[FieldSpec]]:
+    """Every pilot service's field catalogue, as its connector registers it with the hub."""
+    return {
+        service_id: agency.service_catalogue(service_id)
+        for agency in map(simulated_agency, PILOT_AGENCIES)
+        for service_id in agency.services
+    }

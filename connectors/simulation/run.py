@@ -84,9 +84,8 @@ def register(home: HubHome, running: RunningAgency, *, advertise_host: str | Non
     host = advertise_host or running.endpoint.rsplit(":", 1)[0]
     endpoint = f"{host}:{running.connector.port}"
     cert_pem = identity_of(home, agency).cert_pem
-    for service_id, fields in agency.services.items():
-        catalogue = [spec for spec in agency.catalogue if spec.name in fields]
-        register_service(home, service_id, cert_pem, endpoint, catalogue)
+    for service_id in agency.services:
+        register_service(home, service_id, cert_pem, endpoint, agency.service_catalogue(service_id))
 
 
 async def start_agencies(

@@ -107,7 +107,8 @@ def test_file_shape_errors(tmp_path: Path, text: str, expected: str) -> None:
         (
             "rules:\n  - client: C\n    purpose: P\n    service: S\n    fields: {a: raw}\n"
             "    note: why\n",
-            "6: unknown key 'note' in rule (expected client, purpose, service, fields)",
+            "6: unknown key 'note' in rule (expected client, purpose, service, fields; "
+            "optional: basis, legal_reference, two_person_approval)",
         ),
         (
             "rules:\n  - client: [C]\n    purpose: P\n    service: S\n    fields: {a: raw}\n",

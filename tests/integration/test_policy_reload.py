@@ -1,0 +1,174 @@
+"""Hot policy reload in a real hub process under concurrent queries: a changed file (or SIGHUP)
+puts the new policy in force without dropping a query, each query is decided, transformed and
+audited under one version, and a broken file leaves the last good policy in force."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from policies import load_policies
+from tests.stack import Stack, employment_query, start_stack
+
+WORKERS = 8
+# The everyday rule releases the status raw; the new one only says whether it is "active".
+OLD_STATUS = "      employment_status: raw\n"
+NEW_STATUS = "      employment_status:\n        predicate: {eq: active}\n"
+TREATMENT_OF = {"old": "raw", "new": "predicate"}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    started: float
+    ended: float
+    version: str
+    treatment: str
+    log_index: int
+
+
+def replace_file(path: Path, text: str) -> None:
+    """Write as a deployment tool does: a whole new file renamed into place."""
+    staging = path.with_suffix(".staging")
+    staging.write_text(text)
+    os.replace(staging, path)
+
+
+def change_status_treatment(directory: Path) -> tuple[str, str]:
+    """Rewrite the BPJSTK policy; (old version, new version)."""
+    path = directory / "bansos-bpjstk.yaml"
+    old = load_policies(directory).version
+    text = path.read_text()
+    assert OLD_STATUS in text
+    replace_file(path, text.replace(OLD_STATUS, NEW_STATUS, 1))
+    return old, load_policies(directory).version
+
+
+async def under_load(stack: Stack, action: Callable[[], Awaitable[None]]) -> list[Outcome]:
+    """Run ``action`` while WORKERS clients query back to back; every query must be answered."""
+    nik = stack.people.employed
+    token, _ = stack.consent(nik)
+    outcomes: list[Outcome] = []
+    done = asyncio.Event()
+    async with stack.client() as client:
+
+        async def worker() -> None:
+            while not done.is_set():
+                started = time.monotonic()
+                answer = await employment_query(client, nik, token)
+                status = answer.fields["employment_status"]
+                outcomes.append(
+                    Outcome(
+                        started,
+                        time.monotonic(),
+                        answer.policy_version,
+                        status.treatment,
+                        answer.log_index,
+                    )
+                )
+
+        workers = [asyncio.create_task(worker()) for _ in range(WORKERS)]
+        try:
+            await action()
+        finally:
+            done.set()
+            # A refused, failed or dropped query raises here and fails the test.
+            await asyncio.gather(*workers)
+    return outcomes
+
+
+def check_consistent_and_audited(
+    stack: Stack, first_index: int, outcomes: list[Outcome], versions: dict[str, str]
+) -> None:
+    """Each answer's treatment is its version's, and the log holds exactly these exchanges,
+    each under the version its answer names, the old policy first and the new one last."""
+    name_of = {version: name for name, version in versions.items()}
+    for outcome in outcomes:
+        assert outcome.version in name_of
+        assert outcome.treatment == TREATMENT_OF[name_of[outcome.version]]
+    records = stack.records(first_index)
+    assert len(records) == len(outcomes)
+    by_index = {first_index + offset: record for offset, record in enumerate(records)}
+    for outcome in outcomes:
+        assert by_index[outcome.log_index].policy_version == outcome.version
+    assert records[0].policy_version == versions["old"]
+    assert records[-1].policy_version == versions["new"]
+
+
+async def test_a_changed_file_is_in_force_within_seconds_and_a_broken_one_is_refused(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    # Started here, not as a shared fixture: this test edits the policy files, and the hub's
+    # log (stderr) then goes to this test's captured output.
+    stack = start_stack(tmp_path / "hub")
+    directory = tmp_path / "hub" / "policies"
+    broken = directory / "bansos-zz-draft.yaml"
+    versions: dict[str, str] = {}
+    marks: dict[str, float] = {}
+
+    async def edit() -> None:
+        await asyncio.sleep(1.5)
+        marks["changed"] = time.monotonic()
+        versions["old"], versions["new"] = change_status_treatment(directory)
+        await asyncio.sleep(3.0)
+        marks["broken"] = time.monotonic()
+        replace_file(
+            broken,
+            "rules:\n  - client: C\n    purpose: P\n    service: S\n"
+            "    fields:\n      a: shredded\n",
+        )
+        await asyncio.sleep(3.0)
+
+    try:
+        first_index = stack.log_size()
+        outcomes = await under_load(stack, edit)
+    finally:
+        stack.hub.stop()
+        stack.sim.stop()
+
+    check_consistent_and_audited(stack, first_index, outcomes, versions)
+    before = [o for o in outcomes if o.ended < marks["changed"]]
+    # Polled every second; two seconds leave room for a busy machine.
+    after = [o for o in outcomes if o.started > marks["changed"] + 2.0]
+    assert before and after
+    assert {o.version for o in before} == {versions["old"]}
+    assert {o.version for o in after} == {versions["new"]}
+    # The broken draft changed nothing: the last good policy stayed in force throughout.
+    assert {o.version for o in outcomes if o.started > marks["broken"]} == {versions["new"]}
+    refusals = [line for line in capfd.readouterr().err.splitlines() if "reload refused" in line]
+    assert len(refusals) == 1, refusals  # logged once, not on every poll
+    assert f"{broken}:6: unknown treatment 'shredded' for field 'a'" in refusals[0]
+    assert versions["new"] in refusals[0]
+
+
+async def test_sighup_reloads_when_polling_is_off(tmp_path: Path) -> None:
+    stack = start_stack(tmp_path / "hub", hub_args=["--policy-poll", "0"])
+    directory = tmp_path / "hub" / "policies"
+    versions: dict[str, str] = {}
+    marks: dict[str, float] = {}
+
+    async def edit_then_hang_up() -> None:
+        await asyncio.sleep(1.0)
+        versions["old"], versions["new"] = change_status_treatment(directory)
+        await asyncio.sleep(2.5)  # long enough for a poll, were there one
+        marks["hangup"] = time.monotonic()
+        stack.hub.process.send_signal(signal.SIGHUP)
+        await asyncio.sleep(2.5)
+
+    try:
+        first_index = stack.log_size()
+        outcomes = await under_load(stack, edit_then_hang_up)
+    finally:
+        stack.hub.stop()
+        stack.sim.stop()
+
+    check_consistent_and_audited(stack, first_index, outcomes, versions)
+    assert {o.version for o in outcomes if o.started < marks["hangup"]} == {versions["old"]}
+    after = [o for o in outcomes if o.started > marks["hangup"] + 1.0]
+    assert after and {o.version for o in after} == {versions["new"]}
