@@ -96,18 +96,21 @@ def issue(
     )
     registry = SqliteRegistry(home.database)
     try:
-        registry.add_member_certificate(
-            MemberCertificate(
-                serial=format(cert.serial_number, "x"),
-                member_id=member_id,
-                cert_pem=cert_to_pem(cert),
-                not_after=cert.not_valid_after_utc.isoformat(),
-                revoked_at=None,
-            )
-        )
+        registry.add_member_certificate(certificate_record(cert, member_id))
     finally:
         registry.close()
     return cert
+
+
+def certificate_record(cert: x509.Certificate, member_id: str) -> MemberCertificate:
+    """How the registry keeps an issued certificate."""
+    return MemberCertificate(
+        serial=format(cert.serial_number, "x"),
+        member_id=member_id,
+        cert_pem=cert_to_pem(cert),
+        not_after=cert.not_valid_after_utc.isoformat(),
+        revoked_at=None,
+    )
 
 
 def enrol(
@@ -167,6 +170,8 @@ def register_service(
     registry = SqliteRegistry(home.database)
     try:
         registry.put_service(route)
+        # Versioned like an approved registration, so discovery names the catalogue it gives.
+        registry.add_catalogue_version(service_id, route.catalogue_json, _now_text())
     finally:
         registry.close()
     return route

@@ -13,7 +13,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -25,8 +25,10 @@ from hub.home import CONSENT_MANAGER_ID, HUB_MEMBER_ID, HubHome
 
 if TYPE_CHECKING:
     from connectors.sdk import UnsafeMisbehaviour
+    from hub.admin_client import AdminClient
     from hub.audit.publisher import CheckpointPublisher
     from hub.store.sqlite import SqliteRegistry
+    from jembatan.v1 import admin_pb2
     from policies.lint import Catalogues
 
 T = TypeVar("T")
@@ -483,6 +485,158 @@ def cmd_demo(args: argparse.Namespace) -> None:
     sys.exit(asyncio.run(run_demo(keep=args.keep, scale=args.scale)))
 
 
+# --- admin and member: the Admin API over gRPC ------------------------------------------
+
+
+def _admin_client(args: argparse.Namespace) -> AdminClient:
+    """An Admin API client with the certificate of ``--member`` (or ``--member-dir``)."""
+    from hub.admin_client import AdminClient
+
+    home = _home(args)
+    directory = Path(args.member_dir) if args.member_dir else home.member_dir(args.member)
+    try:
+        key_pem = (directory / "key.pem").read_bytes()
+        cert_pem = (directory / "cert.pem").read_bytes()
+        ca_pem = Path(args.ca).read_bytes() if args.ca else home.ca_cert.read_bytes()
+    except OSError as exc:
+        raise CliError(f"no member key/certificate or hub CA: {exc}") from exc
+    return AdminClient(args.hub, key_pem=key_pem, cert_pem=cert_pem, ca_pem=ca_pem)
+
+
+def _admin_call(args: argparse.Namespace, act: Callable[[AdminClient], Awaitable[T]]) -> T:
+    async def run() -> T:
+        async with _admin_client(args) as client:
+            return await act(client)
+
+    return asyncio.run(run())
+
+
+def _state(value: int) -> str:
+    from jembatan.v1 import admin_pb2
+
+    return admin_pb2.RequestState.Name(value).removeprefix("REQUEST_")
+
+
+def _print_enrolment(e: admin_pb2.Enrolment) -> None:
+    roles = ",".join(e.roles) or "-"
+    why = f"  ({e.reason})" if e.reason else ""
+    print(
+        f"{e.request_id}  {_state(e.state):<8} {e.member_id:<40} roles {roles}"
+        f"  by {e.submitter}{why}"
+    )
+
+
+def _print_registration(r: admin_pb2.ConnectorRegistration) -> None:
+    services = ", ".join(
+        f"{o.service_id}"
+        + (
+            f" v{r.catalogue_versions[o.service_id]}"
+            if o.service_id in r.catalogue_versions
+            else ""
+        )
+        for o in r.services
+    )
+    why = f"  ({r.reason})" if r.reason else ""
+    print(
+        f"{r.registration_id}  {_state(r.state):<8} {r.agency_id} at {r.endpoint}: {services}{why}"
+    )
+
+
+def cmd_admin_enrolment_list(args: argparse.Namespace) -> None:
+    for enrolment in _admin_call(args, lambda c: c.enrolments(args.state)):
+        _print_enrolment(enrolment)
+
+
+def cmd_admin_enrolment_approve(args: argparse.Namespace) -> None:
+    done = _admin_call(args, lambda c: c.approve_enrolment(args.request_id, args.days))
+    print(f"approved {done.request_id}: {done.member_id}, certificate serial {done.serial}")
+
+
+def cmd_admin_enrolment_reject(args: argparse.Namespace) -> None:
+    done = _admin_call(args, lambda c: c.reject_enrolment(args.request_id, args.reason))
+    print(f"rejected {done.request_id} ({done.member_id}): {done.reason}")
+
+
+def cmd_admin_revoke(args: argparse.Namespace) -> None:
+    done = _admin_call(args, lambda c: c.revoke(args.serial, args.reason))
+    print(f"revoked certificate {done.serial} of {done.member_id}; refused from the next call on")
+
+
+def cmd_admin_connector_list(args: argparse.Namespace) -> None:
+    for registration in _admin_call(args, lambda c: c.connector_registrations(args.state)):
+        _print_registration(registration)
+
+
+def cmd_admin_connector_approve(args: argparse.Namespace) -> None:
+    _print_registration(_admin_call(args, lambda c: c.approve_connector(args.registration_id)))
+
+
+def cmd_admin_connector_reject(args: argparse.Namespace) -> None:
+    done = _admin_call(args, lambda c: c.reject_connector(args.registration_id, args.reason))
+    _print_registration(done)
+
+
+def cmd_admin_service_enable(args: argparse.Namespace) -> None:
+    done = _admin_call(args, lambda c: c.set_service_enabled(args.service, True))
+    print(f"service {done.service_id} enabled")
+
+
+def cmd_admin_service_disable(args: argparse.Namespace) -> None:
+    done = _admin_call(args, lambda c: c.set_service_enabled(args.service, False))
+    print(f"service {done.service_id} disabled: refused SERVICE_DISABLED from the next query on")
+
+
+def _read(path: str, what: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise CliError(f"cannot read {what} {path}: {exc.strerror}") from exc
+
+
+def cmd_member_enrol(args: argparse.Namespace) -> None:
+    csr = _read(args.csr, "CSR")
+    done = _admin_call(args, lambda c: c.submit_enrolment(csr, args.subsystem, args.role))
+    print(f"enrolment {done.request_id} for {done.member_id} is {_state(done.state)}")
+
+
+def cmd_member_enrolment(args: argparse.Namespace) -> None:
+    done = _admin_call(args, lambda c: c.enrolment(args.request_id))
+    _print_enrolment(done)
+    if done.certificate_pem and args.cert_out:
+        Path(args.cert_out).write_bytes(done.certificate_pem)
+        print(f"certificate written to {args.cert_out}")
+
+
+def cmd_member_renew(args: argparse.Namespace) -> None:
+    csr = _read(args.csr, "CSR")
+    done = _admin_call(args, lambda c: c.renew(csr, args.days))
+    Path(args.cert_out).write_bytes(done.certificate_pem)
+    print(f"renewed {done.member_id}: {args.cert_out}, serial {done.serial}")
+
+
+def cmd_member_register_connector(args: argparse.Namespace) -> None:
+    import yaml
+
+    from connectors.sdk.agency import FieldSpec
+
+    try:
+        document = yaml.safe_load(_read(args.catalogue, "catalogue"))
+        services = {
+            service_id: [FieldSpec(**spec) for spec in fields]
+            for service_id, fields in document.items()
+        }
+    except (yaml.YAMLError, AttributeError, TypeError) as exc:
+        raise CliError(
+            f"{args.catalogue}: expected SERVICE_ID: [{{name, type, description, sensitivity}}]"
+        ) from exc
+    done = _admin_call(args, lambda c: c.register_connector(args.endpoint, services))
+    _print_registration(done)
+
+
+def cmd_member_connector(args: argparse.Namespace) -> None:
+    _print_registration(_admin_call(args, lambda c: c.connector_registration(args.registration_id)))
+
+
 # --- parser ------------------------------------------------------------------------------
 
 
@@ -608,11 +762,11 @@ def build_parser() -> argparse.ArgumentParser:
     issue.add_argument("--member", required=True)
     issue.add_argument("--out", required=True)
     issue.add_argument("--days", type=int, default=365)
-    issue.add_argument("--role", action="append", default=[], help="grant a role: auditor")
+    issue.add_argument("--role", action="append", default=[], help="auditor or administrator")
     enrol = add(pki_commands, "enrol", cmd_pki_enrol, "key+certificate for a simulated member")
     enrol.add_argument("--member", required=True)
     enrol.add_argument("--dns", action="append", default=[], help="extra host name it serves on")
-    enrol.add_argument("--role", action="append", default=[], help="grant a role: auditor")
+    enrol.add_argument("--role", action="append", default=[], help="auditor or administrator")
     revoke = add(pki_commands, "revoke", cmd_pki_revoke, "revoke a certificate (serial or file)")
     revoke.add_argument("certificate")
     revoke.add_argument("--reason", default="unspecified")
@@ -716,6 +870,8 @@ def build_parser() -> argparse.ArgumentParser:
     explain_parser.add_argument("--field", required=True)
     explain_parser.add_argument("--dir", help=dir_help)
 
+    _add_admin_commands(commands, add)
+
     serve = add(commands, "serve", cmd_serve, "run the hub")
     serve.add_argument("--listen", default=DEFAULT_HUB)
     serve.add_argument("--policies", help="policy directory (default: the shipped policies)")
@@ -783,6 +939,96 @@ def build_parser() -> argparse.ArgumentParser:
         "--scale", type=float, default=1.0, help="population scale (1: the two villages)"
     )
     return parser
+
+
+def _add_admin_commands(
+    commands: argparse._SubParsersAction, add: Callable[..., argparse.ArgumentParser]
+) -> None:
+    """``admin`` (an administrator's acts) and ``member`` (a member's own requests), both
+    over the Admin API with the caller's certificate."""
+
+    def connection(sub: argparse.ArgumentParser, member_default: str | None) -> None:
+        sub.add_argument("--hub", default=DEFAULT_HUB)
+        sub.add_argument(
+            "--member",
+            default=member_default,
+            required=member_default is None,
+            help="the calling member id (its key/cert under the home)",
+        )
+        sub.add_argument("--member-dir", help="its key.pem/cert.pem directory instead")
+        sub.add_argument("--ca", help="hub CA certificate (default: the home's)")
+
+    states = ["pending", "approved", "rejected"]
+    admin = commands.add_parser(
+        "admin", help="administrator: enrolments, revocation, connectors, services (gRPC)"
+    )
+    groups = admin.add_subparsers(dest="admin_command", required=True, metavar="ACTION")
+    leaves: list[argparse.ArgumentParser] = []
+    enrolment = groups.add_parser("enrolment", help="enrolment requests")
+    acts = enrolment.add_subparsers(dest="enrolment_command", required=True, metavar="ACTION")
+    listing = add(acts, "list", cmd_admin_enrolment_list, "list enrolment requests")
+    listing.add_argument("--state", choices=states)
+    approve = add(acts, "approve", cmd_admin_enrolment_approve, "issue the certificate")
+    approve.add_argument("request_id")
+    approve.add_argument("--days", type=int, default=0, help="validity (default 365)")
+    reject = add(acts, "reject", cmd_admin_enrolment_reject, "reject, with a reason")
+    reject.add_argument("request_id")
+    reject.add_argument("--reason", required=True)
+    leaves += [listing, approve, reject]
+    revoke = add(groups, "revoke", cmd_admin_revoke, "revoke a certificate by serial")
+    revoke.add_argument("serial")
+    revoke.add_argument("--reason", default="unspecified")
+    leaves.append(revoke)
+    connector = groups.add_parser("connector", help="connector registrations")
+    acts = connector.add_subparsers(dest="connector_command", required=True, metavar="ACTION")
+    clist = add(acts, "list", cmd_admin_connector_list, "list connector registrations")
+    clist.add_argument("--state", choices=states)
+    capprove = add(acts, "approve", cmd_admin_connector_approve, "make its routes live")
+    capprove.add_argument("registration_id")
+    creject = add(acts, "reject", cmd_admin_connector_reject, "reject, with a reason")
+    creject.add_argument("registration_id")
+    creject.add_argument("--reason", required=True)
+    leaves += [clist, capprove, creject]
+    service = groups.add_parser("service", help="switch services off and on")
+    acts = service.add_subparsers(dest="service_command", required=True, metavar="ACTION")
+    for name, func in (
+        ("disable", cmd_admin_service_disable),
+        ("enable", cmd_admin_service_enable),
+    ):
+        sub = add(acts, name, func, f"{name} a service")
+        sub.add_argument("service")
+        leaves.append(sub)
+    for leaf in leaves:
+        connection(leaf, "ID/GOV/SPLP/administrator")
+
+    member = commands.add_parser(
+        "member", help="a member's own requests: enrolment, renewal, connectors (gRPC)"
+    )
+    acts = member.add_subparsers(dest="member_command", required=True, metavar="ACTION")
+    enrol = add(acts, "enrol", cmd_member_enrol, "submit a CSR for a subsystem (see pki csr)")
+    enrol.add_argument("--csr", required=True)
+    enrol.add_argument("--subsystem", required=True, help="member id the CSR is for")
+    enrol.add_argument("--role", action="append", default=[], help="a role to ask for")
+    fetch = add(acts, "enrolment", cmd_member_enrolment, "an enrolment's state and certificate")
+    fetch.add_argument("request_id")
+    fetch.add_argument("--cert-out", help="write the certificate here once approved")
+    renew = add(acts, "renew", cmd_member_renew, "a new certificate now, same id and roles")
+    renew.add_argument("--csr", required=True)
+    renew.add_argument("--cert-out", required=True)
+    renew.add_argument("--days", type=int, default=0, help="validity (default 365)")
+    register = add(
+        acts, "register-connector", cmd_member_register_connector, "register a connector"
+    )
+    register.add_argument("--endpoint", required=True, help="HOST:PORT the hub dials")
+    register.add_argument(
+        "--catalogue",
+        required=True,
+        help="YAML: SERVICE_ID: [{name, type, description, sensitivity}]",
+    )
+    status = add(acts, "connector", cmd_member_connector, "a connector registration's state")
+    status.add_argument("registration_id")
+    for leaf in (enrol, fetch, renew, register, status):
+        connection(leaf, None)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -377,6 +377,26 @@ class HubClient:
             raise refusal_of(exc) from exc
         return list(response.services)
 
+    async def allowed_services(self, purpose: str) -> registry_pb2.AllowedServicesResponse:
+        """For this client and ``purpose``: each service and exactly the fields a query
+        would release, with their treatment."""
+        try:
+            return await self._registry.AllowedServices(
+                registry_pb2.AllowedServicesRequest(purpose=purpose), timeout=self._timeout_s
+            )
+        except grpc.aio.AioRpcError as exc:
+            raise refusal_of(exc) from exc
+
+    async def catalogue(self, service_id: str, version: int = 0) -> registry_pb2.Catalogue:
+        """A version of the service's field catalogue (0: the current one)."""
+        try:
+            return await self._registry.GetCatalogue(
+                registry_pb2.GetCatalogueRequest(service_id=service_id, version=version),
+                timeout=self._timeout_s,
+            )
+        except grpc.aio.AioRpcError as exc:
+            raise refusal_of(exc) from exc
+
     async def close(self) -> None:
         await self._channel.close()
 

@@ -45,6 +45,12 @@ _STATUS_OF_REASON: dict[str, grpc.StatusCode] = {
     "SUBJECT_TOKEN_INVALID": grpc.StatusCode.PERMISSION_DENIED,
     "CANCELLED": grpc.StatusCode.CANCELLED,
     "INTERNAL_ERROR": grpc.StatusCode.INTERNAL,
+    "SERVICE_DISABLED": grpc.StatusCode.FAILED_PRECONDITION,
+    "ORGANISATION_MISMATCH": grpc.StatusCode.PERMISSION_DENIED,
+    "ROLE_NOT_GRANTABLE": grpc.StatusCode.PERMISSION_DENIED,
+    "CSR_INVALID": grpc.StatusCode.INVALID_ARGUMENT,
+    "UNKNOWN_TARGET": grpc.StatusCode.NOT_FOUND,
+    "ALREADY_DECIDED": grpc.StatusCode.FAILED_PRECONDITION,
 }
 
 # Reasons that are only ever told to the audit log, never to the caller.

@@ -29,6 +29,7 @@ from hub.errors import JembatanError
 from hub.ids import is_member_id
 
 __all__ = [
+    "ADMINISTRATOR",
     "CA_CERT_FILE",
     "CA_KEY_FILE",
     "CLOCK_SKEW",
@@ -39,10 +40,12 @@ __all__ = [
     "PkiError",
     "PrivateKey",
     "cert_to_pem",
+    "check_csr",
     "fingerprint",
     "generate_key",
     "key_to_pem",
     "load_cert_pem",
+    "load_csr_pem",
     "load_key_pem",
     "make_csr",
     "member_id_of",
@@ -55,7 +58,8 @@ MEMBER_URI_PREFIX = "jembatan://"
 # A role the hub grants a member, carried as a further SAN URI (e.g. jembatan-role:auditor),
 # so the role travels with the certificate and is revoked with it.
 ROLE_URI_PREFIX = "jembatan-role:"
-ROLES = frozenset({"auditor"})
+ADMINISTRATOR = "administrator"
+ROLES = frozenset({"auditor", ADMINISTRATOR})
 CA_CERT_FILE = "ca.crt"
 CA_KEY_FILE = "ca.key"
 # Certificates start this long before "now", so a peer whose clock runs a little behind the
@@ -196,11 +200,7 @@ class CertificateAuthority:
         choice. The CSR may still not ask for another member's name, since that is a sign
         of a mix-up or an attempt to impersonate, which an operator should see.
         """
-        if not csr.is_signature_valid:
-            raise PkiError("CSR signature is invalid")
-        _require_p256(csr.public_key(), "CSR key")
-        _require_member_id(member_id)
-        _require_csr_names_only(csr, member_id)
+        check_csr(csr, member_id)
         if valid_days <= 0:
             raise PkiError(f"certificate validity must be at least one day, got {valid_days}")
         try:
@@ -265,6 +265,23 @@ class CertificateAuthority:
         except x509.ExtensionNotFound:
             return x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key())
         return x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski.value)
+
+
+def check_csr(csr: x509.CertificateSigningRequest, member_id: str) -> None:
+    """Raise ``PkiError`` unless ``csr`` is self-signed with a P-256 key and names, if
+    anyone, ``member_id``: what ``issue`` requires, checked before a CSR is even queued."""
+    if not csr.is_signature_valid:
+        raise PkiError("CSR signature is invalid")
+    _require_p256(csr.public_key(), "CSR key")
+    _require_member_id(member_id)
+    _require_csr_names_only(csr, member_id)
+
+
+def load_csr_pem(data: bytes) -> x509.CertificateSigningRequest:
+    try:
+        return x509.load_pem_x509_csr(data)
+    except ValueError:
+        raise PkiError("not a PEM PKCS#10 certificate signing request") from None
 
 
 def member_id_of(cert: x509.Certificate) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime
-import json
 import logging
 import signal
 import time
@@ -21,6 +20,7 @@ from consent.artefact import (
     load_public_key_pem,
     verify_revocation,
 )
+from hub.administration import AdminService
 from hub.audit.log import AuditLog
 from hub.audit.pseudonym import Pseudonymizer
 from hub.audit.publisher import CheckpointPublisher
@@ -43,17 +43,19 @@ from hub.pipeline.stages import (
     Transform,
     VerifyAgency,
 )
+from hub.pki import CertificateAuthority
 from hub.policy_reload import PolicyReloader
+from hub.registry_service import RegistryService
 from hub.routing import ConnectorPool
 from hub.store.snapshot import RegistrySnapshot
 from hub.store.sqlite import SqliteAuditWriter, SqliteRegistry
 from hub.tls import listen_mtls
 from jembatan.limits import MAX_MESSAGE_BYTES
 from jembatan.v1 import (
+    admin_pb2_grpc,
     audit_pb2_grpc,
     consent_pb2,
     consent_pb2_grpc,
-    registry_pb2,
     registry_pb2_grpc,
 )
 from policies import PolicySet, load_policies
@@ -104,41 +106,6 @@ class ConsentRegistryService(consent_pb2_grpc.ConsentRegistryServicer):
         at = datetime.datetime.fromtimestamp(self._clock(), datetime.UTC).isoformat()
         self._registry.revoke_consent(consent_id, at)
         return consent_pb2.RevokeResponse(consent_id=consent_id, revoked_at=at)
-
-
-class RegistryService(registry_pb2_grpc.RegistryServicer):
-    def __init__(self, identify: Identify, registry: SqliteRegistry) -> None:
-        self._identify = identify
-        self._registry = registry
-
-    async def ListServices(
-        self, request: registry_pb2.ListServicesRequest, context: grpc.aio.ServicerContext
-    ) -> registry_pb2.ListServicesResponse:
-        try:
-            self._identify.identify(peer_of(context))
-        except Refusal as refusal:
-            await abort_with(context, refusal)
-            raise
-        return registry_pb2.ListServicesResponse(
-            services=[
-                registry_pb2.ServiceDescriptor(
-                    service_id=route.service_id,
-                    agency_id=route.agency_id,
-                    endpoint=route.endpoint,
-                    fields=[
-                        registry_pb2.FieldSpec(
-                            name=spec["name"],
-                            type=spec["type"],
-                            description=spec["description"],
-                            sensitivity=registry_pb2.Sensitivity.Value(spec["sensitivity"].upper()),
-                        )
-                        for spec in json.loads(route.catalogue_json)
-                    ],
-                )
-                for route in self._registry.services()
-                if route.enabled
-            ]
-        )
 
 
 class Hub:
@@ -205,7 +172,11 @@ class Hub:
             self._server,
         )
         registry_pb2_grpc.add_RegistryServicer_to_server(
-            RegistryService(self.identify, self.registry), self._server
+            RegistryService(self.calls, self.registry, lambda: self.policies), self._server
+        )
+        admin_pb2_grpc.add_AdminServicer_to_server(
+            AdminService(self.calls, self.registry, lambda: CertificateAuthority.load(home.ca_dir)),
+            self._server,
         )
         self.port = listen_mtls(
             self._server,

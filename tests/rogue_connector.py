@@ -10,6 +10,7 @@ in the way its service name says, bypassing the honest connector SDK:
 - ``…/slow``:          answers after the hub's deadline;
 - ``…/wrong-type``:    signs correctly, but sends the wage as text, which no rule fits;
 - ``…/flaky``:         honest, but its agency fails for every third subject (by NIK);
+- ``…/honest…``:       honest (the tests' connector registered through the Admin API);
 - ``…/impersonated``:  an honest-looking answer, signed by whoever runs this process (the
                        tests run it with another agency's certificate).
 
@@ -121,7 +122,7 @@ class RogueConnector(connector_pb2_grpc.ConnectorServicer):
             return connector_pb2.FetchResponse(body=body, signature=self._sign(body))
         if mode == "flaky" and flaky_fails(request.subject):
             await context.abort(grpc.StatusCode.UNAVAILABLE, "agency system unavailable")
-        if mode in ("impersonated", "flaky"):
+        if mode in ("impersonated", "flaky") or mode.startswith("honest"):
             body = self._result(request).SerializeToString()
             return connector_pb2.FetchResponse(body=body, signature=self._sign(body))
         if mode == "wrong-request":

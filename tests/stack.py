@@ -18,6 +18,7 @@ from connectors.population import Population, generate
 from consent.artefact import grant, load_public_key_pem, sign_consent
 from hub import devstack
 from hub.admin import MemberFiles, enrol
+from hub.admin_client import AdminClient
 from hub.audit.record import AuditRecord
 from hub.client import HubClient, QueryAnswer
 from hub.home import CONSENT_MANAGER_ID, HubHome
@@ -26,6 +27,8 @@ from hub.store.sqlite import SqliteRegistry
 from policies import DEFAULT_DIRECTORY
 
 ELIGIBILITY_ID = "ID/GOV/KEMENSOS/eligibility"
+# The hub operator's administrator: enrolled with the role on first use, like the auditor.
+ADMINISTRATOR_ID = "ID/GOV/SPLP/administrator"
 PURPOSE = "bansos-eligibility"
 EMPLOYMENT_FIELDS = ("employment_status", "employer", "monthly_wage", "termination_date")
 TEST_POLICIES = Path(__file__).parent / "fixtures" / "policies"
@@ -49,8 +52,8 @@ class Stack:
     def address(self) -> str:
         return self.hub.address
 
-    def member(self, member_id: str) -> MemberFiles:
-        """Key and certificate of ``member_id``, enrolled on first use."""
+    def member(self, member_id: str, roles: Sequence[str] = ()) -> MemberFiles:
+        """Key and certificate of ``member_id``, enrolled (with ``roles``) on first use."""
         if member_id not in self._enrolled:
             directory = self.home.member_dir(member_id)
             if (directory / "cert.pem").exists():
@@ -58,8 +61,19 @@ class Stack:
                     member_id, directory / "key.pem", directory / "cert.pem"
                 )
             else:
-                self._enrolled[member_id] = enrol(self.home, member_id)
+                self._enrolled[member_id] = enrol(self.home, member_id, roles=roles)
         return self._enrolled[member_id]
+
+    def admin(self, member_id: str = ADMINISTRATOR_ID) -> AdminClient:
+        """An Admin API client as ``member_id`` (the administrator unless said otherwise)."""
+        roles = ["administrator"] if member_id == ADMINISTRATOR_ID else []
+        files = self.member(member_id, roles)
+        return AdminClient(
+            self.address,
+            key_pem=files.key_pem,
+            cert_pem=files.cert_pem,
+            ca_pem=self.home.ca_cert.read_bytes(),
+        )
 
     def client(self, member_id: str = ELIGIBILITY_ID, **options: object) -> HubClient:
         files = self.member(member_id)

@@ -11,7 +11,8 @@ import pytest
 
 from hub.admin import enrol
 from hub.cli import AUDITOR
-from tests.stack import ELIGIBILITY_ID, Stack, employment_query
+from hub.pki import load_cert_pem, member_id_of
+from tests.stack import ADMINISTRATOR_ID, ELIGIBILITY_ID, Stack, employment_query
 
 COMMANDS = [
     [],
@@ -36,6 +37,22 @@ COMMANDS = [
     ["sim"],
     ["query"],
     ["demo"],
+    ["admin"],
+    ["admin", "enrolment", "list"],
+    ["admin", "enrolment", "approve"],
+    ["admin", "enrolment", "reject"],
+    ["admin", "revoke"],
+    ["admin", "connector", "list"],
+    ["admin", "connector", "approve"],
+    ["admin", "connector", "reject"],
+    ["admin", "service", "disable"],
+    ["admin", "service", "enable"],
+    ["member"],
+    ["member", "enrol"],
+    ["member", "enrolment"],
+    ["member", "renew"],
+    ["member", "register-connector"],
+    ["member", "connector"],
 ]
 
 
@@ -237,3 +254,39 @@ def test_an_officer_fetches_a_range_and_verifies_it_with_the_key_alone(stack: St
     )
     assert not_officer.returncode == 3
     assert "ROLE_REQUIRED" in not_officer.stderr
+
+
+def test_enrolment_by_csr_from_the_command_line(stack: Stack, tmp_path: Path) -> None:
+    """A member submits a CSR, an administrator approves it, the member fetches the
+    certificate; a member without the role is refused in one line."""
+    home = stack.home.root
+    stack.member(ADMINISTRATOR_ID, ["administrator"])
+    hub = ("--hub", stack.address)
+    subsystem = "ID/GOV/KEMENSOS/cli-enrolled"
+    key, csr, cert = tmp_path / "k.pem", tmp_path / "r.csr", tmp_path / "cert.pem"
+    made = jembatan(
+        "pki", "csr", "--member", subsystem, "--key-out", str(key), "--csr-out", str(csr)
+    )
+    assert made.returncode == 0, made.stderr
+    submitted = jembatan(
+        "member", "enrol", "--csr", str(csr), "--subsystem", subsystem,
+        "--member", ELIGIBILITY_ID, *hub, home=home,
+    )  # fmt: skip
+    assert submitted.returncode == 0, submitted.stderr
+    request_id = submitted.stdout.split()[1]
+    assert "PENDING" in submitted.stdout
+    listed = jembatan("admin", "enrolment", "list", "--state", "pending", *hub, home=home)
+    assert request_id in listed.stdout and subsystem in listed.stdout
+    refused = jembatan(
+        "admin", "enrolment", "approve", request_id, "--member", ELIGIBILITY_ID, *hub, home=home
+    )
+    assert refused.returncode == 3
+    assert refused.stderr.count("\n") == 1 and "PERMISSION_DENIED ROLE_REQUIRED" in refused.stderr
+    approved = jembatan("admin", "enrolment", "approve", request_id, *hub, home=home)
+    assert approved.returncode == 0, approved.stderr
+    fetched = jembatan(
+        "member", "enrolment", request_id, "--cert-out", str(cert),
+        "--member", ELIGIBILITY_ID, *hub, home=home,
+    )  # fmt: skip
+    assert fetched.returncode == 0 and "APPROVED" in fetched.stdout
+    assert member_id_of(load_cert_pem(cert.read_bytes())) == subsystem

@@ -43,11 +43,11 @@ _Message = TypeVar("_Message", exchange_pb2.QueryRequest, exchange_pb2.QueryBody
 # Indonesia's western time zone (WIB): "today" for date predicates is the pilot's today.
 WIB = datetime.timezone(datetime.timedelta(hours=7))
 _FIELD_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
-_PURPOSE = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
+PURPOSE_CODE = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 _REQUEST_ID = re.compile(rf"[A-Za-z0-9._:-]{{0,{MAX_CORRELATION_ID}}}")
 # Sixteen digits in a row could be a NIK: never let one into the log through free text.
 _NIK_LIKE = re.compile(r"[0-9]{16}")
-_TREATMENTS = {
+TREATMENTS = {
     "raw": common_pb2.RAW,
     "masked": common_pb2.MASKED,
     "bucketed": common_pb2.BUCKETED,
@@ -201,7 +201,7 @@ def _parse_body(data: bytes) -> exchange_pb2.QueryBody:
     """The body, refused unless every text the audit record will keep verbatim (purpose,
     request id, field names) is of a shape that cannot carry a NIK or a value."""
     body = _parse(exchange_pb2.QueryBody, data, "QueryBody")
-    if not _PURPOSE.fullmatch(body.purpose) or _NIK_LIKE.search(body.purpose):
+    if not PURPOSE_CODE.fullmatch(body.purpose) or _NIK_LIKE.search(body.purpose):
         raise Refusal("MALFORMED_REQUEST", "purpose is not a purpose code")
     if not _REQUEST_ID.fullmatch(body.request_id) or _NIK_LIKE.search(body.request_id):
         raise Refusal(
@@ -216,7 +216,7 @@ def _parse_body(data: bytes) -> exchange_pb2.QueryBody:
 
 
 class Resolve:
-    """The registry knows an enabled service of that name."""
+    """The registry knows a service of that name, and it is enabled."""
 
     name = "resolve"
 
@@ -226,8 +226,10 @@ class Resolve:
     async def __call__(self, x: Exchange) -> None:
         assert x.body is not None
         route = self._registry.service(x.body.service_id)
-        if route is None or not route.enabled:
+        if route is None:
             raise Refusal("UNKNOWN_SERVICE", f"no service {x.body.service_id!r}")
+        if not route.enabled:
+            raise Refusal("SERVICE_DISABLED", f"service {x.body.service_id!r} is disabled")
         x.route = route
 
 
@@ -392,7 +394,7 @@ class Transform:
         released = [
             exchange_pb2.ReleasedField(
                 name=name,
-                treatment=_TREATMENTS[rules[name].treatment],
+                treatment=TREATMENTS[rules[name].treatment],
                 detail=rules[name].detail,
                 value=to_wire(value),
             )

@@ -35,6 +35,54 @@ class ServiceRoute:
     enabled: bool = True
 
 
+# States of an enrolment or a connector registration: PENDING until an administrator decides.
+PENDING, APPROVED, REJECTED = "PENDING", "APPROVED", "REJECTED"
+
+
+@dataclass(frozen=True, slots=True)
+class Enrolment:
+    """A member's CSR waiting for, or decided by, an administrator."""
+
+    request_id: str
+    member_id: str
+    roles: tuple[str, ...]
+    csr_pem: bytes
+    submitter: str
+    submitted_at: str
+    state: str = PENDING
+    decided_by: str = ""
+    decided_at: str = ""
+    reason: str = ""
+    # The issued certificate's serial (hex), once approved.
+    serial: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectorRegistration:
+    """An agency's connector and the catalogues of its services, as submitted."""
+
+    registration_id: str
+    agency_id: str
+    endpoint: str
+    # JSON {service_id: [{"name", "type", "description", "sensitivity"}, ...]}
+    services_json: str
+    submitted_at: str
+    state: str = PENDING
+    decided_by: str = ""
+    decided_at: str = ""
+    reason: str = ""
+    # JSON {service_id: catalogue version}, once approved.
+    versions_json: str = "{}"
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogueVersion:
+    service_id: str
+    version: int
+    catalogue_json: str
+    approved_at: str
+
+
 @dataclass(frozen=True, slots=True)
 class Nonce:
     """A request nonce, scoped to its issuer, kept until it can no longer be fresh."""
@@ -81,6 +129,51 @@ class RegistryStore(Protocol):
     def revoke_consent(self, consent_id: str, at: str) -> bool: ...
 
     def live_nonces(self, now: int) -> Iterable[Nonce]: ...
+
+    def set_service_enabled(self, service_id: str, enabled: bool) -> bool: ...
+
+    def add_catalogue_version(self, service_id: str, catalogue_json: str, at: str) -> int: ...
+
+    def next_catalogue_version(self, service_id: str, catalogue_json: str) -> int: ...
+
+    def catalogue(self, service_id: str, version: int | None = None) -> CatalogueVersion | None: ...
+
+    def current_catalogue_versions(self) -> dict[str, int]: ...
+
+
+class AdministrationStore(Protocol):
+    """Requests that wait for an administrator, and the decisions that take effect at once."""
+
+    def add_enrolment(self, enrolment: Enrolment) -> None: ...
+
+    def enrolment(self, request_id: str) -> Enrolment | None: ...
+
+    def enrolments(self, state: str | None = None) -> list[Enrolment]: ...
+
+    def approve_enrolment(
+        self, request_id: str, decided_by: str, at: str, cert: MemberCertificate
+    ) -> bool:
+        """Mark it approved and register ``cert`` together; False if no longer pending."""
+        ...
+
+    def reject_enrolment(self, request_id: str, decided_by: str, at: str, reason: str) -> bool: ...
+
+    def add_connector_registration(self, registration: ConnectorRegistration) -> None: ...
+
+    def connector_registration(self, registration_id: str) -> ConnectorRegistration | None: ...
+
+    def connector_registrations(self, state: str | None = None) -> list[ConnectorRegistration]: ...
+
+    def approve_connector_registration(
+        self, registration_id: str, decided_by: str, at: str
+    ) -> dict[str, int] | None:
+        """Route its services and version their catalogues together; the version of each,
+        or None if no longer pending."""
+        ...
+
+    def reject_connector_registration(
+        self, registration_id: str, decided_by: str, at: str, reason: str
+    ) -> bool: ...
 
 
 class AuditWriter(Protocol):

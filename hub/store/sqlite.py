@@ -7,13 +7,26 @@ in it is answered.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from hub.audit import tree
-from hub.store.base import MemberCertificate, Nonce, PendingEntry, ServiceRoute
+from hub.store.base import (
+    APPROVED,
+    PENDING,
+    REJECTED,
+    CatalogueVersion,
+    ConnectorRegistration,
+    Enrolment,
+    MemberCertificate,
+    Nonce,
+    PendingEntry,
+    ServiceRoute,
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS member_certificates (
@@ -78,6 +91,40 @@ CREATE TABLE IF NOT EXISTS checkpoints (
     note TEXT NOT NULL,
     signed_at TEXT NOT NULL
 );
+-- Enrolments and connector registrations wait here for an administrator's decision.
+CREATE TABLE IF NOT EXISTS enrolments (
+    request_id TEXT PRIMARY KEY,
+    member_id TEXT NOT NULL,
+    roles TEXT NOT NULL,
+    csr_pem BLOB NOT NULL,
+    submitter TEXT NOT NULL,
+    submitted_at TEXT NOT NULL,
+    state TEXT NOT NULL,
+    decided_by TEXT NOT NULL DEFAULT '',
+    decided_at TEXT NOT NULL DEFAULT '',
+    reason TEXT NOT NULL DEFAULT '',
+    serial TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS connector_registrations (
+    registration_id TEXT PRIMARY KEY,
+    agency_id TEXT NOT NULL,
+    endpoint TEXT NOT NULL,
+    services TEXT NOT NULL,
+    submitted_at TEXT NOT NULL,
+    state TEXT NOT NULL,
+    decided_by TEXT NOT NULL DEFAULT '',
+    decided_at TEXT NOT NULL DEFAULT '',
+    reason TEXT NOT NULL DEFAULT '',
+    versions TEXT NOT NULL DEFAULT '{}'
+);
+-- Every catalogue a service has had; the services table holds the current one.
+CREATE TABLE IF NOT EXISTS service_catalogues (
+    service_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    catalogue TEXT NOT NULL,
+    approved_at TEXT NOT NULL,
+    PRIMARY KEY (service_id, version)
+);
 CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log
 BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log
@@ -118,6 +165,24 @@ def initialise(path: Path) -> None:
         conn.executescript(_SCHEMA)
     finally:
         conn.close()
+
+
+_ENROLMENT_COLUMNS = (
+    "request_id, member_id, roles, csr_pem, submitter, submitted_at, state, decided_by,"
+    " decided_at, reason, serial"
+)
+_REGISTRATION_COLUMNS = (
+    "registration_id, agency_id, endpoint, services, submitted_at, state, decided_by,"
+    " decided_at, reason, versions"
+)
+
+
+def _enrolment_from_row(row: tuple) -> Enrolment:
+    return Enrolment(row[0], row[1], tuple(json.loads(row[2])), bytes(row[3]), *row[4:])
+
+
+def _registration_from_row(row: tuple) -> ConnectorRegistration:
+    return ConnectorRegistration(*row)
 
 
 def _cert_from_row(row: tuple) -> MemberCertificate:
@@ -206,6 +271,224 @@ class SqliteRegistry:
             " ORDER BY service_id"
         )
         return [ServiceRoute(r[0], r[1], r[2], r[3], bool(r[4])) for r in rows]
+
+    def set_service_enabled(self, service_id: str, enabled: bool) -> bool:
+        cursor = self._conn.execute(
+            "UPDATE services SET enabled = ? WHERE service_id = ?", (enabled, service_id)
+        )
+        return cursor.rowcount == 1
+
+    # versioned field catalogues
+    def add_catalogue_version(self, service_id: str, catalogue_json: str, at: str) -> int:
+        """The service's catalogue version after recording ``catalogue_json``: a new one
+        only if it differs from the current catalogue (re-registering the same is no change)."""
+        with self._transaction():
+            return self._add_catalogue_version(service_id, catalogue_json, at)
+
+    def _add_catalogue_version(self, service_id: str, catalogue_json: str, at: str) -> int:
+        version = self.next_catalogue_version(service_id, catalogue_json)
+        self._conn.execute(
+            "INSERT OR IGNORE INTO service_catalogues VALUES (?, ?, ?, ?)",
+            (service_id, version, catalogue_json, at),
+        )
+        return version
+
+    def next_catalogue_version(self, service_id: str, catalogue_json: str) -> int:
+        """The version ``catalogue_json`` would have: the current one if it is the same
+        catalogue, else the next."""
+        current = self.catalogue(service_id)
+        if current is None:
+            return 1
+        same = json.loads(current.catalogue_json) == json.loads(catalogue_json)
+        return current.version if same else current.version + 1
+
+    def catalogue(self, service_id: str, version: int | None = None) -> CatalogueVersion | None:
+        """One version of the service's catalogue; the latest when ``version`` is None."""
+        query = "SELECT service_id, version, catalogue, approved_at FROM service_catalogues"
+        row = (
+            self._conn.execute(
+                query + " WHERE service_id = ? ORDER BY version DESC LIMIT 1", (service_id,)
+            ).fetchone()
+            if version is None
+            else self._conn.execute(
+                query + " WHERE service_id = ? AND version = ?", (service_id, version)
+            ).fetchone()
+        )
+        return CatalogueVersion(row[0], int(row[1]), row[2], row[3]) if row else None
+
+    def current_catalogue_versions(self) -> dict[str, int]:
+        rows = self._conn.execute(
+            "SELECT service_id, MAX(version) FROM service_catalogues GROUP BY service_id"
+        )
+        return {service_id: int(version) for service_id, version in rows}
+
+    # enrolments
+    def add_enrolment(self, enrolment: Enrolment) -> None:
+        e = enrolment
+        self._conn.execute(
+            f"INSERT INTO enrolments ({_ENROLMENT_COLUMNS})"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                e.request_id,
+                e.member_id,
+                json.dumps(list(e.roles)),
+                e.csr_pem,
+                e.submitter,
+                e.submitted_at,
+                e.state,
+                e.decided_by,
+                e.decided_at,
+                e.reason,
+                e.serial,
+            ),
+        )
+
+    def enrolment(self, request_id: str) -> Enrolment | None:
+        row = self._conn.execute(
+            f"SELECT {_ENROLMENT_COLUMNS} FROM enrolments WHERE request_id = ?", (request_id,)
+        ).fetchone()
+        return _enrolment_from_row(row) if row else None
+
+    def enrolments(self, state: str | None = None) -> list[Enrolment]:
+        query = f"SELECT {_ENROLMENT_COLUMNS} FROM enrolments"
+        rows = (
+            self._conn.execute(query + " WHERE state = ? ORDER BY submitted_at", (state,))
+            if state
+            else self._conn.execute(query + " ORDER BY submitted_at")
+        )
+        return [_enrolment_from_row(row) for row in rows]
+
+    def approve_enrolment(
+        self, request_id: str, decided_by: str, at: str, cert: MemberCertificate
+    ) -> bool:
+        """Mark it approved and register ``cert`` together; False if no longer pending."""
+        with self._transaction():
+            if not self._decide("enrolments", "request_id", request_id, APPROVED, decided_by, at):
+                return False
+            self._conn.execute(
+                "UPDATE enrolments SET serial = ? WHERE request_id = ?", (cert.serial, request_id)
+            )
+            self.add_member_certificate(cert)
+            return True
+
+    def reject_enrolment(self, request_id: str, decided_by: str, at: str, reason: str) -> bool:
+        return self._decide(
+            "enrolments", "request_id", request_id, REJECTED, decided_by, at, reason
+        )
+
+    # connector registrations
+    def add_connector_registration(self, registration: ConnectorRegistration) -> None:
+        r = registration
+        self._conn.execute(
+            f"INSERT INTO connector_registrations ({_REGISTRATION_COLUMNS})"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                r.registration_id,
+                r.agency_id,
+                r.endpoint,
+                r.services_json,
+                r.submitted_at,
+                r.state,
+                r.decided_by,
+                r.decided_at,
+                r.reason,
+                r.versions_json,
+            ),
+        )
+
+    def connector_registration(self, registration_id: str) -> ConnectorRegistration | None:
+        row = self._conn.execute(
+            f"SELECT {_REGISTRATION_COLUMNS} FROM connector_registrations"
+            " WHERE registration_id = ?",
+            (registration_id,),
+        ).fetchone()
+        return _registration_from_row(row) if row else None
+
+    def connector_registrations(self, state: str | None = None) -> list[ConnectorRegistration]:
+        query = f"SELECT {_REGISTRATION_COLUMNS} FROM connector_registrations"
+        rows = (
+            self._conn.execute(query + " WHERE state = ? ORDER BY submitted_at", (state,))
+            if state
+            else self._conn.execute(query + " ORDER BY submitted_at")
+        )
+        return [_registration_from_row(row) for row in rows]
+
+    def approve_connector_registration(
+        self, registration_id: str, decided_by: str, at: str
+    ) -> dict[str, int] | None:
+        """Route its services and version their catalogues together; the version of each,
+        or None if no longer pending. A service's enabled state survives re-registration."""
+        with self._transaction():
+            registration = self.connector_registration(registration_id)
+            if registration is None or not self._decide(
+                "connector_registrations",
+                "registration_id",
+                registration_id,
+                APPROVED,
+                decided_by,
+                at,
+            ):
+                return None
+            versions: dict[str, int] = {}
+            for service_id, fields in json.loads(registration.services_json).items():
+                catalogue_json = json.dumps(fields)
+                existing = self.service(service_id)
+                self.put_service(
+                    ServiceRoute(
+                        service_id,
+                        registration.agency_id,
+                        registration.endpoint,
+                        catalogue_json,
+                        existing.enabled if existing else True,
+                    )
+                )
+                versions[service_id] = self._add_catalogue_version(service_id, catalogue_json, at)
+            self._conn.execute(
+                "UPDATE connector_registrations SET versions = ? WHERE registration_id = ?",
+                (json.dumps(versions), registration_id),
+            )
+            return versions
+
+    def reject_connector_registration(
+        self, registration_id: str, decided_by: str, at: str, reason: str
+    ) -> bool:
+        return self._decide(
+            "connector_registrations",
+            "registration_id",
+            registration_id,
+            REJECTED,
+            decided_by,
+            at,
+            reason,
+        )
+
+    def _decide(
+        self,
+        table: str,
+        key: str,
+        value: str,
+        state: str,
+        decided_by: str,
+        at: str,
+        reason: str = "",
+    ) -> bool:
+        # Only a pending request changes: two administrators deciding at once cannot both win.
+        cursor = self._conn.execute(
+            f"UPDATE {table} SET state = ?, decided_by = ?, decided_at = ?, reason = ?"
+            f" WHERE {key} = ? AND state = ?",
+            (state, decided_by, at, reason, value, PENDING),
+        )
+        return cursor.rowcount == 1
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
 
     # consent
     def is_consent_revoked(self, consent_id: str) -> bool:

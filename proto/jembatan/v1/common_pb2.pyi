@@ -39,6 +39,12 @@ class Reason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SUBJECT_TOKEN_INVALID: _ClassVar[Reason]
     CANCELLED: _ClassVar[Reason]
     INTERNAL_ERROR: _ClassVar[Reason]
+    SERVICE_DISABLED: _ClassVar[Reason]
+    ORGANISATION_MISMATCH: _ClassVar[Reason]
+    ROLE_NOT_GRANTABLE: _ClassVar[Reason]
+    CSR_INVALID: _ClassVar[Reason]
+    UNKNOWN_TARGET: _ClassVar[Reason]
+    ALREADY_DECIDED: _ClassVar[Reason]
 
 class Treatment(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -79,6 +85,12 @@ ROLE_REQUIRED: Reason
 SUBJECT_TOKEN_INVALID: Reason
 CANCELLED: Reason
 INTERNAL_ERROR: Reason
+SERVICE_DISABLED: Reason
+ORGANISATION_MISMATCH: Reason
+ROLE_NOT_GRANTABLE: Reason
+CSR_INVALID: Reason
+UNKNOWN_TARGET: Reason
+ALREADY_DECIDED: Reason
 TREATMENT_UNSPECIFIED: Treatment
 RAW: Treatment
 MASKED: Treatment

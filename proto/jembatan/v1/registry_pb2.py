@@ -22,25 +22,38 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from jembatan.v1 import common_pb2 as jembatan_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ajembatan/v1/registry.proto\x12\x0bjembatan.v1\"k\n\tFieldSpec\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12-\n\x0bsensitivity\x18\x04 \x01(\x0e\x32\x18.jembatan.v1.Sensitivity\"t\n\x11ServiceDescriptor\x12\x12\n\nservice_id\x18\x01 \x01(\t\x12\x11\n\tagency_id\x18\x02 \x01(\t\x12\x10\n\x08\x65ndpoint\x18\x03 \x01(\t\x12&\n\x06\x66ields\x18\x04 \x03(\x0b\x32\x16.jembatan.v1.FieldSpec\"\x15\n\x13ListServicesRequest\"H\n\x14ListServicesResponse\x12\x30\n\x08services\x18\x01 \x03(\x0b\x32\x1e.jembatan.v1.ServiceDescriptor*S\n\x0bSensitivity\x12\x1b\n\x17SENSITIVITY_UNSPECIFIED\x10\x00\x12\n\n\x06PUBLIC\x10\x01\x12\x0c\n\x08PERSONAL\x10\x02\x12\r\n\tSENSITIVE\x10\x03\x32_\n\x08Registry\x12S\n\x0cListServices\x12 .jembatan.v1.ListServicesRequest\x1a!.jembatan.v1.ListServicesResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ajembatan/v1/registry.proto\x12\x0bjembatan.v1\x1a\x18jembatan/v1/common.proto\"k\n\tFieldSpec\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12-\n\x0bsensitivity\x18\x04 \x01(\x0e\x32\x18.jembatan.v1.Sensitivity\"\x8f\x01\n\x11ServiceDescriptor\x12\x12\n\nservice_id\x18\x01 \x01(\t\x12\x11\n\tagency_id\x18\x02 \x01(\t\x12\x10\n\x08\x65ndpoint\x18\x03 \x01(\t\x12&\n\x06\x66ields\x18\x04 \x03(\x0b\x32\x16.jembatan.v1.FieldSpec\x12\x19\n\x11\x63\x61talogue_version\x18\x05 \x01(\r\"\x15\n\x13ListServicesRequest\"H\n\x14ListServicesResponse\x12\x30\n\x08services\x18\x01 \x03(\x0b\x32\x1e.jembatan.v1.ServiceDescriptor\")\n\x16\x41llowedServicesRequest\x12\x0f\n\x07purpose\x18\x01 \x01(\t\"o\n\x0c\x41llowedField\x12$\n\x04spec\x18\x01 \x01(\x0b\x32\x16.jembatan.v1.FieldSpec\x12)\n\ttreatment\x18\x02 \x01(\x0e\x32\x16.jembatan.v1.Treatment\x12\x0e\n\x06\x64\x65tail\x18\x03 \x01(\t\"}\n\x0e\x41llowedService\x12\x12\n\nservice_id\x18\x01 \x01(\t\x12\x11\n\tagency_id\x18\x02 \x01(\t\x12\x19\n\x11\x63\x61talogue_version\x18\x03 \x01(\r\x12)\n\x06\x66ields\x18\x04 \x03(\x0b\x32\x19.jembatan.v1.AllowedField\"q\n\x17\x41llowedServicesResponse\x12\x0f\n\x07purpose\x18\x01 \x01(\t\x12\x16\n\x0epolicy_version\x18\x02 \x01(\t\x12-\n\x08services\x18\x03 \x03(\x0b\x32\x1b.jembatan.v1.AllowedService\":\n\x13GetCatalogueRequest\x12\x12\n\nservice_id\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\r\"m\n\tCatalogue\x12\x12\n\nservice_id\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\r\x12&\n\x06\x66ields\x18\x03 \x03(\x0b\x32\x16.jembatan.v1.FieldSpec\x12\x13\n\x0b\x61pproved_at\x18\x04 \x01(\t*S\n\x0bSensitivity\x12\x1b\n\x17SENSITIVITY_UNSPECIFIED\x10\x00\x12\n\n\x06PUBLIC\x10\x01\x12\x0c\n\x08PERSONAL\x10\x02\x12\r\n\tSENSITIVE\x10\x03\x32\x87\x02\n\x08Registry\x12S\n\x0cListServices\x12 .jembatan.v1.ListServicesRequest\x1a!.jembatan.v1.ListServicesResponse\x12\\\n\x0f\x41llowedServices\x12#.jembatan.v1.AllowedServicesRequest\x1a$.jembatan.v1.AllowedServicesResponse\x12H\n\x0cGetCatalogue\x12 .jembatan.v1.GetCatalogueRequest\x1a\x16.jembatan.v1.Catalogueb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'jembatan.v1.registry_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_SENSITIVITY']._serialized_start=367
-  _globals['_SENSITIVITY']._serialized_end=450
-  _globals['_FIELDSPEC']._serialized_start=43
-  _globals['_FIELDSPEC']._serialized_end=150
-  _globals['_SERVICEDESCRIPTOR']._serialized_start=152
-  _globals['_SERVICEDESCRIPTOR']._serialized_end=268
-  _globals['_LISTSERVICESREQUEST']._serialized_start=270
-  _globals['_LISTSERVICESREQUEST']._serialized_end=291
-  _globals['_LISTSERVICESRESPONSE']._serialized_start=293
-  _globals['_LISTSERVICESRESPONSE']._serialized_end=365
-  _globals['_REGISTRY']._serialized_start=452
-  _globals['_REGISTRY']._serialized_end=547
+  _globals['_SENSITIVITY']._serialized_start=990
+  _globals['_SENSITIVITY']._serialized_end=1073
+  _globals['_FIELDSPEC']._serialized_start=69
+  _globals['_FIELDSPEC']._serialized_end=176
+  _globals['_SERVICEDESCRIPTOR']._serialized_start=179
+  _globals['_SERVICEDESCRIPTOR']._serialized_end=322
+  _globals['_LISTSERVICESREQUEST']._serialized_start=324
+  _globals['_LISTSERVICESREQUEST']._serialized_end=345
+  _globals['_LISTSERVICESRESPONSE']._serialized_start=347
+  _globals['_LISTSERVICESRESPONSE']._serialized_end=419
+  _globals['_ALLOWEDSERVICESREQUEST']._serialized_start=421
+  _globals['_ALLOWEDSERVICESREQUEST']._serialized_end=462
+  _globals['_ALLOWEDFIELD']._serialized_start=464
+  _globals['_ALLOWEDFIELD']._serialized_end=575
+  _globals['_ALLOWEDSERVICE']._serialized_start=577
+  _globals['_ALLOWEDSERVICE']._serialized_end=702
+  _globals['_ALLOWEDSERVICESRESPONSE']._serialized_start=704
+  _globals['_ALLOWEDSERVICESRESPONSE']._serialized_end=817
+  _globals['_GETCATALOGUEREQUEST']._serialized_start=819
+  _globals['_GETCATALOGUEREQUEST']._serialized_end=877
+  _globals['_CATALOGUE']._serialized_start=879
+  _globals['_CATALOGUE']._serialized_end=988
+  _globals['_REGISTRY']._serialized_start=1076
+  _globals['_REGISTRY']._serialized_end=1339
 # @@protoc_insertion_point(module_scope)

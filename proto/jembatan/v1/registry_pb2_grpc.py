@@ -39,6 +39,16 @@ class RegistryStub:
                 request_serializer=jembatan_dot_v1_dot_registry__pb2.ListServicesRequest.SerializeToString,
                 response_deserializer=jembatan_dot_v1_dot_registry__pb2.ListServicesResponse.FromString,
                 _registered_method=True)
+        self.AllowedServices = channel.unary_unary(
+                '/jembatan.v1.Registry/AllowedServices',
+                request_serializer=jembatan_dot_v1_dot_registry__pb2.AllowedServicesRequest.SerializeToString,
+                response_deserializer=jembatan_dot_v1_dot_registry__pb2.AllowedServicesResponse.FromString,
+                _registered_method=True)
+        self.GetCatalogue = channel.unary_unary(
+                '/jembatan.v1.Registry/GetCatalogue',
+                request_serializer=jembatan_dot_v1_dot_registry__pb2.GetCatalogueRequest.SerializeToString,
+                response_deserializer=jembatan_dot_v1_dot_registry__pb2.Catalogue.FromString,
+                _registered_method=True)
 
 
 class RegistryServicer:
@@ -50,6 +60,21 @@ class RegistryServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AllowedServices(self, request, context):
+        """Like X-Road's allowedMethods: for the caller and a purpose, the enabled services and
+        exactly the fields it may receive (policy and catalogue both), each with its treatment.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetCatalogue(self, request, context):
+        """One version of a service's field catalogue; older versions stay readable.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RegistryServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -57,6 +82,16 @@ def add_RegistryServicer_to_server(servicer, server):
                     servicer.ListServices,
                     request_deserializer=jembatan_dot_v1_dot_registry__pb2.ListServicesRequest.FromString,
                     response_serializer=jembatan_dot_v1_dot_registry__pb2.ListServicesResponse.SerializeToString,
+            ),
+            'AllowedServices': grpc.unary_unary_rpc_method_handler(
+                    servicer.AllowedServices,
+                    request_deserializer=jembatan_dot_v1_dot_registry__pb2.AllowedServicesRequest.FromString,
+                    response_serializer=jembatan_dot_v1_dot_registry__pb2.AllowedServicesResponse.SerializeToString,
+            ),
+            'GetCatalogue': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCatalogue,
+                    request_deserializer=jembatan_dot_v1_dot_registry__pb2.GetCatalogueRequest.FromString,
+                    response_serializer=jembatan_dot_v1_dot_registry__pb2.Catalogue.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -86,6 +121,60 @@ class Registry:
             '/jembatan.v1.Registry/ListServices',
             jembatan_dot_v1_dot_registry__pb2.ListServicesRequest.SerializeToString,
             jembatan_dot_v1_dot_registry__pb2.ListServicesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AllowedServices(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/jembatan.v1.Registry/AllowedServices',
+            jembatan_dot_v1_dot_registry__pb2.AllowedServicesRequest.SerializeToString,
+            jembatan_dot_v1_dot_registry__pb2.AllowedServicesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCatalogue(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/jembatan.v1.Registry/GetCatalogue',
+            jembatan_dot_v1_dot_registry__pb2.GetCatalogueRequest.SerializeToString,
+            jembatan_dot_v1_dot_registry__pb2.Catalogue.FromString,
             options,
             channel_credentials,
             insecure,

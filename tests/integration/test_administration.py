@@ -1,0 +1,500 @@
+"""The Admin API through a real hub: enrolment by CSR, renewal, revocation, connector
+registration, disabling services, discovery — and every administrative call in the log."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+from collections.abc import Awaitable, Iterator
+
+import grpc
+import pytest
+from cryptography.hazmat.primitives import serialization
+
+from connectors.bpjstk.adapter import EMPLOYMENT_SERVICE
+from connectors.sdk.agency import FieldSpec
+from hub.admin import certificate_record
+from hub.admin_client import AdminClient
+from hub.client import HubClient, QueryAnswer, QueryRefused
+from hub.pki import (
+    CertificateAuthority,
+    cert_to_pem,
+    generate_key,
+    key_to_pem,
+    load_cert_pem,
+    make_csr,
+    member_id_of,
+    roles_of,
+)
+from hub.processes import RunningProcess, start_module
+from jembatan.v1 import admin_pb2, common_pb2
+from policies import load_policies
+from tests.stack import ADMINISTRATOR_ID, ELIGIBILITY_ID, Stack, employment_query
+
+PILOT_ID = "ID/GOV/KEMENSOS/eligibility-pilot"
+RENEWAL_ID = "ID/GOV/KEMENSOS/eligibility-renewal"
+REVOKED_ID = "ID/GOV/KEMENSOS/eligibility-revoked"
+DINSOS_ID = "ID/GOV/DINSOS/welfare"
+HONEST = f"{DINSOS_ID}/honest"
+DISCOVERED = f"{DINSOS_ID}/honest-discovery"
+PURPOSE = "bansos-eligibility"
+CATALOGUE = (
+    FieldSpec("employment_status", "text", "status of employment", "personal"),
+    FieldSpec("monthly_wage", "integer", "reported monthly wage", "sensitive"),
+)
+CATALOGUE_V2 = (*CATALOGUE, FieldSpec("household_size", "integer", "people", "personal"))
+
+
+def _csr(member_id: str) -> tuple[bytes, bytes]:
+    """(key PEM, CSR PEM) as a member makes them on its own machine."""
+    key = generate_key()
+    csr = make_csr(key, member_id).public_bytes(serialization.Encoding.PEM)
+    return key_to_pem(key), csr
+
+
+def _client(stack: Stack, key_pem: bytes, cert_pem: bytes) -> HubClient:
+    return HubClient(
+        stack.address,
+        key_pem=key_pem,
+        cert_pem=cert_pem,
+        ca_pem=stack.home.ca_cert.read_bytes(),
+        unsafe_skip_receipt_check=True,
+    )
+
+
+async def _query(stack: Stack, key_pem: bytes, cert_pem: bytes) -> QueryAnswer:
+    member_id = member_id_of(load_cert_pem(cert_pem))
+    nik = stack.people.employed
+    token, _ = stack.consent(nik, fields=("employment_status",), grantee=member_id)
+    async with _client(stack, key_pem, cert_pem) as client:
+        return await employment_query(client, nik, token, fields=("employment_status",))
+
+
+async def _refused(call: Awaitable[object]) -> QueryRefused:
+    with pytest.raises(QueryRefused) as refused:
+        await call
+    return refused.value
+
+
+def _last_record_of(stack: Stack, client_id: str, method: str) -> tuple[str, str, str]:
+    record = [r for r in stack.records() if r.client_id == client_id and r.service_id == method][-1]
+    return record.decision, record.reason, record.purpose
+
+
+async def _enrolled(stack: Stack, member_id: str) -> tuple[bytes, bytes]:
+    """(key PEM, certificate PEM) of ``member_id``, enrolled through the API by the
+    administrator (who may submit for anyone) and approved."""
+    key_pem, csr_pem = _csr(member_id)
+    async with stack.admin() as admin:
+        submitted = await admin.submit_enrolment(csr_pem, member_id)
+        approved = await admin.approve_enrolment(submitted.request_id)
+    return key_pem, approved.certificate_pem
+
+
+# --- enrolment ---------------------------------------------------------------------------
+
+
+async def test_an_approved_enrolment_gets_a_certificate_that_works_for_a_query(
+    stack: Stack,
+) -> None:
+    key_pem, csr_pem = _csr(PILOT_ID)
+    async with stack.admin(ELIGIBILITY_ID) as kemensos, stack.admin() as admin:
+        submitted = await kemensos.submit_enrolment(csr_pem, PILOT_ID)
+        waiting = await kemensos.enrolment(submitted.request_id)
+        pending = await admin.enrolments("pending")
+        approved = await admin.approve_enrolment(submitted.request_id, valid_days=30)
+        fetched = await kemensos.enrolment(submitted.request_id)
+    assert submitted.state == waiting.state == admin_pb2.REQUEST_PENDING
+    assert (submitted.submitter, submitted.member_id) == (ELIGIBILITY_ID, PILOT_ID)
+    assert not waiting.certificate_pem
+    assert submitted.request_id in {e.request_id for e in pending}
+    assert fetched.state == admin_pb2.REQUEST_APPROVED
+    assert fetched.decided_by == ADMINISTRATOR_ID
+    assert fetched.certificate_pem == approved.certificate_pem
+    cert = load_cert_pem(fetched.certificate_pem)
+    assert member_id_of(cert) == PILOT_ID and roles_of(cert) == frozenset()
+    days = cert.not_valid_after_utc - datetime.datetime.now(datetime.UTC)
+    assert datetime.timedelta(days=29) < days <= datetime.timedelta(days=30)
+    answer = await _query(stack, key_pem, fetched.certificate_pem)
+    assert list(answer.fields) == ["employment_status"]
+
+
+async def test_a_rejected_enrolment_never_gets_a_certificate(stack: Stack) -> None:
+    member_id = "ID/GOV/KEMENSOS/not-in-pilot"
+    _, csr_pem = _csr(member_id)
+    async with stack.admin(ELIGIBILITY_ID) as kemensos, stack.admin() as admin:
+        submitted = await kemensos.submit_enrolment(csr_pem, member_id)
+        await admin.reject_enrolment(submitted.request_id, "not part of the pilot")
+        fetched = await kemensos.enrolment(submitted.request_id)
+        late = await _refused(admin.approve_enrolment(submitted.request_id))
+    assert fetched.state == admin_pb2.REQUEST_REJECTED
+    assert fetched.reason == "not part of the pilot" and not fetched.certificate_pem
+    assert (late.status, late.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "ALREADY_DECIDED")
+    with stack.registry() as registry:
+        assert registry.member_certificates(member_id) == []
+
+
+async def test_another_member_cannot_see_an_enrolment(stack: Stack) -> None:
+    _, csr_pem = _csr("ID/GOV/KEMENSOS/private")
+    async with stack.admin(ELIGIBILITY_ID) as kemensos, stack.admin(DINSOS_ID) as other:
+        submitted = await kemensos.submit_enrolment(csr_pem, "ID/GOV/KEMENSOS/private")
+        refused = await _refused(other.enrolment(submitted.request_id))
+    assert (refused.status, refused.reason) == (grpc.StatusCode.NOT_FOUND, "UNKNOWN_TARGET")
+
+
+# --- who may do what: each refusal, with its reason, in the log --------------------------
+
+
+async def test_a_member_without_the_administrator_role_cannot_approve(stack: Stack) -> None:
+    _, csr_pem = _csr("ID/GOV/KEMENSOS/self-approved")
+    async with stack.admin(ELIGIBILITY_ID) as kemensos:
+        submitted = await kemensos.submit_enrolment(csr_pem, "ID/GOV/KEMENSOS/self-approved")
+        refused = await _refused(kemensos.approve_enrolment(submitted.request_id))
+        still = await kemensos.enrolment(submitted.request_id)
+    assert (refused.status, refused.reason) == (grpc.StatusCode.PERMISSION_DENIED, "ROLE_REQUIRED")
+    assert still.state == admin_pb2.REQUEST_PENDING and not still.certificate_pem
+    assert _last_record_of(stack, ELIGIBILITY_ID, "jembatan.v1.Admin/ApproveEnrolment") == (
+        "REFUSED",
+        "ROLE_REQUIRED",
+        "administration",
+    )
+
+
+async def test_a_member_cannot_enrol_for_another_organisation(stack: Stack) -> None:
+    _, csr_pem = _csr("ID/GOV/BPJSTK/takeover")
+    async with stack.admin(ELIGIBILITY_ID) as kemensos, stack.admin() as admin:
+        refused = await _refused(kemensos.submit_enrolment(csr_pem, "ID/GOV/BPJSTK/takeover"))
+        queued = await admin.enrolments()
+    assert (refused.status, refused.reason) == (
+        grpc.StatusCode.PERMISSION_DENIED,
+        "ORGANISATION_MISMATCH",
+    )
+    assert "ID/GOV/BPJSTK/takeover" not in {e.member_id for e in queued}
+    assert _last_record_of(stack, ELIGIBILITY_ID, "jembatan.v1.Admin/SubmitEnrolment") == (
+        "REFUSED",
+        "ORGANISATION_MISMATCH",
+        "administration",
+    )
+
+
+@pytest.mark.parametrize("role", ["auditor", "administrator", "root"])
+async def test_a_member_cannot_ask_for_a_role_it_may_not_grant(stack: Stack, role: str) -> None:
+    member_id = f"ID/GOV/KEMENSOS/wants-{role}"
+    _, csr_pem = _csr(member_id)
+    async with stack.admin(ELIGIBILITY_ID) as kemensos:
+        refused = await _refused(kemensos.submit_enrolment(csr_pem, member_id, [role]))
+    assert (refused.status, refused.reason) == (
+        grpc.StatusCode.PERMISSION_DENIED,
+        "ROLE_NOT_GRANTABLE",
+    )
+    assert _last_record_of(stack, ELIGIBILITY_ID, "jembatan.v1.Admin/SubmitEnrolment")[:2] == (
+        "REFUSED",
+        "ROLE_NOT_GRANTABLE",
+    )
+
+
+async def test_an_administrator_may_enrol_anyone_with_a_role(stack: Stack) -> None:
+    member_id = "ID/GOV/BSSN/second-auditor"
+    _, csr_pem = _csr(member_id)
+    async with stack.admin() as admin:
+        submitted = await admin.submit_enrolment(csr_pem, member_id, ["auditor"])
+        approved = await admin.approve_enrolment(submitted.request_id)
+    assert roles_of(load_cert_pem(approved.certificate_pem)) == {"auditor"}
+
+
+async def test_a_csr_for_another_member_or_no_csr_at_all_is_refused(stack: Stack) -> None:
+    _, other_csr = _csr("ID/GOV/KEMENSOS/someone-else")
+    async with stack.admin(ELIGIBILITY_ID) as kemensos:
+        mismatch = await _refused(kemensos.submit_enrolment(other_csr, "ID/GOV/KEMENSOS/mine"))
+        garbage = await _refused(kemensos.submit_enrolment(b"not a csr", "ID/GOV/KEMENSOS/mine"))
+    for refused in (mismatch, garbage):
+        assert (refused.status, refused.reason) == (
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "CSR_INVALID",
+        )
+
+
+# --- revocation and renewal --------------------------------------------------------------
+
+
+async def test_revocation_through_the_api_bites_on_the_very_next_call(stack: Stack) -> None:
+    key_pem, cert_pem = await _enrolled(stack, REVOKED_ID)
+    await _query(stack, key_pem, cert_pem)
+    serial = format(load_cert_pem(cert_pem).serial_number, "x")
+    async with stack.admin() as admin:
+        revoked = await admin.revoke(serial, "key-compromise")
+        again = await _refused(admin.revoke(serial))
+        unknown = await _refused(admin.revoke("abc123"))
+    assert revoked.member_id == REVOKED_ID
+    refused = await _refused(_query(stack, key_pem, cert_pem))
+    assert (refused.status, refused.reason) == (grpc.StatusCode.UNAUTHENTICATED, "UNAUTHENTICATED")
+    assert (again.reason, unknown.reason) == ("ALREADY_DECIDED", "UNKNOWN_TARGET")
+    last = [r for r in stack.records() if r.client_certificate == serial][-1]
+    assert (last.decision, last.reason) == ("REFUSED", "CERT_REVOKED")
+    # A revoked member cannot renew its way back in.
+    _, renewal_csr = _csr(REVOKED_ID)
+    async with _admin_as(stack, key_pem, cert_pem) as revoked_member:
+        refused_renewal = await _refused(revoked_member.renew(renewal_csr))
+    assert refused_renewal.status == grpc.StatusCode.UNAUTHENTICATED
+    with stack.registry() as registry:
+        assert len(registry.member_certificates(REVOKED_ID)) == 1
+
+
+async def test_renewal_gives_a_new_certificate_at_once_and_the_old_one_works_until_revoked(
+    stack: Stack,
+) -> None:
+    old_key, old_cert = await _enrolled(stack, RENEWAL_ID)
+    new_key, csr_pem = _csr(RENEWAL_ID)
+    async with _admin_as(stack, old_key, old_cert) as member:
+        renewed = await member.renew(csr_pem, valid_days=90)
+    new_cert = renewed.certificate_pem
+    assert renewed.state == admin_pb2.REQUEST_APPROVED
+    assert member_id_of(load_cert_pem(new_cert)) == RENEWAL_ID
+    # Both work: no downtime while the member rolls the new certificate out.
+    assert (await _query(stack, new_key, new_cert)).fields
+    assert (await _query(stack, old_key, old_cert)).fields
+    async with stack.admin() as admin:
+        await admin.revoke(format(load_cert_pem(old_cert).serial_number, "x"), "superseded")
+    assert (await _refused(_query(stack, old_key, old_cert))).reason == "UNAUTHENTICATED"
+    assert (await _query(stack, new_key, new_cert)).fields
+
+
+async def test_renewal_keeps_the_roles_and_refuses_a_csr_for_another_member(
+    stack: Stack,
+) -> None:
+    files = stack.member(ADMINISTRATOR_ID)
+    _, own_csr = _csr(ADMINISTRATOR_ID)
+    _, other_csr = _csr(ELIGIBILITY_ID)
+    async with stack.admin() as admin:
+        renewed = await admin.renew(own_csr)
+        refused = await _refused(admin.renew(other_csr))
+    assert roles_of(load_cert_pem(renewed.certificate_pem)) == roles_of(
+        load_cert_pem(files.cert_pem)
+    )
+    assert (refused.status, refused.reason) == (grpc.StatusCode.INVALID_ARGUMENT, "CSR_INVALID")
+
+
+async def test_an_expired_certificate_cannot_renew(stack: Stack) -> None:
+    member_id = "ID/GOV/KEMENSOS/expired"
+    key = generate_key()
+    long_ago = datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=10)
+    cert = CertificateAuthority.load(stack.home.ca_dir).issue(
+        make_csr(key, member_id), member_id, valid_days=1, now=long_ago
+    )
+    with stack.registry() as registry:
+        registry.add_member_certificate(certificate_record(cert, member_id))
+    _, csr_pem = _csr(member_id)
+    async with _admin_as(stack, key_to_pem(key), cert_to_pem(cert)) as expired:
+        refused = await _refused(expired.renew(csr_pem))
+    # TLS itself turns the expired certificate away: the call never reaches the hub.
+    assert refused.status in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.UNAUTHENTICATED)
+    with stack.registry() as registry:
+        assert len(registry.member_certificates(member_id)) == 1
+
+
+def _admin_as(stack: Stack, key_pem: bytes, cert_pem: bytes) -> AdminClient:
+    return AdminClient(
+        stack.address, key_pem=key_pem, cert_pem=cert_pem, ca_pem=stack.home.ca_cert.read_bytes()
+    )
+
+
+# --- connectors, services, discovery ------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def dinsos(stack: Stack) -> Iterator[RunningProcess]:
+    """A connector of a new agency (Dinas Sosial), not yet registered with the hub."""
+    files = stack.member(DINSOS_ID)
+    process = start_module(
+        "dinsos",
+        "tests.rogue_connector",
+        ["--home", str(stack.home.root), "--member-dir", str(files.key_path.parent)],
+    )
+    yield process
+    process.stop()
+
+
+async def _query_service(stack: Stack, service_id: str) -> QueryAnswer:
+    nik = stack.people.employed
+    token, _ = stack.consent(nik, service_id, ("employment_status",))
+    async with stack.client() as client:
+        return await client.query(
+            service_id=service_id,
+            subject=nik,
+            purpose=PURPOSE,
+            fields=("employment_status",),
+            consent=token,
+        )
+
+
+@pytest.fixture(scope="module")
+def discovered(stack: Stack, dinsos: RunningProcess) -> str:
+    """A service of the new agency, registered and approved through the API."""
+
+    async def register() -> None:
+        async with stack.admin(DINSOS_ID) as agency, stack.admin() as admin:
+            offer = {DISCOVERED: CATALOGUE_V2}
+            registration = await agency.register_connector(dinsos.address, offer)
+            await admin.approve_connector(registration.registration_id)
+
+    asyncio.run(register())
+    return DISCOVERED
+
+
+async def test_a_registered_connector_routes_queries_once_approved(
+    stack: Stack, dinsos: RunningProcess
+) -> None:
+    async with stack.admin(DINSOS_ID) as agency, stack.admin() as admin:
+        registration = await agency.register_connector(dinsos.address, {HONEST: CATALOGUE})
+        pending = await _refused(_query_service(stack, HONEST))
+        approved = await admin.approve_connector(registration.registration_id)
+        fetched = await agency.connector_registration(registration.registration_id)
+        answer = await _query_service(stack, HONEST)
+        changed = await agency.register_connector(dinsos.address, {HONEST: CATALOGUE_V2})
+        second = await admin.approve_connector(changed.registration_id)
+    assert registration.state == admin_pb2.REQUEST_PENDING
+    assert registration.agency_id == DINSOS_ID
+    assert (pending.status, pending.reason) == (grpc.StatusCode.NOT_FOUND, "UNKNOWN_SERVICE")
+    assert approved.state == fetched.state == admin_pb2.REQUEST_APPROVED
+    assert dict(approved.catalogue_versions) == dict(fetched.catalogue_versions) == {HONEST: 1}
+    assert answer.fields["employment_status"].value == "active"
+    assert dict(second.catalogue_versions) == {HONEST: 2}
+    async with stack.client() as client:
+        v1 = await client.catalogue(HONEST, 1)
+        current = await client.catalogue(HONEST)
+    assert [f.name for f in v1.fields] == [f.name for f in CATALOGUE]
+    assert (current.version, [f.name for f in current.fields]) == (
+        2,
+        [f.name for f in CATALOGUE_V2],
+    )
+
+
+async def test_a_rejected_registration_routes_nothing(stack: Stack, dinsos: RunningProcess) -> None:
+    service_id = f"{DINSOS_ID}/honest-rejected"
+    async with stack.admin(DINSOS_ID) as agency, stack.admin() as admin:
+        registration = await agency.register_connector(dinsos.address, {service_id: CATALOGUE})
+        rejected = await admin.reject_connector(registration.registration_id, "endpoint unknown")
+        late = await _refused(admin.approve_connector(registration.registration_id))
+    assert rejected.state == admin_pb2.REQUEST_REJECTED and rejected.reason == "endpoint unknown"
+    assert late.reason == "ALREADY_DECIDED"
+    assert (await _refused(_query_service(stack, service_id))).reason == "UNKNOWN_SERVICE"
+
+
+async def test_an_agency_cannot_register_another_agencys_service(
+    stack: Stack, dinsos: RunningProcess
+) -> None:
+    async with stack.admin(DINSOS_ID) as agency:
+        refused = await _refused(
+            agency.register_connector(dinsos.address, {EMPLOYMENT_SERVICE: CATALOGUE})
+        )
+    assert (refused.status, refused.reason) == (
+        grpc.StatusCode.PERMISSION_DENIED,
+        "ORGANISATION_MISMATCH",
+    )
+    assert _last_record_of(stack, DINSOS_ID, "jembatan.v1.Admin/RegisterConnector")[:2] == (
+        "REFUSED",
+        "ORGANISATION_MISMATCH",
+    )
+    with stack.registry() as registry:
+        route = registry.service(EMPLOYMENT_SERVICE)
+    assert route is not None and route.agency_id == "ID/GOV/BPJSTK/wages"
+
+
+async def test_a_disabled_service_is_refused_and_works_again_once_enabled(
+    stack: Stack, discovered: str
+) -> None:
+    async with stack.admin() as admin:
+        await admin.set_service_enabled(discovered, False)
+        try:
+            refused = await _refused(_query_service(stack, discovered))
+            async with stack.client() as client:
+                listed = {s.service_id for s in await client.list_services()}
+        finally:
+            await admin.set_service_enabled(discovered, True)
+        unknown = await _refused(admin.set_service_enabled(f"{DINSOS_ID}/nothing", False))
+    assert (refused.status, refused.reason) == (
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "SERVICE_DISABLED",
+    )
+    assert discovered not in listed
+    assert (await _query_service(stack, discovered)).fields["employment_status"].value == "active"
+    assert unknown.reason == "UNKNOWN_TARGET"
+
+
+async def test_discovery_lists_exactly_the_fields_policy_and_catalogue_both_allow(
+    stack: Stack, discovered: str
+) -> None:
+    async with stack.client() as client:
+        allowed = await client.allowed_services(PURPOSE)
+        catalogues = {s.service_id: s for s in await client.list_services()}
+    async with stack.client(PILOT_ID) as pilot:
+        for_pilot = await pilot.allowed_services(PURPOSE)
+    services = {s.service_id: s for s in allowed.services}
+    fields = {f.spec.name: f.treatment for f in services[discovered].fields}
+    # ghost_field: allowed by policy, offered by no catalogue; household_size: the reverse.
+    assert fields == {"employment_status": common_pb2.RAW, "monthly_wage": common_pb2.PREDICATE}
+    assert services[discovered].catalogue_version >= 1
+    # Every other service too: exactly policy ∩ catalogue, for this client and purpose.
+    policies = load_policies(stack.home.root / "policies")
+    for service_id, catalogue in catalogues.items():
+        expected = set(policies.allowed_fields(ELIGIBILITY_ID, PURPOSE, service_id)) & {
+            f.name for f in catalogue.fields
+        }
+        got = (
+            {f.spec.name for f in services[service_id].fields} if service_id in services else set()
+        )
+        assert got == expected, service_id
+    # Another client, its own rules: one service, one field.
+    assert [(s.service_id, [f.spec.name for f in s.fields]) for s in for_pilot.services] == [
+        (EMPLOYMENT_SERVICE, ["employment_status"])
+    ]
+
+
+# --- the log -------------------------------------------------------------------------------
+
+
+async def test_every_administrative_call_allowed_or_refused_is_in_the_audit_log(
+    stack: Stack,
+) -> None:
+    before = stack.log_size()
+    async with stack.admin() as admin, stack.admin(ELIGIBILITY_ID) as member:
+        await admin.enrolments()
+        await _refused(member.enrolments())
+        await _refused(member.set_service_enabled(EMPLOYMENT_SERVICE, False))
+        await _refused(admin.approve_enrolment("enr-none"))
+        await admin.connector_registrations("pending")
+    records = [
+        (r.client_id, r.service_id, r.decision, r.reason, r.purpose) for r in stack.records(before)
+    ]
+    admin_api = "jembatan.v1.Admin/"
+    assert records == [
+        (ADMINISTRATOR_ID, admin_api + "ListEnrolments", "RELEASED", "", "administration"),
+        (
+            ELIGIBILITY_ID,
+            admin_api + "ListEnrolments",
+            "REFUSED",
+            "ROLE_REQUIRED",
+            "administration",
+        ),
+        (
+            ELIGIBILITY_ID,
+            admin_api + "SetServiceEnabled",
+            "REFUSED",
+            "ROLE_REQUIRED",
+            "administration",
+        ),
+        (
+            ADMINISTRATOR_ID,
+            admin_api + "ApproveEnrolment",
+            "REFUSED",
+            "UNKNOWN_TARGET",
+            "administration",
+        ),
+        (
+            ADMINISTRATOR_ID,
+            admin_api + "ListConnectorRegistrations",
+            "RELEASED",
+            "",
+            "administration",
+        ),
+    ]
