@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from hub.audit.checkpoint import Checkpoint, CheckpointError, verify_checkpoint
 from hub.audit.merkle import verify_inclusion
 from hub.audit.receipt import verify_receipt
-from hub.envelope import REQUEST_TYPE, sign_envelope
+from hub.envelope import APPROVAL_TYPE, REQUEST_TYPE, sign_envelope
 from hub.errors import REASON_METADATA_KEY, JembatanError
 from hub.pki import load_cert_pem, load_key_pem, member_id_of
 from jembatan.limits import MAX_CORRELATION_ID, MAX_LEGS
@@ -114,7 +114,9 @@ class HubClient:
         if not isinstance(key, ec.EllipticCurvePrivateKey):
             raise ValueError("member key must be ECDSA P-256")
         self._key = key
-        self.client_id = member_id_of(load_cert_pem(cert_pem))
+        certificate = load_cert_pem(cert_pem)
+        self.client_id = member_id_of(certificate)
+        self._serial = format(certificate.serial_number, "x")
         if log_key is None and not unsafe_skip_receipt_check:
             # Checking the hub's receipt is the default; not checking must be said out loud.
             raise ValueError("give the hub's log_key, or unsafe_skip_receipt_check=True")
@@ -146,10 +148,14 @@ class HubClient:
         subject: str,
         purpose: str,
         fields: Sequence[str],
-        consent: str,
+        consent: str = "",
+        legal_basis: exchange_pb2.LegalBasis | None = None,
         request_id: str | None = None,
     ) -> exchange_pb2.QueryBody:
+        """A query body resting on ``consent``, or — for a purpose whose policy rule rests
+        on a legal obligation or vital interest (break-glass) — on ``legal_basis``."""
         return exchange_pb2.QueryBody(
+            legal_basis=legal_basis,
             client_id=self.client_id,
             service_id=service_id,
             subject=subject,
@@ -168,7 +174,8 @@ class HubClient:
         subject: str,
         purpose: str,
         fields: Sequence[str],
-        consent: str,
+        consent: str = "",
+        legal_basis: exchange_pb2.LegalBasis | None = None,
         request_id: str | None = None,
     ) -> QueryAnswer:
         body = self.body(
@@ -177,9 +184,29 @@ class HubClient:
             purpose=purpose,
             fields=fields,
             consent=consent,
+            legal_basis=legal_basis,
             request_id=request_id,
         )
         return await self.send(self.sign(body))
+
+    def approve(
+        self, request: exchange_pb2.QueryRequest, *, now: float | None = None
+    ) -> exchange_pb2.QueryRequest:
+        """``request`` countersigned by this member as the second person of a two-person
+        rule (its certificate must carry the approver role). Read the body before signing:
+        the approval is for exactly these bytes."""
+        approval = sign_envelope(
+            request.body,
+            self._key,
+            issuer=self.client_id,
+            typ=APPROVAL_TYPE,
+            ttl_s=self._ttl_s,
+            key_id=self._serial,
+            now=now,
+        )
+        return exchange_pb2.QueryRequest(
+            body=request.body, signature=request.signature, approval=approval
+        )
 
     async def send(self, request: exchange_pb2.QueryRequest) -> QueryAnswer:
         try:
@@ -331,6 +358,16 @@ class HubClient:
             checkpoint.root_hash,
         )
         return checkpoint
+
+    async def search(self, search: audit_pb2.SearchRequest) -> audit_pb2.SearchResponse:
+        """One page of records matching ``search`` (auditor role)."""
+        try:
+            response: audit_pb2.SearchResponse = await self._audit.Search(
+                search, timeout=self._timeout_s
+            )
+        except grpc.aio.AioRpcError as exc:
+            raise refusal_of(exc) from exc
+        return response
 
     async def stream_records(
         self, search: audit_pb2.SearchRequest | None = None

@@ -18,6 +18,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 REQUEST_TYPE = "jembatan-request+jwt"
 RESPONSE_TYPE = "jembatan-response+jwt"
+# A second member's approval of a request body (two-person rule for break-glass queries).
+APPROVAL_TYPE = "jembatan-approval+jwt"
 _ALGORITHM = "ES256"
 
 

@@ -30,6 +30,7 @@ from hub.ids import is_member_id
 
 __all__ = [
     "ADMINISTRATOR",
+    "APPROVER",
     "CA_CERT_FILE",
     "CA_KEY_FILE",
     "CLOCK_SKEW",
@@ -59,7 +60,9 @@ MEMBER_URI_PREFIX = "jembatan://"
 # so the role travels with the certificate and is revoked with it.
 ROLE_URI_PREFIX = "jembatan-role:"
 ADMINISTRATOR = "administrator"
-ROLES = frozenset({"auditor", ADMINISTRATOR})
+# Countersigns break-glass queries whose policy rule demands two-person approval.
+APPROVER = "approver"
+ROLES = frozenset({"auditor", ADMINISTRATOR, APPROVER})
 CA_CERT_FILE = "ca.crt"
 CA_KEY_FILE = "ca.key"
 # Certificates start this long before "now", so a peer whose clock runs a little behind the

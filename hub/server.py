@@ -32,6 +32,7 @@ from hub.home import CONSENT_MANAGER_ID, HubHome
 from hub.pipeline.chain import Pipeline
 from hub.pipeline.replay import ReplayGuard
 from hub.pipeline.stages import (
+    Approve,
     Authenticate,
     Authorize,
     CertificateCache,
@@ -142,6 +143,7 @@ class Hub:
                 Resolve(snapshot),
                 CheckConsent(ConsentVerifier(consent_key, issuer=CONSENT_MANAGER_ID), snapshot),
                 Authorize(lambda: self.policies),
+                Approve(snapshot, certificates, settings.max_age_s, settings.leeway_s),
                 Forward(self._connectors, settings.connector_deadline_s),
                 VerifyAgency(snapshot, certificates, settings.max_age_s),
                 Transform(),

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field, fields
 
 from hub.audit.merkle import hash_leaf
 
-RECORD_VERSION = 1
+# 2: break-glass fields (legal basis, reference, justification, approver).
+RECORD_VERSION = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +37,12 @@ class AuditRecord:
     fields_requested: tuple[str, ...] = ()
     fields_released: tuple[tuple[str, str], ...] = ()
     fields_dropped: tuple[str, ...] = ()
+    # Break-glass: released on a legal obligation or vital interest instead of consent.
+    break_glass: bool = False
+    legal_basis: str = ""
+    legal_reference: str = ""
+    justification: str = ""
+    approved_by: str = ""
     version: int = field(default=RECORD_VERSION)
 
     def canonical_json(self) -> bytes:

@@ -195,6 +195,8 @@ class AuditService(audit_pb2_grpc.AuditServicer):
                 filters[bound] = await self._utc(filters[bound], context)
         if request.subject:
             filters["subject"] = self._pseudonyms.subject(request.subject)
+        if request.break_glass:
+            filters["break_glass"] = "1"
         return filters
 
     async def GetRecord(

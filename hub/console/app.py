@@ -156,11 +156,18 @@ async def more(request: web.Request) -> web.Response:
     query = audit_pb2.SearchRequest()
     query.CopyFrom(saved)
     query.after_index, query.has_after_index = int(after), True
+    if query.break_glass:
+        intro = "<p>Break-glass exchanges, continued.</p>"
+        return await _results(request, query, intro, "Break-glass", pages.BREAK_GLASS_COLUMNS)
     return await _results(request, query, pages.search_form({}, bool(saved.subject)))
 
 
 async def _results(
-    request: web.Request, query: audit_pb2.SearchRequest, above: str, title: str = _SEARCH
+    request: web.Request,
+    query: audit_pb2.SearchRequest,
+    above: str,
+    title: str = _SEARCH,
+    columns: pages.Columns = pages.RESULT_COLUMNS,
 ) -> web.Response:
     session = _session(request)
     try:
@@ -169,7 +176,7 @@ async def _results(
         status = 400 if exc.reason == "MALFORMED_REQUEST" else 502
         body = above + pages.failure(f"The hub refused: {exc.message}")
         return _html(pages.layout(title, body, session.officer), status)
-    found = pages.results(response, session.save_search(query))
+    found = pages.results(response, session.save_search(query), columns)
     return _html(pages.layout(title, above + found, session.officer))
 
 
@@ -177,6 +184,15 @@ async def refusals(request: web.Request) -> web.Response:
     intro = "<p>Refused exchanges and refused audit calls, oldest first, for review.</p>"
     query = audit_pb2.SearchRequest(decision="REFUSED", limit=PAGE)
     return await _results(request, query, intro, "Refusals")
+
+
+async def break_glass(request: web.Request) -> web.Response:
+    intro = (
+        "<p>Exchanges that rested on a legal obligation or vital interest instead of consent,"
+        " released or refused, oldest first: judge each justification and approval.</p>"
+    )
+    query = audit_pb2.SearchRequest(break_glass=True, limit=PAGE)
+    return await _results(request, query, intro, "Break-glass", pages.BREAK_GLASS_COLUMNS)
 
 
 async def record(request: web.Request) -> web.Response:
@@ -222,6 +238,7 @@ def build_app(
     app.router.add_post("/", search)
     app.router.add_post("/more", more)
     app.router.add_get("/refusals", refusals)
+    app.router.add_get("/break-glass", break_glass)
     app.router.add_get(r"/record/{index:\d{1,20}}", record)
     app.router.add_get("/integrity", integrity)
     return app

@@ -42,6 +42,7 @@ def layout(title: str, body: str, officer: str | None = None) -> str:
     if officer is not None:
         nav = (
             '<nav><a href="/">search</a><a href="/refusals">refusals</a>'
+            '<a href="/break-glass">break-glass</a>'
             '<a href="/integrity">integrity</a>'
             "<form method=post action=/logout>"
             f"signed in as {escape(officer)} <button>log out</button></form></nav>"
@@ -97,8 +98,38 @@ def search_form(values: Mapping[str, str], nik_searched: bool) -> str:
     )
 
 
-def results(response: audit_pb2.SearchResponse, search_id: str | None) -> str:
-    rows = "".join(_row(entry) for entry in response.entries)
+# (record key, column heading) of a results table.
+Columns = tuple[tuple[str, str], ...]
+RESULT_COLUMNS: Columns = (
+    ("time", "time"),
+    ("client_id", "client"),
+    ("service_id", "service"),
+    ("purpose", "purpose"),
+    ("subject", "subject (pseudonym)"),
+    ("decision", "decision"),
+    ("reason", "reason"),
+)
+# Break-glass review: what the officer has to judge is the law named, the reason given and
+# who countersigned.
+BREAK_GLASS_COLUMNS: Columns = (
+    ("time", "time"),
+    ("client_id", "client"),
+    ("purpose", "purpose"),
+    ("legal_basis", "basis"),
+    ("legal_reference", "legal reference"),
+    ("justification", "justification"),
+    ("approved_by", "approved by"),
+    ("decision", "decision"),
+    ("reason", "reason"),
+)
+
+
+def results(
+    response: audit_pb2.SearchResponse,
+    search_id: str | None,
+    columns: Columns = RESULT_COLUMNS,
+) -> str:
+    rows = "".join(_row(entry, columns) for entry in response.entries)
     if not rows:
         return "<p>No records match.</p>"
     more = ""
@@ -113,18 +144,20 @@ def results(response: audit_pb2.SearchResponse, search_id: str | None) -> str:
     return (
         f"<p>{len(response.entries)} record{'' if len(response.entries) == 1 else 's'}"
         f"{' (more follow: next page below)' if response.more else ''}.</p>"
-        "<table id=results><tr><th>index</th><th>time</th><th>client</th><th>service</th>"
-        "<th>purpose</th><th>subject (pseudonym)</th><th>decision</th><th>reason</th></tr>"
-        f"{rows}</table>{more}"
+        "<table id=results><tr><th>index</th>"
+        + "".join(f"<th>{escape(heading)}</th>" for _, heading in columns)
+        + f"</tr>{rows}</table>{more}"
     )
 
 
-def _row(entry: audit_pb2.AuditEntry) -> str:
+def _row(entry: audit_pb2.AuditEntry, columns: Columns) -> str:
     record = _fields(entry.record_json)
     index = escape(str(entry.index))
     cells = "".join(
-        f"<td>{escape(_short(record.get(name, '')))}</td>"
-        for name in ("time", "client_id", "service_id", "purpose", "subject", "decision", "reason")
+        # A justification is read in full: it is what the officer judges.
+        f"<td>{escape(str(value) if name == 'justification' else _short(value))}</td>"
+        for name, _ in columns
+        for value in [record.get(name, "")]
     )
     return f'<tr><td><a href="/record/{index}">{index}</a></td>{cells}</tr>'
 

@@ -143,6 +143,13 @@ class Pipeline:
             fields_requested=tuple(body.fields) if body else (),
             fields_released=x.released_names(),
             fields_dropped=tuple(x.dropped),
+            # Break-glass attempts are flagged whether or not they were released: officers
+            # review the refused ones too.
+            break_glass=x.legal_basis is not None,
+            legal_basis=x.decision.basis if x.decision else "",
+            legal_reference=x.legal_basis.reference if x.legal_basis else "",
+            justification=x.legal_basis.justification if x.legal_basis else "",
+            approved_by=x.approved_by,
         )
 
     @staticmethod

@@ -38,11 +38,14 @@ class Exchange:
     nonce: tuple[str, int] | None = None
     # resolve
     route: ServiceRoute | None = None
-    # consent
+    # consent (or, for break-glass, the legal basis the query names instead)
     consent: ConsentArtefact | None = None
+    legal_basis: exchange_pb2.LegalBasis | None = None
     # authorize
     decision: Decision | None = None
     policy_version: str = ""
+    # approve
+    approved_by: str = ""
     # forward and verify
     agency_response: connector_pb2.FetchResponse | None = None
     fetched: connector_pb2.FetchResult | None = None

@@ -20,6 +20,7 @@ from google.protobuf.unknown_fields import UnknownFieldSet
 
 from consent.artefact import ConsentVerifier, check_covers
 from hub.envelope import (
+    APPROVAL_TYPE,
     REQUEST_TYPE,
     RESPONSE_TYPE,
     EnvelopeError,
@@ -29,7 +30,7 @@ from hub.envelope import (
 from hub.errors import Refusal
 from hub.pipeline.exchange import Exchange, Peer
 from hub.pipeline.replay import ReplayGuard
-from hub.pki import PkiError, load_cert_pem, member_id_of, roles_of
+from hub.pki import APPROVER, PkiError, load_cert_pem, member_id_of, roles_of
 from hub.routing import ConnectorPool
 from hub.store.base import MemberCertificate
 from hub.store.snapshot import RegistrySnapshot
@@ -37,7 +38,7 @@ from jembatan.limits import MAX_CORRELATION_ID, MAX_FIELDS
 from jembatan.subject import is_nik
 from jembatan.v1 import common_pb2, connector_pb2, exchange_pb2
 from jembatan.values import from_wire, to_wire
-from policies import PolicySet, PolicyValueError
+from policies import Decision, PolicySet, PolicyValueError
 
 _Message = TypeVar("_Message", exchange_pb2.QueryRequest, exchange_pb2.QueryBody)
 # Indonesia's western time zone (WIB): "today" for date predicates is the pilot's today.
@@ -47,6 +48,7 @@ PURPOSE_CODE = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 _REQUEST_ID = re.compile(rf"[A-Za-z0-9._:-]{{0,{MAX_CORRELATION_ID}}}")
 # Sixteen digits in a row could be a NIK: never let one into the log through free text.
 _NIK_LIKE = re.compile(r"[0-9]{16}")
+_JUSTIFICATION_MIN, _JUSTIFICATION_MAX, _REFERENCE_MAX = 10, 500, 200
 TREATMENTS = {
     "raw": common_pb2.RAW,
     "masked": common_pb2.MASKED,
@@ -234,7 +236,9 @@ class Resolve:
 
 
 class CheckConsent:
-    """An active consent artefact covers subject, grantee, purpose, service and fields."""
+    """An active consent artefact covers subject, grantee, purpose, service and fields —
+    or the query names a legal basis instead, which the policy rule must then rest on
+    (checked by Authorize)."""
 
     name = "consent"
 
@@ -244,6 +248,11 @@ class CheckConsent:
 
     async def __call__(self, x: Exchange) -> None:
         assert x.body is not None
+        if x.body.HasField("legal_basis"):
+            if x.body.consent:
+                raise Refusal("MALFORMED_REQUEST", "a query rests on consent or a legal basis")
+            x.legal_basis = _checked_legal_basis(x.body.legal_basis)
+            return
         if not x.body.consent:
             raise Refusal("CONSENT_MISSING", "no consent artefact")
         # ConsentError is a Refusal: it carries its own reason.
@@ -259,6 +268,27 @@ class CheckConsent:
             now=datetime.datetime.fromtimestamp(x.received_at, datetime.UTC),
             revoked=self._registry.is_consent_revoked(artefact.consent_id),
         )
+
+
+def _checked_legal_basis(basis: exchange_pb2.LegalBasis) -> exchange_pb2.LegalBasis:
+    """The basis, if its texts are fit for the audit record: they are kept verbatim for the
+    officers who review break-glass queries, so they must not carry a NIK."""
+    justification = basis.justification.strip()
+    if len(justification) < _JUSTIFICATION_MIN:
+        raise Refusal(
+            "JUSTIFICATION_REQUIRED",
+            f"a break-glass query needs a justification of at least {_JUSTIFICATION_MIN} "
+            "characters for the officers who review it",
+        )
+    for name, text, limit in (
+        ("justification", justification, _JUSTIFICATION_MAX),
+        ("legal reference", basis.reference, _REFERENCE_MAX),
+    ):
+        if len(text) > limit or not text.isprintable():
+            raise Refusal("MALFORMED_REQUEST", f"{name}: 1..{limit} printable characters")
+        if _NIK_LIKE.search(text.replace(" ", "")):
+            raise Refusal("MALFORMED_REQUEST", f"{name} must not hold a NIK")
+    return exchange_pb2.LegalBasis(reference=basis.reference, justification=justification)
 
 
 class Authorize:
@@ -278,8 +308,81 @@ class Authorize:
         x.decision = decision
         if not decision.rule_found:
             raise Refusal("NO_POLICY", "no policy rule for this client, purpose and service")
+        _check_basis(decision, x.legal_basis)
         if decision.denied:
             raise Refusal("FIELD_NOT_ALLOWED", f"policy denies {sorted(decision.denied)}")
+
+
+def _check_basis(decision: Decision, claimed: exchange_pb2.LegalBasis | None) -> None:
+    """The query rests on what the rule rests on: consent, or the rule's own law."""
+    if decision.basis == "consent":
+        if claimed is not None:
+            raise Refusal("CONSENT_MISSING", "this purpose rests on consent, not a legal basis")
+        return
+    if claimed is None:
+        raise Refusal(
+            "LEGAL_BASIS_REQUIRED",
+            f"this purpose rests on {decision.basis} ({decision.legal_reference}): name it "
+            "and justify the query",
+        )
+    if claimed.reference != decision.legal_reference:
+        raise Refusal("LEGAL_BASIS_MISMATCH", f"the policy rests on {decision.legal_reference!r}")
+
+
+class Approve:
+    """Where the rule demands two-person approval, a second member holding the approver
+    role signed this very request body. An approval the rule does not ask for is ignored."""
+
+    name = "approve"
+
+    def __init__(
+        self,
+        registry: RegistrySnapshot,
+        certificates: CertificateCache,
+        max_age_s: int,
+        leeway_s: int,
+    ) -> None:
+        self._registry = registry
+        self._certificates = certificates
+        self._max_age_s = max_age_s
+        self._leeway_s = leeway_s
+
+    async def __call__(self, x: Exchange) -> None:
+        assert x.decision is not None
+        if not x.decision.two_person_approval:
+            return
+        token = x.request.approval
+        if not token:
+            raise Refusal("APPROVAL_REQUIRED", "the policy demands a second person's approval")
+        approver = self._approver(token, x.received_at)
+        if approver.member_id == x.member_id:
+            raise Refusal("APPROVAL_INVALID", "the requester cannot approve its own query")
+        try:
+            verify_envelope(
+                token,
+                x.request.body,
+                approver.key,
+                issuer=approver.member_id,
+                typ=APPROVAL_TYPE,
+                now=x.received_at,
+                max_age_s=self._max_age_s,
+                leeway_s=self._leeway_s,
+                invalid_reason="APPROVAL_INVALID",
+            )
+        except EnvelopeError as exc:
+            raise Refusal("APPROVAL_INVALID", f"approval: {exc}") from exc
+        x.approved_by = approver.member_id
+
+    def _approver(self, token: str, now: float) -> PeerMember:
+        """The registered, usable certificate the approval names (kid), with its role."""
+        serial = envelope_key_id(token)
+        record = self._registry.member_certificate(serial) if serial else None
+        if record is None or not record.usable_at(now):
+            raise Refusal("APPROVAL_INVALID", "approver certificate unknown, revoked or expired")
+        approver = self._certificates.parse(record.cert_pem)
+        if APPROVER not in approver.roles:
+            raise Refusal("APPROVAL_INVALID", f"the approver lacks the {APPROVER} role")
+        return approver
 
 
 class Forward:

@@ -145,6 +145,8 @@ _SEARCH_CLAUSES = {
     "decision": "decision = ?",
     "reason": "reason = ?",
     "subject": "subject = ?",
+    # "1": break-glass only (JSON true reads back as the integer 1).
+    "break_glass": "json_extract(record, '$.break_glass') = CAST(? AS INTEGER)",
 }
 
 

@@ -20,9 +20,13 @@ from playwright.sync_api import Page, expect, sync_playwright
 from hub.admin import enrol
 from hub.console.officers import officers_file
 from hub.processes import start_jembatan
-from tests.stack import Stack, employment_query
+from jembatan.v1 import exchange_pb2
+from tests.stack import EMPLOYMENT_SERVICE, Stack, employment_query
 
 AUDITOR_ID = "ID/GOV/BSSN/auditor"
+SUPERVISOR = "ID/GOV/KEMENSOS/supervisor"
+LAW = "UU 24/2007 tentang Penanggulangan Bencana, Pasal 48"
+JUSTIFICATION = "Banjir di Lateng: pemohon mengungsi ke balai desa, tidak dapat dihubungi"
 OFFICER, PASSWORD = "siti", "kemiren-lateng-2026!"
 CHROMIUM = Path("/usr/bin/chromium")
 # DESIGN.md, "Browser tests": Debian's chromium, not Playwright's own download.
@@ -37,13 +41,23 @@ CHROMIUM_ARGS = [
 
 
 async def _exchanges(stack: Stack) -> None:
-    """One released and one refused exchange about the same citizen."""
+    """One released and one refused exchange about the same citizen, and a break-glass one
+    countersigned by a supervisor."""
     nik = stack.people.employed
     token, _ = stack.consent(nik)
-    async with stack.client() as client:
+    stack.member(SUPERVISOR, roles=["approver"])
+    async with stack.client() as client, stack.client(SUPERVISOR) as supervisor:
         await employment_query(client, nik, token)
         with pytest.raises(Exception):  # noqa: B017 (the refusal is what we want logged)
             await employment_query(client, nik, "")
+        body = client.body(
+            service_id=EMPLOYMENT_SERVICE,
+            subject=nik,
+            purpose="bansos-emergency",
+            fields=["employment_status"],
+            legal_basis=exchange_pb2.LegalBasis(reference=LAW, justification=JUSTIFICATION),
+        )
+        await client.send(supervisor.approve(client.sign(body)))
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +94,7 @@ def test_officer_passwords_are_salted_scrypt_hashes_readable_by_the_owner_only(
 async def test_without_a_login_there_is_nothing(stack: Stack, console: str) -> None:
     # unsafe=True: aiohttp's jar otherwise ignores cookies from an IP address host.
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
-        for path in ("/", "/record/0", "/integrity", "/refusals", "/no-such-page"):
+        for path in ("/", "/record/0", "/integrity", "/refusals", "/break-glass", "/no-such-page"):
             async with http.get(console + path, allow_redirects=False) as response:
                 body = await response.text()
             assert (response.status, response.headers["Location"]) == (303, "/login"), path
@@ -171,6 +185,12 @@ def test_an_officer_searches_and_sees_proofs_verified_in_a_real_browser(console:
             expect(page.locator("#results")).to_be_visible()
             decisions = page.locator("#results tr td:nth-child(7)").all_inner_texts()
             assert decisions and set(decisions) == {"REFUSED"}
+
+            page.goto(console + "/break-glass")
+            table = page.locator("#results")
+            expect(table).to_contain_text(JUSTIFICATION)
+            expect(table).to_contain_text(SUPERVISOR)
+            expect(table).to_contain_text("vital-interest")
 
             page.click("button:text('log out')")
             expect(page).to_have_url(console + "/login")

@@ -39,7 +39,7 @@ class CitizenAccessList(_message.Message):
     def __init__(self, accesses: _Optional[_Iterable[_Union[CitizenAccess, _Mapping]]] = ...) -> None: ...
 
 class SearchRequest(_message.Message):
-    __slots__ = ("time_from", "time_to", "client_id", "service_id", "purpose", "decision", "reason", "subject", "after_index", "has_after_index", "limit")
+    __slots__ = ("time_from", "time_to", "client_id", "service_id", "purpose", "decision", "reason", "subject", "break_glass", "after_index", "has_after_index", "limit")
     TIME_FROM_FIELD_NUMBER: _ClassVar[int]
     TIME_TO_FIELD_NUMBER: _ClassVar[int]
     CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -48,6 +48,7 @@ class SearchRequest(_message.Message):
     DECISION_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     SUBJECT_FIELD_NUMBER: _ClassVar[int]
+    BREAK_GLASS_FIELD_NUMBER: _ClassVar[int]
     AFTER_INDEX_FIELD_NUMBER: _ClassVar[int]
     HAS_AFTER_INDEX_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
@@ -59,10 +60,11 @@ class SearchRequest(_message.Message):
     decision: str
     reason: str
     subject: str
+    break_glass: bool
     after_index: int
     has_after_index: bool
     limit: int
-    def __init__(self, time_from: _Optional[str] = ..., time_to: _Optional[str] = ..., client_id: _Optional[str] = ..., service_id: _Optional[str] = ..., purpose: _Optional[str] = ..., decision: _Optional[str] = ..., reason: _Optional[str] = ..., subject: _Optional[str] = ..., after_index: _Optional[int] = ..., has_after_index: _Optional[bool] = ..., limit: _Optional[int] = ...) -> None: ...
+    def __init__(self, time_from: _Optional[str] = ..., time_to: _Optional[str] = ..., client_id: _Optional[str] = ..., service_id: _Optional[str] = ..., purpose: _Optional[str] = ..., decision: _Optional[str] = ..., reason: _Optional[str] = ..., subject: _Optional[str] = ..., break_glass: _Optional[bool] = ..., after_index: _Optional[int] = ..., has_after_index: _Optional[bool] = ..., limit: _Optional[int] = ...) -> None: ...
 
 class SearchResponse(_message.Message):
     __slots__ = ("entries", "more")
@@ -159,7 +161,7 @@ class ReleasedFieldRecord(_message.Message):
     def __init__(self, name: _Optional[str] = ..., treatment: _Optional[str] = ...) -> None: ...
 
 class AuditRecord(_message.Message):
-    __slots__ = ("time", "request_id", "client_id", "service_id", "purpose", "consent_id", "subject", "fields_requested", "fields_released", "fields_dropped", "decision", "reason", "stage", "policy_version", "request_digest", "response_digest", "status", "version", "client_certificate")
+    __slots__ = ("time", "request_id", "client_id", "service_id", "purpose", "consent_id", "subject", "fields_requested", "fields_released", "fields_dropped", "decision", "reason", "stage", "policy_version", "request_digest", "response_digest", "status", "version", "client_certificate", "break_glass", "legal_basis", "legal_reference", "justification", "approved_by")
     TIME_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -179,6 +181,11 @@ class AuditRecord(_message.Message):
     STATUS_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     CLIENT_CERTIFICATE_FIELD_NUMBER: _ClassVar[int]
+    BREAK_GLASS_FIELD_NUMBER: _ClassVar[int]
+    LEGAL_BASIS_FIELD_NUMBER: _ClassVar[int]
+    LEGAL_REFERENCE_FIELD_NUMBER: _ClassVar[int]
+    JUSTIFICATION_FIELD_NUMBER: _ClassVar[int]
+    APPROVED_BY_FIELD_NUMBER: _ClassVar[int]
     time: str
     request_id: str
     client_id: str
@@ -198,7 +205,12 @@ class AuditRecord(_message.Message):
     status: str
     version: int
     client_certificate: str
-    def __init__(self, time: _Optional[str] = ..., request_id: _Optional[str] = ..., client_id: _Optional[str] = ..., service_id: _Optional[str] = ..., purpose: _Optional[str] = ..., consent_id: _Optional[str] = ..., subject: _Optional[str] = ..., fields_requested: _Optional[_Iterable[str]] = ..., fields_released: _Optional[_Iterable[_Union[ReleasedFieldRecord, _Mapping]]] = ..., fields_dropped: _Optional[_Iterable[str]] = ..., decision: _Optional[str] = ..., reason: _Optional[str] = ..., stage: _Optional[str] = ..., policy_version: _Optional[str] = ..., request_digest: _Optional[str] = ..., response_digest: _Optional[str] = ..., status: _Optional[str] = ..., version: _Optional[int] = ..., client_certificate: _Optional[str] = ...) -> None: ...
+    break_glass: bool
+    legal_basis: str
+    legal_reference: str
+    justification: str
+    approved_by: str
+    def __init__(self, time: _Optional[str] = ..., request_id: _Optional[str] = ..., client_id: _Optional[str] = ..., service_id: _Optional[str] = ..., purpose: _Optional[str] = ..., consent_id: _Optional[str] = ..., subject: _Optional[str] = ..., fields_requested: _Optional[_Iterable[str]] = ..., fields_released: _Optional[_Iterable[_Union[ReleasedFieldRecord, _Mapping]]] = ..., fields_dropped: _Optional[_Iterable[str]] = ..., decision: _Optional[str] = ..., reason: _Optional[str] = ..., stage: _Optional[str] = ..., policy_version: _Optional[str] = ..., request_digest: _Optional[str] = ..., response_digest: _Optional[str] = ..., status: _Optional[str] = ..., version: _Optional[int] = ..., client_certificate: _Optional[str] = ..., break_glass: _Optional[bool] = ..., legal_basis: _Optional[str] = ..., legal_reference: _Optional[str] = ..., justification: _Optional[str] = ..., approved_by: _Optional[str] = ...) -> None: ...
 
 class AuditEntry(_message.Message):
     __slots__ = ("index", "leaf_hash", "record_json")

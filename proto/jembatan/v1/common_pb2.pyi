@@ -37,6 +37,11 @@ class Reason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     REVOCATION_INVALID: _ClassVar[Reason]
     ROLE_REQUIRED: _ClassVar[Reason]
     SUBJECT_TOKEN_INVALID: _ClassVar[Reason]
+    LEGAL_BASIS_REQUIRED: _ClassVar[Reason]
+    LEGAL_BASIS_MISMATCH: _ClassVar[Reason]
+    JUSTIFICATION_REQUIRED: _ClassVar[Reason]
+    APPROVAL_REQUIRED: _ClassVar[Reason]
+    APPROVAL_INVALID: _ClassVar[Reason]
     CANCELLED: _ClassVar[Reason]
     INTERNAL_ERROR: _ClassVar[Reason]
     SERVICE_DISABLED: _ClassVar[Reason]
@@ -83,6 +88,11 @@ AUDIT_UNAVAILABLE: Reason
 REVOCATION_INVALID: Reason
 ROLE_REQUIRED: Reason
 SUBJECT_TOKEN_INVALID: Reason
+LEGAL_BASIS_REQUIRED: Reason
+LEGAL_BASIS_MISMATCH: Reason
+JUSTIFICATION_REQUIRED: Reason
+APPROVAL_REQUIRED: Reason
+APPROVAL_INVALID: Reason
 CANCELLED: Reason
 INTERNAL_ERROR: Reason
 SERVICE_DISABLED: Reason

@@ -8,7 +8,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class QueryBody(_message.Message):
-    __slots__ = ("client_id", "service_id", "subject", "purpose", "fields", "consent", "request_id")
+    __slots__ = ("client_id", "service_id", "subject", "purpose", "fields", "consent", "request_id", "legal_basis")
     CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
     SERVICE_ID_FIELD_NUMBER: _ClassVar[int]
     SUBJECT_FIELD_NUMBER: _ClassVar[int]
@@ -16,6 +16,7 @@ class QueryBody(_message.Message):
     FIELDS_FIELD_NUMBER: _ClassVar[int]
     CONSENT_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    LEGAL_BASIS_FIELD_NUMBER: _ClassVar[int]
     client_id: str
     service_id: str
     subject: str
@@ -23,15 +24,26 @@ class QueryBody(_message.Message):
     fields: _containers.RepeatedScalarFieldContainer[str]
     consent: str
     request_id: str
-    def __init__(self, client_id: _Optional[str] = ..., service_id: _Optional[str] = ..., subject: _Optional[str] = ..., purpose: _Optional[str] = ..., fields: _Optional[_Iterable[str]] = ..., consent: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+    legal_basis: LegalBasis
+    def __init__(self, client_id: _Optional[str] = ..., service_id: _Optional[str] = ..., subject: _Optional[str] = ..., purpose: _Optional[str] = ..., fields: _Optional[_Iterable[str]] = ..., consent: _Optional[str] = ..., request_id: _Optional[str] = ..., legal_basis: _Optional[_Union[LegalBasis, _Mapping]] = ...) -> None: ...
+
+class LegalBasis(_message.Message):
+    __slots__ = ("reference", "justification")
+    REFERENCE_FIELD_NUMBER: _ClassVar[int]
+    JUSTIFICATION_FIELD_NUMBER: _ClassVar[int]
+    reference: str
+    justification: str
+    def __init__(self, reference: _Optional[str] = ..., justification: _Optional[str] = ...) -> None: ...
 
 class QueryRequest(_message.Message):
-    __slots__ = ("body", "signature")
+    __slots__ = ("body", "signature", "approval")
     BODY_FIELD_NUMBER: _ClassVar[int]
     SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    APPROVAL_FIELD_NUMBER: _ClassVar[int]
     body: bytes
     signature: str
-    def __init__(self, body: _Optional[bytes] = ..., signature: _Optional[str] = ...) -> None: ...
+    approval: str
+    def __init__(self, body: _Optional[bytes] = ..., signature: _Optional[str] = ..., approval: _Optional[str] = ...) -> None: ...
 
 class ReleasedField(_message.Message):
     __slots__ = ("name", "treatment", "detail", "value")

@@ -1,0 +1,190 @@
+"""Break-glass: a purpose whose policy rule rests on vital interest instead of consent
+(`bansos-emergency` in the shipped BPJSTK policy: UU 24/2007, two-person approval). Such a
+query names the rule's law and a justification, carries a second member's approval, is
+released without consent, and is flagged for officers' review; each way of getting it
+wrong is refused with its own reason and recorded."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import grpc
+import pytest
+
+from hub.admin import revoke_certificate
+from hub.client import HubClient, QueryRefused
+from jembatan.v1 import audit_pb2, exchange_pb2
+from tests.stack import EMPLOYMENT_SERVICE, Stack
+
+EMERGENCY = "bansos-emergency"
+LAW = "UU 24/2007 tentang Penanggulangan Bencana, Pasal 48"
+FIELDS = ("employment_status", "termination_date")
+WHY = "Banjir bandang di Kemiren 20 Nov: keluarga mengungsi, tidak dapat dihubungi"
+SUPERVISOR = "ID/GOV/KEMENSOS/supervisor"
+AUDITOR = "ID/GOV/BSSN/auditor"
+
+
+def _request(
+    client: HubClient,
+    subject: str,
+    *,
+    basis: exchange_pb2.LegalBasis | None = None,
+    consent: str = "",
+    purpose: str = EMERGENCY,
+) -> exchange_pb2.QueryRequest:
+    body = client.body(
+        service_id=EMPLOYMENT_SERVICE,
+        subject=subject,
+        purpose=purpose,
+        fields=FIELDS,
+        consent=consent,
+        legal_basis=basis,
+    )
+    return client.sign(body)
+
+
+def _basis(reference: str = LAW, justification: str = WHY) -> exchange_pb2.LegalBasis:
+    return exchange_pb2.LegalBasis(reference=reference, justification=justification)
+
+
+@pytest.fixture(scope="module")
+def approver(stack: Stack) -> str:
+    stack.member(SUPERVISOR, roles=["approver"])
+    return SUPERVISOR
+
+
+async def test_an_approved_emergency_query_is_released_without_consent_and_flagged(
+    stack: Stack, approver: str
+) -> None:
+    nik = stack.people.recently_terminated
+    before = stack.log_size()
+    async with stack.client() as client, stack.client(approver) as supervisor:
+        answer = await client.send(supervisor.approve(_request(client, nik, basis=_basis())))
+    assert set(answer.fields) == set(FIELDS)
+    assert answer.fields["termination_date"].value is True
+    (record,) = stack.records(before)
+    assert (record.decision, record.consent_id, record.break_glass) == ("RELEASED", "", True)
+    assert (record.legal_basis, record.legal_reference, record.justification) == (
+        "vital-interest",
+        LAW,
+        WHY,
+    )
+    assert record.approved_by == approver
+
+    stack.member(AUDITOR, roles=["auditor"])
+    async with stack.client(AUDITOR) as officer:
+        review = await officer.search(audit_pb2.SearchRequest(break_glass=True))
+    flagged = [json.loads(e.record_json) for e in review.entries]
+    assert flagged and all(r["break_glass"] for r in flagged)
+    assert record.request_digest in {r["request_digest"] for r in flagged}
+
+
+Case = Callable[[Stack, HubClient, HubClient, str], exchange_pb2.QueryRequest]
+
+
+def _no_basis(
+    stack: Stack, client: HubClient, supervisor: HubClient, nik: str
+) -> exchange_pb2.QueryRequest:
+    consent, _ = stack.consent(nik, purpose=EMERGENCY, fields=FIELDS)
+    return supervisor.approve(_request(client, nik, consent=consent))
+
+
+def _with_approval_of(
+    request: exchange_pb2.QueryRequest, approved: exchange_pb2.QueryRequest
+) -> exchange_pb2.QueryRequest:
+    return exchange_pb2.QueryRequest(
+        body=request.body, signature=request.signature, approval=approved.approval
+    )
+
+
+REFUSALS: dict[str, tuple[str, grpc.StatusCode, Case]] = {
+    "consent instead of the rule's legal basis": (
+        "LEGAL_BASIS_REQUIRED",
+        grpc.StatusCode.PERMISSION_DENIED,
+        _no_basis,
+    ),
+    "no justification": (
+        "JUSTIFICATION_REQUIRED",
+        grpc.StatusCode.PERMISSION_DENIED,
+        lambda s, c, a, nik: a.approve(_request(c, nik, basis=_basis(justification="  "))),
+    ),
+    "another law than the rule's": (
+        "LEGAL_BASIS_MISMATCH",
+        grpc.StatusCode.PERMISSION_DENIED,
+        lambda s, c, a, nik: a.approve(_request(c, nik, basis=_basis(reference="UU 11/2009"))),
+    ),
+    "no approval": (
+        "APPROVAL_REQUIRED",
+        grpc.StatusCode.PERMISSION_DENIED,
+        lambda s, c, a, nik: _request(c, nik, basis=_basis()),
+    ),
+    "approved by the requester itself": (
+        "APPROVAL_INVALID",
+        grpc.StatusCode.PERMISSION_DENIED,
+        lambda s, c, a, nik: c.approve(_request(c, nik, basis=_basis())),
+    ),
+    "approval over another body": (
+        "APPROVAL_INVALID",
+        grpc.StatusCode.PERMISSION_DENIED,
+        lambda s, c, a, nik: _with_approval_of(
+            _request(c, nik, basis=_basis()),
+            a.approve(_request(c, nik, basis=_basis(justification=WHY + "!"))),
+        ),
+    ),
+    "a legal basis for a purpose that rests on consent": (
+        "CONSENT_MISSING",
+        grpc.StatusCode.PERMISSION_DENIED,
+        lambda s, c, a, nik: a.approve(
+            _request(c, nik, basis=_basis(), purpose="bansos-eligibility")
+        ),
+    ),
+    "consent and a legal basis at once": (
+        "MALFORMED_REQUEST",
+        grpc.StatusCode.INVALID_ARGUMENT,
+        lambda s, c, a, nik: a.approve(_request(c, nik, basis=_basis(), consent=s.consent(nik)[0])),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REFUSALS))
+async def test_each_break_glass_mistake_is_refused_with_its_reason_and_recorded(
+    stack: Stack, approver: str, case: str
+) -> None:
+    reason, status, make = REFUSALS[case]
+    nik = stack.people.recently_terminated
+    before = stack.log_size()
+    async with stack.client() as client, stack.client(approver) as supervisor:
+        with pytest.raises(QueryRefused) as refused:
+            await client.send(make(stack, client, supervisor, nik))
+    assert (refused.value.status, refused.value.reason) == (status, reason)
+    (record,) = stack.records(before)
+    assert (record.decision, record.reason, record.fields_released) == ("REFUSED", reason, ())
+
+
+async def test_an_approver_without_the_role_or_revoked_is_refused(stack: Stack) -> None:
+    nik = stack.people.recently_terminated
+    colleague = "ID/GOV/KEMENSOS/colleague"
+    former = "ID/GOV/KEMENSOS/former-supervisor"
+    stack.member(colleague)
+    revoke_certificate(stack.home, str(stack.member(former, roles=["approver"]).cert_path), "left")
+    async with stack.client() as client:
+        for member in (colleague, former):
+            async with stack.client(member) as second:
+                with pytest.raises(QueryRefused) as refused:
+                    await client.send(second.approve(_request(client, nik, basis=_basis())))
+            assert refused.value.reason == "APPROVAL_INVALID"
+
+
+async def test_a_nik_in_the_justification_is_refused_and_never_stored(
+    stack: Stack, approver: str
+) -> None:
+    nik = stack.people.recently_terminated
+    spaced = " ".join(nik[i : i + 4] for i in range(0, 16, 4))
+    async with stack.client() as client, stack.client(approver) as supervisor:
+        for text in (f"pemohon {nik} mengungsi", f"pemohon {spaced} mengungsi"):
+            request = supervisor.approve(_request(client, nik, basis=_basis(justification=text)))
+            with pytest.raises(QueryRefused) as refused:
+                await client.send(request)
+            assert refused.value.reason == "MALFORMED_REQUEST"
+    assert nik.encode() not in stack.stored_bytes()
