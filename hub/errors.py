@@ -45,6 +45,11 @@ _STATUS_OF_REASON: dict[str, grpc.StatusCode] = {
     "SUBJECT_TOKEN_INVALID": grpc.StatusCode.PERMISSION_DENIED,
     "CANCELLED": grpc.StatusCode.CANCELLED,
     "INTERNAL_ERROR": grpc.StatusCode.INTERNAL,
+    "CONSENT_UNKNOWN": grpc.StatusCode.PERMISSION_DENIED,
+    "CONSENT_REQUEST_UNKNOWN": grpc.StatusCode.NOT_FOUND,
+    "CONSENT_STATE_INVALID": grpc.StatusCode.FAILED_PRECONDITION,
+    "CONSENT_REQUEST_MISMATCH": grpc.StatusCode.INVALID_ARGUMENT,
+    "NOT_CONSENT_MANAGER": grpc.StatusCode.PERMISSION_DENIED,
 }
 
 # Reasons that are only ever told to the audit log, never to the caller.

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from google.protobuf.message import DecodeError
 from google.protobuf.unknown_fields import UnknownFieldSet
 
-from consent.artefact import ConsentVerifier, check_covers
+from consent.artefact import ConsentVerifier, artefact_digest, check_covers
 from hub.envelope import (
     REQUEST_TYPE,
     RESPONSE_TYPE,
@@ -31,7 +31,7 @@ from hub.pipeline.exchange import Exchange, Peer
 from hub.pipeline.replay import ReplayGuard
 from hub.pki import PkiError, load_cert_pem, member_id_of, roles_of
 from hub.routing import ConnectorPool
-from hub.store.base import MemberCertificate
+from hub.store.base import ACTIVE, REVOKED, MemberCertificate
 from hub.store.snapshot import RegistrySnapshot
 from jembatan.limits import MAX_CORRELATION_ID, MAX_FIELDS
 from jembatan.subject import is_nik
@@ -232,7 +232,8 @@ class Resolve:
 
 
 class CheckConsent:
-    """An active consent artefact covers subject, grantee, purpose, service and fields."""
+    """A consent artefact the hub granted, still active, covers subject, grantee, purpose,
+    service and fields."""
 
     name = "consent"
 
@@ -247,6 +248,17 @@ class CheckConsent:
         # ConsentError is a Refusal: it carries its own reason.
         artefact = self._verifier.verify(x.body.consent)
         x.consent = artefact
+        record = self._registry.consent(artefact.consent_id)
+        # The portal's signature alone is not enough: the hub honours only the very
+        # artefact it registered under that id (not another one the portal signed).
+        if (
+            record is None
+            or record.status not in (ACTIVE, REVOKED)
+            or record.artefact_digest != artefact_digest(x.body.consent)
+        ):
+            raise Refusal(
+                "CONSENT_UNKNOWN", f"consent {artefact.consent_id} was not granted through the hub"
+            )
         check_covers(
             artefact,
             subject=x.body.subject,
@@ -255,7 +267,7 @@ class CheckConsent:
             service=x.body.service_id,
             fields=x.body.fields,
             now=datetime.datetime.fromtimestamp(x.received_at, datetime.UTC),
-            revoked=self._registry.is_consent_revoked(artefact.consent_id),
+            revoked=record.status == REVOKED,
         )
 
 

@@ -39,6 +39,11 @@ class Reason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SUBJECT_TOKEN_INVALID: _ClassVar[Reason]
     CANCELLED: _ClassVar[Reason]
     INTERNAL_ERROR: _ClassVar[Reason]
+    CONSENT_UNKNOWN: _ClassVar[Reason]
+    CONSENT_REQUEST_UNKNOWN: _ClassVar[Reason]
+    CONSENT_STATE_INVALID: _ClassVar[Reason]
+    CONSENT_REQUEST_MISMATCH: _ClassVar[Reason]
+    NOT_CONSENT_MANAGER: _ClassVar[Reason]
 
 class Treatment(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -79,6 +84,11 @@ ROLE_REQUIRED: Reason
 SUBJECT_TOKEN_INVALID: Reason
 CANCELLED: Reason
 INTERNAL_ERROR: Reason
+CONSENT_UNKNOWN: Reason
+CONSENT_REQUEST_UNKNOWN: Reason
+CONSENT_STATE_INVALID: Reason
+CONSENT_REQUEST_MISMATCH: Reason
+NOT_CONSENT_MANAGER: Reason
 TREATMENT_UNSPECIFIED: Treatment
 RAW: Treatment
 MASKED: Treatment
