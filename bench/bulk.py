@@ -54,22 +54,29 @@ async def _reverify(stack: devstack.DevStack, scale: float) -> dict[str, Any]:
     consent_key = stack.consent_key
     bar = Progress(len(heads), f"scale {scale}")
     statuses: Counter[str] = Counter()
-    async with stack.client(timeout_s=3600) as client:
-
-        def consent_for(nik: str) -> str:
-            # Signed as the stream pulls each applicant: part of the client's cost, as in
-            # production, and never stale however long the run.
-            artefact = grant(
-                issuer=CONSENT_MANAGER_ID,
-                subject=nik,
-                grantee=client.client_id,
-                purpose=PURPOSE,
-                services=SERVICES,
-                valid_for=datetime.timedelta(days=1),
+    async with (
+        stack.client(timeout_s=3600) as client,
+        stack.client(CONSENT_MANAGER_ID, timeout_s=3600) as portal,
+    ):
+        # Consent is given (signed and granted at the hub by the portal) before the
+        # eligibility service re-verifies anyone, so it is not timed: the hub honours only
+        # artefacts it was given.
+        consents = {
+            nik: sign_consent(
+                grant(
+                    issuer=CONSENT_MANAGER_ID,
+                    subject=nik,
+                    grantee=client.client_id,
+                    purpose=PURPOSE,
+                    services=SERVICES,
+                    valid_for=datetime.timedelta(days=1),
+                ),
+                consent_key,
             )
-            return sign_consent(artefact, consent_key)
-
-        service = EligibilityService(client, load_criteria(), consent_for)
+            for nik in heads
+        }
+        grants = await portal.grant_consents(consents.values())
+        service = EligibilityService(client, load_criteria(), consents.__getitem__)
         applicants = (service.applicant(nik, f"a{i}") for i, nik in enumerate(heads))
 
         started = time.monotonic()
@@ -100,7 +107,8 @@ async def _reverify(stack: devstack.DevStack, scale: float) -> dict[str, Any]:
             "client": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         },
         "leg_outcomes": dict(statuses),
-        "audit_complete": audited == exchanges,
+        "consent_grants": grants,
+        "audit_complete": audited == exchanges + grants,
     }
 
 

@@ -16,6 +16,7 @@ subject's NIK.
 from __future__ import annotations
 
 import functools
+import hashlib
 import re
 import uuid
 from collections.abc import Iterable, Mapping
@@ -41,9 +42,12 @@ __all__ = [
     "ConsentArtefact",
     "ConsentError",
     "ConsentVerifier",
+    "artefact_digest",
     "check_covers",
     "generate_consent_manager_key",
     "grant",
+    "is_code",
+    "is_field_name",
     "load_private_key_pem",
     "load_public_key_pem",
     "private_key_to_pem",
@@ -116,6 +120,25 @@ class ConsentArtefact:
         )
 
 
+def is_code(text: object) -> bool:
+    """A purpose code's shape ([a-z0-9-], 1..64), also used for reason codes: short, fixed
+    vocabulary, and never sixteen digits in a row that could be a NIK."""
+    return (
+        isinstance(text, str)
+        and _PURPOSE_RE.fullmatch(text) is not None
+        and _NIK_RE.search(text) is None
+    )
+
+
+def is_field_name(text: object) -> bool:
+    """A field name an artefact may carry (and never sixteen digits in a row)."""
+    return (
+        isinstance(text, str)
+        and _FIELD_RE.fullmatch(text) is not None
+        and _NIK_RE.search(text) is None
+    )
+
+
 def generate_consent_manager_key() -> Ed25519PrivateKey:
     return Ed25519PrivateKey.generate()
 
@@ -166,6 +189,12 @@ def sign_consent(artefact: ConsentArtefact, key: Ed25519PrivateKey) -> str:
         "exp": _seconds(artefact.expires_at),
     }
     return jwt.encode(claims, key, algorithm="EdDSA", headers={"typ": CONSENT_TYP})
+
+
+def artefact_digest(token: str) -> str:
+    """SHA-256 (hex) of a signed artefact: what the hub keeps instead of the token, which
+    carries the NIK, and how it tells the artefact it granted from any other with that id."""
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def verify_consent(token: str, key: Ed25519PublicKey, *, issuer: str) -> ConsentArtefact:

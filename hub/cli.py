@@ -9,6 +9,7 @@ import argparse
 import asyncio
 import datetime
 import itertools
+import json
 import logging
 import os
 import signal
@@ -22,6 +23,7 @@ from cryptography import x509
 from hub.client import HubClient, QueryRefused
 from hub.errors import JembatanError
 from hub.home import CONSENT_MANAGER_ID, HUB_MEMBER_ID, HubHome
+from jembatan.v1 import consent_pb2
 
 if TYPE_CHECKING:
     from connectors.sdk import UnsafeMisbehaviour
@@ -131,23 +133,113 @@ def _consent_key(home: HubHome) -> object:
         raise CliError(f"no consent manager key at {path} (run `jembatan pki init`)") from exc
 
 
+def cmd_consent_request(args: argparse.Namespace) -> None:
+    async def send() -> None:
+        async with _client(_home(args), args.member, args.hub) as client:
+            record = await client.request_consent(
+                subject=args.subject,
+                purpose=args.purpose,
+                purpose_text=args.purpose_text,
+                services={args.service: _split(args.fields)},
+                valid_for_s=args.days * 86400,
+                data_life_s=args.data_days * 86400,
+                respond_within_s=args.respond_within,
+            )
+        print(f"request {record.consent_id} REQUESTED, to be answered by {record.respond_by}")
+
+    asyncio.run(send())
+
+
 def cmd_consent_grant(args: argparse.Namespace) -> None:
     from consent.artefact import grant, sign_consent
 
-    artefact = grant(
-        issuer=CONSENT_MANAGER_ID,
-        subject=args.subject,
-        grantee=args.grantee,
-        purpose=args.purpose,
-        services={args.service: _split(args.fields)},
-        valid_for=datetime.timedelta(days=args.days),
-    )
-    token = sign_consent(artefact, _consent_key(_home(args)))  # type: ignore[arg-type]
+    home = _home(args)
+    try:
+        artefact = grant(
+            issuer=CONSENT_MANAGER_ID,
+            subject=args.subject,
+            grantee=args.grantee,
+            purpose=args.purpose,
+            services={args.service: _split(args.fields)},
+            valid_for=datetime.timedelta(days=args.days),
+            consent_id=args.request,
+        )
+    except ValueError as exc:
+        raise CliError(f"cannot grant: {exc}") from exc
+    token = sign_consent(artefact, _consent_key(home))  # type: ignore[arg-type]
+
+    async def send() -> None:
+        async with _client(home, CONSENT_MANAGER_ID, args.hub) as portal:
+            record = await portal.grant_consent(token, request_id=args.request or "")
+        state = consent_pb2.ConsentState.Name(record.state)
+        where = f", artefact written to {args.out}" if args.out else ""
+        print(f"consent {record.consent_id} {state} until {record.expires_at}{where}")
+
+    asyncio.run(send())
     if args.out:
         Path(args.out).write_text(token + "\n")
-        print(f"consent {artefact.consent_id} written to {args.out}")
     else:
         print(token)
+
+
+def cmd_consent_reject(args: argparse.Namespace) -> None:
+    async def send() -> None:
+        async with _client(_home(args), CONSENT_MANAGER_ID, args.hub) as portal:
+            record = await portal.reject_consent(args.request_id, args.reason)
+        print(f"request {record.consent_id} REJECTED ({record.rejection_reason})")
+
+    asyncio.run(send())
+
+
+def _subject_token(home: HubHome, nik: str) -> str:
+    from consent.artefact import sign_subject_token
+
+    try:
+        return sign_subject_token(nik, _consent_key(home), issuer=CONSENT_MANAGER_ID)  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise CliError(f"--subject: {exc}") from exc
+
+
+def cmd_consent_list(args: argparse.Namespace) -> None:
+    home = _home(args)
+    token = _subject_token(home, args.subject)
+
+    async def send() -> None:
+        async with _client(home, CONSENT_MANAGER_ID, args.hub) as portal:
+            records = await portal.citizen_consents(token)
+        for r in records:
+            services = r.granted or r.requested
+            covers = "; ".join(f"{s.service_id}: {','.join(s.fields)}" for s in services)
+            print(
+                f"{r.consent_id}  {consent_pb2.ConsentState.Name(r.state):<9}  {r.grantee}"
+                f"  {r.purpose}  until {r.expires_at or r.respond_by}"
+                f"  uses {r.uses}{' last ' + r.last_used if r.last_used else ''}  {covers}"
+            )
+        if not records:
+            print("no consents")
+
+    asyncio.run(send())
+
+
+def cmd_consent_receipt(args: argparse.Namespace) -> None:
+    from consent.artefact import load_public_key_pem
+    from consent.receipt import verify_consent_receipt
+
+    home = _home(args)
+    token = _subject_token(home, args.subject)
+
+    async def send() -> str:
+        async with _client(home, CONSENT_MANAGER_ID, args.hub) as portal:
+            return await portal.consent_receipt(token, args.consent_id)
+
+    receipt = asyncio.run(send())
+    # Checked before it is handed on: a receipt the hub's key does not verify is worthless.
+    document = verify_consent_receipt(
+        receipt, load_public_key_pem(home.log_public_key.read_bytes())
+    )
+    if args.out:
+        Path(args.out).write_text(receipt + "\n")
+    print(json.dumps(document, indent=2, sort_keys=True))
 
 
 def cmd_consent_revoke(args: argparse.Namespace) -> None:
@@ -776,7 +868,23 @@ def build_parser() -> argparse.ArgumentParser:
     consent_commands = consent.add_subparsers(
         dest="consent_command", required=True, metavar="ACTION"
     )
-    grant = add(consent_commands, "grant", cmd_consent_grant, "sign a consent artefact")
+    request = add(consent_commands, "request", cmd_consent_request, "ask for a citizen's consent")
+    request.add_argument("--subject", required=True, help="the citizen's NIK")
+    request.add_argument("--member", default="ID/GOV/KEMENSOS/eligibility", help="the grantee")
+    request.add_argument("--purpose", default=PURPOSE)
+    request.add_argument("--purpose-text", required=True, help="the sentence the citizen sees")
+    request.add_argument("--service", required=True)
+    request.add_argument("--fields", required=True, help="comma-separated field names")
+    request.add_argument("--days", type=int, default=30, help="validity asked for")
+    request.add_argument("--data-days", type=int, default=90, help="data life asked for")
+    request.add_argument(
+        "--respond-within", type=int, default=0, help="seconds (default: the hub's limit)"
+    )
+    request.add_argument("--hub", default=DEFAULT_HUB)
+    grant = add(
+        consent_commands, "grant", cmd_consent_grant, "sign a consent artefact and grant it"
+    )
+    grant.add_argument("--request", help="the request id it answers (default: a direct grant)")
     grant.add_argument("--subject", required=True, help="the citizen's NIK")
     grant.add_argument("--grantee", default="ID/GOV/KEMENSOS/eligibility")
     grant.add_argument("--purpose", default=PURPOSE)
@@ -784,6 +892,21 @@ def build_parser() -> argparse.ArgumentParser:
     grant.add_argument("--fields", required=True, help="comma-separated field names")
     grant.add_argument("--days", type=int, default=30)
     grant.add_argument("--out", help="write the artefact to this file")
+    grant.add_argument("--hub", default=DEFAULT_HUB)
+    reject = add(consent_commands, "reject", cmd_consent_reject, "turn a consent request down")
+    reject.add_argument("request_id")
+    reject.add_argument("--reason", default="citizen-declined", help="a reason code")
+    reject.add_argument("--hub", default=DEFAULT_HUB)
+    clist = add(consent_commands, "list", cmd_consent_list, "a citizen's consents")
+    clist.add_argument("--subject", required=True, help="the citizen's NIK")
+    clist.add_argument("--hub", default=DEFAULT_HUB)
+    receipt = add(
+        consent_commands, "receipt", cmd_consent_receipt, "a citizen's signed consent receipt"
+    )
+    receipt.add_argument("consent_id")
+    receipt.add_argument("--subject", required=True, help="the citizen's NIK")
+    receipt.add_argument("--out", help="write the signed receipt (JWS) to this file")
+    receipt.add_argument("--hub", default=DEFAULT_HUB)
     crevoke = add(consent_commands, "revoke", cmd_consent_revoke, "revoke a consent at the hub")
     crevoke.add_argument("consent_id")
     crevoke.add_argument("--hub", default=DEFAULT_HUB)

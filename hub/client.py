@@ -6,13 +6,16 @@ carries a deadline, and a receipt is checked against the hub's log key when it i
 
 from __future__ import annotations
 
+import asyncio
 import secrets
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import grpc
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from google.protobuf.message import Message
 
 from hub.audit.checkpoint import Checkpoint, CheckpointError, verify_checkpoint
 from hub.audit.merkle import verify_inclusion
@@ -404,6 +407,88 @@ class HubClient:
         except grpc.aio.AioRpcError as exc:
             raise refusal_of(exc) from exc
         return response
+
+    async def _consent_call(self, method: str, request: Message) -> Any:
+        try:
+            return await getattr(self._consent, method)(request, timeout=self._timeout_s)
+        except grpc.aio.AioRpcError as exc:
+            raise refusal_of(exc) from exc
+
+    async def request_consent(
+        self,
+        *,
+        subject: str,
+        purpose: str,
+        purpose_text: str,
+        services: Mapping[str, Sequence[str]],
+        valid_for_s: int,
+        data_life_s: int,
+        respond_within_s: int = 0,
+    ) -> consent_pb2.ConsentRecord:
+        """Ask for a citizen's consent (this client is the grantee): a REQUESTED record
+        whose ``consent_id`` the consent manager's artefact must carry."""
+        record: consent_pb2.ConsentRecord = await self._consent_call(
+            "RequestConsent",
+            consent_pb2.ConsentRequest(
+                subject=subject,
+                purpose=purpose,
+                purpose_text=purpose_text,
+                services=[
+                    consent_pb2.ServiceFields(service_id=service, fields=list(fields))
+                    for service, fields in services.items()
+                ],
+                valid_for_s=valid_for_s,
+                data_life_s=data_life_s,
+                respond_within_s=respond_within_s,
+            ),
+        )
+        return record
+
+    async def grant_consent(
+        self, artefact: str, *, request_id: str = ""
+    ) -> consent_pb2.ConsentRecord:
+        """As the consent manager: register a signed artefact, answering ``request_id`` or,
+        without one, directly. Queries are refused under artefacts never granted."""
+        record: consent_pb2.ConsentRecord = await self._consent_call(
+            "Grant", consent_pb2.GrantRequest(request_id=request_id, artefact=artefact)
+        )
+        return record
+
+    async def grant_consents(self, artefacts: Iterable[str], *, concurrency: int = 32) -> int:
+        """As the consent manager: register many signed artefacts directly, a bounded
+        number in flight; the count granted. The first refusal is raised."""
+        limit = asyncio.Semaphore(concurrency)
+
+        async def one(artefact: str) -> None:
+            async with limit:
+                await self.grant_consent(artefact)
+
+        tasks = [one(artefact) for artefact in artefacts]
+        await asyncio.gather(*tasks)
+        return len(tasks)
+
+    async def reject_consent(self, request_id: str, reason: str) -> consent_pb2.ConsentRecord:
+        """As the consent manager: turn a request down with a reason code."""
+        record: consent_pb2.ConsentRecord = await self._consent_call(
+            "Reject", consent_pb2.RejectConsentRequest(request_id=request_id, reason=reason)
+        )
+        return record
+
+    async def citizen_consents(self, subject_token: str) -> list[consent_pb2.ConsentRecord]:
+        """As the consent manager, for the citizen its subject token speaks for."""
+        response: consent_pb2.ConsentList = await self._consent_call(
+            "ListMine", consent_pb2.CitizenConsentsRequest(subject_token=subject_token)
+        )
+        return list(response.consents)
+
+    async def consent_receipt(self, subject_token: str, consent_id: str) -> str:
+        """The hub-signed receipt (compact JWS) of one of the citizen's consents; check it
+        with ``consent.receipt.verify_consent_receipt`` and the hub's log key."""
+        response: consent_pb2.ConsentReceipt = await self._consent_call(
+            "Receipt",
+            consent_pb2.ConsentReceiptRequest(subject_token=subject_token, consent_id=consent_id),
+        )
+        return response.receipt
 
     async def list_services(self) -> list[registry_pb2.ServiceDescriptor]:
         try:

@@ -56,6 +56,11 @@ _STATUS_OF_REASON: dict[str, grpc.StatusCode] = {
     "CSR_INVALID": grpc.StatusCode.INVALID_ARGUMENT,
     "UNKNOWN_TARGET": grpc.StatusCode.NOT_FOUND,
     "ALREADY_DECIDED": grpc.StatusCode.FAILED_PRECONDITION,
+    "CONSENT_UNKNOWN": grpc.StatusCode.PERMISSION_DENIED,
+    "CONSENT_REQUEST_UNKNOWN": grpc.StatusCode.NOT_FOUND,
+    "CONSENT_STATE_INVALID": grpc.StatusCode.FAILED_PRECONDITION,
+    "CONSENT_REQUEST_MISMATCH": grpc.StatusCode.INVALID_ARGUMENT,
+    "NOT_CONSENT_MANAGER": grpc.StatusCode.PERMISSION_DENIED,
 }
 
 # Reasons that are only ever told to the audit log, never to the caller.

@@ -7,7 +7,7 @@ HOME/hub/log.key                Ed25519 key that signs receipts and checkpoints 
 HOME/hub/log.vkey               its checkpoint verifier key string, to publish
 HOME/hub/pseudonym.key          HMAC key that turns NIKs into audit pseudonyms
 HOME/consent-manager.pub        the consent manager's (Perlinsos portal's) public key
-HOME/hub.db                     SQLite: registry, consent revocations, nonces, audit log
+HOME/hub.db                     SQLite: registry, consents, nonces, audit log
 HOME/members/<member>/          key and certificate of members enrolled from this machine
 ```
 """

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import datetime
 import logging
 import signal
 import time
@@ -12,22 +11,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import grpc
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from consent.artefact import (
-    ConsentVerifier,
-    load_private_key_pem,
-    load_public_key_pem,
-    verify_revocation,
-)
+from consent.artefact import ConsentVerifier, load_private_key_pem, load_public_key_pem
 from hub.administration import AdminService
 from hub.audit.log import AuditLog
 from hub.audit.pseudonym import Pseudonymizer
 from hub.audit.publisher import CheckpointPublisher
 from hub.audit.service import AuditService
 from hub.calls import CallRecorder
-from hub.errors import Refusal
-from hub.exchange import ExchangeService, abort_with, peer_of
+from hub.consents import ConsentLimits, ConsentRegistryService
+from hub.exchange import ExchangeService
 from hub.home import CONSENT_MANAGER_ID, HubHome
 from hub.pipeline.chain import Pipeline
 from hub.pipeline.replay import ReplayGuard
@@ -55,7 +48,6 @@ from jembatan.limits import MAX_MESSAGE_BYTES
 from jembatan.v1 import (
     admin_pb2_grpc,
     audit_pb2_grpc,
-    consent_pb2,
     consent_pb2_grpc,
     registry_pb2_grpc,
 )
@@ -77,36 +69,8 @@ class HubSettings:
     checkpoint_interval_s: float = 1.0
     # How often the policy files are checked for changes (None: only on SIGHUP).
     policy_poll_s: float | None = 1.0
+    consent_limits: ConsentLimits = field(default_factory=ConsentLimits)
     clock: Callable[[], float] = field(default=time.time)
-
-
-class ConsentRegistryService(consent_pb2_grpc.ConsentRegistryServicer):
-    """Revocations signed by the consent manager take effect on the next query."""
-
-    def __init__(
-        self,
-        identify: Identify,
-        registry: SqliteRegistry,
-        key: Ed25519PublicKey,
-        clock: Callable[[], float],
-    ) -> None:
-        self._identify = identify
-        self._registry = registry
-        self._key = key
-        self._clock = clock
-
-    async def Revoke(
-        self, request: consent_pb2.RevokeRequest, context: grpc.aio.ServicerContext
-    ) -> consent_pb2.RevokeResponse:
-        try:
-            self._identify.identify(peer_of(context))
-            consent_id = verify_revocation(request.revocation, self._key, issuer=CONSENT_MANAGER_ID)
-        except Refusal as refusal:
-            await abort_with(context, refusal)
-            raise
-        at = datetime.datetime.fromtimestamp(self._clock(), datetime.UTC).isoformat()
-        self._registry.revoke_consent(consent_id, at)
-        return consent_pb2.RevokeResponse(consent_id=consent_id, revoked_at=at)
 
 
 class Hub:
@@ -135,13 +99,17 @@ class Hub:
         consent_key = load_public_key_pem(home.consent_manager_public_key.read_bytes())
         pseudonyms = Pseudonymizer(bytes.fromhex(home.pseudonym_key.read_text().strip()))
         self.calls = CallRecorder(self.identify, self.audit, pseudonyms, clock)
+        # One verifier for the pipeline and the registry: an artefact verified at Grant is
+        # not verified again on its first query.
+        consents = ConsentVerifier(consent_key, issuer=CONSENT_MANAGER_ID)
+        log_key = load_private_key_pem(home.log_key.read_bytes())
         self.pipeline = Pipeline(
             stages=[
                 self.identify,
                 Decode(),
                 Authenticate(replay, settings.max_age_s, settings.leeway_s),
                 Resolve(snapshot),
-                CheckConsent(ConsentVerifier(consent_key, issuer=CONSENT_MANAGER_ID), snapshot),
+                CheckConsent(consents, snapshot),
                 Authorize(lambda: self.policies),
                 Approve(snapshot, certificates, settings.max_age_s, settings.leeway_s),
                 Forward(self._connectors, settings.connector_deadline_s),
@@ -150,7 +118,7 @@ class Hub:
             ],
             audit=self.audit,
             pseudonyms=pseudonyms,
-            receipt_key=load_private_key_pem(home.log_key.read_bytes()),
+            receipt_key=log_key,
         )
         self._server = grpc.aio.server(
             options=[
@@ -164,9 +132,17 @@ class Hub:
         )
         self._server.add_generic_rpc_handlers((ExchangeService(self.pipeline, clock).handler(),))
         consent_pb2_grpc.add_ConsentRegistryServicer_to_server(
-            ConsentRegistryService(self.identify, self.registry, consent_key, clock), self._server
+            ConsentRegistryService(
+                self.calls,
+                self.registry,
+                consents,
+                consent_key,
+                pseudonyms,
+                log_key,
+                settings.consent_limits,
+            ),
+            self._server,
         )
-        log_key = load_private_key_pem(home.log_key.read_bytes())
         self.checkpoints = CheckpointPublisher(self.registry, log_key, clock=clock)
         self._publishing: asyncio.Task[None] | None = None
         audit_pb2_grpc.add_AuditServicer_to_server(

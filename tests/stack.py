@@ -10,6 +10,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import grpc
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from connectors.bpjstk.adapter import EMPLOYMENT_SERVICE
@@ -24,6 +25,7 @@ from hub.client import HubClient, QueryAnswer
 from hub.home import CONSENT_MANAGER_ID, HubHome
 from hub.processes import RunningProcess
 from hub.store.sqlite import SqliteRegistry
+from jembatan.v1 import consent_pb2, consent_pb2_grpc
 from policies import DEFAULT_DIRECTORY
 
 ELIGIBILITY_ID = "ID/GOV/KEMENSOS/eligibility"
@@ -47,6 +49,7 @@ class Stack:
     population: Population
     people: SampleNiks
     _enrolled: dict[str, MemberFiles] = field(default_factory=dict)
+    _portal: grpc.Channel | None = None
 
     @property
     def address(self) -> str:
@@ -97,8 +100,10 @@ class Stack:
         valid_for: datetime.timedelta = datetime.timedelta(days=30),
         now: datetime.datetime | None = None,
         services: Mapping[str, Sequence[str]] | None = None,
+        register: bool = True,
     ) -> tuple[str, str]:
-        """(signed artefact, consent id); ``services`` covers several services at once."""
+        """(signed artefact, consent id), granted through the hub by the consent manager
+        unless ``register`` is False; ``services`` covers several services at once."""
         artefact = grant(
             issuer=CONSENT_MANAGER_ID,
             subject=subject,
@@ -108,7 +113,27 @@ class Stack:
             valid_for=valid_for,
             now=now,
         )
-        return sign_consent(artefact, self.consent_key), artefact.consent_id
+        token = sign_consent(artefact, self.consent_key)
+        if register:
+            self.register(token)
+        return token, artefact.consent_id
+
+    def register(self, artefact: str, request_id: str = "") -> consent_pb2.ConsentRecord:
+        """Grant ``artefact`` as the consent manager. Blocking, so sync helpers can use it
+        inside async tests: the hub is another process, the wait cannot deadlock."""
+        if self._portal is None:
+            files = self.member(CONSENT_MANAGER_ID)
+            self._portal = grpc.secure_channel(
+                self.address,
+                grpc.ssl_channel_credentials(
+                    self.home.ca_cert.read_bytes(), files.key_pem, files.cert_pem
+                ),
+            )
+        stub = consent_pb2_grpc.ConsentRegistryStub(self._portal)
+        record: consent_pb2.ConsentRecord = stub.Grant(
+            consent_pb2.GrantRequest(request_id=request_id, artefact=artefact), timeout=10
+        )
+        return record
 
     @contextlib.contextmanager
     def registry(self) -> Iterator[SqliteRegistry]:

@@ -24,8 +24,12 @@ COMMANDS = [
     ["pki", "revoke"],
     ["pki", "list"],
     ["consent"],
+    ["consent", "request"],
     ["consent", "grant"],
+    ["consent", "reject"],
     ["consent", "revoke"],
+    ["consent", "list"],
+    ["consent", "receipt"],
     ["audit"],
     ["audit", "checkpoint"],
     ["audit", "export"],
@@ -172,6 +176,8 @@ def test_query_grant_and_revoke_from_the_command_line(stack: Stack) -> None:
         "employment_status,termination_date",
         "--out",
         str(artefact),
+        "--hub",
+        stack.address,
         home=home,
     )
     assert granted.returncode == 0, granted.stderr
@@ -290,3 +296,64 @@ def test_enrolment_by_csr_from_the_command_line(stack: Stack, tmp_path: Path) ->
     )  # fmt: skip
     assert fetched.returncode == 0 and "APPROVED" in fetched.stdout
     assert member_id_of(load_cert_pem(cert.read_bytes())) == subsystem
+
+
+def test_consent_request_grant_list_receipt_and_reject_from_the_command_line(
+    stack: Stack,
+) -> None:
+    """The lifecycle as operators drive it: the eligibility service requests, the portal
+    grants one request and rejects another, the citizen's list and receipt show it."""
+    stack.member(ELIGIBILITY_ID)
+    stack.member("ID/GOV/KEMENSOS/perlinsos-portal")
+    home, hub = stack.home.root, ("--hub", stack.address)
+    nik = list(stack.population.people())[-40].nik
+    what = ("--service", "ID/GOV/BPJSTK/wages/employment", "--fields", "employment_status")
+
+    def request() -> str:
+        asked = jembatan(
+            "consent",
+            "request",
+            "--subject",
+            nik,
+            "--purpose-text",
+            "Cek PKH",
+            *what,
+            *hub,
+            home=home,
+        )
+        assert asked.returncode == 0, asked.stderr
+        assert "REQUESTED" in asked.stdout and nik not in asked.stdout
+        return asked.stdout.split()[1]
+
+    granted_id, rejected_id = request(), request()
+    granted = jembatan(
+        "consent",
+        "grant",
+        "--request",
+        granted_id,
+        "--subject",
+        nik,
+        *what,
+        "--days",
+        "7",
+        "--out",
+        str(home / "cli-consent.jws"),
+        *hub,
+        home=home,
+    )
+    assert granted.returncode == 0, granted.stderr
+    assert granted.stdout.startswith(f"consent {granted_id} ACTIVE until ")
+    rejected = jembatan("consent", "reject", rejected_id, *hub, home=home)
+    assert rejected.stdout.strip() == f"request {rejected_id} REJECTED (citizen-declined)"
+    again = jembatan("consent", "reject", rejected_id, *hub, home=home)
+    assert again.returncode == 3
+    assert again.stderr.startswith("jembatan: refused: FAILED_PRECONDITION CONSENT_STATE_INVALID")
+
+    listed = jembatan("consent", "list", "--subject", nik, *hub, home=home)
+    assert listed.returncode == 0, listed.stderr
+    states = {line.split()[0]: line.split()[1] for line in listed.stdout.splitlines()}
+    assert states == {granted_id: "ACTIVE", rejected_id: "REJECTED"}
+
+    receipt = jembatan("consent", "receipt", granted_id, "--subject", nik, *hub, home=home)
+    assert receipt.returncode == 0, receipt.stderr
+    assert f'"record_id": "{granted_id}"' in receipt.stdout and nik not in receipt.stdout

@@ -97,8 +97,12 @@ def test_demo_runs_everything_and_its_figures_match_ground_truth() -> None:
     ):
         assert reason in out
     assert _expected_report(today) in out
-    audit = re.search(r"✓ audit log: (\d+) records for (\d+) exchanges", out)
-    assert audit is not None and audit.group(1) == audit.group(2)
+    audit = re.search(r"✓ audit log: (\d+) records for (\d+) exchanges and (\d+) consent", out)
+    assert audit is not None
+    records, exchanges, consent_calls = (int(audit.group(i)) for i in (1, 2, 3))
     households = len(generate(2026, scale=SCALE).households)
-    assert int(audit.group(1)) == 13 + 7 * households
+    assert exchanges == 13 + 7 * households
+    # Part one: seven consents requested and granted, one revoked; part two: one grant each.
+    assert consent_calls == 7 * 2 + 1 + households
+    assert records == exchanges + consent_calls
     assert "applicants [" in result.stderr  # progress was shown

@@ -49,6 +49,7 @@ def pending_entry(record: AuditRecord, nonce: Nonce | None = None) -> PendingEnt
         reason=record.reason,
         subject=record.subject,
         nonce=nonce,
+        consent_id=record.consent_id,
     )
 
 

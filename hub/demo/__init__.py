@@ -39,7 +39,7 @@ def check_audit(stack: DevStack, expected: int, population: Population) -> list[
     finally:
         registry.close()
     if size != expected:
-        problems.append(f"audit log holds {size} records for {expected} exchanges")
+        problems.append(f"audit log holds {size} records for {expected} audited calls")
     niks = {p.nik.encode() for p in population.people()}
     for path in stack.home.root.glob("hub.db*"):
         if niks & set(_SIXTEEN_DIGITS.findall(path.read_bytes())):
@@ -65,18 +65,22 @@ async def run_demo(*, keep: bool = False, scale: float = 1.0) -> int:
         print(secure.table())
 
         print("\nPart two: bansos eligibility for every household, through the hub\n")
-        async with stack.client(timeout_s=600) as client:
-            exchanges = await run_eligibility(client, stack.consent_key, population)
+        async with (
+            stack.client(timeout_s=600) as client,
+            stack.client(CONSENT_MANAGER_ID, timeout_s=600) as portal,
+        ):
+            exchanges, grants = await run_eligibility(client, portal, stack.consent_key, population)
         stack.stop()
 
         total = secure.exchanges + exchanges
-        problems = check_audit(stack, total, population)
+        consent_calls = secure.consent_calls + grants
+        problems = check_audit(stack, total + consent_calls, population)
         for problem in problems:
             print(f"✗ {problem}")
         if not problems:
             print(
-                f"\n✓ audit log: {total} records for {total} exchanges, refusals included; "
-                "no NIK in the store"
+                f"\n✓ audit log: {total + consent_calls} records for {total} exchanges and "
+                f"{consent_calls} consent calls, refusals included; no NIK in the store"
             )
         return 1 if problems else 0
     finally:

@@ -31,24 +31,29 @@ def _in_dtks(evidence: Evidence) -> bool | None:
 
 
 async def run_eligibility(
-    client: HubClient, consent_key: Ed25519PrivateKey, population: Population
-) -> int:
-    """Decide every household; print the per-village report. Returns the exchanges made."""
-
-    def consent_for(nik: str) -> str:
-        # The Perlinsos portal records the applicant's consent to these seven checks.
-        artefact = grant(
-            issuer=CONSENT_MANAGER_ID,
-            subject=nik,
-            grantee=client.client_id,
-            purpose=PURPOSE,
-            services=SERVICES,
-            valid_for=datetime.timedelta(days=30),
-        )
-        return sign_consent(artefact, consent_key)
-
+    client: HubClient, portal: HubClient, consent_key: Ed25519PrivateKey, population: Population
+) -> tuple[int, int]:
+    """Decide every household; print the per-village report. Returns the exchanges made
+    and the consent calls (grants) before them."""
     households = {f"{h.village.name}-{h.index}": h for h in population.households}
-    service = EligibilityService(client, load_criteria(), consent_for)
+    # The Perlinsos portal records each applicant's consent to these seven checks and
+    # registers it at the hub, which honours no artefact it was not given.
+    consents = {
+        h.head.nik: sign_consent(
+            grant(
+                issuer=CONSENT_MANAGER_ID,
+                subject=h.head.nik,
+                grantee=client.client_id,
+                purpose=PURPOSE,
+                services=SERVICES,
+                valid_for=datetime.timedelta(days=30),
+            ),
+            consent_key,
+        )
+        for h in households.values()
+    }
+    grants = await portal.grant_consents(consents.values())
+    service = EligibilityService(client, load_criteria(), consents.__getitem__)
     bar = Progress(len(households), "applicants")
     rows = []
     async for applicant_id, determination, evidence in service.run(
@@ -61,4 +66,4 @@ async def run_eligibility(
         )
     bar.close()
     print(render(evaluate(rows)))
-    return len(households) * len(SERVICES)
+    return len(households) * len(SERVICES), grants

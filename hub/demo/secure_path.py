@@ -38,9 +38,27 @@ class SecurePath:
     def __init__(self, consent_key: Ed25519PrivateKey) -> None:
         self.rows: list[Row] = []
         self.exchanges = 0
+        self.consent_calls = 0  # each recorded in the audit log too
         self._consent_key = consent_key
 
-    def consent(self, subject: str, service: str, fields: tuple[str, ...]) -> tuple[str, str]:
+    async def consent(
+        self,
+        client: HubClient,
+        portal: HubClient,
+        subject: str,
+        service: str,
+        fields: tuple[str, ...],
+    ) -> tuple[str, str]:
+        """The whole lifecycle's first half: the eligibility service requests consent, the
+        portal (once the citizen agrees) signs an artefact answering it and grants it."""
+        requested = await client.request_consent(
+            subject=subject,
+            purpose=PURPOSE,
+            purpose_text="Verifikasi kelayakan bansos",
+            services={service: fields},
+            valid_for_s=30 * 86400,
+            data_life_s=90 * 86400,
+        )
         artefact = grant(
             issuer=CONSENT_MANAGER_ID,
             subject=subject,
@@ -48,8 +66,12 @@ class SecurePath:
             purpose=PURPOSE,
             services={service: fields},
             valid_for=datetime.timedelta(days=30),
+            consent_id=requested.consent_id,
         )
-        return sign_consent(artefact, self._consent_key), artefact.consent_id
+        token = sign_consent(artefact, self._consent_key)
+        await portal.grant_consent(token, request_id=requested.consent_id)
+        self.consent_calls += 2
+        return token, artefact.consent_id
 
     async def run(
         self, case: str, service: str, call: Awaitable[QueryAnswer]
@@ -74,9 +96,12 @@ class SecurePath:
         self.rows.append(Row(case, short_service, f"RELEASED #{answer.log_index}", detail))
         return answer
 
-    def revocation(self, consent_id: str) -> str:
+    async def revoke(self, portal: HubClient, consent_id: str) -> None:
         """The portal's signed withdrawal of a consent it granted."""
-        return sign_revocation(consent_id, self._consent_key, issuer=CONSENT_MANAGER_ID)
+        await portal.revoke_consent(
+            sign_revocation(consent_id, self._consent_key, issuer=CONSENT_MANAGER_ID)
+        )
+        self.consent_calls += 1
 
     def table(self) -> str:
         widths = [
@@ -109,14 +134,16 @@ async def run_secure_path(
         ("recent job loss", people.recently_terminated),
         ("never registered", people.unregistered),
     ):
-        token, _ = demo.consent(nik, EMPLOYMENT_SERVICE, EMPLOYMENT_FIELDS)
+        token, _ = await demo.consent(client, portal, nik, EMPLOYMENT_SERVICE, EMPLOYMENT_FIELDS)
         await demo.run(
             case,
             EMPLOYMENT_SERVICE,
             ask(nik, EMPLOYMENT_SERVICE, EMPLOYMENT_FIELDS, token),
         )
 
-    band, _ = demo.consent(people.employed, WAGE_BAND_SERVICE, ("monthly_wage", "termination_date"))
+    band, _ = await demo.consent(
+        client, portal, people.employed, WAGE_BAND_SERVICE, ("monthly_wage", "termination_date")
+    )
     await demo.run(
         "wage as a band",
         WAGE_BAND_SERVICE,
@@ -129,13 +156,15 @@ async def run_secure_path(
         EMPLOYMENT_SERVICE,
         ask(people.employed, EMPLOYMENT_SERVICE, fields, ""),
     )
-    other, _ = demo.consent(people.recently_terminated, EMPLOYMENT_SERVICE, fields)
+    other, _ = await demo.consent(
+        client, portal, people.recently_terminated, EMPLOYMENT_SERVICE, fields
+    )
     await demo.run(
         "consent of another person",
         EMPLOYMENT_SERVICE,
         ask(people.employed, EMPLOYMENT_SERVICE, fields, other),
     )
-    narrow, _ = demo.consent(people.employed, EMPLOYMENT_SERVICE, fields)
+    narrow, _ = await demo.consent(client, portal, people.employed, EMPLOYMENT_SERVICE, fields)
     await demo.run(
         "field outside consent",
         EMPLOYMENT_SERVICE,
@@ -152,13 +181,15 @@ async def run_secure_path(
         ask(people.employed, "ID/GOV/BPJSTK/wages/salary-slip", fields, narrow),
     )
 
-    token, consent_id = demo.consent(people.employed, EMPLOYMENT_SERVICE, fields)
+    token, consent_id = await demo.consent(
+        client, portal, people.employed, EMPLOYMENT_SERVICE, fields
+    )
     await demo.run(
         "before revocation",
         EMPLOYMENT_SERVICE,
         ask(people.employed, EMPLOYMENT_SERVICE, fields, token),
     )
-    await portal.revoke_consent(demo.revocation(consent_id))
+    await demo.revoke(portal, consent_id)
     await demo.run(
         "after revocation",
         EMPLOYMENT_SERVICE,

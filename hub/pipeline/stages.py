@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from google.protobuf.message import DecodeError
 from google.protobuf.unknown_fields import UnknownFieldSet
 
-from consent.artefact import ConsentVerifier, check_covers
+from consent.artefact import ConsentVerifier, artefact_digest, check_covers
 from hub.envelope import (
     APPROVAL_TYPE,
     REQUEST_TYPE,
@@ -32,7 +32,7 @@ from hub.pipeline.exchange import Exchange, Peer
 from hub.pipeline.replay import ReplayGuard
 from hub.pki import APPROVER, PkiError, load_cert_pem, member_id_of, roles_of
 from hub.routing import ConnectorPool
-from hub.store.base import MemberCertificate
+from hub.store.base import ACTIVE, REVOKED, MemberCertificate
 from hub.store.snapshot import RegistrySnapshot
 from jembatan.limits import MAX_CORRELATION_ID, MAX_FIELDS
 from jembatan.subject import is_nik
@@ -236,9 +236,9 @@ class Resolve:
 
 
 class CheckConsent:
-    """An active consent artefact covers subject, grantee, purpose, service and fields —
-    or the query names a legal basis instead, which the policy rule must then rest on
-    (checked by Authorize)."""
+    """A consent artefact the hub granted, still active, covers subject, grantee, purpose,
+    service and fields — or the query names a legal basis instead, which the policy rule
+    must then rest on (checked by Authorize)."""
 
     name = "consent"
 
@@ -258,6 +258,17 @@ class CheckConsent:
         # ConsentError is a Refusal: it carries its own reason.
         artefact = self._verifier.verify(x.body.consent)
         x.consent = artefact
+        record = self._registry.consent(artefact.consent_id)
+        # The portal's signature alone is not enough: the hub honours only the very
+        # artefact it registered under that id (not another one the portal signed).
+        if (
+            record is None
+            or record.status not in (ACTIVE, REVOKED)
+            or record.artefact_digest != artefact_digest(x.body.consent)
+        ):
+            raise Refusal(
+                "CONSENT_UNKNOWN", f"consent {artefact.consent_id} was not granted through the hub"
+            )
         check_covers(
             artefact,
             subject=x.body.subject,
@@ -266,7 +277,7 @@ class CheckConsent:
             service=x.body.service_id,
             fields=x.body.fields,
             now=datetime.datetime.fromtimestamp(x.received_at, datetime.UTC),
-            revoked=self._registry.is_consent_revoked(artefact.consent_id),
+            revoked=record.status == REVOKED,
         )
 
 

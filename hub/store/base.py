@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
@@ -105,6 +105,66 @@ class PendingEntry:
     reason: str
     subject: str
     nonce: Nonce | None
+    # The consent the exchange used, if any: a RELEASED entry counts as one use of it.
+    consent_id: str = ""
+
+
+# A consent's stored states (and REJECTED, shared with requests above); EXPIRED is never
+# stored, it is derived from time (``ConsentRecord.state_at``).
+REQUESTED, ACTIVE, REVOKED, EXPIRED = "REQUESTED", "ACTIVE", "REVOKED", "EXPIRED"
+
+# service id -> field names, sorted: what a consent asks for or covers.
+ServiceFieldMap = dict[str, tuple[str, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentRecord:
+    """What the hub knows of one consent, from request to its end. Never the NIK or the
+    artefact itself (it carries the NIK): the subject's pseudonym and the artefact's digest.
+
+    Times are RFC 3339 UTC strings, empty when not (yet) applicable.
+    """
+
+    consent_id: str
+    subject: str  # keyed pseudonym
+    grantee: str
+    purpose: str
+    purpose_text: str
+    requested: ServiceFieldMap
+    valid_for_s: int
+    data_life_s: int
+    requested_at: str
+    respond_by: str
+    status: str  # REQUESTED, ACTIVE, REJECTED or REVOKED
+    granted: ServiceFieldMap = field(default_factory=dict)
+    artefact_digest: str = ""
+    decided_at: str = ""
+    not_before: str = ""
+    expires_at: str = ""
+    revoked_at: str = ""
+    rejection_reason: str = ""
+    uses: int = 0
+    last_used: str = ""
+
+    def state_at(self, now: datetime) -> str:
+        """The state as of ``now``: a pending request or an active consent whose time has
+        run out is EXPIRED, whatever was stored."""
+        deadline = {REQUESTED: self.respond_by, ACTIVE: self.expires_at}.get(self.status)
+        if deadline and now >= datetime.fromisoformat(deadline):
+            return EXPIRED
+        return self.status
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentGrant:
+    """The parts of a verified artefact the hub keeps when it is granted."""
+
+    consent_id: str
+    artefact_digest: str  # SHA-256 hex of the compact JWS
+    granted: ServiceFieldMap
+    not_before: str
+    expires_at: str
+    decided_at: str
 
 
 class RegistryStore(Protocol):
@@ -124,9 +184,27 @@ class RegistryStore(Protocol):
 
     def services(self) -> list[ServiceRoute]: ...
 
-    def is_consent_revoked(self, consent_id: str) -> bool: ...
+    def consent(self, consent_id: str) -> ConsentRecord | None: ...
 
-    def revoke_consent(self, consent_id: str, at: str) -> bool: ...
+    def consents_of(self, subject: str) -> list[ConsentRecord]:
+        """Every consent of the subject (a pseudonym), oldest first."""
+        ...
+
+    def add_consent(self, record: ConsentRecord) -> bool:
+        """Insert a new record (a request, or a direct grant); False if the id is taken."""
+        ...
+
+    def grant_consent(self, grant: ConsentGrant, *, now: str) -> bool:
+        """REQUESTED and not past its respond_by at ``now`` -> ACTIVE; False otherwise."""
+        ...
+
+    def reject_consent(self, consent_id: str, reason: str, *, now: str) -> bool:
+        """REQUESTED and not past its respond_by -> REJECTED; False otherwise."""
+        ...
+
+    def revoke_consent(self, consent_id: str, *, now: str) -> bool:
+        """ACTIVE and not past its expiry -> REVOKED; False otherwise."""
+        ...
 
     def live_nonces(self, now: int) -> Iterable[Nonce]: ...
 

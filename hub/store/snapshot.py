@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from hub.store.base import MemberCertificate, ServiceRoute
+from hub.store.base import ConsentRecord, MemberCertificate, ServiceRoute
 
 
 class _Source(Protocol):
@@ -20,7 +20,7 @@ class _Source(Protocol):
 
     def services(self) -> list[ServiceRoute]: ...
 
-    def is_consent_revoked(self, consent_id: str) -> bool: ...
+    def consent(self, consent_id: str) -> ConsentRecord | None: ...
 
 
 class RegistrySnapshot:
@@ -55,6 +55,6 @@ class RegistrySnapshot:
     def service(self, service_id: str) -> ServiceRoute | None:
         return self._services.get(service_id)
 
-    def is_consent_revoked(self, consent_id: str) -> bool:
-        # Not cached: revocations are many and must bite on the next query.
-        return self._source.is_consent_revoked(consent_id)
+    def consent(self, consent_id: str) -> ConsentRecord | None:
+        # Not cached: consents are many, and a revocation must bite on the next query.
+        return self._source.consent(consent_id)

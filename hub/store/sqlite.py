@@ -16,15 +16,21 @@ from pathlib import Path
 
 from hub.audit import tree
 from hub.store.base import (
+    ACTIVE,
     APPROVED,
     PENDING,
     REJECTED,
+    REQUESTED,
+    REVOKED,
     CatalogueVersion,
     ConnectorRegistration,
+    ConsentGrant,
+    ConsentRecord,
     Enrolment,
     MemberCertificate,
     Nonce,
     PendingEntry,
+    ServiceFieldMap,
     ServiceRoute,
 )
 
@@ -45,9 +51,35 @@ CREATE TABLE IF NOT EXISTS services (
     catalogue TEXT NOT NULL,
     enabled INTEGER NOT NULL DEFAULT 1
 );
-CREATE TABLE IF NOT EXISTS consent_revocations (
+-- One row per consent from request to its end. subject is a keyed pseudonym and
+-- artefact_digest the SHA-256 of the signed artefact: never the NIK, never the artefact.
+-- Times are RFC 3339 UTC with whole seconds, so text order is time order.
+CREATE TABLE IF NOT EXISTS consents (
     consent_id TEXT PRIMARY KEY,
-    revoked_at TEXT NOT NULL
+    subject TEXT NOT NULL,
+    grantee TEXT NOT NULL,
+    purpose TEXT NOT NULL,
+    purpose_text TEXT NOT NULL,
+    requested TEXT NOT NULL,
+    valid_for_s INTEGER NOT NULL,
+    data_life_s INTEGER NOT NULL,
+    requested_at TEXT NOT NULL,
+    respond_by TEXT NOT NULL,
+    status TEXT NOT NULL,
+    granted TEXT NOT NULL DEFAULT '{}',
+    artefact_digest TEXT NOT NULL DEFAULT '',
+    decided_at TEXT NOT NULL DEFAULT '',
+    not_before TEXT NOT NULL DEFAULT '',
+    expires_at TEXT NOT NULL DEFAULT '',
+    revoked_at TEXT NOT NULL DEFAULT '',
+    rejection_reason TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS consents_subject ON consents(subject);
+-- Written by the audit writer in the batch that records the released exchanges.
+CREATE TABLE IF NOT EXISTS consent_usage (
+    consent_id TEXT PRIMARY KEY,
+    uses INTEGER NOT NULL,
+    last_used TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS nonces (
     issuer TEXT NOT NULL,
@@ -185,6 +217,48 @@ def _enrolment_from_row(row: tuple) -> Enrolment:
 
 def _registration_from_row(row: tuple) -> ConnectorRegistration:
     return ConnectorRegistration(*row)
+
+
+_CONSENT_COLUMNS = (
+    "c.consent_id, c.subject, c.grantee, c.purpose, c.purpose_text, c.requested,"
+    " c.valid_for_s, c.data_life_s, c.requested_at, c.respond_by, c.status, c.granted,"
+    " c.artefact_digest, c.decided_at, c.not_before, c.expires_at, c.revoked_at,"
+    " c.rejection_reason, COALESCE(u.uses, 0), COALESCE(u.last_used, '')"
+    " FROM consents c LEFT JOIN consent_usage u ON u.consent_id = c.consent_id"
+)
+
+
+def _services_json(services: ServiceFieldMap) -> str:
+    return json.dumps({s: list(f) for s, f in sorted(services.items())}, separators=(",", ":"))
+
+
+def _services_of(text: str) -> ServiceFieldMap:
+    return {s: tuple(f) for s, f in json.loads(text).items()}
+
+
+def _consent_from_row(row: tuple) -> ConsentRecord:
+    return ConsentRecord(
+        consent_id=row[0],
+        subject=row[1],
+        grantee=row[2],
+        purpose=row[3],
+        purpose_text=row[4],
+        requested=_services_of(row[5]),
+        valid_for_s=row[6],
+        data_life_s=row[7],
+        requested_at=row[8],
+        respond_by=row[9],
+        status=row[10],
+        granted=_services_of(row[11]),
+        artefact_digest=row[12],
+        decided_at=row[13],
+        not_before=row[14],
+        expires_at=row[15],
+        revoked_at=row[16],
+        rejection_reason=row[17],
+        uses=int(row[18]),
+        last_used=row[19],
+    )
 
 
 def _cert_from_row(row: tuple) -> MemberCertificate:
@@ -493,16 +567,79 @@ class SqliteRegistry:
         self._conn.execute("COMMIT")
 
     # consent
-    def is_consent_revoked(self, consent_id: str) -> bool:
+    def consent(self, consent_id: str) -> ConsentRecord | None:
         row = self._conn.execute(
-            "SELECT 1 FROM consent_revocations WHERE consent_id = ?", (consent_id,)
+            f"SELECT {_CONSENT_COLUMNS} WHERE c.consent_id = ?", (consent_id,)
         ).fetchone()
-        return row is not None
+        return _consent_from_row(row) if row else None
 
-    def revoke_consent(self, consent_id: str, at: str) -> bool:
+    def consents_of(self, subject: str) -> list[ConsentRecord]:
+        rows = self._conn.execute(
+            f"SELECT {_CONSENT_COLUMNS} WHERE c.subject = ? ORDER BY c.requested_at, c.consent_id",
+            (subject,),
+        )
+        return [_consent_from_row(row) for row in rows]
+
+    def add_consent(self, record: ConsentRecord) -> bool:
         cursor = self._conn.execute(
-            "INSERT OR IGNORE INTO consent_revocations (consent_id, revoked_at) VALUES (?, ?)",
-            (consent_id, at),
+            "INSERT OR IGNORE INTO consents VALUES"
+            " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                record.consent_id,
+                record.subject,
+                record.grantee,
+                record.purpose,
+                record.purpose_text,
+                _services_json(record.requested),
+                record.valid_for_s,
+                record.data_life_s,
+                record.requested_at,
+                record.respond_by,
+                record.status,
+                _services_json(record.granted),
+                record.artefact_digest,
+                record.decided_at,
+                record.not_before,
+                record.expires_at,
+                record.revoked_at,
+                record.rejection_reason,
+            ),
+        )
+        return cursor.rowcount == 1
+
+    # Each transition is one conditional UPDATE: two racing calls cannot both succeed.
+    def grant_consent(self, grant: ConsentGrant, *, now: str) -> bool:
+        cursor = self._conn.execute(
+            "UPDATE consents SET status = ?, granted = ?, artefact_digest = ?, decided_at = ?,"
+            " not_before = ?, expires_at = ?"
+            " WHERE consent_id = ? AND status = ? AND respond_by > ?",
+            (
+                ACTIVE,
+                _services_json(grant.granted),
+                grant.artefact_digest,
+                grant.decided_at,
+                grant.not_before,
+                grant.expires_at,
+                grant.consent_id,
+                REQUESTED,
+                now,
+            ),
+        )
+        return cursor.rowcount == 1
+
+    def reject_consent(self, consent_id: str, reason: str, *, now: str) -> bool:
+        cursor = self._conn.execute(
+            "UPDATE consents SET status = ?, rejection_reason = ?, decided_at = ?"
+            " WHERE consent_id = ? AND status = ? AND respond_by > ?",
+            (REJECTED, reason, now, consent_id, REQUESTED, now),
+        )
+        return cursor.rowcount == 1
+
+    def revoke_consent(self, consent_id: str, *, now: str) -> bool:
+        cursor = self._conn.execute(
+            "UPDATE consents SET status = ?, revoked_at = ?"
+            " WHERE consent_id = ? AND status = ? AND expires_at > ?",
+            (REVOKED, now, consent_id, ACTIVE, now),
         )
         return cursor.rowcount == 1
 
@@ -680,12 +817,28 @@ class SqliteAuditWriter:
             # A nonce is durable with the record of its exchange, so a restart cannot
             # reopen a replay window for anything already answered.
             conn.executemany("INSERT OR IGNORE INTO nonces VALUES (?, ?, ?)", nonces)
+            self._count_consent_uses(entries)
             self._prune_nonces()
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
+
+    def _count_consent_uses(self, entries: Sequence[PendingEntry]) -> None:
+        """One upsert per consent released under in this batch, durable with its records."""
+        uses: dict[str, tuple[int, str]] = {}
+        for e in entries:
+            if e.consent_id and e.decision == "RELEASED":
+                count, last = uses.get(e.consent_id, (0, ""))
+                uses[e.consent_id] = (count + 1, max(last, e.time))
+        if uses:
+            self._conn.executemany(
+                "INSERT INTO consent_usage VALUES (?, ?, ?) ON CONFLICT(consent_id) DO UPDATE"
+                " SET uses = uses + excluded.uses,"
+                " last_used = max(last_used, excluded.last_used)",
+                [(cid, count, last) for cid, (count, last) in uses.items()],
+            )
 
     def _prune_nonces(self) -> None:
         now = time.time()

@@ -33,16 +33,19 @@ def jembatan(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture(scope="module")
 def pristine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A hub home whose log holds RECORDS exchanges, the hub stopped, a checkpoint signed."""
+    """A hub home whose log holds RECORDS records (the consent's grant, then exchanges), the
+    hub stopped, a checkpoint signed."""
     root = tmp_path_factory.mktemp("pristine")
     stack = start_stack(root / "home")
 
     async def exchanges() -> None:
         # Releases and refusals alike: every third query carries no consent.
+        nik = stack.people.employed
+        token = ""
         async with stack.client() as client:
-            for i in range(RECORDS):
-                nik = stack.people.employed
-                token, _ = stack.consent(nik)
+            for i in range(RECORDS - 1):
+                if i == 1:  # the consent's grant is itself one of the records
+                    token, _ = stack.consent(nik)
                 with contextlib.suppress(QueryRefused):
                     await employment_query(client, nik, token if i % 3 else "")
 
@@ -107,8 +110,8 @@ SWAP_2_3 = (
 )
 TAMPERS: dict[str, tuple[tuple[str, ...], str]] = {
     "changed": (
-        ("UPDATE audit_log SET record = replace(record, 'RELEASED', 'REFUSED') WHERE idx = 4",),
-        "record 4: changed",
+        ("UPDATE audit_log SET record = replace(record, 'RELEASED', 'REFUSED') WHERE idx = 5",),
+        "record 5: changed",
     ),
     "deleted": (("DELETE FROM audit_log WHERE idx = 5",), "record 5: deleted"),
     "inserted": (

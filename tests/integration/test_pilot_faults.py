@@ -81,9 +81,10 @@ async def test_fan_out_marks_each_failing_agency_and_releases_nothing_extra(
             for register in ("dtks", "bpjstk", "bank")
         )
     )
-    before = stack.log_size()
     async with stack.client(timeout_s=20) as client:
-        answer = await client.fan_out(_applicant(stack, client, "one", nik))
+        applicant = _applicant(stack, client, "one", nik)
+        before = stack.log_size()  # after the consent's grant, itself recorded
+        answer = await client.fan_out(applicant)
     status = {
         leg.service_id: "OK" if leg.refusal is None else leg.refusal.reason for leg in answer.legs
     }
@@ -132,4 +133,5 @@ async def test_bulk_with_failing_agencies_answers_everyone_once(faulty: Stack) -
     # DTKS fails about a quarter of the time (seeded): both outcomes occur, nothing else.
     assert set(dtks) == {"OK", "CONNECTOR_UNAVAILABLE"}
     assert 0.1 < dtks["CONNECTOR_UNAVAILABLE"] / count < 0.4
-    assert stack.log_size() - before == count * len(SERVICES)
+    # Every leg audited once, and each applicant's consent grant.
+    assert stack.log_size() - before == count * (len(SERVICES) + 1)

@@ -37,6 +37,7 @@ from hub.pki import (
     load_key_pem,
     make_csr,
 )
+from hub.store.sqlite import SqliteRegistry
 from jembatan.v1 import exchange_pb2, exchange_pb2_grpc
 from tests.stack import ELIGIBILITY_ID, EMPLOYMENT_FIELDS, PURPOSE, Stack, employment_query
 
@@ -237,9 +238,9 @@ def _assert_told_only_unauthenticated(error: grpc.aio.AioRpcError, serial: str) 
 
 
 async def test_no_client_certificate_fails_the_handshake_unrecorded(stack: Stack) -> None:
-    before = stack.log_size()
     async with stack.client() as client:
         request = client.sign(_body(stack, client))
+    before = stack.log_size()  # after the consent's grant, itself recorded
     credentials = grpc.ssl_channel_credentials(root_certificates=stack.home.ca_cert.read_bytes())
     error = await _raw_query(stack, credentials, request)
     assert error.code() == grpc.StatusCode.UNAVAILABLE
@@ -250,9 +251,9 @@ async def test_certificate_from_another_ca_fails_the_handshake_unrecorded(stack:
     rogue_ca = CertificateAuthority.create(common_name="Rogue CA")
     key = generate_key()
     cert_pem = cert_to_pem(rogue_ca.issue(make_csr(key, ELIGIBILITY_ID), ELIGIBILITY_ID))
-    before = stack.log_size()
     async with _client_from(stack, key, cert_pem) as client:
         request = client.sign(_body(stack, client))
+        before = stack.log_size()  # after the consent's grant, itself recorded
         with pytest.raises(QueryRefused) as info:
             await client.send(request)
     assert info.value.status == grpc.StatusCode.UNAVAILABLE
@@ -281,10 +282,11 @@ async def test_revoked_certificate_is_refused_on_the_very_next_call(stack: Stack
     serial = format(load_cert_pem(cert_pem).serial_number, "x")
     async with _client_from(stack, key, cert_pem) as client:
         await expect_released(stack, client, _nik(stack))
+        body = _body(stack, client)  # its consent granted before the count starts
         revoke_certificate(stack.home, serial, "test")
         refused = await expect_refusal(
             stack,
-            lambda: client.send(client.sign(_body(stack, client))),
+            lambda: client.send(client.sign(body)),
             UNAUTH,
             "UNAUTHENTICATED",
             audit_reason="CERT_REVOKED",
@@ -332,7 +334,7 @@ async def test_unregistered_certificate_is_refused_by_the_other_rpcs(
     assert (info.value.status, info.value.reason) == (UNAUTH, "UNAUTHENTICATED")
     assert info.value.message == "caller not identified"
     with stack.registry() as registry:
-        assert not registry.is_consent_revoked(consent_id)
+        assert _state(registry, consent_id) == "ACTIVE"
 
 
 # --- one signed request, refused at authenticate, resolve or consent ----------------------------
@@ -458,8 +460,35 @@ def _consent_garbage(stack: Stack, client: HubClient) -> exchange_pb2.QueryReque
 
 def _consent_expired(stack: Stack, client: HubClient) -> exchange_pb2.QueryRequest:
     nik = _nik(stack)
-    two_days_ago = datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=2)
-    token, _ = stack.consent(nik, now=two_days_ago, valid_for=datetime.timedelta(days=1))
+    # Granted while valid (the hub refuses to grant an expired artefact), then let run out:
+    # it ends one to two seconds from now (JWT times are whole seconds).
+    started = datetime.datetime.now(datetime.UTC) - datetime.timedelta(seconds=58)
+    token, _ = stack.consent(nik, now=started, valid_for=datetime.timedelta(seconds=60))
+    time.sleep(2.1)
+    return client.sign(_body(stack, client, subject=nik, consent=token))
+
+
+def _consent_not_granted(stack: Stack, client: HubClient) -> exchange_pb2.QueryRequest:
+    # Signed by the consent manager all right, but never granted through the hub.
+    nik = _nik(stack)
+    token, _ = stack.consent(nik, register=False)
+    return client.sign(_body(stack, client, subject=nik, consent=token))
+
+
+def _consent_not_the_granted_artefact(stack: Stack, client: HubClient) -> exchange_pb2.QueryRequest:
+    # A second artefact under a granted one's id, signed by the portal, wider in fields.
+    nik = _nik(stack)
+    _, consent_id = stack.consent(nik, fields=("employment_status",))
+    artefact = grant(
+        issuer=CONSENT_MANAGER_ID,
+        subject=nik,
+        grantee=ELIGIBILITY_ID,
+        purpose=PURPOSE,
+        services={EMPLOYMENT_SERVICE: EMPLOYMENT_FIELDS},
+        valid_for=datetime.timedelta(days=30),
+        consent_id=consent_id,
+    )
+    token = sign_consent(artefact, stack.consent_key)
     return client.sign(_body(stack, client, subject=nik, consent=token))
 
 
@@ -527,6 +556,8 @@ CASES = [
     Case("consent-wrong-key", _consent_wrong_key, DENIED, "CONSENT_INVALID"),
     Case("consent-garbage", _consent_garbage, DENIED, "CONSENT_INVALID"),
     Case("consent-expired", _consent_expired, DENIED, "CONSENT_EXPIRED"),
+    Case("consent-not-granted", _consent_not_granted, DENIED, "CONSENT_UNKNOWN"),
+    Case("consent-not-the-granted", _consent_not_the_granted_artefact, DENIED, "CONSENT_UNKNOWN"),
     Case("consent-other-subject", _consent_other_subject, DENIED, "CONSENT_SUBJECT_MISMATCH"),
     Case("consent-other-grantee", _consent_other_grantee, DENIED, "CONSENT_GRANTEE_MISMATCH"),
     Case(
@@ -626,10 +657,16 @@ async def test_revocation_signed_by_the_wrong_key_changes_nothing(stack: Stack) 
             await portal.revoke_consent(forged)
         assert (info.value.status, info.value.reason) == (DENIED, "REVOCATION_INVALID")
         with stack.registry() as registry:
-            assert not registry.is_consent_revoked(consent_id)
+            assert _state(registry, consent_id) == "ACTIVE"
         answer = await employment_query(client, nik, token)
     assert "employment_status" in answer.fields
     assert stack.records(answer.log_index)[0].consent_id == consent_id
+
+
+def _state(registry: SqliteRegistry, consent_id: str) -> str:
+    record = registry.consent(consent_id)
+    assert record is not None
+    return record.state_at(datetime.datetime.now(datetime.UTC))
 
 
 # --- after all the refusals --------------------------------------------------------------------

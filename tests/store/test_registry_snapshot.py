@@ -7,6 +7,7 @@ from pathlib import Path
 from hub.store.base import MemberCertificate, ServiceRoute
 from hub.store.snapshot import RegistrySnapshot
 from hub.store.sqlite import SqliteRegistry
+from tests.store.records import active_consent
 
 
 def _cert(serial: str, member_id: str = "ID/GOV/BPJSTK/wages") -> MemberCertificate:
@@ -42,7 +43,9 @@ def test_consent_revocation_is_read_through(tmp_path: Path) -> None:
     hub_side, admin_side = SqliteRegistry(db), SqliteRegistry(db)
     snapshot = RegistrySnapshot(hub_side)
     snapshot.refresh()
-    assert not snapshot.is_consent_revoked("c-1")
-    assert admin_side.revoke_consent("c-1", "2026-11-23T00:00:00")
-    assert snapshot.is_consent_revoked("c-1")  # no refresh needed
-    assert not admin_side.revoke_consent("c-1", "2026-11-23T00:00:01")  # once only
+    assert snapshot.consent("c-1") is None
+    assert admin_side.add_consent(active_consent("c-1"))
+    assert admin_side.revoke_consent("c-1", now="2026-11-23T00:00:00+00:00")
+    seen = snapshot.consent("c-1")  # no refresh needed
+    assert seen is not None and seen.status == "REVOKED"
+    assert not admin_side.revoke_consent("c-1", now="2026-11-23T00:00:01+00:00")  # once only

@@ -50,6 +50,11 @@ class Reason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     CSR_INVALID: _ClassVar[Reason]
     UNKNOWN_TARGET: _ClassVar[Reason]
     ALREADY_DECIDED: _ClassVar[Reason]
+    CONSENT_UNKNOWN: _ClassVar[Reason]
+    CONSENT_REQUEST_UNKNOWN: _ClassVar[Reason]
+    CONSENT_STATE_INVALID: _ClassVar[Reason]
+    CONSENT_REQUEST_MISMATCH: _ClassVar[Reason]
+    NOT_CONSENT_MANAGER: _ClassVar[Reason]
 
 class Treatment(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -101,6 +106,11 @@ ROLE_NOT_GRANTABLE: Reason
 CSR_INVALID: Reason
 UNKNOWN_TARGET: Reason
 ALREADY_DECIDED: Reason
+CONSENT_UNKNOWN: Reason
+CONSENT_REQUEST_UNKNOWN: Reason
+CONSENT_STATE_INVALID: Reason
+CONSENT_REQUEST_MISMATCH: Reason
+NOT_CONSENT_MANAGER: Reason
 TREATMENT_UNSPECIFIED: Treatment
 RAW: Treatment
 MASKED: Treatment

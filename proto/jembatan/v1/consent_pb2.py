@@ -24,17 +24,37 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19jembatan/v1/consent.proto\x12\x0bjembatan.v1\"#\n\rRevokeRequest\x12\x12\n\nrevocation\x18\x01 \x01(\t\"8\n\x0eRevokeResponse\x12\x12\n\nconsent_id\x18\x01 \x01(\t\x12\x12\n\nrevoked_at\x18\x02 \x01(\t2T\n\x0f\x43onsentRegistry\x12\x41\n\x06Revoke\x12\x1a.jembatan.v1.RevokeRequest\x1a\x1b.jembatan.v1.RevokeResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19jembatan/v1/consent.proto\x12\x0bjembatan.v1\"#\n\rRevokeRequest\x12\x12\n\nrevocation\x18\x01 \x01(\t\"8\n\x0eRevokeResponse\x12\x12\n\nconsent_id\x18\x01 \x01(\t\x12\x12\n\nrevoked_at\x18\x02 \x01(\t\"3\n\rServiceFields\x12\x12\n\nservice_id\x18\x01 \x01(\t\x12\x0e\n\x06\x66ields\x18\x02 \x03(\t\"\xba\x01\n\x0e\x43onsentRequest\x12\x0f\n\x07subject\x18\x01 \x01(\t\x12\x0f\n\x07purpose\x18\x02 \x01(\t\x12\x14\n\x0cpurpose_text\x18\x03 \x01(\t\x12,\n\x08services\x18\x04 \x03(\x0b\x32\x1a.jembatan.v1.ServiceFields\x12\x13\n\x0bvalid_for_s\x18\x05 \x01(\r\x12\x13\n\x0b\x64\x61ta_life_s\x18\x06 \x01(\r\x12\x18\n\x10respond_within_s\x18\x07 \x01(\r\"\xc0\x03\n\rConsentRecord\x12\x12\n\nconsent_id\x18\x01 \x01(\t\x12(\n\x05state\x18\x02 \x01(\x0e\x32\x19.jembatan.v1.ConsentState\x12\x0f\n\x07grantee\x18\x03 \x01(\t\x12\x0f\n\x07purpose\x18\x04 \x01(\t\x12\x14\n\x0cpurpose_text\x18\x05 \x01(\t\x12-\n\trequested\x18\x06 \x03(\x0b\x32\x1a.jembatan.v1.ServiceFields\x12+\n\x07granted\x18\x07 \x03(\x0b\x32\x1a.jembatan.v1.ServiceFields\x12\x13\n\x0bvalid_for_s\x18\x08 \x01(\r\x12\x13\n\x0b\x64\x61ta_life_s\x18\t \x01(\r\x12\x14\n\x0crequested_at\x18\n \x01(\t\x12\x12\n\nrespond_by\x18\x0b \x01(\t\x12\x12\n\ndecided_at\x18\x0c \x01(\t\x12\x12\n\nnot_before\x18\r \x01(\t\x12\x12\n\nexpires_at\x18\x0e \x01(\t\x12\x12\n\nrevoked_at\x18\x0f \x01(\t\x12\x18\n\x10rejection_reason\x18\x10 \x01(\t\x12\x0c\n\x04uses\x18\x11 \x01(\x04\x12\x11\n\tlast_used\x18\x12 \x01(\t\"4\n\x0cGrantRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x10\n\x08\x61rtefact\x18\x02 \x01(\t\":\n\x14RejectConsentRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"/\n\x16\x43itizenConsentsRequest\x12\x15\n\rsubject_token\x18\x01 \x01(\t\";\n\x0b\x43onsentList\x12,\n\x08\x63onsents\x18\x01 \x03(\x0b\x32\x1a.jembatan.v1.ConsentRecord\"B\n\x15\x43onsentReceiptRequest\x12\x15\n\rsubject_token\x18\x01 \x01(\t\x12\x12\n\nconsent_id\x18\x02 \x01(\t\"!\n\x0e\x43onsentReceipt\x12\x0f\n\x07receipt\x18\x01 \x01(\t*p\n\x0c\x43onsentState\x12\x1d\n\x19\x43ONSENT_STATE_UNSPECIFIED\x10\x00\x12\r\n\tREQUESTED\x10\x01\x12\n\n\x06\x41\x43TIVE\x10\x02\x12\x0c\n\x08REJECTED\x10\x03\x12\x0b\n\x07REVOKED\x10\x04\x12\x0b\n\x07\x45XPIRED\x10\x05\x32\xbf\x03\n\x0f\x43onsentRegistry\x12\x41\n\x06Revoke\x12\x1a.jembatan.v1.RevokeRequest\x1a\x1b.jembatan.v1.RevokeResponse\x12I\n\x0eRequestConsent\x12\x1b.jembatan.v1.ConsentRequest\x1a\x1a.jembatan.v1.ConsentRecord\x12>\n\x05Grant\x12\x19.jembatan.v1.GrantRequest\x1a\x1a.jembatan.v1.ConsentRecord\x12G\n\x06Reject\x12!.jembatan.v1.RejectConsentRequest\x1a\x1a.jembatan.v1.ConsentRecord\x12I\n\x08ListMine\x12#.jembatan.v1.CitizenConsentsRequest\x1a\x18.jembatan.v1.ConsentList\x12J\n\x07Receipt\x12\".jembatan.v1.ConsentReceiptRequest\x1a\x1b.jembatan.v1.ConsentReceiptb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'jembatan.v1.consent_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_CONSENTSTATE']._serialized_start=1157
+  _globals['_CONSENTSTATE']._serialized_end=1269
   _globals['_REVOKEREQUEST']._serialized_start=42
   _globals['_REVOKEREQUEST']._serialized_end=77
   _globals['_REVOKERESPONSE']._serialized_start=79
   _globals['_REVOKERESPONSE']._serialized_end=135
-  _globals['_CONSENTREGISTRY']._serialized_start=137
-  _globals['_CONSENTREGISTRY']._serialized_end=221
+  _globals['_SERVICEFIELDS']._serialized_start=137
+  _globals['_SERVICEFIELDS']._serialized_end=188
+  _globals['_CONSENTREQUEST']._serialized_start=191
+  _globals['_CONSENTREQUEST']._serialized_end=377
+  _globals['_CONSENTRECORD']._serialized_start=380
+  _globals['_CONSENTRECORD']._serialized_end=828
+  _globals['_GRANTREQUEST']._serialized_start=830
+  _globals['_GRANTREQUEST']._serialized_end=882
+  _globals['_REJECTCONSENTREQUEST']._serialized_start=884
+  _globals['_REJECTCONSENTREQUEST']._serialized_end=942
+  _globals['_CITIZENCONSENTSREQUEST']._serialized_start=944
+  _globals['_CITIZENCONSENTSREQUEST']._serialized_end=991
+  _globals['_CONSENTLIST']._serialized_start=993
+  _globals['_CONSENTLIST']._serialized_end=1052
+  _globals['_CONSENTRECEIPTREQUEST']._serialized_start=1054
+  _globals['_CONSENTRECEIPTREQUEST']._serialized_end=1120
+  _globals['_CONSENTRECEIPT']._serialized_start=1122
+  _globals['_CONSENTRECEIPT']._serialized_end=1155
+  _globals['_CONSENTREGISTRY']._serialized_start=1272
+  _globals['_CONSENTREGISTRY']._serialized_end=1719
 # @@protoc_insertion_point(module_scope)

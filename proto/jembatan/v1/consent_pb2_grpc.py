@@ -39,13 +39,76 @@ class ConsentRegistryStub:
                 request_serializer=jembatan_dot_v1_dot_consent__pb2.RevokeRequest.SerializeToString,
                 response_deserializer=jembatan_dot_v1_dot_consent__pb2.RevokeResponse.FromString,
                 _registered_method=True)
+        self.RequestConsent = channel.unary_unary(
+                '/jembatan.v1.ConsentRegistry/RequestConsent',
+                request_serializer=jembatan_dot_v1_dot_consent__pb2.ConsentRequest.SerializeToString,
+                response_deserializer=jembatan_dot_v1_dot_consent__pb2.ConsentRecord.FromString,
+                _registered_method=True)
+        self.Grant = channel.unary_unary(
+                '/jembatan.v1.ConsentRegistry/Grant',
+                request_serializer=jembatan_dot_v1_dot_consent__pb2.GrantRequest.SerializeToString,
+                response_deserializer=jembatan_dot_v1_dot_consent__pb2.ConsentRecord.FromString,
+                _registered_method=True)
+        self.Reject = channel.unary_unary(
+                '/jembatan.v1.ConsentRegistry/Reject',
+                request_serializer=jembatan_dot_v1_dot_consent__pb2.RejectConsentRequest.SerializeToString,
+                response_deserializer=jembatan_dot_v1_dot_consent__pb2.ConsentRecord.FromString,
+                _registered_method=True)
+        self.ListMine = channel.unary_unary(
+                '/jembatan.v1.ConsentRegistry/ListMine',
+                request_serializer=jembatan_dot_v1_dot_consent__pb2.CitizenConsentsRequest.SerializeToString,
+                response_deserializer=jembatan_dot_v1_dot_consent__pb2.ConsentList.FromString,
+                _registered_method=True)
+        self.Receipt = channel.unary_unary(
+                '/jembatan.v1.ConsentRegistry/Receipt',
+                request_serializer=jembatan_dot_v1_dot_consent__pb2.ConsentReceiptRequest.SerializeToString,
+                response_deserializer=jembatan_dot_v1_dot_consent__pb2.ConsentReceipt.FromString,
+                _registered_method=True)
 
 
 class ConsentRegistryServicer:
     """Missing associated documentation comment in .proto file."""
 
     def Revoke(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """The consent manager's signed revocation: the consent covers no query from now on.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RequestConsent(self, request, context):
+        """A member (the grantee: the caller) asks for a citizen's consent; the answer is the
+        new record, REQUESTED until the consent manager grants or rejects it, or it expires.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Grant(self, request, context):
+        """The consent manager registers an artefact it signed: for a request (request_id), or
+        directly (request_id empty). Only registered, active artefacts cover queries.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Reject(self, request, context):
+        """The consent manager turns a request down.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListMine(self, request, context):
+        """A citizen's own consents, through the consent manager, with a subject token.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Receipt(self, request, context):
+        """A signed ISO/IEC TS 27560-style record of one of the citizen's consents.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -57,6 +120,31 @@ def add_ConsentRegistryServicer_to_server(servicer, server):
                     servicer.Revoke,
                     request_deserializer=jembatan_dot_v1_dot_consent__pb2.RevokeRequest.FromString,
                     response_serializer=jembatan_dot_v1_dot_consent__pb2.RevokeResponse.SerializeToString,
+            ),
+            'RequestConsent': grpc.unary_unary_rpc_method_handler(
+                    servicer.RequestConsent,
+                    request_deserializer=jembatan_dot_v1_dot_consent__pb2.ConsentRequest.FromString,
+                    response_serializer=jembatan_dot_v1_dot_consent__pb2.ConsentRecord.SerializeToString,
+            ),
+            'Grant': grpc.unary_unary_rpc_method_handler(
+                    servicer.Grant,
+                    request_deserializer=jembatan_dot_v1_dot_consent__pb2.GrantRequest.FromString,
+                    response_serializer=jembatan_dot_v1_dot_consent__pb2.ConsentRecord.SerializeToString,
+            ),
+            'Reject': grpc.unary_unary_rpc_method_handler(
+                    servicer.Reject,
+                    request_deserializer=jembatan_dot_v1_dot_consent__pb2.RejectConsentRequest.FromString,
+                    response_serializer=jembatan_dot_v1_dot_consent__pb2.ConsentRecord.SerializeToString,
+            ),
+            'ListMine': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListMine,
+                    request_deserializer=jembatan_dot_v1_dot_consent__pb2.CitizenConsentsRequest.FromString,
+                    response_serializer=jembatan_dot_v1_dot_consent__pb2.ConsentList.SerializeToString,
+            ),
+            'Receipt': grpc.unary_unary_rpc_method_handler(
+                    servicer.Receipt,
+                    request_deserializer=jembatan_dot_v1_dot_consent__pb2.ConsentReceiptRequest.FromString,
+                    response_serializer=jembatan_dot_v1_dot_consent__pb2.ConsentReceipt.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -86,6 +174,141 @@ class ConsentRegistry:
             '/jembatan.v1.ConsentRegistry/Revoke',
             jembatan_dot_v1_dot_consent__pb2.RevokeRequest.SerializeToString,
             jembatan_dot_v1_dot_consent__pb2.RevokeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RequestConsent(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/jembatan.v1.ConsentRegistry/RequestConsent',
+            jembatan_dot_v1_dot_consent__pb2.ConsentRequest.SerializeToString,
+            jembatan_dot_v1_dot_consent__pb2.ConsentRecord.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Grant(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/jembatan.v1.ConsentRegistry/Grant',
+            jembatan_dot_v1_dot_consent__pb2.GrantRequest.SerializeToString,
+            jembatan_dot_v1_dot_consent__pb2.ConsentRecord.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Reject(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/jembatan.v1.ConsentRegistry/Reject',
+            jembatan_dot_v1_dot_consent__pb2.RejectConsentRequest.SerializeToString,
+            jembatan_dot_v1_dot_consent__pb2.ConsentRecord.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListMine(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/jembatan.v1.ConsentRegistry/ListMine',
+            jembatan_dot_v1_dot_consent__pb2.CitizenConsentsRequest.SerializeToString,
+            jembatan_dot_v1_dot_consent__pb2.ConsentList.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Receipt(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/jembatan.v1.ConsentRegistry/Receipt',
+            jembatan_dot_v1_dot_consent__pb2.ConsentReceiptRequest.SerializeToString,
+            jembatan_dot_v1_dot_consent__pb2.ConsentReceipt.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,520 @@
+"""The consent lifecycle through a real hub: request, grant, reject, revoke, expiry; every
+illegal transition refused with its reason and changing nothing; the citizen's own list and
+signed receipt; use counting; every consent call in the audit log."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import datetime
+import json
+import sqlite3
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from itertools import count
+
+import grpc
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from connectors.bpjstk.adapter import EMPLOYMENT_SERVICE, WAGE_BAND_SERVICE
+from consent.artefact import (
+    grant,
+    load_public_key_pem,
+    sign_consent,
+    sign_revocation,
+    sign_subject_token,
+)
+from consent.receipt import ReceiptError, verify_consent_receipt
+from hub.client import HubClient, QueryRefused
+from hub.home import CONSENT_MANAGER_ID
+from jembatan.v1 import consent_pb2
+from tests.stack import ELIGIBILITY_ID, EMPLOYMENT_FIELDS, PURPOSE, Stack, employment_query
+
+PORTAL = CONSENT_MANAGER_ID
+OTHER_MEMBER = "ID/GOV/KEMENSOS/research"
+DAY = 24 * 3600
+DENIED, INVALID = grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.INVALID_ARGUMENT
+PRECONDITION, NOT_FOUND = grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.NOT_FOUND
+_fresh = count()
+
+
+def _nik(stack: Stack) -> str:
+    """A citizen no other test of this module asked about (requests need no agency)."""
+    people = [p.nik for p in stack.population.people()]
+    return people[-1 - next(_fresh)]
+
+
+async def _request(
+    client: HubClient,
+    nik: str,
+    *,
+    services: Mapping[str, Sequence[str]] | None = None,
+    valid_for_s: int = 30 * DAY,
+    respond_within_s: int = 0,
+) -> consent_pb2.ConsentRecord:
+    return await client.request_consent(
+        subject=nik,
+        purpose=PURPOSE,
+        purpose_text="Verifikasi kelayakan bansos PKH",
+        services=services or {EMPLOYMENT_SERVICE: EMPLOYMENT_FIELDS},
+        valid_for_s=valid_for_s,
+        data_life_s=90 * DAY,
+        respond_within_s=respond_within_s,
+    )
+
+
+def _artefact(
+    stack: Stack,
+    nik: str,
+    consent_id: str,
+    *,
+    services: Mapping[str, Sequence[str]] | None = None,
+    grantee: str = ELIGIBILITY_ID,
+    purpose: str = PURPOSE,
+    valid_for: datetime.timedelta = datetime.timedelta(days=30),
+    key: Ed25519PrivateKey | None = None,
+    now: datetime.datetime | None = None,
+) -> str:
+    artefact = grant(
+        issuer=CONSENT_MANAGER_ID,
+        subject=nik,
+        grantee=grantee,
+        purpose=purpose,
+        services=services or {EMPLOYMENT_SERVICE: EMPLOYMENT_FIELDS},
+        valid_for=valid_for,
+        consent_id=consent_id,
+        now=now,
+    )
+    return sign_consent(artefact, key or stack.consent_key)
+
+
+def _token(stack: Stack, nik: str) -> str:
+    return sign_subject_token(nik, stack.consent_key, issuer=PORTAL)
+
+
+def _consent_tables(stack: Stack) -> list[tuple[object, ...]]:
+    db = sqlite3.connect(stack.home.database)
+    try:
+        return [
+            *db.execute("SELECT * FROM consents ORDER BY consent_id"),
+            *db.execute("SELECT * FROM consent_usage ORDER BY consent_id"),
+        ]
+    finally:
+        db.close()
+
+
+async def _refused(
+    stack: Stack,
+    call: Callable[[], Awaitable[object]],
+    status: grpc.StatusCode,
+    reason: str,
+    method: str,
+) -> None:
+    """``call`` is refused (status, reason), the consent tables are unchanged, and the log
+    holds exactly one REFUSED record of it."""
+    tables, before = _consent_tables(stack), stack.log_size()
+    with pytest.raises(QueryRefused) as info:
+        await call()
+    assert (info.value.status, info.value.reason) == (status, reason), info.value
+    assert _consent_tables(stack) == tables
+    (record,) = stack.records(before)
+    assert (record.service_id, record.purpose, record.decision, record.reason) == (
+        f"jembatan.v1.ConsentRegistry/{method}",
+        "consent",
+        "REFUSED",
+        reason,
+    )
+
+
+def _recorded(stack: Stack, before: int, method: str) -> None:
+    (record,) = stack.records(before)
+    assert (record.service_id, record.purpose, record.decision) == (
+        f"jembatan.v1.ConsentRegistry/{method}",
+        "consent",
+        "RELEASED",
+    )
+
+
+# --- the happy path ------------------------------------------------------------------------
+
+
+async def test_request_grant_use_and_revoke_each_recorded(stack: Stack) -> None:
+    nik = stack.people.employed
+    async with stack.client() as client, stack.client(PORTAL) as portal:
+        before = stack.log_size()
+        requested = await _request(client, nik)
+        _recorded(stack, before, "RequestConsent")
+        assert requested.state == consent_pb2.REQUESTED
+        assert requested.grantee == ELIGIBILITY_ID and requested.respond_by
+
+        token = _artefact(stack, nik, requested.consent_id)
+        before = stack.log_size()
+        granted = await portal.grant_consent(token, request_id=requested.consent_id)
+        _recorded(stack, before, "Grant")
+        assert granted.state == consent_pb2.ACTIVE
+        assert [(s.service_id, list(s.fields)) for s in granted.granted] == [
+            (EMPLOYMENT_SERVICE, sorted(EMPLOYMENT_FIELDS))
+        ]
+
+        answer = await employment_query(client, nik, token)
+        assert stack.records(answer.log_index)[0].consent_id == requested.consent_id
+
+        before = stack.log_size()
+        revoked = await portal.revoke_consent(
+            sign_revocation(requested.consent_id, stack.consent_key, issuer=PORTAL)
+        )
+        _recorded(stack, before, "Revoke")
+        assert revoked.consent_id == requested.consent_id
+        # Effective on the very next query.
+        with pytest.raises(QueryRefused) as info:
+            await employment_query(client, nik, token)
+        assert info.value.reason == "CONSENT_REVOKED"
+        (mine,) = [
+            c
+            for c in await portal.citizen_consents(_token(stack, nik))
+            if c.consent_id == requested.consent_id
+        ]
+        assert mine.state == consent_pb2.REVOKED and mine.revoked_at
+
+
+async def test_reject_then_every_further_answer_is_refused(stack: Stack) -> None:
+    nik = _nik(stack)
+    async with stack.client() as client, stack.client(PORTAL) as portal:
+        requested = await _request(client, nik)
+        before = stack.log_size()
+        rejected = await portal.reject_consent(requested.consent_id, "citizen-declined")
+        _recorded(stack, before, "Reject")
+        assert (rejected.state, rejected.rejection_reason) == (
+            consent_pb2.REJECTED,
+            "citizen-declined",
+        )
+        token = _artefact(stack, nik, requested.consent_id)
+        await _refused(
+            stack,
+            lambda: portal.grant_consent(token, request_id=requested.consent_id),
+            PRECONDITION,
+            "CONSENT_STATE_INVALID",
+            "Grant",
+        )
+        await _refused(
+            stack,
+            lambda: portal.reject_consent(requested.consent_id, "citizen-declined"),
+            PRECONDITION,
+            "CONSENT_STATE_INVALID",
+            "Reject",
+        )
+        # A rejected request's id names no consent a query may use.
+        with pytest.raises(QueryRefused) as info:
+            await employment_query(client, nik, token)
+        assert info.value.reason == "CONSENT_UNKNOWN"
+
+
+async def test_a_request_nobody_answers_expires(stack: Stack) -> None:
+    nik = _nik(stack)
+    async with stack.client() as client, stack.client(PORTAL) as portal:
+        requested = await _request(client, nik, respond_within_s=1)
+        await asyncio.sleep(1.2)
+        (listed,) = await portal.citizen_consents(_token(stack, nik))
+        assert listed.state == consent_pb2.EXPIRED
+        token = _artefact(stack, nik, requested.consent_id)
+        await _refused(
+            stack,
+            lambda: portal.grant_consent(token, request_id=requested.consent_id),
+            PRECONDITION,
+            "CONSENT_STATE_INVALID",
+            "Grant",
+        )
+
+
+async def test_illegal_transitions_change_nothing(stack: Stack) -> None:
+    nik = _nik(stack)
+    async with stack.client() as client, stack.client(PORTAL) as portal:
+        requested = await _request(client, nik)
+        token = _artefact(stack, nik, requested.consent_id)
+        await portal.grant_consent(token, request_id=requested.consent_id)
+        for call in (
+            lambda: portal.grant_consent(token, request_id=requested.consent_id),
+            lambda: portal.grant_consent(token),  # the same consent, directly
+        ):
+            await _refused(stack, call, PRECONDITION, "CONSENT_STATE_INVALID", "Grant")
+        await _refused(
+            stack,
+            lambda: portal.reject_consent(requested.consent_id, "citizen-declined"),
+            PRECONDITION,
+            "CONSENT_STATE_INVALID",
+            "Reject",
+        )
+        revocation = sign_revocation(requested.consent_id, stack.consent_key, issuer=PORTAL)
+        await portal.revoke_consent(revocation)
+        await _refused(
+            stack,
+            lambda: portal.revoke_consent(revocation),
+            PRECONDITION,
+            "CONSENT_STATE_INVALID",
+            "Revoke",
+        )
+        unknown = sign_revocation(
+            "00000000-0000-4000-8000-000000000000", stack.consent_key, issuer=PORTAL
+        )
+        await _refused(
+            stack, lambda: portal.revoke_consent(unknown), DENIED, "CONSENT_UNKNOWN", "Revoke"
+        )
+        for call, method in (
+            (lambda: portal.grant_consent(token, request_id="no-such-request"), "Grant"),
+            (lambda: portal.reject_consent("no-such-request", "citizen-declined"), "Reject"),
+        ):
+            await _refused(stack, call, NOT_FOUND, "CONSENT_REQUEST_UNKNOWN", method)
+
+
+async def test_an_expired_consent_cannot_be_granted_or_revoked(stack: Stack) -> None:
+    nik = _nik(stack)
+    async with stack.client(PORTAL) as portal:
+        stale = _artefact(
+            stack,
+            nik,
+            "11111111-1111-4111-8111-111111111111",
+            now=datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=2),
+            valid_for=datetime.timedelta(days=1),
+        )
+        await _refused(
+            stack, lambda: portal.grant_consent(stale), DENIED, "CONSENT_EXPIRED", "Grant"
+        )
+        started = datetime.datetime.now(datetime.UTC) - datetime.timedelta(seconds=58)
+        _, consent_id = stack.consent(nik, now=started, valid_for=datetime.timedelta(seconds=60))
+        await asyncio.sleep(2.1)
+        (listed,) = await portal.citizen_consents(_token(stack, nik))
+        assert (listed.consent_id, listed.state) == (consent_id, consent_pb2.EXPIRED)
+        revocation = sign_revocation(consent_id, stack.consent_key, issuer=PORTAL)
+        await _refused(
+            stack,
+            lambda: portal.revoke_consent(revocation),
+            PRECONDITION,
+            "CONSENT_STATE_INVALID",
+            "Revoke",
+        )
+
+
+# --- grants that do not answer the request ---------------------------------------------------
+
+
+_MISMATCHES: dict[str, dict[str, object]] = {
+    "other-grantee": {"grantee": OTHER_MEMBER},
+    "other-purpose": {"purpose": "research"},
+    "extra-field": {"services": {EMPLOYMENT_SERVICE: [*EMPLOYMENT_FIELDS, "nik_match"]}},
+    "extra-service": {
+        "services": {EMPLOYMENT_SERVICE: EMPLOYMENT_FIELDS, WAGE_BAND_SERVICE: ["monthly_wage"]}
+    },
+    "longer-validity": {"valid_for": datetime.timedelta(days=31)},
+}
+
+
+@pytest.mark.parametrize("case", [*_MISMATCHES, "other-subject", "other-id"])
+async def test_a_grant_must_answer_its_request(stack: Stack, case: str) -> None:
+    nik = _nik(stack)
+    async with stack.client() as client, stack.client(PORTAL) as portal:
+        requested = await _request(client, nik)
+        if case == "other-subject":
+            token = _artefact(stack, _nik(stack), requested.consent_id)
+        elif case == "other-id":
+            token = _artefact(stack, nik, "22222222-2222-4222-8222-222222222222")
+        else:
+            token = _artefact(stack, nik, requested.consent_id, **_MISMATCHES[case])  # type: ignore[arg-type]
+        await _refused(
+            stack,
+            lambda: portal.grant_consent(token, request_id=requested.consent_id),
+            INVALID,
+            "CONSENT_REQUEST_MISMATCH",
+            "Grant",
+        )
+        # A narrower grant than asked for is the citizen's right, and is accepted.
+        narrower = _artefact(
+            stack, nik, requested.consent_id, services={EMPLOYMENT_SERVICE: ["employment_status"]}
+        )
+        granted = await portal.grant_consent(narrower, request_id=requested.consent_id)
+        assert granted.state == consent_pb2.ACTIVE
+
+
+# --- who may grant, and what --------------------------------------------------------------------
+
+
+def _altered(token: str) -> str:
+    header, payload, signature = token.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims["services"][EMPLOYMENT_SERVICE].append("nik_match")
+    forged = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+    return f"{header}.{forged}.{signature}"
+
+
+async def test_forged_or_altered_artefacts_are_refused_at_grant_and_at_query(
+    stack: Stack,
+) -> None:
+    nik = stack.people.employed
+    async with stack.client() as client, stack.client(PORTAL) as portal:
+        requested = await _request(client, nik)
+        genuine = _artefact(stack, nik, requested.consent_id)
+        forged = _artefact(stack, nik, requested.consent_id, key=Ed25519PrivateKey.generate())
+        for token in (forged, _altered(genuine)):
+            await _refused(
+                stack,
+                lambda t=token: portal.grant_consent(t, request_id=requested.consent_id),  # type: ignore[misc]
+                DENIED,
+                "CONSENT_INVALID",
+                "Grant",
+            )
+        await portal.grant_consent(genuine, request_id=requested.consent_id)
+        with pytest.raises(QueryRefused) as info:
+            await employment_query(client, nik, _altered(genuine))
+        assert info.value.reason == "CONSENT_INVALID"
+
+
+async def test_only_the_consent_manager_grants_or_rejects(stack: Stack) -> None:
+    nik = _nik(stack)
+    async with stack.client() as client:
+        requested = await _request(client, nik)
+        token = _artefact(stack, nik, requested.consent_id)
+        await _refused(
+            stack,
+            lambda: client.grant_consent(token, request_id=requested.consent_id),
+            DENIED,
+            "NOT_CONSENT_MANAGER",
+            "Grant",
+        )
+        await _refused(
+            stack,
+            lambda: client.reject_consent(requested.consent_id, "citizen-declined"),
+            DENIED,
+            "NOT_CONSENT_MANAGER",
+            "Reject",
+        )
+
+
+_BAD_REQUESTS: dict[str, tuple[dict[str, object], grpc.StatusCode, str]] = {
+    "not-a-nik": ({"subject": "351011440677000"}, INVALID, "INVALID_SUBJECT"),
+    "bad-purpose": ({"purpose": "Bansos Eligibility"}, INVALID, "MALFORMED_REQUEST"),
+    "nik-in-text": ({"purpose_text": "for 3510114406770001"}, INVALID, "MALFORMED_REQUEST"),
+    "no-text": ({"purpose_text": ""}, INVALID, "MALFORMED_REQUEST"),
+    "no-validity": ({"valid_for_s": 0}, INVALID, "MALFORMED_REQUEST"),
+    "no-data-life": ({"data_life_s": 0}, INVALID, "MALFORMED_REQUEST"),
+    "no-service": ({"services": {}}, INVALID, "MALFORMED_REQUEST"),
+    "unknown-service": (
+        {"services": {"ID/GOV/BPJSTK/wages/salary-slip": ["x"]}},
+        NOT_FOUND,
+        "UNKNOWN_SERVICE",
+    ),
+    "bad-field": (
+        {"services": {EMPLOYMENT_SERVICE: ["monthly wage"]}},
+        INVALID,
+        "MALFORMED_REQUEST",
+    ),
+    "nik-as-field": (
+        {"services": {EMPLOYMENT_SERVICE: ["f3510114406770001"]}},
+        INVALID,
+        "MALFORMED_REQUEST",
+    ),
+    "repeated-field": (
+        {"services": {EMPLOYMENT_SERVICE: ["employer", "employer"]}},
+        INVALID,
+        "MALFORMED_REQUEST",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_BAD_REQUESTS))
+async def test_a_bad_request_is_refused_precisely(stack: Stack, case: str) -> None:
+    changes, status, reason = _BAD_REQUESTS[case]
+    arguments: dict[str, object] = {
+        "subject": _nik(stack),
+        "purpose": PURPOSE,
+        "purpose_text": "Verifikasi kelayakan bansos",
+        "services": {EMPLOYMENT_SERVICE: ["employer"]},
+        "valid_for_s": DAY,
+        "data_life_s": DAY,
+        **changes,
+    }
+    async with stack.client() as client:
+        await _refused(
+            stack,
+            lambda: client.request_consent(**arguments),  # type: ignore[arg-type]
+            status,
+            reason,
+            "RequestConsent",
+        )
+
+
+# --- the citizen's view --------------------------------------------------------------------------
+
+
+async def test_a_citizen_lists_only_their_own_consents(stack: Stack) -> None:
+    citizen, neighbour = _nik(stack), _nik(stack)
+    async with stack.client() as client, stack.client(PORTAL) as portal:
+        mine = await _request(client, citizen)
+        theirs = await _request(client, neighbour)
+        before = stack.log_size()
+        listed = await portal.citizen_consents(_token(stack, citizen))
+        _recorded(stack, before, "ListMine")
+        assert [c.consent_id for c in listed] == [mine.consent_id]
+        assert listed[0].purpose_text == "Verifikasi kelayakan bansos PKH"
+        assert theirs.consent_id not in {
+            c.consent_id for c in await portal.citizen_consents(_token(stack, citizen))
+        }
+        forged = sign_subject_token(citizen, Ed25519PrivateKey.generate(), issuer=PORTAL)
+        await _refused(
+            stack,
+            lambda: portal.citizen_consents(forged),
+            DENIED,
+            "SUBJECT_TOKEN_INVALID",
+            "ListMine",
+        )
+
+
+async def test_uses_count_released_queries_only(stack: Stack) -> None:
+    nik = sorted(stack.population.bpjstk)[-1]  # known to the agency, no other test's citizen
+    token, consent_id = stack.consent(nik, fields=("employment_status",))
+    async with stack.client() as client, stack.client(PORTAL) as portal:
+        await employment_query(client, nik, token, ("employment_status",))
+        answer = await employment_query(client, nik, token, ("employment_status",))
+        with pytest.raises(QueryRefused):  # outside the consent: refused, not a use
+            await employment_query(client, nik, token, ("employer",))
+        (listed,) = [
+            c
+            for c in await portal.citizen_consents(_token(stack, nik))
+            if c.consent_id == consent_id
+        ]
+    assert listed.uses == 2
+    assert listed.last_used == stack.records(answer.log_index)[0].time
+
+
+async def test_a_receipt_verifies_with_the_hubs_key_and_an_altered_one_does_not(
+    stack: Stack,
+) -> None:
+    citizen, neighbour = _nik(stack), _nik(stack)
+    _, consent_id = stack.consent(citizen)
+    _, other_id = stack.consent(neighbour)
+    async with stack.client(PORTAL) as portal:
+        before = stack.log_size()
+        receipt = await portal.consent_receipt(_token(stack, citizen), consent_id)
+        _recorded(stack, before, "Receipt")
+        await _refused(
+            stack,
+            lambda: portal.consent_receipt(_token(stack, citizen), other_id),
+            NOT_FOUND,
+            "CONSENT_REQUEST_UNKNOWN",
+            "Receipt",
+        )
+    hub_key = load_public_key_pem(stack.home.log_public_key.read_bytes())
+    document = verify_consent_receipt(receipt, hub_key)
+    assert (document["record_id"], document["state"], document["controller"]) == (
+        consent_id,
+        "ACTIVE",
+        ELIGIBILITY_ID,
+    )
+    assert document["purposes"][0]["services"][0]["service_id"] == EMPLOYMENT_SERVICE
+    assert citizen not in receipt and citizen not in json.dumps(document)
+    header, payload, signature = receipt.split(".")
+    altered = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    altered["state"] = "REVOKED"
+    altered_payload = base64.urlsafe_b64encode(json.dumps(altered).encode()).rstrip(b"=")
+    with pytest.raises(ReceiptError):
+        verify_consent_receipt(f"{header}.{altered_payload.decode()}.{signature}", hub_key)
+    with pytest.raises(ReceiptError):  # and the consent manager's key is not the hub's
+        verify_consent_receipt(receipt, stack.consent_key.public_key())
