@@ -28,7 +28,7 @@ import json
 import re
 import secrets
 from collections.abc import Callable, Sequence
-from typing import NoReturn, TypeVar
+from typing import TypeVar
 
 import grpc
 from cryptography import x509
@@ -101,49 +101,15 @@ class AdminService(admin_pb2_grpc.AdminServicer):
         registry: SqliteRegistry,
         ca: Callable[[], CertificateAuthority],
     ) -> None:
-        self._calls = calls
+        self._calls = calls.bind("jembatan.v1.Admin", ADMINISTRATION)
         self._registry = registry
         # Loaded when a certificate is issued, so the key is read only when it is needed.
         self._ca = ca
 
-    # --- the answer and the refusal, both recorded --------------------------------------
-
-    async def _answer(
-        self,
-        context: grpc.aio.ServicerContext,
-        member: PeerMember,
-        method: str,
-        request: Message,
-        response: _Response,
-    ) -> _Response:
-        await self._calls.record(
-            context,
-            member,
-            _method(method),
-            request,
-            response.SerializeToString(deterministic=True),
-            purpose=ADMINISTRATION,
-        )
-        return response
-
-    async def _refuse(
-        self,
-        context: grpc.aio.ServicerContext,
-        member: PeerMember,
-        method: str,
-        request: Message,
-        refusal: Refusal,
-    ) -> NoReturn:
-        await self._calls.refuse(
-            context, member, _method(method), request, refusal, purpose=ADMINISTRATION
-        )
-
     async def _administrator(
         self, context: grpc.aio.ServicerContext, method: str, request: Message
     ) -> PeerMember:
-        return await self._calls.caller_with_role(
-            context, ADMINISTRATOR, _method(method), request, purpose=ADMINISTRATION
-        )
+        return await self._calls.caller_with_role(context, ADMINISTRATOR, method, request)
 
     def _csr(self, data: bytes, member_id: str) -> x509.CertificateSigningRequest:
         try:
@@ -164,7 +130,7 @@ class AdminService(admin_pb2_grpc.AdminServicer):
             check_submission(member, request.member_id, roles)
             self._csr(request.csr_pem, request.member_id)
         except Refusal as refusal:
-            await self._refuse(context, member, "SubmitEnrolment", request, refusal)
+            await self._calls.refuse(context, member, "SubmitEnrolment", request, refusal)
         enrolment = base.Enrolment(
             request_id="enr-" + secrets.token_hex(8),
             member_id=request.member_id,
@@ -173,7 +139,7 @@ class AdminService(admin_pb2_grpc.AdminServicer):
             submitter=member.member_id,
             submitted_at=self._now(),
         )
-        response = await self._answer(
+        response = await self._calls.answer(
             context, member, "SubmitEnrolment", request, self._enrolment(enrolment)
         )
         self._registry.add_enrolment(enrolment)
@@ -187,10 +153,10 @@ class AdminService(admin_pb2_grpc.AdminServicer):
         if enrolment is None or not (
             enrolment.submitter == member.member_id or ADMINISTRATOR in member.roles
         ):
-            await self._refuse(
+            await self._calls.refuse(
                 context, member, "GetEnrolment", request, _unknown("enrolment", request.request_id)
             )
-        return await self._answer(
+        return await self._calls.answer(
             context, member, "GetEnrolment", request, self._enrolment(enrolment)
         )
 
@@ -202,7 +168,7 @@ class AdminService(admin_pb2_grpc.AdminServicer):
             csr = self._csr(request.csr_pem, member.member_id)
             valid_days = _valid_days(request.valid_days)
         except Refusal as refusal:
-            await self._refuse(context, member, "Renew", request, refusal)
+            await self._calls.refuse(context, member, "Renew", request, refusal)
         roles = tuple(sorted(member.roles))
         cert = self._ca().issue(csr, member.member_id, valid_days=valid_days, roles=roles)
         record = certificate_record(cert, member.member_id)
@@ -218,7 +184,7 @@ class AdminService(admin_pb2_grpc.AdminServicer):
             certificate_pem=record.cert_pem,
             serial=record.serial,
         )
-        await self._answer(context, member, "Renew", request, response)
+        await self._calls.answer(context, member, "Renew", request, response)
         # Only now is the new certificate registered, so an unrecorded one never works.
         self._registry.add_member_certificate(record)
         return response
@@ -230,7 +196,7 @@ class AdminService(admin_pb2_grpc.AdminServicer):
         try:
             services = _offered_services(member.member_id, request)
         except Refusal as refusal:
-            await self._refuse(context, member, "RegisterConnector", request, refusal)
+            await self._calls.refuse(context, member, "RegisterConnector", request, refusal)
         registration = base.ConnectorRegistration(
             registration_id="con-" + secrets.token_hex(8),
             agency_id=member.member_id,
@@ -238,7 +204,7 @@ class AdminService(admin_pb2_grpc.AdminServicer):
             services_json=json.dumps(services),
             submitted_at=self._now(),
         )
-        response = await self._answer(
+        response = await self._calls.answer(
             context, member, "RegisterConnector", request, _registration(registration)
         )
         self._registry.add_connector_registration(registration)
@@ -254,14 +220,14 @@ class AdminService(admin_pb2_grpc.AdminServicer):
         if found is None or not (
             found.agency_id == member.member_id or ADMINISTRATOR in member.roles
         ):
-            await self._refuse(
+            await self._calls.refuse(
                 context,
                 member,
                 "GetConnectorRegistration",
                 request,
                 _unknown("connector registration", request.registration_id),
             )
-        return await self._answer(
+        return await self._calls.answer(
             context, member, "GetConnectorRegistration", request, _registration(found)
         )
 
@@ -273,7 +239,7 @@ class AdminService(admin_pb2_grpc.AdminServicer):
         member = await self._administrator(context, "ListEnrolments", request)
         found = self._registry.enrolments(_STATE_NAME.get(request.state))
         response = admin_pb2.ListEnrolmentsResponse(enrolments=[self._enrolment(e) for e in found])
-        return await self._answer(context, member, "ListEnrolments", request, response)
+        return await self._calls.answer(context, member, "ListEnrolments", request, response)
 
     async def ApproveEnrolment(
         self, request: admin_pb2.ApproveEnrolmentRequest, context: grpc.aio.ServicerContext
@@ -285,7 +251,7 @@ class AdminService(admin_pb2_grpc.AdminServicer):
             valid_days = _valid_days(request.valid_days)
             csr = self._csr(enrolment.csr_pem, enrolment.member_id)
         except Refusal as refusal:
-            await self._refuse(context, member, method, request, refusal)
+            await self._calls.refuse(context, member, method, request, refusal)
         cert = self._ca().issue(
             csr, enrolment.member_id, valid_days=valid_days, roles=enrolment.roles
         )
@@ -293,9 +259,9 @@ class AdminService(admin_pb2_grpc.AdminServicer):
         now = self._now()
         response = self._enrolment(enrolment, state=base.APPROVED, by=member.member_id, at=now)
         response.certificate_pem, response.serial = cert_to_pem(cert), record.serial
-        await self._answer(context, member, method, request, response)
+        await self._calls.answer(context, member, method, request, response)
         if not self._registry.approve_enrolment(request.request_id, member.member_id, now, record):
-            await self._refuse(context, member, method, request, _decided(request.request_id))
+            await self._calls.refuse(context, member, method, request, _decided(request.request_id))
         return response
 
     async def RejectEnrolment(
@@ -307,14 +273,14 @@ class AdminService(admin_pb2_grpc.AdminServicer):
             enrolment = self._pending_enrolment(request.request_id)
             reason = _free_text(request.reason, "reason")
         except Refusal as refusal:
-            await self._refuse(context, member, method, request, refusal)
+            await self._calls.refuse(context, member, method, request, refusal)
         now = self._now()
         response = self._enrolment(
             enrolment, state=base.REJECTED, by=member.member_id, at=now, reason=reason
         )
-        await self._answer(context, member, method, request, response)
+        await self._calls.answer(context, member, method, request, response)
         if not self._registry.reject_enrolment(request.request_id, member.member_id, now, reason):
-            await self._refuse(context, member, method, request, _decided(request.request_id))
+            await self._calls.refuse(context, member, method, request, _decided(request.request_id))
         return response
 
     async def RevokeCertificate(
@@ -331,14 +297,14 @@ class AdminService(admin_pb2_grpc.AdminServicer):
             if found.revoked:
                 raise Refusal("ALREADY_DECIDED", f"certificate {serial} is already revoked")
         except Refusal as refusal:
-            await self._refuse(context, member, method, request, refusal)
+            await self._calls.refuse(context, member, method, request, refusal)
         now = self._now()
         response = admin_pb2.RevokeCertificateResponse(
             serial=serial, member_id=found.member_id, revoked_at=now
         )
-        await self._answer(context, member, method, request, response)
+        await self._calls.answer(context, member, method, request, response)
         if not self._registry.revoke_certificate(serial, now, reason):
-            await self._refuse(
+            await self._calls.refuse(
                 context,
                 member,
                 method,
@@ -355,7 +321,9 @@ class AdminService(admin_pb2_grpc.AdminServicer):
         response = admin_pb2.ListConnectorRegistrationsResponse(
             registrations=[_registration(r) for r in found]
         )
-        return await self._answer(context, member, "ListConnectorRegistrations", request, response)
+        return await self._calls.answer(
+            context, member, "ListConnectorRegistrations", request, response
+        )
 
     async def ApproveConnector(
         self, request: admin_pb2.ApproveConnectorRequest, context: grpc.aio.ServicerContext
@@ -365,19 +333,21 @@ class AdminService(admin_pb2_grpc.AdminServicer):
         try:
             found = self._pending_registration(request.registration_id)
         except Refusal as refusal:
-            await self._refuse(context, member, method, request, refusal)
+            await self._calls.refuse(context, member, method, request, refusal)
         now = self._now()
         response = _registration(found, state=base.APPROVED, by=member.member_id, at=now)
         for service_id, fields in json.loads(found.services_json).items():
             response.catalogue_versions[service_id] = self._registry.next_catalogue_version(
                 service_id, json.dumps(fields)
             )
-        await self._answer(context, member, method, request, response)
+        await self._calls.answer(context, member, method, request, response)
         versions = self._registry.approve_connector_registration(
             request.registration_id, member.member_id, now
         )
         if versions is None:
-            await self._refuse(context, member, method, request, _decided(request.registration_id))
+            await self._calls.refuse(
+                context, member, method, request, _decided(request.registration_id)
+            )
         response.catalogue_versions.update(versions)
         return response
 
@@ -390,16 +360,16 @@ class AdminService(admin_pb2_grpc.AdminServicer):
             found = self._pending_registration(request.request_id)
             reason = _free_text(request.reason, "reason")
         except Refusal as refusal:
-            await self._refuse(context, member, method, request, refusal)
+            await self._calls.refuse(context, member, method, request, refusal)
         now = self._now()
         response = _registration(
             found, state=base.REJECTED, by=member.member_id, at=now, reason=reason
         )
-        await self._answer(context, member, method, request, response)
+        await self._calls.answer(context, member, method, request, response)
         if not self._registry.reject_connector_registration(
             request.request_id, member.member_id, now, reason
         ):
-            await self._refuse(context, member, method, request, _decided(request.request_id))
+            await self._calls.refuse(context, member, method, request, _decided(request.request_id))
         return response
 
     async def SetServiceEnabled(
@@ -408,13 +378,13 @@ class AdminService(admin_pb2_grpc.AdminServicer):
         method = "SetServiceEnabled"
         member = await self._administrator(context, method, request)
         if self._registry.service(request.service_id) is None:
-            await self._refuse(
+            await self._calls.refuse(
                 context, member, method, request, _unknown("service", request.service_id)
             )
         response = admin_pb2.SetServiceEnabledResponse(
             service_id=request.service_id, enabled=request.enabled
         )
-        await self._answer(context, member, method, request, response)
+        await self._calls.answer(context, member, method, request, response)
         self._registry.set_service_enabled(request.service_id, request.enabled)
         return response
 
@@ -553,7 +523,3 @@ def _unknown(what: str, key: str) -> Refusal:
 
 def _decided(key: str) -> Refusal:
     return Refusal("ALREADY_DECIDED", f"{key} was already decided")
-
-
-def _method(name: str) -> str:
-    return f"jembatan.v1.Admin/{name}"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 from collections.abc import Callable
-from typing import NoReturn
+from typing import NoReturn, TypeVar
 
 import grpc
 from google.protobuf.message import Message
@@ -26,6 +26,11 @@ from hub.pipeline.stages import Identify, PeerMember
 
 
 class CallRecorder:
+    def bind(self, service: str, purpose: str) -> ServiceCalls:
+        """This recorder for the methods of ``service`` (full gRPC name), whose calls are
+        recorded under ``purpose``."""
+        return ServiceCalls(self, service, purpose)
+
     def __init__(
         self,
         identify: Identify,
@@ -137,3 +142,104 @@ class CallRecorder:
             )
             raise
         return entry.index
+
+
+_Response = TypeVar("_Response", bound=Message)
+
+
+class ServiceCalls:
+    """The recorder as one gRPC service uses it: methods are named by their short name and
+    recorded under the service's full name, with the purpose its calls serve."""
+
+    def __init__(self, recorder: CallRecorder, service: str, purpose: str) -> None:
+        self._recorder = recorder
+        self._service = service
+        self._purpose = purpose
+
+    def now(self) -> datetime.datetime:
+        return self._recorder.now()
+
+    def method(self, name: str) -> str:
+        return f"{self._service}/{name}"
+
+    async def caller(self, context: grpc.aio.ServicerContext) -> PeerMember:
+        return await self._recorder.caller(context)
+
+    async def caller_with_role(
+        self,
+        context: grpc.aio.ServicerContext,
+        role: str,
+        method: str,
+        request: Message,
+        *,
+        subject: str = "",
+    ) -> PeerMember:
+        return await self._recorder.caller_with_role(
+            context, role, self.method(method), request, purpose=self._purpose, subject=subject
+        )
+
+    async def refuse(
+        self,
+        context: grpc.aio.ServicerContext,
+        member: PeerMember,
+        method: str,
+        request: Message,
+        refusal: Refusal,
+        *,
+        subject: str = "",
+        purpose: str | None = None,
+    ) -> NoReturn:
+        await self._recorder.refuse(
+            context,
+            member,
+            self.method(method),
+            request,
+            refusal,
+            purpose=purpose or self._purpose,
+            subject=subject,
+        )
+
+    async def answer(
+        self,
+        context: grpc.aio.ServicerContext,
+        member: PeerMember,
+        method: str,
+        request: Message,
+        response: _Response,
+        *,
+        subject: str = "",
+        purpose: str | None = None,
+    ) -> _Response:
+        """Record the call with the digest of ``response``, then hand it back to send."""
+        await self.record(
+            context,
+            member,
+            method,
+            request,
+            response.SerializeToString(deterministic=True),
+            subject=subject,
+            purpose=purpose,
+        )
+        return response
+
+    async def record(
+        self,
+        context: grpc.aio.ServicerContext,
+        member: PeerMember,
+        method: str,
+        request: Message,
+        response: bytes,
+        *,
+        subject: str = "",
+        purpose: str | None = None,
+    ) -> int:
+        """Record a call whose answer is not one message (a stream): before it starts."""
+        return await self._recorder.record(
+            context,
+            member,
+            self.method(method),
+            request,
+            response,
+            purpose=purpose or self._purpose,
+            subject=subject,
+        )

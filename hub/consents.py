@@ -23,7 +23,7 @@ import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, NoReturn, TypeVar
+from typing import Any, TypeVar
 
 import grpc
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -84,7 +84,7 @@ class ConsentRegistryService(consent_pb2_grpc.ConsentRegistryServicer):
         receipt_key: Ed25519PrivateKey,
         limits: ConsentLimits | None = None,
     ) -> None:
-        self._calls = calls
+        self._calls = calls.bind("jembatan.v1.ConsentRegistry", CONSENT)
         self._registry = registry
         self._verifier = verifier
         self._consent_key = consent_key
@@ -105,9 +105,16 @@ class ConsentRegistryService(consent_pb2_grpc.ConsentRegistryServicer):
             if not self._registry.add_consent(record):
                 raise Refusal("INTERNAL_ERROR", "consent id collision")
         except Refusal as refusal:
-            await self._refuse(context, member, "RequestConsent", request, refusal, subject)
-        return await self._answer(
-            context, member, "RequestConsent", request, _record_message(record, now), subject
+            await self._calls.refuse(
+                context, member, "RequestConsent", request, refusal, subject=subject
+            )
+        return await self._calls.answer(
+            context,
+            member,
+            "RequestConsent",
+            request,
+            _record_message(record, now),
+            subject=subject,
         )
 
     def _new_request(
@@ -186,11 +193,11 @@ class ConsentRegistryService(consent_pb2_grpc.ConsentRegistryServicer):
             else:
                 self._grant_directly(artefact, grant, now)
         except Refusal as refusal:
-            await self._refuse(context, member, "Grant", request, refusal, subject)
+            await self._calls.refuse(context, member, "Grant", request, refusal, subject=subject)
         record = self._registry.consent(artefact.consent_id)
         assert record is not None
-        return await self._answer(
-            context, member, "Grant", request, _record_message(record, now), subject
+        return await self._calls.answer(
+            context, member, "Grant", request, _record_message(record, now), subject=subject
         )
 
     def _grant_requested(
@@ -248,11 +255,11 @@ class ConsentRegistryService(consent_pb2_grpc.ConsentRegistryServicer):
                     "CONSENT_STATE_INVALID", f"request {request.request_id} was answered meanwhile"
                 )
         except Refusal as refusal:
-            await self._refuse(context, member, "Reject", request, refusal, "")
+            await self._calls.refuse(context, member, "Reject", request, refusal)
         record = self._registry.consent(request.request_id)
         assert record is not None
-        return await self._answer(
-            context, member, "Reject", request, _record_message(record, now), ""
+        return await self._calls.answer(
+            context, member, "Reject", request, _record_message(record, now)
         )
 
     async def Revoke(
@@ -274,22 +281,21 @@ class ConsentRegistryService(consent_pb2_grpc.ConsentRegistryServicer):
                     "CONSENT_STATE_INVALID", f"consent {consent_id} is {state}, not ACTIVE"
                 )
         except Refusal as refusal:
-            await self._refuse(context, member, "Revoke", request, refusal, "")
+            await self._calls.refuse(context, member, "Revoke", request, refusal)
         response = consent_pb2.RevokeResponse(consent_id=consent_id, revoked_at=_iso(now))
-        return await self._answer(context, member, "Revoke", request, response, "")
+        return await self._calls.answer(context, member, "Revoke", request, response)
 
     async def _consent_manager(
         self, context: grpc.aio.ServicerContext, method: str, request: Message
     ) -> PeerMember:
         member = await self._calls.caller(context)
         if member.member_id != CONSENT_MANAGER_ID:
-            await self._refuse(
+            await self._calls.refuse(
                 context,
                 member,
                 method,
                 request,
                 Refusal("NOT_CONSENT_MANAGER", f"{method} is the consent manager's call"),
-                "",
             )
         return member
 
@@ -315,7 +321,7 @@ class ConsentRegistryService(consent_pb2_grpc.ConsentRegistryServicer):
         now = self._calls.now()
         records = self._registry.consents_of(self._pseudonyms.subject(nik))
         response = consent_pb2.ConsentList(consents=[_record_message(r, now) for r in records])
-        return await self._answer(context, member, "ListMine", request, response, nik)
+        return await self._calls.answer(context, member, "ListMine", request, response, subject=nik)
 
     async def Receipt(
         self, request: consent_pb2.ConsentReceiptRequest, context: grpc.aio.ServicerContext
@@ -327,19 +333,19 @@ class ConsentRegistryService(consent_pb2_grpc.ConsentRegistryServicer):
         record = self._registry.consent(request.consent_id)
         if record is None or record.subject != pseudonym:
             # Someone else's consent is, to this citizen, no consent at all.
-            await self._refuse(
+            await self._calls.refuse(
                 context,
                 member,
                 "Receipt",
                 request,
                 Refusal("CONSENT_REQUEST_UNKNOWN", "no consent of this citizen with that id"),
-                nik,
+                subject=nik,
             )
         assert record is not None
         response = consent_pb2.ConsentReceipt(
             receipt=sign_consent_receipt(_receipt_document(record, now), self._receipt_key)
         )
-        return await self._answer(context, member, "Receipt", request, response, nik)
+        return await self._calls.answer(context, member, "Receipt", request, response, subject=nik)
 
     async def _citizen(
         self,
@@ -356,42 +362,7 @@ class ConsentRegistryService(consent_pb2_grpc.ConsentRegistryServicer):
                 now=self._calls.now(),
             )
         except Refusal as refusal:
-            await self._refuse(context, member, method, request, refusal, "")
-
-    # --- recording --------------------------------------------------------------------------
-
-    async def _refuse(
-        self,
-        context: grpc.aio.ServicerContext,
-        member: PeerMember,
-        method: str,
-        request: Message,
-        refusal: Refusal,
-        subject: str,
-    ) -> NoReturn:
-        await self._calls.refuse(
-            context, member, _method(method), request, refusal, purpose=CONSENT, subject=subject
-        )
-
-    async def _answer(
-        self,
-        context: grpc.aio.ServicerContext,
-        member: PeerMember,
-        method: str,
-        request: Message,
-        response: _Response,
-        subject: str,
-    ) -> _Response:
-        await self._calls.record(
-            context,
-            member,
-            _method(method),
-            request,
-            response.SerializeToString(deterministic=True),
-            purpose=CONSENT,
-            subject=subject,
-        )
-        return response
+            await self._calls.refuse(context, member, method, request, refusal)
 
 
 def _check_purpose_text(text: str) -> None:
@@ -494,7 +465,3 @@ def _receipt_document(record: ConsentRecord, now: datetime.datetime) -> dict[str
 def _iso(moment: datetime.datetime) -> str:
     # Whole seconds in UTC: one spelling, so the store can compare times as text.
     return moment.astimezone(datetime.UTC).replace(microsecond=0).isoformat()
-
-
-def _method(name: str) -> str:
-    return f"jembatan.v1.ConsentRegistry/{name}"

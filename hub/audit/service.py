@@ -50,7 +50,7 @@ class AuditService(audit_pb2_grpc.AuditServicer):
         follow_interval_s: float = 0.2,
     ) -> None:
         self._follow_interval_s = follow_interval_s
-        self._calls = calls
+        self._calls = calls.bind("jembatan.v1.Audit", AUDIT)
         self._registry = registry
         self._publisher = publisher
         self._pseudonyms = pseudonyms
@@ -60,23 +60,7 @@ class AuditService(audit_pb2_grpc.AuditServicer):
         self, context: grpc.aio.ServicerContext, method: str, request: Message, subject: str
     ) -> PeerMember:
         return await self._calls.caller_with_role(
-            context, AUDITOR, _method(method), request, purpose=AUDIT, subject=subject
-        )
-
-    async def _answer(
-        self,
-        context: grpc.aio.ServicerContext,
-        member: PeerMember,
-        method: str,
-        request: Message,
-        response: Message,
-        *,
-        purpose: str = AUDIT,
-        subject: str = "",
-    ) -> None:
-        body = response.SerializeToString(deterministic=True)
-        await self._calls.record(
-            context, member, _method(method), request, body, purpose=purpose, subject=subject
+            context, AUDITOR, method, request, subject=subject
         )
 
     async def _bad_request(self, context: grpc.aio.ServicerContext, detail: str) -> None:
@@ -134,7 +118,9 @@ class AuditService(audit_pb2_grpc.AuditServicer):
             ],
             more=len(rows) > limit,
         )
-        await self._answer(context, member, "Search", request, response, subject=request.subject)
+        await self._calls.answer(
+            context, member, "Search", request, response, subject=request.subject
+        )
         return response
 
     async def StreamRecords(
@@ -144,13 +130,7 @@ class AuditService(audit_pb2_grpc.AuditServicer):
         member = await self._officer(context, "StreamRecords", request, query.subject)
         filters = await self._filters(query, context)
         await self._calls.record(
-            context,
-            member,
-            _method("StreamRecords"),
-            request,
-            b"",
-            purpose=AUDIT,
-            subject=query.subject,
+            context, member, "StreamRecords", request, b"", subject=query.subject
         )
         after = query.after_index if query.has_after_index else None
         while True:  # until the officer hangs up: the call is cancelled at an await
@@ -170,9 +150,7 @@ class AuditService(audit_pb2_grpc.AuditServicer):
             await self._bad_request(context, "need start < end <= log size")
         size, note = self._publisher.latest(request.end)
         # The officer's export is recorded before the first line leaves.
-        await self._calls.record(
-            context, member, _method("ExportRange"), request, b"", purpose=AUDIT
-        )
+        await self._calls.record(context, member, "ExportRange", request, b"")
         lines = range_export_lines(
             note,
             size,
@@ -210,7 +188,7 @@ class AuditService(audit_pb2_grpc.AuditServicer):
         response = audit_pb2.AuditEntry(
             index=request.index, leaf_hash=entry[0], record_json=entry[1]
         )
-        await self._answer(context, member, "GetRecord", request, response)
+        await self._calls.answer(context, member, "GetRecord", request, response)
         return response
 
     async def CitizenAccesses(
@@ -226,7 +204,7 @@ class AuditService(audit_pb2_grpc.AuditServicer):
             )
         except Refusal as refusal:
             await self._calls.refuse(
-                context, member, _method("CitizenAccesses"), request, refusal, purpose=CITIZEN_VIEW
+                context, member, "CitizenAccesses", request, refusal, purpose=CITIZEN_VIEW
             )
         pseudonym = self._pseudonyms.subject(nik)
         accesses = []
@@ -242,7 +220,7 @@ class AuditService(audit_pb2_grpc.AuditServicer):
                 break
             after = rows[-1][0]
         response = audit_pb2.CitizenAccessList(accesses=accesses)
-        await self._answer(
+        await self._calls.answer(
             context, member, "CitizenAccesses", request, response, purpose=CITIZEN_VIEW, subject=nik
         )
         return response
@@ -273,7 +251,3 @@ def _citizen_access(index: int, record: AuditRecord) -> audit_pb2.CitizenAccess:
         ],
         log_index=index,
     )
-
-
-def _method(name: str) -> str:
-    return f"jembatan.v1.Audit/{name}"
