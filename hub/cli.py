@@ -23,6 +23,8 @@ from cryptography import x509
 from hub.client import HubClient, QueryRefused
 from hub.errors import JembatanError
 from hub.home import CONSENT_MANAGER_ID, HUB_MEMBER_ID, HubHome
+from hub.logs import FORMATS
+from hub.logs import configure as configure_logs
 from jembatan.v1 import consent_pb2
 
 if TYPE_CHECKING:
@@ -269,13 +271,17 @@ def cmd_serve(args: argparse.Namespace) -> None:
         max_age_s=args.max_age,
         connector_deadline_s=args.connector_deadline,
         policy_poll_s=args.policy_poll or None,
+        metrics_listen=args.metrics_listen,
     )
 
     async def run() -> None:
         hub = Hub(settings)
         await hub.start()
         host = settings.listen.rsplit(":", 1)[0]
-        print(f"jembatan hub listening on {host}:{hub.port} (policy {hub.policies.version})")
+        metrics = f"; metrics on {hub.metrics_address}" if hub.metrics_address else ""
+        print(
+            f"jembatan hub listening on {host}:{hub.port} (policy {hub.policies.version}{metrics})"
+        )
         await _until_signalled()
         await hub.stop()
 
@@ -1006,6 +1012,18 @@ def build_parser() -> argparse.ArgumentParser:
         default=1.0,
         help="seconds between checks of the policy files for changes (0: reload on SIGHUP only)",
     )
+    serve.add_argument(
+        "--metrics-listen",
+        metavar="HOST:PORT",
+        help="serve Prometheus metrics at http://HOST:PORT/metrics (default: off; port 0: any)",
+    )
+    serve.add_argument(
+        "--log-format",
+        choices=FORMATS,
+        default="text",
+        help="text (default; INFO lines with -v) or json: one JSON object per line, at INFO, "
+        "with one line per exchange",
+    )
 
     sim = add(commands, "sim", cmd_sim, "run simulated agencies, each with its connector")
     sim.add_argument(
@@ -1156,10 +1174,10 @@ def _add_admin_commands(
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    log_format = getattr(args, "log_format", "text")
+    # Asking for JSON is asking for the exchange lines a log shipper collects: INFO.
+    verbose = args.verbose or log_format == "json"
+    configure_logs(log_format, logging.INFO if verbose else logging.WARNING)
     try:
         args.func(args)
     except KeyboardInterrupt:

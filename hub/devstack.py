@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -77,6 +78,7 @@ def start(
     policies: Path | None = None,
     hub_args: Sequence[str] = (),
     sim_args: Sequence[str] = (),
+    hub_stderr: IO[str] | None = None,
 ) -> DevStack:
     """Start the agencies (routed in the hub's registry), then the hub."""
     root = str(home.root)
@@ -97,7 +99,9 @@ def start(
     try:
         policy_args = ["--policies", str(policies)] if policies else []
         hub = start_jembatan(
-            "hub", ["--home", root, "serve", "--listen", "127.0.0.1:0", *policy_args, *hub_args]
+            "hub",
+            ["--home", root, "serve", "--listen", "127.0.0.1:0", *policy_args, *hub_args],
+            stderr=hub_stderr,
         )
     except BaseException:
         agencies.stop()

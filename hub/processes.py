@@ -14,6 +14,7 @@ import sys
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import IO
 
 _READY = re.compile(r"listening on (\S+:\d+)")
 
@@ -27,6 +28,8 @@ class RunningProcess:
     name: str
     process: subprocess.Popen[str]
     address: str
+    # The whole line that said so: some processes name more addresses on it.
+    ready_line: str = ""
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -44,10 +47,15 @@ class RunningProcess:
 
 
 def start_jembatan(
-    name: str, args: Sequence[str], *, timeout_s: float = 30.0, env: dict[str, str] | None = None
+    name: str,
+    args: Sequence[str],
+    *,
+    timeout_s: float = 30.0,
+    env: dict[str, str] | None = None,
+    stderr: IO[str] | None = None,
 ) -> RunningProcess:
     """Run ``jembatan ARGS`` and wait for its ``listening on HOST:PORT`` line."""
-    return start_module(name, "hub.cli", args, timeout_s=timeout_s, env=env)
+    return start_module(name, "hub.cli", args, timeout_s=timeout_s, env=env, stderr=stderr)
 
 
 def start_module(
@@ -57,11 +65,14 @@ def start_module(
     *,
     timeout_s: float = 30.0,
     env: dict[str, str] | None = None,
+    stderr: IO[str] | None = None,
 ) -> RunningProcess:
-    """Run ``python -m MODULE ARGS`` and wait for its ``listening on HOST:PORT`` line."""
+    """Run ``python -m MODULE ARGS`` and wait for its ``listening on HOST:PORT`` line;
+    its log (stderr) goes to ``stderr`` if given, else where this process's goes."""
     process = subprocess.Popen(
         [sys.executable, "-m", module, *args],
         stdout=subprocess.PIPE,
+        stderr=stderr,
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
     )
@@ -69,13 +80,13 @@ def start_module(
     # A reader thread keeps draining stdout so the child never blocks on a full pipe.
     threading.Thread(target=_pump, args=(process, lines), daemon=True).start()
     try:
-        address = _ready_address(lines, timeout_s)
+        ready_line, address = _ready(lines, timeout_s)
     except (queue.Empty, ProcessFailed) as exc:
         process.kill()
         process.wait()
         why = "no 'listening on' line in time" if isinstance(exc, queue.Empty) else str(exc)
         raise ProcessFailed(f"{name} did not start: {why}") from exc
-    return RunningProcess(name, process, address)
+    return RunningProcess(name, process, address, ready_line.strip())
 
 
 def _pump(process: subprocess.Popen[str], lines: queue.SimpleQueue[str | None]) -> None:
@@ -85,11 +96,12 @@ def _pump(process: subprocess.Popen[str], lines: queue.SimpleQueue[str | None]) 
     lines.put(None)
 
 
-def _ready_address(lines: queue.SimpleQueue[str | None], timeout_s: float) -> str:
+def _ready(lines: queue.SimpleQueue[str | None], timeout_s: float) -> tuple[str, str]:
+    """(the ``listening on`` line, the address it names)."""
     while True:
         line = lines.get(timeout=timeout_s)
         if line is None:
             raise ProcessFailed("exited before listening")
         match = _READY.search(line)
         if match:
-            return match.group(1)
+            return line, match.group(1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime
 import logging
 import signal
 import time
@@ -11,6 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import grpc
+from aiohttp import web
+from grpc_health.v1 import health, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
 
 from consent.artefact import ConsentVerifier, load_private_key_pem, load_public_key_pem
 from hub.administration import AdminService
@@ -21,7 +25,9 @@ from hub.audit.service import AuditService
 from hub.calls import CallRecorder
 from hub.consents import ConsentLimits, ConsentRegistryService
 from hub.exchange import ExchangeService
-from hub.home import CONSENT_MANAGER_ID, HubHome
+from hub.health import HealthMonitor
+from hub.home import CONSENT_MANAGER_ID, HUB_MEMBER_ID, HubHome
+from hub.metrics import HubMetrics, serve_metrics
 from hub.pipeline.chain import Pipeline
 from hub.pipeline.replay import ReplayGuard
 from hub.pipeline.stages import (
@@ -37,7 +43,7 @@ from hub.pipeline.stages import (
     Transform,
     VerifyAgency,
 )
-from hub.pki import CertificateAuthority
+from hub.pki import CertificateAuthority, load_cert_pem
 from hub.policy_reload import PolicyReloader
 from hub.registry_service import RegistryService
 from hub.routing import ConnectorPool
@@ -46,14 +52,25 @@ from hub.store.sqlite import SqliteAuditWriter, SqliteRegistry
 from hub.tls import listen_mtls
 from jembatan.limits import MAX_MESSAGE_BYTES
 from jembatan.v1 import (
+    admin_pb2,
     admin_pb2_grpc,
+    audit_pb2,
     audit_pb2_grpc,
+    consent_pb2,
     consent_pb2_grpc,
+    exchange_pb2,
+    registry_pb2,
     registry_pb2_grpc,
 )
 from policies import PolicySet, load_policies
 
 log = logging.getLogger(__name__)
+# What the hub serves on its mTLS port; health reports each, reflection lists them.
+SERVICE_NAMES = tuple(
+    service.full_name
+    for module in (exchange_pb2, audit_pb2, registry_pb2, admin_pb2, consent_pb2)
+    for service in module.DESCRIPTOR.services_by_name.values()
+)
 
 
 @dataclass
@@ -70,6 +87,9 @@ class HubSettings:
     # How often the policy files are checked for changes (None: only on SIGHUP).
     policy_poll_s: float | None = 1.0
     consent_limits: ConsentLimits = field(default_factory=ConsentLimits)
+    # HOST:PORT for Prometheus's GET /metrics (None: no metrics port).
+    metrics_listen: str | None = None
+    health_interval_s: float = 1.0
     clock: Callable[[], float] = field(default=time.time)
 
 
@@ -86,6 +106,9 @@ class Hub:
         self._reloading: asyncio.Task[None] | None = None
         self.registry = SqliteRegistry(home.database)
         self.audit = AuditLog(lambda: SqliteAuditWriter(home.database))
+        self.metrics = HubMetrics()
+        self.metrics_address: str | None = None
+        self._metrics_runner: web.AppRunner | None = None
         self._connectors = ConnectorPool(
             ca_pem=home.ca_cert.read_bytes(),
             key_pem=home.hub_key.read_bytes(),
@@ -112,13 +135,16 @@ class Hub:
                 CheckConsent(consents, snapshot),
                 Authorize(lambda: self.policies),
                 Approve(snapshot, certificates, settings.max_age_s, settings.leeway_s),
-                Forward(self._connectors, settings.connector_deadline_s),
+                Forward(
+                    self._connectors, settings.connector_deadline_s, self.metrics.connector_call
+                ),
                 VerifyAgency(snapshot, certificates, settings.max_age_s),
                 Transform(),
             ],
             audit=self.audit,
             pseudonyms=pseudonyms,
             receipt_key=log_key,
+            metrics=self.metrics,
         )
         self._server = grpc.aio.server(
             options=[
@@ -156,6 +182,13 @@ class Hub:
             AdminService(self.calls, self.registry, lambda: CertificateAuthority.load(home.ca_dir)),
             self._server,
         )
+        self.health = HealthMonitor(SERVICE_NAMES, self._problem, each_round=self.audit.probe)
+        self._monitoring: asyncio.Task[None] | None = None
+        health_pb2_grpc.add_HealthServicer_to_server(self.health.servicer, self._server)
+        reflection.enable_server_reflection(
+            (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), self._server
+        )
+        self._watch(clock)
         self.port = listen_mtls(
             self._server,
             settings.listen,
@@ -164,8 +197,75 @@ class Hub:
             ca_pem=home.ca_cert.read_bytes(),
         )
 
+    def _problem(self) -> str | None:
+        """Why the hub cannot serve now (None: it can); see ``hub.health``."""
+        if not self.audit.running:
+            return "the audit sequencer is not running"
+        if self.audit.failing:
+            return "the audit log cannot be written"
+        try:
+            self.registry.generation()
+        except Exception as exc:
+            return f"storage does not answer ({type(exc).__name__})"
+        return None
+
+    def _watch(self, clock: Callable[[], float]) -> None:
+        """The metrics read at scrape time: log, checkpoints, certificates."""
+        metrics = self.metrics
+        metrics.read_at_scrape(
+            "jembatan_audit_log_entries",
+            "Records durable in the audit log.",
+            lambda: self.audit.size,
+        )
+        metrics.read_at_scrape(
+            "jembatan_audit_queue_depth",
+            "Records waiting for the audit sequencer (sequencing lag).",
+            self.audit.queued,
+        )
+        metrics.read_at_scrape(
+            "jembatan_audit_sequencer_up",
+            "1 while the audit sequencer runs and its last write went through.",
+            lambda: float(self.audit.running and not self.audit.failing),
+        )
+
+        def checkpoint(at: Callable[[tuple[int, str]], float]) -> Callable[[], float]:
+            def read() -> float:
+                latest = self.registry.latest_checkpoint_signed()
+                return at(latest) if latest else 0.0
+
+            return read
+
+        metrics.read_at_scrape(
+            "jembatan_checkpoint_entries",
+            "Records covered by the latest signed checkpoint.",
+            checkpoint(lambda latest: latest[0]),
+        )
+        metrics.read_at_scrape(
+            "jembatan_checkpoint_age_seconds",
+            "Seconds since the latest checkpoint was signed.",
+            checkpoint(
+                lambda latest: clock() - datetime.datetime.fromisoformat(latest[1]).timestamp()
+            ),
+        )
+        hub_not_after = load_cert_pem(self.settings.home.hub_cert.read_bytes()).not_valid_after_utc
+
+        def expiries() -> list[tuple[str, str]]:
+            return [(HUB_MEMBER_ID, hub_not_after.isoformat())] + [
+                (c.member_id, c.not_after)
+                for c in self.registry.member_certificates()
+                if not c.revoked
+            ]
+
+        metrics.watch_certificates(expiries, clock)
+
     async def start(self) -> None:
+        await self.health.check()  # SERVING (or not) before the first call, not a round later
         await self._server.start()
+        if self.settings.metrics_listen is not None:
+            self._metrics_runner, self.metrics_address = await serve_metrics(
+                self.metrics, self.settings.metrics_listen
+            )
+        self._monitoring = asyncio.create_task(self.health.run(self.settings.health_interval_s))
         self._publishing = asyncio.create_task(
             self.checkpoints.run(self.settings.checkpoint_interval_s)
         )
@@ -184,6 +284,11 @@ class Hub:
     async def stop(self, grace_s: float = 2.0) -> None:
         if self._publishing is not None:
             self._publishing.cancel()
+        if self._monitoring is not None:
+            self._monitoring.cancel()
+        await self.health.stop()
+        if self._metrics_runner is not None:
+            await self._metrics_runner.cleanup()
         if self._reloading is not None:
             asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
             self._reloading.cancel()

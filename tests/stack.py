@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import re
 import shutil
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 import grpc
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -54,6 +56,14 @@ class Stack:
     @property
     def address(self) -> str:
         return self.hub.address
+
+    @property
+    def metrics_url(self) -> str:
+        """The hub's Prometheus endpoint (the test hub serves it on a free loopback port,
+        named on its startup line)."""
+        match = re.search(r"metrics on (\S+:\d+)\)", self.hub.ready_line)
+        assert match, self.hub.ready_line
+        return f"http://{match.group(1)}/metrics"
 
     def member(self, member_id: str, roles: Sequence[str] = ()) -> MemberFiles:
         """Key and certificate of ``member_id``, enrolled (with ``roles``) on first use."""
@@ -166,6 +176,7 @@ def start_stack(
     policies: Path | None = None,
     hub_args: Sequence[str] = (),
     sim_args: Sequence[str] = (),
+    hub_stderr: IO[str] | None = None,
 ) -> Stack:
     home = devstack.prepare_home(root)
     running = devstack.start(
@@ -173,8 +184,9 @@ def start_stack(
         seed=TEST_SEED,
         scale=TEST_SCALE,
         policies=policies or _policies_with_fixtures(root / "policies"),
-        hub_args=hub_args,
+        hub_args=["--metrics-listen", "127.0.0.1:0", *hub_args],
         sim_args=sim_args,
+        hub_stderr=hub_stderr,
     )
     population = generate(TEST_SEED, scale=TEST_SCALE)
     return Stack(

@@ -67,6 +67,10 @@ def test_hub_port_and_advertised_connector_route_agree() -> None:
     hub_listen = services["hub"]["command"][services["hub"]["command"].index("--listen") + 1]
     port = hub_listen.rsplit(":", 1)[1]
     assert services["hub"]["ports"] == [f"{port}:{port}"]
+    # Metrics stay on the compose network: exposed to a scraper there, never published.
+    hub = services["hub"]["command"]
+    metrics_port = hub[hub.index("--metrics-listen") + 1].rsplit(":", 1)[1]
+    assert services["hub"]["expose"] == [metrics_port]
     sim = services["agencies"]["command"]
     # The hub dials the agencies' container by name: the name is in their certificates.
     assert sim[sim.index("--advertise") + 1] == "agencies"

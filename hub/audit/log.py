@@ -20,6 +20,7 @@ from hub.store.base import AuditWriter, Nonce, PendingEntry
 
 _MAX_BATCH = 4096
 _STOP = object()
+_PROBE = object()
 log = logging.getLogger(__name__)
 
 
@@ -58,6 +59,9 @@ class AuditLog:
         self._queue: queue.SimpleQueue[_Item | object] = queue.SimpleQueue()
         self._ready = threading.Event()
         self._startup_error: BaseException | None = None
+        # Written by the sequencer thread only; read (for health and metrics) anywhere.
+        self.size = 0
+        self.failing = False
         self._thread = threading.Thread(
             target=self._run, args=(open_writer,), name="audit-sequencer", daemon=True
         )
@@ -75,6 +79,19 @@ class AuditLog:
         self._queue.put((entry, future, loop))
         return await future
 
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
+    def queued(self) -> int:
+        """Records waiting for the sequencer (approximate: it is read without a lock)."""
+        return self._queue.qsize()
+
+    def probe(self) -> None:
+        """Have the sequencer try a write it rolls back: ``failing`` then tells whether the
+        store takes records now, even when no exchange comes to find out."""
+        self._queue.put(_PROBE)
+
     def close(self) -> None:
         self._queue.put(_STOP)
         self._thread.join()
@@ -82,7 +99,7 @@ class AuditLog:
     def _run(self, open_writer: Callable[[], AuditWriter]) -> None:
         try:
             writer = open_writer()
-            size = writer.size()
+            size = self.size = writer.size()
         except Exception as exc:
             self._startup_error = exc
             self._ready.set()
@@ -93,6 +110,9 @@ class AuditLog:
                 first = self._queue.get()
                 if first is _STOP:
                     return
+                if first is _PROBE:
+                    self._probe(writer, size)
+                    continue
                 batch: list[_Item] = [first]  # type: ignore[list-item]
                 stop = False
                 while len(batch) < _MAX_BATCH:
@@ -103,6 +123,8 @@ class AuditLog:
                     if item is _STOP:
                         stop = True
                         break
+                    if item is _PROBE:
+                        continue  # a batch is a better probe than a probe
                     batch.append(item)  # type: ignore[arg-type]
                 size = self._write(writer, size, batch)
                 if stop:
@@ -115,13 +137,26 @@ class AuditLog:
             writer.append(size, [entry for entry, _, _ in batch])
         except Exception as exc:
             log.error("audit append failed: %s", exc)
+            self.failing = True
             error = AuditUnavailable(f"audit record not durable: {exc}")
             _settle(batch, lambda future, _: future.set_exception(error))
             return size
+        self.failing = False
+        self.size = size + len(batch)
         _settle(
             batch, lambda future, i: future.set_result(LogEntry(size + i, batch[i][0].leaf_hash))
         )
         return size + len(batch)
+
+    def _probe(self, writer: AuditWriter, size: int) -> None:
+        try:
+            writer.probe(size)
+        except Exception as exc:
+            if not self.failing:
+                log.error("audit log not writable: %s", exc)
+            self.failing = True
+            return
+        self.failing = False
 
 
 def _settle(batch: list[_Item], settle: Callable[[asyncio.Future[LogEntry], int], None]) -> None:

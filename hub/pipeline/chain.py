@@ -12,6 +12,7 @@ import hashlib
 import logging
 import traceback
 from collections.abc import Callable, Sequence
+from time import perf_counter
 from typing import TypeVar
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -21,6 +22,8 @@ from hub.audit.pseudonym import Pseudonymizer
 from hub.audit.receipt import sign_receipt
 from hub.audit.record import AuditRecord
 from hub.errors import Refusal
+from hub.logs import EXCHANGES
+from hub.metrics import HubMetrics, Observe
 from hub.pipeline.exchange import Exchange
 from hub.pipeline.stages import Stage
 from hub.store.base import Nonce, PendingEntry
@@ -37,30 +40,39 @@ class Pipeline:
         audit: AuditLog,
         pseudonyms: Pseudonymizer,
         receipt_key: Ed25519PrivateKey,
+        metrics: HubMetrics | None = None,
     ) -> None:
         self.stages = tuple(stages)
         self._identify = next(stage for stage in self.stages if stage.name == "identify")
         self._audit = audit
         self._pseudonyms = pseudonyms
         self._receipt_key = receipt_key
+        self._metrics = metrics or HubMetrics()
+        self._timed = tuple((stage, self._metrics.stage_timer(stage.name)) for stage in stages)
+        self._time_audit = self._metrics.stage_timer("audit")
 
     async def handle(self, x: Exchange) -> exchange_pb2.QueryResponse:
         refusal: Refusal | None = None
         stage_name = "release"
         result = b""
+        started = lap = perf_counter()
+        observe: Observe = self._time_audit
         try:
-            for stage in self.stages:
+            for stage, observe in self._timed:
                 stage_name = stage.name
                 await stage(x)
+                lap = _lap(observe, lap)
             stage_name = "release"
             result = self._result(x)
         except Refusal as exc:
+            _lap(observe, lap)
             refusal = exc
         except asyncio.CancelledError:
             # The caller gave up (deadline, disconnect) mid-exchange, perhaps after the
             # agency was asked: the exchange is still recorded, then the cancel goes on.
             cancelled = Refusal("CANCELLED", f"the caller gave up in stage {stage_name}")
-            await asyncio.shield(self._append(x, cancelled, stage_name, b""))
+            entry = await asyncio.shield(self._append(x, cancelled, stage_name, b""))
+            self._account(x, cancelled, stage_name, entry, started)
             raise
         except Exception as exc:
             # A fault in a stage is a refusal too: nothing released, and still recorded.
@@ -72,7 +84,14 @@ class Pipeline:
                 "".join(traceback.format_tb(exc.__traceback__)),
             )
             refusal = Refusal("INTERNAL_ERROR", f"the hub failed in stage {stage_name}")
-        entry = await self._append(x, refusal, stage_name, b"" if refusal else result)
+        lap = perf_counter()
+        try:
+            entry = await self._append(x, refusal, stage_name, b"" if refusal else result)
+        except Refusal as unrecorded:
+            self._account(x, unrecorded, stage_name, None, started)
+            raise
+        _lap(self._time_audit, lap)
+        self._account(x, refusal, stage_name, entry, started)
         if refusal is not None:
             raise refusal
         receipt = exchange_pb2.Receipt(
@@ -87,13 +106,55 @@ class Pipeline:
         caller, then parse the envelope; a refusal is recorded like any exchange's, so an
         unidentified caller learns only UNAUTHENTICATED and nothing goes unlogged."""
         stage = "identify"
+        started = perf_counter()
         try:
             await self._identify(x)
             stage = "envelope"
             return parse(x.raw)
         except Refusal as refusal:
-            await self._append(x, refusal, stage, b"")
+            try:
+                entry = await self._append(x, refusal, stage, b"")
+            except Refusal as unrecorded:
+                self._account(x, unrecorded, stage, None, started)
+                raise
+            self._account(x, refusal, stage, entry, started)
             raise
+
+    def _account(
+        self,
+        x: Exchange,
+        refusal: Refusal | None,
+        stage: str,
+        entry: LogEntry | None,
+        started: float,
+    ) -> None:
+        """Count the exchange and log its line: correlation ids and outcome only (the
+        refusal's message is left out: it may quote what the caller sent)."""
+        decision = "REFUSED" if refusal else "RELEASED"
+        reason = refusal.reason if refusal else ""
+        # Only a resolved service is a bounded label; an unknown one is whatever was sent.
+        service = x.route.service_id if x.route else ""
+        self._metrics.exchange(x.member_id, service, decision, reason)
+        if EXCHANGES.isEnabledFor(logging.INFO):
+            body = x.body  # set only once authenticated and checked for NIK-free texts
+            EXCHANGES.info(
+                "exchange %s",
+                decision,
+                extra={
+                    "fields": {
+                        "request_id": body.request_id if body else "",
+                        "request_digest": x.request_digest,
+                        "client": x.member_id,
+                        "service": service,
+                        "purpose": body.purpose if body else "",
+                        "decision": decision,
+                        "reason": reason,
+                        "stage": stage,
+                        "log_index": entry.index if entry else None,
+                        "duration_seconds": round(perf_counter() - started, 6),
+                    }
+                },
+            )
 
     async def _append(
         self, x: Exchange, refusal: Refusal | None, stage: str, result: bytes
@@ -156,3 +217,9 @@ class Pipeline:
     def _pending(x: Exchange, record: AuditRecord) -> PendingEntry:
         nonce = Nonce(x.member_id, x.nonce[0], x.nonce[1]) if x.nonce else None
         return pending_entry(record, nonce)
+
+
+def _lap(observe: Observe, since: float) -> float:
+    now = perf_counter()
+    observe(now - since)
+    return now

@@ -11,6 +11,7 @@ import datetime
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from time import perf_counter
 from typing import Protocol, TypeVar
 
 import grpc
@@ -401,9 +402,16 @@ class Forward:
 
     name = "forward"
 
-    def __init__(self, connectors: ConnectorPool, deadline_s: float) -> None:
+    def __init__(
+        self,
+        connectors: ConnectorPool,
+        deadline_s: float,
+        observe: Callable[[str, float, str], None] = lambda connector, seconds, failure: None,
+    ) -> None:
         self._connectors = connectors
         self._deadline_s = deadline_s
+        # (agency id, seconds, refusal reason or "") of every call: connector health.
+        self._observe = observe
 
     async def __call__(self, x: Exchange) -> None:
         assert x.body is not None and x.route is not None and x.decision is not None
@@ -415,12 +423,17 @@ class Forward:
             subject=x.body.subject,
             fields=list(x.decision.releases),
         )
+        started = perf_counter()
         try:
             response = await self._connectors.fetch(x.route.endpoint, request, self._deadline_s)
         except grpc.aio.AioRpcError as exc:
             if exc.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
-                raise Refusal("CONNECTOR_TIMEOUT", f"no answer in {self._deadline_s}s") from exc
-            raise Refusal("CONNECTOR_UNAVAILABLE", f"connector said {exc.code().name}") from exc
+                refusal = Refusal("CONNECTOR_TIMEOUT", f"no answer in {self._deadline_s}s")
+            else:
+                refusal = Refusal("CONNECTOR_UNAVAILABLE", f"connector said {exc.code().name}")
+            self._observe(x.route.agency_id, perf_counter() - started, refusal.reason)
+            raise refusal from exc
+        self._observe(x.route.agency_id, perf_counter() - started, "")
         x.agency_response = response
 
 

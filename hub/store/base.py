@@ -261,6 +261,11 @@ class AuditWriter(Protocol):
 
     def append(self, first_index: int, entries: Sequence[PendingEntry]) -> None: ...
 
+    def probe(self, index: int) -> None:
+        """Write a record at ``index`` and roll it back: raises if the log cannot take
+        one now (health checks after a failed append)."""
+        ...
+
     def close(self) -> None: ...
 
 

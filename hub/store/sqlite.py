@@ -696,6 +696,13 @@ class SqliteRegistry:
         ).fetchone()
         return (int(row[0]), str(row[1])) if row else None
 
+    def latest_checkpoint_signed(self) -> tuple[int, str] | None:
+        """(size, signed_at) of the largest checkpoint, for its age."""
+        row = self._conn.execute(
+            "SELECT size, signed_at FROM checkpoints ORDER BY size DESC LIMIT 1"
+        ).fetchone()
+        return (int(row[0]), str(row[1])) if row else None
+
     def inclusion_proofs(self, start: int, end: int, size: int) -> Iterator[list[bytes]]:
         """The proofs of leaves [start, end) in the tree of ``size``: neighbours share most
         of their path, so each node is read from storage once for the whole range."""
@@ -839,6 +846,16 @@ class SqliteAuditWriter:
                 " last_used = max(last_used, excluded.last_used)",
                 [(cid, count, last) for cid, (count, last) in uses.items()],
             )
+
+    def probe(self, index: int) -> None:
+        conn = self._conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute(
+                "INSERT INTO audit_log VALUES (?, x'', x'', '', '', '', '', '', '')", (index,)
+            )
+        finally:
+            conn.execute("ROLLBACK")
 
     def _prune_nonces(self) -> None:
         now = time.time()

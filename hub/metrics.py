@@ -1,0 +1,171 @@
+"""The hub's Prometheus metrics: one registry per hub, served on a port of their own.
+
+The hot path pays for one labelled counter increment per exchange and one histogram
+observation per stage (children bound once, when the pipeline is built). What only
+matters when someone looks — the log's size, the sequencer's queue, checkpoints,
+certificate expiry — is read at scrape time and costs the exchanges nothing.
+
+Labels are bounded sets: client (members the hub CA issued to), service and connector
+(routed in the registry), decision, reason (refusal codes), stage. Never a subject, a
+request id or anything else that grows with traffic.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable, Iterable, Iterator
+
+from aiohttp import web
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    ProcessCollector,
+    disable_created_metrics,
+    generate_latest,
+)
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+# Stages take tens of microseconds to a connector's seconds: buckets span both.
+_LATENCY_BUCKETS = (
+    0.0001,
+    0.00025,
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+)
+Observe = Callable[[float], None]
+
+
+class HubMetrics:
+    """Every metric one hub exports, in its own registry (hubs in one process never mix)."""
+
+    def __init__(self) -> None:
+        # Process-wide, and wanted by every hub: a *_created timestamp beside each counter
+        # and histogram child doubles the series for nothing Prometheus uses.
+        disable_created_metrics()
+        self.registry = CollectorRegistry()
+        self._exchanges = Counter(
+            "jembatan_exchanges",
+            "Exchanges answered (each one audited, or failed closed), by outcome.",
+            ["client", "service", "decision", "reason"],
+            registry=self.registry,
+        )
+        self._stages = Histogram(
+            "jembatan_stage_duration_seconds",
+            "Time an exchange spent in each pipeline stage; 'audit' is append to durable.",
+            ["stage"],
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self._connector_seconds = Histogram(
+            "jembatan_connector_request_duration_seconds",
+            "Time for one call to an agency connector, answered or not.",
+            ["connector"],
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self._connector_errors = Counter(
+            "jembatan_connector_errors",
+            "Calls to an agency connector that failed or timed out.",
+            ["connector", "reason"],
+            registry=self.registry,
+        )
+        self._connector_up = Gauge(
+            "jembatan_connector_up",
+            "1 if the last call to the agency connector was answered, else 0.",
+            ["connector"],
+            registry=self.registry,
+        )
+        ProcessCollector(registry=self.registry)
+
+    def stage_timer(self, stage: str) -> Observe:
+        """The stage's histogram child, bound once so each observation skips the lookup."""
+        return self._stages.labels(stage=stage).observe
+
+    def exchange(self, client: str, service: str, decision: str, reason: str) -> None:
+        self._exchanges.labels(client, service, decision, reason).inc()
+
+    def connector_call(self, connector: str, seconds: float, failure: str = "") -> None:
+        """One call to ``connector``; ``failure`` is its refusal reason, empty if answered."""
+        self._connector_seconds.labels(connector).observe(seconds)
+        self._connector_up.labels(connector).set(0 if failure else 1)
+        if failure:
+            self._connector_errors.labels(connector, failure).inc()
+
+    def read_at_scrape(self, name: str, documentation: str, read: Callable[[], float]) -> None:
+        """A gauge whose value is read only when scraped."""
+        Gauge(name, documentation, registry=self.registry).set_function(read)
+
+    def watch_certificates(
+        self, expiries: Callable[[], Iterable[tuple[str, str]]], clock: Callable[[], float]
+    ) -> None:
+        """Seconds until each member's certificate expires, from (member, not_after) pairs."""
+        self.registry.register(_CertificateExpiry(expiries, clock))
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+class _CertificateExpiry(Collector):
+    def __init__(
+        self, expiries: Callable[[], Iterable[tuple[str, str]]], clock: Callable[[], float]
+    ) -> None:
+        self._expiries = expiries
+        self._clock = clock
+
+    def collect(self) -> Iterator[Metric]:
+        family = GaugeMetricFamily(
+            "jembatan_certificate_expiry_seconds",
+            "Seconds until the member's last-expiring unrevoked certificate expires "
+            "(negative: expired); the hub's own is under its member id.",
+            labels=["member"],
+        )
+        # The latest per member: once a member has renewed, the old certificate's
+        # approaching end is no alarm.
+        latest: dict[str, float] = {}
+        for member, not_after in self._expiries():
+            at = datetime.datetime.fromisoformat(not_after).timestamp()
+            latest[member] = max(at, latest.get(member, at))
+        now = self._clock()
+        for member, at in sorted(latest.items()):
+            family.add_metric([member], at - now)
+        yield family
+
+    def describe(self) -> Iterator[Metric]:
+        # Registered without collecting: the registry would otherwise read storage once
+        # at registration to learn the names.
+        return iter(())
+
+
+async def serve_metrics(metrics: HubMetrics, listen: str) -> tuple[web.AppRunner, str]:
+    """Serve ``GET /metrics`` (and nothing else) on ``listen``; the runner and the bound
+    HOST:PORT (port 0 picks a free one)."""
+
+    async def scrape(_: web.Request) -> web.Response:
+        return web.Response(
+            body=metrics.exposition(), headers={"Content-Type": CONTENT_TYPE_LATEST}
+        )
+
+    app = web.Application()
+    app.router.add_get("/metrics", scrape)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    host, port = listen.rsplit(":", 1)
+    site = web.TCPSite(runner, host, int(port))
+    await site.start()
+    bound = runner.addresses[0]
+    return runner, f"{host}:{bound[1]}"

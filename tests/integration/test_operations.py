@@ -1,0 +1,339 @@
+"""What an operator runs the hub by, through a real hub process: Prometheus metrics on
+their own port, the standard gRPC health service and reflection on the mTLS port, and
+JSON logs with one line per exchange and no personal data."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import sqlite3
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
+    ProtoReflectionDescriptorDatabase,
+)
+from prometheus_client.parser import text_string_to_metric_families
+
+from connectors.bpjstk.adapter import EMPLOYMENT_SERVICE
+from hub.client import QueryRefused
+from hub.home import HUB_MEMBER_ID
+from hub.server import SERVICE_NAMES
+from tests.stack import ELIGIBILITY_ID, PURPOSE, Stack, employment_query, start_stack
+
+BPJSTK_AGENCY = "ID/GOV/BPJSTK/wages"
+Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+
+@pytest.fixture(scope="module")
+def ops(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, Path]]:
+    """A hub of its own (exact counts; its audit store is broken on purpose), logging
+    JSON to a file the tests read."""
+    root = tmp_path_factory.mktemp("ops")
+    log_path = root / "hub.log"
+    with log_path.open("w") as log_file:
+        running = start_stack(root / "hub", hub_args=["--log-format", "json"], hub_stderr=log_file)
+        yield running, log_path
+        running.hub.stop()
+        running.sim.stop()
+
+
+def _exposition(stack: Stack) -> str:
+    with urllib.request.urlopen(stack.metrics_url, timeout=10) as response:
+        assert response.headers["Content-Type"].startswith("text/plain")
+        return str(response.read().decode())
+
+
+def _scrape(stack: Stack) -> Samples:
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(_exposition(stack))
+        for sample in family.samples
+    }
+
+
+def _value(samples: Samples, name: str, **labels: str) -> float:
+    return samples.get((name, frozenset(labels.items())), 0.0)
+
+
+def _exchanges(samples: Samples, client: str, service: str, decision: str, reason: str) -> float:
+    return _value(
+        samples,
+        "jembatan_exchanges_total",
+        client=client,
+        service=service,
+        decision=decision,
+        reason=reason,
+    )
+
+
+async def _workload(stack: Stack, released: int, no_consent: int, unknown: int) -> None:
+    """Released queries, refusals for lack of consent, refusals for an unknown service."""
+    people = [stack.people.employed, stack.people.recently_terminated]
+    async with stack.client() as client:
+        for n in range(released):
+            nik = people[n % 2]
+            token, _ = stack.consent(nik)
+            await employment_query(client, nik, token)
+        for n in range(no_consent):
+            with pytest.raises(QueryRefused):
+                await employment_query(client, people[n % 2], "")
+        for _ in range(unknown):
+            with pytest.raises(QueryRefused):
+                await client.query(
+                    service_id="ID/GOV/BPJSTK/wages/no-such-service",
+                    subject=people[0],
+                    purpose=PURPOSE,
+                    fields=("employment_status",),
+                    consent="",
+                )
+
+
+async def test_metrics_count_a_known_workload_exactly(ops: tuple[Stack, Path]) -> None:
+    stack, _ = ops
+    before = _scrape(stack)
+    await _workload(stack, released=3, no_consent=2, unknown=1)
+    after = _scrape(stack)
+
+    def delta(name: str, **labels: str) -> float:
+        return _value(after, name, **labels) - _value(before, name, **labels)
+
+    def exchanges(service: str, decision: str, reason: str) -> float:
+        return _exchanges(after, ELIGIBILITY_ID, service, decision, reason) - _exchanges(
+            before, ELIGIBILITY_ID, service, decision, reason
+        )
+
+    assert exchanges(EMPLOYMENT_SERVICE, "RELEASED", "") == 3
+    assert exchanges(EMPLOYMENT_SERVICE, "REFUSED", "CONSENT_MISSING") == 2
+    # An unknown service is no label value (it is whatever the caller sent): "".
+    assert exchanges("", "REFUSED", "UNKNOWN_SERVICE") == 1
+    # Every stage a query reached was timed: all six were identified, three reached the
+    # agency, and all six were appended to the audit log.
+    count = "jembatan_stage_duration_seconds_count"
+    assert delta(count, stage="identify") == 6
+    assert delta(count, stage="resolve") == 6
+    assert delta(count, stage="consent") == 5
+    assert delta(count, stage="forward") == 3
+    assert delta(count, stage="transform") == 3
+    assert delta(count, stage="audit") == 6
+    assert delta("jembatan_stage_duration_seconds_sum", stage="forward") > 0
+    assert delta("jembatan_connector_request_duration_seconds_count", connector=BPJSTK_AGENCY) == 3
+    assert _value(after, "jembatan_connector_up", connector=BPJSTK_AGENCY) == 1
+    assert _value(after, "jembatan_audit_log_entries") == stack.log_size()
+    assert _value(after, "jembatan_audit_sequencer_up") == 1
+    # Members' and the hub's own certificates are a year from expiry, not past it.
+    for member in (ELIGIBILITY_ID, BPJSTK_AGENCY, HUB_MEMBER_ID):
+        assert _value(after, "jembatan_certificate_expiry_seconds", member=member) > 86400 * 300
+
+
+_NAME = re.compile(r"[a-z][a-z0-9_]*")
+# Base units only: seconds and bytes, never their multiples.
+_NOT_BASE_UNITS = re.compile(r"_(milli|micro|nano)?(ms|us|ns|minutes|hours|days|kb|mb|gb)(_|$)")
+_TIME_WORDS = ("duration", "latency", "age", "expiry", "lag", "time")
+
+
+def test_every_metric_follows_the_naming_rules(ops: tuple[Stack, Path]) -> None:
+    stack, _ = ops
+    families = list(text_string_to_metric_families(_exposition(stack)))
+    assert families
+    for family in families:
+        name = family.name
+        assert _NAME.fullmatch(name), name
+        # Ours carry the prefix; the process collector's are the standard process_*.
+        assert name.startswith(("jembatan_", "process_")), name
+        assert not _NOT_BASE_UNITS.search(name), name
+        words = name.split("_")
+        if any(word in _TIME_WORDS for word in words):
+            assert name.endswith(("_seconds", "_seconds_total")), name
+        assert family.documentation, f"{name} has no HELP"
+        for sample in family.samples:
+            if family.type == "counter":
+                assert sample.name.endswith("_total"), sample.name
+            if family.type != "counter":
+                assert not sample.name.endswith("_total"), sample.name
+            # Bounded labels only: nothing per subject or per request.
+            assert not {"subject", "nik", "request_id", "request_digest"} & set(sample.labels)
+            assert not any(re.search(r"\d{16}", v) for v in sample.labels.values())
+
+
+def test_the_metrics_port_serves_metrics_only(ops: tuple[Stack, Path]) -> None:
+    stack, _ = ops
+    root = stack.metrics_url.removesuffix("metrics")
+    for path in ("", "audit", "debug"):
+        with pytest.raises(urllib.error.HTTPError) as missing:
+            urllib.request.urlopen(root + path, timeout=10)
+        assert missing.value.code == 404
+
+
+async def test_exchange_log_lines_are_json_and_carry_no_personal_data(
+    ops: tuple[Stack, Path],
+) -> None:
+    stack, log_path = ops
+    nik = stack.people.recently_terminated
+    token, _ = stack.consent(nik)
+    async with stack.client() as client:
+        answer = await client.query(
+            service_id=EMPLOYMENT_SERVICE,
+            subject=nik,
+            purpose=PURPOSE,
+            fields=("employment_status", "employer", "monthly_wage"),
+            consent=token,
+            request_id="ops-released-1",
+        )
+        with pytest.raises(QueryRefused):
+            await client.query(
+                service_id=EMPLOYMENT_SERVICE,
+                subject=nik,
+                purpose=PURPOSE,
+                fields=("employment_status",),
+                request_id="ops-refused-1",
+            )
+    lines = await _log_lines(log_path, want={"ops-released-1", "ops-refused-1"})
+    for line in lines:
+        assert {"time", "level", "logger", "message"} <= set(line), line
+    by_id = {line.get("request_id"): line for line in lines if line["logger"] == "hub.exchanges"}
+    released, refused = by_id["ops-released-1"], by_id["ops-refused-1"]
+    assert released["decision"] == "RELEASED" and released["reason"] == ""
+    assert released["stage"] == "release" and released["log_index"] == answer.log_index
+    assert refused["decision"] == "REFUSED" and refused["reason"] == "CONSENT_MISSING"
+    assert refused["stage"] == "consent" and isinstance(refused["log_index"], int)
+    for line in (released, refused):
+        assert line["level"] == "INFO"
+        assert line["client"] == ELIGIBILITY_ID and line["service"] == EMPLOYMENT_SERVICE
+        assert re.fullmatch(r"[0-9a-f]{64}", line["request_digest"])
+        assert line["duration_seconds"] >= 0
+    # Whatever else the hub logged so far: no NIK, no value from the agency's record or
+    # the answer, no consent token.
+    text = log_path.read_text()
+    record = stack.population.bpjstk[nik]
+    secrets = [
+        *stack.population.bpjstk,  # every NIK the agency knows
+        record.employer,
+        str(record.monthly_wage),
+        str(answer.fields["employer"].value),  # the masked form too
+        token,
+        token.split(".")[-1],
+    ]
+    for secret in secrets:
+        assert secret not in text, "a NIK, value or token reached the log"
+
+
+async def _log_lines(path: Path, want: set[str]) -> list[dict[str, object]]:
+    """The log's lines, parsed, once the lines of the ``want`` request ids are written
+    (the hub writes each after answering)."""
+    for _ in range(100):
+        lines = [json.loads(line) for line in path.read_text().splitlines() if line]
+        if want <= {line.get("request_id") for line in lines}:
+            return lines
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"no log lines for {want}")
+
+
+def _channel(stack: Stack) -> grpc.aio.Channel:
+    """An mTLS channel as an ordinary member: health and reflection need no role."""
+    files = stack.member(ELIGIBILITY_ID)
+    credentials = grpc.ssl_channel_credentials(
+        stack.home.ca_cert.read_bytes(), files.key_pem, files.cert_pem
+    )
+    return grpc.aio.secure_channel(stack.address, credentials)
+
+
+async def _statuses(stack: Stack) -> dict[str, str]:
+    async with _channel(stack) as channel:
+        health = health_pb2_grpc.HealthStub(channel)
+        statuses = {}
+        for service in ("", *SERVICE_NAMES):
+            response = await health.Check(health_pb2.HealthCheckRequest(service=service))
+            statuses[service] = health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)
+        return statuses
+
+
+async def _until_health(stack: Stack, wanted: str) -> dict[str, str]:
+    for _ in range(100):
+        statuses = await _statuses(stack)
+        if set(statuses.values()) == {wanted}:
+            return statuses
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"health never became {wanted}: {statuses}")
+
+
+async def test_health_reports_serving_for_every_service(ops: tuple[Stack, Path]) -> None:
+    stack, _ = ops
+    statuses = await _statuses(stack)
+    assert set(statuses) >= {"", "jembatan.v1.Exchange", "jembatan.v1.Audit"}
+    assert set(statuses.values()) == {"SERVING"}
+    async with _channel(stack) as channel:
+        with pytest.raises(grpc.aio.AioRpcError) as unknown:
+            await health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(service="jembatan.v1.NoSuchService")
+            )
+    assert unknown.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_reflection_lists_the_hub_services(ops: tuple[Stack, Path]) -> None:
+    stack, _ = ops
+    files = stack.member(ELIGIBILITY_ID)
+    credentials = grpc.ssl_channel_credentials(
+        stack.home.ca_cert.read_bytes(), files.key_pem, files.cert_pem
+    )
+    with grpc.secure_channel(stack.address, credentials) as channel:
+        database = ProtoReflectionDescriptorDatabase(channel)
+        services = set(database.get_services())
+        exchange = database.FindFileContainingSymbol("jembatan.v1.Exchange")
+    assert set(SERVICE_NAMES) <= services
+    assert "grpc.health.v1.Health" in services
+    assert "Exchange" in {service.name for service in exchange.service}
+
+
+async def test_a_down_connector_shows_in_its_health_metrics(ops: tuple[Stack, Path]) -> None:
+    """Next to last: it stops the agencies."""
+    stack, _ = ops
+    await _workload(stack, released=1, no_consent=0, unknown=0)
+    before = _scrape(stack)
+    assert _value(before, "jembatan_connector_up", connector=BPJSTK_AGENCY) == 1
+    stack.sim.stop()  # the agencies go away; the hub stays up
+    nik = stack.people.employed
+    token, _ = stack.consent(nik)
+    async with stack.client() as client:
+        with pytest.raises(QueryRefused) as refused:
+            await employment_query(client, nik, token)
+    assert refused.value.reason == "CONNECTOR_UNAVAILABLE"
+    after = _scrape(stack)
+    errors = "jembatan_connector_errors_total"
+    labels = {"connector": BPJSTK_AGENCY, "reason": "CONNECTOR_UNAVAILABLE"}
+    assert _value(after, errors, **labels) - _value(before, errors, **labels) == 1
+    assert _value(after, "jembatan_connector_up", connector=BPJSTK_AGENCY) == 0
+    args = (ELIGIBILITY_ID, EMPLOYMENT_SERVICE, "REFUSED", "CONNECTOR_UNAVAILABLE")
+    assert _exchanges(after, *args) - _exchanges(before, *args) == 1
+
+
+async def test_health_is_not_serving_while_the_audit_store_fails(ops: tuple[Stack, Path]) -> None:
+    """Last in the module: it breaks the hub's audit store (a real SQLite failure), then
+    mends it; the hub notices both by itself, with no query needed."""
+    stack, _ = ops
+    with sqlite3.connect(stack.home.database) as conn:
+        conn.execute(
+            "CREATE TRIGGER audit_disk_failure BEFORE INSERT ON audit_log"
+            " BEGIN SELECT RAISE(ABORT, 'simulated disk failure'); END"
+        )
+    try:
+        await _until_health(stack, "NOT_SERVING")
+        samples = _scrape(stack)
+        assert _value(samples, "jembatan_audit_sequencer_up") == 0
+        # Still up and failing closed; the refusal is counted though it could not be logged.
+        async with stack.client() as client:
+            with pytest.raises(QueryRefused) as refused:
+                await employment_query(client, stack.people.employed, "")
+        assert refused.value.reason == "AUDIT_UNAVAILABLE"
+        args = (ELIGIBILITY_ID, EMPLOYMENT_SERVICE, "REFUSED", "AUDIT_UNAVAILABLE")
+        assert _exchanges(_scrape(stack), *args) - _exchanges(samples, *args) == 1
+    finally:
+        with sqlite3.connect(stack.home.database) as conn:
+            conn.execute("DROP TRIGGER audit_disk_failure")
+    await _until_health(stack, "SERVING")
