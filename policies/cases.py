@@ -31,18 +31,8 @@ from pathlib import Path
 from yaml.nodes import Node, SequenceNode
 
 from policies.engine import POLICY_REFUSALS, Basis, Decision, FieldRule, PolicySet
-from policies.loader import (
-    PolicyFileError,
-    _basis,
-    _flag,
-    _mapping,
-    _parse_field,
-    _Problem,
-    _require_keys,
-    _shape,
-    _text,
-    parse_yaml_file,
-)
+from policies.loader import PolicyFileError, parse_basis, parse_field, parse_yaml_file
+from policies.yaml_nodes import NodeProblem, flag, mapping, require_keys, shape, text
 
 _QUERY_KEYS = ("name", "client", "purpose", "service", "fields")
 _EXPECT_KEYS = ("release", "refuse", "basis", "two_person_approval")
@@ -134,61 +124,61 @@ def _describe_basis(basis: Basis | None, approval: bool | None) -> str:
 
 def _parse_cases(root: Node | None) -> list[Case]:
     if root is None:
-        raise _Problem(None, "empty policy test file (expected a mapping with key 'cases')")
-    top = _mapping(root, "a policy test file")
-    _require_keys(top, root, ("cases",), where="policy test file")
+        raise NodeProblem(None, "empty policy test file (expected a mapping with key 'cases')")
+    top = mapping(root, "a policy test file")
+    require_keys(top, root, ("cases",), where="policy test file")
     node = top["cases"][1]
     if not isinstance(node, SequenceNode) or not node.value:
-        raise _Problem(node, f"'cases' must be a non-empty list, got {_shape(node)}")
+        raise NodeProblem(node, f"'cases' must be a non-empty list, got {shape(node)}")
     cases = [_parse_case(item) for item in node.value]
     names: dict[str, Case] = {}
     for case, item in zip(cases, node.value, strict=True):
         if case.name in names:
             first = names[case.name].line
-            raise _Problem(item, f"duplicate case name {case.name!r} (first at line {first})")
+            raise NodeProblem(item, f"duplicate case name {case.name!r} (first at line {first})")
         names[case.name] = case
     return cases
 
 
 def _parse_case(node: Node) -> Case:
-    entries = _mapping(node, "a case")
-    _require_keys(entries, node, _QUERY_KEYS, where="case", optional=_EXPECT_KEYS)
-    name, client, purpose, service = (_text(entries[key][1], key) for key in _QUERY_KEYS[:4])
+    entries = mapping(node, "a case")
+    require_keys(entries, node, _QUERY_KEYS, where="case", optional=_EXPECT_KEYS)
+    name, client, purpose, service = (text(entries[key][1], key) for key in _QUERY_KEYS[:4])
     fields = _parse_field_list(entries["fields"][1])
     if ("release" in entries) == ("refuse" in entries):
-        raise _Problem(node, f"case {name!r} needs exactly one of 'release' or 'refuse'")
+        raise NodeProblem(node, f"case {name!r} needs exactly one of 'release' or 'refuse'")
     release = None
     refuse = None
     if "release" in entries:
         release = _parse_release(entries["release"][1], fields)
     else:
         refuse_node = entries["refuse"][1]
-        refuse = _text(refuse_node, "refuse")
+        refuse = text(refuse_node, "refuse")
         if refuse not in POLICY_REFUSALS:
-            raise _Problem(
+            raise NodeProblem(
                 refuse_node,
                 f"unknown refusal {refuse!r} (a policy refuses with {', '.join(POLICY_REFUSALS)})",
             )
-    basis = _basis(entries["basis"][1]) if "basis" in entries else None
+    basis = parse_basis(entries["basis"][1]) if "basis" in entries else None
     approval = None
     if "two_person_approval" in entries:
-        approval = _flag(entries["two_person_approval"][1], "two_person_approval")
+        approval = flag(entries["two_person_approval"][1], "two_person_approval")
     line = node.start_mark.line + 1
     return Case(name, "", line, client, purpose, service, fields, release, refuse, basis, approval)
 
 
 def _parse_field_list(node: Node) -> tuple[str, ...]:
     if not isinstance(node, SequenceNode) or not node.value:
-        raise _Problem(node, f"'fields' must be a non-empty list of names, got {_shape(node)}")
-    return tuple(_text(item, "field name") for item in node.value)
+        raise NodeProblem(node, f"'fields' must be a non-empty list of names, got {shape(node)}")
+    return tuple(text(item, "field name") for item in node.value)
 
 
 def _parse_release(node: Node, fields: tuple[str, ...]) -> Mapping[str, FieldRule]:
-    entries = _mapping(node, "'release' (field name: treatment)", duplicate="field")
+    entries = mapping(node, "'release' (field name: treatment)", duplicate="field")
     if set(entries) != set(fields):
-        raise _Problem(
+        raise NodeProblem(
             node,
             f"'release' must give a treatment for each requested field and no other: "
             f"requested {', '.join(fields)}; release names {', '.join(entries) or 'none'}",
         )
-    return {name: _parse_field(name, value) for name, (_key, value) in entries.items()}
+    return {name: parse_field(name, value) for name, (_key, value) in entries.items()}

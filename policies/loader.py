@@ -40,10 +40,19 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from policies.engine import BASES, TREATMENTS, Basis, FieldRule, PolicySet, Rule, RuleKey
 from policies.predicates import PREDICATE_OPS
 from policies.transforms import TreatmentError
+from policies.yaml_nodes import (
+    NodeProblem,
+    flag,
+    is_null,
+    mapping,
+    require_keys,
+    scalar,
+    shape,
+    text,
+)
 
 T = TypeVar("T")
 DEFAULT_DIRECTORY = Path(__file__).resolve().parent
-_NULL_TAG = "tag:yaml.org,2002:null"
 _RULE_KEYS = ("client", "purpose", "service", "fields")
 _BASIS_KEYS = ("basis", "legal_reference", "two_person_approval")
 
@@ -56,15 +65,6 @@ class PolicyFileError(ValueError):
         super().__init__(f"{where}: {problem}")
         self.path = path
         self.line = line
-        self.problem = problem
-
-
-class _Problem(Exception):
-    """A problem at a node (``None``: the whole file); the file-level code adds the path."""
-
-    def __init__(self, node: Node | None, problem: str) -> None:
-        super().__init__(problem)
-        self.line = 1 if node is None else node.start_mark.line + 1
         self.problem = problem
 
 
@@ -129,7 +129,7 @@ def load_policy_file(path: Path, data: bytes) -> list[Rule]:
 
 
 def parse_yaml_file(path: Path, data: bytes, parse: Callable[[Node | None], T]) -> T:
-    """Compose one YAML file and walk its node tree with ``parse``, which raises ``_Problem``;
+    """Compose one YAML file and walk its node tree with ``parse``, which raises ``NodeProblem``;
     every problem, the YAML's own included, becomes a one-line ``PolicyFileError``."""
     source = str(path)
     try:
@@ -139,7 +139,7 @@ def parse_yaml_file(path: Path, data: bytes, parse: Callable[[Node | None], T]) 
         raise PolicyFileError(source, line, "not UTF-8 text") from None
     try:
         return parse(yaml.compose(text, Loader=yaml.SafeLoader))
-    except _Problem as problem:
+    except NodeProblem as problem:
         raise PolicyFileError(source, problem.line, problem.problem) from None
     except yaml.MarkedYAMLError as exc:
         raise PolicyFileError(source, _yaml_error_line(exc), _yaml_problem(exc)) from None
@@ -162,20 +162,20 @@ def _yaml_problem(exc: yaml.MarkedYAMLError) -> str:
 
 def _parse_document(root: Node | None) -> Iterator[Rule]:
     if root is None:
-        raise _Problem(None, "empty policy file (expected a mapping with key 'rules')")
-    top = _mapping(root, "a policy file")
-    _require_keys(top, root, ("rules",), where="policy file")
+        raise NodeProblem(None, "empty policy file (expected a mapping with key 'rules')")
+    top = mapping(root, "a policy file")
+    require_keys(top, root, ("rules",), where="policy file")
     rules_node = top["rules"][1]
     if not isinstance(rules_node, SequenceNode) or not rules_node.value:
-        raise _Problem(rules_node, f"'rules' must be a non-empty list, got {_shape(rules_node)}")
+        raise NodeProblem(rules_node, f"'rules' must be a non-empty list, got {shape(rules_node)}")
     for rule_node in rules_node.value:
         yield _parse_rule(rule_node)
 
 
 def _parse_rule(node: Node) -> Rule:
-    entries = _mapping(node, "a rule")
-    _require_keys(entries, node, _RULE_KEYS, where="rule", optional=_BASIS_KEYS)
-    client, purpose, service = (_text(entries[key][1], key) for key in _RULE_KEYS[:3])
+    entries = mapping(node, "a rule")
+    require_keys(entries, node, _RULE_KEYS, where="rule", optional=_BASIS_KEYS)
+    client, purpose, service = (text(entries[key][1], key) for key in _RULE_KEYS[:3])
     fields = _parse_fields(entries["fields"][1])
     basis, legal_reference, two_person_approval = _parse_basis(entries)
     return Rule(
@@ -191,24 +191,24 @@ def _parse_rule(node: Node) -> Rule:
 
 
 def _parse_basis(entries: dict[str, tuple[Node, Node]]) -> tuple[Basis, str | None, bool]:
-    basis = _basis(entries["basis"][1]) if "basis" in entries else "consent"
+    basis = parse_basis(entries["basis"][1]) if "basis" in entries else "consent"
     reference = None
     if "legal_reference" in entries:
-        reference = _text(entries["legal_reference"][1], "legal_reference")
+        reference = text(entries["legal_reference"][1], "legal_reference")
     approval = False
     if "two_person_approval" in entries:
-        approval = _flag(entries["two_person_approval"][1], "two_person_approval")
+        approval = flag(entries["two_person_approval"][1], "two_person_approval")
     if basis == "consent":
         # Either key would suggest an exception to consent that the rule does not make.
         for key in ("legal_reference", "two_person_approval"):
             if key in entries:
-                raise _Problem(
+                raise NodeProblem(
                     entries[key][0],
                     f"{key!r} applies only to a non-consent basis "
                     f"(set basis: legal-obligation or vital-interest, or remove it)",
                 )
     elif reference is None:
-        raise _Problem(
+        raise NodeProblem(
             entries["basis"][1],
             f"basis {basis!r} needs 'legal_reference' naming the law that allows the release "
             f'(e.g. "UU 24/2007 tentang Penanggulangan Bencana, Pasal 48")',
@@ -216,42 +216,35 @@ def _parse_basis(entries: dict[str, tuple[Node, Node]]) -> tuple[Basis, str | No
     return basis, reference, approval
 
 
-def _basis(node: Node) -> Basis:
-    written = _text(node, "basis")
+def parse_basis(node: Node) -> Basis:
+    written = text(node, "basis")
     for basis in BASES:
         if basis == written:
             return basis
-    raise _Problem(node, f"unknown basis {written!r} (expected {', '.join(BASES)})")
-
-
-def _flag(node: Node, what: str) -> bool:
-    value = _scalar(node)
-    if not isinstance(value, bool):
-        raise _Problem(node, f"{what} must be true or false, got {_shape(node)}")
-    return value
+    raise NodeProblem(node, f"unknown basis {written!r} (expected {', '.join(BASES)})")
 
 
 def _parse_fields(node: Node) -> MappingProxyType[str, FieldRule]:
-    if _is_null(node) or (isinstance(node, MappingNode) and not node.value):
-        raise _Problem(node, "'fields' is empty: a rule must release at least one field")
-    entries = _mapping(node, "'fields' (field name: treatment)", duplicate="field")
+    if is_null(node) or (isinstance(node, MappingNode) and not node.value):
+        raise NodeProblem(node, "'fields' is empty: a rule must release at least one field")
+    entries = mapping(node, "'fields' (field name: treatment)", duplicate="field")
     return MappingProxyType(
         {
-            name: dataclasses.replace(_parse_field(name, value), line=key.start_mark.line + 1)
+            name: dataclasses.replace(parse_field(name, value), line=key.start_mark.line + 1)
             for name, (key, value) in entries.items()
         }
     )
 
 
-def _parse_field(name: str, node: Node) -> FieldRule:
-    if _is_null(node):
-        raise _Problem(node, f"field {name!r} has no treatment (expected {_TREATMENT_LIST})")
+def parse_field(name: str, node: Node) -> FieldRule:
+    if is_null(node):
+        raise NodeProblem(node, f"field {name!r} has no treatment (expected {_TREATMENT_LIST})")
     if isinstance(node, ScalarNode):
         return _parse_plain_treatment(name, node)
-    entries = _mapping(node, f"the treatment of field {name!r}")
+    entries = mapping(node, f"the treatment of field {name!r}")
     if len(entries) != 1:
         names = list(entries)
-        raise _Problem(
+        raise NodeProblem(
             entries[names[1]][0] if names else node,
             f"field {name!r} needs exactly one treatment, got {len(names)} "
             f"({', '.join(names) or 'none'})",
@@ -262,8 +255,10 @@ def _parse_field(name: str, node: Node) -> FieldRule:
     if treatment == "predicate":
         return _parse_predicate(name, value)
     if treatment in ("raw", "masked"):
-        raise _Problem(key, f"treatment {treatment!r} takes no value: write `{name}: {treatment}`")
-    raise _Problem(key, _unknown_treatment(name, treatment))
+        raise NodeProblem(
+            key, f"treatment {treatment!r} takes no value: write `{name}: {treatment}`"
+        )
+    raise NodeProblem(key, _unknown_treatment(name, treatment))
 
 
 def _parse_plain_treatment(name: str, node: ScalarNode) -> FieldRule:
@@ -272,44 +267,48 @@ def _parse_plain_treatment(name: str, node: ScalarNode) -> FieldRule:
     if node.value == "masked":
         return FieldRule.masked(name)
     if node.value in ("bucketed", "predicate"):
-        raise _Problem(
+        raise NodeProblem(
             node, f"treatment {node.value!r} of field {name!r} needs a value, e.g. {_EXAMPLES}"
         )
-    raise _Problem(node, _unknown_treatment(name, node.value))
+    raise NodeProblem(node, _unknown_treatment(name, node.value))
 
 
 def _parse_bucketed(name: str, node: Node) -> FieldRule:
     if not isinstance(node, SequenceNode):
-        raise _Problem(node, f"'bucketed' of field {name!r} must be a list of edges")
-    edges = [_scalar(item) for item in node.value]
+        raise NodeProblem(node, f"'bucketed' of field {name!r} must be a list of edges")
+    edges = [scalar(item) for item in node.value]
     try:
         return FieldRule.bucketed(name, edges)
     except TreatmentError as exc:
-        raise _Problem(_item_node(node, exc), f"bad 'bucketed' for field {name!r}: {exc}") from None
+        raise NodeProblem(
+            _item_node(node, exc), f"bad 'bucketed' for field {name!r}: {exc}"
+        ) from None
 
 
 def _parse_predicate(name: str, node: Node) -> FieldRule:
-    entries = _mapping(node, f"the predicate of field {name!r} (e.g. {{lt: 3000000}})")
+    entries = mapping(node, f"the predicate of field {name!r} (e.g. {{lt: 3000000}})")
     ops = list(entries)
     if len(ops) != 1:
         at = entries[ops[1]][0] if ops else node
-        raise _Problem(
+        raise NodeProblem(
             at,
             f"predicate of field {name!r} needs exactly one operator, got "
             f"{len(ops)} ({', '.join(ops) or 'none'}); expected one of {', '.join(PREDICATE_OPS)}",
         )
     ((op, (key, value)),) = entries.items()
     if op not in PREDICATE_OPS:
-        raise _Problem(
+        raise NodeProblem(
             key,
             f"unknown predicate operator {op!r} for field {name!r} "
             f"(expected {', '.join(PREDICATE_OPS)})",
         )
-    operand = [_scalar(item) for item in value.value] if isinstance(value, SequenceNode) else None
+    operand = [scalar(item) for item in value.value] if isinstance(value, SequenceNode) else None
     try:
-        return FieldRule.predicate(name, op, _scalar(value) if operand is None else operand)
+        return FieldRule.predicate(name, op, scalar(value) if operand is None else operand)
     except TreatmentError as exc:
-        raise _Problem(_item_node(value, exc), f"bad predicate for field {name!r}: {exc}") from None
+        raise NodeProblem(
+            _item_node(value, exc), f"bad predicate for field {name!r}: {exc}"
+        ) from None
 
 
 _TREATMENT_LIST = ", ".join(TREATMENTS)
@@ -320,75 +319,8 @@ def _unknown_treatment(name: str, treatment: str) -> str:
     return f"unknown treatment {treatment!r} for field {name!r} (expected {_TREATMENT_LIST})"
 
 
-def _mapping(node: Node, what: str, duplicate: str = "key") -> dict[str, tuple[Node, Node]]:
-    """A mapping node's entries by key text; refuses non-mappings and duplicate keys."""
-    if not isinstance(node, MappingNode):
-        raise _Problem(node, f"expected {what} to be a mapping, got {_shape(node)}")
-    entries: dict[str, tuple[Node, Node]] = {}
-    for key, value in node.value:
-        name = _text(key, duplicate)
-        if name in entries:
-            first_line = entries[name][0].start_mark.line + 1
-            raise _Problem(key, f"duplicate {duplicate} {name!r} (first at line {first_line})")
-        entries[name] = (key, value)
-    return entries
-
-
-def _require_keys(
-    entries: dict[str, tuple[Node, Node]],
-    node: Node,
-    keys: tuple[str, ...],
-    *,
-    where: str,
-    optional: tuple[str, ...] = (),
-) -> None:
-    for name, (key, _value) in entries.items():
-        if name not in keys and name not in optional:
-            expected = ", ".join(keys) + (f"; optional: {', '.join(optional)}" if optional else "")
-            raise _Problem(key, f"unknown key {name!r} in {where} (expected {expected})")
-    missing = [name for name in keys if name not in entries]
-    if missing:
-        raise _Problem(node, f"{where} is missing key {missing[0]!r}")
-
-
-def _text(node: Node, what: str) -> str:
-    # Take the scalar as written, so `purpose: 2024` or a field named `on` stays text instead of
-    # YAML 1.1 turning it into a number or a flag.
-    if not isinstance(node, ScalarNode):
-        raise _Problem(node, f"{what} must be text, got {_shape(node)}")
-    if _is_null(node) or not node.value.strip():
-        raise _Problem(node, f"{what} is empty")
-    return str(node.value)
-
-
-def _scalar(node: Node) -> object:
-    """A policy parameter as a Python value (int, float, bool, str, date, None)."""
-    if not isinstance(node, ScalarNode):
-        raise _Problem(node, f"expected a single value, got {_shape(node)}")
-    try:
-        return yaml.SafeLoader("").construct_object(node)
-    except yaml.constructor.ConstructorError as exc:
-        raise _Problem(node, f"unsupported value {node.value!r}: {exc.problem}") from None
-    except ValueError as exc:  # e.g. 2024-02-30 resolves as a date and fails to construct
-        raise _Problem(node, f"invalid value {node.value!r}: {exc}") from None
-
-
 def _item_node(node: Node, exc: TreatmentError) -> Node:
     if exc.item is not None and isinstance(node, SequenceNode):
         item: Node = node.value[exc.item]
         return item
     return node
-
-
-def _is_null(node: Node) -> bool:
-    return isinstance(node, ScalarNode) and node.tag == _NULL_TAG
-
-
-def _shape(node: Node) -> str:
-    if isinstance(node, MappingNode):
-        return "a mapping"
-    if isinstance(node, SequenceNode):
-        return "a list"
-    if _is_null(node):
-        return "nothing"
-    return f"{node.value!r}"
