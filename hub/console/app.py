@@ -20,7 +20,7 @@ from hub.client import QueryRefused
 from hub.console import pages
 from hub.console.officers import check_password
 from hub.console.reader import LogReader
-from hub.console.sessions import COOKIE, Session, Sessions
+from hub.console.sessions import COOKIE, LoginThrottle, Session, Sessions
 from hub.home import HubHome
 from jembatan.v1 import audit_pb2
 
@@ -30,10 +30,12 @@ PAGE = 50
 _MAX_INDEX = 2**63
 _SEARCH = "Search the exchange log"
 _LOGIN_FAILED = "Wrong officer name or password."
+_LOGIN_THROTTLED = "Too many failed logins: try again in 15 minutes."
 
 HOME = web.AppKey("home", HubHome)
 READER = web.AppKey("reader", LogReader)
 SESSIONS = web.AppKey("sessions", Sessions)
+THROTTLE = web.AppKey("throttle", LoginThrottle)
 _SESSION = "officer_session"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -95,15 +97,22 @@ async def login_form(request: web.Request) -> web.Response:
 async def login(request: web.Request) -> web.Response:
     form = await request.post()
     name, password = form.get("name"), form.get("password")
+    name = name if isinstance(name, str) else ""
+    address = request.remote or ""
+    throttle = request.app[THROTTLE]
+    if not throttle.allowed(name, address):
+        log.warning("console login refused from %s: too many failures", address)
+        return _html(pages.login_page(_LOGIN_THROTTLED), status=429)
     ok = False
-    if isinstance(name, str) and isinstance(password, str) and name and password:
+    if name and isinstance(password, str) and password:
         # scrypt takes tens of milliseconds: off the event loop, so other pages stay live.
         ok = await asyncio.to_thread(check_password, request.app[HOME], name, password)
     if not ok:
+        throttle.failed(name, address)
         # One message for every failure, so it tells nobody which officers exist.
-        log.warning("console login failed from %s", request.remote)
+        log.warning("console login failed from %s", address)
         return _html(pages.login_page(_LOGIN_FAILED), status=401)
-    assert isinstance(name, str)
+    throttle.succeeded(name)
     token = request.app[SESSIONS].start(name)
     log.info("officer %s logged in", name)
     response = web.HTTPSeeOther("/")
@@ -230,6 +239,7 @@ def build_app(
     app[HOME] = home
     app[READER] = reader
     app[SESSIONS] = sessions or Sessions()
+    app[THROTTLE] = LoginThrottle()
     app.on_response_prepare.append(_secure_headers)
     app.router.add_get("/login", login_form)
     app.router.add_post("/login", login)

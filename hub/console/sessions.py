@@ -69,3 +69,43 @@ class Sessions:
         for token, session in list(self._sessions.items()):
             if now - session.last_seen > IDLE_S or now - session.created > MAX_S:
                 del self._sessions[token]
+
+
+class LoginThrottle:
+    """Failed logins counted per officer name and per client address over a window: past
+    the limit, attempts are refused without checking the password at all, which caps
+    guessing and keeps scrypt from being used to burn the host's CPU."""
+
+    WINDOW_S = 15 * 60
+    PER_NAME = 5
+    # Higher: officers behind one office NAT share an address.
+    PER_ADDRESS = 30
+    _KEYS = 10_000
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._failures: dict[str, list[float]] = {}
+
+    def allowed(self, name: str, address: str) -> bool:
+        return (
+            self._recent(f"name:{name}") < self.PER_NAME
+            and self._recent(f"address:{address}") < self.PER_ADDRESS
+        )
+
+    def failed(self, name: str, address: str) -> None:
+        now = self._clock()
+        for key in (f"name:{name}", f"address:{address}"):
+            self._failures.setdefault(key, []).append(now)
+        while len(self._failures) > self._KEYS:  # bounded: the oldest keys go first
+            del self._failures[next(iter(self._failures))]
+
+    def succeeded(self, name: str) -> None:
+        self._failures.pop(f"name:{name}", None)
+
+    def _recent(self, key: str) -> int:
+        times = self._failures.get(key)
+        if not times:
+            return 0
+        cutoff = self._clock() - self.WINDOW_S
+        times[:] = [t for t in times if t > cutoff]
+        return len(times)

@@ -148,6 +148,20 @@ def _consistency(page: Page, console: str) -> tuple[int, int]:
         time.sleep(0.3)
 
 
+async def test_guessing_a_password_is_cut_off_before_the_password_is_checked(
+    console: str,
+) -> None:
+    guesser = "officer-under-attack"
+    statuses = []
+    async with aiohttp.ClientSession() as http:
+        for attempt in range(7):
+            data = {"name": guesser, "password": f"guess-{attempt}"}
+            async with http.post(console + "/login", data=data) as response:
+                statuses.append((response.status, await response.text()))
+    assert [status for status, _ in statuses] == [401] * 5 + [429] * 2
+    assert "Too many failed logins" in statuses[-1][1]
+
+
 def test_an_officer_searches_and_sees_proofs_verified_in_a_real_browser(console: str) -> None:
     # Failing, not skipping: the test set-up installs chromium (Makefile).
     assert CHROMIUM.exists(), f"{CHROMIUM} missing: apt-get install chromium"
