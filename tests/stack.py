@@ -24,7 +24,8 @@ from hub.audit.record import AuditRecord
 from hub.client import HubClient, QueryAnswer
 from hub.home import CONSENT_MANAGER_ID, HubHome
 from hub.processes import RunningProcess
-from hub.store.sqlite import SqliteRegistry
+from hub.store import open_store
+from hub.store.base import HubStore
 from jembatan.v1 import consent_pb2, consent_pb2_grpc
 from policies import DEFAULT_DIRECTORY
 
@@ -78,10 +79,13 @@ class Stack:
             ca_pem=self.home.ca_cert.read_bytes(),
         )
 
-    def client(self, member_id: str = ELIGIBILITY_ID, **options: object) -> HubClient:
+    def client(
+        self, member_id: str = ELIGIBILITY_ID, *, address: str | None = None, **options: object
+    ) -> HubClient:
+        """A client of the hub (or of the replica at ``address``) as ``member_id``."""
         files = self.member(member_id)
         return HubClient(
-            self.address,
+            address or self.address,
             key_pem=files.key_pem,
             cert_pem=files.cert_pem,
             ca_pem=self.home.ca_cert.read_bytes(),
@@ -136,8 +140,8 @@ class Stack:
         return record
 
     @contextlib.contextmanager
-    def registry(self) -> Iterator[SqliteRegistry]:
-        registry = SqliteRegistry(self.home.database)
+    def registry(self) -> Iterator[HubStore]:
+        registry = open_store(self.home)
         try:
             yield registry
         finally:
@@ -166,8 +170,11 @@ def start_stack(
     policies: Path | None = None,
     hub_args: Sequence[str] = (),
     sim_args: Sequence[str] = (),
+    database_url: str | None = None,
 ) -> Stack:
-    home = devstack.prepare_home(root)
+    """The hub and its agencies; the store in ``database_url`` (a PostgreSQL DSN) if given,
+    so more replicas can join it (``start_replica``)."""
+    home = devstack.prepare_home(root, database_url=database_url)
     running = devstack.start(
         home,
         seed=TEST_SEED,
@@ -184,6 +191,16 @@ def start_stack(
         running.consent_key,
         population,
         sample_niks(population),
+    )
+
+
+def start_replica(stack: Stack, name: str = "replica") -> RunningProcess:
+    """Another hub process on the stack's PostgreSQL store, with the same home (keys, CA)
+    and policies (the default fixtures), on a port of its own."""
+    if not stack.home.database_url:
+        raise ValueError("replicas share a PostgreSQL store: start_stack(database_url=...)")
+    return devstack.start_hub(
+        stack.home, ["--policies", str(stack.home.root / "policies")], name=name
     )
 
 

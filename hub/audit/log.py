@@ -3,6 +3,10 @@
 Appends from many concurrent queries are grouped into one transaction (group commit): the
 thread takes whatever has queued up while the previous batch was being fsynced, so under
 load one fsync serves many exchanges, and when idle a lone record is written at once.
+
+The writer decides each batch's first index inside the batch's transaction (see
+``AuditWriter``), so this thread keeps no count of its own: with several hub replicas on
+one PostgreSQL store, each replica's sequencer appends to the same single log.
 """
 
 from __future__ import annotations
@@ -82,7 +86,6 @@ class AuditLog:
     def _run(self, open_writer: Callable[[], AuditWriter]) -> None:
         try:
             writer = open_writer()
-            size = writer.size()
         except Exception as exc:
             self._startup_error = exc
             self._ready.set()
@@ -104,24 +107,23 @@ class AuditLog:
                         stop = True
                         break
                     batch.append(item)  # type: ignore[arg-type]
-                size = self._write(writer, size, batch)
+                self._write(writer, batch)
                 if stop:
                     return
         finally:
             writer.close()
 
-    def _write(self, writer: AuditWriter, size: int, batch: list[_Item]) -> int:
+    def _write(self, writer: AuditWriter, batch: list[_Item]) -> None:
         try:
-            writer.append(size, [entry for entry, _, _ in batch])
+            first = writer.append([entry for entry, _, _ in batch])
         except Exception as exc:
             log.error("audit append failed: %s", exc)
             error = AuditUnavailable(f"audit record not durable: {exc}")
             _settle(batch, lambda future, _: future.set_exception(error))
-            return size
+            return
         _settle(
-            batch, lambda future, i: future.set_result(LogEntry(size + i, batch[i][0].leaf_hash))
+            batch, lambda future, i: future.set_result(LogEntry(first + i, batch[i][0].leaf_hash))
         )
-        return size + len(batch)
 
 
 def _settle(batch: list[_Item], settle: Callable[[asyncio.Future[LogEntry], int], None]) -> None:
