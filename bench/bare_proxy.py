@@ -24,7 +24,7 @@ from pathlib import Path
 import grpc
 
 from hub.home import HubHome
-from hub.store.sqlite import SqliteRegistry
+from hub.store import open_store
 from hub.tls import listen_mtls
 from jembatan.v1 import connector_pb2, exchange_pb2
 
@@ -35,7 +35,7 @@ MAX_MESSAGE_BYTES = 64 * 1024
 
 class BareProxy:
     def __init__(self, home: HubHome, listen: str, deadline_s: float = 2.0) -> None:
-        registry = SqliteRegistry(home.database)
+        registry = open_store(home)
         try:
             endpoints = {r.service_id: r.endpoint for r in registry.services() if r.enabled}
         finally:

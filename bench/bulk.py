@@ -36,7 +36,7 @@ from examples.eligibility.service import PURPOSE, SERVICES, EligibilityService
 from hub import devstack
 from hub.home import CONSENT_MANAGER_ID
 from hub.progress import Progress
-from hub.store.sqlite import SqliteRegistry
+from hub.store import open_store
 
 SEED = 2026
 
@@ -88,7 +88,7 @@ async def _reverify(stack: devstack.DevStack, scale: float) -> dict[str, Any]:
             bar.advance()
         seconds = time.monotonic() - started
     bar.close()
-    registry = SqliteRegistry(stack.home.database)
+    registry = open_store(stack.home)
     try:
         audited = registry.size()
     finally:

@@ -51,7 +51,7 @@ from hub.client import HubClient
 from hub.errors import REASON_METADATA_KEY
 from hub.home import CONSENT_MANAGER_ID, HubHome
 from hub.processes import ProcessFailed, RunningProcess
-from hub.store.sqlite import SqliteRegistry
+from hub.store import open_store
 from jembatan.v1 import connector_pb2, exchange_pb2
 
 ELIGIBILITY_ID = "ID/GOV/KEMENSOS/eligibility"
@@ -442,7 +442,7 @@ async def benchmark(stack: Stack, args: argparse.Namespace) -> dict[str, object]
 
     receipts_verified = verify_receipts(stack.home, totals["hub"])
     stack.hub.stop()  # a clean stop drains the audit sequencer
-    registry = SqliteRegistry(stack.home.database)
+    registry = open_store(stack.home)
     try:
         audit_records = registry.size()
     finally:

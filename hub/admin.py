@@ -35,8 +35,8 @@ from hub.pki import (
     make_csr,
     member_id_of,
 )
+from hub.store import open_store
 from hub.store.base import MemberCertificate, ServiceRoute
-from hub.store.sqlite import SqliteRegistry
 
 
 @dataclass(frozen=True)
@@ -94,7 +94,7 @@ def issue(
     cert = ca.issue(
         csr, member_id, valid_days=valid_days, dns_names=("localhost", *dns_names), roles=roles
     )
-    registry = SqliteRegistry(home.database)
+    registry = open_store(home)
     try:
         registry.add_member_certificate(certificate_record(cert, member_id))
     finally:
@@ -138,7 +138,7 @@ def revoke_certificate(home: HubHome, cert_or_serial: str, reason: str) -> str:
         if path.is_file()
         else cert_or_serial.lower().removeprefix("0x")
     )
-    registry = SqliteRegistry(home.database)
+    registry = open_store(home)
     try:
         if registry.member_certificate(serial) is None:
             raise PkiError(f"no certificate with serial {serial} in the registry")
@@ -167,7 +167,7 @@ def register_service(
         endpoint=endpoint,
         catalogue_json=json.dumps([asdict(spec) for spec in catalogue]),
     )
-    registry = SqliteRegistry(home.database)
+    registry = open_store(home)
     try:
         registry.put_service(route)
         # Versioned like an approved registration, so discovery names the catalogue it gives.

@@ -50,7 +50,7 @@ from hub.pki import (
 )
 from hub.registry_service import catalogue_to_json, catalogue_to_proto
 from hub.store import base
-from hub.store.sqlite import SqliteRegistry
+from hub.store.base import HubStore
 from jembatan.v1 import admin_pb2, admin_pb2_grpc, registry_pb2
 
 ADMINISTRATION = "administration"
@@ -98,7 +98,7 @@ class AdminService(admin_pb2_grpc.AdminServicer):
     def __init__(
         self,
         calls: CallRecorder,
-        registry: SqliteRegistry,
+        registry: HubStore,
         ca: Callable[[], CertificateAuthority],
     ) -> None:
         self._calls = calls.bind("jembatan.v1.Admin", ADMINISTRATION)

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from connectors.sdk import UnsafeMisbehaviour
     from hub.admin_client import AdminClient
     from hub.audit.publisher import CheckpointPublisher
-    from hub.store.sqlite import SqliteRegistry
+    from hub.store.base import HubStore
     from jembatan.v1 import admin_pb2
     from policies.lint import Catalogues
 
@@ -46,7 +46,7 @@ class CliError(JembatanError):
 
 
 def _home(args: argparse.Namespace) -> HubHome:
-    return HubHome(Path(args.home))
+    return HubHome(Path(args.home), database_url=args.database or None)
 
 
 async def _until_signalled() -> None:
@@ -111,9 +111,9 @@ def cmd_pki_revoke(args: argparse.Namespace) -> None:
 
 
 def cmd_pki_list(args: argparse.Namespace) -> None:
-    from hub.store.sqlite import SqliteRegistry
+    from hub.store import open_store
 
-    registry = SqliteRegistry(_home(args).database)
+    registry = open_store(_home(args))
     try:
         for cert in registry.member_certificates():
             state = f"REVOKED {cert.revoked_at}" if cert.revoked else "valid"
@@ -402,16 +402,16 @@ def cmd_query(args: argparse.Namespace) -> None:
 # --- audit -------------------------------------------------------------------------------
 
 
-def _publisher(home: HubHome) -> tuple[SqliteRegistry, CheckpointPublisher]:
+def _publisher(home: HubHome) -> tuple[HubStore, CheckpointPublisher]:
     """The log's storage and a publisher that signs with the hub's log key (on the hub's
     machine: the key never leaves the home)."""
     import time
 
     from consent.artefact import load_private_key_pem
     from hub.audit.publisher import CheckpointPublisher
-    from hub.store.sqlite import SqliteRegistry
+    from hub.store import open_store
 
-    registry = SqliteRegistry(home.database)
+    registry = open_store(home)
     key = load_private_key_pem(home.log_key.read_bytes())
     return registry, CheckpointPublisher(registry, key, clock=time.time)
 
@@ -752,11 +752,11 @@ def _catalogues(args: argparse.Namespace) -> tuple[Catalogues, set[str] | None, 
 
     from connectors.sdk.agency import FieldSpec
     from connectors.simulation.pilot import pilot_catalogues
-    from hub.store.sqlite import SqliteRegistry
+    from hub.store import open_store
 
-    home = HubHome(Path(args.lint_home or args.home))
-    if home.database.is_file():
-        registry = SqliteRegistry(home.database)
+    home = HubHome(Path(args.lint_home or args.home), database_url=args.database or None)
+    if home.database_url or home.database.is_file():
+        registry = open_store(home)
         try:
             routes = registry.services()
             members = {
@@ -833,6 +833,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--home",
         default=os.environ.get("JEMBATAN_HOME", "jembatan-home"),
         help="hub home directory (default: $JEMBATAN_HOME or ./jembatan-home)",
+    )
+    # --- storage engine (PostgreSQL replicas) ---
+    database_help = (
+        "PostgreSQL DSN (postgresql://…) holding the registry and audit log, shared by hub"
+        " replicas (default: $JEMBATAN_DATABASE, else the home's SQLite file)"
+    )
+    parser.add_argument(
+        "--database", default=os.environ.get("JEMBATAN_DATABASE", ""), help=database_help
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -1003,6 +1011,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = add(commands, "serve", cmd_serve, "run the hub")
     serve.add_argument("--listen", default=DEFAULT_HUB)
+    serve.add_argument("--database", default=argparse.SUPPRESS, help=database_help)
     serve.add_argument("--policies", help="policy directory (default: the shipped policies)")
     serve.add_argument("--max-age", type=int, default=60, help="request freshness window, s")
     serve.add_argument("--connector-deadline", type=float, default=2.0, help="seconds")

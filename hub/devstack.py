@@ -20,11 +20,14 @@ from hub.processes import RunningProcess, start_jembatan
 ELIGIBILITY_ID = "ID/GOV/KEMENSOS/eligibility"
 
 
-def prepare_home(root: Path, agencies: Sequence[str] | None = None) -> HubHome:
-    """CA, hub keys, the consent manager, the eligibility service and the agencies."""
+def prepare_home(
+    root: Path, agencies: Sequence[str] | None = None, *, database_url: str | None = None
+) -> HubHome:
+    """CA, hub keys, the consent manager, the eligibility service and the agencies; the
+    registry in ``database_url`` (PostgreSQL) if given, else in the home's SQLite file."""
     from connectors.simulation.pilot import PILOT_AGENCIES, simulated_agency
 
-    home = HubHome(root)
+    home = HubHome(root, database_url=database_url)
     init_home(home)
     init_consent_manager(home)
     for member_id in (ELIGIBILITY_ID, CONSENT_MANAGER_ID):
@@ -81,12 +84,10 @@ def start(
     hub_stderr: IO[str] | None = None,
 ) -> DevStack:
     """Start the agencies (routed in the hub's registry), then the hub."""
-    root = str(home.root)
     agencies = start_jembatan(
         "agencies",
         [
-            "--home",
-            root,
+            *home_args(home),
             "sim",
             "--register",
             "--seed",
@@ -98,12 +99,27 @@ def start(
     )
     try:
         policy_args = ["--policies", str(policies)] if policies else []
-        hub = start_jembatan(
-            "hub",
-            ["--home", root, "serve", "--listen", "127.0.0.1:0", *policy_args, *hub_args],
-            stderr=hub_stderr,
-        )
+        hub = start_hub(home, [*policy_args, *hub_args], stderr=hub_stderr)
     except BaseException:
         agencies.stop()
         raise
     return DevStack(home, hub, agencies)
+
+
+def home_args(home: HubHome) -> list[str]:
+    """``jembatan`` options naming the home and its store."""
+    store = ["--database", home.database_url] if home.database_url else []
+    return ["--home", str(home.root), *store]
+
+
+def start_hub(
+    home: HubHome,
+    args: Sequence[str] = (),
+    name: str = "hub",
+    stderr: IO[str] | None = None,
+) -> RunningProcess:
+    """One hub process on a free loopback port; call again for another replica of a home
+    whose store is a PostgreSQL database."""
+    return start_jembatan(
+        name, [*home_args(home), "serve", "--listen", "127.0.0.1:0", *args], stderr=stderr
+    )

@@ -7,7 +7,8 @@ HOME/hub/log.key                Ed25519 key that signs receipts and checkpoints 
 HOME/hub/log.vkey               its checkpoint verifier key string, to publish
 HOME/hub/pseudonym.key          HMAC key that turns NIKs into audit pseudonyms
 HOME/consent-manager.pub        the consent manager's (Perlinsos portal's) public key
-HOME/hub.db                     SQLite: registry, consents, nonces, audit log
+HOME/hub.db                     SQLite: registry, consents, nonces, audit log (unless the
+                                home is configured with a PostgreSQL database_url)
 HOME/members/<member>/          key and certificate of members enrolled from this machine
 ```
 """
@@ -33,6 +34,9 @@ def write_private(path: Path, data: bytes) -> None:
 @dataclass(frozen=True)
 class HubHome:
     root: Path
+    # A PostgreSQL DSN: the store lives there instead of in ``database`` (several replicas
+    # share one). From ``jembatan --database`` or $JEMBATAN_DATABASE.
+    database_url: str | None = None
 
     @property
     def ca_dir(self) -> Path:

@@ -16,8 +16,7 @@ from hub.calls import CallRecorder
 from hub.errors import Refusal
 from hub.exchange import abort_with
 from hub.pipeline.stages import PURPOSE_CODE, TREATMENTS
-from hub.store.base import ServiceRoute
-from hub.store.sqlite import SqliteRegistry
+from hub.store.base import HubStore, ServiceRoute
 from jembatan.v1 import registry_pb2, registry_pb2_grpc
 from policies import PolicySet
 
@@ -53,7 +52,7 @@ class RegistryService(registry_pb2_grpc.RegistryServicer):
     def __init__(
         self,
         calls: CallRecorder,
-        registry: SqliteRegistry,
+        registry: HubStore,
         policies: Callable[[], PolicySet],
     ) -> None:
         self._calls = calls

@@ -47,8 +47,8 @@ from hub.pki import CertificateAuthority, load_cert_pem
 from hub.policy_reload import PolicyReloader
 from hub.registry_service import RegistryService
 from hub.routing import ConnectorPool
+from hub.store import open_audit_writer, open_store
 from hub.store.snapshot import RegistrySnapshot
-from hub.store.sqlite import SqliteAuditWriter, SqliteRegistry
 from hub.tls import listen_mtls
 from jembatan.limits import MAX_MESSAGE_BYTES
 from jembatan.v1 import (
@@ -104,8 +104,9 @@ class Hub:
             settings.policies_dir, lambda: self.policies, self._use_policies
         )
         self._reloading: asyncio.Task[None] | None = None
-        self.registry = SqliteRegistry(home.database)
-        self.audit = AuditLog(lambda: SqliteAuditWriter(home.database))
+        # Storage: the home's engine (its SQLite file, or a PostgreSQL DSN shared by replicas).
+        self.registry = open_store(home)
+        self.audit = AuditLog(lambda: open_audit_writer(home))
         self.metrics = HubMetrics()
         self.metrics_address: str | None = None
         self._metrics_runner: web.AppRunner | None = None
@@ -118,7 +119,11 @@ class Hub:
         clock = settings.clock
         snapshot = RegistrySnapshot(self.registry)
         self.identify = Identify(snapshot, certificates)
-        replay = ReplayGuard(self.registry.live_nonces(int(clock())))
+        # On a shared store every nonce is claimed there too: a replay on another replica.
+        replay = ReplayGuard(
+            self.registry.live_nonces(int(clock())),
+            shared=self.registry if self.registry.shared else None,
+        )
         consent_key = load_public_key_pem(home.consent_manager_public_key.read_bytes())
         pseudonyms = Pseudonymizer(bytes.fromhex(home.pseudonym_key.read_text().strip()))
         self.calls = CallRecorder(self.identify, self.audit, pseudonyms, clock)
@@ -169,7 +174,9 @@ class Hub:
             ),
             self._server,
         )
-        self.checkpoints = CheckpointPublisher(self.registry, log_key, clock=clock)
+        self.checkpoints = CheckpointPublisher(
+            self.registry, log_key, clock=clock, lease=self.registry.signer_lease()
+        )
         self._publishing: asyncio.Task[None] | None = None
         audit_pb2_grpc.add_AuditServicer_to_server(
             AuditService(self.calls, self.registry, self.checkpoints, pseudonyms, consent_key),

@@ -26,7 +26,8 @@ from hub.audit.record import AuditRecord
 from hub.client import HubClient, QueryAnswer
 from hub.home import CONSENT_MANAGER_ID, HubHome
 from hub.processes import RunningProcess
-from hub.store.sqlite import SqliteRegistry
+from hub.store import open_store
+from hub.store.base import HubStore
 from jembatan.v1 import consent_pb2, consent_pb2_grpc
 from policies import DEFAULT_DIRECTORY
 
@@ -88,10 +89,13 @@ class Stack:
             ca_pem=self.home.ca_cert.read_bytes(),
         )
 
-    def client(self, member_id: str = ELIGIBILITY_ID, **options: object) -> HubClient:
+    def client(
+        self, member_id: str = ELIGIBILITY_ID, *, address: str | None = None, **options: object
+    ) -> HubClient:
+        """A client of the hub (or of the replica at ``address``) as ``member_id``."""
         files = self.member(member_id)
         return HubClient(
-            self.address,
+            address or self.address,
             key_pem=files.key_pem,
             cert_pem=files.cert_pem,
             ca_pem=self.home.ca_cert.read_bytes(),
@@ -146,8 +150,8 @@ class Stack:
         return record
 
     @contextlib.contextmanager
-    def registry(self) -> Iterator[SqliteRegistry]:
-        registry = SqliteRegistry(self.home.database)
+    def registry(self) -> Iterator[HubStore]:
+        registry = open_store(self.home)
         try:
             yield registry
         finally:
@@ -177,8 +181,11 @@ def start_stack(
     hub_args: Sequence[str] = (),
     sim_args: Sequence[str] = (),
     hub_stderr: IO[str] | None = None,
+    database_url: str | None = None,
 ) -> Stack:
-    home = devstack.prepare_home(root)
+    """The hub and its agencies; the store in ``database_url`` (a PostgreSQL DSN) if given,
+    so more replicas can join it (``start_replica``)."""
+    home = devstack.prepare_home(root, database_url=database_url)
     running = devstack.start(
         home,
         seed=TEST_SEED,
@@ -196,6 +203,16 @@ def start_stack(
         running.consent_key,
         population,
         sample_niks(population),
+    )
+
+
+def start_replica(stack: Stack, name: str = "replica") -> RunningProcess:
+    """Another hub process on the stack's PostgreSQL store, with the same home (keys, CA)
+    and policies (the default fixtures), on a port of its own."""
+    if not stack.home.database_url:
+        raise ValueError("replicas share a PostgreSQL store: start_stack(database_url=...)")
+    return devstack.start_hub(
+        stack.home, ["--policies", str(stack.home.root / "policies")], name=name
     )
 
 

@@ -3,6 +3,10 @@
 Appends from many concurrent queries are grouped into one transaction (group commit): the
 thread takes whatever has queued up while the previous batch was being fsynced, so under
 load one fsync serves many exchanges, and when idle a lone record is written at once.
+
+The writer decides each batch's first index inside the batch's transaction (see
+``AuditWriter``), so this thread keeps no count of its own: with several hub replicas on
+one PostgreSQL store, each replica's sequencer appends to the same single log.
 """
 
 from __future__ import annotations
@@ -59,7 +63,8 @@ class AuditLog:
         self._queue: queue.SimpleQueue[_Item | object] = queue.SimpleQueue()
         self._ready = threading.Event()
         self._startup_error: BaseException | None = None
-        # Written by the sequencer thread only; read (for health and metrics) anywhere.
+        # Written by the sequencer thread only; read (for health and metrics) anywhere. The
+        # log's size as this hub last wrote it (replicas sharing a log also append).
         self.size = 0
         self.failing = False
         self._thread = threading.Thread(
@@ -99,7 +104,6 @@ class AuditLog:
     def _run(self, open_writer: Callable[[], AuditWriter]) -> None:
         try:
             writer = open_writer()
-            size = self.size = writer.size()
         except Exception as exc:
             self._startup_error = exc
             self._ready.set()
@@ -111,7 +115,7 @@ class AuditLog:
                 if first is _STOP:
                     return
                 if first is _PROBE:
-                    self._probe(writer, size)
+                    self._probe(writer)
                     continue
                 batch: list[_Item] = [first]  # type: ignore[list-item]
                 stop = False
@@ -126,31 +130,30 @@ class AuditLog:
                     if item is _PROBE:
                         continue  # a batch is a better probe than a probe
                     batch.append(item)  # type: ignore[arg-type]
-                size = self._write(writer, size, batch)
+                self._write(writer, batch)
                 if stop:
                     return
         finally:
             writer.close()
 
-    def _write(self, writer: AuditWriter, size: int, batch: list[_Item]) -> int:
+    def _write(self, writer: AuditWriter, batch: list[_Item]) -> None:
         try:
-            writer.append(size, [entry for entry, _, _ in batch])
+            first = writer.append([entry for entry, _, _ in batch])
         except Exception as exc:
             log.error("audit append failed: %s", exc)
             self.failing = True
             error = AuditUnavailable(f"audit record not durable: {exc}")
             _settle(batch, lambda future, _: future.set_exception(error))
-            return size
+            return
         self.failing = False
-        self.size = size + len(batch)
+        self.size = first + len(batch)
         _settle(
-            batch, lambda future, i: future.set_result(LogEntry(size + i, batch[i][0].leaf_hash))
+            batch, lambda future, i: future.set_result(LogEntry(first + i, batch[i][0].leaf_hash))
         )
-        return size + len(batch)
 
-    def _probe(self, writer: AuditWriter, size: int) -> None:
+    def _probe(self, writer: AuditWriter) -> None:
         try:
-            writer.probe(size)
+            writer.probe()
         except Exception as exc:
             if not self.failing:
                 log.error("audit log not writable: %s", exc)

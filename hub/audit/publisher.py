@@ -1,8 +1,12 @@
 """Publishes signed checkpoints of the audit log: on a schedule, and on demand.
 
-Only the hub that sequences the log signs its checkpoints, with its note key (the log key,
-not the TLS key). A checkpoint is stored beside the log, so officers and clients can always
-fetch the latest and check proofs against it.
+Checkpoints are signed with the hub's note key (the log key, not the TLS key) and stored
+beside the log, so officers and clients can always fetch the latest and check proofs
+against it. Where several replicas share one store, the scheduled signing is done by the
+one replica holding the store's signer lease (``HubStore.signer_lease``), re-tried every
+interval, so another takes over when that one dies. Signing on demand (``latest``) may
+happen on any replica: the key and the tree are the same, so a checkpoint of one size is
+the same note whoever signs it.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from collections.abc import Callable
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from hub.audit.checkpoint import ORIGIN, Checkpoint, sign_checkpoint
-from hub.store.sqlite import SqliteRegistry
+from hub.store.base import CheckpointStore, Lease, SoleLease
 
 log = logging.getLogger(__name__)
 
@@ -23,13 +27,15 @@ log = logging.getLogger(__name__)
 class CheckpointPublisher:
     def __init__(
         self,
-        registry: SqliteRegistry,
+        registry: CheckpointStore,
         key: Ed25519PrivateKey,
         *,
         clock: Callable[[], float],
         origin: str = ORIGIN,
+        lease: Lease | None = None,
     ) -> None:
         self._registry = registry
+        self._lease = lease or SoleLease()
         self._key = key
         self._clock = clock
         self._origin = origin
@@ -55,10 +61,15 @@ class CheckpointPublisher:
         return size, note
 
     async def run(self, interval_s: float) -> None:
-        """Sign a checkpoint every ``interval_s`` while the log grows."""
-        while True:
-            await asyncio.sleep(interval_s)
-            try:
-                self.publish()
-            except Exception as exc:  # the next round tries again; queries are not affected
-                log.error("checkpoint not published: %s", exc)
+        """Sign a checkpoint every ``interval_s`` while the log grows and this process
+        holds the signer lease."""
+        try:
+            while True:
+                await asyncio.sleep(interval_s)
+                try:
+                    if self._lease.held():
+                        self.publish()
+                except Exception as exc:  # the next round tries again; queries go on
+                    log.error("checkpoint not published: %s", exc)
+        finally:
+            self._lease.close()

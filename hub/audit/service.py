@@ -27,7 +27,7 @@ from hub.errors import Refusal
 from hub.exchange import abort_with
 from hub.home import CONSENT_MANAGER_ID
 from hub.pipeline.stages import PeerMember
-from hub.store.sqlite import SqliteRegistry
+from hub.store.base import HubStore
 from jembatan.v1 import audit_pb2, audit_pb2_grpc
 
 AUDITOR = "auditor"
@@ -42,7 +42,7 @@ class AuditService(audit_pb2_grpc.AuditServicer):
     def __init__(
         self,
         calls: CallRecorder,
-        registry: SqliteRegistry,
+        registry: HubStore,
         publisher: CheckpointPublisher,
         pseudonyms: Pseudonymizer,
         consent_key: Ed25519PublicKey,

@@ -20,7 +20,7 @@ from hub.demo.eligibility import run_eligibility
 from hub.demo.secure_path import SecurePath, run_secure_path
 from hub.devstack import DevStack, prepare_home, start
 from hub.home import CONSENT_MANAGER_ID
-from hub.store.sqlite import SqliteRegistry
+from hub.store import open_store
 
 SEED = 2026
 _SIXTEEN_DIGITS = re.compile(rb"(?<!\d)\d{16}(?!\d)")
@@ -33,7 +33,7 @@ def _say(text: str) -> None:
 def check_audit(stack: DevStack, expected: int, population: Population) -> list[str]:
     """Problems with the audit log, if any: record count, raw NIKs in the store."""
     problems = []
-    registry = SqliteRegistry(stack.home.database)
+    registry = open_store(stack.home)
     try:
         size = registry.size()
     finally:

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Protocol
 
 from hub.store.base import Nonce
 
 _PRUNE_EVERY = 4096
+
+
+class SharedNonces(Protocol):
+    def claim_nonce(self, nonce: Nonce, now: int) -> bool: ...
 
 
 class ReplayGuard:
@@ -15,16 +20,26 @@ class ReplayGuard:
     Claims are atomic because the hub's event loop is single-threaded; a claimed nonce is
     made durable together with the audit record of its exchange (see the audit writer),
     so it is on disk before any answer to it leaves the hub.
+
+    With ``shared`` (a store other hub replicas use too), a nonce new to this process is
+    also claimed in the store before the query goes on, in one atomic statement: a nonce
+    used on one replica is then a replay on every other. If the store cannot be reached the
+    claim raises, and the exchange fails closed.
     """
 
-    def __init__(self, live: Iterable[Nonce] = ()) -> None:
+    def __init__(self, live: Iterable[Nonce] = (), shared: SharedNonces | None = None) -> None:
         self._expiry: dict[tuple[str, str], int] = {(n.issuer, n.value): n.expires_at for n in live}
         self._claims_since_prune = 0
+        self._shared = shared
 
     def claim(self, issuer: str, nonce: str, expires_at: int, now: float) -> bool:
         key = (issuer, nonce)
         known = self._expiry.get(key)
         if known is not None and known >= now:
+            return False
+        if self._shared is not None and not self._shared.claim_nonce(
+            Nonce(issuer, nonce, expires_at), int(now)
+        ):
             return False
         self._expiry[key] = expires_at
         self._claims_since_prune += 1

@@ -1,2 +1,63 @@
-"""What the hub keeps: member certificates, service routes, consent revocations, replay
-nonces and the audit log. ``base`` names the interfaces; ``sqlite`` is the embedded engine."""
+"""What the hub keeps: member certificates, service routes, consents, replay nonces and
+the audit log. ``base`` names the interfaces, ``sql`` holds the logic both engines share,
+``sqlite`` is the embedded default and ``postgres`` the engine for several replicas.
+
+``open_store`` and ``open_audit_writer`` open whichever engine the home is configured with:
+its ``database_url`` (``jembatan --database postgresql://…`` or ``$JEMBATAN_DATABASE``),
+else the SQLite file in the home.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hub.home import HubHome
+from hub.store.base import AuditWriter, HubStore, StoreError
+
+
+def _location(where: HubHome | str | Path) -> str | Path:
+    if isinstance(where, HubHome):
+        return where.database_url or where.database
+    return where
+
+
+def _dsn(location: str | Path) -> str | None:
+    from hub.store.postgres import is_dsn
+
+    if isinstance(location, str) and "://" in location:
+        if not is_dsn(location):
+            raise StoreError(
+                f"database {location.split('://')[0]}://…: expected a postgresql:// DSN"
+                " (or no --database, for the home's SQLite file)"
+            )
+        return location
+    return None
+
+
+def open_store(where: HubHome | str | Path) -> HubStore:
+    """The hub's store: a home (its configured engine), a PostgreSQL DSN or a SQLite path."""
+    location = _location(where)
+    dsn = _dsn(location)
+    if dsn is not None:
+        from hub.store.postgres import PostgresStore
+
+        return PostgresStore(dsn)
+    from hub.store.sqlite import SqliteRegistry
+
+    return SqliteRegistry(Path(location))
+
+
+def open_audit_writer(where: HubHome | str | Path) -> AuditWriter:
+    """The audit log's writer on the same engine as ``open_store``."""
+    location = _location(where)
+    dsn = _dsn(location)
+    if dsn is not None:
+        from hub.store.postgres import PostgresAuditWriter
+
+        return PostgresAuditWriter(dsn)
+    from hub.store.sqlite import SqliteAuditWriter
+
+    return SqliteAuditWriter(Path(location))
+
+
+__all__ = ["AuditWriter", "HubStore", "StoreError", "open_audit_writer", "open_store"]

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
+
+from hub.errors import JembatanError
+
+
+class StoreError(JembatanError):
+    """The store cannot be opened or used as configured; the message says why."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,23 +261,115 @@ class AdministrationStore(Protocol):
 
 
 class AuditWriter(Protocol):
-    """The one writer of the log: appends a batch in one durable transaction."""
+    """The log's writer: appends a batch in one durable transaction.
 
-    def size(self) -> int: ...
+    The writer, not its caller, decides where the batch goes: it reads the log's size inside
+    the batch's transaction, under the engine's sequencing lock, so when several hub
+    replicas append to one store each batch gets the next indices and none is skipped,
+    reused or lost.
+    """
 
-    def append(self, first_index: int, entries: Sequence[PendingEntry]) -> None: ...
+    def append(self, entries: Sequence[PendingEntry]) -> int:
+        """Append ``entries`` durably; the index of the first."""
+        ...
 
-    def probe(self, index: int) -> None:
-        """Write a record at ``index`` and roll it back: raises if the log cannot take
-        one now (health checks after a failed append)."""
+    def probe(self) -> None:
+        """Write a record and roll it back: raises if the log cannot take one now (health
+        checks after a failed append)."""
         ...
 
     def close(self) -> None: ...
 
 
 class AuditReader(Protocol):
+    """The log's read side: records, the Merkle tree over them, and officers' search."""
+
     def size(self) -> int: ...
 
     def entry(self, index: int) -> tuple[bytes, bytes] | None:
         """(leaf_hash, record_json) at ``index``."""
         ...
+
+    def entries(self) -> Iterable[tuple[int, bytes, bytes]]: ...
+
+    def tree_size(self) -> int: ...
+
+    def tree_root(self, size: int) -> bytes: ...
+
+    def committed_leaf(self, index: int) -> bytes: ...
+
+    def inclusion_proof(self, index: int, size: int) -> list[bytes]: ...
+
+    def inclusion_proofs(self, start: int, end: int, size: int) -> Iterator[list[bytes]]: ...
+
+    def consistency_proof(self, old_size: int, new_size: int) -> list[bytes]: ...
+
+    def committed_entries(
+        self, size: int, start: int = 0
+    ) -> Iterator[tuple[int, bytes, bytes | None]]: ...
+
+    def search(
+        self, filters: Mapping[str, str], *, after_index: int | None, limit: int
+    ) -> list[tuple[int, bytes, bytes]]: ...
+
+
+class CheckpointStore(Protocol):
+    """Signed checkpoints, kept beside the log; the tree they sign is read from it too."""
+
+    def tree_size(self) -> int: ...
+
+    def tree_root(self, size: int) -> bytes: ...
+
+    def add_checkpoint(self, size: int, root: bytes, note: str, signed_at: str) -> None: ...
+
+    def latest_checkpoint(self) -> tuple[int, str] | None: ...
+
+    def latest_checkpoint_signed(self) -> tuple[int, str] | None:
+        """(size, signed_at) of the largest checkpoint."""
+        ...
+
+    def checkpoints(self) -> list[tuple[int, str]]: ...
+
+
+class Lease(Protocol):
+    """A role that one process at a time holds (signing the scheduled checkpoints)."""
+
+    def held(self) -> bool:
+        """Whether this process holds it now, taking it if it is free."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class SoleLease:
+    """The lease of an engine only one hub process uses: always held."""
+
+    def held(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        pass
+
+
+class HubStore(RegistryStore, AdministrationStore, AuditReader, CheckpointStore, Protocol):
+    """Everything one hub process reads and writes outside the sequencer: what
+    ``hub.store.open_store`` returns for either engine."""
+
+    # True when other hub processes may serve from the same store (PostgreSQL): replay
+    # nonces must then be claimed in it, not only in memory.
+    shared: bool
+
+    def generation(self) -> int:
+        """Changes whenever a certificate or a service changes, from any process."""
+        ...
+
+    def claim_nonce(self, nonce: Nonce, now: int) -> bool:
+        """Record ``nonce`` unless a live one (expires_at >= ``now``) is already there;
+        False for a replay. Visible to every process on the store once it returns."""
+        ...
+
+    def signer_lease(self) -> Lease:
+        """The lease that elects the one process signing scheduled checkpoints."""
+        ...
+
+    def close(self) -> None: ...

@@ -1,4 +1,4 @@
-"""Consent records in SQLite: each transition is conditional, so an illegal or racing one
+"""Consent records in either engine: each transition is conditional, so an illegal or racing one
 changes nothing; uses are counted with the audit batch that records them."""
 
 from __future__ import annotations
@@ -6,8 +6,8 @@ from __future__ import annotations
 import datetime
 from pathlib import Path
 
+from hub.store import open_audit_writer, open_store
 from hub.store.base import ConsentGrant, PendingEntry
-from hub.store.sqlite import SqliteAuditWriter, SqliteRegistry
 from tests.store.records import SERVICE, active_consent, requested_consent
 
 NOW = "2026-11-23T12:00:00+00:00"
@@ -24,8 +24,8 @@ def _grant(consent_id: str) -> ConsentGrant:
     )
 
 
-def test_a_request_is_granted_or_rejected_once(tmp_path: Path) -> None:
-    registry = SqliteRegistry(tmp_path / "hub.db")
+def test_a_request_is_granted_or_rejected_once(location: str | Path) -> None:
+    registry = open_store(location)
     assert registry.add_consent(requested_consent("r-1"))
     assert not registry.add_consent(requested_consent("r-1"))  # the id is taken
     assert registry.grant_consent(_grant("r-1"), now=NOW)
@@ -42,8 +42,8 @@ def test_a_request_is_granted_or_rejected_once(tmp_path: Path) -> None:
     assert not registry.revoke_consent("r-1", now=NOW)  # revoking twice
 
 
-def test_an_expired_request_or_consent_cannot_move(tmp_path: Path) -> None:
-    registry = SqliteRegistry(tmp_path / "hub.db")
+def test_an_expired_request_or_consent_cannot_move(location: str | Path) -> None:
+    registry = open_store(location)
     registry.add_consent(requested_consent("late", respond_by="2026-11-23T11:59:59+00:00"))
     registry.add_consent(active_consent("over", expires_at="2026-11-23T11:00:00+00:00"))
     assert not registry.grant_consent(_grant("late"), now=NOW)
@@ -71,13 +71,11 @@ def _entry(consent_id: str, decision: str, time: str) -> PendingEntry:
     )
 
 
-def test_uses_count_released_entries_per_consent(tmp_path: Path) -> None:
-    db = tmp_path / "hub.db"
-    registry, writer = SqliteRegistry(db), SqliteAuditWriter(db)
+def test_uses_count_released_entries_per_consent(location: str | Path) -> None:
+    registry, writer = open_store(location), open_audit_writer(location)
     registry.add_consent(active_consent("c-1"))
     registry.add_consent(active_consent("c-2"))
-    writer.append(
-        0,
+    first = writer.append(
         [
             _entry("c-1", "RELEASED", "2026-11-23T12:00:01.000+00:00"),
             _entry("c-1", "RELEASED", "2026-11-23T12:00:03.000+00:00"),
@@ -86,7 +84,8 @@ def test_uses_count_released_entries_per_consent(tmp_path: Path) -> None:
             _entry("", "RELEASED", "2026-11-23T12:00:05.000+00:00"),
         ],
     )
-    writer.append(5, [_entry("c-1", "RELEASED", "2026-11-23T12:00:00.000+00:00")])
+    assert first == 0
+    assert writer.append([_entry("c-1", "RELEASED", "2026-11-23T12:00:00.000+00:00")]) == 5
     c1, c2 = registry.consent("c-1"), registry.consent("c-2")
     assert c1 is not None and c2 is not None
     assert (c1.uses, c1.last_used) == (4, "2026-11-23T12:00:03.000+00:00")

@@ -1,0 +1,86 @@
+"""PostgreSQL restarted under load: the hub refuses while its store is away (fail closed:
+no answer without its audit record) and recovers by itself once it is back.
+
+CAUTION: this test RESTARTS THE SHARED PostgreSQL SERVER on localhost (``pg_ctlcluster …
+restart -m fast``), which drops every session on it for a second or two — other suites
+using the server at that moment see their connections closed. Marked ``postgres_restart``
+so it can be left out: ``pytest -m "not postgres_restart"``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import time
+from pathlib import Path
+
+import grpc
+import pytest
+
+from hub.client import QueryAnswer, QueryRefused
+from tests.replicas.support import assert_one_log, replicas
+from tests.stack import employment_query
+
+pytestmark = [pytest.mark.postgres, pytest.mark.postgres_restart]
+
+
+def _restart_postgresql() -> None:
+    versions = sorted(p.name for p in Path("/etc/postgresql").iterdir())
+    assert versions, "no PostgreSQL cluster configured under /etc/postgresql"
+    subprocess.run(
+        [
+            "pg_ctlcluster",
+            "--skip-systemctl-redirect",
+            versions[-1],
+            "main",
+            "restart",
+            "-m",
+            "fast",
+        ],
+        check=True,
+        timeout=60,
+    )
+
+
+async def test_the_hub_fails_closed_while_postgresql_restarts_and_recovers(
+    tmp_path: Path,
+) -> None:
+    with replicas(tmp_path / "restart", count=2) as running:
+        nik = running.stack.people.employed
+        token, _ = running.stack.consent(nik)
+        answers: list[tuple[float, QueryAnswer]] = []
+        refused: list[tuple[float, QueryRefused]] = []
+        stop = asyncio.Event()
+        async with running.client(0) as a, running.client(1) as b:
+
+            async def worker(n: int) -> None:
+                client = (a, b)[n % 2]
+                while not stop.is_set():
+                    try:
+                        answer = await employment_query(client, nik, token)
+                    except QueryRefused as refusal:
+                        refused.append((time.monotonic(), refusal))
+                        await asyncio.sleep(0.05)
+                    else:
+                        answers.append((time.monotonic(), answer))
+
+            workers = [asyncio.create_task(worker(n)) for n in range(8)]
+            while len(answers) < 50:
+                await asyncio.sleep(0.05)
+            await asyncio.to_thread(_restart_postgresql)
+            restarted = time.monotonic()
+            # Recovers by itself: answers flow again, on both replicas, within seconds.
+            deadline = restarted + 30
+            while sum(1 for at, _ in answers if at > restarted) < 50:
+                assert time.monotonic() < deadline, "the hub did not recover"
+                await asyncio.sleep(0.1)
+            stop.set()
+            await asyncio.gather(*workers)
+        assert refused, "the restart went unnoticed: nothing was refused"
+        # Every refusal failed closed: nothing released without its record.
+        assert {(r.status, r.reason) for _, r in refused} <= {
+            (grpc.StatusCode.UNAVAILABLE, "AUDIT_UNAVAILABLE"),
+            (grpc.StatusCode.INTERNAL, "INTERNAL_ERROR"),
+        }
+        assert any(r.reason == "AUDIT_UNAVAILABLE" for _, r in refused)
+        assert_one_log(running.stack, [answer for _, answer in answers])

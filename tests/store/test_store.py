@@ -1,0 +1,385 @@
+"""The store's behaviour, engine by engine (SQLite and PostgreSQL run every test here):
+replay nonces, the audit log with its tree, search and checkpoints, certificates,
+catalogues, enrolments and connector registrations."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from hub.audit.merkle import consistency_proof, root_of, verify_inclusion
+from hub.audit.record import AuditRecord, leaf_hash
+from hub.store import open_audit_writer, open_store
+from hub.store.base import (
+    APPROVED,
+    PENDING,
+    REJECTED,
+    AuditWriter,
+    ConnectorRegistration,
+    Enrolment,
+    HubStore,
+    MemberCertificate,
+    Nonce,
+    PendingEntry,
+)
+
+T0 = "2026-11-23T10:00:00.000+00:00"
+
+
+def _record(
+    n: int,
+    *,
+    client: str = "ID/GOV/KEMENSOS/eligibility",
+    service: str = "ID/GOV/BPJSTK/wages/employment",
+    purpose: str = "bansos-eligibility",
+    decision: str = "RELEASED",
+    reason: str = "",
+    subject: str = "pseudonym-a",
+    break_glass: bool = False,
+    time: str = T0,
+) -> PendingEntry:
+    record = AuditRecord(
+        time=time,
+        request_id=f"r-{n}",
+        client_id=client,
+        client_certificate="ab",
+        service_id=service,
+        purpose=purpose,
+        consent_id="",
+        subject=subject,
+        decision=decision,
+        reason=reason,
+        stage="release",
+        status="OK",
+        policy_version="sha256:0",
+        request_digest="0" * 64,
+        response_digest="",
+        fields_requested=("employment_status",),
+        fields_released=(),
+        fields_dropped=(),
+        break_glass=break_glass,
+    ).canonical_json()
+    return PendingEntry(
+        record, leaf_hash(record), time, client, service, decision, reason, subject, None
+    )
+
+
+# --- replay nonces ------------------------------------------------------------------------
+
+
+def test_a_nonce_is_claimed_once_while_live(location: str | Path, store: HubStore) -> None:
+    other = open_store(location)  # another process on the same store, e.g. a replica
+    try:
+        assert store.claim_nonce(Nonce("ID/A", "n-1", 1_000), now=500)
+        assert not other.claim_nonce(Nonce("ID/A", "n-1", 1_000), now=500)
+        assert not store.claim_nonce(Nonce("ID/A", "n-1", 2_000), now=1_000)  # still live
+        assert other.claim_nonce(Nonce("ID/B", "n-1", 1_000), now=500)  # scoped to its issuer
+        # Once it can no longer be fresh it may be claimed again (it is pruned later).
+        assert other.claim_nonce(Nonce("ID/A", "n-1", 3_000), now=1_001)
+        assert {(n.issuer, n.value, n.expires_at) for n in store.live_nonces(1_001)} == {
+            ("ID/A", "n-1", 3_000)
+        }
+    finally:
+        other.close()
+
+
+def test_nonces_in_an_audit_batch_are_live_after_it(store: HubStore, writer: AuditWriter) -> None:
+    # Real time: the writer prunes nonces that expired a minute before its clock.
+    expires = int(time.time()) + 600
+    with_nonce = dataclasses.replace(_record(0), nonce=Nonce("ID/A", "batch-nonce", expires))
+    writer.append([with_nonce])
+    assert [n.value for n in store.live_nonces(expires - 1)] == ["batch-nonce"]
+    assert not store.claim_nonce(Nonce("ID/A", "batch-nonce", expires + 5), now=expires - 1)
+    assert list(store.live_nonces(expires + 1)) == []
+
+
+# --- the log and its tree -----------------------------------------------------------------
+
+
+def test_batches_append_one_tree_with_proofs(store: HubStore, writer: AuditWriter) -> None:
+    entries = [_record(n) for n in range(23)]
+    firsts = [writer.append(entries[a:b]) for a, b in ((0, 1), (1, 8), (8, 9), (9, 23))]
+    assert firsts == [0, 1, 8, 9]
+    leaves = [e.leaf_hash for e in entries]
+    assert (store.size(), store.tree_size()) == (23, 23)
+    for size in (1, 2, 7, 8, 9, 16, 23):
+        root = store.tree_root(size)
+        assert root == root_of(leaves[:size])
+        for index in (0, size // 2, size - 1):
+            verify_inclusion(index, size, leaves[index], store.inclusion_proof(index, size), root)
+    assert store.consistency_proof(7, 23) == consistency_proof(7, 23, leaves)
+    proofs = list(store.inclusion_proofs(3, 9, 23))
+    assert proofs == [store.inclusion_proof(i, 23) for i in range(3, 9)]
+    assert store.committed_leaf(5) == leaves[5]
+    assert [(i, leaf, rec) for i, leaf, rec in store.committed_entries(23, 20)] == [
+        (i, leaves[i], entries[i].record_json) for i in range(20, 23)
+    ]
+    assert list(store.entries()) == [(i, leaves[i], e.record_json) for i, e in enumerate(entries)]
+    assert store.entry(22) == (leaves[22], entries[22].record_json)
+    assert store.entry(23) is None
+
+
+def test_writers_appending_at_once_make_one_log(location: str | Path, store: HubStore) -> None:
+    """Two writers (two replicas' sequencers) racing: every entry exactly once, indices
+    contiguous, and the tree over them whole."""
+    writers = [open_audit_writer(location) for _ in range(2)]
+    placed: dict[int, bytes] = {}
+    lock = threading.Lock()
+
+    def run(w: AuditWriter, tag: int) -> None:
+        for batch in range(15):
+            entries = [_record(tag * 10_000 + batch * 10 + k) for k in range(1 + batch % 4)]
+            first = w.append(entries)
+            with lock:
+                for offset, e in enumerate(entries):
+                    assert first + offset not in placed
+                    placed[first + offset] = e.leaf_hash
+
+    threads = [threading.Thread(target=run, args=(w, t)) for t, w in enumerate(writers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for w in writers:
+        w.close()
+    size = store.size()
+    assert sorted(placed) == list(range(size))
+    assert size == 2 * sum(1 + b % 4 for b in range(15))
+    assert store.tree_root(size) == root_of([placed[i] for i in range(size)])
+
+
+def test_the_log_cannot_be_rewritten(location: str | Path, writer: AuditWriter) -> None:
+    writer.append([_record(0)])
+    if isinstance(location, Path):
+        import sqlite3
+
+        conn = sqlite3.connect(location)
+        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+            conn.execute("UPDATE audit_log SET decision = 'REFUSED'")
+        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+            conn.execute("DELETE FROM audit_log")
+        conn.close()
+    else:
+        import psycopg
+
+        with psycopg.connect(location, autocommit=True) as conn:
+            for statement in (
+                "UPDATE audit_log SET decision = 'REFUSED'",
+                "DELETE FROM audit_log",
+                "TRUNCATE audit_log",
+            ):
+                with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
+                    conn.execute(statement)
+    reopened = open_store(location)
+    assert reopened.size() == 1
+    reopened.close()
+
+
+# --- search -------------------------------------------------------------------------------
+
+
+def test_search_filters_each_column_and_break_glass(store: HubStore, writer: AuditWriter) -> None:
+    writer.append(
+        [
+            _record(0, time="2026-11-23T10:00:00.000+00:00"),
+            _record(1, time="2026-11-23T11:00:00.000+00:00", client="ID/GOV/OTHER/x"),
+            _record(
+                2, time="2026-11-23T12:00:00.000+00:00", decision="REFUSED", reason="NO_POLICY"
+            ),
+            _record(
+                3,
+                time="2026-11-23T13:00:00.000+00:00",
+                purpose="bansos-emergency",
+                break_glass=True,
+            ),
+            _record(
+                4,
+                time="2026-11-23T14:00:00.000+00:00",
+                service="ID/GOV/POLRI/x/y",
+                subject="pseudonym-b",
+            ),
+        ]
+    )
+
+    def found(**filters: str) -> list[int]:
+        return [i for i, _, _ in store.search(filters, after_index=None, limit=100)]
+
+    assert found() == [0, 1, 2, 3, 4]
+    assert found(time_from="2026-11-23T11:00:00.000+00:00") == [1, 2, 3, 4]
+    assert found(time_to="2026-11-23T11:00:00.000+00:00") == [0]
+    assert found(client_id="ID/GOV/OTHER/x") == [1]
+    assert found(service_id="ID/GOV/POLRI/x/y") == [4]
+    assert found(purpose="bansos-emergency") == [3]
+    assert found(decision="REFUSED") == [2]
+    assert found(reason="NO_POLICY") == [2]
+    assert found(subject="pseudonym-b") == [4]
+    assert found(break_glass="1") == [3]
+    assert found(break_glass="0") == [0, 1, 2, 4]
+    assert found(decision="RELEASED", time_from="2026-11-23T12:00:00.000+00:00") == [3, 4]
+    rows = store.search({}, after_index=1, limit=2)
+    assert [i for i, _, _ in rows] == [2, 3]
+    _, leaf, record = rows[0]
+    assert (leaf, json.loads(record)["reason"]) == (store.committed_leaf(2), "NO_POLICY")
+
+
+def test_search_refuses_an_unknown_filter(store: HubStore) -> None:
+    with pytest.raises(ValueError, match="unknown search filter 'nik'"):
+        store.search({"nik": "3510114406770001"}, after_index=None, limit=10)
+    with pytest.raises(ValueError, match="break_glass filter must be"):
+        store.search({"break_glass": "yes"}, after_index=None, limit=10)
+
+
+# --- checkpoints --------------------------------------------------------------------------
+
+
+def test_checkpoints_keep_one_note_per_size(store: HubStore) -> None:
+    assert store.latest_checkpoint() is None
+    store.add_checkpoint(5, b"\x05" * 32, "note-5", T0)
+    store.add_checkpoint(9, b"\x09" * 32, "note-9", T0)
+    store.add_checkpoint(5, b"\x05" * 32, "note-5-again", T0)  # the first one stays
+    store.add_checkpoint(7, b"\x07" * 32, "note-7", T0)
+    assert store.latest_checkpoint() == (9, "note-9")
+    assert store.checkpoints() == [(5, "note-5"), (7, "note-7"), (9, "note-9")]
+
+
+def test_the_signer_lease_is_held_by_one_store_at_a_time(location: str | Path) -> None:
+    first, second = open_store(location), open_store(location)
+    lease_a, lease_b = first.signer_lease(), second.signer_lease()
+    try:
+        assert lease_a.held()
+        if first.shared:
+            assert not lease_b.held()
+            lease_a.close()  # the holder goes away: the other takes over on its next try
+            assert lease_b.held()
+            assert not lease_a.held()
+        else:
+            assert lease_b.held()  # one process per SQLite file: always its own signer
+    finally:
+        lease_a.close()
+        lease_b.close()
+        first.close()
+        second.close()
+
+
+# --- certificates, services, catalogues ---------------------------------------------------
+
+
+def _cert(serial: str, member: str = "ID/GOV/BPJSTK/wages") -> MemberCertificate:
+    return MemberCertificate(serial, member, b"-----PEM-----", "2027-01-01T00:00:00+00:00", None)
+
+
+def test_a_certificate_is_revoked_once_and_bumps_the_generation(store: HubStore) -> None:
+    before = store.generation()
+    store.add_member_certificate(_cert("0a"))
+    store.add_member_certificate(_cert("0b", "ID/GOV/POLRI/korlantas"))
+    assert store.generation() > before
+    with pytest.raises(Exception, match=r"(?i)unique|constraint"):
+        store.add_member_certificate(_cert("0a"))
+    after_adds = store.generation()
+    assert store.revoke_certificate("0a", "2026-11-23T00:00:00+00:00", "key-compromise")
+    assert not store.revoke_certificate("0a", "2026-11-24T00:00:00+00:00", "again")
+    assert not store.revoke_certificate("ff", "2026-11-24T00:00:00+00:00", "unknown")
+    assert store.generation() > after_adds
+    revoked = store.member_certificate("0a")
+    assert revoked is not None and revoked.revoked_at == "2026-11-23T00:00:00+00:00"
+    assert [c.serial for c in store.member_certificates()] == ["0a", "0b"]
+    assert [c.serial for c in store.member_certificates("ID/GOV/POLRI/korlantas")] == ["0b"]
+
+
+def test_catalogue_versions_change_only_with_the_catalogue(store: HubStore) -> None:
+    service = "ID/GOV/BPJSTK/wages/employment"
+    one = json.dumps([{"name": "employment_status", "type": "text"}])
+    two = json.dumps([{"name": "employment_status", "type": "text"}, {"name": "employer"}])
+    assert store.catalogue(service) is None
+    assert store.next_catalogue_version(service, one) == 1
+    assert store.add_catalogue_version(service, one, T0) == 1
+    assert store.add_catalogue_version(service, json.dumps(json.loads(one)), T0) == 1
+    assert store.next_catalogue_version(service, two) == 2
+    assert store.add_catalogue_version(service, two, T0) == 2
+    first = store.catalogue(service, 1)
+    latest = store.catalogue(service)
+    assert first is not None and first.catalogue_json == one
+    assert latest is not None and (latest.version, latest.catalogue_json) == (2, two)
+    assert store.catalogue(service, 3) is None
+    assert store.current_catalogue_versions() == {service: 2}
+
+
+def test_an_approved_registration_routes_its_services(store: HubStore) -> None:
+    services = {
+        "ID/GOV/DINSOS/welfare/a": [{"name": "x", "type": "text"}],
+        "ID/GOV/DINSOS/welfare/b": [{"name": "y", "type": "int"}],
+    }
+    registration = ConnectorRegistration(
+        "con-1", "ID/GOV/DINSOS/welfare", "host:7601", json.dumps(services), T0
+    )
+    store.add_connector_registration(registration)
+    store.add_connector_registration(
+        ConnectorRegistration("con-2", "ID/GOV/DINSOS/welfare", "host:7602", "{}", T0)
+    )
+    assert [r.registration_id for r in store.connector_registrations(PENDING)] == [
+        "con-1",
+        "con-2",
+    ]
+    before = store.generation()
+    versions = store.approve_connector_registration("con-1", "ID/GOV/SPLP/administrator", T0)
+    assert versions == {"ID/GOV/DINSOS/welfare/a": 1, "ID/GOV/DINSOS/welfare/b": 1}
+    assert store.generation() > before
+    assert store.approve_connector_registration("con-1", "ID/GOV/SPLP/administrator", T0) is None
+    assert store.reject_connector_registration("con-2", "ID/GOV/SPLP/administrator", T0, "dup")
+    assert not store.reject_connector_registration("con-2", "ID/GOV/SPLP/administrator", T0, "x")
+    decided = store.connector_registration("con-1")
+    assert decided is not None and decided.state == APPROVED
+    assert json.loads(decided.versions_json) == versions
+    assert [s.service_id for s in store.services()] == list(services)
+    # A disabled service stays disabled when its agency re-registers.
+    assert store.set_service_enabled("ID/GOV/DINSOS/welfare/a", False)
+    assert not store.set_service_enabled("ID/GOV/DINSOS/welfare/none", False)
+    store.add_connector_registration(
+        ConnectorRegistration(
+            "con-3", "ID/GOV/DINSOS/welfare", "host:7603", json.dumps(services), T0
+        )
+    )
+    assert store.approve_connector_registration("con-3", "ID/GOV/SPLP/administrator", T0) == (
+        versions
+    )
+    route = store.service("ID/GOV/DINSOS/welfare/a")
+    assert route is not None and (route.endpoint, route.enabled) == ("host:7603", False)
+    assert [r.registration_id for r in store.connector_registrations(REJECTED)] == ["con-2"]
+
+
+def test_an_enrolment_is_decided_once(store: HubStore) -> None:
+    for request_id in ("enr-1", "enr-2"):
+        store.add_enrolment(
+            Enrolment(
+                request_id,
+                "ID/GOV/KEMENSOS/pilot2",
+                ("auditor",),
+                b"-----CSR-----",
+                "ID/GOV/KEMENSOS/eligibility",
+                T0,
+            )
+        )
+    cert = _cert("1f", "ID/GOV/KEMENSOS/pilot2")
+    assert store.approve_enrolment("enr-1", "ID/GOV/SPLP/administrator", T0, cert)
+    assert not store.approve_enrolment("enr-1", "ID/GOV/SPLP/administrator", T0, _cert("20"))
+    assert store.member_certificate("20") is None  # the losing approval changed nothing
+    assert store.reject_enrolment("enr-2", "ID/GOV/SPLP/administrator", T0, "not ours")
+    assert not store.approve_enrolment("enr-2", "ID/GOV/SPLP/administrator", T0, _cert("21"))
+    approved = store.enrolment("enr-1")
+    assert approved is not None
+    assert (approved.state, approved.serial, approved.roles, approved.csr_pem) == (
+        APPROVED,
+        "1f",
+        ("auditor",),
+        b"-----CSR-----",
+    )
+    registered = store.member_certificate("1f")
+    assert registered is not None and registered.member_id == "ID/GOV/KEMENSOS/pilot2"
+    assert [e.request_id for e in store.enrolments(REJECTED)] == ["enr-2"]
+    assert [e.request_id for e in store.enrolments()] == ["enr-1", "enr-2"]
+    assert store.enrolment("enr-9") is None
