@@ -1,5 +1,6 @@
 """No Docker engine runs where the tests run, so the compose file is checked statically:
-every service runs a real `jembatan` command, and the files it builds from exist."""
+every service built here runs a real `jembatan` command, the files it builds from and mounts
+exist, and the ports, names and database the parts use to find each other agree."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import shlex
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -25,10 +27,23 @@ def _help_ok(args: list[str]) -> bool:
     return result.returncode == 0
 
 
-def test_every_service_command_is_a_real_jembatan_command() -> None:
+def _jembatan_services() -> dict[str, dict]:  # type: ignore[type-arg]
+    """Services built from this repository (the others run a published image)."""
+    return {n: s for n, s in _compose()["services"].items() if s.get("build") == "."}
+
+
+def _flag(command: list[str], flag: str) -> str:
+    return command[command.index(flag) + 1]
+
+
+def test_the_deployment_has_every_part() -> None:
     services = _compose()["services"]
-    assert {"setup", "hub", "agencies"} <= set(services)
-    for name, service in services.items():
+    assert {"postgres", "setup", "agencies", "hub-1", "hub-2", "lb", "prometheus"} <= set(services)
+    assert {name for name in services if name.startswith("hub-")} == {"hub-1", "hub-2"}
+
+
+def test_every_service_command_is_a_real_jembatan_command() -> None:
+    for name, service in _jembatan_services().items():
         command = service["command"]
         if isinstance(command, str):  # sh -c "… jembatan … && jembatan …"
             shell, flag, script = shlex.split(command)
@@ -52,28 +67,81 @@ def test_every_service_command_is_a_real_jembatan_command() -> None:
                 assert flag in result.stdout, f"{name}: unknown flag {flag}"
 
 
-def test_the_image_is_built_from_files_that_exist() -> None:
+def test_the_image_is_built_from_files_that_exist_and_every_mounted_file_exists() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text().splitlines()
     for line in dockerfile:
         if line.startswith("COPY "):
             for source in line.split()[1:-1]:
                 assert (ROOT / source).exists(), f"Dockerfile copies missing {source}"
-    for service in _compose()["services"].values():
-        assert service["build"] == "."
+    for name, service in _compose()["services"].items():
+        assert ("build" in service) != ("image" in service), name
+        for volume in service.get("volumes", []):
+            source = volume.split(":")[0]
+            if source.startswith("./"):
+                assert (ROOT / source).is_file(), f"{name} mounts missing {source}"
 
 
-def test_hub_port_and_advertised_connector_route_agree() -> None:
+def test_every_jembatan_process_shares_the_home_and_the_database() -> None:
+    # The variables the image's processes are configured by are ones `jembatan` reads.
+    usage = subprocess.run(
+        [sys.executable, "-m", "hub.cli", "--help"], capture_output=True, text=True, timeout=60
+    ).stdout
+    assert "$JEMBATAN_HOME" in usage and "$JEMBATAN_DATABASE" in usage
     services = _compose()["services"]
-    hub_listen = services["hub"]["command"][services["hub"]["command"].index("--listen") + 1]
-    port = hub_listen.rsplit(":", 1)[1]
-    assert services["hub"]["ports"] == [f"{port}:{port}"]
-    # Metrics stay on the compose network: exposed to a scraper there, never published.
-    hub = services["hub"]["command"]
-    metrics_port = hub[hub.index("--metrics-listen") + 1].rsplit(":", 1)[1]
-    assert services["hub"]["expose"] == [metrics_port]
+    postgres = services["postgres"]["environment"]
+    for name, service in _jembatan_services().items():
+        environment = service["environment"]
+        assert environment["JEMBATAN_HOME"] == "/home/jembatan", name
+        assert f"hub-home:{environment['JEMBATAN_HOME']}" in service["volumes"], name
+        dsn = urlsplit(environment["JEMBATAN_DATABASE"])
+        assert (dsn.scheme, dsn.hostname, dsn.port) == ("postgresql", "postgres", 5432), name
+        assert (dsn.username, dsn.path) == (
+            postgres["POSTGRES_USER"],
+            "/" + postgres["POSTGRES_DB"],
+        )
+
+
+def test_ports_agree_between_replicas_balancer_and_scraper() -> None:
+    services = _compose()["services"]
+    envoy = yaml.safe_load((ROOT / "deploy" / "envoy.yaml").read_text())["static_resources"]
+    (listener,) = envoy["listeners"]
+    lb_port = listener["address"]["socket_address"]["port_value"]
+    assert services["lb"]["ports"] == [f"{lb_port}:{lb_port}"]
+    (cluster,) = envoy["clusters"]
+    upstreams = {
+        (e["endpoint"]["address"]["socket_address"]["address"],
+         e["endpoint"]["address"]["socket_address"]["port_value"])
+        for group in cluster["load_assignment"]["endpoints"]
+        for e in group["lb_endpoints"]
+    }  # fmt: skip
+    prometheus = yaml.safe_load((ROOT / "deploy" / "prometheus.yml").read_text())
+    targets = {
+        t
+        for job in prometheus["scrape_configs"]
+        for c in job["static_configs"]
+        for t in c["targets"]
+    }
+    hubs = {name: s for name, s in services.items() if name.startswith("hub-")}
+    assert upstreams == {
+        (name, int(_flag(s["command"], "--listen").rsplit(":", 1)[1])) for name, s in hubs.items()
+    }
+    for name, service in hubs.items():
+        assert "ports" not in service, f"{name}: replicas are reached through the balancer"
+        metrics_port = _flag(service["command"], "--metrics-listen").rsplit(":", 1)[1]
+        # Metrics stay on the compose network: exposed to the scraper, never published.
+        assert service["expose"] == [metrics_port]
+        assert f"{name}:{metrics_port}" in targets
+    # Clients dial the balancer, which passes TLS through: the hub certificate must name it.
+    setup = services["setup"]["command"]
+    for name in ("lb", *hubs):
+        assert f"--dns {name}" in setup, name
+
+
+def test_agencies_are_advertised_under_the_name_in_their_certificates() -> None:
+    services = _compose()["services"]
     sim = services["agencies"]["command"]
     # The hub dials the agencies' container by name: the name is in their certificates.
-    assert sim[sim.index("--advertise") + 1] == "agencies"
+    assert _flag(sim, "--advertise") == "agencies"
     setup = services["setup"]["command"]
     from connectors.simulation.pilot import PILOT_AGENCIES, simulated_agency
 
