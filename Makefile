@@ -24,7 +24,19 @@ $(CHROMIUM):
 	apt-get update -q
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium
 
-test: $(STAMP) $(CHROMIUM) lint
+# `promtool check metrics` judges the hub's exposition in the tests: the binary is taken out of
+# Debian's prometheus package without installing it (no Prometheus service is set up).
+PROMTOOL := .tools/promtool
+
+$(PROMTOOL):
+	@command -v apt-get >/dev/null || { echo "the metrics test needs Debian's prometheus package"; exit 1; }
+	rm -rf .tools/deb && mkdir -p .tools/deb
+	cd .tools/deb && (apt-get download -q prometheus || (apt-get update -q && apt-get download -q prometheus))
+	dpkg-deb -x .tools/deb/prometheus_*.deb .tools/deb/root
+	cp .tools/deb/root/usr/bin/promtool $(PROMTOOL)
+	rm -rf .tools/deb
+
+test: $(STAMP) $(CHROMIUM) $(PROMTOOL) lint
 	$(PY) -m pytest -q
 
 lint: $(STAMP)
