@@ -5,14 +5,13 @@ what the hub decides by; a refusal raises ``QueryRefused`` with its status and r
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TypeVar
 
-import grpc
 from google.protobuf.message import Message
 
 from connectors.sdk.agency import FieldSpec
-from hub.client import refusal_of
+from hub.member_channel import MemberChannel
 from jembatan.v1 import admin_pb2, admin_pb2_grpc, registry_pb2
 
 _Response = TypeVar("_Response", bound=Message)
@@ -23,7 +22,7 @@ STATES = {
 }
 
 
-class AdminClient:
+class AdminClient(MemberChannel):
     def __init__(
         self,
         target: str,
@@ -33,19 +32,10 @@ class AdminClient:
         ca_pem: bytes,
         timeout_s: float = 10.0,
     ) -> None:
-        self._timeout_s = timeout_s
-        self._channel = grpc.aio.secure_channel(
-            target, grpc.ssl_channel_credentials(ca_pem, key_pem, cert_pem)
+        super().__init__(
+            target, key_pem=key_pem, cert_pem=cert_pem, ca_pem=ca_pem, timeout_s=timeout_s
         )
         self._admin = admin_pb2_grpc.AdminStub(self._channel)
-
-    async def _call(
-        self, method: Callable[..., Awaitable[_Response]], request: Message
-    ) -> _Response:
-        try:
-            return await method(request, timeout=self._timeout_s)
-        except grpc.aio.AioRpcError as exc:
-            raise refusal_of(exc) from None
 
     # a member's own requests
     async def submit_enrolment(
@@ -136,15 +126,6 @@ class AdminClient:
             self._admin.SetServiceEnabled,
             admin_pb2.SetServiceEnabledRequest(service_id=service_id, enabled=enabled),
         )
-
-    async def close(self) -> None:
-        await self._channel.close()
-
-    async def __aenter__(self) -> AdminClient:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
 
 
 def _list(state: str | None) -> admin_pb2.ListRequest:

@@ -21,7 +21,7 @@ from hub.audit.checkpoint import Checkpoint, CheckpointError, verify_checkpoint
 from hub.audit.merkle import verify_inclusion
 from hub.audit.receipt import verify_receipt
 from hub.envelope import APPROVAL_TYPE, REQUEST_TYPE, sign_envelope
-from hub.errors import REASON_METADATA_KEY, JembatanError
+from hub.member_channel import MemberChannel, QueryRefused, refusal_of
 from hub.pki import load_cert_pem, load_key_pem, member_id_of
 from jembatan.limits import MAX_CORRELATION_ID, MAX_LEGS
 from jembatan.v1 import (
@@ -36,16 +36,6 @@ from jembatan.v1 import (
     registry_pb2_grpc,
 )
 from jembatan.values import FieldValue, from_wire
-
-
-class QueryRefused(JembatanError):
-    """The hub said no: ``status`` is the gRPC code, ``reason`` the Reason name."""
-
-    def __init__(self, status: grpc.StatusCode, reason: str, message: str) -> None:
-        super().__init__(f"{status.name} {reason}: {message}")
-        self.status = status
-        self.reason = reason
-        self.message = message
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,15 +82,7 @@ class Applicant:
     legs: tuple[exchange_pb2.QueryBody, ...]
 
 
-def refusal_of(error: grpc.aio.AioRpcError) -> QueryRefused:
-    reason = "UNSPECIFIED"
-    for key, value in error.trailing_metadata() or ():
-        if key == REASON_METADATA_KEY:
-            reason = value if isinstance(value, str) else value.decode()
-    return QueryRefused(error.code(), reason, error.details() or "")
-
-
-class HubClient:
+class HubClient(MemberChannel):
     def __init__(
         self,
         target: str,
@@ -124,10 +106,9 @@ class HubClient:
             # Checking the hub's receipt is the default; not checking must be said out loud.
             raise ValueError("give the hub's log_key, or unsafe_skip_receipt_check=True")
         self._log_key = log_key
-        self._timeout_s = timeout_s
         self._ttl_s = request_ttl_s
-        self._channel = grpc.aio.secure_channel(
-            target, grpc.ssl_channel_credentials(ca_pem, key_pem, cert_pem)
+        super().__init__(
+            target, key_pem=key_pem, cert_pem=cert_pem, ca_pem=ca_pem, timeout_s=timeout_s
         )
         self._exchange = exchange_pb2_grpc.ExchangeStub(self._channel)
         self._consent = consent_pb2_grpc.ConsentRegistryStub(self._channel)
@@ -212,10 +193,7 @@ class HubClient:
         )
 
     async def send(self, request: exchange_pb2.QueryRequest) -> QueryAnswer:
-        try:
-            response = await self._exchange.Query(request, timeout=self._timeout_s)
-        except grpc.aio.AioRpcError as exc:
-            raise refusal_of(exc) from exc
+        response = await self._call(self._exchange.Query, request)
         return self._answer(response)
 
     def _fan_out_request(self, applicant: Applicant) -> exchange_pb2.FanOutRequest:
@@ -252,12 +230,7 @@ class HubClient:
 
     async def fan_out(self, applicant: Applicant) -> FanOutAnswer:
         """Ask several services about one applicant at once; each leg answers on its own."""
-        try:
-            response = await self._exchange.FanOut(
-                self._fan_out_request(applicant), timeout=self._timeout_s
-            )
-        except grpc.aio.AioRpcError as exc:
-            raise refusal_of(exc) from exc
+        response = await self._call(self._exchange.FanOut, self._fan_out_request(applicant))
         return self._fan_out_answer(applicant, response)
 
     async def bulk(
@@ -328,12 +301,9 @@ class HubClient:
     async def checkpoint(self, verifier: str, *, min_size: int = 0) -> Checkpoint:
         """The log's latest signed checkpoint (at least ``min_size``), verified with the
         hub's published verifier key."""
-        try:
-            signed = await self._audit.GetCheckpoint(
-                audit_pb2.GetCheckpointRequest(min_size=min_size), timeout=self._timeout_s
-            )
-        except grpc.aio.AioRpcError as exc:
-            raise refusal_of(exc) from exc
+        signed = await self._call(
+            self._audit.GetCheckpoint, audit_pb2.GetCheckpointRequest(min_size=min_size)
+        )
         checkpoint = verify_checkpoint(signed.note, verifier)
         if checkpoint.size < min_size:
             raise CheckpointError(f"checkpoint of size {checkpoint.size} is older than asked")
@@ -343,15 +313,10 @@ class HubClient:
         """Prove that ``answer``'s exchange is in the log: its leaf is included in a signed
         checkpoint. Raises ProofError or CheckpointError when it is not."""
         checkpoint = await self.checkpoint(verifier, min_size=answer.log_index + 1)
-        try:
-            proof = await self._audit.GetInclusionProof(
-                audit_pb2.GetInclusionProofRequest(
-                    index=answer.log_index, tree_size=checkpoint.size
-                ),
-                timeout=self._timeout_s,
-            )
-        except grpc.aio.AioRpcError as exc:
-            raise refusal_of(exc) from exc
+        proof = await self._call(
+            self._audit.GetInclusionProof,
+            audit_pb2.GetInclusionProofRequest(index=answer.log_index, tree_size=checkpoint.size),
+        )
         # The receipt's leaf hash, not the one the proof came with: it is what the hub signed.
         verify_inclusion(
             answer.log_index,
@@ -364,12 +329,7 @@ class HubClient:
 
     async def search(self, search: audit_pb2.SearchRequest) -> audit_pb2.SearchResponse:
         """One page of records matching ``search`` (auditor role)."""
-        try:
-            response: audit_pb2.SearchResponse = await self._audit.Search(
-                search, timeout=self._timeout_s
-            )
-        except grpc.aio.AioRpcError as exc:
-            raise refusal_of(exc) from exc
+        response: audit_pb2.SearchResponse = await self._call(self._audit.Search, search)
         return response
 
     async def stream_records(
@@ -400,19 +360,13 @@ class HubClient:
 
     async def revoke_consent(self, revocation: str) -> consent_pb2.RevokeResponse:
         """Hand the hub a revocation signed by the consent manager."""
-        try:
-            response: consent_pb2.RevokeResponse = await self._consent.Revoke(
-                consent_pb2.RevokeRequest(revocation=revocation), timeout=self._timeout_s
-            )
-        except grpc.aio.AioRpcError as exc:
-            raise refusal_of(exc) from exc
+        response: consent_pb2.RevokeResponse = await self._call(
+            self._consent.Revoke, consent_pb2.RevokeRequest(revocation=revocation)
+        )
         return response
 
     async def _consent_call(self, method: str, request: Message) -> Any:
-        try:
-            return await getattr(self._consent, method)(request, timeout=self._timeout_s)
-        except grpc.aio.AioRpcError as exc:
-            raise refusal_of(exc) from exc
+        return await self._call(getattr(self._consent, method), request)
 
     async def request_consent(
         self,
@@ -491,42 +445,22 @@ class HubClient:
         return response.receipt
 
     async def list_services(self) -> list[registry_pb2.ServiceDescriptor]:
-        try:
-            response = await self._registry.ListServices(
-                registry_pb2.ListServicesRequest(), timeout=self._timeout_s
-            )
-        except grpc.aio.AioRpcError as exc:
-            raise refusal_of(exc) from exc
+        response = await self._call(self._registry.ListServices, registry_pb2.ListServicesRequest())
         return list(response.services)
 
     async def allowed_services(self, purpose: str) -> registry_pb2.AllowedServicesResponse:
         """For this client and ``purpose``: each service and exactly the fields a query
         would release, with their treatment."""
-        try:
-            return await self._registry.AllowedServices(
-                registry_pb2.AllowedServicesRequest(purpose=purpose), timeout=self._timeout_s
-            )
-        except grpc.aio.AioRpcError as exc:
-            raise refusal_of(exc) from exc
+        return await self._call(
+            self._registry.AllowedServices, registry_pb2.AllowedServicesRequest(purpose=purpose)
+        )
 
     async def catalogue(self, service_id: str, version: int = 0) -> registry_pb2.Catalogue:
         """A version of the service's field catalogue (0: the current one)."""
-        try:
-            return await self._registry.GetCatalogue(
-                registry_pb2.GetCatalogueRequest(service_id=service_id, version=version),
-                timeout=self._timeout_s,
-            )
-        except grpc.aio.AioRpcError as exc:
-            raise refusal_of(exc) from exc
-
-    async def close(self) -> None:
-        await self._channel.close()
-
-    async def __aenter__(self) -> HubClient:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
+        return await self._call(
+            self._registry.GetCatalogue,
+            registry_pb2.GetCatalogueRequest(service_id=service_id, version=version),
+        )
 
 
 async def _aiter(items: AsyncIterable[Applicant] | Iterable[Applicant]) -> AsyncIterator[Applicant]:

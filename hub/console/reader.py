@@ -9,17 +9,14 @@ inclusion proof ties to a verified checkpoint.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-import grpc
-
 from hub.audit.checkpoint import Checkpoint, CheckpointError, verify_checkpoint
 from hub.audit.merkle import ProofError, hash_leaf, verify_consistency, verify_inclusion
-from hub.client import QueryRefused, refusal_of
 from hub.home import HubHome
+from hub.member_channel import MemberChannel, QueryRefused
 from jembatan.v1 import audit_pb2, audit_pb2_grpc
 
 T = TypeVar("T")
@@ -43,7 +40,7 @@ class Inclusion:
     failure: str | None
 
 
-class LogReader:
+class LogReader(MemberChannel):
     def __init__(self, home: HubHome, target: str, member_dir: Path) -> None:
         try:
             key_pem = (member_dir / "key.pem").read_bytes()
@@ -51,8 +48,12 @@ class LogReader:
         except OSError as exc:
             raise ValueError(f"no member key/certificate in {member_dir}") from exc
         self._verifier = home.log_verifier_key.read_text().strip()
-        self._channel = grpc.aio.secure_channel(
-            target, grpc.ssl_channel_credentials(home.ca_cert.read_bytes(), key_pem, cert_pem)
+        super().__init__(
+            target,
+            key_pem=key_pem,
+            cert_pem=cert_pem,
+            ca_pem=home.ca_cert.read_bytes(),
+            timeout_s=_TIMEOUT_S,
         )
         self._audit = audit_pb2_grpc.AuditStub(self._channel)
         # The first checkpoint this process trusted, then each later one only once it is
@@ -63,15 +64,6 @@ class LogReader:
         # later one: every page keeps saying so until an operator looks.
         self._failure: str | None = None
         self._lock = asyncio.Lock()
-
-    async def close(self) -> None:
-        await self._channel.close()
-
-    async def _call(self, method: Callable[..., Awaitable[T]], request: object) -> T:
-        try:
-            return await method(request, timeout=_TIMEOUT_S)
-        except grpc.aio.AioRpcError as exc:
-            raise refusal_of(exc) from exc
 
     async def search(self, request: audit_pb2.SearchRequest) -> audit_pb2.SearchResponse:
         return await self._call(self._audit.Search, request)
