@@ -6,6 +6,7 @@ COPY hub hub
 COPY connectors connectors
 COPY consent consent
 COPY policies policies
+COPY examples examples
 COPY proto proto
 RUN pip install --no-cache-dir .
 ENTRYPOINT ["jembatan"]

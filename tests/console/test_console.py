@@ -18,6 +18,7 @@ import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
 from hub.admin import enrol
+from hub.client import QueryRefused
 from hub.console.officers import officers_file
 from hub.processes import start_jembatan
 from jembatan.v1 import exchange_pb2
@@ -48,7 +49,7 @@ async def _exchanges(stack: Stack) -> None:
     stack.member(SUPERVISOR, roles=["approver"])
     async with stack.client() as client, stack.client(SUPERVISOR) as supervisor:
         await employment_query(client, nik, token)
-        with pytest.raises(Exception):  # noqa: B017 (the refusal is what we want logged)
+        with pytest.raises(QueryRefused, match="CONSENT_MISSING"):  # logged all the same
             await employment_query(client, nik, "")
         body = client.body(
             service_id=EMPLOYMENT_SERVICE,

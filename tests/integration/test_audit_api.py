@@ -40,7 +40,7 @@ async def _exchanges_about(stack: Stack, nik: str) -> None:
     token, _ = stack.consent(nik)
     async with stack.client() as client:
         await employment_query(client, nik, token)
-        with pytest.raises(Exception):  # noqa: B017 (any refusal: it is recorded all the same)
+        with pytest.raises(QueryRefused, match="CONSENT_MISSING"):  # recorded all the same
             await employment_query(client, nik, "")
 
 
@@ -71,6 +71,7 @@ async def test_an_auditor_finds_a_citizens_exchanges_by_nik(stack: Stack, audito
     pseudonym = records[0]["subject"]
     assert {r["subject"] for r in records} == {pseudonym} and pseudonym != nik
     assert {r["decision"] for r in records} == {"RELEASED", "REFUSED"}
+    assert refused.entries
     assert all(json.loads(e.record_json)["reason"] == "CONSENT_MISSING" for e in refused.entries)
     assert len(page.entries) == 1 and page.more
     assert [e.index for e in page.entries] + [e.index for e in rest.entries] == [
