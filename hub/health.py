@@ -50,10 +50,11 @@ class HealthMonitor:
                 log.warning("healthy again: serving")
         else:
             log.warning("not serving: %s", problem)
-        self._current = problem
         status = SERVING if problem is None else NOT_SERVING
         for service in self._services:
             await self.servicer.set(service, status)
+        # Only once every service says so: a failed round is tried again in full.
+        self._current = problem
 
     async def run(self, interval_s: float) -> None:
         while True:

@@ -49,6 +49,7 @@ from hub.registry_service import RegistryService
 from hub.routing import ConnectorPool
 from hub.store import open_audit_writer, open_store
 from hub.store.snapshot import RegistrySnapshot
+from hub.store.sqlite import claim_sole_hub
 from hub.tls import listen_mtls
 from jembatan.limits import MAX_MESSAGE_BYTES
 from jembatan.v1 import (
@@ -65,6 +66,9 @@ from jembatan.v1 import (
 from policies import PolicySet, load_policies
 
 log = logging.getLogger(__name__)
+# A durable batch takes milliseconds; one under way this long is stuck (a replica holding the
+# sequencing lock, a storage hang), and the hub should be taken out of rotation.
+_WRITE_STALLED_S = 10.0
 # What the hub serves on its mTLS port; health reports each, reflection lists them.
 SERVICE_NAMES = tuple(
     service.full_name
@@ -106,6 +110,8 @@ class Hub:
         self._reloading: asyncio.Task[None] | None = None
         # Storage: the home's engine (its SQLite file, or a PostgreSQL DSN shared by replicas).
         self.registry = open_store(home)
+        # One process per SQLite file (its replay guard is in memory); replicas share PostgreSQL.
+        self._sole_hub = None if self.registry.shared else claim_sole_hub(home.database)
         self.audit = AuditLog(lambda: open_audit_writer(home))
         self.metrics = HubMetrics()
         self.metrics_address: str | None = None
@@ -159,6 +165,8 @@ class Hub:
                 # bandwidth probing grow them to megabytes: a bulk stream's read-ahead is
                 # then bounded by what the hub has room for, not by the transport.
                 ("grpc.http2.bdp_probe", 0),
+                # No port sharing: a second process binding the same port is an error.
+                ("grpc.so_reuseport", 0),
             ]
         )
         self._server.add_generic_rpc_handlers((ExchangeService(self.pipeline, clock).handler(),))
@@ -210,6 +218,8 @@ class Hub:
             return "the audit sequencer is not running"
         if self.audit.failing:
             return "the audit log cannot be written"
+        if self.audit.stalled(_WRITE_STALLED_S):
+            return f"an audit write has not finished in {_WRITE_STALLED_S:.0f} s"
         try:
             self.registry.generation()
         except Exception as exc:
@@ -303,3 +313,5 @@ class Hub:
         await self._connectors.close()
         self.audit.close()
         self.registry.close()
+        if self._sole_hub is not None:
+            self._sole_hub.close()

@@ -12,7 +12,10 @@ in the way its service name says, bypassing the honest connector SDK:
 - ``…/flaky``:         honest, but its agency fails for every third subject (by NIK);
 - ``…/honest…``:       honest (the tests' connector registered through the Admin API);
 - ``…/impersonated``:  an honest-looking answer, signed by whoever runs this process (the
-                       tests run it with another agency's certificate).
+                       tests run it with another agency's certificate);
+- ``…/meet-a``, ``…/meet-b``: honest, but each answers only once the other's request for the
+                       same subject has arrived too (within the hub's deadline): both
+                       succeed only if the hub asks them at the same time.
 
 Usage: python -m tests.rogue_connector --home HOME --member-dir DIR
 """
@@ -44,7 +47,11 @@ MODES = (
     "flaky",
     "impersonated",
     "wrong-type",
+    "meet-a",
+    "meet-b",
 )
+# Shorter than the hub's connector deadline in the tests (2 s): an unmet leg fails visibly.
+_MEETING_WAIT_S = 1.5
 
 
 # What each rogue service offers, as registered with the hub.
@@ -70,6 +77,7 @@ class RogueConnector(connector_pb2_grpc.ConnectorServicer):
         self._key = key
         self._agency_id = member_id_of(cert)
         self._serial = format(cert.serial_number, "x")
+        self._arrived: dict[tuple[str, str], asyncio.Event] = {}
 
     def _sign(self, body: bytes, key: ec.EllipticCurvePrivateKey | None = None) -> str:
         return sign_envelope(
@@ -94,6 +102,19 @@ class RogueConnector(connector_pb2_grpc.ConnectorServicer):
         for name, value in extra.items():
             result.fields[name].CopyFrom(common_pb2.Value(text=value))
         return result
+
+    async def _meet(self, subject: str, mode: str) -> bool:
+        other = "meet-b" if mode == "meet-a" else "meet-a"
+        self._arrived.setdefault((subject, mode), asyncio.Event()).set()
+        # No await between announcing and looking: the other side cannot miss this one.
+        theirs = self._arrived.setdefault((subject, other), asyncio.Event())
+        try:
+            await asyncio.wait_for(theirs.wait(), _MEETING_WAIT_S)
+            return True
+        except TimeoutError:
+            return False
+        finally:
+            self._arrived.pop((subject, mode), None)
 
     async def Fetch(
         self, request: connector_pb2.FetchRequest, context: grpc.aio.ServicerContext
@@ -120,9 +141,11 @@ class RogueConnector(connector_pb2_grpc.ConnectorServicer):
             result.fields["monthly_wage"].CopyFrom(common_pb2.Value(text="banyak sekali"))
             body = result.SerializeToString()
             return connector_pb2.FetchResponse(body=body, signature=self._sign(body))
+        if mode in ("meet-a", "meet-b") and not await self._meet(request.subject, mode):
+            await context.abort(grpc.StatusCode.UNAVAILABLE, "the other leg never came")
         if mode == "flaky" and flaky_fails(request.subject):
             await context.abort(grpc.StatusCode.UNAVAILABLE, "agency system unavailable")
-        if mode in ("impersonated", "flaky") or mode.startswith("honest"):
+        if mode in ("impersonated", "flaky", "meet-a", "meet-b") or mode.startswith("honest"):
             body = self._result(request).SerializeToString()
             return connector_pb2.FetchResponse(body=body, signature=self._sign(body))
         if mode == "wrong-request":

@@ -16,11 +16,12 @@ import contextlib
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from hub.audit.record import AuditRecord, leaf_hash
-from hub.store.base import AuditWriter, Nonce, PendingEntry
+from hub.store.base import AuditWriter, Nonce, PendingEntry, describe_error
 
 _MAX_BATCH = 4096
 _STOP = object()
@@ -67,6 +68,9 @@ class AuditLog:
         # log's size as this hub last wrote it (replicas sharing a log also append).
         self.size = 0
         self.failing = False
+        # When the write in progress began (None: none is): a write that never ends (a
+        # replica holding the sequencing lock, a storage hang) must show in health.
+        self._writing_since: float | None = None
         self._thread = threading.Thread(
             target=self._run, args=(open_writer,), name="audit-sequencer", daemon=True
         )
@@ -88,6 +92,11 @@ class AuditLog:
     def running(self) -> bool:
         return self._thread.is_alive()
 
+    def stalled(self, after_s: float) -> bool:
+        """A write has been under way for more than ``after_s`` seconds."""
+        since = self._writing_since
+        return since is not None and time.monotonic() - since > after_s
+
     def queued(self) -> int:
         """Records waiting for the sequencer (approximate: it is read without a lock)."""
         return self._queue.qsize()
@@ -104,11 +113,11 @@ class AuditLog:
     def _run(self, open_writer: Callable[[], AuditWriter]) -> None:
         try:
             writer = open_writer()
-        except Exception as exc:
+        except BaseException as exc:
             self._startup_error = exc
-            self._ready.set()
             return
-        self._ready.set()
+        finally:
+            self._ready.set()
         try:
             while True:
                 first = self._queue.get()
@@ -135,16 +144,33 @@ class AuditLog:
                     return
         finally:
             writer.close()
+            self._fail_the_rest()
+
+    def _fail_the_rest(self) -> None:
+        """Appends still queued when the sequencer ends are refused, never left waiting."""
+        error = AuditUnavailable("the audit sequencer stopped")
+        left: list[_Item] = []
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if isinstance(item, tuple):
+                left.append(item)
+        _settle(left, lambda future, _: future.set_exception(error))
 
     def _write(self, writer: AuditWriter, batch: list[_Item]) -> None:
+        self._writing_since = time.monotonic()
         try:
             first = writer.append([entry for entry, _, _ in batch])
         except Exception as exc:
-            log.error("audit append failed: %s", exc)
+            log.error("audit append failed: %s", describe_error(exc))
             self.failing = True
-            error = AuditUnavailable(f"audit record not durable: {exc}")
+            error = AuditUnavailable(f"audit record not durable: {describe_error(exc)}")
             _settle(batch, lambda future, _: future.set_exception(error))
             return
+        finally:
+            self._writing_since = None
         self.failing = False
         self.size = first + len(batch)
         _settle(
@@ -152,13 +178,16 @@ class AuditLog:
         )
 
     def _probe(self, writer: AuditWriter) -> None:
+        self._writing_since = time.monotonic()
         try:
             writer.probe()
         except Exception as exc:
             if not self.failing:
-                log.error("audit log not writable: %s", exc)
+                log.error("audit log not writable: %s", describe_error(exc))
             self.failing = True
             return
+        finally:
+            self._writing_since = None
         self.failing = False
 
 

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from hub.audit.checkpoint import ORIGIN, Checkpoint, sign_checkpoint
-from hub.store.base import CheckpointStore, Lease, SoleLease
+from hub.store.base import CheckpointStore, Lease, SoleLease, describe_error
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,8 @@ class CheckpointPublisher:
         """Sign the log as it stands now (a no-op if that size is already signed)."""
         size = self._registry.tree_size()
         latest = self._registry.latest_checkpoint()
-        if latest is not None and latest[0] == size:
+        # >=: another replica may have signed a larger size meanwhile.
+        if latest is not None and latest[0] >= size:
             return latest
         root = self._registry.tree_root(size)
         note = sign_checkpoint(Checkpoint(self._origin, size, root), self._key)
@@ -70,6 +71,6 @@ class CheckpointPublisher:
                     if self._lease.held():
                         self.publish()
                 except Exception as exc:  # the next round tries again; queries go on
-                    log.error("checkpoint not published: %s", exc)
+                    log.error("checkpoint not published: %s", describe_error(exc))
         finally:
             self._lease.close()

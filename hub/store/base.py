@@ -373,3 +373,11 @@ class HubStore(RegistryStore, AdministrationStore, AuditReader, CheckpointStore,
         ...
 
     def close(self) -> None: ...
+
+
+def describe_error(exc: BaseException) -> str:
+    """A storage error for logs and refusals: its class and first line only. Drivers add
+    detail lines quoting the values of the offending row (PostgreSQL's ``DETAIL: Key (…)=(…)``),
+    which must not reach a log."""
+    first_line = str(exc).split("\n", 1)[0].strip()
+    return f"{type(exc).__name__}: {first_line}" if first_line else type(exc).__name__

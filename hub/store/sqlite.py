@@ -9,13 +9,14 @@ sequencing lock, and the checkpoint signer's lease is always held.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from hub.audit import tree
-from hub.store.base import Lease, SoleLease
+from hub.store.base import Lease, SoleLease, StoreError
 from hub.store.sql import Cursor, SqlAuditWriter, SqlStore
 
 _SCHEMA = """
@@ -227,3 +228,20 @@ class SqliteAuditWriter(SqlAuditWriter):
     def __init__(self, path: Path) -> None:
         super().__init__(SqliteDatabase(path))
         self.catch_up_tree()
+
+
+def claim_sole_hub(database: Path) -> BinaryIO:
+    """Hold, for as long as the returned file stays open, the claim to be the one hub
+    process serving this SQLite file. Its replay guard lives in memory, so a second process
+    on the same file (a restart overlapping the old one; gRPC would even share its port)
+    would answer a request the first already answered. Several replicas share PostgreSQL."""
+    claim = database.with_name(database.name + ".hub-lock").open("ab")
+    try:
+        fcntl.flock(claim, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        claim.close()
+        raise StoreError(
+            f"another hub process serves {database}: one process per SQLite home "
+            "(several replicas need a PostgreSQL --database)"
+        ) from None
+    return claim
