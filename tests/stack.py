@@ -34,6 +34,8 @@ from policies import DEFAULT_DIRECTORY
 ELIGIBILITY_ID = "ID/GOV/KEMENSOS/eligibility"
 # The hub operator's administrator: enrolled with the role on first use, like the auditor.
 ADMINISTRATOR_ID = "ID/GOV/SPLP/administrator"
+# The security officers' member (BSSN), enrolled with the auditor role on first use.
+AUDITOR_ID = "ID/GOV/BSSN/auditor"
 PURPOSE = "bansos-eligibility"
 EMPLOYMENT_FIELDS = ("employment_status", "employer", "monthly_wage", "termination_date")
 TEST_POLICIES = Path(__file__).parent / "fixtures" / "policies"
@@ -77,6 +79,12 @@ class Stack:
             else:
                 self._enrolled[member_id] = enrol(self.home, member_id, roles=roles)
         return self._enrolled[member_id]
+
+    def auditor(self) -> str:
+        """The security officers' member id, enrolled with the auditor role: every test
+        that needs an officer goes through here, so none enrols it without the role."""
+        self.member(AUDITOR_ID, roles=["auditor"])
+        return AUDITOR_ID
 
     def admin(self, member_id: str = ADMINISTRATOR_ID) -> AdminClient:
         """An Admin API client as ``member_id`` (the administrator unless said otherwise)."""

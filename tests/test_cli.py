@@ -9,8 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from hub.admin import enrol
-from hub.cli import AUDITOR
 from hub.pki import load_cert_pem, member_id_of
 from tests.stack import ADMINISTRATOR_ID, ELIGIBILITY_ID, Stack, employment_query
 
@@ -217,8 +215,7 @@ def test_query_grant_and_revoke_from_the_command_line(stack: Stack) -> None:
 def test_an_officer_fetches_a_range_and_verifies_it_with_the_key_alone(stack: Stack) -> None:
     home = stack.home.root
     stack.member(ELIGIBILITY_ID)
-    if not (stack.home.member_dir(AUDITOR) / "cert.pem").exists():
-        enrol(stack.home, AUDITOR, roles=["auditor"])
+    stack.auditor()
     nik = stack.people.employed
 
     async def exchange() -> None:

@@ -17,14 +17,12 @@ import aiohttp
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
-from hub.admin import enrol
 from hub.client import QueryRefused
 from hub.console.officers import officers_file
 from hub.processes import start_jembatan
 from jembatan.v1 import exchange_pb2
 from tests.stack import EMPLOYMENT_SERVICE, Stack, employment_query
 
-AUDITOR_ID = "ID/GOV/BSSN/auditor"
 SUPERVISOR = "ID/GOV/KEMENSOS/supervisor"
 LAW = "UU 24/2007 tentang Penanggulangan Bencana, Pasal 48"
 JUSTIFICATION = "Banjir di Lateng: pemohon mengungsi ke balai desa, tidak dapat dihubungi"
@@ -64,8 +62,7 @@ async def _exchanges(stack: Stack) -> None:
 @pytest.fixture(scope="module")
 def console(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     asyncio.run(_exchanges(stack))
-    if not (stack.home.member_dir(AUDITOR_ID) / "cert.pem").exists():
-        enrol(stack.home, AUDITOR_ID, roles=["auditor"])
+    stack.auditor()
     password_file = tmp_path_factory.mktemp("officer") / "password"
     password_file.write_text(PASSWORD + "\n")
     home = str(stack.home.root)
@@ -75,7 +72,7 @@ def console(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         check=True,
         capture_output=True,
     )
-    member = ["--member", AUDITOR_ID]
+    member = ["--member", stack.auditor()]
     process = start_jembatan(
         "console",
         ["--home", home, "console", "--listen", "127.0.0.1:0", "--hub", stack.address, *member],

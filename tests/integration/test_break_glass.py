@@ -22,7 +22,6 @@ LAW = "UU 24/2007 tentang Penanggulangan Bencana, Pasal 48"
 FIELDS = ("employment_status", "termination_date")
 WHY = "Banjir bandang di Kemiren 20 Nov: keluarga mengungsi, tidak dapat dihubungi"
 SUPERVISOR = "ID/GOV/KEMENSOS/supervisor"
-AUDITOR = "ID/GOV/BSSN/auditor"
 
 
 def _request(
@@ -72,8 +71,7 @@ async def test_an_approved_emergency_query_is_released_without_consent_and_flagg
     )
     assert record.approved_by == approver
 
-    stack.member(AUDITOR, roles=["auditor"])
-    async with stack.client(AUDITOR) as officer:
+    async with stack.client(stack.auditor()) as officer:
         review = await officer.search(audit_pb2.SearchRequest(break_glass=True))
     flagged = [json.loads(e.record_json) for e in review.entries]
     assert flagged and all(r["break_glass"] for r in flagged)

@@ -11,14 +11,12 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from consent.artefact import sign_subject_token
-from hub.admin import enrol
 from hub.client import refusal_of
 from hub.home import CONSENT_MANAGER_ID
 from jembatan.v1 import audit_pb2, audit_pb2_grpc
 from tests.stack import ELIGIBILITY_ID, Stack, employment_query
 
 PORTAL = CONSENT_MANAGER_ID
-AUDITOR_ID = "ID/GOV/BSSN/auditor"
 
 
 def _stub(stack: Stack, member_id: str) -> tuple[grpc.aio.Channel, audit_pb2_grpc.AuditStub]:
@@ -39,9 +37,7 @@ async def test_a_citizen_sees_every_access_to_their_data_and_nobody_elses(stack:
             token, _ = stack.consent(nik)
             await employment_query(client, nik, token)
     # A security officer looks the citizen up: that, too, is an access they see.
-    if not (stack.home.member_dir(AUDITOR_ID) / "cert.pem").exists():
-        enrol(stack.home, AUDITOR_ID, roles=["auditor"])
-    channel, audit = _stub(stack, AUDITOR_ID)
+    channel, audit = _stub(stack, stack.auditor())
     async with channel:
         await audit.Search(audit_pb2.SearchRequest(subject=citizen))
 
@@ -54,7 +50,7 @@ async def test_a_citizen_sees_every_access_to_their_data_and_nobody_elses(stack:
         )
     by_whom = {(a.client_id, a.purpose) for a in mine.accesses}
     assert (ELIGIBILITY_ID, "bansos-eligibility") in by_whom
-    assert (AUDITOR_ID, "audit") in by_whom
+    assert (stack.auditor(), "audit") in by_whom
     released = next(a for a in mine.accesses if a.decision == "RELEASED" and a.fields_released)
     assert {f.name: f.treatment for f in released.fields_released}["monthly_wage"] == "predicate"
     # Only the citizen's own: every listed record carries their pseudonym.

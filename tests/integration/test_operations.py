@@ -86,10 +86,10 @@ async def _workload(stack: Stack, released: int, no_consent: int, unknown: int) 
             token, _ = stack.consent(nik)
             await employment_query(client, nik, token)
         for n in range(no_consent):
-            with pytest.raises(QueryRefused):
+            with pytest.raises(QueryRefused, match="CONSENT_MISSING"):
                 await employment_query(client, people[n % 2], "")
         for _ in range(unknown):
-            with pytest.raises(QueryRefused):
+            with pytest.raises(QueryRefused, match="UNKNOWN_SERVICE"):
                 await client.query(
                     service_id="ID/GOV/BPJSTK/wages/no-such-service",
                     subject=people[0],
@@ -284,7 +284,14 @@ async def _until_health(stack: Stack, wanted: str) -> dict[str, str]:
 async def test_health_reports_serving_for_every_service(ops: tuple[Stack, Path]) -> None:
     stack, _ = ops
     statuses = await _statuses(stack)
-    assert set(statuses) >= {"", "jembatan.v1.Exchange", "jembatan.v1.Audit"}
+    assert set(statuses) == {
+        "",
+        "jembatan.v1.Exchange",
+        "jembatan.v1.Audit",
+        "jembatan.v1.Registry",
+        "jembatan.v1.Admin",
+        "jembatan.v1.ConsentRegistry",
+    }
     assert set(statuses.values()) == {"SERVING"}
     async with _channel(stack) as channel:
         with pytest.raises(grpc.aio.AioRpcError) as unknown:
