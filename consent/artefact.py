@@ -61,6 +61,10 @@ __all__ = [
 CONSENT_TYP: Final = "consent+jwt"
 REVOCATION_TYP: Final = "consent-revocation+jwt"
 SUBJECT_TYP: Final = "subject+jwt"
+# A subject token stands for a citizen the portal has just authenticated: valid for at most
+# this long, and dated at most this far ahead of the hub's clock (the two clocks differ).
+SUBJECT_TOKEN_MAX_S: Final = 15 * 60
+SUBJECT_TOKEN_SKEW_S: Final = 30
 PURPOSE_BANSOS_ELIGIBILITY: Final = "bansos-eligibility"
 # Hard-coded, never taken from the token (RFC 8725 §2.1): this is what refuses "none",
 # HS256 signed with the public key as the secret, and any other algorithm.
@@ -325,7 +329,7 @@ def sign_subject_token(
     key: Ed25519PrivateKey,
     *,
     issuer: str,
-    valid_for: timedelta = timedelta(minutes=15),
+    valid_for: timedelta = timedelta(seconds=SUBJECT_TOKEN_MAX_S),
     now: datetime | None = None,
 ) -> str:
     """The consent manager's short-lived statement that the bearer is citizen ``subject``
@@ -348,12 +352,21 @@ def verify_subject_token(token: str, key: Ed25519PublicKey, *, issuer: str, now:
     try:
         subject = claims["sub"]
         expires = _require_int(claims["exp"], "exp")
-        _require_int(claims["iat"], "iat")
+        issued = _require_int(claims["iat"], "iat")
     except (KeyError, ValueError) as exc:
         raise ConsentError("SUBJECT_TOKEN_INVALID", f"malformed subject token: {exc}") from None
     if not is_nik(subject):
         raise ConsentError("SUBJECT_TOKEN_INVALID", "sub is not a NIK")
-    if _seconds(_utc(now)) >= expires:
+    moment = _seconds(_utc(now))
+    # A token dated ahead, or good for long, would outlive the citizen's session at the
+    # portal: whoever copied it could read that citizen's records long after they left.
+    if issued > moment + SUBJECT_TOKEN_SKEW_S:
+        raise ConsentError("SUBJECT_TOKEN_INVALID", "subject token is issued in the future")
+    if expires - issued > SUBJECT_TOKEN_MAX_S:
+        raise ConsentError(
+            "SUBJECT_TOKEN_INVALID", f"subject token is valid longer than {SUBJECT_TOKEN_MAX_S}s"
+        )
+    if moment >= expires:
         raise ConsentError("SUBJECT_TOKEN_INVALID", "subject token has expired")
     return subject
 

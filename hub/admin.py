@@ -102,14 +102,18 @@ def issue(
     return cert
 
 
-def certificate_record(cert: x509.Certificate, member_id: str) -> MemberCertificate:
-    """How the registry keeps an issued certificate."""
+def certificate_record(
+    cert: x509.Certificate, member_id: str, *, renewed_from: str | None = None
+) -> MemberCertificate:
+    """How the registry keeps an issued certificate (``renewed_from``: the serial of the
+    certificate it renews, if it is a renewal)."""
     return MemberCertificate(
         serial=format(cert.serial_number, "x"),
         member_id=member_id,
         cert_pem=cert_to_pem(cert),
         not_after=cert.not_valid_after_utc.isoformat(),
         revoked_at=None,
+        renewed_from=renewed_from,
     )
 
 
@@ -130,8 +134,9 @@ def enrol(
     return files
 
 
-def revoke_certificate(home: HubHome, cert_or_serial: str, reason: str) -> str:
-    """Revoke by serial (hex) or certificate file; returns the serial. Effective next call."""
+def revoke_certificate(home: HubHome, cert_or_serial: str, reason: str) -> list[str]:
+    """Revoke by serial (hex) or certificate file, with every certificate renewed from it;
+    returns the serials revoked, the named one first. Effective from the next call."""
     path = Path(cert_or_serial)
     serial = (
         format(load_cert_pem(path.read_bytes()).serial_number, "x")
@@ -142,11 +147,12 @@ def revoke_certificate(home: HubHome, cert_or_serial: str, reason: str) -> str:
     try:
         if registry.member_certificate(serial) is None:
             raise PkiError(f"no certificate with serial {serial} in the registry")
-        if not registry.revoke_certificate(serial, _now_text(), reason):
+        revoked = registry.revoke_certificate(serial, _now_text(), reason)
+        if not revoked:
             raise PkiError(f"certificate {serial} is already revoked")
     finally:
         registry.close()
-    return serial
+    return revoked
 
 
 def register_service(

@@ -51,10 +51,10 @@ class AdminClient(MemberChannel):
             self._admin.GetEnrolment, admin_pb2.GetEnrolmentRequest(request_id=request_id)
         )
 
-    async def renew(self, csr_pem: bytes, valid_days: int = 0) -> admin_pb2.Enrolment:
-        return await self._call(
-            self._admin.Renew, admin_pb2.RenewRequest(csr_pem=csr_pem, valid_days=valid_days)
-        )
+    async def renew(self, csr_pem: bytes) -> admin_pb2.Enrolment:
+        """A new certificate for the caller, at once: same id and roles, valid for the
+        hub's default; each certificate renews once."""
+        return await self._call(self._admin.Renew, admin_pb2.RenewRequest(csr_pem=csr_pem))
 
     async def register_connector(
         self, endpoint: str, services: Mapping[str, Sequence[FieldSpec]]

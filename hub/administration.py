@@ -4,22 +4,30 @@ and switching services off and on, over the API, by members and administrators.
 Who may ask for what:
 
 - any identified member may submit an enrolment for a subsystem of its own organisation
-  (the same ``INSTANCE/CLASS/MEMBER/``), asking at most for roles it holds itself; an
-  administrator may submit for any member id with any known role. An organisation with no
-  certificate at all is bootstrapped on the hub host by the operator (``jembatan pki enrol``
-  or ``pki issue``), never over the API;
+  (the same ``INSTANCE/CLASS/MEMBER/``), asking at most for roles it holds itself, and
+  never for an identity that is taken: a reserved one (the hub, the consent manager, an
+  administrator: ``MEMBER_RESERVED``) or a member with an unrevoked certificate other than
+  itself (``MEMBER_EXISTS``) — one routine approval would otherwise hand that identity
+  over. An administrator may submit for any member id with any known role. An
+  organisation with no certificate at all is bootstrapped on the hub host by the operator
+  (``jembatan pki enrol`` or ``pki issue``), never over the API;
 - the submitter (or an administrator) reads its enrolment; to anyone else it does not exist;
-- a member renews itself only: same member id, same roles, with its current certificate
-  (a revoked or expired certificate cannot even be identified, so cannot renew);
+- a member renews itself only: same member id, same roles, the hub's default validity from
+  now, with its current certificate (a revoked or expired certificate cannot even be
+  identified, so cannot renew), and each certificate once. The renewal names the
+  certificate it renewed, and revoking a certificate revokes every renewal made from it,
+  transitively: a stolen key cannot renew its way past the revocation of its certificate;
 - an agency registers connectors for its own services only: the services' provider is the
   caller, and the caller's certificates sign the answers;
 - everything else — listing, approving, rejecting, revoking, disabling — needs the
   ``administrator`` role in the caller's certificate.
 
 Every call, allowed or refused, is appended to the audit log (purpose ``administration``)
-before it is answered. An act is planned, then recorded, then committed with a write that
-only succeeds on a pending request: if it cannot be recorded it is not done, and if another
-administrator decided first the loser is refused ``ALREADY_DECIDED`` (recorded too).
+before it is answered, under one rule: *nothing is done unless it is recorded, and what is
+recorded is what was done*. A decision (approving, rejecting, revoking, renewing) claims
+its target first, so a second administrator deciding the same thing is refused
+``ALREADY_DECIDED`` (recorded) before anything is recorded as done; then it checks, signs
+any certificate, records, and only then commits (``hub.claims`` explains the order).
 """
 
 from __future__ import annotations
@@ -36,7 +44,9 @@ from google.protobuf.message import Message
 
 from hub.admin import certificate_record
 from hub.calls import CallRecorder
+from hub.claims import Claims, Plan
 from hub.errors import Refusal
+from hub.home import CONSENT_MANAGER_ID, HUB_MEMBER_ID
 from hub.ids import InvalidIdentifier, MemberId, ServiceId
 from hub.pipeline.stages import PeerMember
 from hub.pki import (
@@ -46,7 +56,9 @@ from hub.pki import (
     PkiError,
     cert_to_pem,
     check_csr,
+    load_cert_pem,
     load_csr_pem,
+    roles_of,
 )
 from hub.registry_service import catalogue_to_json, catalogue_to_proto
 from hub.store import base
@@ -70,6 +82,8 @@ _STATE = {
 }
 _STATE_NAME = {value: name for name, value in _STATE.items()}
 _Response = TypeVar("_Response", bound=Message)
+# Identities no member may enrol itself into: only an administrator submits for them.
+_RESERVED_IDS = frozenset({CONSENT_MANAGER_ID, HUB_MEMBER_ID})
 
 
 def check_submission(submitter: PeerMember, member_id: str, roles: Sequence[str]) -> None:
@@ -102,6 +116,7 @@ class AdminService(admin_pb2_grpc.AdminServicer):
         ca: Callable[[], CertificateAuthority],
     ) -> None:
         self._calls = calls.bind("jembatan.v1.Admin", ADMINISTRATION)
+        self._claims = Claims(registry, self._calls)
         self._registry = registry
         # Loaded when a certificate is issued, so the key is read only when it is needed.
         self._ca = ca
@@ -110,6 +125,48 @@ class AdminService(admin_pb2_grpc.AdminServicer):
         self, context: grpc.aio.ServicerContext, method: str, request: Message
     ) -> PeerMember:
         return await self._calls.caller_with_role(context, ADMINISTRATOR, method, request)
+
+    async def _decide(
+        self,
+        context: grpc.aio.ServicerContext,
+        member: PeerMember,
+        method: str,
+        request: Message,
+        target: str,
+        plan: Callable[[], Plan[_Response]],
+    ) -> _Response:
+        """Decide ``target`` (claimed, planned, recorded, committed: ``hub.claims``);
+        ALREADY_DECIDED if another call is deciding it or decided it first."""
+        return await self._claims.decide(
+            context,
+            member,
+            method,
+            request,
+            target,
+            plan,
+            taken=Refusal("ALREADY_DECIDED", f"{target} is being decided by another call"),
+            lost=Refusal("ALREADY_DECIDED", f"{target} was decided meanwhile"),
+        )
+
+    def _is_administrator(self, member_id: str) -> bool:
+        """Whether any certificate ever issued to ``member_id`` carries the administrator
+        role (a revoked administrator's id stays reserved all the same)."""
+        return any(
+            ADMINISTRATOR in roles_of(load_cert_pem(cert.cert_pem))
+            for cert in self._registry.member_certificates(member_id)
+        )
+
+    def _check_identity(self, submitter: str, administrator: bool, member_id: str) -> None:
+        """Raise the refusal if ``submitter`` (an ``administrator`` or not) may not enrol
+        ``member_id``: an identity that is reserved or already held by another member."""
+        if administrator or member_id == submitter:
+            return  # an administrator's choice; or a member's own key, which it may add
+        if member_id in _RESERVED_IDS or self._is_administrator(member_id):
+            raise Refusal("MEMBER_RESERVED", f"only an administrator may enrol {member_id}")
+        if any(not cert.revoked for cert in self._registry.member_certificates(member_id)):
+            raise Refusal(
+                "MEMBER_EXISTS", f"{member_id} is enrolled already: only it renews its certificate"
+            )
 
     def _csr(self, data: bytes, member_id: str) -> x509.CertificateSigningRequest:
         try:
@@ -128,6 +185,7 @@ class AdminService(admin_pb2_grpc.AdminServicer):
         roles = tuple(sorted(set(request.roles)))
         try:
             check_submission(member, request.member_id, roles)
+            self._check_identity(member.member_id, ADMINISTRATOR in member.roles, request.member_id)
             self._csr(request.csr_pem, request.member_id)
         except Refusal as refusal:
             await self._calls.refuse(context, member, "SubmitEnrolment", request, refusal)
@@ -164,30 +222,55 @@ class AdminService(admin_pb2_grpc.AdminServicer):
         self, request: admin_pb2.RenewRequest, context: grpc.aio.ServicerContext
     ) -> admin_pb2.Enrolment:
         member = await self._calls.caller(context)
-        try:
-            csr = self._csr(request.csr_pem, member.member_id)
-            valid_days = _valid_days(request.valid_days)
-        except Refusal as refusal:
-            await self._calls.refuse(context, member, "Renew", request, refusal)
+        # The same target as revoking this certificate: a renewal of it and its revocation
+        # are decided one after the other, never both at once.
+        return await self._decide(
+            context,
+            member,
+            "Renew",
+            request,
+            f"certificate {member.serial}",
+            lambda: self._renewal(member, request),
+        )
+
+    def _renewal(
+        self, member: PeerMember, request: admin_pb2.RenewRequest
+    ) -> Plan[admin_pb2.Enrolment]:
+        """A new certificate for the CSR: same id and roles, the default validity from now
+        (so never beyond it), registered as the renewal of the caller's certificate."""
+        if request.valid_days:
+            # A stolen key must not buy itself a longer life.
+            raise Refusal(
+                "MALFORMED_REQUEST",
+                f"a renewal is valid {DEFAULT_VALID_DAYS} days; valid_days must be 0",
+            )
+        csr = self._csr(request.csr_pem, member.member_id)
+        renewal = self._registry.renewal_of(member.serial)
+        if renewal is not None:
+            raise Refusal(
+                "ALREADY_DECIDED",
+                f"certificate {member.serial} was already renewed (as {renewal.serial})",
+            )
         roles = tuple(sorted(member.roles))
-        cert = self._ca().issue(csr, member.member_id, valid_days=valid_days, roles=roles)
-        record = certificate_record(cert, member.member_id)
-        now = self._now()
+        now = self._calls.now()
+        cert = self._ca().issue(
+            csr, member.member_id, valid_days=DEFAULT_VALID_DAYS, roles=roles, now=now
+        )
+        record = certificate_record(cert, member.member_id, renewed_from=member.serial)
+        at = now.isoformat(timespec="seconds")
         response = admin_pb2.Enrolment(
             member_id=member.member_id,
             roles=roles,
             state=admin_pb2.REQUEST_APPROVED,
             submitter=member.member_id,
-            submitted_at=now,
+            submitted_at=at,
             decided_by=member.member_id,
-            decided_at=now,
+            decided_at=at,
             certificate_pem=record.cert_pem,
             serial=record.serial,
         )
-        await self._calls.answer(context, member, "Renew", request, response)
-        # Only now is the new certificate registered, so an unrecorded one never works.
-        self._registry.add_member_certificate(record)
-        return response
+        # Registered only if the certificate it renews is still unrevoked and unrenewed.
+        return response, lambda: self._registry.add_renewal(record)
 
     async def RegisterConnector(
         self, request: admin_pb2.RegisterConnectorRequest, context: grpc.aio.ServicerContext
@@ -246,12 +329,26 @@ class AdminService(admin_pb2_grpc.AdminServicer):
     ) -> admin_pb2.Enrolment:
         method = "ApproveEnrolment"
         member = await self._administrator(context, method, request)
-        try:
-            enrolment = self._pending_enrolment(request.request_id)
-            valid_days = _valid_days(request.valid_days)
-            csr = self._csr(enrolment.csr_pem, enrolment.member_id)
-        except Refusal as refusal:
-            await self._calls.refuse(context, member, method, request, refusal)
+        return await self._decide(
+            context,
+            member,
+            method,
+            request,
+            f"enrolment {request.request_id}",
+            lambda: self._approval(member, request),
+        )
+
+    def _approval(
+        self, member: PeerMember, request: admin_pb2.ApproveEnrolmentRequest
+    ) -> Plan[admin_pb2.Enrolment]:
+        enrolment = self._pending_enrolment(request.request_id)
+        valid_days = _valid_days(request.valid_days)
+        csr = self._csr(enrolment.csr_pem, enrolment.member_id)
+        # Again: the identity may have been taken since the enrolment was submitted.
+        self._check_identity(
+            enrolment.submitter, self._is_administrator(enrolment.submitter), enrolment.member_id
+        )
+        # Signed only now, when no other call can decide this enrolment.
         cert = self._ca().issue(
             csr, enrolment.member_id, valid_days=valid_days, roles=enrolment.roles
         )
@@ -259,29 +356,30 @@ class AdminService(admin_pb2_grpc.AdminServicer):
         now = self._now()
         response = self._enrolment(enrolment, state=base.APPROVED, by=member.member_id, at=now)
         response.certificate_pem, response.serial = cert_to_pem(cert), record.serial
-        await self._calls.answer(context, member, method, request, response)
-        if not self._registry.approve_enrolment(request.request_id, member.member_id, now, record):
-            await self._calls.refuse(context, member, method, request, _decided(request.request_id))
-        return response
+        return response, lambda: self._registry.approve_enrolment(
+            request.request_id, member.member_id, now, record
+        )
 
     async def RejectEnrolment(
         self, request: admin_pb2.RejectRequest, context: grpc.aio.ServicerContext
     ) -> admin_pb2.Enrolment:
         method = "RejectEnrolment"
         member = await self._administrator(context, method, request)
-        try:
+
+        def plan() -> Plan[admin_pb2.Enrolment]:
             enrolment = self._pending_enrolment(request.request_id)
             reason = _free_text(request.reason, "reason")
-        except Refusal as refusal:
-            await self._calls.refuse(context, member, method, request, refusal)
-        now = self._now()
-        response = self._enrolment(
-            enrolment, state=base.REJECTED, by=member.member_id, at=now, reason=reason
+            now = self._now()
+            response = self._enrolment(
+                enrolment, state=base.REJECTED, by=member.member_id, at=now, reason=reason
+            )
+            return response, lambda: self._registry.reject_enrolment(
+                request.request_id, member.member_id, now, reason
+            )
+
+        return await self._decide(
+            context, member, method, request, f"enrolment {request.request_id}", plan
         )
-        await self._calls.answer(context, member, method, request, response)
-        if not self._registry.reject_enrolment(request.request_id, member.member_id, now, reason):
-            await self._calls.refuse(context, member, method, request, _decided(request.request_id))
-        return response
 
     async def RevokeCertificate(
         self, request: admin_pb2.RevokeCertificateRequest, context: grpc.aio.ServicerContext
@@ -289,29 +387,22 @@ class AdminService(admin_pb2_grpc.AdminServicer):
         method = "RevokeCertificate"
         member = await self._administrator(context, method, request)
         serial = request.serial.lower().removeprefix("0x")
-        try:
+
+        def plan() -> Plan[admin_pb2.RevokeCertificateResponse]:
             reason = _free_text(request.reason or "unspecified", "reason")
             found = self._registry.member_certificate(serial)
             if found is None:
                 raise _unknown("certificate", serial)
             if found.revoked:
                 raise Refusal("ALREADY_DECIDED", f"certificate {serial} is already revoked")
-        except Refusal as refusal:
-            await self._calls.refuse(context, member, method, request, refusal)
-        now = self._now()
-        response = admin_pb2.RevokeCertificateResponse(
-            serial=serial, member_id=found.member_id, revoked_at=now
-        )
-        await self._calls.answer(context, member, method, request, response)
-        if not self._registry.revoke_certificate(serial, now, reason):
-            await self._calls.refuse(
-                context,
-                member,
-                method,
-                request,
-                Refusal("ALREADY_DECIDED", f"certificate {serial} is already revoked"),
+            now = self._now()
+            response = admin_pb2.RevokeCertificateResponse(
+                serial=serial, member_id=found.member_id, revoked_at=now
             )
-        return response
+            # With every certificate renewed from it, in one transaction, same reason.
+            return response, lambda: bool(self._registry.revoke_certificate(serial, now, reason))
+
+        return await self._decide(context, member, method, request, f"certificate {serial}", plan)
 
     async def ListConnectorRegistrations(
         self, request: admin_pb2.ListRequest, context: grpc.aio.ServicerContext
@@ -330,47 +421,47 @@ class AdminService(admin_pb2_grpc.AdminServicer):
     ) -> admin_pb2.ConnectorRegistration:
         method = "ApproveConnector"
         member = await self._administrator(context, method, request)
-        try:
+
+        def plan() -> Plan[admin_pb2.ConnectorRegistration]:
             found = self._pending_registration(request.registration_id)
-        except Refusal as refusal:
-            await self._calls.refuse(context, member, method, request, refusal)
-        now = self._now()
-        response = _registration(found, state=base.APPROVED, by=member.member_id, at=now)
-        for service_id, fields in json.loads(found.services_json).items():
-            response.catalogue_versions[service_id] = self._registry.next_catalogue_version(
-                service_id, json.dumps(fields)
+            now = self._now()
+            response = _registration(found, state=base.APPROVED, by=member.member_id, at=now)
+            for service_id, fields in json.loads(found.services_json).items():
+                response.catalogue_versions[service_id] = self._registry.next_catalogue_version(
+                    service_id, json.dumps(fields)
+                )
+            return (
+                response,
+                lambda: (
+                    self._registry.approve_connector_registration(
+                        request.registration_id, member.member_id, now
+                    )
+                    is not None
+                ),
             )
-        await self._calls.answer(context, member, method, request, response)
-        versions = self._registry.approve_connector_registration(
-            request.registration_id, member.member_id, now
-        )
-        if versions is None:
-            await self._calls.refuse(
-                context, member, method, request, _decided(request.registration_id)
-            )
-        response.catalogue_versions.update(versions)
-        return response
+
+        target = f"connector registration {request.registration_id}"
+        return await self._decide(context, member, method, request, target, plan)
 
     async def RejectConnector(
         self, request: admin_pb2.RejectRequest, context: grpc.aio.ServicerContext
     ) -> admin_pb2.ConnectorRegistration:
         method = "RejectConnector"
         member = await self._administrator(context, method, request)
-        try:
+
+        def plan() -> Plan[admin_pb2.ConnectorRegistration]:
             found = self._pending_registration(request.request_id)
             reason = _free_text(request.reason, "reason")
-        except Refusal as refusal:
-            await self._calls.refuse(context, member, method, request, refusal)
-        now = self._now()
-        response = _registration(
-            found, state=base.REJECTED, by=member.member_id, at=now, reason=reason
-        )
-        await self._calls.answer(context, member, method, request, response)
-        if not self._registry.reject_connector_registration(
-            request.request_id, member.member_id, now, reason
-        ):
-            await self._calls.refuse(context, member, method, request, _decided(request.request_id))
-        return response
+            now = self._now()
+            response = _registration(
+                found, state=base.REJECTED, by=member.member_id, at=now, reason=reason
+            )
+            return response, lambda: self._registry.reject_connector_registration(
+                request.request_id, member.member_id, now, reason
+            )
+
+        target = f"connector registration {request.request_id}"
+        return await self._decide(context, member, method, request, target, plan)
 
     async def SetServiceEnabled(
         self, request: admin_pb2.SetServiceEnabledRequest, context: grpc.aio.ServicerContext

@@ -22,6 +22,7 @@ from hub.audit.pseudonym import Pseudonymizer
 from hub.audit.record import AuditRecord
 from hub.errors import Refusal
 from hub.exchange import abort_with, peer_of
+from hub.home import CONSENT_MANAGER_ID
 from hub.pipeline.stages import Identify, PeerMember
 
 
@@ -77,6 +78,25 @@ class CallRecorder:
                 subject=subject,
             )
         return member
+
+    async def still_registered(
+        self,
+        context: grpc.aio.ServicerContext,
+        member: PeerMember,
+        method: str,
+        request: Message,
+        *,
+        purpose: str,
+        subject: str = "",
+    ) -> None:
+        """The caller identified at the start of a long call (a stream) is still registered
+        and unrevoked now; otherwise the call ends with the refusal, recorded."""
+        try:
+            self._identify.check_registered(member)
+        except Refusal as refusal:
+            await self.refuse(
+                context, member, method, request, refusal, purpose=purpose, subject=subject
+            )
 
     async def refuse(
         self,
@@ -176,6 +196,35 @@ class ServiceCalls:
     ) -> PeerMember:
         return await self._recorder.caller_with_role(
             context, role, self.method(method), request, purpose=self._purpose, subject=subject
+        )
+
+    async def consent_manager(
+        self,
+        context: grpc.aio.ServicerContext,
+        method: str,
+        request: Message,
+        *,
+        purpose: str | None = None,
+    ) -> PeerMember:
+        """The caller, if it is the consent manager; otherwise refused NOT_CONSENT_MANAGER
+        and recorded."""
+        member = await self.caller(context)
+        if member.member_id != CONSENT_MANAGER_ID:
+            refusal = Refusal("NOT_CONSENT_MANAGER", f"{method} is the consent manager's call")
+            await self.refuse(context, member, method, request, refusal, purpose=purpose)
+        return member
+
+    async def still_registered(
+        self,
+        context: grpc.aio.ServicerContext,
+        member: PeerMember,
+        method: str,
+        request: Message,
+        *,
+        subject: str = "",
+    ) -> None:
+        await self._recorder.still_registered(
+            context, member, self.method(method), request, purpose=self._purpose, subject=subject
         )
 
     async def refuse(

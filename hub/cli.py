@@ -106,8 +106,10 @@ def cmd_pki_enrol(args: argparse.Namespace) -> None:
 def cmd_pki_revoke(args: argparse.Namespace) -> None:
     from hub.admin import revoke_certificate
 
-    serial = revoke_certificate(_home(args), args.certificate, args.reason)
+    serial, *renewals = revoke_certificate(_home(args), args.certificate, args.reason)
     print(f"revoked certificate {serial}; refused from the next call on")
+    for renewal in renewals:
+        print(f"revoked certificate {renewal}, renewed from it")
 
 
 def cmd_pki_list(args: argparse.Namespace) -> None:
@@ -657,7 +659,10 @@ def cmd_admin_enrolment_reject(args: argparse.Namespace) -> None:
 
 def cmd_admin_revoke(args: argparse.Namespace) -> None:
     done = _admin_call(args, lambda c: c.revoke(args.serial, args.reason))
-    print(f"revoked certificate {done.serial} of {done.member_id}; refused from the next call on")
+    print(
+        f"revoked certificate {done.serial} of {done.member_id}, and every certificate renewed"
+        " from it; refused from the next call on"
+    )
 
 
 def cmd_admin_connector_list(args: argparse.Namespace) -> None:
@@ -707,7 +712,7 @@ def cmd_member_enrolment(args: argparse.Namespace) -> None:
 
 def cmd_member_renew(args: argparse.Namespace) -> None:
     csr = _read(args.csr, "CSR")
-    done = _admin_call(args, lambda c: c.renew(csr, args.days))
+    done = _admin_call(args, lambda c: c.renew(csr))
     Path(args.cert_out).write_bytes(done.certificate_pem)
     print(f"renewed {done.member_id}: {args.cert_out}, serial {done.serial}")
 
@@ -1162,10 +1167,11 @@ def _add_admin_commands(
     fetch = add(acts, "enrolment", cmd_member_enrolment, "an enrolment's state and certificate")
     fetch.add_argument("request_id")
     fetch.add_argument("--cert-out", help="write the certificate here once approved")
-    renew = add(acts, "renew", cmd_member_renew, "a new certificate now, same id and roles")
+    renew = add(
+        acts, "renew", cmd_member_renew, "a new certificate now: same id and roles, 365 days"
+    )
     renew.add_argument("--csr", required=True)
     renew.add_argument("--cert-out", required=True)
-    renew.add_argument("--days", type=int, default=0, help="validity (default 365)")
     register = add(
         acts, "register-connector", cmd_member_register_connector, "register a connector"
     )

@@ -12,16 +12,25 @@ artefact as it stands (ACTIVE, no data life). Either way the query pipeline hono
 artefacts granted here, and only the exact artefact granted under its id.
 
 Every call, allowed or refused, is appended to the audit log through ``CallRecorder``
-(purpose ``consent``). A state change is written before its record: if the record then
-cannot be made durable the caller is told ``AUDIT_UNAVAILABLE``, and the change stands.
+(purpose ``consent``), under the rule the Admin service keeps too: *nothing is done unless
+it is recorded, and what is recorded is what was done*. A request is recorded, then
+stored. A transition claims the consent first (a second call answering the same request
+is refused ``CONSENT_STATE_INVALID`` before anything is recorded as done), checks its
+preconditions, records the answer, and only then commits with the conditional write; if
+the record cannot be made durable the caller is told ``AUDIT_UNAVAILABLE`` and nothing
+changed (``hub.claims`` explains the order).
+
+The citizen's own views (``ListMine``, ``Receipt``) are the consent manager's calls too:
+the portal authenticates the citizen and vouches for them with a short-lived subject token.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -41,11 +50,13 @@ from consent.artefact import (
 from consent.receipt import RECEIPT_SCHEMA, sign_consent_receipt
 from hub.audit.pseudonym import Pseudonymizer
 from hub.calls import CallRecorder
+from hub.claims import Claims, Plan
 from hub.errors import Refusal
 from hub.home import CONSENT_MANAGER_ID, HUB_MEMBER_ID
 from hub.pipeline.stages import PeerMember
 from hub.store.base import (
     ACTIVE,
+    REJECTED,
     REQUESTED,
     ConsentGrant,
     ConsentRecord,
@@ -85,6 +96,7 @@ class ConsentRegistryService(consent_pb2_grpc.ConsentRegistryServicer):
         limits: ConsentLimits | None = None,
     ) -> None:
         self._calls = calls.bind("jembatan.v1.ConsentRegistry", CONSENT)
+        self._claims = Claims(registry, self._calls)
         self._registry = registry
         self._verifier = verifier
         self._consent_key = consent_key
@@ -102,13 +114,11 @@ class ConsentRegistryService(consent_pb2_grpc.ConsentRegistryServicer):
         now = self._calls.now()
         try:
             record = self._new_request(member, request, now)
-            if not self._registry.add_consent(record):
-                raise Refusal("INTERNAL_ERROR", "consent id collision")
         except Refusal as refusal:
             await self._calls.refuse(
                 context, member, "RequestConsent", request, refusal, subject=subject
             )
-        return await self._calls.answer(
+        response = await self._calls.answer(
             context,
             member,
             "RequestConsent",
@@ -116,6 +126,11 @@ class ConsentRegistryService(consent_pb2_grpc.ConsentRegistryServicer):
             _record_message(record, now),
             subject=subject,
         )
+        # Stored once recorded. A fresh random id cannot be taken: if it were, the call
+        # would fail without storing anything.
+        if not self._registry.add_consent(record):
+            raise RuntimeError(f"consent id {record.consent_id} collided")
+        return response
 
     def _new_request(
         self, member: PeerMember, request: consent_pb2.ConsentRequest, now: datetime.datetime
@@ -172,7 +187,7 @@ class ConsentRegistryService(consent_pb2_grpc.ConsentRegistryServicer):
     async def Grant(
         self, request: consent_pb2.GrantRequest, context: grpc.aio.ServicerContext
     ) -> consent_pb2.ConsentRecord:
-        member = await self._consent_manager(context, "Grant", request)
+        member = await self._calls.consent_manager(context, "Grant", request)
         now = self._calls.now()
         subject = ""
         try:
@@ -180,24 +195,25 @@ class ConsentRegistryService(consent_pb2_grpc.ConsentRegistryServicer):
             subject = artefact.subject
             if now >= artefact.expires_at:
                 raise Refusal("CONSENT_EXPIRED", f"consent {artefact.consent_id} has expired")
-            grant = ConsentGrant(
-                consent_id=artefact.consent_id,
-                artefact_digest=artefact_digest(request.artefact),
-                granted={s: tuple(sorted(f)) for s, f in sorted(artefact.services.items())},
-                not_before=_iso(artefact.not_before),
-                expires_at=_iso(artefact.expires_at),
-                decided_at=_iso(now),
-            )
-            if request.request_id:
-                self._grant_requested(request.request_id, artefact, grant, now)
-            else:
-                self._grant_directly(artefact, grant, now)
         except Refusal as refusal:
             await self._calls.refuse(context, member, "Grant", request, refusal, subject=subject)
-        record = self._registry.consent(artefact.consent_id)
-        assert record is not None
-        return await self._calls.answer(
-            context, member, "Grant", request, _record_message(record, now), subject=subject
+        grant = ConsentGrant(
+            consent_id=artefact.consent_id,
+            artefact_digest=artefact_digest(request.artefact),
+            granted={s: tuple(sorted(f)) for s, f in sorted(artefact.services.items())},
+            not_before=_iso(artefact.not_before),
+            expires_at=_iso(artefact.expires_at),
+            decided_at=_iso(now),
+        )
+
+        def plan() -> Plan[consent_pb2.ConsentRecord]:
+            if request.request_id:
+                return self._grant_requested(request.request_id, artefact, grant, now)
+            return self._grant_directly(artefact, grant, now)
+
+        consent_id = request.request_id or artefact.consent_id
+        return await self._decide(
+            context, member, "Grant", request, consent_id, plan, subject=subject
         )
 
     def _grant_requested(
@@ -206,17 +222,31 @@ class ConsentRegistryService(consent_pb2_grpc.ConsentRegistryServicer):
         artefact: ConsentArtefact,
         grant: ConsentGrant,
         now: datetime.datetime,
-    ) -> None:
+    ) -> Plan[consent_pb2.ConsentRecord]:
         record = self._pending_request(request_id, now)
         if artefact.consent_id != request_id:
             raise Refusal("CONSENT_REQUEST_MISMATCH", "the artefact's id is not the request id")
         _check_answers(record, artefact, self._pseudonyms.subject(artefact.subject))
-        if not self._registry.grant_consent(grant, now=_iso(now)):
-            raise Refusal("CONSENT_STATE_INVALID", f"request {request_id} was answered meanwhile")
+        granted = dataclasses.replace(
+            record,
+            status=ACTIVE,
+            granted=grant.granted,
+            artefact_digest=grant.artefact_digest,
+            decided_at=grant.decided_at,
+            not_before=grant.not_before,
+            expires_at=grant.expires_at,
+        )
+        return _record_message(granted, now), lambda: self._registry.grant_consent(
+            grant, now=_iso(now)
+        )
 
     def _grant_directly(
         self, artefact: ConsentArtefact, grant: ConsentGrant, now: datetime.datetime
-    ) -> None:
+    ) -> Plan[consent_pb2.ConsentRecord]:
+        if self._registry.consent(artefact.consent_id) is not None:
+            raise Refusal(
+                "CONSENT_STATE_INVALID", f"consent {artefact.consent_id} is already registered"
+            )
         validity = int((artefact.expires_at - artefact.not_before).total_seconds())
         record = ConsentRecord(
             consent_id=artefact.consent_id,
@@ -236,31 +266,26 @@ class ConsentRegistryService(consent_pb2_grpc.ConsentRegistryServicer):
             not_before=grant.not_before,
             expires_at=grant.expires_at,
         )
-        if not self._registry.add_consent(record):
-            raise Refusal(
-                "CONSENT_STATE_INVALID", f"consent {artefact.consent_id} is already registered"
-            )
+        return _record_message(record, now), lambda: self._registry.add_consent(record)
 
     async def Reject(
         self, request: consent_pb2.RejectConsentRequest, context: grpc.aio.ServicerContext
     ) -> consent_pb2.ConsentRecord:
-        member = await self._consent_manager(context, "Reject", request)
+        member = await self._calls.consent_manager(context, "Reject", request)
         now = self._calls.now()
-        try:
+
+        def plan() -> Plan[consent_pb2.ConsentRecord]:
             if not is_code(request.reason):
                 raise Refusal("MALFORMED_REQUEST", "reason is not a reason code [a-z0-9-]")
-            self._pending_request(request.request_id, now)
-            if not self._registry.reject_consent(request.request_id, request.reason, now=_iso(now)):
-                raise Refusal(
-                    "CONSENT_STATE_INVALID", f"request {request.request_id} was answered meanwhile"
-                )
-        except Refusal as refusal:
-            await self._calls.refuse(context, member, "Reject", request, refusal)
-        record = self._registry.consent(request.request_id)
-        assert record is not None
-        return await self._calls.answer(
-            context, member, "Reject", request, _record_message(record, now)
-        )
+            record = self._pending_request(request.request_id, now)
+            rejected = dataclasses.replace(
+                record, status=REJECTED, rejection_reason=request.reason, decided_at=_iso(now)
+            )
+            return _record_message(rejected, now), lambda: self._registry.reject_consent(
+                request.request_id, request.reason, now=_iso(now)
+            )
+
+        return await self._decide(context, member, "Reject", request, request.request_id, plan)
 
     async def Revoke(
         self, request: consent_pb2.RevokeRequest, context: grpc.aio.ServicerContext
@@ -272,32 +297,49 @@ class ConsentRegistryService(consent_pb2_grpc.ConsentRegistryServicer):
             consent_id = verify_revocation(
                 request.revocation, self._consent_key, issuer=CONSENT_MANAGER_ID
             )
+        except Refusal as refusal:
+            await self._calls.refuse(context, member, "Revoke", request, refusal)
+
+        def plan() -> Plan[consent_pb2.RevokeResponse]:
             record = self._registry.consent(consent_id)
             if record is None:
                 raise Refusal("CONSENT_UNKNOWN", f"no consent {consent_id}")
             state = record.state_at(now)
-            if state != ACTIVE or not self._registry.revoke_consent(consent_id, now=_iso(now)):
+            if state != ACTIVE:
                 raise Refusal(
                     "CONSENT_STATE_INVALID", f"consent {consent_id} is {state}, not ACTIVE"
                 )
-        except Refusal as refusal:
-            await self._calls.refuse(context, member, "Revoke", request, refusal)
-        response = consent_pb2.RevokeResponse(consent_id=consent_id, revoked_at=_iso(now))
-        return await self._calls.answer(context, member, "Revoke", request, response)
+            response = consent_pb2.RevokeResponse(consent_id=consent_id, revoked_at=_iso(now))
+            return response, lambda: self._registry.revoke_consent(consent_id, now=_iso(now))
 
-    async def _consent_manager(
-        self, context: grpc.aio.ServicerContext, method: str, request: Message
-    ) -> PeerMember:
-        member = await self._calls.caller(context)
-        if member.member_id != CONSENT_MANAGER_ID:
-            await self._calls.refuse(
-                context,
-                member,
-                method,
-                request,
-                Refusal("NOT_CONSENT_MANAGER", f"{method} is the consent manager's call"),
-            )
-        return member
+        return await self._decide(context, member, "Revoke", request, consent_id, plan)
+
+    async def _decide(
+        self,
+        context: grpc.aio.ServicerContext,
+        member: PeerMember,
+        method: str,
+        request: Message,
+        consent_id: str,
+        plan: Callable[[], Plan[_Response]],
+        *,
+        subject: str = "",
+    ) -> _Response:
+        """Decide consent ``consent_id`` (claimed, planned, recorded, committed:
+        ``hub.claims``); CONSENT_STATE_INVALID if another call is answering it or did
+        first."""
+        # Not echoed: a request id is the caller's text, and could be anything.
+        return await self._claims.decide(
+            context,
+            member,
+            method,
+            request,
+            f"consent {consent_id}",
+            plan,
+            taken=Refusal("CONSENT_STATE_INVALID", "the consent is being answered by another call"),
+            lost=Refusal("CONSENT_STATE_INVALID", "the consent was answered meanwhile"),
+            subject=subject,
+        )
 
     def _pending_request(self, request_id: str, now: datetime.datetime) -> ConsentRecord:
         record = self._registry.consent(request_id)
@@ -316,7 +358,7 @@ class ConsentRegistryService(consent_pb2_grpc.ConsentRegistryServicer):
     async def ListMine(
         self, request: consent_pb2.CitizenConsentsRequest, context: grpc.aio.ServicerContext
     ) -> consent_pb2.ConsentList:
-        member = await self._calls.caller(context)
+        member = await self._calls.consent_manager(context, "ListMine", request)
         nik = await self._citizen(context, member, "ListMine", request)
         now = self._calls.now()
         records = self._registry.consents_of(self._pseudonyms.subject(nik))
@@ -326,7 +368,7 @@ class ConsentRegistryService(consent_pb2_grpc.ConsentRegistryServicer):
     async def Receipt(
         self, request: consent_pb2.ConsentReceiptRequest, context: grpc.aio.ServicerContext
     ) -> consent_pb2.ConsentReceipt:
-        member = await self._calls.caller(context)
+        member = await self._calls.consent_manager(context, "Receipt", request)
         nik = await self._citizen(context, member, "Receipt", request)
         now = self._calls.now()
         pseudonym = self._pseudonyms.subject(nik)

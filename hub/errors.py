@@ -61,6 +61,8 @@ _STATUS_OF_REASON: dict[str, grpc.StatusCode] = {
     "CONSENT_STATE_INVALID": grpc.StatusCode.FAILED_PRECONDITION,
     "CONSENT_REQUEST_MISMATCH": grpc.StatusCode.INVALID_ARGUMENT,
     "NOT_CONSENT_MANAGER": grpc.StatusCode.PERMISSION_DENIED,
+    "MEMBER_RESERVED": grpc.StatusCode.PERMISSION_DENIED,
+    "MEMBER_EXISTS": grpc.StatusCode.ALREADY_EXISTS,
 }
 
 # Reasons that are only ever told to the audit log, never to the caller.

@@ -4,6 +4,7 @@ BPJS Ketenagakerjaan with its connector as separate processes on loopback socket
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -23,6 +24,15 @@ from tests.stack import Stack, start_stack
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """One hub stack for the session; tests make their own members and consents."""
     running = start_stack(tmp_path_factory.mktemp("hub"))
+    yield running
+    running.hub.stop()
+    running.sim.stop()
+
+
+@pytest.fixture
+def own_stack(tmp_path: Path) -> Iterator[Stack]:
+    """A hub stack of the test's own, for tests that break it (its audit log, say)."""
+    running = start_stack(tmp_path / "hub")
     yield running
     running.hub.stop()
     running.sim.stop()

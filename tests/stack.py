@@ -7,6 +7,7 @@ import contextlib
 import datetime
 import re
 import shutil
+import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -176,6 +177,23 @@ class Stack:
                 for index, _, record in registry.entries()
                 if index >= since
             ]
+
+    @contextlib.contextmanager
+    def audit_broken(self) -> Iterator[None]:
+        """The hub's audit inserts fail while the block runs, as on a full disk or an I/O
+        error: a trigger makes SQLite abort them, and the hub process keeps running."""
+        with contextlib.closing(sqlite3.connect(self.home.database)) as conn:
+            conn.execute(
+                "CREATE TRIGGER audit_disk_failure BEFORE INSERT ON audit_log"
+                " BEGIN SELECT RAISE(ABORT, 'simulated disk failure'); END"
+            )
+            conn.commit()
+        try:
+            yield
+        finally:
+            with contextlib.closing(sqlite3.connect(self.home.database)) as conn:
+                conn.execute("DROP TRIGGER audit_disk_failure")
+                conn.commit()
 
     def stored_bytes(self) -> bytes:
         """Every byte of the hub's database files, for leak checks."""

@@ -3,8 +3,11 @@
 Checkpoints and proofs carry hashes only, so any member may ask for them: a client checks
 that its own exchange was recorded without learning anything about anyone else's.
 Searching and reading records needs the auditor role in the caller's certificate, and every
-such call — allowed or refused — is itself appended to the log before it is answered, so
-the officers' own access is as auditable as the exchanges they review.
+such call — allowed or refused, for the role or for what it asked — is itself appended to
+the log before it is answered, so the officers' own access is as auditable as the exchanges
+they review. A follower (``StreamRecords``) is checked again before every poll: revoking
+the officer's certificate ends the stream. A citizen's view of who accessed their data is
+the consent manager's call, made for a citizen it has just authenticated.
 """
 
 from __future__ import annotations
@@ -104,7 +107,7 @@ class AuditService(audit_pb2_grpc.AuditServicer):
         self, request: audit_pb2.SearchRequest, context: grpc.aio.ServicerContext
     ) -> audit_pb2.SearchResponse:
         member = await self._officer(context, "Search", request, request.subject)
-        filters = await self._filters(request, context)
+        filters = await self._filters(context, member, "Search", request, request)
         limit = min(request.limit or _SEARCH_LIMIT, _SEARCH_LIMIT)
         rows = self._registry.search(
             filters,
@@ -128,12 +131,17 @@ class AuditService(audit_pb2_grpc.AuditServicer):
     ) -> AsyncIterator[audit_pb2.AuditEntry]:
         query = request.filter
         member = await self._officer(context, "StreamRecords", request, query.subject)
-        filters = await self._filters(query, context)
+        filters = await self._filters(context, member, "StreamRecords", request, query)
         await self._calls.record(
             context, member, "StreamRecords", request, b"", subject=query.subject
         )
         after = query.after_index if query.has_after_index else None
         while True:  # until the officer hangs up: the call is cancelled at an await
+            # The role was checked once, but a certificate revoked since must not go on
+            # reading the log: its registration is read again before every poll.
+            await self._calls.still_registered(
+                context, member, "StreamRecords", request, subject=query.subject
+            )
             rows = self._registry.search(filters, after_index=after, limit=_SEARCH_LIMIT)
             for index, leaf, record in rows:
                 yield audit_pb2.AuditEntry(index=index, leaf_hash=leaf, record_json=record)
@@ -147,7 +155,13 @@ class AuditService(audit_pb2_grpc.AuditServicer):
     ) -> AsyncIterator[audit_pb2.ExportLine]:
         member = await self._officer(context, "ExportRange", request, "")
         if not request.start < request.end <= self._registry.tree_size():
-            await self._bad_request(context, "need start < end <= log size")
+            await self._calls.refuse(
+                context,
+                member,
+                "ExportRange",
+                request,
+                Refusal("MALFORMED_REQUEST", "need start < end <= log size"),
+            )
         size, note = self._publisher.latest(request.end)
         # The officer's export is recorded before the first line leaves.
         await self._calls.record(context, member, "ExportRange", request, b"")
@@ -165,15 +179,26 @@ class AuditService(audit_pb2_grpc.AuditServicer):
             yield audit_pb2.ExportLine(line=line)
 
     async def _filters(
-        self, request: audit_pb2.SearchRequest, context: grpc.aio.ServicerContext
+        self,
+        context: grpc.aio.ServicerContext,
+        member: PeerMember,
+        method: str,
+        request: Message,
+        query: audit_pb2.SearchRequest,
     ) -> dict[str, str]:
-        filters = {name: getattr(request, name) for name in _FILTERS if getattr(request, name)}
-        for bound in ("time_from", "time_to"):
-            if bound in filters:
-                filters[bound] = await self._utc(filters[bound], context)
-        if request.subject:
-            filters["subject"] = self._pseudonyms.subject(request.subject)
-        if request.break_glass:
+        """The store's filters for ``query``; a bad one is refused (recorded)."""
+        filters = {name: getattr(query, name) for name in _FILTERS if getattr(query, name)}
+        try:
+            for bound in ("time_from", "time_to"):
+                if bound in filters:
+                    filters[bound] = _utc(filters[bound])
+        except Refusal as refusal:
+            await self._calls.refuse(
+                context, member, method, request, refusal, subject=query.subject
+            )
+        if query.subject:
+            filters["subject"] = self._pseudonyms.subject(query.subject)
+        if query.break_glass:
             filters["break_glass"] = "1"
         return filters
 
@@ -183,8 +208,13 @@ class AuditService(audit_pb2_grpc.AuditServicer):
         member = await self._officer(context, "GetRecord", request, "")
         entry = self._registry.entry(request.index)
         if entry is None:
-            await self._bad_request(context, f"no record {request.index}")
-            raise AssertionError("unreachable")
+            await self._calls.refuse(
+                context,
+                member,
+                "GetRecord",
+                request,
+                Refusal("UNKNOWN_TARGET", f"no record {request.index}"),
+            )
         response = audit_pb2.AuditEntry(
             index=request.index, leaf_hash=entry[0], record_json=entry[1]
         )
@@ -194,7 +224,9 @@ class AuditService(audit_pb2_grpc.AuditServicer):
     async def CitizenAccesses(
         self, request: audit_pb2.CitizenAccessesRequest, context: grpc.aio.ServicerContext
     ) -> audit_pb2.CitizenAccessList:
-        member = await self._calls.caller(context)
+        member = await self._calls.consent_manager(
+            context, "CitizenAccesses", request, purpose=CITIZEN_VIEW
+        )
         try:
             nik = verify_subject_token(
                 request.subject_token,
@@ -225,16 +257,16 @@ class AuditService(audit_pb2_grpc.AuditServicer):
         )
         return response
 
-    async def _utc(self, text: str, context: grpc.aio.ServicerContext) -> str:
-        """An RFC 3339 bound in the log's own time format, so text order is time order."""
-        try:
-            moment = datetime.datetime.fromisoformat(text)
-        except ValueError:
-            await self._bad_request(context, "time bounds must be RFC 3339")
-            raise
-        if moment.tzinfo is None:
-            await self._bad_request(context, "time bounds need a UTC offset")
-        return moment.astimezone(datetime.UTC).isoformat(timespec="milliseconds")
+
+def _utc(text: str) -> str:
+    """An RFC 3339 bound in the log's own time format, so text order is time order."""
+    try:
+        moment = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        raise Refusal("MALFORMED_REQUEST", "time bounds must be RFC 3339") from None
+    if moment.tzinfo is None:
+        raise Refusal("MALFORMED_REQUEST", "time bounds need a UTC offset")
+    return moment.astimezone(datetime.UTC).isoformat(timespec="milliseconds")
 
 
 def _citizen_access(index: int, record: AuditRecord) -> audit_pb2.CitizenAccess:

@@ -213,7 +213,7 @@ async def record(request: web.Request) -> web.Response:
     try:
         entry = await reader.record(index)
     except QueryRefused as exc:
-        status = 404 if exc.reason == "MALFORMED_REQUEST" else 502
+        status = 404 if exc.reason == "UNKNOWN_TARGET" else 502
         return _html(pages.error_page(f"Record {index}", exc.message, officer), status)
     log.info("officer %s opened record %d", officer, index)
     inclusion = await reader.prove(index, entry.record_json)

@@ -21,6 +21,9 @@ class MemberCertificate:
     cert_pem: bytes
     not_after: str
     revoked_at: str | None
+    # The serial of the certificate this one renewed, if it came from Admin.Renew: revoking
+    # that one revokes this one too, so a stolen key cannot renew its way past revocation.
+    renewed_from: str | None = None
 
     @property
     def revoked(self) -> bool:
@@ -180,7 +183,20 @@ class RegistryStore(Protocol):
 
     def add_member_certificate(self, cert: MemberCertificate) -> None: ...
 
-    def revoke_certificate(self, serial: str, at: str, reason: str) -> bool: ...
+    def add_renewal(self, cert: MemberCertificate) -> bool:
+        """Register ``cert``, the renewal of ``cert.renewed_from``, if that certificate is
+        registered, unrevoked and not yet renewed (one successor each); False otherwise."""
+        ...
+
+    def renewal_of(self, serial: str) -> MemberCertificate | None:
+        """The certificate renewed from ``serial``, if any."""
+        ...
+
+    def revoke_certificate(self, serial: str, at: str, reason: str) -> list[str]:
+        """Revoke ``serial`` and, in the same transaction and with the same reason, every
+        certificate renewed from it, transitively. The serials revoked, ``serial`` first;
+        empty if it is unknown or already revoked."""
+        ...
 
     def member_certificates(self, member_id: str | None = None) -> list[MemberCertificate]: ...
 
@@ -213,6 +229,16 @@ class RegistryStore(Protocol):
         ...
 
     def live_nonces(self, now: int) -> Iterable[Nonce]: ...
+
+    def claim(self, target: str, token: str, *, now: int, hold_s: int) -> bool:
+        """Take ``target`` (e.g. ``enrolment:enr-…``) for ``hold_s`` seconds under
+        ``token``, unless someone else holds it; False if they do. Visible to every
+        process on the store once it returns."""
+        ...
+
+    def release_claim(self, target: str, token: str) -> None:
+        """Let ``target`` go, if ``token`` still holds it."""
+        ...
 
     def set_service_enabled(self, service_id: str, enabled: bool) -> bool: ...
 

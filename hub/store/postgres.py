@@ -185,8 +185,24 @@ CREATE TABLE service_catalogues (
 );
 """
 
+# Renewal chains (revoking a certificate revokes what was renewed from it; one successor
+# each) and claims (who is deciding what: a decision is recorded before it is committed,
+# and the claim keeps a second caller from recording a decision the first will make).
+_RENEWALS_AND_CLAIMS = """
+ALTER TABLE member_certificates ADD COLUMN renewed_from TEXT COLLATE "C";
+CREATE UNIQUE INDEX member_certificates_renewed_from ON member_certificates (renewed_from);
+CREATE TABLE claims (
+    target TEXT COLLATE "C" PRIMARY KEY,
+    token TEXT COLLATE "C" NOT NULL,
+    expires_at BIGINT NOT NULL
+);
+"""
+
 # In order; a released migration is never edited, only followed by a new one.
-MIGRATIONS: tuple[Migration, ...] = (Migration(1, "initial schema", _INITIAL_SCHEMA),)
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "initial schema", _INITIAL_SCHEMA),
+    Migration(2, "certificate renewal chains; claims", _RENEWALS_AND_CLAIMS),
+)
 
 
 def is_dsn(location: str) -> bool:

@@ -115,7 +115,17 @@ CONSENT_SELECT = (
     " c.rejection_reason, COALESCE(u.uses, 0), COALESCE(u.last_used, '')"
     " FROM consents c LEFT JOIN consent_usage u ON u.consent_id = c.consent_id"
 )
-_CERT_SELECT = "SELECT serial, member_id, cert_pem, not_after, revoked_at FROM member_certificates"
+_CERT_SELECT = (
+    "SELECT serial, member_id, cert_pem, not_after, revoked_at, renewed_from"
+    " FROM member_certificates"
+)
+# The serials renewed from ``?``, transitively (the serial itself included).
+_RENEWAL_CHAIN = (
+    "WITH RECURSIVE chain (serial) AS"
+    " (SELECT serial FROM member_certificates WHERE serial = ? UNION"
+    " SELECT m.serial FROM member_certificates m JOIN chain c ON m.renewed_from = c.serial)"
+    " SELECT serial FROM chain"
+)
 _SERVICE_SELECT = "SELECT service_id, agency_id, endpoint, catalogue, enabled FROM services"
 
 
@@ -190,6 +200,7 @@ def cert_from_row(row: Sequence[Any]) -> MemberCertificate:
         cert_pem=bytes(row[2]),
         not_after=row[3],
         revoked_at=row[4],
+        renewed_from=row[5],
     )
 
 
@@ -253,18 +264,57 @@ class SqlStore:
 
     def add_member_certificate(self, cert: MemberCertificate) -> None:
         self._db.execute(
-            "INSERT INTO member_certificates (serial, member_id, cert_pem, not_after)"
-            " VALUES (?, ?, ?, ?)",
-            (cert.serial, cert.member_id, cert.cert_pem, cert.not_after),
+            "INSERT INTO member_certificates (serial, member_id, cert_pem, not_after,"
+            " renewed_from) VALUES (?, ?, ?, ?, ?)",
+            (cert.serial, cert.member_id, cert.cert_pem, cert.not_after, cert.renewed_from),
         )
 
-    def revoke_certificate(self, serial: str, at: str, reason: str) -> bool:
-        cursor = self._db.execute(
-            "UPDATE member_certificates SET revoked_at = ?, revocation_reason = ?"
-            " WHERE serial = ? AND revoked_at IS NULL",
-            (at, reason, serial),
-        )
-        return cursor.rowcount == 1
+    def add_renewal(self, cert: MemberCertificate) -> bool:
+        # In the registry's write transaction, as revocation is: a renewal and a revocation
+        # of its predecessor run one after the other, so either the renewal is in the chain
+        # the revocation walks, or it sees the predecessor revoked and is not made.
+        if cert.renewed_from is None:
+            raise ValueError("a renewal names the certificate it renews")
+        with self._db.transaction():
+            predecessor = self._db.execute(
+                "SELECT 1 FROM member_certificates WHERE serial = ? AND revoked_at IS NULL"
+                " AND NOT EXISTS (SELECT 1 FROM member_certificates WHERE renewed_from = ?)",
+                (cert.renewed_from, cert.renewed_from),
+            ).fetchone()
+            if predecessor is None:
+                return False
+            self.add_member_certificate(cert)
+            return True
+
+    def renewal_of(self, serial: str) -> MemberCertificate | None:
+        row = self._db.execute(_CERT_SELECT + " WHERE renewed_from = ?", (serial,)).fetchone()
+        return cert_from_row(row) if row else None
+
+    def revoke_certificate(self, serial: str, at: str, reason: str) -> list[str]:
+        with self._db.transaction():
+            cursor = self._db.execute(
+                "UPDATE member_certificates SET revoked_at = ?, revocation_reason = ?"
+                " WHERE serial = ? AND revoked_at IS NULL",
+                (at, reason, serial),
+            )
+            if cursor.rowcount != 1:
+                return []
+            # Renewals of a revoked certificate go with it: whoever held its key may have
+            # renewed onto a key of their own. Already revoked ones keep their own reason.
+            renewed = [
+                row[0]
+                for row in self._db.execute(
+                    f"SELECT serial FROM member_certificates WHERE serial IN ({_RENEWAL_CHAIN})"
+                    " AND serial <> ? AND revoked_at IS NULL ORDER BY serial",
+                    (serial, serial),
+                )
+            ]
+            self._db.executemany(
+                "UPDATE member_certificates SET revoked_at = ?, revocation_reason = ?"
+                " WHERE serial = ?",
+                [(at, reason, s) for s in renewed],
+            )
+            return [serial, *renewed]
 
     def member_certificates(self, member_id: str | None = None) -> list[MemberCertificate]:
         rows = (
@@ -565,6 +615,21 @@ class SqlStore:
             (REVOKED, now, consent_id, ACTIVE, now),
         )
         return cursor.rowcount == 1
+
+    # claims: who is deciding what right now
+    def claim(self, target: str, token: str, *, now: int, hold_s: int) -> bool:
+        # One statement, so two processes claiming at once cannot both win; a claim whose
+        # holder died without letting go (a crash mid-call) lapses after ``hold_s``.
+        cursor = self._db.execute(
+            "INSERT INTO claims (target, token, expires_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (target) DO UPDATE SET token = excluded.token,"
+            " expires_at = excluded.expires_at WHERE claims.expires_at < ?",
+            (target, token, now + hold_s, now),
+        )
+        return cursor.rowcount == 1
+
+    def release_claim(self, target: str, token: str) -> None:
+        self._db.execute("DELETE FROM claims WHERE target = ? AND token = ?", (target, token))
 
     # replay nonces
     def live_nonces(self, now: int) -> Iterable[Nonce]:

@@ -26,7 +26,8 @@ CREATE TABLE IF NOT EXISTS member_certificates (
     cert_pem BLOB NOT NULL,
     not_after TEXT NOT NULL,
     revoked_at TEXT,
-    revocation_reason TEXT
+    revocation_reason TEXT,
+    renewed_from TEXT
 );
 CREATE INDEX IF NOT EXISTS member_certificates_member ON member_certificates(member_id);
 CREATE TABLE IF NOT EXISTS services (
@@ -65,6 +66,14 @@ CREATE TABLE IF NOT EXISTS consent_usage (
     consent_id TEXT PRIMARY KEY,
     uses INTEGER NOT NULL,
     last_used TEXT NOT NULL
+);
+-- Who is deciding what right now (an enrolment, a consent, a certificate's renewal): a
+-- decision is recorded in the audit log before it is committed, and the claim keeps a
+-- second caller from recording a decision the first one will make.
+CREATE TABLE IF NOT EXISTS claims (
+    target TEXT PRIMARY KEY,
+    token TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS nonces (
     issuer TEXT NOT NULL,
@@ -151,6 +160,15 @@ BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
 
 _SCHEMA += tree.SCHEMA + ";\n"
 
+# After the columns added since a file was first made (``_add_missing_columns``).
+_INDEXES = """
+-- One successor each: a certificate is renewed at most once.
+CREATE UNIQUE INDEX IF NOT EXISTS member_certificates_renewed_from
+    ON member_certificates(renewed_from);
+"""
+# Columns added to tables after their first release: (table, column, declaration).
+_ADDED_COLUMNS = (("member_certificates", "renewed_from", "TEXT"),)
+
 
 def _connect(path: Path) -> sqlite3.Connection:
     # check_same_thread=False: each connection is still used by one thread at a time.
@@ -165,8 +183,25 @@ def initialise(path: Path) -> None:
     conn = _connect(path)
     try:
         conn.executescript(_SCHEMA)
+        _add_missing_columns(conn)
+        conn.executescript(_INDEXES)
     finally:
         conn.close()
+
+
+def _add_missing_columns(conn: sqlite3.Connection) -> None:
+    """CREATE TABLE IF NOT EXISTS leaves a file made by an older hub as it was: give its
+    tables the columns added since (SQLite files are not versioned, PostgreSQL's are)."""
+    for table, column, declaration in _ADDED_COLUMNS:
+        present = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+        if column in present:
+            continue
+        try:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+        except sqlite3.OperationalError as exc:
+            # Another process opening the same file added it first.
+            if "duplicate column" not in str(exc):
+                raise
 
 
 class SqliteDatabase:

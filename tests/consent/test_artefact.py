@@ -33,8 +33,10 @@ from consent.artefact import (
     public_key_to_pem,
     sign_consent,
     sign_revocation,
+    sign_subject_token,
     verify_consent,
     verify_revocation,
+    verify_subject_token,
 )
 from hub.errors import Refusal
 from hub.pki import generate_key, key_to_pem
@@ -451,3 +453,28 @@ def test_key_pem_refuses_other_key_types() -> None:
     )
     with pytest.raises(ValueError, match="expected Ed25519"):
         load_public_key_pem(p256_public)
+
+
+# --- subject tokens ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("issued", "valid_for", "error"),
+    [
+        (NOW, timedelta(minutes=15), None),  # the longest a token may live
+        (NOW + timedelta(seconds=30), timedelta(minutes=1), None),  # clocks differ a little
+        (NOW + timedelta(seconds=31), timedelta(minutes=1), "issued in the future"),
+        (NOW, timedelta(minutes=15, seconds=1), "valid longer than 900s"),
+        (NOW - timedelta(minutes=16), timedelta(minutes=15), "expired"),
+    ],
+)
+def test_a_subject_token_is_fresh_and_short_lived(
+    issued: datetime, valid_for: timedelta, error: str | None
+) -> None:
+    token = sign_subject_token(NIK, KEY, issuer=PORTAL, now=issued, valid_for=valid_for)
+    if error is None:
+        assert verify_subject_token(token, PUBLIC, issuer=PORTAL, now=NOW) == NIK
+    else:
+        with pytest.raises(ConsentError, match=error) as refused:
+            verify_subject_token(token, PUBLIC, issuer=PORTAL, now=NOW)
+        assert refused.value.reason == "SUBJECT_TOKEN_INVALID"

@@ -294,6 +294,54 @@ async def test_an_expired_consent_cannot_be_granted_or_revoked(stack: Stack) -> 
         )
 
 
+async def test_a_grant_that_cannot_be_recorded_is_not_made(own_stack: Stack) -> None:
+    stack = own_stack
+    nik = _nik(stack)
+    async with stack.client() as client, stack.client(PORTAL) as portal:
+        requested = await _request(client, nik)
+        token = _artefact(stack, nik, requested.consent_id)
+        tables, size = _consent_tables(stack), stack.log_size()
+        with stack.audit_broken(), pytest.raises(QueryRefused) as info:
+            await portal.grant_consent(token, request_id=requested.consent_id)
+        assert (info.value.status, info.value.reason) == (
+            grpc.StatusCode.UNAVAILABLE,
+            "AUDIT_UNAVAILABLE",
+        )
+        # Nothing done: still REQUESTED, nothing in the log, and no query may use it.
+        assert _consent_tables(stack) == tables and stack.log_size() == size
+        (listed,) = await portal.citizen_consents(_token(stack, nik))
+        assert listed.state == consent_pb2.REQUESTED
+        with pytest.raises(QueryRefused) as query:
+            await employment_query(client, nik, token)
+        assert query.value.reason == "CONSENT_UNKNOWN"
+        # And nothing held back: with the log mended the same grant goes through.
+        granted = await portal.grant_consent(token, request_id=requested.consent_id)
+    assert granted.state == consent_pb2.ACTIVE
+
+
+async def test_answers_to_one_request_at_once_decide_it_once(stack: Stack) -> None:
+    nik = _nik(stack)
+    async with stack.client() as client, stack.client(PORTAL) as portal:
+        requested = await _request(client, nik)
+        token = _artefact(stack, nik, requested.consent_id)
+        before = stack.log_size()
+        outcomes = await asyncio.gather(
+            portal.grant_consent(token, request_id=requested.consent_id),
+            portal.reject_consent(requested.consent_id, "citizen-declined"),
+            portal.grant_consent(token, request_id=requested.consent_id),
+            portal.reject_consent(requested.consent_id, "citizen-declined"),
+            return_exceptions=True,
+        )
+        (listed,) = await portal.citizen_consents(_token(stack, nik))
+    (answer,) = [o for o in outcomes if isinstance(o, consent_pb2.ConsentRecord)]
+    refused = [o for o in outcomes if isinstance(o, QueryRefused)]
+    assert {r.reason for r in refused} == {"CONSENT_STATE_INVALID"} and len(refused) == 3
+    assert listed.state == answer.state  # what was answered is what was stored
+    # What is recorded is what was done: one answer released, the others refused.
+    decisions = sorted(r.decision for r in stack.records(before)[:4])
+    assert decisions == ["REFUSED"] * 3 + ["RELEASED"]
+
+
 # --- grants that do not answer the request ---------------------------------------------------
 
 
@@ -464,6 +512,58 @@ async def test_a_citizen_lists_only_their_own_consents(stack: Stack) -> None:
             DENIED,
             "SUBJECT_TOKEN_INVALID",
             "ListMine",
+        )
+
+
+async def test_only_the_consent_manager_asks_for_a_citizens_consents(stack: Stack) -> None:
+    citizen = _nik(stack)
+    _, consent_id = stack.consent(citizen)
+    token = _token(stack, citizen)
+    async with stack.client() as member:  # holds the citizen's token, is not the portal
+        await _refused(
+            stack,
+            lambda: member.citizen_consents(token),
+            DENIED,
+            "NOT_CONSENT_MANAGER",
+            "ListMine",
+        )
+        await _refused(
+            stack,
+            lambda: member.consent_receipt(token, consent_id),
+            DENIED,
+            "NOT_CONSENT_MANAGER",
+            "Receipt",
+        )
+
+
+@pytest.mark.parametrize("case", ["issued-ahead", "long-lived"])
+async def test_a_subject_token_is_fresh_and_short_lived(stack: Stack, case: str) -> None:
+    citizen = _nik(stack)
+    _, consent_id = stack.consent(citizen)
+    token = sign_subject_token(
+        citizen,
+        stack.consent_key,
+        issuer=PORTAL,
+        **(  # type: ignore[arg-type]
+            {"now": datetime.datetime.now(datetime.UTC) + datetime.timedelta(minutes=5)}
+            if case == "issued-ahead"
+            else {"valid_for": datetime.timedelta(hours=2)}
+        ),
+    )
+    async with stack.client(PORTAL) as portal:
+        await _refused(
+            stack,
+            lambda: portal.citizen_consents(token),
+            DENIED,
+            "SUBJECT_TOKEN_INVALID",
+            "ListMine",
+        )
+        await _refused(
+            stack,
+            lambda: portal.consent_receipt(token, consent_id),
+            DENIED,
+            "SUBJECT_TOKEN_INVALID",
+            "Receipt",
         )
 
 

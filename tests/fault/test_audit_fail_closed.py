@@ -1,40 +1,15 @@
 """If the audit record cannot be made durable, nothing is released (fail closed).
 
-The failure is real: a trigger makes SQLite abort the hub's audit insert, exactly as a
-full disk or an I/O error would, while the hub process keeps running.
+The failure is real (``Stack.audit_broken``): a trigger makes SQLite abort the hub's audit
+insert, exactly as a full disk or an I/O error would, while the hub process keeps running.
 """
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from hub.client import QueryRefused
-from tests.stack import Stack, employment_query, start_stack
-
-
-@pytest.fixture
-def own_stack(tmp_path: Path) -> Iterator[Stack]:
-    running = start_stack(tmp_path / "hub")
-    yield running
-    running.hub.stop()
-    running.sim.stop()
-
-
-def _break_audit(database: Path) -> None:
-    with sqlite3.connect(database) as conn:
-        conn.execute(
-            "CREATE TRIGGER audit_disk_failure BEFORE INSERT ON audit_log"
-            " BEGIN SELECT RAISE(ABORT, 'simulated disk failure'); END"
-        )
-
-
-def _mend_audit(database: Path) -> None:
-    with sqlite3.connect(database) as conn:
-        conn.execute("DROP TRIGGER audit_disk_failure")
+from tests.stack import Stack, employment_query
 
 
 async def test_query_fails_closed_when_audit_cannot_be_written(own_stack: Stack) -> None:
@@ -48,20 +23,19 @@ async def test_query_fails_closed_when_audit_cannot_be_written(own_stack: Stack)
 
         await ask()  # healthy first
         size = stack.log_size()
-        _break_audit(stack.home.database)
-        with pytest.raises(QueryRefused) as refused:
-            await ask()
-        assert (refused.value.status.name, refused.value.reason) == (
-            "UNAVAILABLE",
-            "AUDIT_UNAVAILABLE",
-        )
-        assert stack.log_size() == size  # nothing recorded, nothing released
-        # Refusals need their record too: with the log down, even they fail closed.
-        with pytest.raises(QueryRefused) as refused_too:
-            await employment_query(client, nik, "")
-        assert refused_too.value.reason == "AUDIT_UNAVAILABLE"
+        with stack.audit_broken():
+            with pytest.raises(QueryRefused) as refused:
+                await ask()
+            assert (refused.value.status.name, refused.value.reason) == (
+                "UNAVAILABLE",
+                "AUDIT_UNAVAILABLE",
+            )
+            assert stack.log_size() == size  # nothing recorded, nothing released
+            # Refusals need their record too: with the log down, even they fail closed.
+            with pytest.raises(QueryRefused) as refused_too:
+                await employment_query(client, nik, "")
+            assert refused_too.value.reason == "AUDIT_UNAVAILABLE"
 
-        _mend_audit(stack.home.database)
         answer = await ask()  # the hub recovers by itself once the log can be written
     assert answer.log_index == size  # type: ignore[attr-defined]
     assert stack.log_size() == size + 1

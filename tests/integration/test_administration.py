@@ -4,7 +4,9 @@ registration, disabling services, discovery — and every administrative call in
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime
+import sqlite3
 from collections.abc import Awaitable, Iterator
 
 import grpc
@@ -13,9 +15,10 @@ from cryptography.hazmat.primitives import serialization
 
 from connectors.bpjstk.adapter import EMPLOYMENT_SERVICE
 from connectors.sdk.agency import FieldSpec
-from hub.admin import certificate_record
+from hub.admin import certificate_record, revoke_certificate
 from hub.admin_client import AdminClient
-from hub.client import HubClient, QueryAnswer, QueryRefused
+from hub.client import HubClient, QueryAnswer, QueryRefused, refusal_of
+from hub.home import CONSENT_MANAGER_ID, HUB_MEMBER_ID
 from hub.pki import (
     CertificateAuthority,
     cert_to_pem,
@@ -27,7 +30,7 @@ from hub.pki import (
     roles_of,
 )
 from hub.processes import RunningProcess, start_module
-from jembatan.v1 import admin_pb2, common_pb2
+from jembatan.v1 import admin_pb2, admin_pb2_grpc, common_pb2
 from policies import load_policies
 from tests.stack import ADMINISTRATOR_ID, ELIGIBILITY_ID, Stack, employment_query
 
@@ -177,6 +180,72 @@ async def test_a_member_cannot_enrol_for_another_organisation(stack: Stack) -> N
     )
 
 
+KEMENSOS_ADMINISTRATOR = "ID/GOV/KEMENSOS/admin-desk"
+SPLP_HELPDESK = "ID/GOV/SPLP/helpdesk"
+_RESERVED = {
+    "consent-manager": (ELIGIBILITY_ID, CONSENT_MANAGER_ID),
+    "administrator": (ELIGIBILITY_ID, KEMENSOS_ADMINISTRATOR),
+    "hub": (SPLP_HELPDESK, HUB_MEMBER_ID),
+    "hub-administrator": (SPLP_HELPDESK, ADMINISTRATOR_ID),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_RESERVED))
+async def test_a_member_cannot_enrol_a_reserved_identity(stack: Stack, case: str) -> None:
+    submitter, member_id = _RESERVED[case]
+    stack.member(KEMENSOS_ADMINISTRATOR, roles=["administrator"])
+    stack.member(ADMINISTRATOR_ID, roles=["administrator"])
+    _, csr_pem = _csr(member_id)
+    async with stack.admin(submitter) as member, stack.admin() as admin:
+        refused = await _refused(member.submit_enrolment(csr_pem, member_id))
+        queued = await admin.enrolments("pending")
+    assert (refused.status, refused.reason) == (
+        grpc.StatusCode.PERMISSION_DENIED,
+        "MEMBER_RESERVED",
+    )
+    assert member_id not in {e.member_id for e in queued}
+    assert _last_record_of(stack, submitter, "jembatan.v1.Admin/SubmitEnrolment") == (
+        "REFUSED",
+        "MEMBER_RESERVED",
+        "administration",
+    )
+
+
+async def test_a_member_cannot_enrol_an_existing_member_but_may_add_a_key_of_its_own(
+    stack: Stack,
+) -> None:
+    taken = "ID/GOV/KEMENSOS/dtks"  # enrolled with the stack
+    async with stack.admin(ELIGIBILITY_ID) as kemensos:
+        refused = await _refused(kemensos.submit_enrolment(_csr(taken)[1], taken))
+        own = await kemensos.submit_enrolment(_csr(ELIGIBILITY_ID)[1], ELIGIBILITY_ID)
+    assert (refused.status, refused.reason) == (grpc.StatusCode.ALREADY_EXISTS, "MEMBER_EXISTS")
+    assert _last_record_of(stack, ELIGIBILITY_ID, "jembatan.v1.Admin/SubmitEnrolment") == (
+        "RELEASED",
+        "",
+        "administration",
+    )
+    assert own.state == admin_pb2.REQUEST_PENDING
+    async with stack.admin() as admin:
+        by_administrator = await admin.submit_enrolment(_csr(taken)[1], taken)
+        await admin.reject_enrolment(own.request_id, "not needed")
+        await admin.reject_enrolment(by_administrator.request_id, "not needed")
+    assert by_administrator.state == admin_pb2.REQUEST_PENDING
+
+
+async def test_an_identity_taken_after_submission_is_not_approved(stack: Stack) -> None:
+    member_id = "ID/GOV/KEMENSOS/contested"
+    async with stack.admin(ELIGIBILITY_ID) as kemensos, stack.admin() as admin:
+        late = await kemensos.submit_enrolment(_csr(member_id)[1], member_id)
+        first = await admin.submit_enrolment(_csr(member_id)[1], member_id)
+        await admin.approve_enrolment(first.request_id)
+        refused = await _refused(admin.approve_enrolment(late.request_id))
+        still = await admin.enrolment(late.request_id)
+    assert (refused.status, refused.reason) == (grpc.StatusCode.ALREADY_EXISTS, "MEMBER_EXISTS")
+    assert still.state == admin_pb2.REQUEST_PENDING
+    with stack.registry() as registry:
+        assert len(registry.member_certificates(member_id)) == 1
+
+
 @pytest.mark.parametrize("role", ["auditor", "administrator", "root"])
 async def test_a_member_cannot_ask_for_a_role_it_may_not_grant(stack: Stack, role: str) -> None:
     member_id = f"ID/GOV/KEMENSOS/wants-{role}"
@@ -240,23 +309,97 @@ async def test_revocation_through_the_api_bites_on_the_very_next_call(stack: Sta
         assert len(registry.member_certificates(REVOKED_ID)) == 1
 
 
-async def test_renewal_gives_a_new_certificate_at_once_and_the_old_one_works_until_revoked(
+def _serial(cert_pem: bytes) -> str:
+    return format(load_cert_pem(cert_pem).serial_number, "x")
+
+
+async def test_renewal_gives_a_new_certificate_at_once_for_the_default_validity_once(
     stack: Stack,
 ) -> None:
     old_key, old_cert = await _enrolled(stack, RENEWAL_ID)
     new_key, csr_pem = _csr(RENEWAL_ID)
     async with _admin_as(stack, old_key, old_cert) as member:
-        renewed = await member.renew(csr_pem, valid_days=90)
+        renewed = await member.renew(csr_pem)
+        again = await _refused(member.renew(_csr(RENEWAL_ID)[1]))
     new_cert = renewed.certificate_pem
     assert renewed.state == admin_pb2.REQUEST_APPROVED
     assert member_id_of(load_cert_pem(new_cert)) == RENEWAL_ID
+    # The hub's default from now, whatever the old certificate had left.
+    days = load_cert_pem(new_cert).not_valid_after_utc - datetime.datetime.now(datetime.UTC)
+    assert datetime.timedelta(days=364) < days <= datetime.timedelta(days=365)
+    # One successor each: a second renewal from the same certificate is refused.
+    assert (again.status, again.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "ALREADY_DECIDED")
+    assert "already renewed" in again.message
+    assert _last_record_of(stack, RENEWAL_ID, "jembatan.v1.Admin/Renew")[:2] == (
+        "REFUSED",
+        "ALREADY_DECIDED",
+    )
+    with stack.registry() as registry:
+        chain = {c.serial: c.renewed_from for c in registry.member_certificates(RENEWAL_ID)}
+    assert chain == {_serial(old_cert): None, _serial(new_cert): _serial(old_cert)}
     # Both work: no downtime while the member rolls the new certificate out.
     assert (await _query(stack, new_key, new_cert)).fields
     assert (await _query(stack, old_key, old_cert)).fields
+    # Revoking the old one on the hub host (``jembatan pki revoke``) takes the renewal too.
+    revoked = revoke_certificate(stack.home, _serial(old_cert), "key-compromise")
+    assert revoked == [_serial(old_cert), _serial(new_cert)]
+    for key_pem, cert_pem in ((new_key, new_cert), (old_key, old_cert)):
+        assert (await _refused(_query(stack, key_pem, cert_pem))).reason == "UNAUTHENTICATED"
+
+
+async def test_a_member_may_not_choose_the_validity_of_its_renewal(stack: Stack) -> None:
+    member_id = "ID/GOV/KEMENSOS/longer-life"
+    key_pem, cert_pem = await _enrolled(stack, member_id)
+    channel = grpc.aio.secure_channel(
+        stack.address,
+        grpc.ssl_channel_credentials(stack.home.ca_cert.read_bytes(), key_pem, cert_pem),
+    )
+    async with channel:
+        with pytest.raises(grpc.aio.AioRpcError) as error:
+            await admin_pb2_grpc.AdminStub(channel).Renew(
+                admin_pb2.RenewRequest(csr_pem=_csr(member_id)[1], valid_days=825)
+            )
+    refused = refusal_of(error.value)
+    assert (refused.status, refused.reason) == (
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "MALFORMED_REQUEST",
+    )
+    assert _last_record_of(stack, member_id, "jembatan.v1.Admin/Renew")[:2] == (
+        "REFUSED",
+        "MALFORMED_REQUEST",
+    )
+    with stack.registry() as registry:
+        assert len(registry.member_certificates(member_id)) == 1
+
+
+async def test_revoking_a_certificate_revokes_every_renewal_made_from_it(stack: Stack) -> None:
+    """The attack: a stolen key renews onto the thief's own key, twice. Revoking the
+    compromised certificate must take the thief's certificates with it."""
+    member_id = "ID/GOV/KEMENSOS/stolen-key"
+    stolen_key, original = await _enrolled(stack, member_id)
+    thief_key, csr_pem = _csr(member_id)
+    async with _admin_as(stack, stolen_key, original) as thief:
+        first = (await thief.renew(csr_pem)).certificate_pem
+    second_key, csr_pem = _csr(member_id)
+    async with _admin_as(stack, thief_key, first) as thief:
+        second = (await thief.renew(csr_pem)).certificate_pem
+    assert (await _query(stack, second_key, second)).fields
     async with stack.admin() as admin:
-        await admin.revoke(format(load_cert_pem(old_cert).serial_number, "x"), "superseded")
-    assert (await _refused(_query(stack, old_key, old_cert))).reason == "UNAUTHENTICATED"
-    assert (await _query(stack, new_key, new_cert)).fields
+        revoked = await admin.revoke(_serial(original), "key-compromise")
+    assert revoked.serial == _serial(original)
+    for key_pem, cert_pem in ((stolen_key, original), (thief_key, first), (second_key, second)):
+        refused = await _refused(_query(stack, key_pem, cert_pem))
+        assert (refused.status, refused.reason) == (
+            grpc.StatusCode.UNAUTHENTICATED,
+            "UNAUTHENTICATED",
+        )
+    with contextlib.closing(sqlite3.connect(stack.home.database)) as db:
+        rows = db.execute(
+            "SELECT revoked_at, revocation_reason FROM member_certificates WHERE member_id = ?",
+            (member_id,),
+        ).fetchall()
+    # One revocation, same time and reason for the whole chain.
+    assert rows == [(revoked.revoked_at, "key-compromise")] * 3
 
 
 async def test_renewal_keeps_the_roles_and_refuses_a_csr_for_another_member(
@@ -290,6 +433,50 @@ async def test_an_expired_certificate_cannot_renew(stack: Stack) -> None:
     assert refused.status in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.UNAUTHENTICATED)
     with stack.registry() as registry:
         assert len(registry.member_certificates(member_id)) == 1
+
+
+async def test_two_administrators_approving_at_once_decide_once(stack: Stack) -> None:
+    member_id = "ID/GOV/KEMENSOS/raced"
+    before = stack.log_size()
+    async with stack.admin() as admin, stack.admin() as other:
+        submitted = await admin.submit_enrolment(_csr(member_id)[1], member_id)
+        outcomes = await asyncio.gather(
+            *(a.approve_enrolment(submitted.request_id) for a in (admin, other, admin, other)),
+            return_exceptions=True,
+        )
+    approved = [o for o in outcomes if isinstance(o, admin_pb2.Enrolment)]
+    refused = [o for o in outcomes if isinstance(o, QueryRefused)]
+    assert len(approved) == 1 and len(refused) == 3
+    assert {r.reason for r in refused} == {"ALREADY_DECIDED"}
+    # What is recorded is what was done: one approval, three refusals, one certificate.
+    decisions = [
+        r.decision for r in stack.records(before) if r.service_id.endswith("/ApproveEnrolment")
+    ]
+    assert sorted(decisions) == ["REFUSED"] * 3 + ["RELEASED"]
+    with stack.registry() as registry:
+        (cert,) = registry.member_certificates(member_id)
+    assert cert.serial == approved[0].serial
+
+
+async def test_an_approval_that_cannot_be_recorded_is_not_made(own_stack: Stack) -> None:
+    stack = own_stack
+    member_id = "ID/GOV/KEMENSOS/unrecorded"
+    async with stack.admin() as admin:
+        submitted = await admin.submit_enrolment(_csr(member_id)[1], member_id)
+        size = stack.log_size()
+        with stack.audit_broken():
+            refused = await _refused(admin.approve_enrolment(submitted.request_id))
+        assert (refused.status, refused.reason) == (
+            grpc.StatusCode.UNAVAILABLE,
+            "AUDIT_UNAVAILABLE",
+        )
+        assert stack.log_size() == size
+        with stack.registry() as registry:
+            assert registry.member_certificates(member_id) == []
+            assert registry.enrolment(submitted.request_id).state == "PENDING"  # type: ignore[union-attr]
+        # Nothing was held back either: once the log is mended the approval goes through.
+        approved = await admin.approve_enrolment(submitted.request_id)
+    assert approved.state == admin_pb2.REQUEST_APPROVED
 
 
 def _admin_as(stack: Stack, key_pem: bytes, cert_pem: bytes) -> AdminClient:

@@ -9,7 +9,7 @@ import json
 import grpc
 import pytest
 
-from hub.admin import enrol
+from hub.admin import enrol, revoke_certificate
 from hub.audit.verify import verify_range_export
 from hub.client import QueryRefused, refusal_of
 from jembatan.v1 import audit_pb2, audit_pb2_grpc
@@ -46,6 +46,7 @@ async def _exchanges_about(stack: Stack, nik: str) -> None:
 
 async def test_an_auditor_finds_a_citizens_exchanges_by_nik(stack: Stack, auditor: str) -> None:
     nik = stack.people.recently_terminated
+    before = stack.log_size()
     await _exchanges_about(stack, nik)
     channel, audit = _stub(stack, auditor)
     async with channel:
@@ -80,7 +81,8 @@ async def test_an_auditor_finds_a_citizens_exchanges_by_nik(stack: Stack, audito
     assert one.record_json == found.entries[0].record_json
     assert {json.loads(e.record_json)["client_id"] for e in lookups.entries} == {AUDITOR_ID}
     # The officer's own calls are in the log too, with the NIK only as its pseudonym.
-    officer = [r for r in stack.records() if r.client_id == AUDITOR_ID]
+    # (Those of this test: other tests' officer calls may have been refused, and recorded.)
+    officer = [r for r in stack.records(before) if r.client_id == AUDITOR_ID]
     assert {r.service_id for r in officer} >= {
         "jembatan.v1.Audit/Search",
         "jembatan.v1.Audit/GetRecord",
@@ -124,12 +126,41 @@ async def test_a_member_without_the_auditor_role_is_refused_and_that_is_logged(
     )
 
 
-async def test_bad_search_bounds_are_refused_precisely(stack: Stack, auditor: str) -> None:
+def _last_officer_record(stack: Stack, officer: str, method: str) -> tuple[str, str]:
+    record = [r for r in stack.records() if r.client_id == officer][-1]
+    assert record.service_id == f"jembatan.v1.Audit/{method}"
+    return record.decision, record.reason
+
+
+@pytest.mark.parametrize("method", ["Search", "StreamRecords"])
+@pytest.mark.parametrize("bound", ["yesterday", "2026-01-01T00:00:00"])
+async def test_bad_search_bounds_are_refused_precisely_and_recorded(
+    stack: Stack, auditor: str, method: str, bound: str
+) -> None:
+    query = audit_pb2.SearchRequest(time_from=bound)
+    request = query if method == "Search" else audit_pb2.StreamRecordsRequest(filter=query)
     channel, audit = _stub(stack, auditor)
     async with channel:
         with pytest.raises(grpc.aio.AioRpcError) as error:
-            await audit.Search(audit_pb2.SearchRequest(time_from="yesterday"))
-    assert refusal_of(error.value).reason == "MALFORMED_REQUEST"
+            await _call(audit, method, request)
+    refusal = refusal_of(error.value)
+    assert (refusal.status, refusal.reason) == (
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "MALFORMED_REQUEST",
+    )
+    assert _last_officer_record(stack, auditor, method) == ("REFUSED", "MALFORMED_REQUEST")
+
+
+async def test_a_record_that_is_not_there_is_not_found_and_that_is_recorded(
+    stack: Stack, auditor: str
+) -> None:
+    channel, audit = _stub(stack, auditor)
+    async with channel:
+        with pytest.raises(grpc.aio.AioRpcError) as error:
+            await audit.GetRecord(audit_pb2.GetRecordRequest(index=10**9))
+    refusal = refusal_of(error.value)
+    assert (refusal.status, refusal.reason) == (grpc.StatusCode.NOT_FOUND, "UNKNOWN_TARGET")
+    assert _last_officer_record(stack, auditor, "GetRecord") == ("REFUSED", "UNKNOWN_TARGET")
 
 
 async def test_time_bounds_select_by_time(stack: Stack, auditor: str) -> None:
@@ -169,6 +200,31 @@ async def test_a_range_outside_the_log_is_refused_precisely(
         grpc.StatusCode.INVALID_ARGUMENT,
         "MALFORMED_REQUEST",
     )
+    assert _last_officer_record(stack, auditor, "ExportRange") == ("REFUSED", "MALFORMED_REQUEST")
+
+
+async def test_revoking_an_officer_ends_the_stream_they_follow(stack: Stack) -> None:
+    officer = "ID/GOV/BSSN/auditor-leaving"
+    files = enrol(stack.home, officer, roles=["auditor"])
+    # Nothing matches: the stream only polls, as a follower waiting for news does.
+    follow = audit_pb2.SearchRequest(client_id="ID/GOV/BSSN/nobody")
+    async with stack.client(officer) as client:
+
+        async def follow_until_ended() -> None:
+            async for _ in client.stream_records(follow):
+                pass
+
+        following = asyncio.create_task(follow_until_ended())
+        await asyncio.sleep(0.5)
+        assert not following.done()
+        revoke_certificate(stack.home, str(files.cert_path), "left the unit")
+        with pytest.raises(QueryRefused) as ended:
+            await asyncio.wait_for(following, timeout=10)
+    assert (ended.value.status, ended.value.reason) == (
+        grpc.StatusCode.UNAUTHENTICATED,
+        "UNAUTHENTICATED",
+    )
+    assert _last_officer_record(stack, officer, "StreamRecords") == ("REFUSED", "CERT_REVOKED")
 
 
 async def test_an_auditor_following_the_log_sees_new_refusals_as_they_happen(

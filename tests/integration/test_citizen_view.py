@@ -61,7 +61,12 @@ async def test_a_citizen_sees_every_access_to_their_data_and_nobody_elses(stack:
     assert len(mine_pseudonyms) == 1
 
 
-@pytest.mark.parametrize("case", ["forged", "expired", "garbage", "empty"])
+_NOW = datetime.datetime.now(datetime.UTC)
+
+
+@pytest.mark.parametrize(
+    "case", ["forged", "expired", "issued-ahead", "long-lived", "garbage", "empty"]
+)
 async def test_without_a_valid_subject_token_nothing_is_shown_and_that_is_logged(
     stack: Stack, case: str
 ) -> None:
@@ -69,16 +74,20 @@ async def test_without_a_valid_subject_token_nothing_is_shown_and_that_is_logged
     token = {
         "forged": sign_subject_token(nik, Ed25519PrivateKey.generate(), issuer=PORTAL),
         "expired": sign_subject_token(
-            nik,
-            stack.consent_key,
-            issuer=PORTAL,
-            now=datetime.datetime.now(datetime.UTC) - datetime.timedelta(hours=1),
+            nik, stack.consent_key, issuer=PORTAL, now=_NOW - datetime.timedelta(hours=1)
+        ),
+        # Dated ahead, or good for a day: either would outlive the citizen's session.
+        "issued-ahead": sign_subject_token(
+            nik, stack.consent_key, issuer=PORTAL, now=_NOW + datetime.timedelta(hours=1)
+        ),
+        "long-lived": sign_subject_token(
+            nik, stack.consent_key, issuer=PORTAL, valid_for=datetime.timedelta(days=1)
         ),
         "garbage": "not.a.token",
         "empty": "",
     }[case]
     before = stack.log_size()
-    channel, audit = _stub(stack, ELIGIBILITY_ID)
+    channel, audit = _stub(stack, PORTAL)
     async with channel:
         with pytest.raises(grpc.aio.AioRpcError) as error:
             await audit.CitizenAccesses(audit_pb2.CitizenAccessesRequest(subject_token=token))
@@ -93,3 +102,27 @@ async def test_without_a_valid_subject_token_nothing_is_shown_and_that_is_logged
         "REFUSED",
         "SUBJECT_TOKEN_INVALID",
     )
+
+
+async def test_only_the_consent_manager_asks_for_a_citizen(stack: Stack) -> None:
+    """A member holding a citizen's subject token is not the portal that authenticated them."""
+    nik = stack.people.employed
+    token = sign_subject_token(nik, stack.consent_key, issuer=PORTAL)
+    before = stack.log_size()
+    channel, audit = _stub(stack, ELIGIBILITY_ID)
+    async with channel:
+        with pytest.raises(grpc.aio.AioRpcError) as error:
+            await audit.CitizenAccesses(audit_pb2.CitizenAccessesRequest(subject_token=token))
+    refusal = refusal_of(error.value)
+    assert (refusal.status, refusal.reason) == (
+        grpc.StatusCode.PERMISSION_DENIED,
+        "NOT_CONSENT_MANAGER",
+    )
+    (record,) = stack.records(before)
+    assert (record.client_id, record.service_id, record.purpose, record.decision) == (
+        ELIGIBILITY_ID,
+        "jembatan.v1.Audit/CitizenAccesses",
+        "citizen-access",
+        "REFUSED",
+    )
+    assert record.reason == "NOT_CONSENT_MANAGER"

@@ -293,6 +293,57 @@ def test_a_certificate_is_revoked_once_and_bumps_the_generation(store: HubStore)
     assert [c.serial for c in store.member_certificates("ID/GOV/POLRI/korlantas")] == ["0b"]
 
 
+def _renewal(serial: str, of: str) -> MemberCertificate:
+    return dataclasses.replace(_cert(serial), renewed_from=of)
+
+
+def test_revoking_a_certificate_revokes_its_renewals_transitively(store: HubStore) -> None:
+    store.add_member_certificate(_cert("01"))
+    store.add_member_certificate(_cert("99", "ID/GOV/POLRI/korlantas"))
+    assert store.add_renewal(_renewal("02", of="01"))
+    assert store.add_renewal(_renewal("03", of="02"))
+    renewed = store.renewal_of("01")
+    assert renewed is not None and (renewed.serial, renewed.renewed_from) == ("02", "01")
+    before = store.generation()
+    assert store.revoke_certificate("01", T0, "key-compromise") == ["01", "02", "03"]
+    assert store.generation() > before
+    for serial in ("01", "02", "03"):
+        assert store.member_certificate(serial).revoked_at == T0  # type: ignore[union-attr]
+    assert not store.member_certificate("99").revoked  # type: ignore[union-attr]
+    # Revoked: no renewal from it, nor from anything renewed from it.
+    assert not store.add_renewal(_renewal("04", of="03"))
+    assert store.member_certificate("04") is None
+
+
+def test_a_chain_revoked_midway_keeps_its_earlier_certificates(store: HubStore) -> None:
+    store.add_member_certificate(_cert("01"))
+    assert store.add_renewal(_renewal("02", of="01"))
+    assert store.add_renewal(_renewal("03", of="02"))
+    assert store.revoke_certificate("03", T0, "superseded") == ["03"]
+    assert store.revoke_certificate("02", T0, "key-compromise") == ["02"]
+    assert not store.member_certificate("01").revoked  # type: ignore[union-attr]
+
+
+def test_a_certificate_is_renewed_once(store: HubStore) -> None:
+    store.add_member_certificate(_cert("01"))
+    assert store.add_renewal(_renewal("02", of="01"))
+    assert not store.add_renewal(_renewal("03", of="01"))
+    assert not store.add_renewal(_renewal("05", of="unknown"))
+    assert [c.serial for c in store.member_certificates()] == ["01", "02"]
+
+
+def test_a_claim_is_held_by_one_caller_until_released_or_lapsed(store: HubStore) -> None:
+    assert store.claim("enrolment x", "a", now=100, hold_s=60)
+    assert not store.claim("enrolment x", "b", now=159, hold_s=60)
+    assert store.claim("enrolment y", "b", now=159, hold_s=60)
+    store.release_claim("enrolment x", "b")  # not b's: still a's
+    assert not store.claim("enrolment x", "b", now=159, hold_s=60)
+    store.release_claim("enrolment x", "a")
+    assert store.claim("enrolment x", "b", now=159, hold_s=60)
+    # A holder that died without letting go: its claim lapses.
+    assert store.claim("enrolment x", "c", now=220, hold_s=60)
+
+
 def test_catalogue_versions_change_only_with_the_catalogue(store: HubStore) -> None:
     service = "ID/GOV/BPJSTK/wages/employment"
     one = json.dumps([{"name": "employment_status", "type": "text"}])

@@ -55,6 +55,8 @@ class Reason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     CONSENT_STATE_INVALID: _ClassVar[Reason]
     CONSENT_REQUEST_MISMATCH: _ClassVar[Reason]
     NOT_CONSENT_MANAGER: _ClassVar[Reason]
+    MEMBER_RESERVED: _ClassVar[Reason]
+    MEMBER_EXISTS: _ClassVar[Reason]
 
 class Treatment(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -111,6 +113,8 @@ CONSENT_REQUEST_UNKNOWN: Reason
 CONSENT_STATE_INVALID: Reason
 CONSENT_REQUEST_MISMATCH: Reason
 NOT_CONSENT_MANAGER: Reason
+MEMBER_RESERVED: Reason
+MEMBER_EXISTS: Reason
 TREATMENT_UNSPECIFIED: Treatment
 RAW: Treatment
 MASKED: Treatment
