@@ -60,7 +60,7 @@ def _entry(i: int) -> PendingEntry:
         fields_released=(("employment_status", "raw"), ("monthly_wage", "predicate")),
     ).canonical_json()
     return PendingEntry(
-        record, leaf_hash(record), "2026-11-23T10:00:00", "c", "s", "RELEASED", "", "p", None
+        record, leaf_hash(record), "2026-11-23T10:00:00", "c", "s", "RELEASED", "", "p"
     )
 
 

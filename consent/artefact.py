@@ -32,7 +32,7 @@ from jwt.types import Options
 
 from hub.errors import Refusal
 from hub.ids import is_member_id, is_service_id
-from jembatan.subject import is_nik
+from jembatan.subject import is_nik, may_hold_nik
 
 __all__ = [
     "CONSENT_TYP",
@@ -73,7 +73,6 @@ _ALGORITHMS: Final = ["EdDSA"]
 # hostile client from making the hub parse megabytes of base64 and JSON.
 MAX_TOKEN_CHARS: Final = 16_384
 
-_NIK_RE = re.compile(r"[0-9]{16}")
 _PURPOSE_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 _FIELD_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,127}")
 _CONSENT_CLAIMS: Final = ("iss", "jti", "sub", "grantee", "purpose", "services")
@@ -128,18 +127,14 @@ def is_code(text: object) -> bool:
     """A purpose code's shape ([a-z0-9-], 1..64), also used for reason codes: short, fixed
     vocabulary, and never sixteen digits in a row that could be a NIK."""
     return (
-        isinstance(text, str)
-        and _PURPOSE_RE.fullmatch(text) is not None
-        and _NIK_RE.search(text) is None
+        isinstance(text, str) and _PURPOSE_RE.fullmatch(text) is not None and not may_hold_nik(text)
     )
 
 
 def is_field_name(text: object) -> bool:
     """A field name an artefact may carry (and never sixteen digits in a row)."""
     return (
-        isinstance(text, str)
-        and _FIELD_RE.fullmatch(text) is not None
-        and _NIK_RE.search(text) is None
+        isinstance(text, str) and _FIELD_RE.fullmatch(text) is not None and not may_hold_nik(text)
     )
 
 
@@ -464,11 +459,12 @@ def _validate(artefact: ConsentArtefact) -> None:
     _require_uuid(artefact.consent_id, "consent id")
     if not is_member_id(artefact.issuer):
         raise ValueError(f"issuer {artefact.issuer!r} is not a member id")
-    if not _NIK_RE.fullmatch(artefact.subject):
+    if not is_nik(artefact.subject):
         raise ValueError("subject is not a 16-digit NIK")  # and say no more about it
     if not is_member_id(artefact.grantee):
         raise ValueError(f"grantee {artefact.grantee!r} is not a member id")
-    if not _PURPOSE_RE.fullmatch(artefact.purpose):
+    # Purpose and field names are stored with the consent: the same NIK-free shapes.
+    if not is_code(artefact.purpose):
         raise ValueError(f"purpose {artefact.purpose!r} is not a purpose code")
     if not artefact.services:
         raise ValueError("consent names no service")
@@ -478,7 +474,7 @@ def _validate(artefact: ConsentArtefact) -> None:
         if not fields:
             raise ValueError(f"consent names no field of {service}")
         for field in fields:
-            if not _FIELD_RE.fullmatch(field):
+            if not is_field_name(field):
                 raise ValueError(f"{field!r} is not a field name")
     if not artefact.issued_at <= artefact.not_before < artefact.expires_at:
         raise ValueError("times must satisfy iat <= nbf < exp")

@@ -63,6 +63,7 @@ from hub.pki import (
 from hub.registry_service import catalogue_to_json, catalogue_to_proto
 from hub.store import base
 from hub.store.base import HubStore
+from jembatan.subject import is_printable, may_hold_nik
 from jembatan.v1 import admin_pb2, admin_pb2_grpc, registry_pb2
 
 ADMINISTRATION = "administration"
@@ -73,8 +74,6 @@ _FIELD_TYPES = frozenset({"text", "integer", "flag", "number", "date"})
 _FIELD_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
 _ENDPOINT = re.compile(r"[A-Za-z0-9.-]{1,253}:[0-9]{1,5}")
 _MAX_TEXT = 200
-# Free text (reasons, descriptions) is stored: sixteen digits in a row could be a NIK.
-_NIK_LIKE = re.compile(r"[0-9]{16}")
 _STATE = {
     base.PENDING: admin_pb2.REQUEST_PENDING,
     base.APPROVED: admin_pb2.REQUEST_APPROVED,
@@ -585,7 +584,7 @@ def _check_catalogue(fields: Sequence[registry_pb2.FieldSpec]) -> None:
     if not names or len(set(names)) != len(names):
         raise Refusal("MALFORMED_REQUEST", "a catalogue needs one or more distinct fields")
     for spec in fields:
-        if not _FIELD_NAME.fullmatch(spec.name) or _NIK_LIKE.search(spec.name):
+        if not _FIELD_NAME.fullmatch(spec.name) or may_hold_nik(spec.name):
             raise Refusal("MALFORMED_REQUEST", "a field name is not of the form [a-z][a-z0-9_]*")
         if spec.type not in _FIELD_TYPES:
             raise Refusal("MALFORMED_REQUEST", f"field type must be one of {sorted(_FIELD_TYPES)}")
@@ -595,9 +594,11 @@ def _check_catalogue(fields: Sequence[registry_pb2.FieldSpec]) -> None:
 
 
 def _free_text(text: str, what: str) -> str:
-    if not text or len(text) > _MAX_TEXT or _NIK_LIKE.search(text):
+    # Free text (reasons, descriptions) is stored verbatim and shown to officers.
+    if not 0 < len(text) <= _MAX_TEXT or not is_printable(text) or may_hold_nik(text):
         raise Refusal(
-            "MALFORMED_REQUEST", f"{what} must be 1..{_MAX_TEXT} characters and hold no NIK"
+            "MALFORMED_REQUEST",
+            f"{what} must be 1..{_MAX_TEXT} printable characters and hold no NIK",
         )
     return text
 

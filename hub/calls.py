@@ -10,7 +10,6 @@ gets a status and reason, the log gets who asked, which method and why it was re
 from __future__ import annotations
 
 import datetime
-import hashlib
 from collections.abc import Callable
 from typing import NoReturn, TypeVar
 
@@ -131,8 +130,8 @@ class CallRecorder:
         """Append the call to the log and return its index; fail closed if it cannot be.
 
         ``method`` is the full gRPC name (``jembatan.v1.Audit/Search``); ``subject`` a NIK
-        or empty, stored only as its pseudonym; ``response`` the serialised answer, stored
-        only as its digest.
+        or empty, stored only as its pseudonym; ``request`` and ``response`` (the serialised
+        answer) are stored only as their keyed digests.
         """
         record = AuditRecord(
             time=self.now().isoformat(timespec="milliseconds"),
@@ -148,10 +147,10 @@ class CallRecorder:
             stage="call",
             status=refusal.status.name if refusal else "OK",
             policy_version="",
-            request_digest=hashlib.sha256(
-                request.SerializeToString(deterministic=True)
-            ).hexdigest(),
-            response_digest=hashlib.sha256(response).hexdigest() if response else "",
+            # Keyed (see Pseudonymizer.digest): a call's request may be little more than a
+            # NIK, and a plain hash of it would give the NIK away to a dictionary.
+            request_digest=self._pseudonyms.digest(request.SerializeToString(deterministic=True)),
+            response_digest=self._pseudonyms.digest(response) if response else "",
             fields_requested=tuple(f.name for f, _ in request.ListFields()),
         )
         try:

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import re
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -64,14 +63,13 @@ from hub.store.base import (
     ServiceFieldMap,
 )
 from jembatan.limits import MAX_FIELDS, MAX_LEGS
-from jembatan.subject import is_nik
+from jembatan.subject import is_nik, is_printable, may_hold_nik
 from jembatan.v1 import consent_pb2, consent_pb2_grpc
 
 _Response = TypeVar("_Response", bound=Message)
 CONSENT = "consent"  # purpose of the audit records these calls leave
 _PURPOSE_TEXT_CHARS = 256
 _DAY = 24 * 3600
-_NIK_LIKE = re.compile(r"[0-9]{16}")
 
 
 @dataclass(frozen=True)
@@ -409,11 +407,11 @@ class ConsentRegistryService(consent_pb2_grpc.ConsentRegistryServicer):
 
 def _check_purpose_text(text: str) -> None:
     # Free text kept in the registry: bounded, printable, and nothing that could be a NIK.
-    if not 0 < len(text) <= _PURPOSE_TEXT_CHARS or not text.isprintable():
+    if not 0 < len(text) <= _PURPOSE_TEXT_CHARS or not is_printable(text):
         raise Refusal(
             "MALFORMED_REQUEST", f"purpose_text must be 1..{_PURPOSE_TEXT_CHARS} printable chars"
         )
-    if _NIK_LIKE.search(text):
+    if may_hold_nik(text):
         raise Refusal("MALFORMED_REQUEST", "purpose_text holds sixteen digits in a row")
 
 

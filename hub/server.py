@@ -145,7 +145,7 @@ class Hub:
                 Resolve(snapshot),
                 CheckConsent(consents, snapshot),
                 Authorize(lambda: self.policies),
-                Approve(snapshot, certificates, settings.max_age_s, settings.leeway_s),
+                Approve(snapshot, certificates, replay, settings.max_age_s, settings.leeway_s),
                 Forward(
                     self._connectors, settings.connector_deadline_s, self.metrics.connector_call
                 ),

@@ -17,7 +17,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from hub.audit.record import AuditRecord, leaf_hash
@@ -42,7 +42,7 @@ class LogEntry:
 _Item = tuple[PendingEntry, asyncio.Future[LogEntry], asyncio.AbstractEventLoop]
 
 
-def pending_entry(record: AuditRecord, nonce: Nonce | None = None) -> PendingEntry:
+def pending_entry(record: AuditRecord, nonces: Sequence[Nonce] = ()) -> PendingEntry:
     """A record on its way into the log, with the columns officers search by."""
     record_json = record.canonical_json()
     return PendingEntry(
@@ -54,7 +54,7 @@ def pending_entry(record: AuditRecord, nonce: Nonce | None = None) -> PendingEnt
         decision=record.decision,
         reason=record.reason,
         subject=record.subject,
-        nonce=nonce,
+        nonces=tuple(nonces),
         consent_id=record.consent_id,
     )
 

@@ -25,3 +25,12 @@ class Pseudonymizer:
 
     def subject(self, nik: str) -> str:
         return hmac.new(self._key, b"nik:" + nik.encode(), hashlib.sha256).hexdigest()
+
+    def digest(self, data: bytes) -> str:
+        """Hex HMAC-SHA-256 of ``data`` under the pseudonym key, for what the log keeps of
+        calls' requests and answers. Not a plain SHA-256: such messages hold little besides
+        a NIK (``Audit.Search(subject=NIK)``, ``RequestConsent``), so anyone reading the log
+        could recover the NIK by hashing the 10^16 candidates (far fewer, given the NIK's
+        structure) — the very enumeration ``subject`` pseudonyms are keyed against. The
+        ``call:`` prefix keeps these digests apart from subject pseudonyms."""
+        return hmac.new(self._key, b"call:" + data, hashlib.sha256).hexdigest()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from html import escape
 
 from hub.console.reader import Consistency, Inclusion
@@ -232,7 +232,3 @@ def integrity_page(consistency: Consistency, officer: str) -> str:
             f"{escape(consistency.failure)}</p>"
         )
     return layout("Log integrity", head + verdict, officer)
-
-
-def listing(title: str, intro: str, body: Iterable[str], officer: str) -> str:
-    return layout(title, f"<p>{escape(intro)}</p>" + "".join(body), officer)

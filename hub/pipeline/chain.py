@@ -10,6 +10,7 @@ import asyncio
 import datetime
 import hashlib
 import logging
+import secrets
 import traceback
 from collections.abc import Callable, Sequence
 from time import perf_counter
@@ -26,11 +27,12 @@ from hub.logs import EXCHANGES
 from hub.metrics import HubMetrics, Observe
 from hub.pipeline.exchange import Exchange
 from hub.pipeline.stages import Stage
-from hub.store.base import Nonce, PendingEntry
+from hub.store.base import PendingEntry
 from jembatan.v1 import exchange_pb2
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+RESULT_SALT_BYTES = 16
 
 
 class Pipeline:
@@ -176,6 +178,10 @@ class Pipeline:
             fields=x.released,
             policy_version=x.policy_version,
             subject_found=x.fetched.subject_found,
+            # The record keeps the result's plain SHA-256 (the client recomputes it to check
+            # its receipt); without fresh randomness in it, the few possible results of a
+            # predicate or bucket could be hashed and matched against the log.
+            salt=secrets.token_bytes(RESULT_SALT_BYTES),
         ).SerializeToString(deterministic=True)
 
     def _record(
@@ -215,8 +221,7 @@ class Pipeline:
 
     @staticmethod
     def _pending(x: Exchange, record: AuditRecord) -> PendingEntry:
-        nonce = Nonce(x.member_id, x.nonce[0], x.nonce[1]) if x.nonce else None
-        return pending_entry(record, nonce)
+        return pending_entry(record, x.nonces)
 
 
 def _lap(observe: Observe, since: float) -> float:

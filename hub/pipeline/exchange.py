@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from consent.artefact import ConsentArtefact
-from hub.store.base import ServiceRoute
+from hub.store.base import Nonce, ServiceRoute
 from jembatan.v1 import common_pb2, connector_pb2, exchange_pb2
 from policies import Decision
 
@@ -35,7 +35,9 @@ class Exchange:
     member_key: ec.EllipticCurvePublicKey | None = None
     # authenticate
     body: exchange_pb2.QueryBody | None = None
-    nonce: tuple[str, int] | None = None
+    # Every nonce this exchange claimed (authenticate, approve): recorded with its audit
+    # record, so each stays claimed across a restart.
+    nonces: list[Nonce] = field(default_factory=list)
     # resolve
     route: ServiceRoute | None = None
     # consent (or, for break-glass, the legal basis the query names instead)

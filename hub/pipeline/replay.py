@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Protocol
 
+from hub.envelope import EnvelopeClaims
 from hub.store.base import Nonce
 
 _PRUNE_EVERY = 4096
@@ -46,6 +47,13 @@ class ReplayGuard:
         if self._claims_since_prune >= _PRUNE_EVERY:
             self._prune(now)
         return True
+
+    def claim_envelope(self, claims: EnvelopeClaims, keep_for_s: int, now: float) -> Nonce | None:
+        """Claim a verified envelope's (issuer, jti) — a request's or an approval's — until
+        it can no longer be fresh (``keep_for_s`` after it was issued). Returns the nonce,
+        which the exchange's audit record must make durable, or None if already used."""
+        nonce = Nonce(claims.issuer, claims.nonce, claims.issued_at + keep_for_s)
+        return nonce if self.claim(nonce.issuer, nonce.value, nonce.expires_at, now) else None
 
     def _prune(self, now: float) -> None:
         self._expiry = {k: exp for k, exp in self._expiry.items() if exp >= now}

@@ -36,7 +36,7 @@ from hub.routing import ConnectorPool
 from hub.store.base import ACTIVE, REVOKED, MemberCertificate
 from hub.store.snapshot import RegistrySnapshot
 from jembatan.limits import MAX_CORRELATION_ID, MAX_FIELDS
-from jembatan.subject import is_nik
+from jembatan.subject import is_nik, is_printable, may_hold_nik
 from jembatan.v1 import common_pb2, connector_pb2, exchange_pb2
 from jembatan.values import from_wire, to_wire
 from policies import Decision, PolicySet, PolicyValueError
@@ -47,8 +47,6 @@ WIB = datetime.timezone(datetime.timedelta(hours=7))
 _FIELD_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
 PURPOSE_CODE = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 _REQUEST_ID = re.compile(rf"[A-Za-z0-9._:-]{{0,{MAX_CORRELATION_ID}}}")
-# Sixteen digits in a row could be a NIK: never let one into the log through free text.
-_NIK_LIKE = re.compile(r"[0-9]{16}")
 _JUSTIFICATION_MIN, _JUSTIFICATION_MAX, _REFERENCE_MAX = 10, 500, 200
 TREATMENTS = {
     "raw": common_pb2.RAW,
@@ -180,10 +178,10 @@ class Authenticate:
         body = _parse_body(x.request.body)
         if body.client_id != x.member_id:
             raise Refusal("CLIENT_ID_MISMATCH", "client_id is not the certificate's member")
-        keep_until = claims.issued_at + self._max_age_s + self._leeway_s
-        if not self._replay.claim(x.member_id, claims.nonce, keep_until, x.received_at):
+        nonce = self._replay.claim_envelope(claims, self._max_age_s + self._leeway_s, x.received_at)
+        if nonce is None:
             raise Refusal("REPLAYED", "request nonce already used")
-        x.nonce = (claims.nonce, keep_until)
+        x.nonces.append(nonce)
         x.body = body
         if not is_nik(body.subject):
             raise Refusal("INVALID_SUBJECT", "subject is not a 16-digit NIK")
@@ -204,16 +202,16 @@ def _parse_body(data: bytes) -> exchange_pb2.QueryBody:
     """The body, refused unless every text the audit record will keep verbatim (purpose,
     request id, field names) is of a shape that cannot carry a NIK or a value."""
     body = _parse(exchange_pb2.QueryBody, data, "QueryBody")
-    if not PURPOSE_CODE.fullmatch(body.purpose) or _NIK_LIKE.search(body.purpose):
+    if not PURPOSE_CODE.fullmatch(body.purpose) or may_hold_nik(body.purpose):
         raise Refusal("MALFORMED_REQUEST", "purpose is not a purpose code")
-    if not _REQUEST_ID.fullmatch(body.request_id) or _NIK_LIKE.search(body.request_id):
+    if not _REQUEST_ID.fullmatch(body.request_id) or may_hold_nik(body.request_id):
         raise Refusal(
             "MALFORMED_REQUEST", f"request_id must be 0..{MAX_CORRELATION_ID} of [A-Za-z0-9._:-]"
         )
     fields = list(body.fields)
     if not fields or len(fields) > MAX_FIELDS or len(set(fields)) != len(fields):
         raise Refusal("MALFORMED_REQUEST", f"fields must be 1..{MAX_FIELDS} distinct names")
-    if any(not _FIELD_NAME.fullmatch(f) or _NIK_LIKE.search(f) for f in fields):
+    if any(not _FIELD_NAME.fullmatch(f) or may_hold_nik(f) for f in fields):
         raise Refusal("MALFORMED_REQUEST", "a field name is not of the form [a-z][a-z0-9_]*")
     return body
 
@@ -296,9 +294,11 @@ def _checked_legal_basis(basis: exchange_pb2.LegalBasis) -> exchange_pb2.LegalBa
         ("justification", justification, _JUSTIFICATION_MAX),
         ("legal reference", basis.reference, _REFERENCE_MAX),
     ):
-        if len(text) > limit or not text.isprintable():
+        # An empty reference would be refused as LEGAL_BASIS_MISMATCH only later, and
+        # is malformed whatever the rule says.
+        if not 0 < len(text) <= limit or not is_printable(text):
             raise Refusal("MALFORMED_REQUEST", f"{name}: 1..{limit} printable characters")
-        if _NIK_LIKE.search(text.replace(" ", "")):
+        if may_hold_nik(text):
             raise Refusal("MALFORMED_REQUEST", f"{name} must not hold a NIK")
     return exchange_pb2.LegalBasis(reference=basis.reference, justification=justification)
 
@@ -351,11 +351,13 @@ class Approve:
         self,
         registry: RegistrySnapshot,
         certificates: CertificateCache,
+        replay: ReplayGuard,
         max_age_s: int,
         leeway_s: int,
     ) -> None:
         self._registry = registry
         self._certificates = certificates
+        self._replay = replay
         self._max_age_s = max_age_s
         self._leeway_s = leeway_s
 
@@ -370,7 +372,7 @@ class Approve:
         if approver.member_id == x.member_id:
             raise Refusal("APPROVAL_INVALID", "the requester cannot approve its own query")
         try:
-            verify_envelope(
+            claims = verify_envelope(
                 token,
                 x.request.body,
                 approver.key,
@@ -383,6 +385,14 @@ class Approve:
             )
         except EnvelopeError as exc:
             raise Refusal("APPROVAL_INVALID", f"approval: {exc}") from exc
+        # One approval, one query: the requester can sign the same body afresh as often as
+        # it likes, so without this the second person's consent would cover any number of
+        # queries within the freshness window. Claimed like a request nonce (and on a
+        # shared store, for every replica), once the approval is known to be genuine.
+        nonce = self._replay.claim_envelope(claims, self._max_age_s + self._leeway_s, x.received_at)
+        if nonce is None:
+            raise Refusal("APPROVAL_INVALID", "approval already used")
+        x.nonces.append(nonce)
         x.approved_by = approver.member_id
 
     def _approver(self, token: str, now: float) -> PeerMember:

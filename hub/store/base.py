@@ -113,7 +113,9 @@ class PendingEntry:
     decision: str
     reason: str
     subject: str
-    nonce: Nonce | None
+    # The nonces the exchange claimed (the request's, and an approval's where one was
+    # needed): durable with its record, so a restart cannot reopen their replay window.
+    nonces: tuple[Nonce, ...] = ()
     # The consent the exchange used, if any: a RELEASED entry counts as one use of it.
     consent_id: str = ""
 

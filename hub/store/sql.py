@@ -815,7 +815,7 @@ class SqlAuditWriter:
             db.executemany(
                 "INSERT INTO nonces (issuer, nonce, expires_at) VALUES (?, ?, ?)"
                 " ON CONFLICT DO NOTHING",
-                [(e.nonce.issuer, e.nonce.value, e.nonce.expires_at) for e in entries if e.nonce],
+                [(n.issuer, n.value, n.expires_at) for e in entries for n in e.nonces],
             )
             uses = consent_uses(entries)
             if uses:

@@ -4,12 +4,14 @@ or refused — is itself in the log."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 
 import grpc
 import pytest
 
 from hub.admin import enrol, revoke_certificate
+from hub.audit.pseudonym import Pseudonymizer
 from hub.audit.verify import verify_range_export
 from hub.client import QueryRefused, refusal_of
 from jembatan.v1 import audit_pb2, audit_pb2_grpc
@@ -42,6 +44,30 @@ async def _exchanges_about(stack: Stack, nik: str) -> None:
         await employment_query(client, nik, token)
         with pytest.raises(QueryRefused, match="CONSENT_MISSING"):  # recorded all the same
             await employment_query(client, nik, "")
+
+
+async def test_an_officers_lookup_by_nik_is_recorded_under_keyed_digests(
+    stack: Stack, auditor: str
+) -> None:
+    nik = stack.people.employed
+    search = audit_pb2.SearchRequest(subject=nik, limit=1)
+    before = stack.log_size()
+    channel, audit = _stub(stack, auditor)
+    async with channel:
+        answer = await audit.Search(search)
+    (record,) = stack.records(before)
+    assert record.service_id == "jembatan.v1.Audit/Search"
+    # Whoever reads the log cannot try NIKs against the digest: a plain SHA-256 of a
+    # SearchRequest built with this NIK (in any of the usual shapes) is not what it holds.
+    guesses = [
+        audit_pb2.SearchRequest(subject=nik, **extra).SerializeToString(deterministic=True)
+        for extra in ({}, {"limit": 1}, {"limit": 100}, {"purpose": "bansos-eligibility"})
+    ]
+    assert record.request_digest not in {hashlib.sha256(guess).hexdigest() for guess in guesses}
+    key = bytes.fromhex(stack.home.pseudonym_key.read_text().strip())
+    keyed = Pseudonymizer(key)
+    assert record.request_digest == keyed.digest(search.SerializeToString(deterministic=True))
+    assert record.response_digest == keyed.digest(answer.SerializeToString(deterministic=True))
 
 
 async def test_an_auditor_finds_a_citizens_exchanges_by_nik(stack: Stack, auditor: str) -> None:

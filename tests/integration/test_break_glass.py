@@ -15,6 +15,7 @@ import pytest
 from hub.admin import revoke_certificate
 from hub.client import HubClient, QueryRefused
 from jembatan.v1 import audit_pb2, exchange_pb2
+from tests.disguises import CONTROL_TEXTS, NIK_DISGUISES, disguised, traces
 from tests.stack import EMPLOYMENT_SERVICE, Stack
 
 EMERGENCY = "bansos-emergency"
@@ -175,15 +176,68 @@ async def test_an_approver_without_the_role_or_revoked_is_refused(stack: Stack) 
             assert refused.value.reason == "APPROVAL_INVALID"
 
 
-async def test_a_nik_in_the_justification_is_refused_and_never_stored(
-    stack: Stack, approver: str
+def _in_justification(text: str) -> exchange_pb2.LegalBasis:
+    return _basis(justification=f"pemohon {text} mengungsi")
+
+
+def _in_reference(text: str) -> exchange_pb2.LegalBasis:
+    return _basis(reference=f"{LAW} {text}")
+
+
+@pytest.mark.parametrize("how", ["plain", *NIK_DISGUISES, *CONTROL_TEXTS])
+@pytest.mark.parametrize("where", [_in_justification, _in_reference], ids=["why", "law"])
+async def test_a_nik_or_control_characters_in_the_basis_are_refused_and_never_stored(
+    stack: Stack, approver: str, where: Callable[[str], exchange_pb2.LegalBasis], how: str
 ) -> None:
     nik = stack.people.recently_terminated
-    spaced = " ".join(nik[i : i + 4] for i in range(0, 16, 4))
+    text = CONTROL_TEXTS.get(how) or (nik if how == "plain" else disguised(nik, how))
+    before = stack.log_size()
     async with stack.client() as client, stack.client(approver) as supervisor:
-        for text in (f"pemohon {nik} mengungsi", f"pemohon {spaced} mengungsi"):
-            request = supervisor.approve(_request(client, nik, basis=_basis(justification=text)))
-            with pytest.raises(QueryRefused) as refused:
-                await client.send(request)
-            assert refused.value.reason == "MALFORMED_REQUEST"
-    assert nik.encode() not in stack.stored_bytes()
+        request = supervisor.approve(_request(client, nik, basis=where(text)))
+        with pytest.raises(QueryRefused) as refused:
+            await client.send(request)
+    assert (refused.value.status, refused.value.reason) == (
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "MALFORMED_REQUEST",
+    )
+    (record,) = stack.records(before)
+    assert (record.decision, record.legal_reference, record.justification) == ("REFUSED", "", "")
+    stored = stack.stored_bytes()
+    assert not [trace for trace in traces(nik, text) if trace in stored]
+
+
+async def test_an_empty_legal_reference_is_malformed(stack: Stack, approver: str) -> None:
+    nik = stack.people.recently_terminated
+    async with stack.client() as client, stack.client(approver) as supervisor:
+        with pytest.raises(QueryRefused) as refused:
+            await client.send(supervisor.approve(_request(client, nik, basis=_basis(reference=""))))
+    assert (refused.value.status, refused.value.reason) == (
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "MALFORMED_REQUEST",
+    )
+
+
+async def test_an_approval_covers_one_query_only(stack: Stack, approver: str) -> None:
+    nik = stack.people.recently_terminated
+    before = stack.log_size()
+    async with stack.client() as client, stack.client(approver) as supervisor:
+        approved = supervisor.approve(_request(client, nik, basis=_basis()))
+        await client.send(approved)
+        # The requester signs the very same body afresh (a new request nonce, so no
+        # REPLAYED) and sends it with the approval it already used.
+        again = client.sign(exchange_pb2.QueryBody.FromString(approved.body))
+        assert again.body == approved.body and again.signature != approved.signature
+        with pytest.raises(QueryRefused) as refused:
+            await client.send(_with_approval_of(again, approved))
+    assert (refused.value.status, refused.value.reason) == (
+        grpc.StatusCode.PERMISSION_DENIED,
+        "APPROVAL_INVALID",
+    )
+    assert refused.value.message == "approval already used"
+    first, second = stack.records(before)
+    assert (first.decision, second.decision, second.reason) == (
+        "RELEASED",
+        "REFUSED",
+        "APPROVAL_INVALID",
+    )
+    assert (second.stage, second.fields_released, second.approved_by) == ("approve", (), "")

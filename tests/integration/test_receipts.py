@@ -7,6 +7,7 @@ proofs come from the persisted tree, and a later checkpoint is consistent with a
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 
 import grpc
 import pytest
@@ -136,3 +137,34 @@ async def test_a_receipt_whose_signature_or_result_was_altered_is_refused(stack:
         for altered in (bad_signature, bad_result):
             with pytest.raises(ReceiptInvalid):
                 client._answer(altered)
+
+
+async def test_the_same_release_twice_leaves_two_unguessable_digests(stack: Stack) -> None:
+    """The record keeps the plain SHA-256 of the result (what the receipt binds); a salt the
+    hub draws per exchange keeps the few possible results from being hashed and matched."""
+    nik = stack.people.employed
+    token, _ = stack.consent(nik)
+    before = stack.log_size()
+    async with stack.client() as client:
+        body = client.body(
+            service_id=EMPLOYMENT_SERVICE,
+            subject=nik,
+            purpose="bansos-eligibility",
+            fields=("employment_status",),
+            consent=token,
+            request_id="same-request",
+        )
+        responses = [await client._exchange.Query(client.sign(body)) for _ in range(2)]
+        answers = [client._answer(response) for response in responses]  # receipts verify
+        for answer in answers:
+            await client.verify_recorded(answer, _verifier(stack))
+    results = [exchange_pb2.QueryResult.FromString(r.result) for r in responses]
+    assert [len(result.salt) for result in results] == [16, 16]
+    # Everything but the salt is the same release.
+    for result in results:
+        result.ClearField("salt")
+    assert results[0] == results[1]
+    records = stack.records(before)
+    digests = [r.response_digest for r in records]
+    assert digests == [hashlib.sha256(r.result).hexdigest() for r in responses]
+    assert digests[0] != digests[1]

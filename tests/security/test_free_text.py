@@ -1,13 +1,66 @@
-"""Text the client chooses and the audit log keeps verbatim (purpose, request id, field
-names) cannot carry a NIK or a value into the log: such requests are refused."""
+"""Text the client chooses and the hub keeps verbatim (a query's purpose, request id and
+field names, a consent request's purpose text, an administrator's reason) cannot carry a NIK
+or a value into the log or the registry — however the NIK is written out — nor control
+characters that forge lines in what officers read: such requests are refused, recorded
+without the text, and change nothing."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+
+import grpc
 import pytest
+from cryptography.hazmat.primitives import serialization
 
 from connectors.bpjstk.adapter import EMPLOYMENT_SERVICE
 from hub.client import QueryRefused
-from tests.stack import PURPOSE, Stack
+from hub.pki import generate_key, make_csr
+from jembatan.v1 import admin_pb2
+from tests.disguises import CONTROL_TEXTS, NIK_DISGUISES, disguised, traces
+from tests.stack import EMPLOYMENT_FIELDS, PURPOSE, Stack
+
+MALFORMED = (grpc.StatusCode.INVALID_ARGUMENT, "MALFORMED_REQUEST")
+# Every bad text for the entry points that take free text: disguised NIKs (filled in per
+# test with a real NIK of the population) and control characters.
+FREE_TEXTS = [*NIK_DISGUISES, *CONTROL_TEXTS]
+
+
+def _free_text(nik: str, how: str) -> str:
+    return CONTROL_TEXTS.get(how) or f"pemohon {disguised(nik, how)} mengungsi"
+
+
+async def _refused(call: Awaitable[object]) -> tuple[grpc.StatusCode, str]:
+    with pytest.raises(QueryRefused) as refused:
+        await call
+    return refused.value.status, refused.value.reason
+
+
+def _assert_not_stored(stack: Stack, nik: str, text: str) -> None:
+    stored = stack.stored_bytes()
+    assert not [trace for trace in traces(nik, text) if trace in stored]
+
+
+async def _refused_query(
+    stack: Stack, purpose: str, request_id: str, fields: tuple[str, ...]
+) -> None:
+    """The query is refused MALFORMED_REQUEST and recorded without the offending text."""
+    nik = stack.people.employed
+    token, _ = stack.consent(nik)
+    before = stack.log_size()
+    async with stack.client() as client:
+        refusal = await _refused(
+            client.query(
+                service_id=EMPLOYMENT_SERVICE,
+                subject=nik,
+                purpose=purpose,
+                fields=fields,
+                consent=token,
+                request_id=request_id,
+            )
+        )
+    assert refusal == MALFORMED
+    (record,) = stack.records(before)
+    assert record.request_id == "" and record.purpose == "" and record.fields_requested == ()
 
 
 @pytest.mark.parametrize(
@@ -18,30 +71,79 @@ from tests.stack import PURPOSE, Stack
         ("bansos 3510114406770001", "r1", ("employment_status",)),
         ("Bansos Eligibility", "r2", ("employment_status",)),
         (PURPOSE, "r3", ("x3510114406770001",)),
+        (PURPOSE, "r4", ("x3510_1144_0677_0001",)),
     ],
-    ids=["nik-as-request-id", "spaces", "nik-in-purpose", "purpose-not-a-code", "nik-as-field"],
+    ids=[
+        "nik-as-request-id",
+        "spaces",
+        "nik-in-purpose",
+        "purpose-not-a-code",
+        "nik-as-field",
+        "grouped-nik-as-field",
+    ],
 )
 async def test_free_text_that_could_carry_personal_data_is_refused(
     stack: Stack, purpose: str, request_id: str, fields: tuple[str, ...]
 ) -> None:
+    await _refused_query(stack, purpose, request_id, fields)
+    assert b"3510114406770001" not in stack.stored_bytes()
+
+
+@pytest.mark.parametrize("how", NIK_DISGUISES)
+@pytest.mark.parametrize("where", ["purpose", "request_id"])
+async def test_a_disguised_nik_in_a_query_is_refused_and_never_stored(
+    stack: Stack, where: str, how: str
+) -> None:
     nik = stack.people.employed
-    token, _ = stack.consent(nik)
+    text = disguised(nik, how)
+    # Each in the shape its own check allows, so only the NIK check can refuse it.
+    purpose = f"bansos-{text}" if where == "purpose" else PURPOSE
+    request_id = f"r-{text}" if where == "request_id" else "r-1"
+    await _refused_query(stack, purpose, request_id, ("employment_status",))
+    _assert_not_stored(stack, nik, text)
+
+
+@pytest.mark.parametrize("how", FREE_TEXTS)
+async def test_a_consent_request_with_a_nik_or_control_characters_in_its_text_is_refused(
+    stack: Stack, how: str
+) -> None:
+    nik = stack.people.employed
+    text = _free_text(nik, how)
     before = stack.log_size()
     async with stack.client() as client:
-        with pytest.raises(QueryRefused) as refused:
-            await client.query(
-                service_id=EMPLOYMENT_SERVICE,
+        refusal = await _refused(
+            client.request_consent(
                 subject=nik,
-                purpose=purpose,
-                fields=fields,
-                consent=token,
-                request_id=request_id,
+                purpose=PURPOSE,
+                purpose_text=text,
+                services={EMPLOYMENT_SERVICE: EMPLOYMENT_FIELDS},
+                valid_for_s=86400,
+                data_life_s=86400,
             )
-    assert (refused.value.status.name, refused.value.reason) == (
-        "INVALID_ARGUMENT",
+        )
+    assert refusal == MALFORMED
+    (record,) = stack.records(before)
+    assert (record.service_id, record.decision, record.reason) == (
+        "jembatan.v1.ConsentRegistry/RequestConsent",
+        "REFUSED",
         "MALFORMED_REQUEST",
     )
-    (record,) = stack.records(before)
-    # The refusal is recorded, but without the offending text.
-    assert record.request_id == "" and record.purpose == "" and record.fields_requested == ()
-    assert b"3510114406770001" not in stack.stored_bytes()
+    _assert_not_stored(stack, nik, text)
+
+
+@pytest.mark.parametrize("how", FREE_TEXTS)
+async def test_an_administrators_reason_with_a_nik_or_control_characters_is_refused(
+    stack: Stack, how: str
+) -> None:
+    nik = stack.people.employed
+    text = _free_text(nik, how)
+    member_id = f"ID/GOV/KEMENSOS/reason-{how}"
+    csr = make_csr(generate_key(), member_id).public_bytes(serialization.Encoding.PEM)
+    async with stack.admin() as admin:
+        submitted = await admin.submit_enrolment(csr, member_id)
+        refusal = await _refused(admin.reject_enrolment(submitted.request_id, text))
+        still = await admin.enrolment(submitted.request_id)
+    assert refusal == MALFORMED
+    # Nothing decided, nothing stored: the enrolment waits as it did.
+    assert (still.state, still.reason) == (admin_pb2.REQUEST_PENDING, "")
+    _assert_not_stored(stack, nik, text)

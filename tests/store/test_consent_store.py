@@ -66,7 +66,6 @@ def _entry(consent_id: str, decision: str, time: str) -> PendingEntry:
         decision=decision,
         reason="",
         subject="",
-        nonce=None,
         consent_id=consent_id,
     )
 

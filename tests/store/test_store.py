@@ -67,9 +67,7 @@ def _record(
         fields_dropped=(),
         break_glass=break_glass,
     ).canonical_json()
-    return PendingEntry(
-        record, leaf_hash(record), time, client, service, decision, reason, subject, None
-    )
+    return PendingEntry(record, leaf_hash(record), time, client, service, decision, reason, subject)
 
 
 # --- replay nonces ------------------------------------------------------------------------
@@ -94,10 +92,13 @@ def test_a_nonce_is_claimed_once_while_live(location: str | Path, store: HubStor
 def test_nonces_in_an_audit_batch_are_live_after_it(store: HubStore, writer: AuditWriter) -> None:
     # Real time: the writer prunes nonces that expired a minute before its clock.
     expires = int(time.time()) + 600
-    with_nonce = dataclasses.replace(_record(0), nonce=Nonce("ID/A", "batch-nonce", expires))
-    writer.append([with_nonce])
-    assert [n.value for n in store.live_nonces(expires - 1)] == ["batch-nonce"]
-    assert not store.claim_nonce(Nonce("ID/A", "batch-nonce", expires + 5), now=expires - 1)
+    # A break-glass exchange claims two: its request's and its approver's approval's.
+    claimed = (Nonce("ID/A", "batch-nonce", expires), Nonce("ID/B", "approval-nonce", expires))
+    writer.append([dataclasses.replace(_record(0), nonces=claimed)])
+    assert set(store.live_nonces(expires - 1)) == set(claimed)
+    for nonce in claimed:
+        again = dataclasses.replace(nonce, expires_at=expires + 5)
+        assert not store.claim_nonce(again, now=expires - 1)
     assert list(store.live_nonces(expires + 1)) == []
 
 

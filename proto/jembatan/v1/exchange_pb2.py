@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from jembatan.v1 import common_pb2 as jembatan_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ajembatan/v1/exchange.proto\x12\x0bjembatan.v1\x1a\x18jembatan/v1/common.proto\"\xb7\x01\n\tQueryBody\x12\x11\n\tclient_id\x18\x01 \x01(\t\x12\x12\n\nservice_id\x18\x02 \x01(\t\x12\x0f\n\x07subject\x18\x03 \x01(\t\x12\x0f\n\x07purpose\x18\x04 \x01(\t\x12\x0e\n\x06\x66ields\x18\x05 \x03(\t\x12\x0f\n\x07\x63onsent\x18\x06 \x01(\t\x12\x12\n\nrequest_id\x18\x07 \x01(\t\x12,\n\x0blegal_basis\x18\x08 \x01(\x0b\x32\x17.jembatan.v1.LegalBasis\"6\n\nLegalBasis\x12\x11\n\treference\x18\x01 \x01(\t\x12\x15\n\rjustification\x18\x02 \x01(\t\"A\n\x0cQueryRequest\x12\x0c\n\x04\x62ody\x18\x01 \x01(\x0c\x12\x11\n\tsignature\x18\x02 \x01(\t\x12\x10\n\x08\x61pproval\x18\x03 \x01(\t\"{\n\rReleasedField\x12\x0c\n\x04name\x18\x01 \x01(\t\x12)\n\ttreatment\x18\x02 \x01(\x0e\x32\x16.jembatan.v1.Treatment\x12\x0e\n\x06\x64\x65tail\x18\x03 \x01(\t\x12!\n\x05value\x18\x04 \x01(\x0b\x32\x12.jembatan.v1.Value\"\x90\x01\n\x0bQueryResult\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x12\n\nservice_id\x18\x02 \x01(\t\x12*\n\x06\x66ields\x18\x03 \x03(\x0b\x32\x1a.jembatan.v1.ReleasedField\x12\x16\n\x0epolicy_version\x18\x04 \x01(\t\x12\x15\n\rsubject_found\x18\x05 \x01(\x08\"B\n\x07Receipt\x12\x11\n\tlog_index\x18\x01 \x01(\x04\x12\x11\n\tleaf_hash\x18\x02 \x01(\x0c\x12\x11\n\tsignature\x18\x03 \x01(\x0c\"F\n\rQueryResponse\x12\x0e\n\x06result\x18\x01 \x01(\x0c\x12%\n\x07receipt\x18\x02 \x01(\x0b\x32\x14.jembatan.v1.Receipt\"3\n\rFanOutRequest\x12\x14\n\x0c\x61pplicant_id\x18\x01 \x01(\t\x12\x0c\n\x04legs\x18\x02 \x03(\x0c\"k\n\nLegOutcome\x12\x0e\n\x06status\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\x12,\n\x08response\x18\x04 \x01(\x0b\x32\x1a.jembatan.v1.QueryResponse\"M\n\x0e\x46\x61nOutResponse\x12\x14\n\x0c\x61pplicant_id\x18\x01 \x01(\t\x12%\n\x04legs\x18\x02 \x03(\x0b\x32\x17.jembatan.v1.LegOutcome2\xd2\x01\n\x08\x45xchange\x12>\n\x05Query\x12\x19.jembatan.v1.QueryRequest\x1a\x1a.jembatan.v1.QueryResponse\x12\x41\n\x06\x46\x61nOut\x12\x1a.jembatan.v1.FanOutRequest\x1a\x1b.jembatan.v1.FanOutResponse\x12\x43\n\x04\x42ulk\x12\x1a.jembatan.v1.FanOutRequest\x1a\x1b.jembatan.v1.FanOutResponse(\x01\x30\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ajembatan/v1/exchange.proto\x12\x0bjembatan.v1\x1a\x18jembatan/v1/common.proto\"\xb7\x01\n\tQueryBody\x12\x11\n\tclient_id\x18\x01 \x01(\t\x12\x12\n\nservice_id\x18\x02 \x01(\t\x12\x0f\n\x07subject\x18\x03 \x01(\t\x12\x0f\n\x07purpose\x18\x04 \x01(\t\x12\x0e\n\x06\x66ields\x18\x05 \x03(\t\x12\x0f\n\x07\x63onsent\x18\x06 \x01(\t\x12\x12\n\nrequest_id\x18\x07 \x01(\t\x12,\n\x0blegal_basis\x18\x08 \x01(\x0b\x32\x17.jembatan.v1.LegalBasis\"6\n\nLegalBasis\x12\x11\n\treference\x18\x01 \x01(\t\x12\x15\n\rjustification\x18\x02 \x01(\t\"A\n\x0cQueryRequest\x12\x0c\n\x04\x62ody\x18\x01 \x01(\x0c\x12\x11\n\tsignature\x18\x02 \x01(\t\x12\x10\n\x08\x61pproval\x18\x03 \x01(\t\"{\n\rReleasedField\x12\x0c\n\x04name\x18\x01 \x01(\t\x12)\n\ttreatment\x18\x02 \x01(\x0e\x32\x16.jembatan.v1.Treatment\x12\x0e\n\x06\x64\x65tail\x18\x03 \x01(\t\x12!\n\x05value\x18\x04 \x01(\x0b\x32\x12.jembatan.v1.Value\"\x9e\x01\n\x0bQueryResult\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x12\n\nservice_id\x18\x02 \x01(\t\x12*\n\x06\x66ields\x18\x03 \x03(\x0b\x32\x1a.jembatan.v1.ReleasedField\x12\x16\n\x0epolicy_version\x18\x04 \x01(\t\x12\x15\n\rsubject_found\x18\x05 \x01(\x08\x12\x0c\n\x04salt\x18\x06 \x01(\x0c\"B\n\x07Receipt\x12\x11\n\tlog_index\x18\x01 \x01(\x04\x12\x11\n\tleaf_hash\x18\x02 \x01(\x0c\x12\x11\n\tsignature\x18\x03 \x01(\x0c\"F\n\rQueryResponse\x12\x0e\n\x06result\x18\x01 \x01(\x0c\x12%\n\x07receipt\x18\x02 \x01(\x0b\x32\x14.jembatan.v1.Receipt\"3\n\rFanOutRequest\x12\x14\n\x0c\x61pplicant_id\x18\x01 \x01(\t\x12\x0c\n\x04legs\x18\x02 \x03(\x0c\"k\n\nLegOutcome\x12\x0e\n\x06status\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\x12,\n\x08response\x18\x04 \x01(\x0b\x32\x1a.jembatan.v1.QueryResponse\"M\n\x0e\x46\x61nOutResponse\x12\x14\n\x0c\x61pplicant_id\x18\x01 \x01(\t\x12%\n\x04legs\x18\x02 \x03(\x0b\x32\x17.jembatan.v1.LegOutcome2\xd2\x01\n\x08\x45xchange\x12>\n\x05Query\x12\x19.jembatan.v1.QueryRequest\x1a\x1a.jembatan.v1.QueryResponse\x12\x41\n\x06\x46\x61nOut\x12\x1a.jembatan.v1.FanOutRequest\x1a\x1b.jembatan.v1.FanOutResponse\x12\x43\n\x04\x42ulk\x12\x1a.jembatan.v1.FanOutRequest\x1a\x1b.jembatan.v1.FanOutResponse(\x01\x30\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -41,17 +41,17 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_RELEASEDFIELD']._serialized_start=378
   _globals['_RELEASEDFIELD']._serialized_end=501
   _globals['_QUERYRESULT']._serialized_start=504
-  _globals['_QUERYRESULT']._serialized_end=648
-  _globals['_RECEIPT']._serialized_start=650
-  _globals['_RECEIPT']._serialized_end=716
-  _globals['_QUERYRESPONSE']._serialized_start=718
-  _globals['_QUERYRESPONSE']._serialized_end=788
-  _globals['_FANOUTREQUEST']._serialized_start=790
-  _globals['_FANOUTREQUEST']._serialized_end=841
-  _globals['_LEGOUTCOME']._serialized_start=843
-  _globals['_LEGOUTCOME']._serialized_end=950
-  _globals['_FANOUTRESPONSE']._serialized_start=952
-  _globals['_FANOUTRESPONSE']._serialized_end=1029
-  _globals['_EXCHANGE']._serialized_start=1032
-  _globals['_EXCHANGE']._serialized_end=1242
+  _globals['_QUERYRESULT']._serialized_end=662
+  _globals['_RECEIPT']._serialized_start=664
+  _globals['_RECEIPT']._serialized_end=730
+  _globals['_QUERYRESPONSE']._serialized_start=732
+  _globals['_QUERYRESPONSE']._serialized_end=802
+  _globals['_FANOUTREQUEST']._serialized_start=804
+  _globals['_FANOUTREQUEST']._serialized_end=855
+  _globals['_LEGOUTCOME']._serialized_start=857
+  _globals['_LEGOUTCOME']._serialized_end=964
+  _globals['_FANOUTRESPONSE']._serialized_start=966
+  _globals['_FANOUTRESPONSE']._serialized_end=1043
+  _globals['_EXCHANGE']._serialized_start=1046
+  _globals['_EXCHANGE']._serialized_end=1256
 # @@protoc_insertion_point(module_scope)

@@ -58,18 +58,20 @@ class ReleasedField(_message.Message):
     def __init__(self, name: _Optional[str] = ..., treatment: _Optional[_Union[_common_pb2.Treatment, str]] = ..., detail: _Optional[str] = ..., value: _Optional[_Union[_common_pb2.Value, _Mapping]] = ...) -> None: ...
 
 class QueryResult(_message.Message):
-    __slots__ = ("request_id", "service_id", "fields", "policy_version", "subject_found")
+    __slots__ = ("request_id", "service_id", "fields", "policy_version", "subject_found", "salt")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     SERVICE_ID_FIELD_NUMBER: _ClassVar[int]
     FIELDS_FIELD_NUMBER: _ClassVar[int]
     POLICY_VERSION_FIELD_NUMBER: _ClassVar[int]
     SUBJECT_FOUND_FIELD_NUMBER: _ClassVar[int]
+    SALT_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     service_id: str
     fields: _containers.RepeatedCompositeFieldContainer[ReleasedField]
     policy_version: str
     subject_found: bool
-    def __init__(self, request_id: _Optional[str] = ..., service_id: _Optional[str] = ..., fields: _Optional[_Iterable[_Union[ReleasedField, _Mapping]]] = ..., policy_version: _Optional[str] = ..., subject_found: _Optional[bool] = ...) -> None: ...
+    salt: bytes
+    def __init__(self, request_id: _Optional[str] = ..., service_id: _Optional[str] = ..., fields: _Optional[_Iterable[_Union[ReleasedField, _Mapping]]] = ..., policy_version: _Optional[str] = ..., subject_found: _Optional[bool] = ..., salt: _Optional[bytes] = ...) -> None: ...
 
 class Receipt(_message.Message):
     __slots__ = ("log_index", "leaf_hash", "signature")
