@@ -14,7 +14,6 @@ the sequencer calls ``new_nodes`` and writes the result in the same transaction 
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol
 
@@ -23,15 +22,6 @@ from hub.errors import JembatanError
 
 Node = tuple[int, int, bytes]
 """(level, index, hash) of one complete subtree."""
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS audit_nodes (
-    level INTEGER,
-    idx INTEGER,
-    hash BLOB,
-    PRIMARY KEY (level, idx)
-) WITHOUT ROWID
-"""
 
 
 class MissingNode(JembatanError):
@@ -202,27 +192,3 @@ class CachedNodes:
                 self._nodes.clear()
             self._nodes[key] = h
         return h
-
-
-class SqliteNodes:
-    """Nodes in the ``audit_nodes`` table of a SQLite connection the caller owns.
-
-    ``put`` does not begin or commit: the sequencer writes a batch's nodes in the same
-    transaction as its records, so the tree and the log are durable together or not at all.
-    Plain INSERT: a node written twice is a sequencing bug and fails the batch.
-    """
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self._conn = conn
-        conn.execute(SCHEMA)
-
-    def put(self, nodes: Iterable[Node]) -> None:
-        self._conn.executemany("INSERT INTO audit_nodes (level, idx, hash) VALUES (?, ?, ?)", nodes)
-
-    def node(self, level: int, index: int) -> bytes:
-        row = self._conn.execute(
-            "SELECT hash FROM audit_nodes WHERE level = ? AND idx = ?", (level, index)
-        ).fetchone()
-        if row is None:
-            raise MissingNode(level, index)
-        return bytes(row[0])

@@ -45,6 +45,8 @@ log = logging.getLogger(__name__)
 # schema's hash.
 _MIGRATION_LOCK, _SEQUENCER_LOCK, _REGISTRY_LOCK, _SIGNER_LOCK = 74_601, 74_602, 74_603, 74_604
 _CONNECT_TIMEOUT_S = 5
+_LOCK_TIMEOUT_S = 5
+_IDLE_IN_TRANSACTION_S = 30
 
 
 @dataclass(frozen=True)
@@ -198,10 +200,23 @@ CREATE TABLE claims (
 );
 """
 
+# The tree's nodes and the signed checkpoints are as append-only as the records they cover.
+_APPEND_ONLY_TREE = """
+CREATE TRIGGER audit_nodes_no_change BEFORE UPDATE OR DELETE ON audit_nodes
+FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
+CREATE TRIGGER audit_nodes_no_truncate BEFORE TRUNCATE ON audit_nodes
+FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only();
+CREATE TRIGGER checkpoints_no_change BEFORE UPDATE OR DELETE ON checkpoints
+FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
+CREATE TRIGGER checkpoints_no_truncate BEFORE TRUNCATE ON checkpoints
+FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only();
+"""
+
 # In order; a released migration is never edited, only followed by a new one.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _INITIAL_SCHEMA),
     Migration(2, "certificate renewal chains; claims", _RENEWALS_AND_CLAIMS),
+    Migration(3, "append-only tree nodes and checkpoints", _APPEND_ONLY_TREE),
 )
 
 
@@ -226,6 +241,12 @@ def _connect(dsn: str, role: str) -> psycopg.Connection[Any]:
             connect_timeout=_CONNECT_TIMEOUT_S,
             # Names the process, so an operator (or a test) can see which replica holds a lock.
             application_name=f"jembatan-{role}-{os.getpid()}",
+            # A replica that vanishes without closing its socket must not hold the sequencing
+            # lock (and every other replica's log) for the kernel's two-hour default.
+            keepalives=1,
+            keepalives_idle=10,
+            keepalives_interval=5,
+            keepalives_count=3,
         )
     except psycopg.Error as exc:
         raise StoreError(f"cannot connect to PostgreSQL at {describe(dsn)}: {exc}") from exc
@@ -342,12 +363,23 @@ class PostgresDatabase:
             raise
 
     def _prepare(self, conn: psycopg.Connection[Any]) -> None:
-        if self._role == "sequencer":
-            # Durable before acknowledged, whatever the server's default says.
-            conn.execute("SET synchronous_commit = on")
+        # Whatever the server's or role's defaults say:
+        # - durable before acknowledged (a revocation too, not only the audit log);
+        # - READ COMMITTED, so the size read after taking the sequencing lock sees the
+        #   batches committed before it (a snapshot taken before the lock would be stale);
+        # - a lock waited for, or a transaction left open, this long means a stuck replica:
+        #   fail (closed) rather than stall every replica behind it.
+        conn.execute("SET synchronous_commit = on")
+        conn.execute("SET default_transaction_isolation = 'read committed'")
+        conn.execute(f"SET lock_timeout = '{_LOCK_TIMEOUT_S}s'")
+        conn.execute(f"SET idle_in_transaction_session_timeout = '{_IDLE_IN_TRANSACTION_S}s'")
 
     def _connection(self) -> psycopg.Connection[Any]:
         if self._conn.closed or self._conn.broken:
+            if self._in_transaction:
+                # A new session would run the rest of the transaction outside it (and
+                # outside its lock): fail the transaction instead.
+                raise StoreError(f"lost the connection to {describe(self._dsn)} mid-transaction")
             conn = _connect(self._dsn, self._role)
             self._prepare(conn)
             self._conn = conn

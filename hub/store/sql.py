@@ -15,6 +15,7 @@ from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 from hub.audit import tree
+from hub.audit.merkle import hash_leaf
 from hub.store.base import (
     ACTIVE,
     APPROVED,
@@ -787,56 +788,69 @@ class SqlAuditWriter:
         self._last_prune = 0.0
 
     def append(self, entries: Sequence[PendingEntry]) -> int:
-        db = self._db
-        with db.sequencing():
-            first = int(db.execute("SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_log").fetchone()[0])
-            db.executemany(
-                "INSERT INTO audit_log (idx, leaf_hash, record, time, client_id, service_id,"
-                " decision, reason, subject) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        first + offset,
-                        e.leaf_hash,
-                        e.record_json,
-                        e.time,
-                        e.client_id,
-                        e.service_id,
-                        e.decision,
-                        e.reason,
-                        e.subject,
-                    )
-                    for offset, e in enumerate(entries)
-                ],
-            )
-            # The tree's new complete nodes are durable with the records they cover.
-            self._nodes.put(tree.new_nodes(first, [e.leaf_hash for e in entries], self._nodes.node))
-            # A nonce is durable with the record of its exchange, so a restart cannot
-            # reopen a replay window for anything already answered.
-            db.executemany(
-                "INSERT INTO nonces (issuer, nonce, expires_at) VALUES (?, ?, ?)"
-                " ON CONFLICT DO NOTHING",
-                [(n.issuer, n.value, n.expires_at) for e in entries for n in e.nonces],
-            )
-            uses = consent_uses(entries)
-            if uses:
-                db.executemany(db.count_uses_sql, uses)
+        with self._db.sequencing():
+            first = self._write(entries)
             self._prune_nonces()
         return first
 
     def probe(self) -> None:
-        """Write a record where the next one would go and roll it back: raises if the log
-        cannot take one now (health checks, so a mended store is noticed without traffic)."""
+        """Write one record as ``append`` would — record, tree nodes, nonce — and roll it
+        back: raises if the log cannot take one now (health checks, so a mended store is
+        noticed without traffic, and a broken tree is not mistaken for a healthy log)."""
+        record = b'{"probe":true}'
+        probe = PendingEntry(
+            record_json=record,
+            leaf_hash=hash_leaf(record),
+            time="",
+            client_id="",
+            service_id="",
+            decision="",
+            reason="",
+            subject="",
+            nonces=(Nonce("jembatan-probe", "probe", 0),),
+        )
         try:
             with self._db.sequencing():
-                first = self._db.execute("SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_log")
-                self._db.execute(
-                    "INSERT INTO audit_log (idx, leaf_hash, record, time, client_id, service_id,"
-                    " decision, reason, subject) VALUES (?, ?, ?, '', '', '', '', '', '')",
-                    (int(first.fetchone()[0]), b"", b""),
-                )
+                self._write([probe])
                 raise _RolledBack
         except _RolledBack:
             pass
+
+    def _write(self, entries: Sequence[PendingEntry]) -> int:
+        """The batch's writes, inside the caller's sequencing transaction; its first index."""
+        db = self._db
+        first = int(db.execute("SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_log").fetchone()[0])
+        db.executemany(
+            "INSERT INTO audit_log (idx, leaf_hash, record, time, client_id, service_id,"
+            " decision, reason, subject) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    first + offset,
+                    e.leaf_hash,
+                    e.record_json,
+                    e.time,
+                    e.client_id,
+                    e.service_id,
+                    e.decision,
+                    e.reason,
+                    e.subject,
+                )
+                for offset, e in enumerate(entries)
+            ],
+        )
+        # The tree's new complete nodes are durable with the records they cover.
+        self._nodes.put(tree.new_nodes(first, [e.leaf_hash for e in entries], self._nodes.node))
+        # A nonce is durable with the record of its exchange, so a restart cannot reopen a
+        # replay window for anything already answered.
+        db.executemany(
+            "INSERT INTO nonces (issuer, nonce, expires_at) VALUES (?, ?, ?)"
+            " ON CONFLICT DO NOTHING",
+            [(n.issuer, n.value, n.expires_at) for e in entries for n in e.nonces],
+        )
+        uses = consent_uses(entries)
+        if uses:
+            db.executemany(db.count_uses_sql, uses)
+        return first
 
     def _prune_nonces(self) -> None:
         now = time.time()

@@ -15,7 +15,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from hub.audit import tree
 from hub.store.base import Lease, SoleLease, StoreError
 from hub.store.sql import Cursor, SqlAuditWriter, SqlStore
 
@@ -81,6 +80,8 @@ CREATE TABLE IF NOT EXISTS nonces (
     expires_at INTEGER NOT NULL,
     PRIMARY KEY (issuer, nonce)
 );
+-- Pruning deletes by expiry inside the sequencer's write transaction: no full scan there.
+CREATE INDEX IF NOT EXISTS nonces_expiry ON nonces(expires_at);
 CREATE TABLE IF NOT EXISTS audit_log (
     idx INTEGER PRIMARY KEY,
     leaf_hash BLOB NOT NULL,
@@ -92,6 +93,14 @@ CREATE TABLE IF NOT EXISTS audit_log (
     reason TEXT NOT NULL,
     subject TEXT NOT NULL
 );
+-- The Merkle tree's complete nodes (hub.audit.tree): node (level, idx) covers leaves
+-- [idx * 2^level, (idx + 1) * 2^level); written with the batch whose leaves complete it.
+CREATE TABLE IF NOT EXISTS audit_nodes (
+    level INTEGER NOT NULL,
+    idx INTEGER NOT NULL,
+    hash BLOB NOT NULL,
+    PRIMARY KEY (level, idx)
+) WITHOUT ROWID;
 -- Bumped by every change to certificates or services, so a hub can keep them in memory and
 -- still see a revocation on its very next call (one cheap read instead of several lookups).
 CREATE TABLE IF NOT EXISTS registry_generation (
@@ -153,12 +162,18 @@ CREATE TABLE IF NOT EXISTS service_catalogues (
 );
 CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log
 BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_nodes_no_update BEFORE UPDATE ON audit_nodes
+BEGIN SELECT RAISE(ABORT, 'the audit tree is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_nodes_no_delete BEFORE DELETE ON audit_nodes
+BEGIN SELECT RAISE(ABORT, 'the audit tree is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS checkpoints_no_update BEFORE UPDATE ON checkpoints
+BEGIN SELECT RAISE(ABORT, 'signed checkpoints are append-only'); END;
+CREATE TRIGGER IF NOT EXISTS checkpoints_no_delete BEFORE DELETE ON checkpoints
+BEGIN SELECT RAISE(ABORT, 'signed checkpoints are append-only'); END;
 CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log
 BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
 """
 
-
-_SCHEMA += tree.SCHEMA + ";\n"
 
 # After the columns added since a file was first made (``_add_missing_columns``).
 _INDEXES = """
@@ -233,11 +248,13 @@ class SqliteDatabase:
         self._conn.execute("BEGIN IMMEDIATE")
         try:
             yield
+            self._conn.execute("COMMIT")
         except BaseException:
+            # Also when COMMIT itself fails (disk full): a transaction left open would make
+            # every later BEGIN fail and stall the sequencer for good.
             if self._conn.in_transaction:
                 self._conn.execute("ROLLBACK")
             raise
-        self._conn.execute("COMMIT")
 
     def sequencing(self) -> contextlib.AbstractContextManager[None]:
         # BEGIN IMMEDIATE takes the file's write lock: nobody else appends meanwhile.

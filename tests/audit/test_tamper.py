@@ -70,8 +70,9 @@ def _copy(pristine: Path, tmp_path: Path) -> Path:
 def _tamper(home: Path, *statements: str) -> None:
     """What an attacker with write access to the database does: triggers are no obstacle."""
     with sqlite3.connect(home / "hub.db") as conn:
-        conn.execute("DROP TRIGGER audit_log_no_update")
-        conn.execute("DROP TRIGGER audit_log_no_delete")
+        for trigger in ("no_update", "no_delete"):
+            for table in ("audit_log", "audit_nodes", "checkpoints"):
+                conn.execute(f"DROP TRIGGER {table}_{trigger}")
         for statement in statements:
             conn.execute(statement)
 

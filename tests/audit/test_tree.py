@@ -5,7 +5,9 @@ from __future__ import annotations
 import math
 import random
 import sqlite3
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -13,7 +15,9 @@ from hypothesis import strategies as st
 
 from hub.audit import merkle, tree
 from hub.audit.merkle import hash_leaf, root_of, verify_consistency, verify_inclusion
-from hub.audit.tree import MemoryNodes, MissingNode, Node, SqliteNodes, new_nodes
+from hub.audit.tree import MemoryNodes, MissingNode, Node, new_nodes
+from hub.store.sql import NodeTable
+from hub.store.sqlite import SqliteDatabase
 
 h = bytes.fromhex
 
@@ -61,24 +65,24 @@ def leaf_hashes(n: int) -> list[bytes]:
     return [hash_leaf(f"record {i}".encode()) for i in range(n)]
 
 
-def sqlite_nodes() -> SqliteNodes:
-    return SqliteNodes(sqlite3.connect(":memory:", isolation_level=None))
+def sqlite_nodes() -> NodeTable:
+    """The hub's own node table, on a SQLite file of its own."""
+    return NodeTable(SqliteDatabase(Path(tempfile.mkdtemp()) / "hub.db"))
 
 
 class Store:
     """Appends like the sequencer: one transaction per batch when the store is SQLite."""
 
-    def __init__(self, nodes: MemoryNodes | SqliteNodes, conn: sqlite3.Connection | None) -> None:
+    def __init__(self, nodes: MemoryNodes | NodeTable, db: SqliteDatabase | None) -> None:
         self.nodes = nodes
-        self.conn = conn
+        self.db = db
         self.size = 0
 
     def append(self, batch: list[bytes]) -> None:
         made = new_nodes(self.size, batch, self.nodes.node)
-        if self.conn is not None:
-            self.conn.execute("BEGIN IMMEDIATE")
-            self.nodes.put(made)
-            self.conn.execute("COMMIT")
+        if self.db is not None:
+            with self.db.transaction():
+                self.nodes.put(made)
         else:
             self.nodes.put(made)
         self.size += len(batch)
@@ -86,8 +90,12 @@ class Store:
 
 def stores() -> Iterator[Store]:
     yield Store(MemoryNodes(), None)
-    conn = sqlite3.connect(":memory:", isolation_level=None)
-    yield Store(SqliteNodes(conn), conn)
+    with tempfile.TemporaryDirectory() as directory:
+        db = SqliteDatabase(Path(directory) / "hub.db")
+        try:
+            yield Store(NodeTable(db), db)
+        finally:
+            db.close()
 
 
 def append_in_batches(store: Store, hashes: list[bytes], cuts: list[int]) -> None:
@@ -264,18 +272,20 @@ def test_nodes_are_written_once() -> None:
         db.put(made[:1])
 
 
-def test_sqlite_nodes_live_in_the_callers_transaction() -> None:
-    conn = sqlite3.connect(":memory:", isolation_level=None)
-    nodes = SqliteNodes(conn)
-    SqliteNodes(conn)  # CREATE TABLE IF NOT EXISTS: opening twice is harmless
-    conn.execute("BEGIN")
-    nodes.put(new_nodes(0, leaf_hashes(4), nodes.node))
-    conn.execute("ROLLBACK")
+def test_sqlite_nodes_live_in_the_callers_transaction(tmp_path: Path) -> None:
+    db = SqliteDatabase(tmp_path / "hub.db")
+    nodes = NodeTable(db)
+
+    class RolledBack(Exception):
+        pass
+
+    with pytest.raises(RolledBack), db.transaction():
+        nodes.put(new_nodes(0, leaf_hashes(4), nodes.node))
+        raise RolledBack
     with pytest.raises(MissingNode):
         nodes.node(0, 0)
-    conn.execute("BEGIN")
-    nodes.put(new_nodes(0, leaf_hashes(4), nodes.node))
-    conn.execute("COMMIT")
+    with db.transaction():
+        nodes.put(new_nodes(0, leaf_hashes(4), nodes.node))
     assert tree.root(4, nodes) == root_of(leaf_hashes(4))
 
 
