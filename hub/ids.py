@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from jembatan.subject import may_hold_nik
+
 _SEGMENT = r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"
 _MEMBER_RE = re.compile(rf"^[A-Z0-9-]{{1,16}}/[A-Z]{{2,8}}/{_SEGMENT}/{_SEGMENT}$")
 _SERVICE_RE = re.compile(rf"^[A-Z0-9-]{{1,16}}/[A-Z]{{2,8}}/{_SEGMENT}/{_SEGMENT}/{_SEGMENT}$")
@@ -27,7 +29,7 @@ class MemberId:
 
     @classmethod
     def parse(cls, text: str) -> MemberId:
-        if not _MEMBER_RE.fullmatch(text):
+        if not is_member_id(text):
             raise InvalidIdentifier(f"not a member id INSTANCE/CLASS/MEMBER/SUBSYSTEM: {text!r}")
         instance, member_class, member, subsystem = text.split("/")
         return cls(instance, member_class, member, subsystem)
@@ -43,7 +45,7 @@ class ServiceId:
 
     @classmethod
     def parse(cls, text: str) -> ServiceId:
-        if not _SERVICE_RE.fullmatch(text):
+        if not is_service_id(text):
             raise InvalidIdentifier(
                 f"not a service id INSTANCE/CLASS/MEMBER/SUBSYSTEM/SERVICE: {text!r}"
             )
@@ -54,9 +56,11 @@ class ServiceId:
         return f"{self.provider}/{self.service}"
 
 
+# Identifiers end up verbatim in certificates, the registry and every audit record: one of
+# the right shape that could still carry a NIK (segments of digits) is no identifier.
 def is_member_id(text: str) -> bool:
-    return bool(_MEMBER_RE.fullmatch(text))
+    return bool(_MEMBER_RE.fullmatch(text)) and not may_hold_nik(text)
 
 
 def is_service_id(text: str) -> bool:
-    return bool(_SERVICE_RE.fullmatch(text))
+    return bool(_SERVICE_RE.fullmatch(text)) and not may_hold_nik(text)

@@ -29,6 +29,7 @@ from hub.envelope import (
     verify_envelope,
 )
 from hub.errors import Refusal
+from hub.ids import is_service_id
 from hub.pipeline.exchange import Exchange, Peer
 from hub.pipeline.replay import ReplayGuard
 from hub.pki import APPROVER, PkiError, load_cert_pem, member_id_of, roles_of
@@ -199,9 +200,13 @@ def _parse(message: type[_Message], data: bytes, name: str) -> _Message:
 
 
 def _parse_body(data: bytes) -> exchange_pb2.QueryBody:
-    """The body, refused unless every text the audit record will keep verbatim (purpose,
-    request id, field names) is of a shape that cannot carry a NIK or a value."""
+    """The body, refused unless every text the audit record will keep verbatim (service id,
+    purpose, request id, field names) is of a shape that cannot carry a NIK or a value."""
     body = _parse(exchange_pb2.QueryBody, data, "QueryBody")
+    if not is_service_id(body.service_id):
+        raise Refusal(
+            "MALFORMED_REQUEST", "service_id is not INSTANCE/CLASS/MEMBER/SUBSYSTEM/SERVICE"
+        )
     if not PURPOSE_CODE.fullmatch(body.purpose) or may_hold_nik(body.purpose):
         raise Refusal("MALFORMED_REQUEST", "purpose is not a purpose code")
     if not _REQUEST_ID.fullmatch(body.request_id) or may_hold_nik(body.request_id):

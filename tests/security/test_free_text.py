@@ -147,3 +147,40 @@ async def test_an_administrators_reason_with_a_nik_or_control_characters_is_refu
     # Nothing decided, nothing stored: the enrolment waits as it did.
     assert (still.state, still.reason) == (admin_pb2.REQUEST_PENDING, "")
     _assert_not_stored(stack, nik, text)
+
+
+@pytest.mark.parametrize("how", ["plain", *NIK_DISGUISES[:2]])
+async def test_a_nik_in_a_service_id_is_refused_and_never_stored(stack: Stack, how: str) -> None:
+    """The service id is kept verbatim in the record even when it names no service: it must
+    be an identifier, not a place for a NIK."""
+    nik = stack.people.employed
+    written = nik if how == "plain" else disguised(nik, how).replace(" ", "-")
+    service = f"ID/GOV/BPJSTK/wages/x{written}"
+    token, _ = stack.consent(nik)
+    before = stack.log_size()
+    async with stack.client() as client:
+        refusal = await _refused(
+            client.query(
+                service_id=service,
+                subject=nik,
+                purpose=PURPOSE,
+                fields=EMPLOYMENT_FIELDS,
+                consent=token,
+            )
+        )
+    assert refusal == MALFORMED
+    (record,) = stack.records(before)
+    assert record.service_id == ""
+    _assert_not_stored(stack, nik, service)
+
+
+async def test_a_nik_as_a_member_id_is_never_enrolled(stack: Stack) -> None:
+    nik = stack.people.employed
+    member_id = f"ID/GOV/KEMENSOS/{nik}"
+    csr = make_csr(generate_key(), "ID/GOV/KEMENSOS/placeholder")
+    async with stack.admin() as admin:
+        refusal = await _refused(
+            admin.submit_enrolment(csr.public_bytes(serialization.Encoding.PEM), member_id)
+        )
+    assert refusal == MALFORMED, refusal
+    _assert_not_stored(stack, nik, member_id)
