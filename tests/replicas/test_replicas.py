@@ -18,6 +18,7 @@ from hub.admin import issue
 from hub.client import HubClient, QueryRefused
 from hub.home import write_private
 from hub.pki import cert_to_pem, generate_key, key_to_pem, load_cert_pem, make_csr
+from jembatan.v1 import exchange_pb2
 from tests.replicas.support import Replicas, assert_one_log, replicas, run_load
 from tests.stack import ELIGIBILITY_ID, EMPLOYMENT_FIELDS, PURPOSE, employment_query
 
@@ -156,3 +157,31 @@ async def test_the_other_replica_signs_when_the_signer_is_killed(tmp_path: Path)
                 assert time.monotonic() < deadline, "the survivor signed no checkpoint"
                 time.sleep(0.2)
         assert_one_log(running.stack, load.answers)
+
+
+async def test_an_approval_used_on_one_replica_is_refused_on_the_other(pair: Replicas) -> None:
+    """Two-person approval buys one break-glass query across the whole deployment."""
+    supervisor = "ID/GOV/KEMENSOS/supervisor"
+    pair.stack.member(supervisor, roles=["approver"])
+    nik = pair.stack.people.recently_terminated
+    async with pair.client(0) as a, pair.client(1) as b, pair.client(0, supervisor) as second:
+        body = a.body(
+            service_id=EMPLOYMENT_SERVICE,
+            subject=nik,
+            purpose="bansos-emergency",
+            fields=("employment_status",),
+            legal_basis=exchange_pb2.LegalBasis(
+                reference="UU 24/2007 tentang Penanggulangan Bencana, Pasal 48",
+                justification="Banjir di Lateng: pemohon mengungsi, tidak dapat dihubungi",
+            ),
+        )
+        approved = second.approve(a.sign(body))
+        answer = await a.send(approved)
+        again = exchange_pb2.QueryRequest(
+            body=approved.body, signature=b.sign(body).signature, approval=approved.approval
+        )
+        with pytest.raises(QueryRefused) as refused:
+            await b.send(again)
+    assert answer.fields["employment_status"].value is not None
+    assert refused.value.reason == "APPROVAL_INVALID"
+    assert "already used" in refused.value.message
