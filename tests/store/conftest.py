@@ -35,3 +35,11 @@ def writer(location: str | Path) -> Iterator[AuditWriter]:
     opened = open_audit_writer(location)
     yield opened
     opened.close()
+
+
+@pytest.fixture
+def other_store(location: str | Path) -> Iterator[HubStore]:
+    """A second connection to the same store: another process's view of it."""
+    opened = open_store(location)
+    yield opened
+    opened.close()

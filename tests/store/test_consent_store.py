@@ -4,10 +4,8 @@ changes nothing; uses are counted with the audit batch that records them."""
 from __future__ import annotations
 
 import datetime
-from pathlib import Path
 
-from hub.store import open_audit_writer, open_store
-from hub.store.base import ConsentGrant, PendingEntry
+from hub.store.base import AuditWriter, ConsentGrant, HubStore, PendingEntry
 from tests.store.records import SERVICE, active_consent, requested_consent
 
 NOW = "2026-11-23T12:00:00+00:00"
@@ -24,8 +22,8 @@ def _grant(consent_id: str) -> ConsentGrant:
     )
 
 
-def test_a_request_is_granted_or_rejected_once(location: str | Path) -> None:
-    registry = open_store(location)
+def test_a_request_is_granted_or_rejected_once(store: HubStore) -> None:
+    registry = store
     assert registry.add_consent(requested_consent("r-1"))
     assert not registry.add_consent(requested_consent("r-1"))  # the id is taken
     assert registry.grant_consent(_grant("r-1"), now=NOW)
@@ -42,8 +40,8 @@ def test_a_request_is_granted_or_rejected_once(location: str | Path) -> None:
     assert not registry.revoke_consent("r-1", now=NOW)  # revoking twice
 
 
-def test_an_expired_request_or_consent_cannot_move(location: str | Path) -> None:
-    registry = open_store(location)
+def test_an_expired_request_or_consent_cannot_move(store: HubStore) -> None:
+    registry = store
     registry.add_consent(requested_consent("late", respond_by="2026-11-23T11:59:59+00:00"))
     registry.add_consent(active_consent("over", expires_at="2026-11-23T11:00:00+00:00"))
     assert not registry.grant_consent(_grant("late"), now=NOW)
@@ -70,8 +68,8 @@ def _entry(consent_id: str, decision: str, time: str) -> PendingEntry:
     )
 
 
-def test_uses_count_released_entries_per_consent(location: str | Path) -> None:
-    registry, writer = open_store(location), open_audit_writer(location)
+def test_uses_count_released_entries_per_consent(store: HubStore, writer: AuditWriter) -> None:
+    registry = store
     registry.add_consent(active_consent("c-1"))
     registry.add_consent(active_consent("c-2"))
     first = writer.append(

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from hub.store import open_store
-from hub.store.base import MemberCertificate, ServiceRoute
+from hub.store.base import HubStore, MemberCertificate, ServiceRoute
 from hub.store.snapshot import RegistrySnapshot
 from tests.store.records import active_consent
 
@@ -14,8 +11,10 @@ def _cert(serial: str, member_id: str = "ID/GOV/BPJSTK/wages") -> MemberCertific
     return MemberCertificate(serial, member_id, b"pem", "2027-01-01T00:00:00", None)
 
 
-def test_changes_by_another_connection_are_seen_on_next_refresh(location: str | Path) -> None:
-    hub_side, admin_side = open_store(location), open_store(location)
+def test_changes_by_another_connection_are_seen_on_next_refresh(
+    store: HubStore, other_store: HubStore
+) -> None:
+    hub_side, admin_side = store, other_store
     snapshot = RegistrySnapshot(hub_side)
     snapshot.refresh()
     assert snapshot.member_certificate("a1") is None
@@ -37,8 +36,8 @@ def test_changes_by_another_connection_are_seen_on_next_refresh(location: str | 
     assert snapshot.valid_certificates("ID/GOV/BPJSTK/wages") == []
 
 
-def test_consent_revocation_is_read_through(location: str | Path) -> None:
-    hub_side, admin_side = open_store(location), open_store(location)
+def test_consent_revocation_is_read_through(store: HubStore, other_store: HubStore) -> None:
+    hub_side, admin_side = store, other_store
     snapshot = RegistrySnapshot(hub_side)
     snapshot.refresh()
     assert snapshot.consent("c-1") is None
