@@ -189,6 +189,9 @@ def test_the_metrics_port_serves_metrics_only(ops: tuple[Stack, Path]) -> None:
         assert missing.value.code == 404
 
 
+QUOTED_FIELD = "zz_quoted_in_the_refusal"
+
+
 async def test_exchange_log_lines_are_json_and_carry_no_personal_data(
     ops: tuple[Stack, Path],
 ) -> None:
@@ -212,7 +215,18 @@ async def test_exchange_log_lines_are_json_and_carry_no_personal_data(
                 fields=("employment_status",),
                 request_id="ops-refused-1",
             )
-    lines = await _log_lines(log_path, want={"ops-released-1", "ops-refused-1"})
+        # A refusal whose message quotes what the caller sent (the field it asked for).
+        with pytest.raises(QueryRefused) as quoted:
+            await client.query(
+                service_id=EMPLOYMENT_SERVICE,
+                subject=nik,
+                purpose=PURPOSE,
+                fields=(QUOTED_FIELD,),
+                consent=token,
+                request_id="ops-refused-2",
+            )
+    assert QUOTED_FIELD in quoted.value.message
+    lines = await _log_lines(log_path, want={"ops-released-1", "ops-refused-1", "ops-refused-2"})
     for line in lines:
         assert {"time", "level", "logger", "message"} <= set(line), line
     by_id = {line.get("request_id"): line for line in lines if line["logger"] == "hub.exchanges"}
@@ -237,9 +251,10 @@ async def test_exchange_log_lines_are_json_and_carry_no_personal_data(
         str(answer.fields["employer"].value),  # the masked form too
         token,
         token.split(".")[-1],
+        QUOTED_FIELD,  # only ever in a refusal message
     ]
     for secret in secrets:
-        assert secret not in text, "a NIK, value or token reached the log"
+        assert secret not in text, "a NIK, value, token or refusal message reached the log"
 
 
 async def _log_lines(path: Path, want: set[str]) -> list[dict[str, object]]:
