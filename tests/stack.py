@@ -8,6 +8,7 @@ import datetime
 import re
 import shutil
 import sqlite3
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -157,6 +158,16 @@ class Stack:
             consent_pb2.GrantRequest(request_id=request_id, artefact=artefact), timeout=10
         )
         return record
+
+    def expired_consent(self, subject: str) -> tuple[str, str]:
+        """(artefact, consent id) of a consent granted while valid, then run out: the hub
+        judges expiry by the real clock and refuses to grant an expired artefact, so this
+        grants one that ends a second or two from now and waits until it has."""
+        started = datetime.datetime.now(datetime.UTC) - datetime.timedelta(seconds=58)
+        granted = self.consent(subject, now=started, valid_for=datetime.timedelta(seconds=60))
+        # JWT times are whole seconds: past 60 s after ``started``, whatever the rounding.
+        time.sleep(max(0.0, (started + datetime.timedelta(seconds=61)).timestamp() - time.time()))
+        return granted
 
     @contextlib.contextmanager
     def registry(self) -> Iterator[HubStore]:

@@ -279,9 +279,7 @@ async def test_an_expired_consent_cannot_be_granted_or_revoked(stack: Stack) -> 
         await _refused(
             stack, lambda: portal.grant_consent(stale), DENIED, "CONSENT_EXPIRED", "Grant"
         )
-        started = datetime.datetime.now(datetime.UTC) - datetime.timedelta(seconds=58)
-        _, consent_id = stack.consent(nik, now=started, valid_for=datetime.timedelta(seconds=60))
-        await asyncio.sleep(2.1)
+        _, consent_id = await asyncio.to_thread(stack.expired_consent, nik)
         (listed,) = await portal.citizen_consents(_token(stack, nik))
         assert (listed.consent_id, listed.state) == (consent_id, consent_pb2.EXPIRED)
         revocation = sign_revocation(consent_id, stack.consent_key, issuer=PORTAL)

@@ -460,11 +460,7 @@ def _consent_garbage(stack: Stack, client: HubClient) -> exchange_pb2.QueryReque
 
 def _consent_expired(stack: Stack, client: HubClient) -> exchange_pb2.QueryRequest:
     nik = _nik(stack)
-    # Granted while valid (the hub refuses to grant an expired artefact), then let run out:
-    # it ends one to two seconds from now (JWT times are whole seconds).
-    started = datetime.datetime.now(datetime.UTC) - datetime.timedelta(seconds=58)
-    token, _ = stack.consent(nik, now=started, valid_for=datetime.timedelta(seconds=60))
-    time.sleep(2.1)
+    token, _ = stack.expired_consent(nik)
     return client.sign(_body(stack, client, subject=nik, consent=token))
 
 
