@@ -24,6 +24,7 @@ from pathlib import Path
 import grpc
 
 from hub.home import HubHome
+from hub.routing import connector_channel_options
 from hub.store import open_store
 from hub.tls import listen_mtls
 from jembatan.v1 import connector_pb2, exchange_pb2
@@ -37,20 +38,26 @@ class BareProxy:
     def __init__(self, home: HubHome, listen: str, deadline_s: float = 2.0) -> None:
         registry = open_store(home)
         try:
-            endpoints = {r.service_id: r.endpoint for r in registry.services() if r.enabled}
+            connectors = {
+                r.service_id: (r.endpoint, r.agency_id) for r in registry.services() if r.enabled
+            }
         finally:
             registry.close()
         credentials = grpc.ssl_channel_credentials(
             home.ca_cert.read_bytes(), home.hub_key.read_bytes(), home.hub_cert.read_bytes()
         )
-        # One channel per connector endpoint, raw bytes in and out.
+        # One channel per connector (endpoint, agency), raw bytes in and out; each checks
+        # the agency's certificate as the hub's channels do.
         self._fetch: dict[str, grpc.aio.UnaryUnaryMultiCallable] = {}
-        self._channels: list[tuple[str, grpc.aio.Channel]] = []
-        for service_id, endpoint in endpoints.items():
-            channel = next((c for e, c in self._channels if e == endpoint), None)
+        self._channels: list[tuple[tuple[str, str], grpc.aio.Channel]] = []
+        for service_id, connector in connectors.items():
+            channel = next((c for e, c in self._channels if e == connector), None)
             if channel is None:
-                channel = grpc.aio.secure_channel(endpoint, credentials)
-                self._channels.append((endpoint, channel))
+                endpoint, agency_id = connector
+                channel = grpc.aio.secure_channel(
+                    endpoint, credentials, options=connector_channel_options(agency_id)
+                )
+                self._channels.append((connector, channel))
             self._fetch[service_id] = channel.unary_unary(FETCH_METHOD)
         self._deadline_s = deadline_s
         self._host = listen.rsplit(":", 1)[0]

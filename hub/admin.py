@@ -54,19 +54,34 @@ class MemberFiles:
         return self.cert_path.read_bytes()
 
 
+# What clients dial the hub by on its own host (the demo, the tests, an operator's shell).
+HUB_LOOPBACK_DNS = ("localhost",)
+HUB_LOOPBACK_IPS = ("127.0.0.1",)
+
+
 def _now_text() -> str:
     return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
 
 
 def init_home(home: HubHome, *, dns_names: Sequence[str] = ()) -> None:
-    """A new hub: CA, the hub's own certificate, log and pseudonym keys, empty registry."""
+    """A new hub: CA, the hub's own certificate, log and pseudonym keys, empty registry.
+
+    The hub's certificate names what clients dial it by: loopback (``localhost``,
+    ``127.0.0.1``) and ``dns_names`` (e.g. its balancer and replicas in compose).
+    """
     if home.ca_cert.exists():
         raise PkiError(f"{home.root} already holds a hub CA")
     home.root.mkdir(parents=True, exist_ok=True)
     home.ca_dir.mkdir(parents=True, exist_ok=True)
     CertificateAuthority.create().save(home.ca_dir)
     key = generate_key()
-    cert = issue(home, make_csr(key, HUB_MEMBER_ID), HUB_MEMBER_ID, dns_names=dns_names)
+    cert = issue(
+        home,
+        make_csr(key, HUB_MEMBER_ID),
+        HUB_MEMBER_ID,
+        dns_names=(*HUB_LOOPBACK_DNS, *dns_names),
+        ip_addresses=HUB_LOOPBACK_IPS,
+    )
     write_private(home.hub_key, key_to_pem(key))
     home.hub_cert.write_bytes(cert_to_pem(cert))
     log_key = Ed25519PrivateKey.generate()
@@ -83,16 +98,23 @@ def issue(
     *,
     valid_days: int = 365,
     dns_names: Sequence[str] = (),
+    ip_addresses: Sequence[str] = (),
     roles: Sequence[str] = (),
 ) -> x509.Certificate:
     """Sign a member's CSR with the hub CA and record the certificate in the registry.
 
-    Every certificate names localhost and 127.0.0.1 so members can serve on loopback;
-    ``dns_names`` adds the host names a member serves under elsewhere (e.g. in compose).
+    The certificate names the member (``hub.pki.member_dns_name``), which is all a
+    connector needs: the hub dials it by that name, whatever host it serves on. Host names
+    and addresses are added only when asked for (``dns_names``, ``ip_addresses``).
     """
     ca = CertificateAuthority.load(home.ca_dir)
     cert = ca.issue(
-        csr, member_id, valid_days=valid_days, dns_names=("localhost", *dns_names), roles=roles
+        csr,
+        member_id,
+        valid_days=valid_days,
+        dns_names=dns_names,
+        ip_addresses=ip_addresses,
+        roles=roles,
     )
     registry = open_store(home)
     try:

@@ -863,7 +863,12 @@ def build_parser() -> argparse.ArgumentParser:
     pki = commands.add_parser("pki", help="hub CA, member certificates, revocation")
     pki_commands = pki.add_subparsers(dest="pki_command", required=True, metavar="ACTION")
     init = add(pki_commands, "init", cmd_pki_init, "create a hub home: CA, hub certificate, keys")
-    init.add_argument("--dns", action="append", default=[], help="extra host name of the hub")
+    init.add_argument(
+        "--dns",
+        action="append",
+        default=[],
+        help="host name clients dial the hub by (beside localhost)",
+    )
     csr = add(pki_commands, "csr", cmd_pki_csr, "make a member key and CSR (on the member's side)")
     csr.add_argument("--member", required=True, help="member id, e.g. ID/GOV/BPJSTK/wages")
     csr.add_argument("--key-out", required=True)
@@ -876,7 +881,13 @@ def build_parser() -> argparse.ArgumentParser:
     issue.add_argument("--role", action="append", default=[], help="auditor or administrator")
     enrol = add(pki_commands, "enrol", cmd_pki_enrol, "key+certificate for a simulated member")
     enrol.add_argument("--member", required=True)
-    enrol.add_argument("--dns", action="append", default=[], help="extra host name it serves on")
+    enrol.add_argument(
+        "--dns",
+        action="append",
+        default=[],
+        help="a host name for the certificate to name too (a connector needs none: the hub"
+        " checks its member name, whatever host it dials)",
+    )
     enrol.add_argument("--role", action="append", default=[], help="auditor or administrator")
     revoke = add(pki_commands, "revoke", cmd_pki_revoke, "revoke a certificate (serial or file)")
     revoke.add_argument("certificate")

@@ -6,11 +6,18 @@ Every channel is mTLS and the member id travels in the certificate, as a SAN URI
 gRPC's TLS (BoringSSL) refuses Ed25519 certificates. The X.509 work is ``cryptography``'s; this
 module only decides what goes into a certificate and what a CSR may ask for.
 
+A certificate also names its member as a DNS name, ``member_dns_name(member_id)``, and names
+no host unless asked to: the hub dials a connector with that name as the channel's
+authority, so TLS hostname verification itself accepts only the route's agency's
+certificate, whatever host the endpoint names (``hub/routing.py``).
+
 Datetimes are UTC; a naive ``now`` is read as UTC, as ``cryptography`` itself does.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import ipaddress
 import os
 from collections.abc import Sequence
@@ -34,6 +41,7 @@ __all__ = [
     "CA_CERT_FILE",
     "CA_KEY_FILE",
     "CLOCK_SKEW",
+    "MEMBER_DNS_DOMAIN",
     "MEMBER_URI_PREFIX",
     "ROLES",
     "ROLE_URI_PREFIX",
@@ -49,6 +57,7 @@ __all__ = [
     "load_csr_pem",
     "load_key_pem",
     "make_csr",
+    "member_dns_name",
     "member_id_of",
     "member_uri",
     "roles_of",
@@ -56,6 +65,10 @@ __all__ = [
 ]
 
 MEMBER_URI_PREFIX = "jembatan://"
+# Every member's DNS name lies under this domain, and only the CA puts names there
+# (``.internal`` is reserved for private use, ICANN 2024: it never names a public host).
+MEMBER_DNS_DOMAIN = "member.jembatan.internal"
+_RESERVED_DNS_DOMAIN = "jembatan.internal"
 # A role the hub grants a member, carried as a further SAN URI (e.g. jembatan-role:auditor),
 # so the role travels with the certificate and is revoked with it.
 ROLE_URI_PREFIX = "jembatan-role:"
@@ -84,6 +97,22 @@ def generate_key() -> ec.EllipticCurvePrivateKey:
 def member_uri(member_id: str) -> str:
     """The SAN URI that names ``member_id`` in a certificate."""
     return MEMBER_URI_PREFIX + member_id
+
+
+def member_dns_name(member_id: str) -> str:
+    """The DNS name that names ``member_id`` in its certificates, and only there.
+
+    ``<base32 SHA-256 of the member id>.member.jembatan.internal``, lower case, unpadded:
+    a single 52-character label, so always a valid host name whatever the id holds. The id
+    itself cannot be the name: its segments are case-sensitive (``BPJSTK/wages`` and
+    ``bpjstk/Wages`` are two members, but DNS names compare without case), may hold ``.``
+    and ``_``, and may be 64 characters long (a label holds at most 63). The full digest
+    keeps distinct ids apart as surely as SHA-256 resists collisions; no truncation.
+    """
+    _require_member_id(member_id)
+    digest = hashlib.sha256(member_id.encode("ascii")).digest()
+    label = base64.b32encode(digest).decode("ascii").rstrip("=").lower()
+    return f"{label}.{MEMBER_DNS_DOMAIN}"
 
 
 def make_csr(key: ec.EllipticCurvePrivateKey, member_id: str) -> x509.CertificateSigningRequest:
@@ -192,8 +221,8 @@ class CertificateAuthority:
         member_id: str,
         *,
         valid_days: int = 365,
-        dns_names: Sequence[str] = ("localhost",),
-        ip_addresses: Sequence[str] = ("127.0.0.1",),
+        dns_names: Sequence[str] = (),
+        ip_addresses: Sequence[str] = (),
         now: datetime | None = None,
         roles: Sequence[str] = (),
     ) -> x509.Certificate:
@@ -202,8 +231,16 @@ class CertificateAuthority:
         Only the CSR's key is taken from it; every name in the certificate is the hub's
         choice. The CSR may still not ask for another member's name, since that is a sign
         of a mix-up or an attempt to impersonate, which an operator should see.
+
+        The certificate names the member (SAN URI and ``member_dns_name``) and, beyond
+        that, only the hosts in ``dns_names`` and ``ip_addresses`` — none by default, so a
+        member's certificate does not pass for a server at any host (loopback included)
+        unless the operator asked for it. No extra name may lie under the reserved domain:
+        it would let this certificate pass for another member's connector.
         """
         check_csr(csr, member_id)
+        for dns in dns_names:
+            _require_unreserved_dns_name(dns)
         if valid_days <= 0:
             raise PkiError(f"certificate validity must be at least one day, got {valid_days}")
         try:
@@ -220,6 +257,7 @@ class CertificateAuthority:
             raise PkiError(f"unknown role(s) {unknown} (known: {sorted(ROLES)})")
         names: list[x509.GeneralName] = [x509.UniformResourceIdentifier(member_uri(member_id))]
         names += [x509.UniformResourceIdentifier(ROLE_URI_PREFIX + role) for role in roles]
+        names.append(x509.DNSName(member_dns_name(member_id)))
         names += [x509.DNSName(dns) for dns in dns_names]
         names += [x509.IPAddress(ip) for ip in ips]
         return (
@@ -380,6 +418,17 @@ def _utc(now: datetime | None) -> datetime:
 def _require_member_id(member_id: str) -> None:
     if not is_member_id(member_id):
         raise PkiError(f"not a member id INSTANCE/CLASS/MEMBER/SUBSYSTEM: {member_id!r}")
+
+
+def _require_unreserved_dns_name(dns: str) -> None:
+    # Compared the way TLS compares host names: without case or a final dot, and a
+    # wildcard's base too (``*.member.jembatan.internal`` would match every member).
+    name = dns.lower().rstrip(".").removeprefix("*.")
+    if name == _RESERVED_DNS_DOMAIN or name.endswith("." + _RESERVED_DNS_DOMAIN):
+        raise PkiError(
+            f"DNS name {dns!r} lies under {_RESERVED_DNS_DOMAIN}, where only member names"
+            " (member_dns_name) go"
+        )
 
 
 def _require_p256(public_key: object, what: str) -> None:

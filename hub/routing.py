@@ -1,30 +1,53 @@
-"""Channels from the hub to agency connectors: one mTLS channel per endpoint, reused."""
+"""Channels from the hub to agency connectors: one mTLS channel per (endpoint, agency), reused.
+
+The hub talks only to the route's agency. Every channel's authority is the agency's member
+DNS name (``hub.pki.member_dns_name``), which only that agency's certificates carry, and
+TLS checks the server's certificate against the authority during the handshake, before a
+FetchRequest (with its NIK) is sent. So a server at the endpoint holding any other member's
+certificate, however valid, never receives a request: the call fails ``UNAVAILABLE`` as if
+nothing listened there, whatever host the endpoint names or whoever answers at it.
+
+``grpc.default_authority`` rather than ``grpc.ssl_target_name_override``: gRPC core checks
+the server's name against the channel's authority either way, but the override is marked
+"for testing only" in gRPC's channel arguments, while the authority is gRPC's general,
+supported way to say which server a channel means (Java's ``overrideAuthority``, Go's
+``WithAuthority``). gRPC Python has no certificate-verification callback, so a name the
+handshake checks is the one way to refuse a server before the request leaves.
+"""
 
 from __future__ import annotations
 
 import grpc
 
+from hub.pki import member_dns_name
 from jembatan.v1 import connector_pb2, connector_pb2_grpc
 
 
 class ConnectorPool:
     def __init__(self, *, ca_pem: bytes, key_pem: bytes, cert_pem: bytes) -> None:
         self._credentials = grpc.ssl_channel_credentials(ca_pem, key_pem, cert_pem)
-        self._stubs: dict[str, connector_pb2_grpc.ConnectorStub] = {}
+        self._stubs: dict[tuple[str, str], connector_pb2_grpc.ConnectorStub] = {}
         self._channels: list[grpc.aio.Channel] = []
 
-    def _stub(self, endpoint: str) -> connector_pb2_grpc.ConnectorStub:
-        stub = self._stubs.get(endpoint)
+    def _stub(self, endpoint: str, agency_id: str) -> connector_pb2_grpc.ConnectorStub:
+        stub = self._stubs.get((endpoint, agency_id))
         if stub is None:
-            channel = grpc.aio.secure_channel(endpoint, self._credentials)
+            channel = grpc.aio.secure_channel(
+                endpoint, self._credentials, options=connector_channel_options(agency_id)
+            )
             self._channels.append(channel)
-            stub = self._stubs[endpoint] = connector_pb2_grpc.ConnectorStub(channel)
+            stub = self._stubs[endpoint, agency_id] = connector_pb2_grpc.ConnectorStub(channel)
         return stub
 
     async def fetch(
-        self, endpoint: str, request: connector_pb2.FetchRequest, deadline_s: float
+        self,
+        endpoint: str,
+        agency_id: str,
+        request: connector_pb2.FetchRequest,
+        deadline_s: float,
     ) -> connector_pb2.FetchResponse:
-        response: connector_pb2.FetchResponse = await self._stub(endpoint).Fetch(
+        """Ask the connector at ``endpoint``, which must hold ``agency_id``'s certificate."""
+        response: connector_pb2.FetchResponse = await self._stub(endpoint, agency_id).Fetch(
             request, timeout=deadline_s
         )
         return response
@@ -34,3 +57,8 @@ class ConnectorPool:
             await channel.close()
         self._channels.clear()
         self._stubs.clear()
+
+
+def connector_channel_options(agency_id: str) -> list[tuple[str, str]]:
+    """Channel options that make TLS accept only ``agency_id``'s certificate."""
+    return [("grpc.default_authority", member_dns_name(agency_id))]

@@ -17,15 +17,24 @@ in the way its service name says, bypassing the honest connector SDK:
                        same subject has arrived too (within the hub's deadline): both
                        succeed only if the hub asks them at the same time.
 
-Usage: python -m tests.rogue_connector --home HOME --member-dir DIR
+``--mode MODE`` makes every service behave as ``MODE`` (``impersonated``: an honest-looking
+answer for any service, e.g. one whose route the process took over). ``--record FILE``
+appends one JSON line per call it receives, before anything else is done with it: the
+method, and for a Fetch its service, request id and subject, so a test can tell what
+reached this server at all.
+
+Usage: python -m tests.rogue_connector --home HOME --member-dir DIR [--mode M] [--record F]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import signal
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import grpc
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -71,13 +80,48 @@ def service_id(mode: str) -> str:
     return f"{ROGUE_AGENCY_ID}/{mode}"
 
 
+def received(record: Path) -> list[dict[str, str]]:
+    """What a rogue run with ``--record record`` has received so far, one dict per call."""
+    if not record.exists():
+        return []
+    return [json.loads(line) for line in record.read_text().splitlines()]
+
+
+class _Recorder(grpc.aio.ServerInterceptor):
+    """Writes down every call that reaches the server, whatever its method."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+
+    def write(self, entry: dict[str, str]) -> None:
+        with self._path.open("a") as file:
+            file.write(json.dumps(entry) + "\n")
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        self.write({"method": handler_call_details.method})  # type: ignore[attr-defined]
+        return await continuation(handler_call_details)
+
+
 class RogueConnector(connector_pb2_grpc.ConnectorServicer):
-    def __init__(self, key: ec.EllipticCurvePrivateKey, cert_pem: bytes) -> None:
+    def __init__(
+        self,
+        key: ec.EllipticCurvePrivateKey,
+        cert_pem: bytes,
+        *,
+        mode: str | None = None,
+        recorder: _Recorder | None = None,
+    ) -> None:
         cert = load_cert_pem(cert_pem)
         self._key = key
         self._agency_id = member_id_of(cert)
         self._serial = format(cert.serial_number, "x")
         self._arrived: dict[tuple[str, str], asyncio.Event] = {}
+        self._mode = mode
+        self._recorder = recorder
 
     def _sign(self, body: bytes, key: ec.EllipticCurvePrivateKey | None = None) -> str:
         return sign_envelope(
@@ -119,7 +163,16 @@ class RogueConnector(connector_pb2_grpc.ConnectorServicer):
     async def Fetch(
         self, request: connector_pb2.FetchRequest, context: grpc.aio.ServicerContext
     ) -> connector_pb2.FetchResponse:
-        mode = request.service_id.rsplit("/", 1)[-1]
+        if self._recorder is not None:
+            self._recorder.write(
+                {
+                    "method": "Fetch",
+                    "service_id": request.service_id,
+                    "request_id": request.request_id,
+                    "subject": request.subject,
+                }
+            )
+        mode = self._mode or request.service_id.rsplit("/", 1)[-1]
         if mode == "slow":
             await asyncio.sleep(30)
         if mode == "extra-fields":
@@ -156,13 +209,19 @@ class RogueConnector(connector_pb2_grpc.ConnectorServicer):
         raise AssertionError("unreachable")
 
 
-async def serve(home: HubHome, member_dir: str) -> None:
+async def serve(
+    home: HubHome, member_dir: str, mode: str | None = None, record: str | None = None
+) -> None:
     directory = Path(member_dir)
     key_pem, cert_pem = (directory / "key.pem").read_bytes(), (directory / "cert.pem").read_bytes()
     key = load_key_pem(key_pem)
     assert isinstance(key, ec.EllipticCurvePrivateKey)
-    server = grpc.aio.server()
-    connector_pb2_grpc.add_ConnectorServicer_to_server(RogueConnector(key, cert_pem), server)
+    recorder = _Recorder(Path(record)) if record else None
+    interceptors: list[Any] = [recorder] if recorder else []
+    server = grpc.aio.server(interceptors=interceptors)
+    connector_pb2_grpc.add_ConnectorServicer_to_server(
+        RogueConnector(key, cert_pem, mode=mode, recorder=recorder), server
+    )
     port = listen_mtls(
         server, "127.0.0.1:0", key_pem=key_pem, cert_pem=cert_pem, ca_pem=home.ca_cert.read_bytes()
     )
@@ -178,5 +237,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--home", required=True)
     parser.add_argument("--member-dir", required=True)
+    parser.add_argument("--mode", choices=MODES, help="behave so for every service")
+    parser.add_argument("--record", help="append each call received to this file (JSON lines)")
     args = parser.parse_args()
-    asyncio.run(serve(HubHome(Path(args.home)), args.member_dir))
+    asyncio.run(serve(HubHome(Path(args.home)), args.member_dir, args.mode, args.record))

@@ -143,14 +143,19 @@ def test_ports_agree_between_replicas_balancer_and_scraper() -> None:
         assert f"--dns {name}" in setup, name
 
 
-def test_agencies_are_advertised_under_the_name_in_their_certificates() -> None:
+def test_agencies_are_dialled_by_their_member_names_not_their_host() -> None:
     services = _compose()["services"]
     sim = services["agencies"]["command"]
-    # The hub dials the agencies' container by name: the name is in their certificates.
+    # The hub dials the agencies' container by name ...
     assert _flag(sim, "--advertise") == "agencies"
     setup = services["setup"]["command"]
     from connectors.simulation.pilot import PILOT_AGENCIES, simulated_agency
 
+    # ... but checks each connector's certificate for its agency's member name
+    # (hub.pki.member_dns_name), so no agency certificate names the shared host: with it,
+    # each of them would pass for the server at `agencies`, any agency's connector there.
     for name in PILOT_AGENCIES:
         agency_id = simulated_agency(name).agency_id
-        assert f"--member {agency_id} --dns agencies" in setup, agency_id
+        enrolment = re.search(rf"jembatan pki enrol --member {agency_id}( [^&)]*)?", setup)
+        assert enrolment, agency_id
+        assert "--dns" not in enrolment.group(0), agency_id

@@ -29,7 +29,12 @@ UNASKED_FIELDS = {"mother_maiden_name": "MISBEHAVIOUR-1", "home_address": "MISBE
 
 @dataclass(frozen=True)
 class ConnectorIdentity:
-    """The agency's member certificate and key (the same key signs responses)."""
+    """The agency's member certificate and key (the same key signs responses).
+
+    The connector serves TLS with this certificate, and the hub talks only to a connector
+    whose certificate is its route's agency's (``hub.routing``): it names the agency's
+    ``member_dns_name``, so the certificate needs no host name of its own.
+    """
 
     cert_pem: bytes
     key_pem: bytes

@@ -413,7 +413,11 @@ class Approve:
 
 
 class Forward:
-    """Ask the agency's connector, over mTLS with a deadline, for the allowed fields only."""
+    """Ask the agency's connector, over mTLS with a deadline, for the allowed fields only.
+
+    Only a server holding the route's agency's certificate is asked (``hub.routing``): any
+    other is refused in the TLS handshake, before the request leaves, as
+    ``CONNECTOR_UNAVAILABLE``."""
 
     name = "forward"
 
@@ -440,7 +444,9 @@ class Forward:
         )
         started = perf_counter()
         try:
-            response = await self._connectors.fetch(x.route.endpoint, request, self._deadline_s)
+            response = await self._connectors.fetch(
+                x.route.endpoint, x.route.agency_id, request, self._deadline_s
+            )
         except grpc.aio.AioRpcError as exc:
             if exc.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
                 refusal = Refusal("CONNECTOR_TIMEOUT", f"no answer in {self._deadline_s}s")

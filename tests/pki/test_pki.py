@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 import stat
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,9 +28,11 @@ from hub.pki import (
     load_cert_pem,
     load_key_pem,
     make_csr,
+    member_dns_name,
     member_id_of,
     verify_issued_by,
 )
+from hub.routing import connector_channel_options
 
 MEMBER = "ID/GOV/KEMENSOS/eligibility"
 OTHER = "ID/GOV/BPJSTK/wages"
@@ -140,8 +143,9 @@ def test_issued_certificate_has_every_extension(ca: CertificateAuthority) -> Non
     san = _ext(cert, x509.SubjectAlternativeName).value
     assert isinstance(san, x509.SubjectAlternativeName)
     assert san.get_values_for_type(x509.UniformResourceIdentifier) == [f"jembatan://{MEMBER}"]
-    assert san.get_values_for_type(x509.DNSName) == ["localhost"]
-    assert san.get_values_for_type(x509.IPAddress) == [ipaddress.ip_address("127.0.0.1")]
+    # The member's own DNS name and no host: no loopback unless asked for.
+    assert san.get_values_for_type(x509.DNSName) == [member_dns_name(MEMBER)]
+    assert san.get_values_for_type(x509.IPAddress) == []
 
     basic = _ext(cert, x509.BasicConstraints)
     assert basic.critical
@@ -176,11 +180,72 @@ def test_dns_names_and_ips_are_the_callers(ca: CertificateAuthority) -> None:
     cert = _issue(ca, dns_names=("hub.example", "hub"), ip_addresses=("10.0.0.1", "::1"))
     san = _ext(cert, x509.SubjectAlternativeName).value
     assert isinstance(san, x509.SubjectAlternativeName)
-    assert san.get_values_for_type(x509.DNSName) == ["hub.example", "hub"]
+    assert san.get_values_for_type(x509.DNSName) == [member_dns_name(MEMBER), "hub.example", "hub"]
     assert san.get_values_for_type(x509.IPAddress) == [
         ipaddress.ip_address("10.0.0.1"),
         ipaddress.ip_address("::1"),
     ]
+
+
+@pytest.mark.parametrize(
+    "dns",
+    [
+        "x.member.jembatan.internal",
+        "*.member.jembatan.internal",
+        "*.jembatan.internal",
+        "JEMBATAN.Internal.",
+        member_dns_name(OTHER),
+        member_dns_name(OTHER).upper() + ".",
+    ],
+)
+def test_extra_dns_names_may_not_claim_the_member_domain(
+    ca: CertificateAuthority, dns: str
+) -> None:
+    """Only member_dns_name puts names there: another would let this certificate pass
+    for another member's connector (a wildcard for all of them)."""
+    with pytest.raises(PkiError, match=r"lies under jembatan\.internal"):
+        _issue(ca, dns_names=(dns,))
+
+
+# --- member DNS names -------------------------------------------------------------------
+
+_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
+
+
+def test_member_dns_name_is_pinned() -> None:
+    """Issued certificates carry it and the hub dials by it: changing the mapping would
+    cut the hub off from every connector whose certificate has the old name."""
+    assert member_dns_name(OTHER) == (
+        "6qdtx6hd7dbiyphyqqa6spvi4xmvdifn2atsnhseakej6vej5gza.member.jembatan.internal"
+    )
+
+
+@pytest.mark.parametrize(
+    "member_id",
+    [
+        MEMBER,
+        "ID/GOV/BPJSTK/Wages",  # differs from OTHER only in case, which DNS ignores
+        "ID/GOV/bpjstk/wages",
+        "ID/GOV/BPJSTK/wages.v2",  # a dot would split a label
+        "ID/GOV/BPJSTK/wages_v2",  # an underscore is no host-name character
+        "-/GOV/BPJSTK/wages-",  # a label may not start or end with a hyphen
+        "ID-2/COM/" + "A" * 64 + "/" + "z" * 64,  # longer than a label may be
+    ],
+)
+def test_member_dns_name_is_a_host_name_of_its_own(member_id: str) -> None:
+    name = member_dns_name(member_id)
+    labels = name.split(".")
+    assert len(name) <= 253
+    assert all(_LABEL.fullmatch(label) for label in labels), name
+    assert name.endswith(".member.jembatan.internal")
+    assert member_dns_name(member_id) == name
+    assert name != member_dns_name(OTHER)
+    assert name.lower() != member_dns_name(OTHER)
+
+
+def test_member_dns_name_refuses_what_is_no_member_id() -> None:
+    with pytest.raises(PkiError, match="not a member id"):
+        member_dns_name("ID/GOV/BPJSTK")
 
 
 def test_certificate_does_not_outlive_its_ca(ca: CertificateAuthority) -> None:
@@ -375,7 +440,12 @@ def _member(ca: CertificateAuthority, member_id: str) -> tuple[bytes, bytes]:
     return key_to_pem(key), cert_to_pem(cert)
 
 
-async def _echo_server(ca: CertificateAuthority, seen: list[object]) -> tuple[grpc.aio.Server, int]:
+SERVER = "ID/GOV/JEMBATAN/hub"
+
+
+async def _echo_server(
+    ca: CertificateAuthority, seen: list[object], server_id: str = SERVER
+) -> tuple[grpc.aio.Server, int]:
     async def echo(request: bytes, context: grpc.aio.ServicerContext) -> bytes:
         seen.append(context.auth_context().get("x509_subject_alternative_name"))
         return request
@@ -385,7 +455,7 @@ async def _echo_server(ca: CertificateAuthority, seen: list[object]) -> tuple[gr
     )
     server = grpc.aio.server()
     server.add_generic_rpc_handlers((handler,))
-    key_pem, cert_pem = _member(ca, "ID/GOV/JEMBATAN/hub")
+    key_pem, cert_pem = _member(ca, server_id)
     credentials = grpc.ssl_server_credentials(
         [(key_pem, cert_pem)],
         root_certificates=cert_to_pem(ca.certificate),
@@ -397,11 +467,18 @@ async def _echo_server(ca: CertificateAuthority, seen: list[object]) -> tuple[gr
 
 
 async def _call(
-    port: int, ca: CertificateAuthority, client: tuple[bytes, bytes], payload: bytes
+    port: int,
+    ca: CertificateAuthority,
+    client: tuple[bytes, bytes],
+    payload: bytes,
+    server_id: str | None = SERVER,
 ) -> bytes:
+    """Echo ``payload`` through the server at ``port``, which must be ``server_id``'s (as
+    the hub dials a connector); ``None``: check only that it names 127.0.0.1."""
     key_pem, cert_pem = client
     credentials = grpc.ssl_channel_credentials(cert_to_pem(ca.certificate), key_pem, cert_pem)
-    async with grpc.aio.secure_channel(f"127.0.0.1:{port}", credentials) as channel:
+    options = connector_channel_options(server_id) if server_id else []
+    async with grpc.aio.secure_channel(f"127.0.0.1:{port}", credentials, options) as channel:
         echo = channel.unary_unary("/t.T/Echo")
         response: bytes = await echo(payload, timeout=10)
         return response
@@ -416,7 +493,25 @@ async def test_mtls_call_carries_the_member_uri() -> None:
     finally:
         await server.stop(None)
     # gRPC lists every SAN entry; the member URI is the one the hub reads.
-    assert seen == [[f"jembatan://{MEMBER}".encode(), b"localhost", b"127.0.0.1"]]
+    assert seen == [[f"jembatan://{MEMBER}".encode(), member_dns_name(MEMBER).encode()]]
+
+
+async def test_mtls_client_talks_only_to_the_member_it_names() -> None:
+    """A server holding another member's valid certificate fails the handshake, before any
+    call reaches it; and a member certificate no longer passes for a server at 127.0.0.1."""
+    ca = CertificateAuthority.create()
+    seen: list[object] = []
+    server, port = await _echo_server(ca, seen, server_id=OTHER)
+    try:
+        with pytest.raises(grpc.aio.AioRpcError) as impostor:
+            await _call(port, ca, _member(ca, MEMBER), b"halo", server_id=SERVER)
+        with pytest.raises(grpc.aio.AioRpcError) as by_address:
+            await _call(port, ca, _member(ca, MEMBER), b"halo", server_id=None)
+        assert await _call(port, ca, _member(ca, MEMBER), b"halo", server_id=OTHER) == b"halo"
+    finally:
+        await server.stop(None)
+    assert impostor.value.code() == by_address.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert len(seen) == 1
 
 
 async def test_mtls_refuses_a_client_of_another_ca() -> None:
