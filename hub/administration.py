@@ -180,7 +180,7 @@ class AdminService(admin_pb2_grpc.AdminServicer):
     async def SubmitEnrolment(
         self, request: admin_pb2.SubmitEnrolmentRequest, context: grpc.aio.ServicerContext
     ) -> admin_pb2.Enrolment:
-        member = await self._calls.caller(context)
+        member = await self._calls.caller_for(context, "SubmitEnrolment", request)
         roles = tuple(sorted(set(request.roles)))
         try:
             check_submission(member, request.member_id, roles)
@@ -205,7 +205,7 @@ class AdminService(admin_pb2_grpc.AdminServicer):
     async def GetEnrolment(
         self, request: admin_pb2.GetEnrolmentRequest, context: grpc.aio.ServicerContext
     ) -> admin_pb2.Enrolment:
-        member = await self._calls.caller(context)
+        member = await self._calls.caller_for(context, "GetEnrolment", request)
         enrolment = self._registry.enrolment(request.request_id)
         if enrolment is None or not (
             enrolment.submitter == member.member_id or ADMINISTRATOR in member.roles
@@ -220,7 +220,7 @@ class AdminService(admin_pb2_grpc.AdminServicer):
     async def Renew(
         self, request: admin_pb2.RenewRequest, context: grpc.aio.ServicerContext
     ) -> admin_pb2.Enrolment:
-        member = await self._calls.caller(context)
+        member = await self._calls.caller_for(context, "Renew", request)
         # The same target as revoking this certificate: a renewal of it and its revocation
         # are decided one after the other, never both at once.
         return await self._decide(
@@ -274,7 +274,7 @@ class AdminService(admin_pb2_grpc.AdminServicer):
     async def RegisterConnector(
         self, request: admin_pb2.RegisterConnectorRequest, context: grpc.aio.ServicerContext
     ) -> admin_pb2.ConnectorRegistration:
-        member = await self._calls.caller(context)
+        member = await self._calls.caller_for(context, "RegisterConnector", request)
         try:
             services = _offered_services(member.member_id, request)
         except Refusal as refusal:
@@ -297,7 +297,7 @@ class AdminService(admin_pb2_grpc.AdminServicer):
         request: admin_pb2.GetConnectorRegistrationRequest,
         context: grpc.aio.ServicerContext,
     ) -> admin_pb2.ConnectorRegistration:
-        member = await self._calls.caller(context)
+        member = await self._calls.caller_for(context, "GetConnectorRegistration", request)
         found = self._registry.connector_registration(request.registration_id)
         if found is None or not (
             found.agency_id == member.member_id or ADMINISTRATOR in member.roles

@@ -5,6 +5,12 @@ Every such call is itself an audited exchange: allowed or refused, it is appende
 log before it is answered, and if it cannot be recorded it is not answered (fail closed).
 Services share this one recorder so that a refusal looks the same everywhere: the caller
 gets a status and reason, the log gets who asked, which method and why it was refused.
+
+A caller whose certificate carries the console role vouches for the person behind it: it
+names them with each call (``jembatan-on-behalf-of`` metadata, ``hub.on_behalf``) and the
+record says so (``on_behalf_of``). A name from any other caller, or one that is not a
+short printable name, refuses the call (``ROLE_REQUIRED``, ``MALFORMED_REQUEST``), recorded
+without the name.
 """
 
 from __future__ import annotations
@@ -22,7 +28,9 @@ from hub.audit.record import AuditRecord
 from hub.errors import Refusal
 from hub.exchange import abort_with, peer_of
 from hub.home import CONSENT_MANAGER_ID
+from hub.on_behalf import ON_BEHALF_OF_METADATA_KEY, name_problem
 from hub.pipeline.stages import Identify, PeerMember
+from hub.pki import CONSOLE
 
 
 class CallRecorder:
@@ -76,7 +84,29 @@ class CallRecorder:
                 purpose=purpose,
                 subject=subject,
             )
+        await self.check_on_behalf_of(
+            context, member, method, request, purpose=purpose, subject=subject
+        )
         return member
+
+    async def check_on_behalf_of(
+        self,
+        context: grpc.aio.ServicerContext,
+        member: PeerMember,
+        method: str,
+        request: Message,
+        *,
+        purpose: str,
+        subject: str = "",
+    ) -> None:
+        """Refuse (recorded) a call that names whom it is for when it may not, before any
+        work is done for it. ``record`` checks again, so a call that skips this is refused
+        all the same when it is recorded."""
+        _, refusal = on_behalf_of(context, member)
+        if refusal is not None:
+            await self.refuse(
+                context, member, method, request, refusal, purpose=purpose, subject=subject
+            )
 
     async def still_registered(
         self,
@@ -131,8 +161,13 @@ class CallRecorder:
 
         ``method`` is the full gRPC name (``jembatan.v1.Audit/Search``); ``subject`` a NIK
         or empty, stored only as its pseudonym; ``request`` and ``response`` (the serialised
-        answer) are stored only as their keyed digests.
+        answer) are stored only as their keyed digests. The person a console caller names
+        is recorded as ``on_behalf_of``; a call that names someone when it may not is
+        recorded as refused for that (unless already refused), without the name, and ends.
         """
+        vouched_for, vouching_refused = on_behalf_of(context, member)
+        ends = refusal is None and vouching_refused is not None
+        refusal = refusal or vouching_refused
         record = AuditRecord(
             time=self.now().isoformat(timespec="milliseconds"),
             request_id="",
@@ -152,6 +187,7 @@ class CallRecorder:
             request_digest=self._pseudonyms.digest(request.SerializeToString(deterministic=True)),
             response_digest=self._pseudonyms.digest(response) if response else "",
             fields_requested=tuple(f.name for f, _ in request.ListFields()),
+            on_behalf_of=vouched_for,
         )
         try:
             entry = await self._log.append(pending_entry(record))
@@ -160,7 +196,35 @@ class CallRecorder:
                 context, Refusal("AUDIT_UNAVAILABLE", "the audit log cannot record this")
             )
             raise
+        if ends:
+            assert refusal is not None
+            await abort_with(context, refusal)
+            raise AssertionError("abort returned")
         return entry.index
+
+
+def on_behalf_of(
+    context: grpc.aio.ServicerContext, member: PeerMember
+) -> tuple[str, Refusal | None]:
+    """(the person the call names as whom it is for, or "", and the refusal if it may not
+    name them). Only a console-role caller may name someone, once, with a short printable
+    name that cannot carry a NIK; a refused name is never returned, so never recorded."""
+    names = [
+        value if isinstance(value, str) else value.decode("utf-8", "replace")
+        for key, value in context.invocation_metadata() or ()
+        if key == ON_BEHALF_OF_METADATA_KEY
+    ]
+    if not names:
+        return "", None
+    if CONSOLE not in member.roles:
+        detail = f"naming whom a call is for ({ON_BEHALF_OF_METADATA_KEY}) needs the {CONSOLE} role"
+        return "", Refusal("ROLE_REQUIRED", detail)
+    if len(names) > 1:
+        return "", Refusal("MALFORMED_REQUEST", f"{ON_BEHALF_OF_METADATA_KEY} given more than once")
+    problem = name_problem(names[0])
+    if problem is not None:
+        return "", Refusal("MALFORMED_REQUEST", f"{ON_BEHALF_OF_METADATA_KEY}: {problem}")
+    return names[0], None
 
 
 _Response = TypeVar("_Response", bound=Message)
@@ -182,7 +246,25 @@ class ServiceCalls:
         return f"{self._service}/{name}"
 
     async def caller(self, context: grpc.aio.ServicerContext) -> PeerMember:
+        """The identified caller, for a call that is not recorded (it reads only hashes or
+        public lists): whom it names, if anyone, is neither checked nor kept."""
         return await self._recorder.caller(context)
+
+    async def caller_for(
+        self,
+        context: grpc.aio.ServicerContext,
+        method: str,
+        request: Message,
+        *,
+        subject: str = "",
+    ) -> PeerMember:
+        """The identified caller of a recorded call, refused (recorded) at once if it names
+        whom it acts for when it may not."""
+        member = await self._recorder.caller(context)
+        await self._recorder.check_on_behalf_of(
+            context, member, self.method(method), request, purpose=self._purpose, subject=subject
+        )
+        return member
 
     async def caller_with_role(
         self,
@@ -211,6 +293,9 @@ class ServiceCalls:
         if member.member_id != CONSENT_MANAGER_ID:
             refusal = Refusal("NOT_CONSENT_MANAGER", f"{method} is the consent manager's call")
             await self.refuse(context, member, method, request, refusal, purpose=purpose)
+        await self._recorder.check_on_behalf_of(
+            context, member, self.method(method), request, purpose=purpose or self._purpose
+        )
         return member
 
     async def still_registered(

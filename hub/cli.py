@@ -39,6 +39,9 @@ T = TypeVar("T")
 DEFAULT_HUB = "127.0.0.1:7443"
 PURPOSE = "bansos-eligibility"
 AUDITOR = "ID/GOV/BSSN/auditor"
+# The officers' web console: its own member, with the auditor and console roles (it names
+# each officer to the hub), so an officer's own auditor certificate cannot vouch for anyone.
+CONSOLE_MEMBER = "ID/GOV/BSSN/console"
 
 
 class CliError(JembatanError):
@@ -878,7 +881,9 @@ def build_parser() -> argparse.ArgumentParser:
     issue.add_argument("--member", required=True)
     issue.add_argument("--out", required=True)
     issue.add_argument("--days", type=int, default=365)
-    issue.add_argument("--role", action="append", default=[], help="auditor or administrator")
+    issue.add_argument(
+        "--role", action="append", default=[], help="auditor, administrator, approver or console"
+    )
     enrol = add(pki_commands, "enrol", cmd_pki_enrol, "key+certificate for a simulated member")
     enrol.add_argument("--member", required=True)
     enrol.add_argument(
@@ -888,7 +893,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="a host name for the certificate to name too (a connector needs none: the hub"
         " checks its member name, whatever host it dials)",
     )
-    enrol.add_argument("--role", action="append", default=[], help="auditor or administrator")
+    enrol.add_argument(
+        "--role", action="append", default=[], help="auditor, administrator, approver or console"
+    )
     revoke = add(pki_commands, "revoke", cmd_pki_revoke, "revoke a certificate (serial or file)")
     revoke.add_argument("certificate")
     revoke.add_argument("--reason", default="unspecified")
@@ -1090,7 +1097,11 @@ def build_parser() -> argparse.ArgumentParser:
     console = add(commands, "console", cmd_console, "run the security officers' web console")
     console.add_argument("--listen", default="127.0.0.1:8080", help="HOST:PORT (0: any port)")
     console.add_argument("--hub", default=DEFAULT_HUB)
-    console.add_argument("--member", default=AUDITOR, help="auditor member id (needs the role)")
+    console.add_argument(
+        "--member",
+        default=CONSOLE_MEMBER,
+        help="the console's member id (needs the auditor and console roles)",
+    )
     console.add_argument("--member-dir", help="its key/cert directory (default: under the home)")
     console_commands = console.add_subparsers(dest="console_command", metavar="ACTION")
     officer = add(

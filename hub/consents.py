@@ -107,8 +107,8 @@ class ConsentRegistryService(consent_pb2_grpc.ConsentRegistryServicer):
     async def RequestConsent(
         self, request: consent_pb2.ConsentRequest, context: grpc.aio.ServicerContext
     ) -> consent_pb2.ConsentRecord:
-        member = await self._calls.caller(context)
         subject = request.subject if is_nik(request.subject) else ""
+        member = await self._calls.caller_for(context, "RequestConsent", request, subject=subject)
         now = self._calls.now()
         try:
             record = self._new_request(member, request, now)
@@ -289,7 +289,7 @@ class ConsentRegistryService(consent_pb2_grpc.ConsentRegistryServicer):
         self, request: consent_pb2.RevokeRequest, context: grpc.aio.ServicerContext
     ) -> consent_pb2.RevokeResponse:
         # Whoever hands it over, the consent manager's signature is the authority.
-        member = await self._calls.caller(context)
+        member = await self._calls.caller_for(context, "Revoke", request)
         now = self._calls.now()
         try:
             consent_id = verify_revocation(

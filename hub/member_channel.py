@@ -4,7 +4,7 @@ client holds its own; a refusal comes back as ``QueryRefused`` with its status a
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Self, TypeVar
 
 import grpc
@@ -43,11 +43,14 @@ class MemberChannel:
         )
 
     async def _call(
-        self, method: Callable[..., Awaitable[_Response]], request: Message
+        self,
+        method: Callable[..., Awaitable[_Response]],
+        request: Message,
+        metadata: Sequence[tuple[str, str]] = (),
     ) -> _Response:
         """One unary call with this client's deadline; a refusal raises QueryRefused."""
         try:
-            return await method(request, timeout=self._timeout_s)
+            return await method(request, timeout=self._timeout_s, metadata=tuple(metadata))
         except grpc.aio.AioRpcError as exc:
             raise refusal_of(exc) from exc
 

@@ -75,7 +75,9 @@ ROLE_URI_PREFIX = "jembatan-role:"
 ADMINISTRATOR = "administrator"
 # Countersigns break-glass queries whose policy rule demands two-person approval.
 APPROVER = "approver"
-ROLES = frozenset({"auditor", ADMINISTRATOR, APPROVER})
+# Vouches for the people behind it (the officers' console): may name, per call, whom it acts for.
+CONSOLE = "console"
+ROLES = frozenset({"auditor", ADMINISTRATOR, APPROVER, CONSOLE})
 CA_CERT_FILE = "ca.crt"
 CA_KEY_FILE = "ca.key"
 # Certificates start this long before "now", so a peer whose clock runs a little behind the

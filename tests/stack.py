@@ -38,6 +38,9 @@ ELIGIBILITY_ID = "ID/GOV/KEMENSOS/eligibility"
 ADMINISTRATOR_ID = "ID/GOV/SPLP/administrator"
 # The security officers' member (BSSN), enrolled with the auditor role on first use.
 AUDITOR_ID = "ID/GOV/BSSN/auditor"
+# The officers' web console's member: the auditor role to read the log, the console role to
+# name the officer it acts for with each call.
+CONSOLE_ID = "ID/GOV/BSSN/console"
 PURPOSE = "bansos-eligibility"
 EMPLOYMENT_FIELDS = ("employment_status", "employer", "monthly_wage", "termination_date")
 TEST_POLICIES = Path(__file__).parent / "fixtures" / "policies"
@@ -87,6 +90,11 @@ class Stack:
         that needs an officer goes through here, so none enrols it without the role."""
         self.member(AUDITOR_ID, roles=["auditor"])
         return AUDITOR_ID
+
+    def console_member(self) -> str:
+        """The officers' console's member id, enrolled with the auditor and console roles."""
+        self.member(CONSOLE_ID, roles=["auditor", "console"])
+        return CONSOLE_ID
 
     def admin(self, member_id: str = ADMINISTRATOR_ID) -> AdminClient:
         """An Admin API client as ``member_id`` (the administrator unless said otherwise)."""

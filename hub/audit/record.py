@@ -13,7 +13,9 @@ from dataclasses import dataclass, field, fields
 from hub.audit.merkle import hash_leaf
 
 # 2: break-glass fields (legal basis, reference, justification, approver).
-RECORD_VERSION = 2
+# 3: on_behalf_of (the person a console-role caller named as whom the call was for). Older
+#    records lack the field and parse with it empty; their bytes, as hashed, are unchanged.
+RECORD_VERSION = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +45,9 @@ class AuditRecord:
     legal_reference: str = ""
     justification: str = ""
     approved_by: str = ""
+    # The officer (or other person) a caller with the console role vouched for: its
+    # certificate is shared by several people, so client_id alone does not say who asked.
+    on_behalf_of: str = ""
     version: int = field(default=RECORD_VERSION)
 
     def canonical_json(self) -> bytes:

@@ -282,4 +282,5 @@ def _citizen_access(index: int, record: AuditRecord) -> audit_pb2.CitizenAccess:
             for name, treatment in record.fields_released
         ],
         log_index=index,
+        on_behalf_of=record.on_behalf_of,
     )

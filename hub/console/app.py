@@ -180,7 +180,7 @@ async def _results(
 ) -> web.Response:
     session = _session(request)
     try:
-        response = await request.app[READER].search(query)
+        response = await request.app[READER].search(query, session.officer)
     except QueryRefused as exc:
         status = 400 if exc.reason == "MALFORMED_REQUEST" else 502
         body = above + pages.failure(f"The hub refused: {exc.message}")
@@ -211,19 +211,19 @@ async def record(request: web.Request) -> web.Response:
         raise web.HTTPNotFound()
     reader = request.app[READER]
     try:
-        entry = await reader.record(index)
+        entry = await reader.record(index, officer)
     except QueryRefused as exc:
         status = 404 if exc.reason == "UNKNOWN_TARGET" else 502
         return _html(pages.error_page(f"Record {index}", exc.message, officer), status)
     log.info("officer %s opened record %d", officer, index)
-    inclusion = await reader.prove(index, entry.record_json)
+    inclusion = await reader.prove(index, entry.record_json, officer)
     return _html(pages.record_page(entry, inclusion, officer))
 
 
 async def integrity(request: web.Request) -> web.Response:
     officer = _session(request).officer
     try:
-        consistency = await request.app[READER].checkpoint()
+        consistency = await request.app[READER].checkpoint(officer=officer)
     except CheckpointError as exc:
         message = f"the hub's checkpoint does not verify: {exc}"
         return _html(pages.error_page("Log integrity", message, officer), 502)

@@ -15,6 +15,7 @@ import secrets
 from pathlib import Path
 
 from hub.home import HubHome
+from hub.on_behalf import name_problem
 
 # RFC 7914's interactive setting: 16 MiB and tens of milliseconds per guess. The parameters
 # are stored with each hash so they can be raised later without breaking old entries.
@@ -52,6 +53,11 @@ def add_officer(home: HubHome, name: str, password: str) -> bool:
     """Store ``name``'s password hash; True if the officer is new, False if replaced."""
     if not _NAME.fullmatch(name):
         raise ValueError("officer name: 1-64 letters, digits, '.', '_' or '-'")
+    # The hub records the name with every call the officer makes (hub.on_behalf): one it
+    # would refuse could log in but do nothing.
+    problem = name_problem(name)
+    if problem:
+        raise ValueError(f"officer name: {problem}")
     if len(password) < MIN_PASSWORD:
         raise ValueError(f"password shorter than {MIN_PASSWORD} characters")
     path = officers_file(home)

@@ -103,6 +103,8 @@ Columns = tuple[tuple[str, str], ...]
 RESULT_COLUMNS: Columns = (
     ("time", "time"),
     ("client_id", "client"),
+    # The officer the console vouched for, when the client is the console: who really asked.
+    ("on_behalf_of", "officer"),
     ("service_id", "service"),
     ("purpose", "purpose"),
     ("subject", "subject (pseudonym)"),
@@ -122,6 +124,10 @@ BREAK_GLASS_COLUMNS: Columns = (
     ("decision", "decision"),
     ("reason", "reason"),
 )
+
+# Shown whole in a results table: a justification is what the officer judges, and an
+# officer's name (at most 64 characters) is who asked.
+_IN_FULL = frozenset({"justification", "on_behalf_of"})
 
 
 def results(
@@ -154,8 +160,7 @@ def _row(entry: audit_pb2.AuditEntry, columns: Columns) -> str:
     record = _fields(entry.record_json)
     index = escape(str(entry.index))
     cells = "".join(
-        # A justification is read in full: it is what the officer judges.
-        f"<td>{escape(str(value) if name == 'justification' else _short(value))}</td>"
+        f"<td>{escape(str(value) if name in _IN_FULL else _short(value))}</td>"
         for name, _ in columns
         for value in [record.get(name, "")]
     )

@@ -4,6 +4,10 @@ Nothing the hub says about the log's integrity is taken on its word: every check
 checked against the hub's verifier key and shown consistent with the one this process saw
 before it, and a record is shown as proven only once its own bytes hash to a leaf that an
 inclusion proof ties to a verified checkpoint.
+
+Every call made for an officer names them to the hub (``jembatan-on-behalf-of``), which
+records the name with the call: the console's certificate carries the console role that lets
+it vouch for its officers, and the auditor role that lets it read the log.
 """
 
 from __future__ import annotations
@@ -15,8 +19,11 @@ from typing import TypeVar
 
 from hub.audit.checkpoint import Checkpoint, CheckpointError, verify_checkpoint
 from hub.audit.merkle import ProofError, hash_leaf, verify_consistency, verify_inclusion
+from hub.audit.service import AUDITOR
 from hub.home import HubHome
 from hub.member_channel import MemberChannel, QueryRefused
+from hub.on_behalf import ON_BEHALF_OF_METADATA_KEY
+from hub.pki import CONSOLE, PkiError, load_cert_pem, roles_of
 from jembatan.v1 import audit_pb2, audit_pb2_grpc
 
 T = TypeVar("T")
@@ -47,6 +54,7 @@ class LogReader(MemberChannel):
             cert_pem = (member_dir / "cert.pem").read_bytes()
         except OSError as exc:
             raise ValueError(f"no member key/certificate in {member_dir}") from exc
+        _check_roles(member_dir / "cert.pem", cert_pem)
         self._verifier = home.log_verifier_key.read_text().strip()
         super().__init__(
             target,
@@ -65,33 +73,44 @@ class LogReader(MemberChannel):
         self._failure: str | None = None
         self._lock = asyncio.Lock()
 
-    async def search(self, request: audit_pb2.SearchRequest) -> audit_pb2.SearchResponse:
-        return await self._call(self._audit.Search, request)
+    async def search(
+        self, request: audit_pb2.SearchRequest, officer: str
+    ) -> audit_pb2.SearchResponse:
+        return await self._call(self._audit.Search, request, _for(officer))
 
-    async def record(self, index: int) -> audit_pb2.AuditEntry:
-        return await self._call(self._audit.GetRecord, audit_pb2.GetRecordRequest(index=index))
+    async def record(self, index: int, officer: str) -> audit_pb2.AuditEntry:
+        return await self._call(
+            self._audit.GetRecord, audit_pb2.GetRecordRequest(index=index), _for(officer)
+        )
 
-    async def checkpoint(self, min_size: int = 0) -> Consistency:
+    async def checkpoint(self, min_size: int = 0, officer: str | None = None) -> Consistency:
         """The latest signed checkpoint (at least ``min_size``), verified, and its consistency
-        with the previous one this process saw. Raises CheckpointError for a bad signature."""
+        with the previous one this process saw. Raises CheckpointError for a bad signature.
+        ``officer``: whom the calls are for (None: the console's own, at start)."""
+        metadata = _for(officer) if officer is not None else ()
         async with self._lock:  # one anchor, advanced by one page at a time
             signed = await self._call(
-                self._audit.GetCheckpoint, audit_pb2.GetCheckpointRequest(min_size=min_size)
+                self._audit.GetCheckpoint,
+                audit_pb2.GetCheckpointRequest(min_size=min_size),
+                metadata,
             )
             latest = verify_checkpoint(signed.note, self._verifier)
             previous = self._seen or latest
             if self._failure is None:
-                self._failure = await self._consistent(previous, latest)
+                self._failure = await self._consistent(previous, latest, metadata)
                 if self._failure is None:
                     self._seen = latest
             return Consistency(latest, previous, self._failure)
 
-    async def _consistent(self, old: Checkpoint, new: Checkpoint) -> str | None:
+    async def _consistent(
+        self, old: Checkpoint, new: Checkpoint, metadata: tuple[tuple[str, str], ...]
+    ) -> str | None:
         if new.size < old.size:
             return f"the log shrank from {old.size} to {new.size} records"
         proof = await self._call(
             self._audit.GetConsistencyProof,
             audit_pb2.GetConsistencyProofRequest(old_size=old.size, new_size=new.size),
+            metadata,
         )
         try:
             verify_consistency(old.size, new.size, old.root_hash, new.root_hash, proof.hashes)
@@ -99,10 +118,10 @@ class LogReader(MemberChannel):
             return f"size {old.size} to {new.size}: {exc}"
         return None
 
-    async def prove(self, index: int, record_json: bytes) -> Inclusion:
+    async def prove(self, index: int, record_json: bytes, officer: str) -> Inclusion:
         """Whether ``record_json``, as shown, is leaf ``index`` of a verified checkpoint."""
         try:
-            checked = await self.checkpoint(min_size=index + 1)
+            checked = await self.checkpoint(min_size=index + 1, officer=officer)
         except CheckpointError as exc:
             return Inclusion(None, f"checkpoint not trusted: {exc}")
         if checked.failure:
@@ -112,6 +131,7 @@ class LogReader(MemberChannel):
             proof = await self._call(
                 self._audit.GetInclusionProof,
                 audit_pb2.GetInclusionProofRequest(index=index, tree_size=checkpoint.size),
+                _for(officer),
             )
         except QueryRefused as exc:
             return Inclusion(checkpoint, f"no proof: {exc.message}")
@@ -123,3 +143,24 @@ class LogReader(MemberChannel):
         except ProofError as exc:
             return Inclusion(checkpoint, str(exc))
         return Inclusion(checkpoint, None)
+
+
+def _for(officer: str) -> tuple[tuple[str, str], ...]:
+    """The metadata naming the officer a call is made for."""
+    return ((ON_BEHALF_OF_METADATA_KEY, officer),)
+
+
+def _check_roles(path: Path, cert_pem: bytes) -> None:
+    """The console's certificate must let it read the log and vouch for its officers: without
+    the console role the hub would refuse every officer's call."""
+    try:
+        roles = roles_of(load_cert_pem(cert_pem))
+    except (PkiError, ValueError) as exc:
+        raise ValueError(f"{path} is not a readable certificate: {exc}") from exc
+    missing = [role for role in (AUDITOR, CONSOLE) if role not in roles]
+    if missing:
+        raise ValueError(
+            f"the console's certificate {path} lacks the {' and '.join(missing)} role"
+            f"{'s' if len(missing) > 1 else ''}: enrol its member with --role {AUDITOR} "
+            f"--role {CONSOLE}"
+        )

@@ -8,7 +8,7 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hub.audit.record import AuditRecord, leaf_hash
+from hub.audit.record import RECORD_VERSION, AuditRecord, leaf_hash
 
 text = st.text(max_size=20)
 names = st.lists(st.from_regex(r"[a-z_]{1,12}", fullmatch=True), max_size=4, unique=True)
@@ -43,3 +43,16 @@ def test_leaf_hash_is_rfc6962() -> None:
         "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d"
     )
     assert leaf_hash(b"abc") == hashlib.sha256(b"\x00abc").digest()
+
+
+def test_a_record_from_before_on_behalf_of_still_parses_and_hashes_as_stored() -> None:
+    """Version 2 records (before the officer's name was recorded) have no on_behalf_of: they
+    parse with it empty, and the log's bytes, hashed as stored, are never rewritten."""
+    current = AuditRecord(*["x"] * 15, fields_requested=("subject",), on_behalf_of="siti")
+    doc = json.loads(current.canonical_json())
+    assert (doc["version"], doc["on_behalf_of"]) == (RECORD_VERSION, "siti") and RECORD_VERSION == 3
+    del doc["on_behalf_of"]
+    doc["version"] = 2
+    stored = json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
+    old = AuditRecord.from_json(stored)
+    assert (old.version, old.on_behalf_of, old.client_id) == (2, "", "x")

@@ -1,6 +1,7 @@
 """The officers' web console as a real process against the real hub: nothing without a login,
 and in a real headless Chromium an officer logs in, searches, opens a record whose inclusion
-proof the console verified, and sees the log's consistency verified."""
+proof the console verified, and sees the log's consistency verified. Every call the console
+makes for an officer is recorded in the hub's log under that officer's name."""
 
 from __future__ import annotations
 
@@ -14,19 +15,24 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import aiohttp
+import grpc
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
+from consent.artefact import sign_subject_token
 from hub.client import QueryRefused
 from hub.console.officers import officers_file
+from hub.home import CONSENT_MANAGER_ID
 from hub.processes import start_jembatan
-from jembatan.v1 import exchange_pb2
+from jembatan.v1 import audit_pb2, audit_pb2_grpc, exchange_pb2
 from tests.stack import EMPLOYMENT_SERVICE, Stack, employment_query
 
 SUPERVISOR = "ID/GOV/KEMENSOS/supervisor"
 LAW = "UU 24/2007 tentang Penanggulangan Bencana, Pasal 48"
 JUSTIFICATION = "Banjir di Lateng: pemohon mengungsi ke balai desa, tidak dapat dihubungi"
 OFFICER, PASSWORD = "siti", "kemiren-lateng-2026!"
+# A second officer on the same console, and so behind the same certificate.
+COLLEAGUE, COLLEAGUE_PASSWORD = "budi.santoso", "glagah-olehsari-2026"
 CHROMIUM = Path("/usr/bin/chromium")
 # DESIGN.md, "Browser tests": Debian's chromium, not Playwright's own download.
 CHROMIUM_ARGS = [
@@ -62,17 +68,18 @@ async def _exchanges(stack: Stack) -> None:
 @pytest.fixture(scope="module")
 def console(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     asyncio.run(_exchanges(stack))
-    stack.auditor()
-    password_file = tmp_path_factory.mktemp("officer") / "password"
-    password_file.write_text(PASSWORD + "\n")
     home = str(stack.home.root)
-    add = ["console", "add-officer", OFFICER, "--password-file", str(password_file)]
-    subprocess.run(
-        [sys.executable, "-m", "hub.cli", "--home", home, *add],
-        check=True,
-        capture_output=True,
-    )
-    member = ["--member", stack.auditor()]
+    for name, password in ((OFFICER, PASSWORD), (COLLEAGUE, COLLEAGUE_PASSWORD)):
+        password_file = tmp_path_factory.mktemp("officer") / "password"
+        password_file.write_text(password + "\n")
+        add = ["console", "add-officer", name, "--password-file", str(password_file)]
+        subprocess.run(
+            [sys.executable, "-m", "hub.cli", "--home", home, *add],
+            check=True,
+            capture_output=True,
+        )
+    # Its own member, with the auditor and console roles: it names each officer to the hub.
+    member = ["--member", stack.console_member()]
     process = start_jembatan(
         "console",
         ["--home", home, "console", "--listen", "127.0.0.1:0", "--hub", stack.address, *member],
@@ -160,7 +167,9 @@ async def test_guessing_a_password_is_cut_off_before_the_password_is_checked(
     assert "Too many failed logins" in statuses[-1][1]
 
 
-def test_an_officer_searches_and_sees_proofs_verified_in_a_real_browser(console: str) -> None:
+def test_an_officer_searches_and_sees_proofs_verified_in_a_real_browser(
+    stack: Stack, console: str
+) -> None:
     # Failing, not skipping: the test set-up installs chromium (Makefile).
     assert CHROMIUM.exists(), f"{CHROMIUM} missing: apt-get install chromium"
     with sync_playwright() as playwright:
@@ -180,7 +189,7 @@ def test_an_officer_searches_and_sees_proofs_verified_in_a_real_browser(console:
             page.click("button:text('search')")
             rows = page.locator("#results tr")
             expect(rows.nth(1)).to_be_visible()
-            decisions = page.locator("#results tr td:nth-child(7)").all_inner_texts()
+            decisions = page.locator("#results tr td:nth-child(8)").all_inner_texts()
             assert decisions and set(decisions) == {"RELEASED"}
 
             rows.nth(1).locator("a").click()
@@ -195,7 +204,7 @@ def test_an_officer_searches_and_sees_proofs_verified_in_a_real_browser(console:
 
             page.goto(console + "/refusals")
             expect(page.locator("#results")).to_be_visible()
-            decisions = page.locator("#results tr td:nth-child(7)").all_inner_texts()
+            decisions = page.locator("#results tr td:nth-child(8)").all_inner_texts()
             assert decisions and set(decisions) == {"REFUSED"}
 
             page.goto(console + "/break-glass")
@@ -204,9 +213,88 @@ def test_an_officer_searches_and_sees_proofs_verified_in_a_real_browser(console:
             expect(table).to_contain_text(SUPERVISOR)
             expect(table).to_contain_text("vital-interest")
 
+            # The console's own calls in the log, each under the officer it made it for.
+            page.goto(console + "/")
+            page.fill("#client_id", stack.console_member())
+            page.fill("#service_id", "jembatan.v1.Audit/GetRecord")
+            page.click("button:text('search')")
+            officers = page.locator("#results tr td:nth-child(4)").all_inner_texts()
+            assert OFFICER in officers, officers
+            page.locator("#results tr", has_text=OFFICER).first.locator("a").click()
+            expect(page.locator("#record tr", has_text="on_behalf_of")).to_contain_text(OFFICER)
+
             page.click("button:text('log out')")
             expect(page).to_have_url(console + "/login")
             page.goto(console + "/integrity")
             expect(page).to_have_url(console + "/login")
         finally:
             browser.close()
+
+
+async def _logged_in(console: str, name: str, password: str) -> aiohttp.ClientSession:
+    http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+    async with http.post(console + "/login", data={"name": name, "password": password}) as r:
+        assert r.status == 200, await r.text()
+    return http
+
+
+async def test_the_hubs_log_names_the_officer_behind_each_console_call(
+    stack: Stack, console: str
+) -> None:
+    # A citizen no other test looks up as an officer (tests/integration counts those).
+    citizen = stack.people.unregistered
+    before = stack.log_size()
+    async with await _logged_in(console, OFFICER, PASSWORD) as siti:
+        async with siti.post(console + "/", data={"subject": citizen}) as response:
+            assert response.status == 200
+        async with siti.get(console + "/record/1") as response:
+            assert response.status == 200
+            page = await response.text()
+    budi = await _logged_in(console, COLLEAGUE, COLLEAGUE_PASSWORD)
+    async with budi, budi.get(console + "/record/2") as response:
+        assert response.status == 200
+    assert "<th>on_behalf_of</th>" in page  # the record page shows the field
+
+    calls = [
+        (r.service_id.removeprefix("jembatan.v1.Audit/"), r.on_behalf_of, r.decision)
+        for r in stack.records(before)
+        if r.client_id == stack.console_member()
+    ]
+    # Both officers' views, told apart; every recorded call names one of them.
+    assert calls == [
+        ("Search", OFFICER, "RELEASED"),
+        ("GetRecord", OFFICER, "RELEASED"),
+        ("GetRecord", COLLEAGUE, "RELEASED"),
+    ]
+
+    # The citizen sees which officer looked them up, through the consent manager's portal.
+    files = stack.member(CONSENT_MANAGER_ID)
+    credentials = grpc.ssl_channel_credentials(
+        stack.home.ca_cert.read_bytes(), files.key_pem, files.cert_pem
+    )
+    async with grpc.aio.secure_channel(stack.address, credentials) as channel:
+        token = sign_subject_token(citizen, stack.consent_key, issuer=CONSENT_MANAGER_ID)
+        mine = await audit_pb2_grpc.AuditStub(channel).CitizenAccesses(
+            audit_pb2.CitizenAccessesRequest(subject_token=token)
+        )
+    assert (stack.console_member(), "audit", OFFICER) in {
+        (a.client_id, a.purpose, a.on_behalf_of) for a in mine.accesses
+    }
+
+
+def test_a_console_whose_certificate_cannot_vouch_for_officers_will_not_start(
+    stack: Stack,
+) -> None:
+    """An auditor certificate without the console role: every officer's call would be
+    refused, so the console says why in one line and stops."""
+    home = ["--home", str(stack.home.root)]
+    args = ["console", "--listen", "127.0.0.1:0", "--hub", stack.address]
+    ran = subprocess.run(
+        [sys.executable, "-m", "hub.cli", *home, *args, "--member", stack.auditor()],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert ran.returncode == 2 and not ran.stdout
+    (line,) = ran.stderr.strip().splitlines()
+    assert "lacks the console role" in line and "--role console" in line, line

@@ -29,7 +29,10 @@ class AuditStub:
     """Checkpoints and proofs carry only hashes, so any member may ask for them (a client
     checks that its exchange was recorded). Searching and reading records needs the auditor
     role in the caller's certificate; every such call, allowed or refused, is itself
-    recorded in the log.
+    recorded in the log. A caller whose certificate also carries the console role names the
+    officer it acts for in the "jembatan-on-behalf-of" metadata of each call, recorded as
+    AuditRecord.on_behalf_of; from any other caller that metadata is refused ROLE_REQUIRED,
+    and a name that is not short and printable, or looks like a NIK, MALFORMED_REQUEST.
     """
 
     def __init__(self, channel):
@@ -84,7 +87,10 @@ class AuditServicer:
     """Checkpoints and proofs carry only hashes, so any member may ask for them (a client
     checks that its exchange was recorded). Searching and reading records needs the auditor
     role in the caller's certificate; every such call, allowed or refused, is itself
-    recorded in the log.
+    recorded in the log. A caller whose certificate also carries the console role names the
+    officer it acts for in the "jembatan-on-behalf-of" metadata of each call, recorded as
+    AuditRecord.on_behalf_of; from any other caller that metadata is refused ROLE_REQUIRED,
+    and a name that is not short and printable, or looks like a NIK, MALFORMED_REQUEST.
     """
 
     def GetCheckpoint(self, request, context):
@@ -200,7 +206,10 @@ class Audit:
     """Checkpoints and proofs carry only hashes, so any member may ask for them (a client
     checks that its exchange was recorded). Searching and reading records needs the auditor
     role in the caller's certificate; every such call, allowed or refused, is itself
-    recorded in the log.
+    recorded in the log. A caller whose certificate also carries the console role names the
+    officer it acts for in the "jembatan-on-behalf-of" metadata of each call, recorded as
+    AuditRecord.on_behalf_of; from any other caller that metadata is refused ROLE_REQUIRED,
+    and a name that is not short and printable, or looks like a NIK, MALFORMED_REQUEST.
     """
 
     @staticmethod
