@@ -18,12 +18,15 @@ from hub.home import CONSENT_MANAGER_ID, HubHome
 from hub.processes import RunningProcess, start_jembatan
 
 ELIGIBILITY_ID = "ID/GOV/KEMENSOS/eligibility"
+# The second official who countersigns break-glass queries (two-person approval).
+SUPERVISOR_ID = "ID/GOV/KEMENSOS/supervisor"
 
 
 def prepare_home(
     root: Path, agencies: Sequence[str] | None = None, *, database_url: str | None = None
 ) -> HubHome:
-    """CA, hub keys, the consent manager, the eligibility service and the agencies; the
+    """CA, hub keys, the consent manager, the eligibility service with its supervisor (the
+    approver of break-glass queries) and the agencies; the
     registry in ``database_url`` (PostgreSQL) if given, else in the home's SQLite file."""
     from connectors.simulation.pilot import PILOT_AGENCIES, simulated_agency
 
@@ -32,6 +35,7 @@ def prepare_home(
     init_consent_manager(home)
     for member_id in (ELIGIBILITY_ID, CONSENT_MANAGER_ID):
         enrol(home, member_id)
+    enrol(home, SUPERVISOR_ID, roles=["approver"])
     for name in agencies or PILOT_AGENCIES:
         enrol(home, simulated_agency(name).agency_id)
     return home

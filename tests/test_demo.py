@@ -94,6 +94,7 @@ def test_demo_runs_everything_and_its_figures_match_ground_truth() -> None:
         "FIELD_NOT_CONSENTED",
         "UNKNOWN_SERVICE",
         "REPLAYED",
+        "APPROVAL_REQUIRED",
     ):
         assert reason in out
     assert _expected_report(today) in out
@@ -101,7 +102,7 @@ def test_demo_runs_everything_and_its_figures_match_ground_truth() -> None:
     assert audit is not None
     records, exchanges, consent_calls = (int(audit.group(i)) for i in (1, 2, 3))
     households = len(generate(2026, scale=SCALE).households)
-    assert exchanges == 13 + 7 * households
+    assert exchanges == 15 + 7 * households
     # Part one: seven consents requested and granted, one revoked; part two: one grant each.
     assert consent_calls == 7 * 2 + 1 + households
     assert records == exchanges + consent_calls

@@ -18,7 +18,7 @@ from connectors.bpjstk.samples import sample_niks
 from connectors.population import Population, generate
 from hub.demo.eligibility import run_eligibility
 from hub.demo.secure_path import SecurePath, run_secure_path
-from hub.devstack import DevStack, prepare_home, start
+from hub.devstack import SUPERVISOR_ID, DevStack, prepare_home, start
 from hub.home import CONSENT_MANAGER_ID
 from hub.store import open_store
 
@@ -60,8 +60,12 @@ async def run_demo(*, keep: bool = False, scale: float = 1.0) -> int:
 
         print("\nPart one: the secure path, query by query\n")
         secure = SecurePath(stack.consent_key)
-        async with stack.client() as client, stack.client(CONSENT_MANAGER_ID) as portal:
-            await run_secure_path(secure, client, portal, sample_niks(population))
+        async with (
+            stack.client() as client,
+            stack.client(CONSENT_MANAGER_ID) as portal,
+            stack.client(SUPERVISOR_ID) as supervisor,
+        ):
+            await run_secure_path(secure, client, portal, supervisor, sample_niks(population))
         print(secure.table())
 
         print("\nPart two: bansos eligibility for every household, through the hub\n")

@@ -2,7 +2,9 @@
 
 Consented queries to BPJS Ketenagakerjaan, then the refused cases (no consent, another
 person's consent, a field outside consent or policy, an unknown service, a revoked
-consent, a replay), shown as a table of what was released and what was refused and why.
+consent, a replay), then an emergency query resting on the disaster law instead of consent
+(refused with one official, released with a second one's approval), shown as a table of
+what was released and what was refused and why.
 """
 
 from __future__ import annotations
@@ -18,9 +20,12 @@ from connectors.bpjstk.samples import SampleNiks
 from consent.artefact import grant, sign_consent, sign_revocation
 from hub.client import HubClient, QueryAnswer, QueryRefused
 from hub.home import CONSENT_MANAGER_ID
+from jembatan.v1 import exchange_pb2
+from policies import load_policies
 
 ELIGIBILITY_ID = "ID/GOV/KEMENSOS/eligibility"
 PURPOSE = "bansos-eligibility"
+EMERGENCY = "bansos-emergency"
 EMPLOYMENT_FIELDS = ("employment_status", "employer", "monthly_wage", "termination_date")
 
 
@@ -122,7 +127,11 @@ class SecurePath:
 
 
 async def run_secure_path(
-    demo: SecurePath, client: HubClient, portal: HubClient, people: SampleNiks
+    demo: SecurePath,
+    client: HubClient,
+    portal: HubClient,
+    supervisor: HubClient,
+    people: SampleNiks,
 ) -> None:
     async def ask(subject: str, service: str, fields: tuple[str, ...], consent: str) -> QueryAnswer:
         return await client.query(
@@ -207,3 +216,24 @@ async def run_secure_path(
     )
     await demo.run("signed request", EMPLOYMENT_SERVICE, client.send(signed))
     await demo.run("same request replayed", EMPLOYMENT_SERVICE, client.send(signed))
+
+    # Break-glass: the shipped policy lets this purpose rest on the disaster law, with a
+    # justification for the officers who review it and a second official's approval.
+    urgent = ("employment_status", "termination_date")
+    rule = load_policies().decide(client.client_id, EMERGENCY, EMPLOYMENT_SERVICE, urgent)
+    body = client.body(
+        service_id=EMPLOYMENT_SERVICE,
+        subject=people.recently_terminated,
+        purpose=EMERGENCY,
+        fields=urgent,
+        legal_basis=exchange_pb2.LegalBasis(
+            reference=rule.legal_reference or "",
+            justification="Banjir bandang di Kemiren: pemohon mengungsi, belum dapat dihubungi",
+        ),
+    )
+    await demo.run("emergency, one official", EMPLOYMENT_SERVICE, client.send(client.sign(body)))
+    await demo.run(
+        "emergency, two officials",
+        EMPLOYMENT_SERVICE,
+        client.send(supervisor.approve(client.sign(body))),
+    )
