@@ -38,7 +38,16 @@ AUDITOR = "auditor"
 AUDIT = "audit"
 CITIZEN_VIEW = "citizen-access"
 _SEARCH_LIMIT = 500
-_FILTERS = ("time_from", "time_to", "client_id", "service_id", "purpose", "decision", "reason")
+_FILTERS = (
+    "time_from",
+    "time_to",
+    "client_id",
+    "service_id",
+    "purpose",
+    "decision",
+    "reason",
+    "on_behalf_of",
+)
 
 
 class AuditService(audit_pb2_grpc.AuditServicer):

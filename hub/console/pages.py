@@ -33,6 +33,7 @@ SEARCH_FIELDS: tuple[tuple[str, str], ...] = (
     ("service_id", "service"),
     ("purpose", "purpose"),
     ("reason", "reason"),
+    ("on_behalf_of", "officer (calls made for them)"),
 )
 DECISIONS = ("", "RELEASED", "REFUSED")
 

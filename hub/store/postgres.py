@@ -338,6 +338,7 @@ class PostgresDatabase:
 
     json_clauses = {
         "purpose": "convert_from(record, 'UTF8')::jsonb ->> 'purpose' = ?",
+        "on_behalf_of": "convert_from(record, 'UTF8')::jsonb ->> 'on_behalf_of' = ?",
         "break_glass": (
             "(convert_from(record, 'UTF8')::jsonb ->> 'break_glass')::boolean = (?::int = 1)"
         ),

@@ -68,7 +68,8 @@ class Database(Protocol):
 
     @property
     def json_clauses(self) -> Mapping[str, str]:
-        """Clauses on the record's JSON: {"purpose": "… = ?", "break_glass": "… = ?"}."""
+        """Clauses on the record's JSON: purpose, on_behalf_of and break_glass, each
+        "… = ?"."""
         ...
 
     @property

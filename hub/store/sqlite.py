@@ -224,6 +224,7 @@ class SqliteDatabase:
 
     json_clauses = {
         "purpose": "json_extract(record, '$.purpose') = ?",
+        "on_behalf_of": "json_extract(record, '$.on_behalf_of') = ?",
         # "1": break-glass only (JSON true reads back as the integer 1).
         "break_glass": "json_extract(record, '$.break_glass') = CAST(? AS INTEGER)",
     }

@@ -94,6 +94,14 @@ async def test_two_officers_behind_one_certificate_are_told_apart(stack: Stack) 
     assert (siti.client_id, siti.on_behalf_of) == (console, "siti")
     assert (budi.client_id, budi.on_behalf_of) == (console, "budi.santoso")
     assert siti.client_certificate == budi.client_certificate
+    # An officer reviewing a colleague finds exactly their calls.
+    async with _channel(stack, stack.auditor()) as channel:
+        found = await audit_pb2_grpc.AuditStub(channel).Search(
+            audit_pb2.SearchRequest(on_behalf_of="budi.santoso")
+        )
+    records = [AuditRecord.from_json(e.record_json) for e in found.entries]
+    assert records and {r.on_behalf_of for r in records} == {"budi.santoso"}
+    assert budi.request_digest in {r.request_digest for r in records}
 
 
 @pytest.mark.parametrize("method", _METHODS)

@@ -44,6 +44,7 @@ def _record(
     reason: str = "",
     subject: str = "pseudonym-a",
     break_glass: bool = False,
+    on_behalf_of: str = "",
     time: str = T0,
 ) -> PendingEntry:
     record = AuditRecord(
@@ -66,6 +67,7 @@ def _record(
         fields_released=(),
         fields_dropped=(),
         break_glass=break_glass,
+        on_behalf_of=on_behalf_of,
     ).canonical_json()
     return PendingEntry(record, leaf_hash(record), time, client, service, decision, reason, subject)
 
@@ -205,6 +207,7 @@ def test_search_filters_each_column_and_break_glass(store: HubStore, writer: Aud
                 time="2026-11-23T14:00:00.000+00:00",
                 service="ID/GOV/POLRI/x/y",
                 subject="pseudonym-b",
+                on_behalf_of="siti",
             ),
         ]
     )
@@ -223,6 +226,8 @@ def test_search_filters_each_column_and_break_glass(store: HubStore, writer: Aud
     assert found(subject="pseudonym-b") == [4]
     assert found(break_glass="1") == [3]
     assert found(break_glass="0") == [0, 1, 2, 4]
+    assert found(on_behalf_of="siti") == [4]
+    assert found(on_behalf_of="budi") == []
     assert found(decision="RELEASED", time_from="2026-11-23T12:00:00.000+00:00") == [3, 4]
     rows = store.search({}, after_index=1, limit=2)
     assert [i for i, _, _ in rows] == [2, 3]
