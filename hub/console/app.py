@@ -129,11 +129,6 @@ async def logout(request: web.Request) -> web.Response:
     raise response
 
 
-def _refused(exc: QueryRefused, officer: str) -> web.Response:
-    status = 400 if exc.reason == "MALFORMED_REQUEST" else 502
-    return _html(pages.error_page("The hub refused", exc.message, officer), status=status)
-
-
 async def search_page(request: web.Request) -> web.Response:
     officer = _session(request).officer
     return _html(pages.layout(_SEARCH, pages.search_form({}, False), officer))

@@ -46,7 +46,6 @@ SEARCH_COLUMNS = {
     "reason": "reason = ?",
     "subject": "subject = ?",
 }
-SEARCH_FILTERS = frozenset({*SEARCH_COLUMNS, "purpose", "break_glass"})
 
 _EXPORT_PAGE = 4096
 _NONCE_PRUNE_EVERY_S = 60
