@@ -17,27 +17,44 @@ handshake checks is the one way to refuse a server before the request leaves.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import grpc
 
 from hub.pki import member_dns_name
 from jembatan.v1 import connector_pb2, connector_pb2_grpc
 
+Route = tuple[str, str]
+"""(endpoint, agency id) of a connector."""
+
 
 class ConnectorPool:
     def __init__(self, *, ca_pem: bytes, key_pem: bytes, cert_pem: bytes) -> None:
         self._credentials = grpc.ssl_channel_credentials(ca_pem, key_pem, cert_pem)
-        self._stubs: dict[tuple[str, str], connector_pb2_grpc.ConnectorStub] = {}
-        self._channels: list[grpc.aio.Channel] = []
+        self._open: dict[Route, tuple[grpc.aio.Channel, connector_pb2_grpc.ConnectorStub]] = {}
+
+    def __len__(self) -> int:
+        return len(self._open)
 
     def _stub(self, endpoint: str, agency_id: str) -> connector_pb2_grpc.ConnectorStub:
-        stub = self._stubs.get((endpoint, agency_id))
-        if stub is None:
+        found = self._open.get((endpoint, agency_id))
+        if found is None:
             channel = grpc.aio.secure_channel(
                 endpoint, self._credentials, options=connector_channel_options(agency_id)
             )
-            self._channels.append(channel)
-            stub = self._stubs[endpoint, agency_id] = connector_pb2_grpc.ConnectorStub(channel)
-        return stub
+            found = self._open[endpoint, agency_id] = (
+                channel,
+                connector_pb2_grpc.ConnectorStub(channel),
+            )
+        return found[1]
+
+    async def retire(self, live: Collection[Route], grace_s: float) -> None:
+        """Close the channels of routes no longer in ``live`` (a connector moved to another
+        endpoint, a service gone): calls still on them get ``grace_s`` to finish."""
+        stale = [route for route in self._open if route not in live]
+        for route in stale:
+            channel, _ = self._open.pop(route)
+            await channel.close(grace_s)
 
     async def fetch(
         self,
@@ -53,10 +70,7 @@ class ConnectorPool:
         return response
 
     async def close(self) -> None:
-        for channel in self._channels:
-            await channel.close()
-        self._channels.clear()
-        self._stubs.clear()
+        await self.retire((), grace_s=0)
 
 
 def connector_channel_options(agency_id: str) -> list[tuple[str, str]]:

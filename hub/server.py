@@ -48,6 +48,7 @@ from hub.policy_reload import PolicyReloader
 from hub.registry_service import RegistryService
 from hub.routing import ConnectorPool
 from hub.store import open_audit_writer, open_store
+from hub.store.base import describe_error
 from hub.store.snapshot import RegistrySnapshot
 from hub.store.sqlite import claim_sole_hub
 from hub.tls import listen_mtls
@@ -69,6 +70,8 @@ log = logging.getLogger(__name__)
 # A durable batch takes milliseconds; one under way this long is stuck (a replica holding the
 # sequencing lock, a storage hang), and the hub should be taken out of rotation.
 _WRITE_STALLED_S = 10.0
+# How often channels to connectors the registry no longer routes to are closed.
+_RETIRE_EVERY_S = 30.0
 # What the hub serves on its mTLS port; health reports each, reflection lists them.
 SERVICE_NAMES = tuple(
     service.full_name
@@ -108,6 +111,7 @@ class Hub:
             settings.policies_dir, lambda: self.policies, self._use_policies
         )
         self._reloading: asyncio.Task[None] | None = None
+        self._retiring: asyncio.Task[None] | None = None
         # Storage: the home's engine (its SQLite file, or a PostgreSQL DSN shared by replicas).
         self.registry = open_store(home)
         # One process per SQLite file (its replay guard is in memory); replicas share PostgreSQL.
@@ -287,8 +291,20 @@ class Hub:
             self.checkpoints.run(self.settings.checkpoint_interval_s)
         )
         self._reloading = asyncio.create_task(self._reloader.run(self.settings.policy_poll_s))
+        self._retiring = asyncio.create_task(self._retire_stale_connectors())
         asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._reloader.hangup)
         log.info("hub listening on port %d, policy %s", self.port, self.policies.version)
+
+    async def _retire_stale_connectors(self) -> None:
+        """Close, now and then, the channels of routes the registry no longer has, so
+        re-registered connectors do not leave channels to their old endpoints open."""
+        while True:
+            await asyncio.sleep(_RETIRE_EVERY_S)
+            try:
+                live = {(r.endpoint, r.agency_id) for r in self.registry.services()}
+                await self._connectors.retire(live, grace_s=self.settings.connector_deadline_s)
+            except Exception as exc:  # the next round tries again; queries go on
+                log.error("connector channels not retired: %s", describe_error(exc))
 
     def _use_policies(self, policies: PolicySet) -> None:
         # One assignment: the next exchange's Authorize sees the new set, one in flight keeps
@@ -309,6 +325,8 @@ class Hub:
         if self._reloading is not None:
             asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
             self._reloading.cancel()
+        if self._retiring is not None:
+            self._retiring.cancel()
         await self._server.stop(grace_s)
         await self._connectors.close()
         self.audit.close()
