@@ -85,6 +85,17 @@ class Stack:
                 self._enrolled[member_id] = enrol(self.home, member_id, roles=roles)
         return self._enrolled[member_id]
 
+    def channel(self, member_id: str = ELIGIBILITY_ID) -> grpc.aio.Channel:
+        """A bare mTLS channel to the hub as ``member_id``, for calls below the client SDK
+        (raw stubs, metadata, health, the audit service's stubs)."""
+        files = self.member(member_id)
+        return grpc.aio.secure_channel(
+            self.address,
+            grpc.ssl_channel_credentials(
+                self.home.ca_cert.read_bytes(), files.key_pem, files.cert_pem
+            ),
+        )
+
     def auditor(self) -> str:
         """The security officers' member id, enrolled with the auditor role: every test
         that needs an officer goes through here, so none enrols it without the role."""

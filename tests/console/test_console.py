@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import aiohttp
-import grpc
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
@@ -268,11 +267,7 @@ async def test_the_hubs_log_names_the_officer_behind_each_console_call(
     ]
 
     # The citizen sees which officer looked them up, through the consent manager's portal.
-    files = stack.member(CONSENT_MANAGER_ID)
-    credentials = grpc.ssl_channel_credentials(
-        stack.home.ca_cert.read_bytes(), files.key_pem, files.cert_pem
-    )
-    async with grpc.aio.secure_channel(stack.address, credentials) as channel:
+    async with stack.channel(CONSENT_MANAGER_ID) as channel:
         token = sign_subject_token(citizen, stack.consent_key, issuer=CONSENT_MANAGER_ID)
         mine = await audit_pb2_grpc.AuditStub(channel).CitizenAccesses(
             audit_pb2.CitizenAccessesRequest(subject_token=token)

@@ -7,22 +7,14 @@ import pytest
 
 from hub.client import refusal_of
 from jembatan.v1 import exchange_pb2
-from tests.stack import ELIGIBILITY_ID, Stack, employment_query
+from tests.stack import Stack, employment_query
 
 QUERY_METHOD = "/jembatan.v1.Exchange/Query"
 
 
-def _channel(stack: Stack) -> grpc.aio.Channel:
-    files = stack.member(ELIGIBILITY_ID)
-    credentials = grpc.ssl_channel_credentials(
-        stack.home.ca_cert.read_bytes(), files.key_pem, files.cert_pem
-    )
-    return grpc.aio.secure_channel(stack.address, credentials)
-
-
 async def _refused(stack: Stack, raw: bytes) -> grpc.aio.AioRpcError:
     """Send raw bytes as an Exchange/Query request; the call must fail."""
-    async with _channel(stack) as channel:
+    async with stack.channel() as channel:
         call = channel.unary_unary(QUERY_METHOD)
         with pytest.raises(grpc.aio.AioRpcError) as error:
             await call(raw, timeout=5)

@@ -21,13 +21,7 @@ AUDITOR_ID = "ID/GOV/BSSN/auditor"
 
 
 def _stub(stack: Stack, member_id: str) -> tuple[grpc.aio.Channel, audit_pb2_grpc.AuditStub]:
-    files = stack.member(member_id)
-    channel = grpc.aio.secure_channel(
-        stack.address,
-        grpc.ssl_channel_credentials(
-            stack.home.ca_cert.read_bytes(), files.key_pem, files.cert_pem
-        ),
-    )
+    channel = stack.channel(member_id)
     return channel, audit_pb2_grpc.AuditStub(channel)
 
 

@@ -27,21 +27,11 @@ from tests.stack import ADMINISTRATOR_ID, ELIGIBILITY_ID, Stack
 Metadata = Sequence[tuple[str, str]]
 
 
-def _channel(stack: Stack, member_id: str) -> grpc.aio.Channel:
-    files = stack.member(member_id)
-    return grpc.aio.secure_channel(
-        stack.address,
-        grpc.ssl_channel_credentials(
-            stack.home.ca_cert.read_bytes(), files.key_pem, files.cert_pem
-        ),
-    )
-
-
 @pytest.fixture(autouse=True)
 async def _a_log_to_read(stack: Stack) -> None:
     """At least one record, for GetRecord and ExportRange to read (the stack may be new)."""
     if stack.log_size() == 0:
-        async with _channel(stack, stack.auditor()) as channel:
+        async with stack.channel(stack.auditor()) as channel:
             await audit_pb2_grpc.AuditStub(channel).Search(audit_pb2.SearchRequest(limit=1))
 
 
@@ -54,7 +44,7 @@ async def _officer_call(
 ) -> AuditRecord:
     """Make an officer's ``method`` call as ``member_id``; the one record it left."""
     before = stack.log_size()
-    async with _channel(stack, member_id) as channel:
+    async with stack.channel(member_id) as channel:
         audit = audit_pb2_grpc.AuditStub(channel)
         if method == "Search":
             await audit.Search(audit_pb2.SearchRequest(limit=1), metadata=metadata)
@@ -95,7 +85,7 @@ async def test_two_officers_behind_one_certificate_are_told_apart(stack: Stack) 
     assert (budi.client_id, budi.on_behalf_of) == (console, "budi.santoso")
     assert siti.client_certificate == budi.client_certificate
     # An officer reviewing a colleague finds exactly their calls.
-    async with _channel(stack, stack.auditor()) as channel:
+    async with stack.channel(stack.auditor()) as channel:
         found = await audit_pb2_grpc.AuditStub(channel).Search(
             audit_pb2.SearchRequest(on_behalf_of="budi.santoso")
         )
@@ -165,12 +155,12 @@ async def test_a_name_that_is_not_a_short_printable_name_is_refused_and_not_kept
 
 async def test_a_citizen_sees_which_officer_looked_them_up(stack: Stack) -> None:
     citizen = stack.people.employed
-    async with _channel(stack, stack.console_member()) as channel:
+    async with stack.channel(stack.console_member()) as channel:
         audit = audit_pb2_grpc.AuditStub(channel)
         await audit.Search(
             audit_pb2.SearchRequest(subject=citizen, limit=1), metadata=_naming("dewi")
         )
-    async with _channel(stack, CONSENT_MANAGER_ID) as channel:
+    async with stack.channel(CONSENT_MANAGER_ID) as channel:
         audit = audit_pb2_grpc.AuditStub(channel)
         token = sign_subject_token(citizen, stack.consent_key, issuer=CONSENT_MANAGER_ID)
         mine = await audit.CitizenAccesses(audit_pb2.CitizenAccessesRequest(subject_token=token))
@@ -186,12 +176,12 @@ async def test_other_services_refuse_a_name_from_a_caller_without_the_role_first
     """The check comes before the call's own: an empty consent request and an
     administrator's listing are refused for the name, and recorded."""
     before = stack.log_size()
-    async with _channel(stack, ELIGIBILITY_ID) as channel:
+    async with stack.channel(ELIGIBILITY_ID) as channel:
         consents = consent_pb2_grpc.ConsentRegistryStub(channel)
         with pytest.raises(grpc.aio.AioRpcError) as asked:
             await consents.RequestConsent(consent_pb2.ConsentRequest(), metadata=_naming("siti"))
     stack.member(ADMINISTRATOR_ID, roles=["administrator"])
-    async with _channel(stack, ADMINISTRATOR_ID) as channel:
+    async with stack.channel(ADMINISTRATOR_ID) as channel:
         admin = admin_pb2_grpc.AdminStub(channel)
         with pytest.raises(grpc.aio.AioRpcError) as listed:
             await admin.ListEnrolments(admin_pb2.ListRequest(), metadata=_naming("siti"))

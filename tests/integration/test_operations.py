@@ -268,17 +268,9 @@ async def _log_lines(path: Path, want: set[str]) -> list[dict[str, object]]:
     raise AssertionError(f"no log lines for {want}")
 
 
-def _channel(stack: Stack) -> grpc.aio.Channel:
-    """An mTLS channel as an ordinary member: health and reflection need no role."""
-    files = stack.member(ELIGIBILITY_ID)
-    credentials = grpc.ssl_channel_credentials(
-        stack.home.ca_cert.read_bytes(), files.key_pem, files.cert_pem
-    )
-    return grpc.aio.secure_channel(stack.address, credentials)
-
-
 async def _statuses(stack: Stack) -> dict[str, str]:
-    async with _channel(stack) as channel:
+    # As an ordinary member: health and reflection need no role.
+    async with stack.channel() as channel:
         health = health_pb2_grpc.HealthStub(channel)
         statuses = {}
         for service in ("", *SERVICE_NAMES):
@@ -308,7 +300,7 @@ async def test_health_reports_serving_for_every_service(ops: tuple[Stack, Path])
         "jembatan.v1.ConsentRegistry",
     }
     assert set(statuses.values()) == {"SERVING"}
-    async with _channel(stack) as channel:
+    async with stack.channel() as channel:
         with pytest.raises(grpc.aio.AioRpcError) as unknown:
             await health_pb2_grpc.HealthStub(channel).Check(
                 health_pb2.HealthCheckRequest(service="jembatan.v1.NoSuchService")

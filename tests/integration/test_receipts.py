@@ -69,15 +69,7 @@ async def test_later_checkpoints_are_consistent_with_earlier_ones(stack: Stack) 
         await _recorded_answer(stack)
         second = await client.checkpoint(verifier, min_size=first.size + 1)
     assert second.size > first.size
-    channel = grpc.aio.secure_channel(
-        stack.address,
-        grpc.ssl_channel_credentials(
-            stack.home.ca_cert.read_bytes(),
-            stack.member("ID/GOV/KEMENSOS/eligibility").key_pem,
-            stack.member("ID/GOV/KEMENSOS/eligibility").cert_pem,
-        ),
-    )
-    async with channel:
+    async with stack.channel() as channel:
         proof = await audit_pb2_grpc.AuditStub(channel).GetConsistencyProof(
             audit_pb2.GetConsistencyProofRequest(old_size=first.size, new_size=second.size)
         )
