@@ -2,12 +2,12 @@
 FROM python:3.11-slim
 WORKDIR /app
 COPY pyproject.toml README.md ./
+COPY jembatan jembatan
 COPY hub hub
 COPY connectors connectors
 COPY consent consent
 COPY policies policies
 COPY examples examples
-COPY proto proto
 RUN pip install --no-cache-dir .
 ENTRYPOINT ["jembatan"]
 CMD ["--help"]

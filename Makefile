@@ -44,10 +44,10 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-# Regenerate the committed protobuf/gRPC code from proto/jembatan/v1/*.proto.
+# Regenerate the committed protobuf/gRPC code (jembatan/v1/) from proto/jembatan/v1/*.proto.
 proto: $(STAMP)
-	$(PY) -m grpc_tools.protoc -Iproto --python_out=proto --pyi_out=proto \
-		--grpc_python_out=proto proto/jembatan/v1/*.proto
+	$(PY) -m grpc_tools.protoc -Iproto --python_out=. --pyi_out=. \
+		--grpc_python_out=. proto/jembatan/v1/*.proto
 
 bench: $(STAMP)
 	$(PY) bench/pipeline.py

@@ -26,13 +26,13 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from hub.audit.checkpoint import ORIGIN, verifier_key
 from hub.audit.log import AuditLog
 from hub.audit.publisher import CheckpointPublisher
-from hub.audit.record import AuditRecord, leaf_hash
-from hub.audit.verify import export_lines, verify_export
 from hub.store.base import PendingEntry
 from hub.store.sqlite import SqliteAuditWriter, SqliteRegistry
+from jembatan.audit.checkpoint import ORIGIN, verifier_key
+from jembatan.audit.record import AuditRecord, leaf_hash
+from jembatan.audit.verify import export_lines, verify_export
 
 
 def _say(message: str) -> None:

@@ -26,7 +26,7 @@ import grpc
 from hub.home import HubHome
 from hub.routing import connector_channel_options
 from hub.store import open_store
-from hub.tls import listen_mtls
+from jembatan.tls import listen_mtls
 from jembatan.v1 import connector_pb2, exchange_pb2
 
 QUERY_METHOD = "/jembatan.v1.Exchange/Query"

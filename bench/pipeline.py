@@ -44,14 +44,15 @@ import grpc
 
 from connectors.bpjstk.adapter import AGENCY_ID, EMPLOYMENT_SERVICE
 from connectors.population import generate
-from consent.artefact import grant, load_private_key_pem, load_public_key_pem, sign_consent
-from hub.admin import MemberFiles, enrol, init_consent_manager, init_home
-from hub.audit.receipt import ReceiptInvalid, verify_receipt
-from hub.client import HubClient
-from hub.errors import REASON_METADATA_KEY
+from consent.artefact import grant, sign_consent
+from hub.dev.processes import ProcessFailed, RunningProcess
 from hub.home import CONSENT_MANAGER_ID, HubHome
-from hub.processes import ProcessFailed, RunningProcess
+from hub.provisioning import MemberFiles, enrol, init_consent_manager, init_home
 from hub.store import open_store
+from jembatan.audit.receipt import ReceiptInvalid, verify_receipt
+from jembatan.client import HubClient
+from jembatan.errors import REASON_METADATA_KEY
+from jembatan.keys import load_ed25519_private_pem, load_ed25519_public_pem
 from jembatan.v1 import connector_pb2, exchange_pb2
 
 ELIGIBILITY_ID = "ID/GOV/KEMENSOS/eligibility"
@@ -311,7 +312,7 @@ def make_home(root: Path) -> tuple[HubHome, MemberFiles, object]:
     client = enrol(home, ELIGIBILITY_ID)
     enrol(home, CONSENT_MANAGER_ID)
     enrol(home, AGENCY_ID)
-    consent_key = load_private_key_pem(
+    consent_key = load_ed25519_private_pem(
         (home.member_dir(CONSENT_MANAGER_ID) / "consent.key").read_bytes()
     )
     return home, client, consent_key
@@ -487,7 +488,7 @@ async def benchmark(stack: Stack, args: argparse.Namespace) -> dict[str, object]
 
 def verify_receipts(home: HubHome, phase: Phase) -> int:
     """Check every hub answer's receipt against the log key (after timing: costs CPU)."""
-    key = load_public_key_pem(home.log_public_key.read_bytes())
+    key = load_ed25519_public_pem(home.log_public_key.read_bytes())
     verified = 0
     for _, data in phase.answers:
         response = exchange_pb2.QueryResponse.FromString(data)

@@ -36,13 +36,13 @@ import psycopg
 from connectors.bpjstk.adapter import EMPLOYMENT_SERVICE
 from connectors.bpjstk.samples import sample_niks
 from connectors.population import generate
-from hub import devstack
 from hub.audit.log import AuditLog
-from hub.client import HubClient, QueryRefused
-from hub.devstack import DevStack
-from hub.processes import RunningProcess
+from hub.dev import devstack
+from hub.dev.devstack import DevStack
+from hub.dev.processes import RunningProcess
 from hub.store import open_store
 from hub.store.postgres import PostgresAuditWriter
+from jembatan.client import HubClient, QueryRefused
 
 PURPOSE = "bansos-eligibility"
 _SEED, _SCALE = 2026, 0.05
@@ -176,9 +176,9 @@ async def _measure(
 
 
 def _log_key(stack: DevStack) -> object:
-    from consent.artefact import load_public_key_pem
+    from jembatan.keys import load_ed25519_public_pem
 
-    return load_public_key_pem(stack.home.log_public_key.read_bytes())
+    return load_ed25519_public_pem(stack.home.log_public_key.read_bytes())
 
 
 def _appends(admin_dsn: str, records: int, appenders: int) -> dict[str, object]:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import re
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -26,17 +25,15 @@ from types import MappingProxyType
 from typing import Any, Final
 
 import jwt
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from jwt.types import Options
 
-from hub.errors import Refusal
-from hub.ids import is_member_id, is_service_id
-from jembatan.subject import is_nik, may_hold_nik
+from jembatan.errors import Refusal
+from jembatan.ids import is_code, is_field_name, is_member_id, is_service_id
+from jembatan.jws import JwsInvalid, decode_typed
+from jembatan.subject import is_nik
 
 __all__ = [
     "CONSENT_TYP",
-    "MAX_TOKEN_CHARS",
     "PURPOSE_BANSOS_ELIGIBILITY",
     "REVOCATION_TYP",
     "ConsentArtefact",
@@ -46,12 +43,6 @@ __all__ = [
     "check_covers",
     "generate_consent_manager_key",
     "grant",
-    "is_code",
-    "is_field_name",
-    "load_private_key_pem",
-    "load_public_key_pem",
-    "private_key_to_pem",
-    "public_key_to_pem",
     "sign_consent",
     "sign_revocation",
     "verify_consent",
@@ -68,25 +59,11 @@ SUBJECT_TOKEN_SKEW_S: Final = 30
 PURPOSE_BANSOS_ELIGIBILITY: Final = "bansos-eligibility"
 # Hard-coded, never taken from the token (RFC 8725 §2.1): this is what refuses "none",
 # HS256 signed with the public key as the secret, and any other algorithm.
-_ALGORITHMS: Final = ["EdDSA"]
-# A real artefact is a few hundred characters; refusing huge ones before decoding keeps a
-# hostile client from making the hub parse megabytes of base64 and JSON.
-MAX_TOKEN_CHARS: Final = 16_384
+_ALGORITHM: Final = "EdDSA"
 
-_PURPOSE_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
-_FIELD_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,127}")
 _CONSENT_CLAIMS: Final = ("iss", "jti", "sub", "grantee", "purpose", "services")
 _CONSENT_CLAIMS_TIME: Final = ("iat", "nbf", "exp")
 _REVOCATION_CLAIMS: Final = ("iss", "cid", "iat", "act")
-# Time is checked by check_covers with an injected clock, never by pyjwt's wall clock.
-_DECODE_OPTIONS: Final[Options] = {
-    "verify_signature": True,
-    "verify_exp": False,
-    "verify_nbf": False,
-    "verify_iat": False,
-    "verify_iss": True,
-    "require": [],
-}
 
 
 class ConsentError(Refusal):
@@ -121,21 +98,6 @@ class ConsentArtefact:
             f"grantee={self.grantee!r}, purpose={self.purpose!r}, "
             f"services={sorted(self.services)!r}, expires_at={self.expires_at.isoformat()})"
         )
-
-
-def is_code(text: object) -> bool:
-    """A purpose code's shape ([a-z0-9-], 1..64), also used for reason codes: short, fixed
-    vocabulary, and never sixteen digits in a row that could be a NIK."""
-    return (
-        isinstance(text, str) and _PURPOSE_RE.fullmatch(text) is not None and not may_hold_nik(text)
-    )
-
-
-def is_field_name(text: object) -> bool:
-    """A field name an artefact may carry (and never sixteen digits in a row)."""
-    return (
-        isinstance(text, str) and _FIELD_RE.fullmatch(text) is not None and not may_hold_nik(text)
-    )
 
 
 def generate_consent_manager_key() -> Ed25519PrivateKey:
@@ -187,7 +149,7 @@ def sign_consent(artefact: ConsentArtefact, key: Ed25519PrivateKey) -> str:
         "nbf": _seconds(artefact.not_before),
         "exp": _seconds(artefact.expires_at),
     }
-    return jwt.encode(claims, key, algorithm="EdDSA", headers={"typ": CONSENT_TYP})
+    return jwt.encode(claims, key, algorithm=_ALGORITHM, headers={"typ": CONSENT_TYP})
 
 
 def artefact_digest(token: str) -> str:
@@ -298,7 +260,7 @@ def sign_revocation(
 ) -> str:
     """The consent manager's signed statement that ``consent_id`` is revoked."""
     claims = {"iss": issuer, "cid": consent_id, "iat": _seconds(_utc(now)), "act": "revoke"}
-    return jwt.encode(claims, key, algorithm="EdDSA", headers={"typ": REVOCATION_TYP})
+    return jwt.encode(claims, key, algorithm=_ALGORITHM, headers={"typ": REVOCATION_TYP})
 
 
 def verify_revocation(token: str, key: Ed25519PublicKey, *, issuer: str) -> str:
@@ -338,7 +300,7 @@ def sign_subject_token(
         "iat": issued,
         "exp": issued + int(valid_for.total_seconds()),
     }
-    return jwt.encode(claims, key, algorithm="EdDSA", headers={"typ": SUBJECT_TYP})
+    return jwt.encode(claims, key, algorithm=_ALGORITHM, headers={"typ": SUBJECT_TYP})
 
 
 def verify_subject_token(token: str, key: Ed25519PublicKey, *, issuer: str, now: datetime) -> str:
@@ -366,66 +328,17 @@ def verify_subject_token(token: str, key: Ed25519PublicKey, *, issuer: str, now:
     return subject
 
 
-# --- PEM helpers for the consent manager's key ---------------------------------------------
-
-
-def private_key_to_pem(key: Ed25519PrivateKey) -> bytes:
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-
-
-def public_key_to_pem(key: Ed25519PublicKey) -> bytes:
-    return key.public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-
-
-def load_private_key_pem(data: bytes) -> Ed25519PrivateKey:
-    key = serialization.load_pem_private_key(data, password=None)
-    if not isinstance(key, Ed25519PrivateKey):
-        raise ValueError(f"consent manager key is {type(key).__name__}, expected Ed25519")
-    return key
-
-
-def load_public_key_pem(data: bytes) -> Ed25519PublicKey:
-    key = serialization.load_pem_public_key(data)
-    if not isinstance(key, Ed25519PublicKey):
-        raise ValueError(f"consent manager key is {type(key).__name__}, expected Ed25519")
-    return key
-
-
 # --- internals ----------------------------------------------------------------------------
 
 
 def _decode(
     token: str, key: Ed25519PublicKey, *, issuer: str, typ: str, reason: str
 ) -> dict[str, Any]:
-    """Signature, algorithm, typ and issuer, in one pyjwt decode (one Ed25519 verify)."""
-    if not isinstance(token, str) or len(token) > MAX_TOKEN_CHARS:
-        raise ConsentError(reason, f"token is not a string of at most {MAX_TOKEN_CHARS} chars")
+    """Signature, algorithm, typ and issuer, in one decode (one Ed25519 verify)."""
     try:
-        decoded = jwt.decode_complete(
-            token, key, algorithms=_ALGORITHMS, options=_DECODE_OPTIONS, issuer=issuer
-        )
-    except jwt.InvalidIssuerError:
-        raise ConsentError(reason, f"not issued by {issuer}") from None
-    except jwt.InvalidSignatureError:
-        raise ConsentError(reason, "signature does not verify") from None
-    except jwt.InvalidAlgorithmError:
-        raise ConsentError(reason, "algorithm is not EdDSA") from None
-    except jwt.MissingRequiredClaimError as exc:
-        raise ConsentError(reason, f"missing claim {exc.claim}") from None
-    except jwt.PyJWTError as exc:
-        # pyjwt's messages are one line and carry no claim values, only what is wrong.
-        raise ConsentError(reason, f"not a valid JWS: {exc}") from None
-    header, claims = decoded["header"], decoded["payload"]
-    if header.get("typ") != typ:
-        raise ConsentError(reason, f"typ is not {typ!r}")
-    if not isinstance(claims, dict):
-        raise ConsentError(reason, "claims are not a JSON object")
+        _, claims = decode_typed(token, key, algorithm=_ALGORITHM, typ=typ, issuer=issuer)
+    except JwsInvalid as exc:
+        raise ConsentError(reason, str(exc)) from None
     return claims
 
 

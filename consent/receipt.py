@@ -15,13 +15,14 @@ from typing import Any, Final
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from consent.artefact import MAX_TOKEN_CHARS
+from jembatan.errors import JembatanError
+from jembatan.jws import JwsInvalid, decode_typed
 
 RECEIPT_TYP: Final = "consent-receipt+jwt"
 RECEIPT_SCHEMA: Final = "ISO/IEC TS 27560:2023 consent record (Jembatan profile v1)"
 
 
-class ReceiptError(ValueError):
+class ReceiptError(JembatanError, ValueError):
     """The receipt is not one the key signed, or is not a consent receipt."""
 
 
@@ -31,21 +32,11 @@ def sign_consent_receipt(document: Mapping[str, Any], key: Ed25519PrivateKey) ->
 
 def verify_consent_receipt(token: str, key: Ed25519PublicKey) -> dict[str, Any]:
     """The signed document; ReceiptError if ``key`` did not sign exactly this receipt."""
-    if not isinstance(token, str) or len(token) > MAX_TOKEN_CHARS:
-        raise ReceiptError("receipt is not a string of a sensible size")
     try:
-        decoded = jwt.decode_complete(
-            token,
-            key,
-            algorithms=["EdDSA"],
-            # A receipt records a consent at a moment; it does not expire.
-            options={"verify_exp": False, "verify_nbf": False, "verify_iat": False},
-        )
-    except jwt.PyJWTError as exc:
+        # A receipt records a consent at a moment; it does not expire.
+        _, document = decode_typed(token, key, algorithm="EdDSA", typ=RECEIPT_TYP)
+    except JwsInvalid as exc:
         raise ReceiptError(f"receipt does not verify: {exc}") from None
-    if decoded["header"].get("typ") != RECEIPT_TYP:
-        raise ReceiptError(f"typ is not {RECEIPT_TYP!r}")
-    document = decoded["payload"]
     if not isinstance(document, dict) or document.get("schema") != RECEIPT_SCHEMA:
         raise ReceiptError("not a consent receipt")
     return document

@@ -20,18 +20,18 @@ from typing import TYPE_CHECKING, TypeVar
 
 from cryptography import x509
 
-from hub.client import HubClient, QueryRefused
-from hub.errors import JembatanError
 from hub.home import CONSENT_MANAGER_ID, HUB_MEMBER_ID, HubHome
 from hub.logs import FORMATS
 from hub.logs import configure as configure_logs
+from jembatan.client import HubClient, QueryRefused
+from jembatan.errors import JembatanError
 from jembatan.v1 import consent_pb2
 
 if TYPE_CHECKING:
     from connectors.sdk import UnsafeMisbehaviour
-    from hub.admin_client import AdminClient
     from hub.audit.publisher import CheckpointPublisher
     from hub.store.base import HubStore
+    from jembatan.client import AdminClient
     from jembatan.v1 import admin_pb2
     from policies.lint import Catalogues
 
@@ -64,7 +64,7 @@ async def _until_signalled() -> None:
 
 
 def cmd_pki_init(args: argparse.Namespace) -> None:
-    from hub.admin import init_consent_manager, init_home
+    from hub.provisioning import init_consent_manager, init_home
 
     home = _home(args)
     init_home(home, dns_names=args.dns)
@@ -77,7 +77,8 @@ def cmd_pki_csr(args: argparse.Namespace) -> None:
     from cryptography.hazmat.primitives import serialization
 
     from hub.home import write_private
-    from hub.pki import generate_key, key_to_pem, make_csr
+    from jembatan.certs import make_csr
+    from jembatan.keys import generate_key, key_to_pem
 
     key = generate_key()
     write_private(Path(args.key_out), key_to_pem(key))
@@ -87,8 +88,8 @@ def cmd_pki_csr(args: argparse.Namespace) -> None:
 
 
 def cmd_pki_issue(args: argparse.Namespace) -> None:
-    from hub.admin import issue
-    from hub.pki import cert_to_pem
+    from hub.provisioning import issue
+    from jembatan.keys import cert_to_pem, serial_text
 
     try:
         csr = x509.load_pem_x509_csr(Path(args.csr).read_bytes())
@@ -96,18 +97,18 @@ def cmd_pki_issue(args: argparse.Namespace) -> None:
         raise CliError(f"cannot read CSR {args.csr}: {exc}") from exc
     cert = issue(_home(args), csr, args.member, valid_days=args.days, roles=args.role)
     Path(args.out).write_bytes(cert_to_pem(cert))
-    print(f"issued {args.out} for {args.member}, serial {cert.serial_number:x}")
+    print(f"issued {args.out} for {args.member}, serial {serial_text(cert)}")
 
 
 def cmd_pki_enrol(args: argparse.Namespace) -> None:
-    from hub.admin import enrol
+    from hub.provisioning import enrol
 
     files = enrol(_home(args), args.member, dns_names=args.dns, roles=args.role)
     print(f"enrolled {args.member}: {files.cert_path}")
 
 
 def cmd_pki_revoke(args: argparse.Namespace) -> None:
-    from hub.admin import revoke_certificate
+    from hub.provisioning import revoke_certificate
 
     serial, *renewals = revoke_certificate(_home(args), args.certificate, args.reason)
     print(f"revoked certificate {serial}; refused from the next call on")
@@ -131,11 +132,11 @@ def cmd_pki_list(args: argparse.Namespace) -> None:
 
 
 def _consent_key(home: HubHome) -> object:
-    from consent.artefact import load_private_key_pem
+    from jembatan.keys import load_ed25519_private_pem
 
     path = home.member_dir(CONSENT_MANAGER_ID) / "consent.key"
     try:
-        return load_private_key_pem(path.read_bytes())
+        return load_ed25519_private_pem(path.read_bytes())
     except OSError as exc:
         raise CliError(f"no consent manager key at {path} (run `jembatan pki init`)") from exc
 
@@ -229,8 +230,8 @@ def cmd_consent_list(args: argparse.Namespace) -> None:
 
 
 def cmd_consent_receipt(args: argparse.Namespace) -> None:
-    from consent.artefact import load_public_key_pem
     from consent.receipt import verify_consent_receipt
+    from jembatan.keys import load_ed25519_public_pem
 
     home = _home(args)
     token = _subject_token(home, args.subject)
@@ -242,7 +243,7 @@ def cmd_consent_receipt(args: argparse.Namespace) -> None:
     receipt = asyncio.run(send())
     # Checked before it is handed on: a receipt the hub's key does not verify is worthless.
     document = verify_consent_receipt(
-        receipt, load_public_key_pem(home.log_public_key.read_bytes())
+        receipt, load_ed25519_public_pem(home.log_public_key.read_bytes())
     )
     if args.out:
         Path(args.out).write_text(receipt + "\n")
@@ -321,7 +322,7 @@ def cmd_sim(args: argparse.Namespace) -> None:
     from connectors.population import generate
     from connectors.simulation.faults import FaultSettings
     from connectors.simulation.pilot import PILOT_AGENCIES, simulated_agency
-    from connectors.simulation.run import register, start_agencies
+    from hub.dev.agencies import register, start_agencies
 
     home = _home(args)
     names = args.agencies or list(PILOT_AGENCIES)
@@ -363,7 +364,7 @@ def cmd_sim(args: argparse.Namespace) -> None:
 
 
 def _client(home: HubHome, member_id: str, target: str, member_dir: str | None = None) -> HubClient:
-    from consent.artefact import load_public_key_pem
+    from jembatan.keys import load_ed25519_public_pem
 
     directory = Path(member_dir) if member_dir else home.member_dir(member_id)
     try:
@@ -376,7 +377,7 @@ def _client(home: HubHome, member_id: str, target: str, member_dir: str | None =
         key_pem=key_pem,
         cert_pem=cert_pem,
         ca_pem=home.ca_cert.read_bytes(),
-        log_key=load_public_key_pem(home.log_public_key.read_bytes()),
+        log_key=load_ed25519_public_pem(home.log_public_key.read_bytes()),
     )
 
 
@@ -412,12 +413,12 @@ def _publisher(home: HubHome) -> tuple[HubStore, CheckpointPublisher]:
     machine: the key never leaves the home)."""
     import time
 
-    from consent.artefact import load_private_key_pem
     from hub.audit.publisher import CheckpointPublisher
     from hub.store import open_store
+    from jembatan.keys import load_ed25519_private_pem
 
     registry = open_store(home)
-    key = load_private_key_pem(home.log_key.read_bytes())
+    key = load_ed25519_private_pem(home.log_key.read_bytes())
     return registry, CheckpointPublisher(registry, key, clock=time.time)
 
 
@@ -431,7 +432,7 @@ def cmd_audit_checkpoint(args: argparse.Namespace) -> None:
 
 
 def cmd_audit_export(args: argparse.Namespace) -> None:
-    from hub.audit.verify import export_lines
+    from jembatan.audit.verify import export_lines
 
     registry, publisher = _publisher(_home(args))
     try:
@@ -488,7 +489,7 @@ def cmd_audit_follow(args: argparse.Namespace) -> None:
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> None:
-    from hub.audit.verify import (
+    from jembatan.audit.verify import (
         RANGE_FORMAT,
         export_format,
         verify_export,
@@ -527,7 +528,7 @@ def cmd_audit_verify(args: argparse.Namespace) -> None:
 
 def cmd_audit_check(args: argparse.Namespace) -> None:
     """The hub's own integrity check: the stored log against every stored checkpoint."""
-    from hub.audit.verify import export_lines, verify_export
+    from jembatan.audit.verify import export_lines, verify_export
 
     home = _home(args)
     registry, publisher = _publisher(home)
@@ -583,7 +584,7 @@ def cmd_console_add_officer(args: argparse.Namespace) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
-    from hub.demo import run_demo
+    from hub.dev.demo import run_demo
 
     sys.exit(asyncio.run(run_demo(keep=args.keep, scale=args.scale)))
 
@@ -593,7 +594,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
 
 def _admin_client(args: argparse.Namespace) -> AdminClient:
     """An Admin API client with the certificate of ``--member`` (or ``--member-dir``)."""
-    from hub.admin_client import AdminClient
+    from jembatan.client import AdminClient
 
     home = _home(args)
     directory = Path(args.member_dir) if args.member_dir else home.member_dir(args.member)

@@ -21,7 +21,7 @@ from collections.abc import Collection
 
 import grpc
 
-from hub.pki import member_dns_name
+from jembatan.certs import member_dns_name
 from jembatan.v1 import connector_pb2, connector_pb2_grpc
 
 Route = tuple[str, str]

@@ -16,16 +16,10 @@ from aiohttp import web
 from grpc_health.v1 import health, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from consent.artefact import ConsentVerifier, load_private_key_pem, load_public_key_pem
-from hub.administration import AdminService
+from consent.artefact import ConsentVerifier
 from hub.audit.log import AuditLog
 from hub.audit.pseudonym import Pseudonymizer
 from hub.audit.publisher import CheckpointPublisher
-from hub.audit.service import AuditService
-from hub.calls import CallRecorder
-from hub.consents import ConsentLimits, ConsentRegistryService
-from hub.exchange import ExchangeService
-from hub.health import HealthMonitor
 from hub.home import CONSENT_MANAGER_ID, HUB_MEMBER_ID, HubHome
 from hub.metrics import HubMetrics, serve_metrics
 from hub.pipeline.chain import Pipeline
@@ -43,16 +37,23 @@ from hub.pipeline.stages import (
     Transform,
     VerifyAgency,
 )
-from hub.pki import CertificateAuthority, load_cert_pem
+from hub.pki import CertificateAuthority
 from hub.policy_reload import PolicyReloader
-from hub.registry_service import RegistryService
 from hub.routing import ConnectorPool
+from hub.services.admin import AdminService
+from hub.services.audit import AuditService
+from hub.services.calls import CallRecorder
+from hub.services.consents import ConsentLimits, ConsentRegistryService
+from hub.services.exchange import ExchangeService
+from hub.services.health import HealthMonitor
+from hub.services.registry import RegistryService
 from hub.store import open_audit_writer, open_store
 from hub.store.base import describe_error
 from hub.store.snapshot import RegistrySnapshot
 from hub.store.sqlite import claim_sole_hub
-from hub.tls import listen_mtls
+from jembatan.keys import load_cert_pem, load_ed25519_private_pem, load_ed25519_public_pem
 from jembatan.limits import MAX_MESSAGE_BYTES
+from jembatan.tls import listen_mtls
 from jembatan.v1 import (
     admin_pb2,
     admin_pb2_grpc,
@@ -134,13 +135,13 @@ class Hub:
             self.registry.live_nonces(int(clock())),
             shared=self.registry if self.registry.shared else None,
         )
-        consent_key = load_public_key_pem(home.consent_manager_public_key.read_bytes())
+        consent_key = load_ed25519_public_pem(home.consent_manager_public_key.read_bytes())
         pseudonyms = Pseudonymizer(bytes.fromhex(home.pseudonym_key.read_text().strip()))
         self.calls = CallRecorder(self.identify, self.audit, pseudonyms, clock)
         # One verifier for the pipeline and the registry: an artefact verified at Grant is
         # not verified again on its first query.
         consents = ConsentVerifier(consent_key, issuer=CONSENT_MANAGER_ID)
-        log_key = load_private_key_pem(home.log_key.read_bytes())
+        log_key = load_ed25519_private_pem(home.log_key.read_bytes())
         self.pipeline = Pipeline(
             stages=[
                 self.identify,

@@ -37,6 +37,7 @@ from typing import TypeVar
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from jembatan.errors import JembatanError
 from policies.engine import BASES, TREATMENTS, Basis, FieldRule, PolicySet, Rule, RuleKey
 from policies.predicates import PREDICATE_OPS
 from policies.transforms import TreatmentError
@@ -57,7 +58,7 @@ _RULE_KEYS = ("client", "purpose", "service", "fields")
 _BASIS_KEYS = ("basis", "legal_reference", "two_person_approval")
 
 
-class PolicyFileError(ValueError):
+class PolicyFileError(JembatanError, ValueError):
     """A policy file that cannot be loaded; ``str()`` is ``"<path>:<line>: <problem>"``."""
 
     def __init__(self, path: str, line: int | None, problem: str) -> None:

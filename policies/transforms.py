@@ -17,17 +17,18 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Literal, NamedTuple, cast
 
+from jembatan.errors import JembatanError
 from jembatan.values import FieldValue
 
 Kind = Literal["text", "number", "flag", "date"]
 Transform = Callable[[FieldValue, datetime.date], FieldValue]
 
 
-class PolicyValueError(ValueError):
+class PolicyValueError(JembatanError, ValueError):
     """A field value whose type does not fit its treatment (e.g. ``lt`` applied to text)."""
 
 
-class TreatmentError(ValueError):
+class TreatmentError(JembatanError, ValueError):
     """A treatment's parameters are invalid; ``item`` indexes the offending list element."""
 
     def __init__(self, problem: str, *, item: int | None = None) -> None:

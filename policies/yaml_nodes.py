@@ -10,10 +10,12 @@ from __future__ import annotations
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from jembatan.errors import JembatanError
+
 _NULL_TAG = "tag:yaml.org,2002:null"
 
 
-class NodeProblem(Exception):
+class NodeProblem(JembatanError):
     """A problem at a node (``None``: the whole file); the file-level code adds the path."""
 
     def __init__(self, node: Node | None, problem: str) -> None:

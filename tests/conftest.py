@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from hub.admin import register_service
-from hub.processes import RunningProcess, start_module
+from hub.dev.processes import RunningProcess, start_module
+from hub.provisioning import register_service
 from tests.rogue_connector import (
     CATALOGUE,
     DOWN_SERVICE,

@@ -40,10 +40,11 @@ import grpc
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from connectors.sdk.agency import FieldSpec
-from hub.envelope import RESPONSE_TYPE, sign_envelope
 from hub.home import HubHome
-from hub.pki import generate_key, load_cert_pem, load_key_pem, member_id_of
-from hub.tls import listen_mtls
+from jembatan.certs import member_id_of
+from jembatan.jws import RESPONSE_TYPE, sign_envelope
+from jembatan.keys import generate_key, load_cert_pem, load_key_pem, serial_text
+from jembatan.tls import listen_mtls
 from jembatan.v1 import common_pb2, connector_pb2, connector_pb2_grpc
 
 ROGUE_AGENCY_ID = "ID/GOV/ROGUE/agency"
@@ -118,7 +119,7 @@ class RogueConnector(connector_pb2_grpc.ConnectorServicer):
         cert = load_cert_pem(cert_pem)
         self._key = key
         self._agency_id = member_id_of(cert)
-        self._serial = format(cert.serial_number, "x")
+        self._serial = serial_text(cert)
         self._arrived: dict[tuple[str, str], asyncio.Event] = {}
         self._mode = mode
         self._recorder = recorder

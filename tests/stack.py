@@ -20,16 +20,16 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from connectors.bpjstk.adapter import EMPLOYMENT_SERVICE
 from connectors.bpjstk.samples import SampleNiks, sample_niks
 from connectors.population import Population, generate
-from consent.artefact import grant, load_public_key_pem, sign_consent
-from hub import devstack
-from hub.admin import MemberFiles, enrol
-from hub.admin_client import AdminClient
-from hub.audit.record import AuditRecord
-from hub.client import HubClient, QueryAnswer
+from consent.artefact import grant, sign_consent
+from hub.dev import devstack
+from hub.dev.processes import RunningProcess
 from hub.home import CONSENT_MANAGER_ID, HubHome
-from hub.processes import RunningProcess
+from hub.provisioning import MemberFiles, enrol
 from hub.store import open_store
 from hub.store.base import HubStore
+from jembatan.audit.record import AuditRecord
+from jembatan.client import AdminClient, HubClient, QueryAnswer
+from jembatan.keys import load_ed25519_public_pem
 from jembatan.v1 import consent_pb2, consent_pb2_grpc
 from policies import DEFAULT_DIRECTORY
 
@@ -128,7 +128,7 @@ class Stack:
             key_pem=files.key_pem,
             cert_pem=files.cert_pem,
             ca_pem=self.home.ca_cert.read_bytes(),
-            log_key=load_public_key_pem(self.home.log_public_key.read_bytes()),
+            log_key=load_ed25519_public_pem(self.home.log_public_key.read_bytes()),
             **options,  # type: ignore[arg-type]
         )
 

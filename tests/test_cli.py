@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from hub.pki import load_cert_pem, member_id_of
+from jembatan.certs import member_id_of
+from jembatan.keys import load_cert_pem
 from tests.stack import ADMINISTRATOR_ID, ELIGIBILITY_ID, Stack, employment_query
 
 COMMANDS = [

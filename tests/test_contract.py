@@ -7,11 +7,12 @@ from pathlib import Path
 
 from grpc_tools import protoc
 
-from hub.audit.record import AuditRecord
-from hub.errors import IDENTIFY_REASONS, Refusal
+from jembatan.audit.record import AuditRecord
+from jembatan.errors import IDENTIFY_REASONS, Refusal
 from jembatan.v1 import audit_pb2, common_pb2
 
-PROTO_ROOT = Path(__file__).resolve().parent.parent / "proto"
+REPO = Path(__file__).resolve().parent.parent
+PROTO_ROOT = REPO / "proto"
 
 
 def test_generated_code_is_not_stale(tmp_path: Path) -> None:
@@ -33,10 +34,10 @@ def test_generated_code_is_not_stale(tmp_path: Path) -> None:
     stale = [
         p.name
         for p in generated
-        if (PROTO_ROOT / "jembatan" / "v1" / p.name).read_bytes() != p.read_bytes()
+        if (REPO / "jembatan" / "v1" / p.name).read_bytes() != p.read_bytes()
     ]
     assert stale == [], f"stale generated code, run `make proto`: {stale}"
-    committed = {p.name for p in (PROTO_ROOT / "jembatan" / "v1").glob("*_pb2*.py*")}
+    committed = {p.name for p in (REPO / "jembatan" / "v1").glob("*_pb2*.py*")}
     assert committed == {p.name for p in generated}, "generated files without a .proto"
 
 

@@ -27,7 +27,7 @@ from examples.eligibility.evidence import (
 )
 from examples.eligibility.formula import decide, load_criteria
 from examples.eligibility.service import PURPOSE, SERVICES
-from hub.devstack import ELIGIBILITY_ID
+from hub.dev.devstack import ELIGIBILITY_ID
 from hub.pipeline.stages import WIB
 from policies import load_policies
 

@@ -8,7 +8,7 @@ import pytest
 
 from hub.console.officers import add_officer
 from hub.home import HubHome
-from hub.on_behalf import MAX_NAME, name_problem
+from jembatan.on_behalf import MAX_NAME, name_problem
 
 
 @pytest.mark.parametrize("name", ["siti", "budi.santoso", "Dewi_Lestari-2", "x" * MAX_NAME])

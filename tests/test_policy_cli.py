@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from connectors.bpjstk import SIMULATED as BPJSTK
-from hub.admin import enrol, init_home, register_service
 from hub.home import HubHome
+from hub.provisioning import enrol, init_home, register_service
 from policies import DEFAULT_DIRECTORY
 from tests.test_cli import jembatan
 

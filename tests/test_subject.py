@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from consent.artefact import is_code, is_field_name
+from jembatan.ids import is_code, is_field_name
 from jembatan.subject import is_nik, is_printable, may_hold_nik
 from tests.disguises import CONTROL_TEXTS, NIK_DISGUISES, disguised
 

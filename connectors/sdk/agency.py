@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from jembatan.errors import JembatanError
 from jembatan.subject import is_nik
 from jembatan.values import FieldValue
 
@@ -13,7 +14,7 @@ FieldType = Literal["text", "integer", "flag", "number", "date"]
 Sensitivity = Literal["public", "personal", "sensitive"]
 
 
-class AgencyUnavailable(Exception):
+class AgencyUnavailable(JembatanError):
     """The agency could not give a trustworthy answer (refused, failed, timed out, garbled).
 
     Messages never carry a NIK or a value: they end up in logs."""

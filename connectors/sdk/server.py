@@ -15,10 +15,11 @@ import grpc
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from connectors.sdk.agency import Agency, AgencyUnavailable, InvalidSubject
-from hub.envelope import RESPONSE_TYPE, sign_envelope
-from hub.pki import generate_key, load_cert_pem, load_key_pem, member_id_of
-from hub.tls import listen_mtls
+from jembatan.certs import member_id_of
+from jembatan.jws import RESPONSE_TYPE, sign_envelope
+from jembatan.keys import generate_key, load_cert_pem, load_key_pem, serial_text
 from jembatan.limits import MAX_MESSAGE_BYTES
+from jembatan.tls import listen_mtls
 from jembatan.v1 import connector_pb2, connector_pb2_grpc
 from jembatan.values import to_wire
 
@@ -46,7 +47,7 @@ class ConnectorIdentity:
 
     @property
     def serial(self) -> str:
-        return format(load_cert_pem(self.cert_pem).serial_number, "x")
+        return serial_text(load_cert_pem(self.cert_pem))
 
 
 @dataclass(frozen=True)

@@ -16,12 +16,14 @@ from dataclasses import dataclass, field
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
+from jembatan.errors import JembatanError
+
 _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # Sent with extra_fields on: values an honest connector must never pass on.
 EXTRA_FIELDS = {"nama_ibu_kandung": "FAULT-EXTRA-1", "alamat_lengkap": "FAULT-EXTRA-2"}
 
 
-class FaultSpecError(ValueError):
+class FaultSpecError(JembatanError, ValueError):
     pass
 
 

@@ -6,12 +6,13 @@ import importlib
 
 from connectors.sdk.agency import FieldSpec
 from connectors.simulation.agency import SimulatedAgency
+from jembatan.errors import JembatanError
 
 # Kemensos's own register, the identity anchor, then the five agencies the pilot checks.
 PILOT_AGENCIES = ("dtks", "dukcapil", "bpjstk", "bpjs_kesehatan", "atr_bpn", "polri", "himbara")
 
 
-class UnknownAgency(ValueError):
+class UnknownAgency(JembatanError, ValueError):
     pass
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
 
-from hub.client import FanOutAnswer, LegAnswer
+from jembatan.client import FanOutAnswer, LegAnswer
 from jembatan.values import FieldValue
 
 DTKS = "ID/GOV/KEMENSOS/dtks/registry"

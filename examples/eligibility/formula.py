@@ -36,6 +36,7 @@ from examples.eligibility.evidence import (
     ServiceEvidence,
     agency_name,
 )
+from jembatan.errors import JembatanError
 from jembatan.values import FieldValue
 
 __all__ = [
@@ -80,7 +81,7 @@ class Determination:
 # --- criteria
 
 
-class CriteriaError(ValueError):
+class CriteriaError(JembatanError, ValueError):
     """The criteria file is malformed: an unknown rule or threshold, or a wrongly typed value."""
 
 

@@ -21,7 +21,7 @@ from examples.eligibility.evidence import (
     Evidence,
 )
 from examples.eligibility.formula import Criteria, Determination, decide
-from hub.client import Applicant, FanOutAnswer
+from jembatan.client import Applicant, FanOutAnswer
 from jembatan.v1 import exchange_pb2
 
 PURPOSE = "bansos-eligibility"

@@ -20,8 +20,9 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from hub.audit.record import AuditRecord, leaf_hash
 from hub.store.base import AuditWriter, Nonce, PendingEntry, describe_error
+from jembatan.audit.record import AuditRecord, leaf_hash
+from jembatan.errors import JembatanError
 
 _MAX_BATCH = 4096
 _STOP = object()
@@ -29,7 +30,7 @@ _PROBE = object()
 log = logging.getLogger(__name__)
 
 
-class AuditUnavailable(Exception):
+class AuditUnavailable(JembatanError):
     """The record could not be made durable; the exchange must fail closed."""
 
 

@@ -18,8 +18,8 @@ from collections.abc import Callable
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from hub.audit.checkpoint import ORIGIN, Checkpoint, sign_checkpoint
 from hub.store.base import CheckpointStore, Lease, SoleLease, describe_error
+from jembatan.audit.checkpoint import ORIGIN, Checkpoint, sign_checkpoint
 
 log = logging.getLogger(__name__)
 

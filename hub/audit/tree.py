@@ -17,8 +17,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol
 
-from hub.audit.merkle import EMPTY_ROOT, hash_children
-from hub.errors import JembatanError
+from jembatan.audit.merkle import EMPTY_ROOT, hash_children
+from jembatan.errors import JembatanError
 
 Node = tuple[int, int, bytes]
 """(level, index, hash) of one complete subtree."""

@@ -15,13 +15,13 @@ from pathlib import Path
 
 from aiohttp import web
 
-from hub.audit.checkpoint import CheckpointError
-from hub.client import QueryRefused
 from hub.console import pages
 from hub.console.officers import check_password
 from hub.console.reader import LogReader
 from hub.console.sessions import COOKIE, LoginThrottle, Session, Sessions
 from hub.home import HubHome
+from jembatan.audit.checkpoint import CheckpointError
+from jembatan.client import QueryRefused
 from jembatan.v1 import audit_pb2
 
 log = logging.getLogger(__name__)
@@ -144,7 +144,9 @@ async def search(request: web.Request) -> web.Response:
     }
     # Which filters, never their values: the subject filter is a NIK.
     log.info("officer %s searched by %s", session.officer, ",".join(sorted(values)) or "nothing")
-    query = audit_pb2.SearchRequest(limit=PAGE, **values)
+    query = audit_pb2.SearchRequest(limit=PAGE)
+    for name, value in values.items():  # every search field is a string
+        setattr(query, name, value)
     return await _results(request, query, pages.search_form(values, "subject" in values))
 
 

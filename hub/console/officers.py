@@ -15,7 +15,7 @@ import secrets
 from pathlib import Path
 
 from hub.home import HubHome
-from hub.on_behalf import name_problem
+from jembatan.on_behalf import name_problem
 
 # RFC 7914's interactive setting: 16 MiB and tens of milliseconds per guess. The parameters
 # are stored with each hash so they can be raised later without breaking old entries.

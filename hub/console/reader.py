@@ -17,13 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from hub.audit.checkpoint import Checkpoint, CheckpointError, verify_checkpoint
-from hub.audit.merkle import ProofError, hash_leaf, verify_consistency, verify_inclusion
-from hub.audit.service import AUDITOR
 from hub.home import HubHome
-from hub.member_channel import MemberChannel, QueryRefused
-from hub.on_behalf import ON_BEHALF_OF_METADATA_KEY
-from hub.pki import CONSOLE, PkiError, load_cert_pem, roles_of
+from hub.services.audit import AUDITOR
+from jembatan.audit.checkpoint import Checkpoint, CheckpointError, verify_checkpoint
+from jembatan.audit.merkle import ProofError, hash_leaf, verify_consistency, verify_inclusion
+from jembatan.certs import CONSOLE, roles_of
+from jembatan.client import MemberChannel, QueryRefused
+from jembatan.keys import PkiError, load_cert_pem
+from jembatan.on_behalf import ON_BEHALF_OF_METADATA_KEY
 from jembatan.v1 import audit_pb2, audit_pb2_grpc
 
 T = TypeVar("T")

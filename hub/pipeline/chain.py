@@ -20,14 +20,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from hub.audit.log import AuditLog, AuditUnavailable, LogEntry, pending_entry
 from hub.audit.pseudonym import Pseudonymizer
-from hub.audit.receipt import sign_receipt
-from hub.audit.record import AuditRecord
-from hub.errors import Refusal
 from hub.logs import EXCHANGES
 from hub.metrics import HubMetrics, Observe
 from hub.pipeline.exchange import Exchange
 from hub.pipeline.stages import Stage
 from hub.store.base import PendingEntry
+from jembatan.audit.receipt import sign_receipt
+from jembatan.audit.record import AuditRecord
+from jembatan.errors import Refusal
 from jembatan.v1 import exchange_pb2
 
 log = logging.getLogger(__name__)

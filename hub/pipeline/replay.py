@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Protocol
 
-from hub.envelope import EnvelopeClaims
 from hub.store.base import Nonce
+from jembatan.jws import EnvelopeClaims
 
 _PRUNE_EVERY = 4096
 

@@ -8,7 +8,6 @@ the chain itself, for refusals as well as releases.
 from __future__ import annotations
 
 import datetime
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from time import perf_counter
@@ -20,7 +19,15 @@ from google.protobuf.message import DecodeError
 from google.protobuf.unknown_fields import UnknownFieldSet
 
 from consent.artefact import ConsentVerifier, artefact_digest, check_covers
-from hub.envelope import (
+from hub.pipeline.exchange import Exchange, Peer
+from hub.pipeline.replay import ReplayGuard
+from hub.routing import ConnectorPool
+from hub.store.base import ACTIVE, REVOKED, MemberCertificate
+from hub.store.snapshot import RegistrySnapshot
+from jembatan.certs import APPROVER, member_id_of, roles_of
+from jembatan.errors import Refusal
+from jembatan.ids import is_code, is_correlation_id, is_field_name, is_service_id
+from jembatan.jws import (
     APPROVAL_TYPE,
     REQUEST_TYPE,
     RESPONSE_TYPE,
@@ -28,14 +35,7 @@ from hub.envelope import (
     envelope_key_id,
     verify_envelope,
 )
-from hub.errors import Refusal
-from hub.ids import is_service_id
-from hub.pipeline.exchange import Exchange, Peer
-from hub.pipeline.replay import ReplayGuard
-from hub.pki import APPROVER, PkiError, load_cert_pem, member_id_of, roles_of
-from hub.routing import ConnectorPool
-from hub.store.base import ACTIVE, REVOKED, MemberCertificate
-from hub.store.snapshot import RegistrySnapshot
+from jembatan.keys import PkiError, load_cert_pem, serial_text
 from jembatan.limits import MAX_CORRELATION_ID, MAX_FIELDS
 from jembatan.subject import is_nik, is_printable, may_hold_nik
 from jembatan.v1 import common_pb2, connector_pb2, exchange_pb2
@@ -45,9 +45,6 @@ from policies import Decision, PolicySet, PolicyValueError
 _Message = TypeVar("_Message", exchange_pb2.QueryRequest, exchange_pb2.QueryBody)
 # Indonesia's western time zone (WIB): "today" for date predicates is the pilot's today.
 WIB = datetime.timezone(datetime.timedelta(hours=7))
-_FIELD_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
-PURPOSE_CODE = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
-_REQUEST_ID = re.compile(rf"[A-Za-z0-9._:-]{{0,{MAX_CORRELATION_ID}}}")
 _JUSTIFICATION_MIN, _JUSTIFICATION_MAX, _REFERENCE_MAX = 10, 500, 200
 TREATMENTS = {
     "raw": common_pb2.RAW,
@@ -90,9 +87,7 @@ class CertificateCache:
             key = cert.public_key()
             if not isinstance(key, ec.EllipticCurvePublicKey):
                 raise PkiError("certificate key is not ECDSA")
-            hit = PeerMember(
-                member_id_of(cert), format(cert.serial_number, "x"), key, roles_of(cert)
-            )
+            hit = PeerMember(member_id_of(cert), serial_text(cert), key, roles_of(cert))
             if len(self._parsed) >= self._limit:
                 self._parsed.clear()
             self._parsed[pem] = hit
@@ -207,16 +202,16 @@ def _parse_body(data: bytes) -> exchange_pb2.QueryBody:
         raise Refusal(
             "MALFORMED_REQUEST", "service_id is not INSTANCE/CLASS/MEMBER/SUBSYSTEM/SERVICE"
         )
-    if not PURPOSE_CODE.fullmatch(body.purpose) or may_hold_nik(body.purpose):
+    if not is_code(body.purpose):
         raise Refusal("MALFORMED_REQUEST", "purpose is not a purpose code")
-    if not _REQUEST_ID.fullmatch(body.request_id) or may_hold_nik(body.request_id):
+    if not is_correlation_id(body.request_id):
         raise Refusal(
             "MALFORMED_REQUEST", f"request_id must be 0..{MAX_CORRELATION_ID} of [A-Za-z0-9._:-]"
         )
     fields = list(body.fields)
     if not fields or len(fields) > MAX_FIELDS or len(set(fields)) != len(fields):
         raise Refusal("MALFORMED_REQUEST", f"fields must be 1..{MAX_FIELDS} distinct names")
-    if any(not _FIELD_NAME.fullmatch(f) or may_hold_nik(f) for f in fields):
+    if not all(is_field_name(f) for f in fields):
         raise Refusal("MALFORMED_REQUEST", "a field name is not of the form [a-z][a-z0-9_]*")
     return body
 

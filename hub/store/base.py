@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from hub.errors import JembatanError
+from jembatan.errors import JembatanError
 
 
 class StoreError(JembatanError):

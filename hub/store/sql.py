@@ -15,7 +15,6 @@ from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 from hub.audit import tree
-from hub.audit.merkle import hash_leaf
 from hub.store.base import (
     ACTIVE,
     APPROVED,
@@ -35,6 +34,7 @@ from hub.store.base import (
     ServiceFieldMap,
     ServiceRoute,
 )
+from jembatan.audit.merkle import hash_leaf
 
 # The officers' search filters (``SqlStore.search``). The JSON ones differ per engine.
 SEARCH_COLUMNS = {

@@ -8,7 +8,7 @@ import hashlib
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from hub.audit.checkpoint import (
+from jembatan.audit.checkpoint import (
     ORIGIN,
     Checkpoint,
     CheckpointError,

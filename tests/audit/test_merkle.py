@@ -15,8 +15,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hub.audit import merkle
-from hub.audit.merkle import (
+from jembatan.audit import merkle
+from jembatan.audit.merkle import (
     EMPTY_ROOT,
     ProofError,
     RootMismatch,
@@ -28,7 +28,7 @@ from hub.audit.merkle import (
     verify_consistency,
     verify_inclusion,
 )
-from hub.errors import JembatanError
+from jembatan.errors import JembatanError
 
 h = bytes.fromhex
 
@@ -221,7 +221,7 @@ def test_domain_separation_prefixes() -> None:
 
 
 def test_hash_leaf_agrees_with_the_record_module() -> None:
-    from hub.audit.record import leaf_hash
+    from jembatan.audit.record import leaf_hash
 
     assert hash_leaf(b'{"a":1}') == leaf_hash(b'{"a":1}')
 

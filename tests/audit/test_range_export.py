@@ -9,9 +9,15 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from hub.audit import tree
-from hub.audit.checkpoint import ORIGIN, Checkpoint, CheckpointError, sign_checkpoint, verifier_key
-from hub.audit.record import leaf_hash
-from hub.audit.verify import VerificationFailed, range_export_lines, verify_range_export
+from jembatan.audit.checkpoint import (
+    ORIGIN,
+    Checkpoint,
+    CheckpointError,
+    sign_checkpoint,
+    verifier_key,
+)
+from jembatan.audit.record import leaf_hash
+from jembatan.audit.verify import VerificationFailed, range_export_lines, verify_range_export
 
 SIZE = 37
 KEY = Ed25519PrivateKey.generate()

@@ -8,7 +8,7 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hub.audit.record import RECORD_VERSION, AuditRecord, leaf_hash
+from jembatan.audit.record import RECORD_VERSION, AuditRecord, leaf_hash
 
 text = st.text(max_size=20)
 names = st.lists(st.from_regex(r"[a-z_]{1,12}", fullmatch=True), max_size=4, unique=True)

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from hub.client import QueryRefused
 from hub.store.sqlite import SqliteAuditWriter
+from jembatan.client import QueryRefused
 from tests.stack import employment_query, start_stack
 
 RECORDS = 12
@@ -193,7 +193,7 @@ def test_a_forked_tree_head_is_detected(pristine: Path, tmp_path: Path) -> None:
 
 
 def _rehash_leaves(home: Path) -> None:
-    from hub.audit.record import leaf_hash
+    from jembatan.audit.record import leaf_hash
 
     with sqlite3.connect(home / "hub.db") as conn:
         rows = conn.execute("SELECT idx, record FROM audit_log").fetchall()

@@ -13,11 +13,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hub.audit import merkle, tree
-from hub.audit.merkle import hash_leaf, root_of, verify_consistency, verify_inclusion
+from hub.audit import tree
 from hub.audit.tree import MemoryNodes, MissingNode, Node, new_nodes
 from hub.store.sql import NodeTable
 from hub.store.sqlite import SqliteDatabase
+from jembatan.audit import merkle
+from jembatan.audit.merkle import hash_leaf, root_of, verify_consistency, verify_inclusion
 
 h = bytes.fromhex
 

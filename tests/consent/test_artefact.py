@@ -27,10 +27,6 @@ from consent.artefact import (
     check_covers,
     generate_consent_manager_key,
     grant,
-    load_private_key_pem,
-    load_public_key_pem,
-    private_key_to_pem,
-    public_key_to_pem,
     sign_consent,
     sign_revocation,
     sign_subject_token,
@@ -38,8 +34,15 @@ from consent.artefact import (
     verify_revocation,
     verify_subject_token,
 )
-from hub.errors import Refusal
-from hub.pki import generate_key, key_to_pem
+from jembatan.errors import Refusal
+from jembatan.keys import (
+    PkiError,
+    generate_key,
+    key_to_pem,
+    load_ed25519_private_pem,
+    load_ed25519_public_pem,
+    public_key_to_pem,
+)
 
 PORTAL = "ID/GOV/KEMENSOS/perlinsos"
 CLIENT = "ID/GOV/KEMENSOS/eligibility"
@@ -437,22 +440,22 @@ def test_verifier_is_bound_to_its_issuer() -> None:
 
 
 def test_key_pem_round_trip() -> None:
-    loaded = load_private_key_pem(private_key_to_pem(KEY))
+    loaded = load_ed25519_private_pem(key_to_pem(KEY))
     assert verify_consent(sign_consent(ARTEFACT, loaded), PUBLIC, issuer=PORTAL) == ARTEFACT
-    public = load_public_key_pem(public_key_to_pem(PUBLIC))
+    public = load_ed25519_public_pem(public_key_to_pem(PUBLIC))
     assert verify_consent(TOKEN, public, issuer=PORTAL) == ARTEFACT
 
 
 def test_key_pem_refuses_other_key_types() -> None:
-    with pytest.raises(ValueError, match="expected Ed25519"):
-        load_private_key_pem(key_to_pem(generate_key()))
+    with pytest.raises(PkiError, match="expected Ed25519"):
+        load_ed25519_private_pem(key_to_pem(generate_key()))
     p256_public = (
         generate_key()
         .public_key()
         .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     )
-    with pytest.raises(ValueError, match="expected Ed25519"):
-        load_public_key_pem(p256_public)
+    with pytest.raises(PkiError, match="expected Ed25519"):
+        load_ed25519_public_pem(p256_public)
 
 
 # --- subject tokens ---------------------------------------------------------------------------

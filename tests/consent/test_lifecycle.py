@@ -17,16 +17,11 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from connectors.bpjstk.adapter import EMPLOYMENT_SERVICE, WAGE_BAND_SERVICE
-from consent.artefact import (
-    grant,
-    load_public_key_pem,
-    sign_consent,
-    sign_revocation,
-    sign_subject_token,
-)
+from consent.artefact import grant, sign_consent, sign_revocation, sign_subject_token
 from consent.receipt import ReceiptError, verify_consent_receipt
-from hub.client import HubClient, QueryRefused
 from hub.home import CONSENT_MANAGER_ID
+from jembatan.client import HubClient, QueryRefused
+from jembatan.keys import load_ed25519_public_pem
 from jembatan.v1 import consent_pb2
 from tests.stack import ELIGIBILITY_ID, EMPLOYMENT_FIELDS, PURPOSE, Stack, employment_query
 
@@ -599,7 +594,7 @@ async def test_a_receipt_verifies_with_the_hubs_key_and_an_altered_one_does_not(
             "CONSENT_REQUEST_UNKNOWN",
             "Receipt",
         )
-    hub_key = load_public_key_pem(stack.home.log_public_key.read_bytes())
+    hub_key = load_ed25519_public_pem(stack.home.log_public_key.read_bytes())
     document = verify_consent_receipt(receipt, hub_key)
     assert (document["record_id"], document["state"], document["controller"]) == (
         consent_id,

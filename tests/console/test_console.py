@@ -19,10 +19,10 @@ import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
 from consent.artefact import sign_subject_token
-from hub.client import QueryRefused
 from hub.console.officers import officers_file
+from hub.dev.processes import start_jembatan
 from hub.home import CONSENT_MANAGER_ID
-from hub.processes import start_jembatan
+from jembatan.client import QueryRefused
 from jembatan.v1 import audit_pb2, audit_pb2_grpc, exchange_pb2
 from tests.stack import EMPLOYMENT_SERVICE, Stack, employment_query
 

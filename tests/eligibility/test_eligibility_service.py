@@ -20,7 +20,7 @@ from examples.eligibility.evidence import (
 )
 from examples.eligibility.formula import decide, load_criteria
 from examples.eligibility.service import PURPOSE, SERVICES, EligibilityService
-from hub.client import Applicant, FanOutAnswer, LegAnswer, QueryAnswer, QueryRefused, Released
+from jembatan.client import Applicant, FanOutAnswer, LegAnswer, QueryAnswer, QueryRefused, Released
 from jembatan.v1 import exchange_pb2
 from tests.eligibility.cases import CLEAN
 

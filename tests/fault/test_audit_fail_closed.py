@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from hub.client import QueryRefused
+from jembatan.client import QueryRefused
 from tests.stack import Stack, employment_query
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import grpc
 import pytest
 
-from hub.client import refusal_of
+from jembatan.client import refusal_of
 from jembatan.v1 import exchange_pb2
 from tests.stack import Stack, employment_query
 

@@ -15,21 +15,13 @@ from cryptography.hazmat.primitives import serialization
 
 from connectors.bpjstk.adapter import EMPLOYMENT_SERVICE
 from connectors.sdk.agency import FieldSpec
-from hub.admin import certificate_record, revoke_certificate
-from hub.admin_client import AdminClient
-from hub.client import HubClient, QueryAnswer, QueryRefused, refusal_of
+from hub.dev.processes import RunningProcess, start_module
 from hub.home import CONSENT_MANAGER_ID, HUB_MEMBER_ID
-from hub.pki import (
-    CertificateAuthority,
-    cert_to_pem,
-    generate_key,
-    key_to_pem,
-    load_cert_pem,
-    make_csr,
-    member_id_of,
-    roles_of,
-)
-from hub.processes import RunningProcess, start_module
+from hub.pki import CertificateAuthority
+from hub.provisioning import certificate_record, revoke_certificate
+from jembatan.certs import make_csr, member_id_of, roles_of
+from jembatan.client import AdminClient, HubClient, QueryAnswer, QueryRefused, refusal_of
+from jembatan.keys import cert_to_pem, generate_key, key_to_pem, load_cert_pem, serial_text
 from jembatan.v1 import admin_pb2, admin_pb2_grpc, common_pb2
 from policies import load_policies
 from tests.stack import ADMINISTRATOR_ID, ELIGIBILITY_ID, Stack, employment_query
@@ -289,7 +281,7 @@ async def test_a_csr_for_another_member_or_no_csr_at_all_is_refused(stack: Stack
 async def test_revocation_through_the_api_bites_on_the_very_next_call(stack: Stack) -> None:
     key_pem, cert_pem = await _enrolled(stack, REVOKED_ID)
     await _query(stack, key_pem, cert_pem)
-    serial = format(load_cert_pem(cert_pem).serial_number, "x")
+    serial = serial_text(load_cert_pem(cert_pem))
     async with stack.admin() as admin:
         revoked = await admin.revoke(serial, "key-compromise")
         again = await _refused(admin.revoke(serial))
@@ -310,7 +302,7 @@ async def test_revocation_through_the_api_bites_on_the_very_next_call(stack: Sta
 
 
 def _serial(cert_pem: bytes) -> str:
-    return format(load_cert_pem(cert_pem).serial_number, "x")
+    return serial_text(load_cert_pem(cert_pem))
 
 
 async def test_renewal_gives_a_new_certificate_at_once_for_the_default_validity_once(

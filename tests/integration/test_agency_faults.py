@@ -15,10 +15,11 @@ import pytest
 from connectors.bpjstk.adapter import AGENCY_ID, EMPLOYMENT_SERVICE
 from connectors.polri.adapter import AGENCY_ID as POLRI_ID
 from connectors.simulation.pilot import simulated_agency
-from hub.admin import issue, register_service
-from hub.client import QueryRefused
-from hub.pki import generate_key, make_csr
-from hub.processes import RunningProcess, start_module
+from hub.dev.processes import RunningProcess, start_module
+from hub.provisioning import issue, register_service
+from jembatan.certs import make_csr
+from jembatan.client import QueryRefused
+from jembatan.keys import generate_key
 from tests.rogue_connector import CATALOGUE, ROGUE_AGENCY_ID, received, service_id
 from tests.stack import PURPOSE, Stack, employment_query, start_stack
 

@@ -10,10 +10,10 @@ import json
 import grpc
 import pytest
 
-from hub.admin import enrol, revoke_certificate
 from hub.audit.pseudonym import Pseudonymizer
-from hub.audit.verify import verify_range_export
-from hub.client import QueryRefused, refusal_of
+from hub.provisioning import enrol, revoke_certificate
+from jembatan.audit.verify import verify_range_export
+from jembatan.client import QueryRefused, refusal_of
 from jembatan.v1 import audit_pb2, audit_pb2_grpc
 from tests.stack import ELIGIBILITY_ID, Stack, employment_query
 

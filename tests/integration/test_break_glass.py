@@ -12,8 +12,8 @@ from collections.abc import Callable
 import grpc
 import pytest
 
-from hub.admin import revoke_certificate
-from hub.client import HubClient, QueryRefused
+from hub.provisioning import revoke_certificate
+from jembatan.client import HubClient, QueryRefused
 from jembatan.v1 import audit_pb2, exchange_pb2
 from tests.disguises import CONTROL_TEXTS, NIK_DISGUISES, disguised, traces
 from tests.stack import EMPLOYMENT_SERVICE, Stack

@@ -11,8 +11,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from consent.artefact import sign_subject_token
-from hub.client import refusal_of
 from hub.home import CONSENT_MANAGER_ID
+from jembatan.client import refusal_of
 from jembatan.v1 import audit_pb2, audit_pb2_grpc
 from tests.stack import ELIGIBILITY_ID, Stack, employment_query
 

@@ -13,9 +13,11 @@ import grpc
 import pytest
 
 from connectors.bpjstk.adapter import EMPLOYMENT_SERVICE, WAGE_BAND_SERVICE
-from hub.client import Applicant, HubClient, refusal_of
-from hub.pki import CertificateAuthority, cert_to_pem, generate_key, key_to_pem, make_csr
-from hub.processes import RunningProcess
+from hub.dev.processes import RunningProcess
+from hub.pki import CertificateAuthority
+from jembatan.certs import make_csr
+from jembatan.client import Applicant, HubClient, refusal_of
+from jembatan.keys import cert_to_pem, generate_key, key_to_pem
 from jembatan.v1 import exchange_pb2
 from tests.rogue_connector import DOWN_SERVICE, flaky_fails, service_id
 from tests.stack import EMPLOYMENT_FIELDS, PURPOSE, Stack

@@ -10,10 +10,10 @@ import grpc
 import pytest
 
 from consent.artefact import sign_subject_token
-from hub.audit.record import AuditRecord
-from hub.client import refusal_of
 from hub.home import CONSENT_MANAGER_ID
-from hub.on_behalf import ON_BEHALF_OF_METADATA_KEY
+from jembatan.audit.record import AuditRecord
+from jembatan.client import refusal_of
+from jembatan.on_behalf import ON_BEHALF_OF_METADATA_KEY
 from jembatan.v1 import (
     admin_pb2,
     admin_pb2_grpc,

@@ -23,9 +23,9 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
 from prometheus_client.parser import text_string_to_metric_families
 
 from connectors.bpjstk.adapter import EMPLOYMENT_SERVICE
-from hub.client import QueryRefused
 from hub.home import HUB_MEMBER_ID
 from hub.server import SERVICE_NAMES
+from jembatan.client import QueryRefused
 from tests.stack import ELIGIBILITY_ID, PURPOSE, Stack, employment_query, start_stack
 
 BPJSTK_AGENCY = "ID/GOV/BPJSTK/wages"

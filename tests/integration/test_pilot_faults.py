@@ -25,8 +25,8 @@ from examples.eligibility.evidence import (
 )
 from examples.eligibility.formula import decide, load_criteria
 from examples.eligibility.service import SERVICES, EligibilityService
-from hub.admin import register_service
-from hub.client import Applicant, HubClient
+from hub.provisioning import register_service
+from jembatan.client import Applicant, HubClient
 from tests.stack import Stack, start_stack
 
 DOWN = "dukcapil"  # registered, but its connector never runs

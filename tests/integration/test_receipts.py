@@ -14,12 +14,13 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from connectors.bpjstk.adapter import EMPLOYMENT_SERVICE
-from consent.artefact import load_public_key_pem
-from hub.audit.checkpoint import CheckpointError, verifier_key
-from hub.audit.merkle import ProofError, verify_consistency
-from hub.audit.receipt import ReceiptInvalid
-from hub.client import HubClient, QueryAnswer, QueryRefused
-from hub.pki import CertificateAuthority, cert_to_pem, generate_key, key_to_pem, make_csr
+from hub.pki import CertificateAuthority
+from jembatan.audit.checkpoint import CheckpointError, verifier_key
+from jembatan.audit.merkle import ProofError, verify_consistency
+from jembatan.audit.receipt import ReceiptInvalid
+from jembatan.certs import make_csr
+from jembatan.client import HubClient, QueryAnswer, QueryRefused
+from jembatan.keys import cert_to_pem, generate_key, key_to_pem, load_ed25519_public_pem
 from jembatan.v1 import audit_pb2, audit_pb2_grpc, exchange_pb2
 from tests.stack import Stack, employment_query
 
@@ -92,7 +93,7 @@ async def test_an_unregistered_caller_gets_no_checkpoint(stack: Stack) -> None:
         key_pem=key_to_pem(key),
         cert_pem=cert_to_pem(cert),
         ca_pem=stack.home.ca_cert.read_bytes(),
-        log_key=load_public_key_pem(stack.home.log_public_key.read_bytes()),
+        log_key=load_ed25519_public_pem(stack.home.log_public_key.read_bytes()),
     ) as client:
         with pytest.raises(QueryRefused) as refused:
             await client.checkpoint(_verifier(stack))

@@ -16,10 +16,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from hub.pki import (
-    CA_CERT_FILE,
-    CA_KEY_FILE,
-    CertificateAuthority,
+from hub.pki import CA_CERT_FILE, CA_KEY_FILE, CertificateAuthority, verify_issued_by
+from hub.routing import connector_channel_options
+from jembatan.certs import make_csr, member_dns_name, member_id_of
+from jembatan.keys import (
     PkiError,
     cert_to_pem,
     fingerprint,
@@ -27,12 +27,7 @@ from hub.pki import (
     key_to_pem,
     load_cert_pem,
     load_key_pem,
-    make_csr,
-    member_dns_name,
-    member_id_of,
-    verify_issued_by,
 )
-from hub.routing import connector_channel_options
 
 MEMBER = "ID/GOV/KEMENSOS/eligibility"
 OTHER = "ID/GOV/BPJSTK/wages"

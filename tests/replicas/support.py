@@ -14,8 +14,8 @@ from pathlib import Path
 
 import psycopg
 
-from hub.client import HubClient, QueryAnswer, QueryRefused
-from hub.processes import RunningProcess
+from hub.dev.processes import RunningProcess
+from jembatan.client import HubClient, QueryAnswer, QueryRefused
 from tests.postgres import fresh_schema
 from tests.stack import Stack, start_replica, start_stack
 

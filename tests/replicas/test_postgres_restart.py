@@ -18,7 +18,7 @@ from pathlib import Path
 import grpc
 import pytest
 
-from hub.client import QueryAnswer, QueryRefused
+from jembatan.client import QueryAnswer, QueryRefused
 from tests.replicas.support import assert_one_log, replicas
 from tests.stack import employment_query
 

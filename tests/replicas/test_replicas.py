@@ -14,10 +14,11 @@ import grpc
 import pytest
 
 from connectors.bpjstk.adapter import EMPLOYMENT_SERVICE
-from hub.admin import issue
-from hub.client import HubClient, QueryRefused
 from hub.home import write_private
-from hub.pki import cert_to_pem, generate_key, key_to_pem, load_cert_pem, make_csr
+from hub.provisioning import issue
+from jembatan.certs import make_csr
+from jembatan.client import HubClient, QueryRefused
+from jembatan.keys import cert_to_pem, generate_key, key_to_pem, load_cert_pem, serial_text
 from jembatan.v1 import exchange_pb2
 from tests.replicas.support import Replicas, assert_one_log, replicas, run_load
 from tests.stack import ELIGIBILITY_ID, EMPLOYMENT_FIELDS, PURPOSE, employment_query
@@ -78,7 +79,7 @@ def _second_certificate(pair: Replicas, tmp: Path) -> tuple[Path, Path, str]:
     key_path, cert_path = tmp / "key.pem", tmp / "cert.pem"
     write_private(key_path, key_to_pem(key))
     cert_path.write_bytes(cert_to_pem(cert))
-    return key_path, cert_path, format(cert.serial_number, "x")
+    return key_path, cert_path, serial_text(cert)
 
 
 async def test_a_certificate_revoked_through_one_replica_is_refused_by_both(
@@ -87,7 +88,7 @@ async def test_a_certificate_revoked_through_one_replica_is_refused_by_both(
     nik = pair.stack.people.employed
     token, _ = pair.stack.consent(nik)
     key_path, cert_path, serial = _second_certificate(pair, tmp_path)
-    assert format(load_cert_pem(cert_path.read_bytes()).serial_number, "x") == serial
+    assert serial_text(load_cert_pem(cert_path.read_bytes())) == serial
 
     def client(replica: int) -> HubClient:
         return HubClient(

@@ -13,8 +13,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from connectors.bpjstk.adapter import EMPLOYMENT_SERVICE
-from hub.client import QueryRefused
-from hub.pki import generate_key, make_csr
+from jembatan.certs import make_csr
+from jembatan.client import QueryRefused
+from jembatan.keys import generate_key
 from jembatan.v1 import admin_pb2
 from tests.disguises import CONTROL_TEXTS, NIK_DISGUISES, disguised, traces
 from tests.stack import EMPLOYMENT_FIELDS, PURPOSE, Stack

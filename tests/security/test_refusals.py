@@ -22,22 +22,24 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from connectors.bpjstk.adapter import EMPLOYMENT_SERVICE, WAGE_BAND_SERVICE
-from consent.artefact import grant, load_public_key_pem, sign_consent, sign_revocation
-from hub.admin import issue, revoke_certificate
-from hub.client import HubClient, QueryAnswer, QueryRefused
-from hub.envelope import REQUEST_TYPE, RESPONSE_TYPE, body_digest, sign_envelope
-from hub.errors import REASON_METADATA_KEY
+from consent.artefact import grant, sign_consent, sign_revocation
 from hub.home import CONSENT_MANAGER_ID
-from hub.pki import (
-    CertificateAuthority,
+from hub.pki import CertificateAuthority
+from hub.provisioning import issue, revoke_certificate
+from hub.store.sqlite import SqliteRegistry
+from jembatan.certs import make_csr
+from jembatan.client import HubClient, QueryAnswer, QueryRefused
+from jembatan.errors import REASON_METADATA_KEY
+from jembatan.jws import REQUEST_TYPE, RESPONSE_TYPE, body_digest, sign_envelope
+from jembatan.keys import (
     cert_to_pem,
     generate_key,
     key_to_pem,
     load_cert_pem,
+    load_ed25519_public_pem,
     load_key_pem,
-    make_csr,
+    serial_text,
 )
-from hub.store.sqlite import SqliteRegistry
 from jembatan.v1 import exchange_pb2, exchange_pb2_grpc
 from tests.stack import ELIGIBILITY_ID, EMPLOYMENT_FIELDS, PURPOSE, Stack, employment_query
 
@@ -190,7 +192,7 @@ def _client_from(stack: Stack, key: ec.EllipticCurvePrivateKey, cert_pem: bytes)
         key_pem=key_to_pem(key),
         cert_pem=cert_pem,
         ca_pem=stack.home.ca_cert.read_bytes(),
-        log_key=load_public_key_pem(stack.home.log_public_key.read_bytes()),
+        log_key=load_ed25519_public_pem(stack.home.log_public_key.read_bytes()),
     )
 
 
@@ -279,7 +281,7 @@ async def test_unregistered_certificate_is_told_only_unauthenticated(stack: Stac
 
 async def test_revoked_certificate_is_refused_on_the_very_next_call(stack: Stack) -> None:
     key, cert_pem = _registered_certificate(stack)
-    serial = format(load_cert_pem(cert_pem).serial_number, "x")
+    serial = serial_text(load_cert_pem(cert_pem))
     async with _client_from(stack, key, cert_pem) as client:
         await expect_released(stack, client, _nik(stack))
         body = _body(stack, client)  # its consent granted before the count starts
@@ -300,8 +302,8 @@ async def test_unidentified_caller_never_sees_the_precise_reason(stack: Stack, c
         key, cert_pem = _unregistered_certificate(stack)
     else:
         key, cert_pem = _registered_certificate(stack)
-        revoke_certificate(stack.home, format(load_cert_pem(cert_pem).serial_number, "x"), "t")
-    serial = format(load_cert_pem(cert_pem).serial_number, "x")
+        revoke_certificate(stack.home, serial_text(load_cert_pem(cert_pem)), "t")
+    serial = serial_text(load_cert_pem(cert_pem))
     async with _client_from(stack, key, cert_pem) as client:
         request = client.sign(_body(stack, client))
     credentials = grpc.ssl_channel_credentials(

@@ -15,8 +15,6 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from hub.audit.merkle import consistency_proof, root_of, verify_inclusion
-from hub.audit.record import AuditRecord, leaf_hash
 from hub.store import open_audit_writer, open_store
 from hub.store.base import (
     APPROVED,
@@ -30,6 +28,8 @@ from hub.store.base import (
     Nonce,
     PendingEntry,
 )
+from jembatan.audit.merkle import consistency_proof, root_of, verify_inclusion
+from jembatan.audit.record import AuditRecord, leaf_hash
 
 T0 = "2026-11-23T10:00:00.000+00:00"
 

@@ -1,0 +1,69 @@
+"""Part two of the demo: the eligibility service decides every household, through the hub.
+
+Each household head is one applicant: one consent artefact covering the seven services,
+seven legs in one fan-out, all applicants streamed over one bulk call. The decisions are
+then set against the ground truth the simulator knows, and against DTKS alone.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from connectors.population import Population
+from consent.artefact import grant, sign_consent
+from examples.eligibility.evaluation import Row, evaluate, render
+from examples.eligibility.evidence import DTKS, Evidence
+from examples.eligibility.formula import load_criteria
+from examples.eligibility.service import PURPOSE, SERVICES, EligibilityService
+from hub.home import CONSENT_MANAGER_ID
+from hub.progress import Progress
+from jembatan.client import HubClient
+
+
+def _in_dtks(evidence: Evidence) -> bool | None:
+    """What DTKS alone would say: listed, not listed, or (leg failed) unknown."""
+    dtks = evidence.of(DTKS)
+    if dtks.state == "unavailable":
+        return None
+    return dtks.state == "found" and dtks.fields.get("in_dtks") is True
+
+
+async def run_eligibility(
+    client: HubClient, portal: HubClient, consent_key: Ed25519PrivateKey, population: Population
+) -> tuple[int, int]:
+    """Decide every household; print the per-village report. Returns the exchanges made
+    and the consent calls (grants) before them."""
+    households = {f"{h.village.name}-{h.index}": h for h in population.households}
+    # The Perlinsos portal records each applicant's consent to these seven checks and
+    # registers it at the hub, which honours no artefact it was not given.
+    consents = {
+        h.head.nik: sign_consent(
+            grant(
+                issuer=CONSENT_MANAGER_ID,
+                subject=h.head.nik,
+                grantee=client.client_id,
+                purpose=PURPOSE,
+                services=SERVICES,
+                valid_for=datetime.timedelta(days=30),
+            ),
+            consent_key,
+        )
+        for h in households.values()
+    }
+    grants = await portal.grant_consents(consents.values())
+    service = EligibilityService(client, load_criteria(), consents.__getitem__)
+    bar = Progress(len(households), "applicants")
+    rows = []
+    async for applicant_id, determination, evidence in service.run(
+        ((applicant_id, h.head.nik) for applicant_id, h in households.items()),
+        progress=lambda _: bar.advance(),
+    ):
+        household = households[applicant_id]
+        rows.append(
+            Row(household.village.name, household.welfare, determination, _in_dtks(evidence))
+        )
+    bar.close()
+    print(render(evaluate(rows)))
+    return len(households) * len(SERVICES), grants

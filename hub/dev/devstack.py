@@ -1,0 +1,129 @@
+"""A whole hub on loopback: a throw-away home, the hub and the simulated agencies as
+separate processes. The demo, the tests and the benchmarks all start it this way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from hub.dev.processes import RunningProcess, start_jembatan
+from hub.home import CONSENT_MANAGER_ID, HubHome
+from hub.provisioning import MemberFiles, enrol, init_consent_manager, init_home
+from jembatan.client import HubClient
+from jembatan.keys import load_ed25519_private_pem, load_ed25519_public_pem
+
+ELIGIBILITY_ID = "ID/GOV/KEMENSOS/eligibility"
+# The second official who countersigns break-glass queries (two-person approval).
+SUPERVISOR_ID = "ID/GOV/KEMENSOS/supervisor"
+
+
+def prepare_home(
+    root: Path, agencies: Sequence[str] | None = None, *, database_url: str | None = None
+) -> HubHome:
+    """CA, hub keys, the consent manager, the eligibility service with its supervisor (the
+    approver of break-glass queries) and the agencies; the
+    registry in ``database_url`` (PostgreSQL) if given, else in the home's SQLite file."""
+    from connectors.simulation.pilot import PILOT_AGENCIES, simulated_agency
+
+    home = HubHome(root, database_url=database_url)
+    init_home(home)
+    init_consent_manager(home)
+    for member_id in (ELIGIBILITY_ID, CONSENT_MANAGER_ID):
+        enrol(home, member_id)
+    enrol(home, SUPERVISOR_ID, roles=["approver"])
+    for name in agencies or PILOT_AGENCIES:
+        enrol(home, simulated_agency(name).agency_id)
+    return home
+
+
+@dataclass
+class DevStack:
+    home: HubHome
+    hub: RunningProcess
+    agencies: RunningProcess
+
+    @property
+    def address(self) -> str:
+        return self.hub.address
+
+    @property
+    def consent_key(self) -> Ed25519PrivateKey:
+        return load_ed25519_private_pem(
+            (self.home.member_dir(CONSENT_MANAGER_ID) / "consent.key").read_bytes()
+        )
+
+    def member_files(self, member_id: str) -> MemberFiles:
+        directory = self.home.member_dir(member_id)
+        return MemberFiles(member_id, directory / "key.pem", directory / "cert.pem")
+
+    def client(self, member_id: str = ELIGIBILITY_ID, *, timeout_s: float = 5.0) -> HubClient:
+        files = self.member_files(member_id)
+        return HubClient(
+            self.address,
+            key_pem=files.key_pem,
+            cert_pem=files.cert_pem,
+            ca_pem=self.home.ca_cert.read_bytes(),
+            log_key=load_ed25519_public_pem(self.home.log_public_key.read_bytes()),
+            timeout_s=timeout_s,
+        )
+
+    def stop(self) -> None:
+        self.hub.stop()
+        self.agencies.stop()
+
+
+def start(
+    home: HubHome,
+    *,
+    seed: int = 2026,
+    scale: float = 1.0,
+    policies: Path | None = None,
+    hub_args: Sequence[str] = (),
+    sim_args: Sequence[str] = (),
+    hub_stderr: IO[str] | None = None,
+) -> DevStack:
+    """Start the agencies (routed in the hub's registry), then the hub."""
+    agencies = start_jembatan(
+        "agencies",
+        [
+            *home_args(home),
+            "sim",
+            "--register",
+            "--seed",
+            str(seed),
+            "--scale",
+            str(scale),
+            *sim_args,
+        ],
+    )
+    try:
+        policy_args = ["--policies", str(policies)] if policies else []
+        hub = start_hub(home, [*policy_args, *hub_args], stderr=hub_stderr)
+    except BaseException:
+        agencies.stop()
+        raise
+    return DevStack(home, hub, agencies)
+
+
+def home_args(home: HubHome) -> list[str]:
+    """``jembatan`` options naming the home and its store."""
+    store = ["--database", home.database_url] if home.database_url else []
+    return ["--home", str(home.root), *store]
+
+
+def start_hub(
+    home: HubHome,
+    args: Sequence[str] = (),
+    name: str = "hub",
+    stderr: IO[str] | None = None,
+) -> RunningProcess:
+    """One hub process on a free loopback port; call again for another replica of a home
+    whose store is a PostgreSQL database."""
+    return start_jembatan(
+        name, [*home_args(home), "serve", "--listen", "127.0.0.1:0", *args], stderr=stderr
+    )

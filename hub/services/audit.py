@@ -1,0 +1,295 @@
+"""The Audit gRPC service.
+
+Checkpoints and proofs carry hashes only, so any member may ask for them: a client checks
+that its own exchange was recorded without learning anything about anyone else's.
+Searching and reading records needs the auditor role in the caller's certificate, and every
+such call — allowed or refused, for the role or for what it asked — is itself appended to
+the log before it is answered, so the officers' own access is as auditable as the exchanges
+they review. A follower (``StreamRecords``) is checked again before every poll: revoking
+the officer's certificate ends the stream. A citizen's view of who accessed their data is
+the consent manager's call, made for a citizen it has just authenticated.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+from collections.abc import AsyncIterator
+
+import grpc
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from google.protobuf.message import Message
+
+from consent.artefact import verify_subject_token
+from hub.audit.pseudonym import Pseudonymizer
+from hub.audit.publisher import CheckpointPublisher
+from hub.home import CONSENT_MANAGER_ID
+from hub.pipeline.stages import PeerMember
+from hub.services.calls import CallRecorder
+from hub.services.exchange import abort_with
+from hub.store.base import HubStore
+from jembatan.audit.record import AuditRecord
+from jembatan.audit.verify import range_export_lines
+from jembatan.errors import Refusal
+from jembatan.v1 import audit_pb2, audit_pb2_grpc
+
+AUDITOR = "auditor"
+# Purposes of the records that officers' and citizens' own calls leave in the log.
+AUDIT = "audit"
+CITIZEN_VIEW = "citizen-access"
+_SEARCH_LIMIT = 500
+_FILTERS = (
+    "time_from",
+    "time_to",
+    "client_id",
+    "service_id",
+    "purpose",
+    "decision",
+    "reason",
+    "on_behalf_of",
+)
+
+
+class AuditService(audit_pb2_grpc.AuditServicer):
+    def __init__(
+        self,
+        calls: CallRecorder,
+        registry: HubStore,
+        publisher: CheckpointPublisher,
+        pseudonyms: Pseudonymizer,
+        consent_key: Ed25519PublicKey,
+        *,
+        follow_interval_s: float = 0.2,
+    ) -> None:
+        self._follow_interval_s = follow_interval_s
+        self._calls = calls.bind("jembatan.v1.Audit", AUDIT)
+        self._registry = registry
+        self._publisher = publisher
+        self._pseudonyms = pseudonyms
+        self._consent_key = consent_key
+
+    async def _officer(
+        self, context: grpc.aio.ServicerContext, method: str, request: Message, subject: str
+    ) -> PeerMember:
+        return await self._calls.caller_with_role(
+            context, AUDITOR, method, request, subject=subject
+        )
+
+    async def _bad_request(self, context: grpc.aio.ServicerContext, detail: str) -> None:
+        await abort_with(context, Refusal("MALFORMED_REQUEST", detail))
+
+    async def GetCheckpoint(
+        self, request: audit_pb2.GetCheckpointRequest, context: grpc.aio.ServicerContext
+    ) -> audit_pb2.SignedCheckpoint:
+        await self._calls.caller(context)
+        if request.min_size > self._registry.tree_size():
+            await self._bad_request(context, "min_size is beyond the log")
+        size, note = self._publisher.latest(request.min_size)
+        return audit_pb2.SignedCheckpoint(note=note, size=size)
+
+    async def GetInclusionProof(
+        self, request: audit_pb2.GetInclusionProofRequest, context: grpc.aio.ServicerContext
+    ) -> audit_pb2.InclusionProof:
+        await self._calls.caller(context)
+        if not request.index < request.tree_size <= self._registry.tree_size():
+            await self._bad_request(context, "need index < tree_size <= log size")
+        return audit_pb2.InclusionProof(
+            index=request.index,
+            tree_size=request.tree_size,
+            leaf_hash=self._registry.committed_leaf(request.index),
+            hashes=self._registry.inclusion_proof(request.index, request.tree_size),
+        )
+
+    async def GetConsistencyProof(
+        self, request: audit_pb2.GetConsistencyProofRequest, context: grpc.aio.ServicerContext
+    ) -> audit_pb2.ConsistencyProof:
+        await self._calls.caller(context)
+        if not request.old_size <= request.new_size <= self._registry.tree_size():
+            await self._bad_request(context, "need old_size <= new_size <= log size")
+        return audit_pb2.ConsistencyProof(
+            old_size=request.old_size,
+            new_size=request.new_size,
+            hashes=self._registry.consistency_proof(request.old_size, request.new_size),
+        )
+
+    async def Search(
+        self, request: audit_pb2.SearchRequest, context: grpc.aio.ServicerContext
+    ) -> audit_pb2.SearchResponse:
+        member = await self._officer(context, "Search", request, request.subject)
+        filters = await self._filters(context, member, "Search", request, request)
+        limit = min(request.limit or _SEARCH_LIMIT, _SEARCH_LIMIT)
+        rows = self._registry.search(
+            filters,
+            after_index=request.after_index if request.has_after_index else None,
+            limit=limit + 1,
+        )
+        response = audit_pb2.SearchResponse(
+            entries=[
+                audit_pb2.AuditEntry(index=i, leaf_hash=leaf, record_json=record)
+                for i, leaf, record in rows[:limit]
+            ],
+            more=len(rows) > limit,
+        )
+        await self._calls.answer(
+            context, member, "Search", request, response, subject=request.subject
+        )
+        return response
+
+    async def StreamRecords(
+        self, request: audit_pb2.StreamRecordsRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[audit_pb2.AuditEntry]:
+        query = request.filter
+        member = await self._officer(context, "StreamRecords", request, query.subject)
+        filters = await self._filters(context, member, "StreamRecords", request, query)
+        await self._calls.record(
+            context, member, "StreamRecords", request, b"", subject=query.subject
+        )
+        after = query.after_index if query.has_after_index else None
+        while True:  # until the officer hangs up: the call is cancelled at an await
+            # The role was checked once, but a certificate revoked since must not go on
+            # reading the log: its registration is read again before every poll.
+            await self._calls.still_registered(
+                context, member, "StreamRecords", request, subject=query.subject
+            )
+            rows = self._registry.search(filters, after_index=after, limit=_SEARCH_LIMIT)
+            for index, leaf, record in rows:
+                yield audit_pb2.AuditEntry(index=index, leaf_hash=leaf, record_json=record)
+            if rows:
+                after = rows[-1][0]
+            if len(rows) < _SEARCH_LIMIT:
+                await asyncio.sleep(self._follow_interval_s)
+
+    async def ExportRange(
+        self, request: audit_pb2.ExportRangeRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[audit_pb2.ExportLine]:
+        member = await self._officer(context, "ExportRange", request, "")
+        if not request.start < request.end <= self._registry.tree_size():
+            await self._calls.refuse(
+                context,
+                member,
+                "ExportRange",
+                request,
+                Refusal("MALFORMED_REQUEST", "need start < end <= log size"),
+            )
+        size, note = self._publisher.latest(request.end)
+        # The officer's export is recorded before the first line leaves.
+        await self._calls.record(context, member, "ExportRange", request, b"")
+        lines = range_export_lines(
+            note,
+            size,
+            request.start,
+            request.end,
+            self._registry.committed_entries(request.end, request.start),
+            self._registry.inclusion_proofs(request.start, request.end, size),
+        )
+        for number, line in enumerate(lines):
+            if number % 256 == 255:
+                await asyncio.sleep(0)  # each page is read in one go: let other calls in
+            yield audit_pb2.ExportLine(line=line)
+
+    async def _filters(
+        self,
+        context: grpc.aio.ServicerContext,
+        member: PeerMember,
+        method: str,
+        request: Message,
+        query: audit_pb2.SearchRequest,
+    ) -> dict[str, str]:
+        """The store's filters for ``query``; a bad one is refused (recorded)."""
+        filters = {name: getattr(query, name) for name in _FILTERS if getattr(query, name)}
+        try:
+            for bound in ("time_from", "time_to"):
+                if bound in filters:
+                    filters[bound] = _utc(filters[bound])
+        except Refusal as refusal:
+            await self._calls.refuse(
+                context, member, method, request, refusal, subject=query.subject
+            )
+        if query.subject:
+            filters["subject"] = self._pseudonyms.subject(query.subject)
+        if query.break_glass:
+            filters["break_glass"] = "1"
+        return filters
+
+    async def GetRecord(
+        self, request: audit_pb2.GetRecordRequest, context: grpc.aio.ServicerContext
+    ) -> audit_pb2.AuditEntry:
+        member = await self._officer(context, "GetRecord", request, "")
+        entry = self._registry.entry(request.index)
+        if entry is None:
+            await self._calls.refuse(
+                context,
+                member,
+                "GetRecord",
+                request,
+                Refusal("UNKNOWN_TARGET", f"no record {request.index}"),
+            )
+        response = audit_pb2.AuditEntry(
+            index=request.index, leaf_hash=entry[0], record_json=entry[1]
+        )
+        await self._calls.answer(context, member, "GetRecord", request, response)
+        return response
+
+    async def CitizenAccesses(
+        self, request: audit_pb2.CitizenAccessesRequest, context: grpc.aio.ServicerContext
+    ) -> audit_pb2.CitizenAccessList:
+        member = await self._calls.consent_manager(
+            context, "CitizenAccesses", request, purpose=CITIZEN_VIEW
+        )
+        try:
+            nik = verify_subject_token(
+                request.subject_token,
+                self._consent_key,
+                issuer=CONSENT_MANAGER_ID,
+                now=self._calls.now(),
+            )
+        except Refusal as refusal:
+            await self._calls.refuse(
+                context, member, "CitizenAccesses", request, refusal, purpose=CITIZEN_VIEW
+            )
+        pseudonym = self._pseudonyms.subject(nik)
+        accesses = []
+        after: int | None = None
+        while True:  # every page: a citizen sees all of it
+            rows = self._registry.search({"subject": pseudonym}, after_index=after, limit=500)
+            for index, _, record_json in rows:
+                record = AuditRecord.from_json(record_json)
+                if record.purpose == CITIZEN_VIEW:
+                    continue  # their own look at the list is not news to them
+                accesses.append(_citizen_access(index, record))
+            if len(rows) < 500:
+                break
+            after = rows[-1][0]
+        response = audit_pb2.CitizenAccessList(accesses=accesses)
+        await self._calls.answer(
+            context, member, "CitizenAccesses", request, response, purpose=CITIZEN_VIEW, subject=nik
+        )
+        return response
+
+
+def _utc(text: str) -> str:
+    """An RFC 3339 bound in the log's own time format, so text order is time order."""
+    try:
+        moment = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        raise Refusal("MALFORMED_REQUEST", "time bounds must be RFC 3339") from None
+    if moment.tzinfo is None:
+        raise Refusal("MALFORMED_REQUEST", "time bounds need a UTC offset")
+    return moment.astimezone(datetime.UTC).isoformat(timespec="milliseconds")
+
+
+def _citizen_access(index: int, record: AuditRecord) -> audit_pb2.CitizenAccess:
+    return audit_pb2.CitizenAccess(
+        time=record.time,
+        client_id=record.client_id,
+        service_id=record.service_id,
+        purpose=record.purpose,
+        decision=record.decision,
+        reason=record.reason,
+        fields_released=[
+            audit_pb2.ReleasedFieldRecord(name=name, treatment=treatment)
+            for name, treatment in record.fields_released
+        ],
+        log_index=index,
+        on_behalf_of=record.on_behalf_of,
+    )

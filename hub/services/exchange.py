@@ -1,0 +1,197 @@
+"""The Exchange service: one query, a fan-out for one applicant, and the bulk stream.
+
+All three run every leg through the same pipeline; fan-out and bulk only schedule legs.
+The methods are registered on raw bytes so that even undecodable input gets a precise
+refusal (the pipeline's decode stage parses single queries; this module parses the
+fan-out envelope).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+
+import grpc
+from google.protobuf.message import DecodeError
+from google.protobuf.unknown_fields import UnknownFieldSet
+
+from hub.pipeline.chain import Pipeline
+from hub.pipeline.exchange import Exchange, Peer
+from jembatan.errors import REASON_METADATA_KEY, Refusal
+from jembatan.limits import MAX_CORRELATION_ID, MAX_LEGS
+from jembatan.v1 import exchange_pb2
+
+log = logging.getLogger(__name__)
+
+
+def peer_of(context: grpc.aio.ServicerContext) -> Peer:
+    certs = context.auth_context().get("x509_pem_cert")
+    return Peer(cert_pem=certs[0] if certs else None)
+
+
+async def abort_with(context: grpc.aio.ServicerContext, refusal: Refusal) -> None:
+    status, reason, message = refusal.public()
+    context.set_trailing_metadata(((REASON_METADATA_KEY, reason),))
+    await context.abort(status, message)
+
+
+def _outcome_of(refusal: Refusal) -> exchange_pb2.LegOutcome:
+    status, reason, message = refusal.public()
+    return exchange_pb2.LegOutcome(status=status.name, reason=reason, message=message)
+
+
+def _decode_fan_out(raw: bytes) -> exchange_pb2.FanOutRequest:
+    try:
+        return exchange_pb2.FanOutRequest.FromString(raw)
+    except DecodeError as exc:
+        raise Refusal("MALFORMED_REQUEST", "not a FanOutRequest") from exc
+
+
+def _parse_fan_out(raw: bytes) -> exchange_pb2.FanOutRequest:
+    request = _decode_fan_out(raw)
+    _check_fan_out(request)
+    return request
+
+
+def _check_fan_out(request: exchange_pb2.FanOutRequest) -> None:
+    if len(UnknownFieldSet(request)):
+        raise Refusal("MALFORMED_REQUEST", "FanOutRequest carries unknown fields")
+    if not 1 <= len(request.legs) <= MAX_LEGS:
+        raise Refusal("MALFORMED_REQUEST", f"a fan-out has 1..{MAX_LEGS} legs")
+    if len(request.applicant_id) > MAX_CORRELATION_ID:
+        raise Refusal("MALFORMED_REQUEST", "applicant_id longer than 64 characters")
+
+
+class ExchangeService:
+    def __init__(
+        self, pipeline: Pipeline, clock: Callable[[], float], *, bulk_concurrency: int = 32
+    ) -> None:
+        self._pipeline = pipeline
+        self._clock = clock
+        self._bulk_concurrency = bulk_concurrency
+
+    async def query(
+        self, raw: bytes, context: grpc.aio.ServicerContext
+    ) -> exchange_pb2.QueryResponse:
+        exchange = Exchange(raw=raw, peer=peer_of(context), received_at=self._clock())
+        try:
+            return await self._pipeline.handle(exchange)
+        except Refusal as refusal:
+            await abort_with(context, refusal)
+            raise  # unreachable: abort raises
+
+    async def fan_out(
+        self, raw: bytes, context: grpc.aio.ServicerContext
+    ) -> exchange_pb2.FanOutResponse:
+        peer = peer_of(context)
+        try:
+            request = await self._pipeline.screen(
+                Exchange(raw=raw, peer=peer, received_at=self._clock()), _parse_fan_out
+            )
+        except Refusal as refusal:
+            await abort_with(context, refusal)
+            raise
+        return await self._fan_out(request, peer)
+
+    async def _fan_out(
+        self, request: exchange_pb2.FanOutRequest, peer: Peer
+    ) -> exchange_pb2.FanOutResponse:
+        received_at = self._clock()
+        outcomes = await asyncio.gather(
+            *(
+                self._leg(Exchange(raw=leg, peer=peer, received_at=received_at))
+                for leg in request.legs
+            )
+        )
+        return exchange_pb2.FanOutResponse(applicant_id=request.applicant_id, legs=outcomes)
+
+    async def _leg(self, exchange: Exchange) -> exchange_pb2.LegOutcome:
+        try:
+            response = await self._pipeline.handle(exchange)
+        except Refusal as refusal:
+            return _outcome_of(refusal)
+        return exchange_pb2.LegOutcome(status="OK", response=response)
+
+    async def bulk(
+        self, requests: AsyncIterator[bytes], context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[exchange_pb2.FanOutResponse]:
+        peer = peer_of(context)
+        # At most this many applicants are read but not yet answered: the hub stops
+        # reading the stream (and gRPC's flow control stops the client) until one is.
+        slots = asyncio.Semaphore(self._bulk_concurrency)
+        done: asyncio.Queue[exchange_pb2.FanOutResponse | None] = asyncio.Queue()
+
+        async def answer(raw: bytes) -> None:
+            # A bad item is answered on its own (named when it can be); the stream goes on.
+            applicant_id = ""
+            try:
+                with contextlib.suppress(Refusal):
+                    applicant_id = _decode_fan_out(raw).applicant_id[:MAX_CORRELATION_ID]
+                request = await self._pipeline.screen(
+                    Exchange(raw=raw, peer=peer, received_at=self._clock()), _parse_fan_out
+                )
+                response = await self._fan_out(request, peer)
+            except Refusal as refusal:
+                response = exchange_pb2.FanOutResponse(
+                    applicant_id=applicant_id, legs=[_outcome_of(refusal)]
+                )
+            except Exception as exc:
+                # Every applicant read gets an answer, so its slot is always given back.
+                log.error("bulk applicant failed with %s", type(exc).__name__)
+                failed = Refusal("INTERNAL_ERROR", "the hub failed on this applicant")
+                response = exchange_pb2.FanOutResponse(
+                    applicant_id=applicant_id, legs=[_outcome_of(failed)]
+                )
+            await done.put(response)
+
+        tasks: set[asyncio.Task[None]] = set()
+
+        async def read_all() -> None:
+            try:
+                async for raw in requests:
+                    await slots.acquire()
+                    task = asyncio.create_task(answer(raw))
+                    tasks.add(task)
+                    task.add_done_callback(tasks.discard)
+                if tasks:
+                    await asyncio.gather(*tasks)
+            finally:
+                await done.put(None)
+
+        reader = asyncio.create_task(read_all())
+        try:
+            while (response := await done.get()) is not None:
+                yield response
+                slots.release()  # released after the answer is sent: backpressure both ways
+        finally:
+            # The caller went away or the stream ended: stop reading and stop the work in
+            # flight (each leg already running is still recorded by the pipeline).
+            reader.cancel()
+            for task in tasks:
+                task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader
+
+    def handler(self) -> grpc.GenericRpcHandler:
+        return grpc.method_handlers_generic_handler(
+            "jembatan.v1.Exchange",
+            {
+                "Query": grpc.unary_unary_rpc_method_handler(
+                    self.query,
+                    request_deserializer=None,
+                    response_serializer=exchange_pb2.QueryResponse.SerializeToString,
+                ),
+                "FanOut": grpc.unary_unary_rpc_method_handler(
+                    self.fan_out,
+                    request_deserializer=None,
+                    response_serializer=exchange_pb2.FanOutResponse.SerializeToString,
+                ),
+                "Bulk": grpc.stream_stream_rpc_method_handler(
+                    self.bulk,
+                    request_deserializer=None,
+                    response_serializer=exchange_pb2.FanOutResponse.SerializeToString,
+                ),
+            },
+        )

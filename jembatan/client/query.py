@@ -1,0 +1,473 @@
+"""Client SDK for members that query the hub (the Kemensos eligibility service).
+
+Secure by default: every channel is mTLS, every query is signed with a fresh nonce and
+carries a deadline, and a receipt is checked against the hub's log key when it is given.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from google.protobuf.message import Message
+
+from jembatan.audit.checkpoint import Checkpoint, CheckpointError, verify_checkpoint
+from jembatan.audit.merkle import verify_inclusion
+from jembatan.audit.receipt import verify_receipt
+from jembatan.certs import member_id_of
+from jembatan.client.channel import MemberChannel, QueryRefused, refusal_of
+from jembatan.jws import APPROVAL_TYPE, REQUEST_TYPE, sign_envelope
+from jembatan.keys import load_cert_pem, load_key_pem, serial_text
+from jembatan.limits import MAX_CORRELATION_ID, MAX_LEGS
+from jembatan.v1 import (
+    audit_pb2,
+    audit_pb2_grpc,
+    common_pb2,
+    consent_pb2,
+    consent_pb2_grpc,
+    exchange_pb2,
+    exchange_pb2_grpc,
+    registry_pb2,
+    registry_pb2_grpc,
+)
+from jembatan.values import FieldValue, from_wire
+
+
+@dataclass(frozen=True, slots=True)
+class Released:
+    value: FieldValue
+    treatment: str
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class QueryAnswer:
+    request_id: str
+    service_id: str
+    subject_found: bool
+    fields: dict[str, Released]
+    policy_version: str
+    log_index: int
+    leaf_hash: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class LegAnswer:
+    """One leg of a fan-out: the answer, or why that service refused."""
+
+    service_id: str
+    answer: QueryAnswer | None
+    refusal: QueryRefused | None
+
+
+@dataclass(frozen=True, slots=True)
+class FanOutAnswer:
+    applicant_id: str
+    legs: tuple[LegAnswer, ...]
+
+    def leg(self, service_id: str) -> LegAnswer:
+        return next(leg for leg in self.legs if leg.service_id == service_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Applicant:
+    """What to ask about one applicant: the unsigned bodies of its legs."""
+
+    applicant_id: str
+    legs: tuple[exchange_pb2.QueryBody, ...]
+
+
+class HubClient(MemberChannel):
+    def __init__(
+        self,
+        target: str,
+        *,
+        key_pem: bytes,
+        cert_pem: bytes,
+        ca_pem: bytes,
+        log_key: Ed25519PublicKey | None = None,
+        unsafe_skip_receipt_check: bool = False,
+        timeout_s: float = 5.0,
+        request_ttl_s: int = 30,
+    ) -> None:
+        key = load_key_pem(key_pem)
+        if not isinstance(key, ec.EllipticCurvePrivateKey):
+            raise ValueError("member key must be ECDSA P-256")
+        self._key = key
+        certificate = load_cert_pem(cert_pem)
+        self.client_id = member_id_of(certificate)
+        self._serial = serial_text(certificate)
+        if log_key is None and not unsafe_skip_receipt_check:
+            # Checking the hub's receipt is the default; not checking must be said out loud.
+            raise ValueError("give the hub's log_key, or unsafe_skip_receipt_check=True")
+        self._log_key = log_key
+        self._ttl_s = request_ttl_s
+        super().__init__(
+            target, key_pem=key_pem, cert_pem=cert_pem, ca_pem=ca_pem, timeout_s=timeout_s
+        )
+        self._exchange = exchange_pb2_grpc.ExchangeStub(self._channel)
+        self._consent = consent_pb2_grpc.ConsentRegistryStub(self._channel)
+        self._registry = registry_pb2_grpc.RegistryStub(self._channel)
+        self._audit = audit_pb2_grpc.AuditStub(self._channel)
+
+    def sign(
+        self, body: exchange_pb2.QueryBody, *, now: float | None = None
+    ) -> exchange_pb2.QueryRequest:
+        """A signed request for ``body`` (exposed so callers can pre-sign or re-send)."""
+        data = body.SerializeToString(deterministic=True)
+        signature = sign_envelope(
+            data, self._key, issuer=self.client_id, typ=REQUEST_TYPE, ttl_s=self._ttl_s, now=now
+        )
+        return exchange_pb2.QueryRequest(body=data, signature=signature)
+
+    def body(
+        self,
+        *,
+        service_id: str,
+        subject: str,
+        purpose: str,
+        fields: Sequence[str],
+        consent: str = "",
+        legal_basis: exchange_pb2.LegalBasis | None = None,
+        request_id: str | None = None,
+    ) -> exchange_pb2.QueryBody:
+        """A query body resting on ``consent``, or — for a purpose whose policy rule rests
+        on a legal obligation or vital interest (break-glass) — on ``legal_basis``."""
+        return exchange_pb2.QueryBody(
+            legal_basis=legal_basis,
+            client_id=self.client_id,
+            service_id=service_id,
+            subject=subject,
+            purpose=purpose,
+            fields=list(fields),
+            consent=consent,
+            # URL-safe base64 rather than hex: hex too often holds 16 digits in a row,
+            # which the hub refuses as possibly a NIK.
+            request_id=request_id or secrets.token_urlsafe(16),
+        )
+
+    async def query(
+        self,
+        *,
+        service_id: str,
+        subject: str,
+        purpose: str,
+        fields: Sequence[str],
+        consent: str = "",
+        legal_basis: exchange_pb2.LegalBasis | None = None,
+        request_id: str | None = None,
+    ) -> QueryAnswer:
+        body = self.body(
+            service_id=service_id,
+            subject=subject,
+            purpose=purpose,
+            fields=fields,
+            consent=consent,
+            legal_basis=legal_basis,
+            request_id=request_id,
+        )
+        return await self.send(self.sign(body))
+
+    def approve(
+        self, request: exchange_pb2.QueryRequest, *, now: float | None = None
+    ) -> exchange_pb2.QueryRequest:
+        """``request`` countersigned by this member as the second person of a two-person
+        rule (its certificate must carry the approver role). Read the body before signing:
+        the approval is for exactly these bytes."""
+        approval = sign_envelope(
+            request.body,
+            self._key,
+            issuer=self.client_id,
+            typ=APPROVAL_TYPE,
+            ttl_s=self._ttl_s,
+            key_id=self._serial,
+            now=now,
+        )
+        return exchange_pb2.QueryRequest(
+            body=request.body, signature=request.signature, approval=approval
+        )
+
+    async def send(self, request: exchange_pb2.QueryRequest) -> QueryAnswer:
+        response = await self._call(self._exchange.Query, request)
+        return self._answer(response)
+
+    def _fan_out_request(self, applicant: Applicant) -> exchange_pb2.FanOutRequest:
+        if not 1 <= len(applicant.legs) <= MAX_LEGS:
+            raise ValueError(f"an applicant has 1..{MAX_LEGS} legs, not {len(applicant.legs)}")
+        if len(applicant.applicant_id) > MAX_CORRELATION_ID:
+            raise ValueError("applicant_id longer than 64 characters")
+        return exchange_pb2.FanOutRequest(
+            applicant_id=applicant.applicant_id,
+            legs=[self.sign(body).SerializeToString() for body in applicant.legs],
+        )
+
+    def _fan_out_answer(
+        self, applicant: Applicant, response: exchange_pb2.FanOutResponse
+    ) -> FanOutAnswer:
+        if len(response.legs) != len(applicant.legs):
+            # Only a refusal of the whole request has a different shape.
+            (outcome,) = response.legs
+            refusal = QueryRefused(grpc.StatusCode[outcome.status], outcome.reason, outcome.message)
+            return FanOutAnswer(
+                applicant.applicant_id,
+                tuple(LegAnswer(body.service_id, None, refusal) for body in applicant.legs),
+            )
+        legs = []
+        for body, outcome in zip(applicant.legs, response.legs, strict=True):
+            if outcome.status == "OK":
+                legs.append(LegAnswer(body.service_id, self._answer(outcome.response), None))
+            else:
+                refusal = QueryRefused(
+                    grpc.StatusCode[outcome.status], outcome.reason, outcome.message
+                )
+                legs.append(LegAnswer(body.service_id, None, refusal))
+        return FanOutAnswer(applicant.applicant_id, tuple(legs))
+
+    async def fan_out(self, applicant: Applicant) -> FanOutAnswer:
+        """Ask several services about one applicant at once; each leg answers on its own."""
+        response = await self._call(self._exchange.FanOut, self._fan_out_request(applicant))
+        return self._fan_out_answer(applicant, response)
+
+    async def bulk(
+        self, applicants: AsyncIterable[Applicant] | Iterable[Applicant]
+    ) -> AsyncIterator[FanOutAnswer]:
+        """Re-verify many applicants over one stream; answers come as they complete.
+
+        Requests are signed as the stream pulls them, so a long run never sends a stale
+        signature, and nothing is read ahead of what the hub has room for.
+        """
+        pending: dict[str, Applicant] = {}
+
+        async def requests() -> AsyncIterator[exchange_pb2.FanOutRequest]:
+            async for applicant in _aiter(applicants):
+                if applicant.applicant_id in pending:
+                    raise ValueError(f"applicant id {applicant.applicant_id!r} used twice")
+                pending[applicant.applicant_id] = applicant
+                yield self._fan_out_request(applicant)
+
+        call = self._exchange.Bulk(requests())
+        try:
+            async for response in call:
+                applicant = pending.pop(response.applicant_id, None)
+                if applicant is None:
+                    outcome = response.legs[0] if response.legs else exchange_pb2.LegOutcome()
+                    raise QueryRefused(
+                        grpc.StatusCode.INTERNAL,
+                        outcome.reason or "UNSPECIFIED",
+                        "the hub answered an applicant this stream did not send",
+                    )
+                yield self._fan_out_answer(applicant, response)
+        except grpc.aio.AioRpcError as exc:
+            raise refusal_of(exc) from exc
+        if pending:
+            # The stream ended cleanly yet someone was never answered: say so, loudly.
+            raise QueryRefused(
+                grpc.StatusCode.DATA_LOSS,
+                "UNSPECIFIED",
+                f"{len(pending)} applicants sent were never answered",
+            )
+
+    def _answer(self, response: exchange_pb2.QueryResponse) -> QueryAnswer:
+        receipt = response.receipt
+        if self._log_key is not None:
+            verify_receipt(
+                self._log_key,
+                receipt.log_index,
+                receipt.leaf_hash,
+                response.result,
+                receipt.signature,
+            )
+        result = exchange_pb2.QueryResult.FromString(response.result)
+        return QueryAnswer(
+            request_id=result.request_id,
+            service_id=result.service_id,
+            subject_found=result.subject_found,
+            fields={
+                f.name: Released(
+                    from_wire(f.value), common_pb2.Treatment.Name(f.treatment).lower(), f.detail
+                )
+                for f in result.fields
+            },
+            policy_version=result.policy_version,
+            log_index=receipt.log_index,
+            leaf_hash=receipt.leaf_hash,
+        )
+
+    async def checkpoint(self, verifier: str, *, min_size: int = 0) -> Checkpoint:
+        """The log's latest signed checkpoint (at least ``min_size``), verified with the
+        hub's published verifier key."""
+        signed = await self._call(
+            self._audit.GetCheckpoint, audit_pb2.GetCheckpointRequest(min_size=min_size)
+        )
+        checkpoint = verify_checkpoint(signed.note, verifier)
+        if checkpoint.size < min_size:
+            raise CheckpointError(f"checkpoint of size {checkpoint.size} is older than asked")
+        return checkpoint
+
+    async def verify_recorded(self, answer: QueryAnswer, verifier: str) -> Checkpoint:
+        """Prove that ``answer``'s exchange is in the log: its leaf is included in a signed
+        checkpoint. Raises ProofError or CheckpointError when it is not."""
+        checkpoint = await self.checkpoint(verifier, min_size=answer.log_index + 1)
+        proof = await self._call(
+            self._audit.GetInclusionProof,
+            audit_pb2.GetInclusionProofRequest(index=answer.log_index, tree_size=checkpoint.size),
+        )
+        # The receipt's leaf hash, not the one the proof came with: it is what the hub signed.
+        verify_inclusion(
+            answer.log_index,
+            checkpoint.size,
+            answer.leaf_hash,
+            list(proof.hashes),
+            checkpoint.root_hash,
+        )
+        return checkpoint
+
+    async def search(self, search: audit_pb2.SearchRequest) -> audit_pb2.SearchResponse:
+        """One page of records matching ``search`` (auditor role)."""
+        response: audit_pb2.SearchResponse = await self._call(self._audit.Search, search)
+        return response
+
+    async def stream_records(
+        self, search: audit_pb2.SearchRequest | None = None
+    ) -> AsyncIterator[audit_pb2.AuditEntry]:
+        """Records matching ``search`` (auditor role): those already logged after its
+        after_index, then each new one as it is appended, for as long as it is iterated."""
+        call = self._audit.StreamRecords(
+            audit_pb2.StreamRecordsRequest(filter=search or audit_pb2.SearchRequest())
+        )
+        try:
+            async for entry in call:
+                yield entry
+        except grpc.aio.AioRpcError as exc:
+            raise refusal_of(exc) from exc
+        finally:
+            call.cancel()
+
+    async def export_range(self, start: int, end: int) -> AsyncIterator[str]:
+        """JSON Lines of records [start, end) with their proofs (auditor role); check them
+        with ``hub.audit.verify.verify_range_export`` and the hub's verifier key."""
+        call = self._audit.ExportRange(audit_pb2.ExportRangeRequest(start=start, end=end))
+        try:
+            async for chunk in call:
+                yield chunk.line
+        except grpc.aio.AioRpcError as exc:
+            raise refusal_of(exc) from exc
+
+    async def revoke_consent(self, revocation: str) -> consent_pb2.RevokeResponse:
+        """Hand the hub a revocation signed by the consent manager."""
+        response: consent_pb2.RevokeResponse = await self._call(
+            self._consent.Revoke, consent_pb2.RevokeRequest(revocation=revocation)
+        )
+        return response
+
+    async def _consent_call(self, method: str, request: Message) -> Any:
+        return await self._call(getattr(self._consent, method), request)
+
+    async def request_consent(
+        self,
+        *,
+        subject: str,
+        purpose: str,
+        purpose_text: str,
+        services: Mapping[str, Sequence[str]],
+        valid_for_s: int,
+        data_life_s: int,
+        respond_within_s: int = 0,
+    ) -> consent_pb2.ConsentRecord:
+        """Ask for a citizen's consent (this client is the grantee): a REQUESTED record
+        whose ``consent_id`` the consent manager's artefact must carry."""
+        record: consent_pb2.ConsentRecord = await self._consent_call(
+            "RequestConsent",
+            consent_pb2.ConsentRequest(
+                subject=subject,
+                purpose=purpose,
+                purpose_text=purpose_text,
+                services=[
+                    consent_pb2.ServiceFields(service_id=service, fields=list(fields))
+                    for service, fields in services.items()
+                ],
+                valid_for_s=valid_for_s,
+                data_life_s=data_life_s,
+                respond_within_s=respond_within_s,
+            ),
+        )
+        return record
+
+    async def grant_consent(
+        self, artefact: str, *, request_id: str = ""
+    ) -> consent_pb2.ConsentRecord:
+        """As the consent manager: register a signed artefact, answering ``request_id`` or,
+        without one, directly. Queries are refused under artefacts never granted."""
+        record: consent_pb2.ConsentRecord = await self._consent_call(
+            "Grant", consent_pb2.GrantRequest(request_id=request_id, artefact=artefact)
+        )
+        return record
+
+    async def grant_consents(self, artefacts: Iterable[str], *, concurrency: int = 32) -> int:
+        """As the consent manager: register many signed artefacts directly, a bounded
+        number in flight; the count granted. The first refusal is raised."""
+        limit = asyncio.Semaphore(concurrency)
+
+        async def one(artefact: str) -> None:
+            async with limit:
+                await self.grant_consent(artefact)
+
+        tasks = [one(artefact) for artefact in artefacts]
+        await asyncio.gather(*tasks)
+        return len(tasks)
+
+    async def reject_consent(self, request_id: str, reason: str) -> consent_pb2.ConsentRecord:
+        """As the consent manager: turn a request down with a reason code."""
+        record: consent_pb2.ConsentRecord = await self._consent_call(
+            "Reject", consent_pb2.RejectConsentRequest(request_id=request_id, reason=reason)
+        )
+        return record
+
+    async def citizen_consents(self, subject_token: str) -> list[consent_pb2.ConsentRecord]:
+        """As the consent manager, for the citizen its subject token speaks for."""
+        response: consent_pb2.ConsentList = await self._consent_call(
+            "ListMine", consent_pb2.CitizenConsentsRequest(subject_token=subject_token)
+        )
+        return list(response.consents)
+
+    async def consent_receipt(self, subject_token: str, consent_id: str) -> str:
+        """The hub-signed receipt (compact JWS) of one of the citizen's consents; check it
+        with ``consent.receipt.verify_consent_receipt`` and the hub's log key."""
+        response: consent_pb2.ConsentReceipt = await self._consent_call(
+            "Receipt",
+            consent_pb2.ConsentReceiptRequest(subject_token=subject_token, consent_id=consent_id),
+        )
+        return response.receipt
+
+    async def list_services(self) -> list[registry_pb2.ServiceDescriptor]:
+        response = await self._call(self._registry.ListServices, registry_pb2.ListServicesRequest())
+        return list(response.services)
+
+    async def allowed_services(self, purpose: str) -> registry_pb2.AllowedServicesResponse:
+        """For this client and ``purpose``: each service and exactly the fields a query
+        would release, with their treatment."""
+        return await self._call(
+            self._registry.AllowedServices, registry_pb2.AllowedServicesRequest(purpose=purpose)
+        )
+
+    async def catalogue(self, service_id: str, version: int = 0) -> registry_pb2.Catalogue:
+        """A version of the service's field catalogue (0: the current one)."""
+        return await self._call(
+            self._registry.GetCatalogue,
+            registry_pb2.GetCatalogueRequest(service_id=service_id, version=version),
+        )
+
+
+async def _aiter(items: AsyncIterable[Applicant] | Iterable[Applicant]) -> AsyncIterator[Applicant]:
+    if isinstance(items, AsyncIterable):
+        async for item in items:
+            yield item
+    else:
+        for item in items:
+            yield item
