@@ -724,7 +724,7 @@ def cmd_member_renew(args: argparse.Namespace) -> None:
 def cmd_member_register_connector(args: argparse.Namespace) -> None:
     import yaml
 
-    from connectors.sdk.agency import FieldSpec
+    from jembatan.catalogue import FieldSpec
 
     try:
         document = yaml.safe_load(_read(args.catalogue, "catalogue"))
@@ -759,9 +759,9 @@ def _catalogues(args: argparse.Namespace) -> tuple[Catalogues, set[str] | None, 
     global home if it has one, else the pilot connectors' own catalogues."""
     import json
 
-    from connectors.sdk.agency import FieldSpec
     from connectors.simulation.pilot import pilot_catalogues
     from hub.store import open_store
+    from jembatan.catalogue import FieldSpec
 
     home = HubHome(Path(args.lint_home or args.home), database_url=args.database or None)
     if home.database_url or home.database.is_file():

@@ -15,7 +15,6 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from connectors.sdk.agency import FieldSpec
 from consent.artefact import generate_consent_manager_key
 from hub.audit.pseudonym import generate_pseudonym_key
 from hub.home import CONSENT_MANAGER_ID, HUB_MEMBER_ID, HubHome, write_private
@@ -23,6 +22,7 @@ from hub.pki import CertificateAuthority
 from hub.store import open_store
 from hub.store.base import MemberCertificate, ServiceRoute
 from jembatan.audit.checkpoint import ORIGIN, verifier_key
+from jembatan.catalogue import FieldSpec
 from jembatan.certs import make_csr, member_id_of
 from jembatan.ids import ServiceId
 from jembatan.keys import (

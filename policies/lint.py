@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from connectors.sdk.agency import FieldSpec
+from jembatan.catalogue import FieldSpec
 from jembatan.values import FieldValue
 from policies.engine import FieldRule, Rule, RuleKey
 from policies.loader import PolicyFileError, load_policy_file, read_policy_files

@@ -39,8 +39,8 @@ from typing import Any
 import grpc
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from connectors.sdk.agency import FieldSpec
 from hub.home import HubHome
+from jembatan.catalogue import FieldSpec
 from jembatan.certs import member_id_of
 from jembatan.jws import RESPONSE_TYPE, sign_envelope
 from jembatan.keys import generate_key, load_cert_pem, load_key_pem, serial_text

@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from connectors.bpjstk.sim import API_KEY_HEADER
-from connectors.sdk.agency import FieldSpec, require_nik, select_fields
+from connectors.sdk.agency import require_nik, select_fields
 from connectors.sdk.http import AgencyHttpClient
 from connectors.sdk.json_record import JsonRecord
+from jembatan.catalogue import FieldSpec
 from jembatan.values import FieldValue
 
 # The agency's member subsystem and the services its connector offers through the hub.

@@ -14,9 +14,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from connectors.dtks.sim import TOKEN_PATH
-from connectors.sdk.agency import AgencyUnavailable, FieldSpec, require_nik, select_fields
+from connectors.sdk.agency import AgencyUnavailable, require_nik, select_fields
 from connectors.sdk.http import AgencyHttpClient, AgencyHttpStatus
 from connectors.sdk.json_record import JsonRecord
+from jembatan.catalogue import FieldSpec
 from jembatan.values import FieldValue
 
 AGENCY_ID = "ID/GOV/KEMENSOS/dtks"

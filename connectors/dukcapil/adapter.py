@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from connectors.dukcapil.sim import NOT_FOUND, RECORD_PATH
-from connectors.sdk.agency import AgencyUnavailable, FieldSpec, require_nik, select_fields
+from connectors.sdk.agency import AgencyUnavailable, require_nik, select_fields
 from connectors.sdk.http import AgencyHttpClient
 from connectors.sdk.json_record import JsonRecord
+from jembatan.catalogue import FieldSpec
 from jembatan.values import FieldValue
 
 AGENCY_ID = "ID/GOV/DUKCAPIL/civil-registry"

@@ -20,9 +20,10 @@ import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import ROUND_FLOOR, Decimal
 
-from connectors.sdk.agency import AgencyUnavailable, FieldSpec, require_nik, select_fields
+from connectors.sdk.agency import AgencyUnavailable, require_nik, select_fields
 from connectors.sdk.http import AgencyHttpClient
 from connectors.sdk.json_record import JsonRecord
+from jembatan.catalogue import FieldSpec
 from jembatan.values import FieldValue
 
 AGENCY = "Himbara"

@@ -1,19 +1,13 @@
 """Connector SDK: implement ``Agency.fetch``; ``ConnectorServer`` does the rest."""
 
-from connectors.sdk.agency import (
-    Agency,
-    AgencyUnavailable,
-    FieldSpec,
-    FieldType,
-    InvalidSubject,
-    Sensitivity,
-)
+from connectors.sdk.agency import Agency, AgencyUnavailable, InvalidSubject
 from connectors.sdk.server import (
     ConnectorIdentity,
     ConnectorServer,
     ConnectorSettings,
     UnsafeMisbehaviour,
 )
+from jembatan.catalogue import FieldSpec, FieldType, Sensitivity
 
 __all__ = [
     "Agency",

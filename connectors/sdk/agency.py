@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Protocol
 
+from jembatan.catalogue import FieldSpec
 from jembatan.errors import JembatanError
 from jembatan.subject import is_nik
 from jembatan.values import FieldValue
-
-FieldType = Literal["text", "integer", "flag", "number", "date"]
-Sensitivity = Literal["public", "personal", "sensitive"]
 
 
 class AgencyUnavailable(JembatanError):
@@ -20,7 +17,7 @@ class AgencyUnavailable(JembatanError):
     Messages never carry a NIK or a value: they end up in logs."""
 
 
-class InvalidSubject(ValueError):
+class InvalidSubject(JembatanError, ValueError):
     """The subject is not a 16-digit NIK, so no agency can hold a record for it."""
 
 
@@ -33,16 +30,6 @@ def require_nik(subject: str) -> None:
     """Refuse a subject that is no NIK before anything is sent to the agency."""
     if not is_nik(subject):
         raise InvalidSubject("subject is not a 16-digit NIK")
-
-
-@dataclass(frozen=True, slots=True)
-class FieldSpec:
-    """One entry of an agency's field catalogue."""
-
-    name: str
-    type: FieldType
-    description: str
-    sensitivity: Sensitivity
 
 
 class Agency(Protocol):

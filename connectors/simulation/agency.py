@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from connectors.population import Population
-from connectors.sdk.agency import Agency, FieldSpec
+from connectors.sdk.agency import Agency
 from connectors.simulation.faults import FaultSettings
+from jembatan.catalogue import FieldSpec
 
 
 @dataclass

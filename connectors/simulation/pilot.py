@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import importlib
 
-from connectors.sdk.agency import FieldSpec
 from connectors.simulation.agency import SimulatedAgency
+from jembatan.catalogue import FieldSpec
 from jembatan.errors import JembatanError
 
 # Kemensos's own register, the identity anchor, then the five agencies the pilot checks.

@@ -10,7 +10,7 @@ from typing import TypeVar
 
 from google.protobuf.message import Message
 
-from connectors.sdk.agency import FieldSpec
+from jembatan.catalogue import FieldSpec
 from jembatan.client.channel import MemberChannel
 from jembatan.v1 import admin_pb2, admin_pb2_grpc, registry_pb2
 

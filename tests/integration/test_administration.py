@@ -14,11 +14,11 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from connectors.bpjstk.adapter import EMPLOYMENT_SERVICE
-from connectors.sdk.agency import FieldSpec
 from hub.dev.processes import RunningProcess, start_module
 from hub.home import CONSENT_MANAGER_ID, HUB_MEMBER_ID
 from hub.pki import CertificateAuthority
 from hub.provisioning import certificate_record, revoke_certificate
+from jembatan.catalogue import FieldSpec
 from jembatan.certs import make_csr, member_id_of, roles_of
 from jembatan.client import AdminClient, HubClient, QueryAnswer, QueryRefused, refusal_of
 from jembatan.keys import cert_to_pem, generate_key, key_to_pem, load_cert_pem, serial_text
