@@ -24,19 +24,7 @@ from hub.home import CONSENT_MANAGER_ID, HUB_MEMBER_ID, HubHome
 from hub.metrics import HubMetrics, serve_metrics
 from hub.pipeline.chain import Pipeline
 from hub.pipeline.replay import ReplayGuard
-from hub.pipeline.stages import (
-    Approve,
-    Authenticate,
-    Authorize,
-    CertificateCache,
-    CheckConsent,
-    Decode,
-    Forward,
-    Identify,
-    Resolve,
-    Transform,
-    VerifyAgency,
-)
+from hub.pipeline.stages import CertificateCache, Identify, build_stages
 from hub.pki import CertificateAuthority
 from hub.policy_reload import PolicyReloader
 from hub.routing import ConnectorPool
@@ -143,20 +131,19 @@ class Hub:
         consents = ConsentVerifier(consent_key, issuer=CONSENT_MANAGER_ID)
         log_key = load_ed25519_private_pem(home.log_key.read_bytes())
         self.pipeline = Pipeline(
-            stages=[
-                self.identify,
-                Decode(),
-                Authenticate(replay, settings.max_age_s, settings.leeway_s),
-                Resolve(snapshot),
-                CheckConsent(consents, snapshot),
-                Authorize(lambda: self.policies),
-                Approve(snapshot, certificates, replay, settings.max_age_s, settings.leeway_s),
-                Forward(
-                    self._connectors, settings.connector_deadline_s, self.metrics.connector_call
-                ),
-                VerifyAgency(snapshot, certificates, settings.max_age_s),
-                Transform(),
-            ],
+            stages=build_stages(
+                identify=self.identify,
+                registry=snapshot,
+                certificates=certificates,
+                replay=replay,
+                consents=consents,
+                policies=lambda: self.policies,
+                connectors=self._connectors,
+                max_age_s=settings.max_age_s,
+                leeway_s=settings.leeway_s,
+                connector_deadline_s=settings.connector_deadline_s,
+                observe_connector=self.metrics.connector_call,
+            ),
             audit=self.audit,
             pseudonyms=pseudonyms,
             receipt_key=log_key,

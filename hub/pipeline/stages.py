@@ -1,8 +1,8 @@
 """The stages of the query pipeline. Each has one job and either passes or raises a Refusal.
 
-Order (wired in ``hub.server.Hub``): identify, decode, authenticate, resolve,
-consent, authorize, forward, verify, transform. The audit and the receipt follow in
-the chain itself, for refusals as well as releases.
+Order (built by ``build_stages`` at the end of this module): identify, decode,
+authenticate, resolve, consent, authorize, approve, forward, verify, transform. The audit
+and the receipt follow in the chain itself, for refusals as well as releases.
 """
 
 from __future__ import annotations
@@ -544,3 +544,36 @@ class Transform:
             for name, value in values.items()
         ]
         x.released = released
+
+
+def build_stages(
+    *,
+    identify: Identify,
+    registry: RegistrySnapshot,
+    certificates: CertificateCache,
+    replay: ReplayGuard,
+    consents: ConsentVerifier,
+    policies: Callable[[], PolicySet],
+    connectors: ConnectorPool,
+    max_age_s: int,
+    leeway_s: int,
+    connector_deadline_s: float,
+    observe_connector: Callable[[str, float, str], None],
+) -> tuple[Stage, ...]:
+    """The query pipeline's stages, in the order the module docstring gives.
+
+    ``identify`` is passed in because the hub uses the same one for its other calls;
+    ``observe_connector`` gets (agency id, seconds, refusal reason or "") of every fetch.
+    """
+    return (
+        identify,
+        Decode(),
+        Authenticate(replay, max_age_s, leeway_s),
+        Resolve(registry),
+        CheckConsent(consents, registry),
+        Authorize(policies),
+        Approve(registry, certificates, replay, max_age_s, leeway_s),
+        Forward(connectors, connector_deadline_s, observe_connector),
+        VerifyAgency(registry, certificates, max_age_s),
+        Transform(),
+    )

@@ -1,0 +1,191 @@
+"""VerifyAgency alone: the response is signed by the service's agency with a usable
+certificate, answers this very request, and loses every field that was not asked for."""
+
+from __future__ import annotations
+
+import pytest
+
+from hub.pipeline.exchange import Exchange
+from hub.pipeline.stages import CertificateCache, VerifyAgency
+from jembatan.jws import REQUEST_TYPE, RESPONSE_TYPE, sign_envelope
+from jembatan.v1 import connector_pb2
+from jembatan.values import from_wire
+from tests.pipeline.fakes import (
+    AGENCY,
+    AGENCY_ID,
+    AGENCY_RENEWED,
+    CLIENT_ID,
+    EXPIRED,
+    FIELDS,
+    MAX_AGE_S,
+    NOW,
+    OTHER_CLIENT,
+    OTHER_CLIENT_ID,
+    OTHER_SERVICE_ID,
+    PURPOSE,
+    SERVICE_ID,
+    FakeRegistry,
+    agency_response,
+    employment_route,
+    exchange,
+    fetch_result,
+    policy_set,
+    query_body,
+    refusal,
+    signed_request,
+)
+
+POLICIES = policy_set()
+ANSWER = {"employment_status": "active", "employer": "PT Sinar Jaya"}
+
+
+def _verify(registry: FakeRegistry | None = None) -> VerifyAgency:
+    registry = FakeRegistry().add(AGENCY.record()) if registry is None else registry
+    return VerifyAgency(registry.snapshot(), CertificateCache(), MAX_AGE_S)
+
+
+def _query() -> Exchange:
+    body = query_body()
+    return exchange(
+        signed_request(body),
+        body=body,
+        route=employment_route(),
+        decision=POLICIES.decide(CLIENT_ID, PURPOSE, SERVICE_ID, list(FIELDS)),
+    )
+
+
+def _answered() -> Exchange:
+    """A query with the agency's (by default honest) answer to it."""
+    x = _query()
+    x.agency_response = agency_response(fetch_result(x, ANSWER))
+    return x
+
+
+async def test_the_agencys_signed_answer_to_this_request_passes() -> None:
+    x = _answered()
+    await _verify()(x)
+    assert x.fetched is not None
+    assert {name: from_wire(value) for name, value in x.fetched.fields.items()} == ANSWER
+    assert x.dropped == []
+
+
+async def test_fields_that_were_not_asked_for_are_dropped() -> None:
+    x = _query()
+    extra = {**ANSWER, "nik": "3510000000000001", "religion": "none of your business"}
+    x.agency_response = agency_response(fetch_result(x, extra))
+    await _verify()(x)
+    assert x.dropped == ["nik", "religion"]
+    assert x.fetched is not None and set(x.fetched.fields) == set(ANSWER)
+
+
+def _resigned(x: Exchange, **how: object) -> connector_pb2.FetchResponse:
+    return agency_response(fetch_result(x, ANSWER), **how)
+
+
+@pytest.mark.parametrize(
+    "how",
+    [
+        pytest.param({"signer": OTHER_CLIENT, "issuer": AGENCY_ID}, id="other-key"),
+        pytest.param({"signer": OTHER_CLIENT}, id="other-member"),
+        pytest.param({"issuer": OTHER_CLIENT_ID}, id="other-issuer"),
+        pytest.param({"typ": REQUEST_TYPE}, id="request-typ"),
+        pytest.param({"at": NOW - MAX_AGE_S - 1}, id="stale"),
+        pytest.param({"at": NOW + 60}, id="future"),
+    ],
+)
+async def test_a_signature_that_does_not_hold_is_agency_signature_invalid(
+    how: dict[str, object],
+) -> None:
+    x = _query()
+    x.agency_response = _resigned(x, **how)
+    assert await refusal(_verify(), x) == "AGENCY_SIGNATURE_INVALID"
+    assert x.fetched is None
+
+
+async def test_a_signature_over_another_body_is_agency_signature_invalid() -> None:
+    x = _query()
+    honest = agency_response(fetch_result(x, ANSWER))
+    other = agency_response(fetch_result(x, {"employment_status": "inactive"}))
+    x.agency_response = connector_pb2.FetchResponse(body=other.body, signature=honest.signature)
+    assert await refusal(_verify(), x) == "AGENCY_SIGNATURE_INVALID"
+
+
+async def test_a_response_that_is_no_jws_is_agency_signature_invalid() -> None:
+    x = _query()
+    x.agency_response = connector_pb2.FetchResponse(body=fetch_result(x, ANSWER), signature="x")
+    assert await refusal(_verify(), x) == "AGENCY_SIGNATURE_INVALID"
+
+
+@pytest.mark.parametrize(
+    "registry",
+    [
+        pytest.param(FakeRegistry(), id="agency-unregistered"),
+        pytest.param(
+            FakeRegistry().add(AGENCY.record(revoked_at="2026-10-01T00:00:00Z")), id="revoked"
+        ),
+        pytest.param(FakeRegistry().add(AGENCY.record(not_after=EXPIRED)), id="expired"),
+        # Another member's certificate does not vouch for the agency's answer.
+        pytest.param(FakeRegistry().add(OTHER_CLIENT.record()), id="only-another-member"),
+    ],
+)
+async def test_no_usable_agency_certificate_is_agency_signature_invalid(
+    registry: FakeRegistry,
+) -> None:
+    x = _answered()
+    assert await refusal(_verify(registry), x) == "AGENCY_SIGNATURE_INVALID"
+
+
+def _renewing() -> FakeRegistry:
+    """The agency mid-renewal: two unrevoked certificates."""
+    return FakeRegistry().add(AGENCY.record()).add(AGENCY_RENEWED.record())
+
+
+async def test_during_a_renewal_the_kid_names_the_certificate() -> None:
+    x = _query()
+    x.agency_response = agency_response(fetch_result(x, ANSWER), AGENCY_RENEWED, kid=True)
+    await _verify(_renewing())(x)
+    assert x.fetched is not None
+
+
+async def test_during_a_renewal_a_kid_naming_no_agency_certificate_is_invalid() -> None:
+    x = _query()
+    body = fetch_result(x, ANSWER)
+    # The agency's key, but a kid naming another member's certificate.
+    signature = sign_envelope(
+        body, AGENCY.key, issuer=AGENCY_ID, typ=RESPONSE_TYPE, key_id=OTHER_CLIENT.serial, now=NOW
+    )
+    x.agency_response = connector_pb2.FetchResponse(body=body, signature=signature)
+    assert await refusal(_verify(_renewing().add(OTHER_CLIENT.record())), x) == (
+        "AGENCY_SIGNATURE_INVALID"
+    )
+
+
+async def test_during_a_renewal_an_expired_certificate_vouches_for_nothing() -> None:
+    # Two registered, one expired: the one left is the only candidate, kid or not.
+    registry = FakeRegistry().add(AGENCY.record(not_after=EXPIRED)).add(AGENCY_RENEWED.record())
+    x = _query()
+    x.agency_response = agency_response(fetch_result(x, ANSWER), AGENCY, kid=True)
+    assert await refusal(_verify(registry), x) == "AGENCY_SIGNATURE_INVALID"
+
+
+async def test_a_signed_body_that_is_no_fetch_result_is_agency_response_invalid() -> None:
+    x = _query()
+    x.agency_response = agency_response(b"\x0a\x05ab")
+    assert await refusal(_verify(), x) == "AGENCY_RESPONSE_INVALID"
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        pytest.param({"request_id": "0" * 64}, id="request-id"),
+        pytest.param({"service_id": OTHER_SERVICE_ID}, id="service-id"),
+        pytest.param({"agency_id": OTHER_CLIENT_ID}, id="agency-id"),
+    ],
+)
+async def test_an_answer_to_another_request_is_agency_response_invalid(
+    other: dict[str, object],
+) -> None:
+    x = _query()
+    x.agency_response = agency_response(fetch_result(x, ANSWER, **other))
+    assert await refusal(_verify(), x) == "AGENCY_RESPONSE_INVALID"
+    assert x.fetched is None
