@@ -1227,7 +1227,3 @@ def main(argv: Sequence[str] | None = None) -> None:
             print(f"jembatan: {exc}", file=sys.stderr)
             sys.exit(2)
         raise
-
-
-if __name__ == "__main__":
-    main()
