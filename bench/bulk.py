@@ -34,8 +34,8 @@ from consent.artefact import grant, sign_consent
 from examples.eligibility.formula import load_criteria
 from examples.eligibility.service import PURPOSE, SERVICES, EligibilityService
 from hub import devstack
+from hub.cli.progress import Progress
 from hub.home import CONSENT_MANAGER_ID
-from hub.progress import Progress
 from hub.store import open_store
 
 SEED = 2026

@@ -17,9 +17,9 @@ from examples.eligibility.evaluation import Row, evaluate, render
 from examples.eligibility.evidence import DTKS, Evidence
 from examples.eligibility.formula import load_criteria
 from examples.eligibility.service import PURPOSE, SERVICES, EligibilityService
+from hub.cli.progress import Progress
 from hub.client import HubClient
 from hub.home import CONSENT_MANAGER_ID
-from hub.progress import Progress
 
 
 def _in_dtks(evidence: Evidence) -> bool | None:
