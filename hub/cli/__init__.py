@@ -51,7 +51,7 @@ A hub on one machine (the README's "Running the pieces separately"):
 
 Each command and action has its own help: `jembatan COMMAND [ACTION] --help`.
 
-Exit status: 0 done, 1 a check failed (policy lint, test, explain), 2 an error,
+Exit status: 0 done, 1 a check failed (policy lint, test, explain; demo), 2 an error,
 3 the hub refused the query, 130 interrupted."""
 
 

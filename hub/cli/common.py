@@ -96,12 +96,14 @@ def add_command(
     *,
     description: str | None = None,
     parents: Sequence[argparse.ArgumentParser] = (),
-    epilog: str | None = "",
+    epilog: str | None = None,
+    home_note: bool = True,
 ) -> argparse.ArgumentParser:
     """A subcommand running ``func`` (a group of actions when None), with this help.
 
-    Its description is ``help_text`` as a sentence unless given; a command (not a group)
-    tells in its epilog where the global options go, unless given another (None: none).
+    Its description is ``help_text`` as a sentence unless given. A command (not a group)
+    without an ``epilog`` of its own ends its help saying where ``--home`` goes (before the
+    command), unless ``home_note`` is False: a command that does not use the home.
     """
     sub: argparse.ArgumentParser = group.add_parser(
         name,
@@ -112,14 +114,14 @@ def add_command(
     )
     if func is not None:
         sub.set_defaults(func=func)
-    if epilog == "" and func is not None:
+    if epilog is None and home_note and func is not None:
         # sub.prog is "jembatan pki init": the global options go after "jembatan".
         command = sub.prog.partition(" ")[2]
         epilog = (
             f"The hub home is given before the command: jembatan --home DIR {command} …"
             " ($JEMBATAN_HOME, else ./jembatan-home); so are --database DSN and -v."
         )
-    sub.epilog = epilog or None
+    sub.epilog = epilog
     return sub
 
 
@@ -136,13 +138,20 @@ def add_actions(
     )
 
 
-def hub_option() -> argparse.ArgumentParser:
-    """A parent parser: ``--hub``, for commands that call the hub as a member of the home."""
+def _connection() -> tuple[argparse.ArgumentParser, argparse._ArgumentGroup]:
+    """A parent parser with its "connecting to the hub" options: ``--hub`` so far."""
     parent = argparse.ArgumentParser(add_help=False)
-    parent.add_argument_group("connecting to the hub").add_argument(
+    group = parent.add_argument_group("connecting to the hub")
+    group.add_argument(
         "--hub", default=DEFAULT_HUB, metavar="HOST:PORT", help="the hub's gRPC address"
     )
-    return parent
+    return parent, group
+
+
+def hub_option() -> argparse.ArgumentParser:
+    """A parent parser: ``--hub``, for commands that call the hub as a member of the home
+    the command itself chooses (the consent manager)."""
+    return _connection()[0]
 
 
 def member_connection(
@@ -155,8 +164,7 @@ def member_connection(
 ) -> argparse.ArgumentParser:
     """A parent parser: ``--hub`` and who calls it (``--member`` unless ``flag`` says
     otherwise, required when ``member`` is None), with ``--member-dir`` and ``--ca``."""
-    parent = hub_option()
-    (group,) = (g for g in parent._action_groups if g.title == "connecting to the hub")
+    parent, group = _connection()
     group.add_argument(
         flag, default=member, required=member is None, metavar="MEMBER_ID", help=member_help
     )

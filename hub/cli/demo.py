@@ -23,7 +23,7 @@ def add_demo_command(commands: argparse._SubParsersAction) -> None:
         description="Run the whole path on loopback and show it: a throw-away PKI, the seven"
         " simulated agencies and the hub as separate processes, queries through the secure"
         " path, then the eligibility service over the villages.",
-        epilog=None,
+        home_note=False,
     )
     demo.add_argument("--keep", action="store_true", help="keep the demo's home directory")
     demo.add_argument(

@@ -121,7 +121,7 @@ def add_policy_commands(commands: argparse._SubParsersAction) -> None:
         "policy",
         "check, test and explain the policy files",
         description="Check, test and explain the release-policy files, without a running hub.",
-        epilog=None,
+        home_note=False,
     )
     actions = add_actions(policy, "policy_command")
 
@@ -133,7 +133,7 @@ def add_policy_commands(commands: argparse._SubParsersAction) -> None:
         parents=[_policy_directory()],
         description="Check policies against the services' field catalogues: one line per"
         " finding, FILE:LINE: error|warning: problem (exit 1 on errors).",
-        epilog=None,
+        home_note=False,
     )
     lint.add_argument(
         "--home",
@@ -149,7 +149,7 @@ def add_policy_commands(commands: argparse._SubParsersAction) -> None:
         "run the policy test cases in DIR/tests/*.yaml (exit 1 on a failure)",
         cmd_policy_test,
         parents=[_policy_directory()],
-        epilog=None,
+        home_note=False,
     )
 
     explain = add_command(
@@ -160,7 +160,7 @@ def add_policy_commands(commands: argparse._SubParsersAction) -> None:
         parents=[_policy_directory()],
         description="Say why a field is or is not released to a client for a purpose, naming"
         " the rules (exit 1 when it is not).",
-        epilog=None,
+        home_note=False,
     )
     explain.add_argument(
         "--client", default=ELIGIBILITY, metavar="MEMBER_ID", help="the member asking"
