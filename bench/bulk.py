@@ -33,9 +33,9 @@ from connectors.population import generate
 from consent.artefact import grant, sign_consent
 from examples.eligibility.formula import load_criteria
 from examples.eligibility.service import PURPOSE, SERVICES, EligibilityService
+from hub.cli.progress import Progress
 from hub.dev import devstack
 from hub.home import CONSENT_MANAGER_ID
-from hub.progress import Progress
 from hub.store import open_store
 
 SEED = 2026

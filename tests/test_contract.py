@@ -8,7 +8,7 @@ from pathlib import Path
 from grpc_tools import protoc
 
 from jembatan.audit.record import AuditRecord
-from jembatan.errors import IDENTIFY_REASONS, Refusal
+from jembatan.errors import IDENTIFY_REASONS, STATUS_OF_REASON, Refusal
 from jembatan.v1 import audit_pb2, common_pb2
 
 REPO = Path(__file__).resolve().parent.parent
@@ -39,6 +39,11 @@ def test_generated_code_is_not_stale(tmp_path: Path) -> None:
     assert stale == [], f"stale generated code, run `make proto`: {stale}"
     committed = {p.name for p in (REPO / "jembatan" / "v1").glob("*_pb2*.py*")}
     assert committed == {p.name for p in generated}, "generated files without a .proto"
+
+
+def test_the_status_table_names_exactly_the_contracts_reasons() -> None:
+    reasons = set(common_pb2.Reason.keys()) - {"REASON_UNSPECIFIED"}
+    assert set(STATUS_OF_REASON) == reasons
 
 
 def test_every_reason_has_a_status_and_unidentified_callers_learn_nothing() -> None:

@@ -17,8 +17,8 @@ from examples.eligibility.evaluation import Row, evaluate, render
 from examples.eligibility.evidence import DTKS, Evidence
 from examples.eligibility.formula import load_criteria
 from examples.eligibility.service import PURPOSE, SERVICES, EligibilityService
+from hub.cli.progress import Progress
 from hub.home import CONSENT_MANAGER_ID
-from hub.progress import Progress
 from jembatan.client import HubClient
 
 

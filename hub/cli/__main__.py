@@ -1,0 +1,5 @@
+"""``python -m hub.cli``: the ``jembatan`` command."""
+
+from hub.cli import main
+
+main()

@@ -1,0 +1,277 @@
+"""``jembatan audit``: the verifiable audit log, on the hub's host or from an auditor's seat.
+
+``checkpoint``, ``export`` and ``check`` read the log's storage with the home's log key;
+``fetch`` and ``follow`` ask the hub over gRPC with an auditor's certificate; ``verify``
+needs nothing but the hub's verifier key.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from hub.cli.common import (
+    AUDITOR,
+    CliError,
+    add_actions,
+    add_command,
+    client,
+    home,
+    member_connection,
+    run_async,
+    text_arg,
+    write_or_print,
+)
+from hub.home import HubHome
+
+if TYPE_CHECKING:
+    from hub.audit.publisher import CheckpointPublisher
+    from hub.store.base import HubStore
+
+
+def _publisher(hub_home: HubHome) -> tuple[HubStore, CheckpointPublisher]:
+    """The log's storage and a publisher that signs with the hub's log key (on the hub's
+    machine: the key never leaves the home)."""
+    import time
+
+    from hub.audit.publisher import CheckpointPublisher
+    from hub.store import open_store
+    from jembatan.keys import load_ed25519_private_pem
+
+    registry = open_store(hub_home)
+    key = load_ed25519_private_pem(hub_home.log_key.read_bytes())
+    return registry, CheckpointPublisher(registry, key, clock=time.time)
+
+
+def cmd_audit_checkpoint(args: argparse.Namespace) -> None:
+    registry, publisher = _publisher(home(args))
+    try:
+        _, note = publisher.latest(registry.tree_size())
+    finally:
+        registry.close()
+    write_or_print(args.out, note)
+
+
+def cmd_audit_export(args: argparse.Namespace) -> None:
+    from jembatan.audit.verify import export_lines
+
+    registry, publisher = _publisher(home(args))
+    try:
+        size, note = publisher.latest(registry.tree_size())
+        with open(args.out, "w", encoding="utf-8") as out:
+            for line in export_lines(size, registry.committed_entries(size)):
+                out.write(line + "\n")
+    finally:
+        registry.close()
+    checkpoint_out = args.checkpoint_out or args.out + ".checkpoint"
+    Path(checkpoint_out).write_text(note)
+    print(f"exported {size} records to {args.out}; checkpoint in {checkpoint_out}")
+
+
+def cmd_audit_fetch(args: argparse.Namespace) -> None:
+    async def run() -> int:
+        lines = 0
+        async with client(home(args), args.member, args.hub, args.member_dir) as auditor:
+            with open(args.out, "w", encoding="utf-8") as out:
+                async for line in auditor.export_range(args.start, args.end):
+                    out.write(line + "\n")
+                    lines += 1
+        return lines - 1
+
+    records = run_async(run())
+    print(
+        f"fetched records [{args.start}, {args.end}) to {args.out}: {records} records, each "
+        f"with its inclusion proof in the signed checkpoint on the first line"
+    )
+
+
+def cmd_audit_follow(args: argparse.Namespace) -> None:
+    from jembatan.v1 import audit_pb2
+
+    search = audit_pb2.SearchRequest(
+        client_id=args.client or "",
+        service_id=args.service or "",
+        decision=args.decision or "",
+        reason=args.reason or "",
+        after_index=args.after if args.after is not None else 0,
+        has_after_index=args.after is not None,
+    )
+
+    async def run() -> None:
+        async with client(home(args), args.member, args.hub, args.member_dir) as auditor:
+            async for entry in auditor.stream_records(search):
+                print(f"{entry.index}\t{entry.record_json.decode()}", flush=True)
+
+    run_async(run())  # until Ctrl-C
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> None:
+    from jembatan.audit.verify import (
+        RANGE_FORMAT,
+        export_format,
+        verify_export,
+        verify_range_export,
+    )
+
+    key = text_arg(args.key)
+    checkpoint = Path(args.checkpoint).read_text() if args.checkpoint else None
+    with open(args.export, encoding="utf-8") as lines:
+        first = next(lines, "")
+        if export_format(first) == RANGE_FORMAT:
+            proven = verify_range_export(
+                itertools.chain([first], lines), key, checkpoint_note=checkpoint
+            )
+            print(
+                f"✓ records [{proven.start}, {proven.end}) each proven in the checkpoint of size "
+                f"{proven.checkpoint.size} (root {proven.checkpoint.root_hash.hex()[:16]}…)"
+            )
+            return
+        if checkpoint is None:
+            raise CliError("a whole-log export is verified against a --checkpoint")
+        earlier = Path(args.earlier).read_text() if args.earlier else None
+        verified = verify_export(
+            itertools.chain([first], lines), checkpoint, key, earlier_note=earlier
+        )
+    consistent = (
+        f"; consistent with the earlier checkpoint of {verified.consistent_with.size}"
+        if verified.consistent_with
+        else ""
+    )
+    print(
+        f"✓ {verified.records} records verified against the checkpoint of size "
+        f"{verified.checkpoint.size} (root {verified.checkpoint.root_hash.hex()[:16]}…){consistent}"
+    )
+
+
+def cmd_audit_check(args: argparse.Namespace) -> None:
+    """The hub's own integrity check: the stored log against every stored checkpoint."""
+    from jembatan.audit.verify import export_lines, verify_export
+
+    hub_home = home(args)
+    registry, publisher = _publisher(hub_home)
+    try:
+        size, note = publisher.latest(registry.tree_size())
+        verifier = hub_home.log_verifier_key.read_text().strip()
+        earlier = registry.checkpoints()
+        for _, earlier_note in earlier or [(size, note)]:
+            verify_export(
+                export_lines(size, registry.committed_entries(size)),
+                note,
+                verifier,
+                earlier_note=earlier_note,
+            )
+    finally:
+        registry.close()
+    print(f"✓ audit log intact: {size} records, consistent with {len(earlier)} checkpoints")
+
+
+# --- parser ------------------------------------------------------------------------------
+
+
+def _as_auditor() -> argparse.ArgumentParser:
+    return member_connection(
+        AUDITOR, member_help="the auditor's member id (its certificate has the auditor role)"
+    )
+
+
+def add_audit_commands(commands: argparse._SubParsersAction) -> None:
+    audit = add_command(
+        commands,
+        "audit",
+        "the verifiable audit log",
+        description="The verifiable audit log: signed checkpoints, exports with proofs, and"
+        " their verification. checkpoint, export and check run on the hub's host (the home's"
+        " log key); fetch and follow ask the hub as an auditor; verify needs only the hub's"
+        " verifier key.",
+    )
+    actions = add_actions(audit, "audit_command")
+
+    checkpoint = add_command(
+        actions, "checkpoint", "the latest signed checkpoint", cmd_audit_checkpoint
+    )
+    checkpoint.add_argument(
+        "--out", metavar="FILE", help="write it to this file (default: print it)"
+    )
+
+    export = add_command(actions, "export", "export the log as JSON Lines", cmd_audit_export)
+    export.add_argument(
+        "--out", required=True, metavar="FILE", help="where to write the records (JSON Lines)"
+    )
+    export.add_argument(
+        "--checkpoint-out",
+        metavar="FILE",
+        help="where to write its checkpoint (default: the --out file's name + .checkpoint)",
+    )
+
+    verify = add_command(
+        actions,
+        "verify",
+        "verify an export against a checkpoint, needing nothing but the hub's verifier key",
+        cmd_audit_verify,
+        epilog="A whole-log export (audit export) needs --checkpoint; a fetched range (audit"
+        " fetch) carries its own checkpoint on its first line.",
+    )
+    verify.add_argument("export", help="the export file: from audit export or audit fetch")
+    verify.add_argument(
+        "--checkpoint",
+        metavar="FILE",
+        help="signed checkpoint file (a fetched range carries its own)",
+    )
+    verify.add_argument(
+        "--key",
+        required=True,
+        help="the hub's verifier key, or @FILE to read it from (the home's hub/log.vkey)",
+    )
+    verify.add_argument(
+        "--earlier",
+        metavar="FILE",
+        help="an earlier checkpoint the log must extend (no rewritten history)",
+    )
+
+    add_command(
+        actions,
+        "check",
+        "check the stored log against its checkpoints",
+        cmd_audit_check,
+        description="The hub's own integrity check: the stored log against every stored"
+        " checkpoint.",
+    )
+
+    fetch = add_command(
+        actions,
+        "fetch",
+        "fetch records [START, END) from the hub with their proofs (auditor role)",
+        cmd_audit_fetch,
+        parents=[_as_auditor()],
+    )
+    fetch.add_argument("start", type=int, help="index of the first record")
+    fetch.add_argument("end", type=int, help="index one past the last record")
+    fetch.add_argument(
+        "--out", required=True, metavar="FILE", help="where to write them (JSON Lines)"
+    )
+
+    follow = add_command(
+        actions,
+        "follow",
+        "print records as they are logged, one per line (auditor role; Ctrl-C stops)",
+        cmd_audit_follow,
+        parents=[_as_auditor()],
+        description="Print records as they are logged, one per line: INDEX, a tab, the record"
+        " as JSON (auditor role; Ctrl-C stops). The filters combine.",
+    )
+    follow.add_argument(
+        "--after",
+        type=int,
+        metavar="INDEX",
+        help="start after this index (default: all, from the first record)",
+    )
+    follow.add_argument("--client", metavar="MEMBER_ID", help="only calls made by this member")
+    follow.add_argument("--service", metavar="SERVICE_ID", help="only calls to this service")
+    follow.add_argument(
+        "--decision", choices=["RELEASED", "REFUSED"], help="only calls with this decision"
+    )
+    follow.add_argument(
+        "--reason", help="only calls refused for this reason code, e.g. CONSENT_REVOKED"
+    )

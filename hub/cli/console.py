@@ -1,0 +1,86 @@
+"""``jembatan console``: the security officers' web console, and its logins."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from hub.cli.common import (
+    CONSOLE_MEMBER,
+    add_actions,
+    add_command,
+    home,
+    member_connection,
+    run_async,
+    until_signalled,
+)
+
+
+def cmd_console(args: argparse.Namespace) -> None:
+    from hub.console.app import start
+
+    hub_home = home(args)
+    member_dir = Path(args.member_dir) if args.member_dir else hub_home.member_dir(args.member)
+
+    async def run() -> None:
+        console = await start(hub_home, args.listen, args.hub, member_dir)
+        print(f"jembatan console listening on {console.address} (hub {args.hub})")
+        await until_signalled()
+        await console.stop()
+
+    run_async(run())
+
+
+def cmd_console_add_officer(args: argparse.Namespace) -> None:
+    from hub.console.officers import add_officer, officers_file
+
+    # From a file, never the command line: arguments show in `ps` and shell history.
+    password = Path(args.password_file).read_text().rstrip("\r\n")
+    new = add_officer(home(args), args.name, password)
+    done = "added" if new else "password replaced"
+    print(f"officer {args.name} {done} in {officers_file(home(args))}")
+
+
+def add_console_commands(commands: argparse._SubParsersAction) -> None:
+    console = add_command(
+        commands,
+        "console",
+        "run the security officers' web console",
+        cmd_console,
+        parents=[
+            member_connection(
+                CONSOLE_MEMBER,
+                member_help="the console's member id (needs the auditor and console roles)",
+            )
+        ],
+        description="Run the security officers' web console: the audit log, read from the hub"
+        " as the console's member, for officers who log in (add them with `console"
+        " add-officer`). Ctrl-C stops it.",
+    )
+    console.add_argument(
+        "--listen",
+        default="127.0.0.1:8080",
+        metavar="HOST:PORT",
+        help="where to serve the console; port 0: any free port",
+    )
+    actions = add_actions(
+        console,
+        "console_command",
+        required=False,
+        help_text="an action instead of running the console:",
+    )
+    officer = add_command(
+        actions,
+        "add-officer",
+        "add or re-key a console login",
+        cmd_console_add_officer,
+        description="Add a console login, or replace its password (stored hashed in the hub home).",
+    )
+    officer.add_argument("name", help="the officer's login name")
+    officer.add_argument(
+        "--password-file",
+        required=True,
+        metavar="FILE",
+        help="file holding the password (never on the command line: `ps` and shell history"
+        " would show it)",
+    )
