@@ -21,6 +21,7 @@ from hub.audit.log import AuditUnavailable, LogEntry
 from hub.audit.pseudonym import Pseudonymizer
 from hub.calls import CallRecorder
 from hub.errors import Refusal
+from hub.home import CONSENT_MANAGER_ID
 from hub.on_behalf import ON_BEHALF_OF_METADATA_KEY
 from hub.pipeline.chain import Pipeline
 from hub.pipeline.exchange import Exchange, Peer
@@ -259,9 +260,9 @@ async def test_an_officers_call_answered_outside_the_pipeline() -> None:
     calls = recorder.bind("jembatan.v1.Audit", "audit")
     context = Context("Siti Rahma")
     request = audit_pb2.SearchRequest(subject=NIK, decision="REFUSED", limit=10)
-    member = await calls.caller_with_role(context, "auditor", "Search", request, subject=NIK)
+    call = await calls.caller_with_role(context, "auditor", "Search", request, subject=NIK)
     response = audit_pb2.SearchResponse(more=True)
-    assert await calls.answer(context, member, "Search", request, response, subject=NIK) is response
+    assert await calls.answer(context, call, response) is response
     assert [e.record_json for e in log.entries] == [
         _expected(
             client_certificate="c0ffee",
@@ -305,6 +306,33 @@ async def test_a_consent_call_refused_outside_the_pipeline() -> None:
             service_id="jembatan.v1.ConsentRegistry/Grant",
             stage="call",
             status="PERMISSION_DENIED",
+        )
+    ]
+
+
+async def test_a_citizens_view_recorded_about_the_citizen_once_known() -> None:
+    log = Log()
+    calls = _recorder(log, CONSENT_MANAGER_ID).bind("jembatan.v1.Audit", "audit")
+    context = Context()
+    request = audit_pb2.CitizenAccessesRequest(subject_token="t.o.k")
+    call = await calls.consent_manager(
+        context, "CitizenAccesses", request, purpose="citizen-access"
+    )
+    # The subject is known only once its token is verified: the record names it all the same.
+    response = audit_pb2.CitizenAccessList()
+    await calls.answer(context, calls.about(call, NIK), response)
+    assert [e.record_json for e in log.entries] == [
+        _expected(
+            client_certificate="c0ffee",
+            client_id=CONSENT_MANAGER_ID,
+            decision="RELEASED",
+            fields_requested=["subject_token"],
+            purpose="citizen-access",
+            request_digest=PSEUDONYMS.digest(request.SerializeToString(deterministic=True)),
+            service_id="jembatan.v1.Audit/CitizenAccesses",
+            stage="call",
+            status="OK",
+            subject=NIK_PSEUDONYM,
         )
     ]
 
@@ -365,9 +393,9 @@ async def test_no_record_no_answer_outside_the_pipeline() -> None:
     calls = _recorder(Log(failing=True), CLIENT).bind("jembatan.v1.Admin", "administration")
     context = Context()
     request = admin_pb2.GetEnrolmentRequest(request_id="enr-1")
-    member = await calls.caller_for(context, "GetEnrolment", request)
+    call = await calls.caller_for(context, "GetEnrolment", request)
     with pytest.raises(grpc.RpcError):
-        await calls.answer(context, member, "GetEnrolment", request, admin_pb2.Enrolment())
+        await calls.answer(context, call, admin_pb2.Enrolment())
     assert context.aborted == (
         grpc.StatusCode.UNAVAILABLE,
         "the audit log cannot record this",
