@@ -7,7 +7,6 @@ the exchange fails closed with AUDIT_UNAVAILABLE and no fields.
 from __future__ import annotations
 
 import asyncio
-import datetime
 import hashlib
 import logging
 import secrets
@@ -20,11 +19,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from hub.audit.log import AuditLog, AuditUnavailable, LogEntry, pending_entry
 from hub.audit.pseudonym import Pseudonymizer
+from hub.audit.recording import Call, QueryDetails, audit_record, outcome
 from hub.logs import EXCHANGES
 from hub.metrics import HubMetrics, Observe
 from hub.pipeline.exchange import Exchange
 from hub.pipeline.stages import Stage
-from hub.store.base import PendingEntry
 from jembatan.audit.receipt import sign_receipt
 from jembatan.audit.record import AuditRecord
 from jembatan.errors import Refusal
@@ -132,8 +131,7 @@ class Pipeline:
     ) -> None:
         """Count the exchange and log its line: correlation ids and outcome only (the
         refusal's message is left out: it may quote what the caller sent)."""
-        decision = "REFUSED" if refusal else "RELEASED"
-        reason = refusal.reason if refusal else ""
+        decision, reason, _ = outcome(refusal)
         # Only a resolved service is a bounded label; an unknown one is whatever was sent.
         service = x.route.service_id if x.route else ""
         self._metrics.exchange(x.member_id, service, decision, reason)
@@ -164,7 +162,7 @@ class Pipeline:
         """Make the exchange's record durable; fail closed if it cannot be."""
         try:
             record = self._record(x, refusal, stage, result)
-            return await self._audit.append(self._pending(x, record))
+            return await self._audit.append(pending_entry(record, x.nonces))
         except AuditUnavailable as exc:
             log.error("exchange failed closed: %s", exc)
             raise Refusal("AUDIT_UNAVAILABLE", "the audit log cannot record this exchange") from exc
@@ -187,27 +185,22 @@ class Pipeline:
     def _record(
         self, x: Exchange, refusal: Refusal | None, stage: str, result: bytes
     ) -> AuditRecord:
-        body = x.body
-        subject = self._pseudonyms.subject(body.subject) if body and body.subject else ""
-        return AuditRecord(
-            time=datetime.datetime.fromtimestamp(x.received_at, datetime.UTC).isoformat(
-                timespec="milliseconds"
-            ),
-            request_id=body.request_id if body else "",
+        # Empty until authenticated: a refusal before that names no service, purpose or
+        # subject.
+        body = x.body or exchange_pb2.QueryBody()
+        call = Call(
             client_id=x.member_id,
             client_certificate=x.certificate_serial,
-            service_id=body.service_id if body else "",
-            purpose=body.purpose if body else "",
-            consent_id=x.consent.consent_id if x.consent else "",
-            subject=subject,
-            decision="REFUSED" if refusal else "RELEASED",
-            reason=refusal.reason if refusal else "",
-            stage=stage,
-            status=refusal.status.name if refusal else "OK",
-            policy_version=x.policy_version,
+            service_id=body.service_id,
+            purpose=body.purpose,
             request_digest=x.request_digest,
-            response_digest=hashlib.sha256(result).hexdigest() if result else "",
-            fields_requested=tuple(body.fields) if body else (),
+            fields_requested=tuple(body.fields),
+            subject=self._pseudonyms.subject(body.subject) if body.subject else "",
+            request_id=body.request_id,
+        )
+        query = QueryDetails(
+            consent_id=x.consent.consent_id if x.consent else "",
+            policy_version=x.policy_version,
             fields_released=x.released_names(),
             fields_dropped=tuple(x.dropped),
             # Break-glass attempts are flagged whether or not they were released: officers
@@ -218,10 +211,16 @@ class Pipeline:
             justification=x.legal_basis.justification if x.legal_basis else "",
             approved_by=x.approved_by,
         )
-
-    @staticmethod
-    def _pending(x: Exchange, record: AuditRecord) -> PendingEntry:
-        return pending_entry(record, x.nonces)
+        return audit_record(
+            call,
+            refusal,
+            at=x.received_at,
+            stage=stage,
+            # Plain SHA-256, not keyed: the client recomputes it to check its receipt (the
+            # result's salt keeps it from being matched against guessed results).
+            response_digest=hashlib.sha256(result).hexdigest() if result else "",
+            query=query,
+        )
 
 
 def _lap(observe: Observe, since: float) -> float:

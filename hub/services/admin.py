@@ -46,7 +46,7 @@ from hub.home import CONSENT_MANAGER_ID, HUB_MEMBER_ID
 from hub.pipeline.stages import PeerMember
 from hub.pki import CertificateAuthority, check_csr, load_csr_pem
 from hub.provisioning import certificate_record
-from hub.services.calls import CallRecorder
+from hub.services.calls import CallRecorder, MemberCall
 from hub.services.claims import Claims, Plan
 from hub.services.registry import catalogue_to_json, catalogue_to_proto
 from hub.store import base
@@ -113,15 +113,13 @@ class AdminService(admin_pb2_grpc.AdminServicer):
 
     async def _administrator(
         self, context: grpc.aio.ServicerContext, method: str, request: Message
-    ) -> PeerMember:
+    ) -> MemberCall:
         return await self._calls.caller_with_role(context, ADMINISTRATOR, method, request)
 
     async def _decide(
         self,
         context: grpc.aio.ServicerContext,
-        member: PeerMember,
-        method: str,
-        request: Message,
+        call: MemberCall,
         target: str,
         plan: Callable[[], Plan[_Response]],
     ) -> _Response:
@@ -129,9 +127,7 @@ class AdminService(admin_pb2_grpc.AdminServicer):
         ALREADY_DECIDED if another call is deciding it or decided it first."""
         return await self._claims.decide(
             context,
-            member,
-            method,
-            request,
+            call,
             target,
             plan,
             taken=Refusal("ALREADY_DECIDED", f"{target} is being decided by another call"),
@@ -171,14 +167,15 @@ class AdminService(admin_pb2_grpc.AdminServicer):
     async def SubmitEnrolment(
         self, request: admin_pb2.SubmitEnrolmentRequest, context: grpc.aio.ServicerContext
     ) -> admin_pb2.Enrolment:
-        member = await self._calls.caller_for(context, "SubmitEnrolment", request)
+        call = await self._calls.caller_for(context, "SubmitEnrolment", request)
+        member = call.member
         roles = tuple(sorted(set(request.roles)))
         try:
             check_submission(member, request.member_id, roles)
             self._check_identity(member.member_id, ADMINISTRATOR in member.roles, request.member_id)
             self._csr(request.csr_pem, request.member_id)
         except Refusal as refusal:
-            await self._calls.refuse(context, member, "SubmitEnrolment", request, refusal)
+            await self._calls.refuse(context, call, refusal)
         enrolment = base.Enrolment(
             request_id="enr-" + secrets.token_hex(8),
             member_id=request.member_id,
@@ -187,40 +184,31 @@ class AdminService(admin_pb2_grpc.AdminServicer):
             submitter=member.member_id,
             submitted_at=self._now(),
         )
-        response = await self._calls.answer(
-            context, member, "SubmitEnrolment", request, self._enrolment(enrolment)
-        )
+        response = await self._calls.answer(context, call, self._enrolment(enrolment))
         self._registry.add_enrolment(enrolment)
         return response
 
     async def GetEnrolment(
         self, request: admin_pb2.GetEnrolmentRequest, context: grpc.aio.ServicerContext
     ) -> admin_pb2.Enrolment:
-        member = await self._calls.caller_for(context, "GetEnrolment", request)
+        call = await self._calls.caller_for(context, "GetEnrolment", request)
+        member = call.member
         enrolment = self._registry.enrolment(request.request_id)
         if enrolment is None or not (
             enrolment.submitter == member.member_id or ADMINISTRATOR in member.roles
         ):
-            await self._calls.refuse(
-                context, member, "GetEnrolment", request, _unknown("enrolment", request.request_id)
-            )
-        return await self._calls.answer(
-            context, member, "GetEnrolment", request, self._enrolment(enrolment)
-        )
+            await self._calls.refuse(context, call, _unknown("enrolment", request.request_id))
+        return await self._calls.answer(context, call, self._enrolment(enrolment))
 
     async def Renew(
         self, request: admin_pb2.RenewRequest, context: grpc.aio.ServicerContext
     ) -> admin_pb2.Enrolment:
-        member = await self._calls.caller_for(context, "Renew", request)
+        call = await self._calls.caller_for(context, "Renew", request)
+        member = call.member
         # The same target as revoking this certificate: a renewal of it and its revocation
         # are decided one after the other, never both at once.
         return await self._decide(
-            context,
-            member,
-            "Renew",
-            request,
-            f"certificate {member.serial}",
-            lambda: self._renewal(member, request),
+            context, call, f"certificate {member.serial}", lambda: self._renewal(member, request)
         )
 
     def _renewal(
@@ -265,11 +253,12 @@ class AdminService(admin_pb2_grpc.AdminServicer):
     async def RegisterConnector(
         self, request: admin_pb2.RegisterConnectorRequest, context: grpc.aio.ServicerContext
     ) -> admin_pb2.ConnectorRegistration:
-        member = await self._calls.caller_for(context, "RegisterConnector", request)
+        call = await self._calls.caller_for(context, "RegisterConnector", request)
+        member = call.member
         try:
             services = _offered_services(member.member_id, request)
         except Refusal as refusal:
-            await self._calls.refuse(context, member, "RegisterConnector", request, refusal)
+            await self._calls.refuse(context, call, refusal)
         registration = base.ConnectorRegistration(
             registration_id="con-" + secrets.token_hex(8),
             agency_id=member.member_id,
@@ -277,9 +266,7 @@ class AdminService(admin_pb2_grpc.AdminServicer):
             services_json=json.dumps(services),
             submitted_at=self._now(),
         )
-        response = await self._calls.answer(
-            context, member, "RegisterConnector", request, _registration(registration)
-        )
+        response = await self._calls.answer(context, call, _registration(registration))
         self._registry.add_connector_registration(registration)
         return response
 
@@ -288,44 +275,36 @@ class AdminService(admin_pb2_grpc.AdminServicer):
         request: admin_pb2.GetConnectorRegistrationRequest,
         context: grpc.aio.ServicerContext,
     ) -> admin_pb2.ConnectorRegistration:
-        member = await self._calls.caller_for(context, "GetConnectorRegistration", request)
+        call = await self._calls.caller_for(context, "GetConnectorRegistration", request)
+        member = call.member
         found = self._registry.connector_registration(request.registration_id)
         if found is None or not (
             found.agency_id == member.member_id or ADMINISTRATOR in member.roles
         ):
             await self._calls.refuse(
-                context,
-                member,
-                "GetConnectorRegistration",
-                request,
-                _unknown("connector registration", request.registration_id),
+                context, call, _unknown("connector registration", request.registration_id)
             )
-        return await self._calls.answer(
-            context, member, "GetConnectorRegistration", request, _registration(found)
-        )
+        return await self._calls.answer(context, call, _registration(found))
 
     # --- administrator side -------------------------------------------------------------
 
     async def ListEnrolments(
         self, request: admin_pb2.ListRequest, context: grpc.aio.ServicerContext
     ) -> admin_pb2.ListEnrolmentsResponse:
-        member = await self._administrator(context, "ListEnrolments", request)
+        call = await self._administrator(context, "ListEnrolments", request)
         found = self._registry.enrolments(_STATE_NAME.get(request.state))
         response = admin_pb2.ListEnrolmentsResponse(enrolments=[self._enrolment(e) for e in found])
-        return await self._calls.answer(context, member, "ListEnrolments", request, response)
+        return await self._calls.answer(context, call, response)
 
     async def ApproveEnrolment(
         self, request: admin_pb2.ApproveEnrolmentRequest, context: grpc.aio.ServicerContext
     ) -> admin_pb2.Enrolment:
-        method = "ApproveEnrolment"
-        member = await self._administrator(context, method, request)
+        call = await self._administrator(context, "ApproveEnrolment", request)
         return await self._decide(
             context,
-            member,
-            method,
-            request,
+            call,
             f"enrolment {request.request_id}",
-            lambda: self._approval(member, request),
+            lambda: self._approval(call.member, request),
         )
 
     def _approval(
@@ -353,8 +332,8 @@ class AdminService(admin_pb2_grpc.AdminServicer):
     async def RejectEnrolment(
         self, request: admin_pb2.RejectRequest, context: grpc.aio.ServicerContext
     ) -> admin_pb2.Enrolment:
-        method = "RejectEnrolment"
-        member = await self._administrator(context, method, request)
+        call = await self._administrator(context, "RejectEnrolment", request)
+        member = call.member
 
         def plan() -> Plan[admin_pb2.Enrolment]:
             enrolment = self._pending_enrolment(request.request_id)
@@ -367,15 +346,12 @@ class AdminService(admin_pb2_grpc.AdminServicer):
                 request.request_id, member.member_id, now, reason
             )
 
-        return await self._decide(
-            context, member, method, request, f"enrolment {request.request_id}", plan
-        )
+        return await self._decide(context, call, f"enrolment {request.request_id}", plan)
 
     async def RevokeCertificate(
         self, request: admin_pb2.RevokeCertificateRequest, context: grpc.aio.ServicerContext
     ) -> admin_pb2.RevokeCertificateResponse:
-        method = "RevokeCertificate"
-        member = await self._administrator(context, method, request)
+        call = await self._administrator(context, "RevokeCertificate", request)
         serial = request.serial.lower().removeprefix("0x")
 
         def plan() -> Plan[admin_pb2.RevokeCertificateResponse]:
@@ -392,25 +368,23 @@ class AdminService(admin_pb2_grpc.AdminServicer):
             # With every certificate renewed from it, in one transaction, same reason.
             return response, lambda: bool(self._registry.revoke_certificate(serial, now, reason))
 
-        return await self._decide(context, member, method, request, f"certificate {serial}", plan)
+        return await self._decide(context, call, f"certificate {serial}", plan)
 
     async def ListConnectorRegistrations(
         self, request: admin_pb2.ListRequest, context: grpc.aio.ServicerContext
     ) -> admin_pb2.ListConnectorRegistrationsResponse:
-        member = await self._administrator(context, "ListConnectorRegistrations", request)
+        call = await self._administrator(context, "ListConnectorRegistrations", request)
         found = self._registry.connector_registrations(_STATE_NAME.get(request.state))
         response = admin_pb2.ListConnectorRegistrationsResponse(
             registrations=[_registration(r) for r in found]
         )
-        return await self._calls.answer(
-            context, member, "ListConnectorRegistrations", request, response
-        )
+        return await self._calls.answer(context, call, response)
 
     async def ApproveConnector(
         self, request: admin_pb2.ApproveConnectorRequest, context: grpc.aio.ServicerContext
     ) -> admin_pb2.ConnectorRegistration:
-        method = "ApproveConnector"
-        member = await self._administrator(context, method, request)
+        call = await self._administrator(context, "ApproveConnector", request)
+        member = call.member
 
         def plan() -> Plan[admin_pb2.ConnectorRegistration]:
             found = self._pending_registration(request.registration_id)
@@ -431,13 +405,13 @@ class AdminService(admin_pb2_grpc.AdminServicer):
             )
 
         target = f"connector registration {request.registration_id}"
-        return await self._decide(context, member, method, request, target, plan)
+        return await self._decide(context, call, target, plan)
 
     async def RejectConnector(
         self, request: admin_pb2.RejectRequest, context: grpc.aio.ServicerContext
     ) -> admin_pb2.ConnectorRegistration:
-        method = "RejectConnector"
-        member = await self._administrator(context, method, request)
+        call = await self._administrator(context, "RejectConnector", request)
+        member = call.member
 
         def plan() -> Plan[admin_pb2.ConnectorRegistration]:
             found = self._pending_registration(request.request_id)
@@ -451,21 +425,18 @@ class AdminService(admin_pb2_grpc.AdminServicer):
             )
 
         target = f"connector registration {request.request_id}"
-        return await self._decide(context, member, method, request, target, plan)
+        return await self._decide(context, call, target, plan)
 
     async def SetServiceEnabled(
         self, request: admin_pb2.SetServiceEnabledRequest, context: grpc.aio.ServicerContext
     ) -> admin_pb2.SetServiceEnabledResponse:
-        method = "SetServiceEnabled"
-        member = await self._administrator(context, method, request)
+        call = await self._administrator(context, "SetServiceEnabled", request)
         if self._registry.service(request.service_id) is None:
-            await self._calls.refuse(
-                context, member, method, request, _unknown("service", request.service_id)
-            )
+            await self._calls.refuse(context, call, _unknown("service", request.service_id))
         response = admin_pb2.SetServiceEnabledResponse(
             service_id=request.service_id, enabled=request.enabled
         )
-        await self._calls.answer(context, member, method, request, response)
+        await self._calls.answer(context, call, response)
         self._registry.set_service_enabled(request.service_id, request.enabled)
         return response
 

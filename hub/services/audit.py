@@ -24,8 +24,7 @@ from consent.artefact import verify_subject_token
 from hub.audit.pseudonym import Pseudonymizer
 from hub.audit.publisher import CheckpointPublisher
 from hub.home import CONSENT_MANAGER_ID
-from hub.pipeline.stages import PeerMember
-from hub.services.calls import CallRecorder
+from hub.services.calls import CallRecorder, MemberCall
 from hub.services.exchange import abort_with
 from hub.store.base import HubStore
 from jembatan.audit.record import AuditRecord
@@ -70,7 +69,7 @@ class AuditService(audit_pb2_grpc.AuditServicer):
 
     async def _officer(
         self, context: grpc.aio.ServicerContext, method: str, request: Message, subject: str
-    ) -> PeerMember:
+    ) -> MemberCall:
         return await self._calls.caller_with_role(
             context, AUDITOR, method, request, subject=subject
         )
@@ -115,8 +114,8 @@ class AuditService(audit_pb2_grpc.AuditServicer):
     async def Search(
         self, request: audit_pb2.SearchRequest, context: grpc.aio.ServicerContext
     ) -> audit_pb2.SearchResponse:
-        member = await self._officer(context, "Search", request, request.subject)
-        filters = await self._filters(context, member, "Search", request, request)
+        call = await self._officer(context, "Search", request, request.subject)
+        filters = await self._filters(context, call, request)
         limit = min(request.limit or _SEARCH_LIMIT, _SEARCH_LIMIT)
         rows = self._registry.search(
             filters,
@@ -130,27 +129,20 @@ class AuditService(audit_pb2_grpc.AuditServicer):
             ],
             more=len(rows) > limit,
         )
-        await self._calls.answer(
-            context, member, "Search", request, response, subject=request.subject
-        )
-        return response
+        return await self._calls.answer(context, call, response)
 
     async def StreamRecords(
         self, request: audit_pb2.StreamRecordsRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[audit_pb2.AuditEntry]:
         query = request.filter
-        member = await self._officer(context, "StreamRecords", request, query.subject)
-        filters = await self._filters(context, member, "StreamRecords", request, query)
-        await self._calls.record(
-            context, member, "StreamRecords", request, b"", subject=query.subject
-        )
+        call = await self._officer(context, "StreamRecords", request, query.subject)
+        filters = await self._filters(context, call, query)
+        await self._calls.record(context, call)
         after = query.after_index if query.has_after_index else None
         while True:  # until the officer hangs up: the call is cancelled at an await
             # The role was checked once, but a certificate revoked since must not go on
             # reading the log: its registration is read again before every poll.
-            await self._calls.still_registered(
-                context, member, "StreamRecords", request, subject=query.subject
-            )
+            await self._calls.still_registered(context, call)
             rows = self._registry.search(filters, after_index=after, limit=_SEARCH_LIMIT)
             for index, leaf, record in rows:
                 yield audit_pb2.AuditEntry(index=index, leaf_hash=leaf, record_json=record)
@@ -162,18 +154,14 @@ class AuditService(audit_pb2_grpc.AuditServicer):
     async def ExportRange(
         self, request: audit_pb2.ExportRangeRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[audit_pb2.ExportLine]:
-        member = await self._officer(context, "ExportRange", request, "")
+        call = await self._officer(context, "ExportRange", request, "")
         if not request.start < request.end <= self._registry.tree_size():
             await self._calls.refuse(
-                context,
-                member,
-                "ExportRange",
-                request,
-                Refusal("MALFORMED_REQUEST", "need start < end <= log size"),
+                context, call, Refusal("MALFORMED_REQUEST", "need start < end <= log size")
             )
         size, note = self._publisher.latest(request.end)
         # The officer's export is recorded before the first line leaves.
-        await self._calls.record(context, member, "ExportRange", request, b"")
+        await self._calls.record(context, call)
         lines = range_export_lines(
             note,
             size,
@@ -188,12 +176,7 @@ class AuditService(audit_pb2_grpc.AuditServicer):
             yield audit_pb2.ExportLine(line=line)
 
     async def _filters(
-        self,
-        context: grpc.aio.ServicerContext,
-        member: PeerMember,
-        method: str,
-        request: Message,
-        query: audit_pb2.SearchRequest,
+        self, context: grpc.aio.ServicerContext, call: MemberCall, query: audit_pb2.SearchRequest
     ) -> dict[str, str]:
         """The store's filters for ``query``; a bad one is refused (recorded)."""
         filters = {name: getattr(query, name) for name in _FILTERS if getattr(query, name)}
@@ -202,9 +185,7 @@ class AuditService(audit_pb2_grpc.AuditServicer):
                 if bound in filters:
                     filters[bound] = _utc(filters[bound])
         except Refusal as refusal:
-            await self._calls.refuse(
-                context, member, method, request, refusal, subject=query.subject
-            )
+            await self._calls.refuse(context, call, refusal)
         if query.subject:
             filters["subject"] = self._pseudonyms.subject(query.subject)
         if query.break_glass:
@@ -214,26 +195,21 @@ class AuditService(audit_pb2_grpc.AuditServicer):
     async def GetRecord(
         self, request: audit_pb2.GetRecordRequest, context: grpc.aio.ServicerContext
     ) -> audit_pb2.AuditEntry:
-        member = await self._officer(context, "GetRecord", request, "")
+        call = await self._officer(context, "GetRecord", request, "")
         entry = self._registry.entry(request.index)
         if entry is None:
             await self._calls.refuse(
-                context,
-                member,
-                "GetRecord",
-                request,
-                Refusal("UNKNOWN_TARGET", f"no record {request.index}"),
+                context, call, Refusal("UNKNOWN_TARGET", f"no record {request.index}")
             )
         response = audit_pb2.AuditEntry(
             index=request.index, leaf_hash=entry[0], record_json=entry[1]
         )
-        await self._calls.answer(context, member, "GetRecord", request, response)
-        return response
+        return await self._calls.answer(context, call, response)
 
     async def CitizenAccesses(
         self, request: audit_pb2.CitizenAccessesRequest, context: grpc.aio.ServicerContext
     ) -> audit_pb2.CitizenAccessList:
-        member = await self._calls.consent_manager(
+        call = await self._calls.consent_manager(
             context, "CitizenAccesses", request, purpose=CITIZEN_VIEW
         )
         try:
@@ -244,9 +220,7 @@ class AuditService(audit_pb2_grpc.AuditServicer):
                 now=self._calls.now(),
             )
         except Refusal as refusal:
-            await self._calls.refuse(
-                context, member, "CitizenAccesses", request, refusal, purpose=CITIZEN_VIEW
-            )
+            await self._calls.refuse(context, call, refusal)
         pseudonym = self._pseudonyms.subject(nik)
         accesses = []
         after: int | None = None
@@ -261,10 +235,7 @@ class AuditService(audit_pb2_grpc.AuditServicer):
                 break
             after = rows[-1][0]
         response = audit_pb2.CitizenAccessList(accesses=accesses)
-        await self._calls.answer(
-            context, member, "CitizenAccesses", request, response, purpose=CITIZEN_VIEW, subject=nik
-        )
-        return response
+        return await self._calls.answer(context, self._calls.about(call, nik), response)
 
 
 def _utc(text: str) -> str:

@@ -5,6 +5,9 @@ Every such call is itself an audited exchange: allowed or refused, it is appende
 log before it is answered, and if it cannot be recorded it is not answered (fail closed).
 Services share this one recorder so that a refusal looks the same everywhere: the caller
 gets a status and reason, the log gets who asked, which method and why it was refused.
+A service holds each call as one ``MemberCall`` (who called, and what the log says of the
+call) from the moment its caller is checked, and hands that to ``refuse``, ``answer`` and
+``record``; the record is built as the pipeline's are (``hub.audit.recording``).
 
 A caller whose certificate carries the console role vouches for the person behind it: it
 names them with each call (``jembatan-on-behalf-of`` metadata, ``hub.on_behalf``) and the
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import NoReturn, TypeVar
 
 import grpc
@@ -24,13 +28,28 @@ from google.protobuf.message import Message
 
 from hub.audit.log import AuditLog, AuditUnavailable, pending_entry
 from hub.audit.pseudonym import Pseudonymizer
+from hub.audit.recording import Call, audit_record
 from hub.home import CONSENT_MANAGER_ID
 from hub.pipeline.stages import Identify, PeerMember
 from hub.services.exchange import abort_with, peer_of
-from jembatan.audit.record import AuditRecord
 from jembatan.certs import CONSOLE
 from jembatan.errors import Refusal
 from jembatan.on_behalf import ON_BEHALF_OF_METADATA_KEY, name_problem
+
+
+@dataclass(frozen=True, slots=True)
+class MemberCall:
+    """A recorded call to one of the hub's services: the identified caller, whom the
+    service checks and acts for, and what the log says of the call whatever its outcome.
+
+    Made only by ``CallRecorder.admit`` (through ``ServiceCalls.caller_for``,
+    ``caller_with_role`` or ``consent_manager``), which refuses the call if it names whom
+    it is for when it may not: so every record of a call carries the name it was allowed
+    to give, or none.
+    """
+
+    member: PeerMember
+    recorded: Call
 
 
 class CallRecorder:
@@ -62,145 +81,92 @@ class CallRecorder:
             await abort_with(context, refusal)
             raise
 
-    async def caller_with_role(
+    async def admit(
         self,
         context: grpc.aio.ServicerContext,
-        role: str,
+        member: PeerMember,
         method: str,
         request: Message,
+        refusal: Refusal | None,
         *,
         purpose: str,
         subject: str = "",
-    ) -> PeerMember:
-        """The caller, if its certificate carries ``role``; otherwise refused and recorded."""
-        member = await self.caller(context)
-        if role not in member.roles:
-            await self.refuse(
-                context,
-                member,
-                method,
-                request,
-                Refusal("ROLE_REQUIRED", f"{method} needs the {role} role"),
+    ) -> MemberCall:
+        """The call ``member`` makes to ``method`` (full gRPC name) with ``request``, for
+        ``purpose``, about ``subject`` (a NIK, or empty); if ``refusal`` is given, or the
+        call names whom it is for when it may not, it is refused (recorded) instead, before
+        any work is done for it."""
+        vouched_for, vouching_refused = on_behalf_of(context, member)
+        call = MemberCall(
+            member,
+            Call(
+                client_id=member.member_id,
+                client_certificate=member.serial,
+                service_id=method,
                 purpose=purpose,
-                subject=subject,
-            )
-        await self.check_on_behalf_of(
-            context, member, method, request, purpose=purpose, subject=subject
+                # Keyed (see Pseudonymizer.digest): a call's request may be little more
+                # than a NIK, and a plain hash of it would give the NIK away to a dictionary.
+                request_digest=self._pseudonyms.digest(
+                    request.SerializeToString(deterministic=True)
+                ),
+                fields_requested=tuple(f.name for f, _ in request.ListFields()),
+                subject=self._subject(subject),
+                on_behalf_of=vouched_for,
+            ),
         )
-        return member
-
-    async def check_on_behalf_of(
-        self,
-        context: grpc.aio.ServicerContext,
-        member: PeerMember,
-        method: str,
-        request: Message,
-        *,
-        purpose: str,
-        subject: str = "",
-    ) -> None:
-        """Refuse (recorded) a call that names whom it is for when it may not, before any
-        work is done for it. ``record`` checks again, so a call that skips this is refused
-        all the same when it is recorded."""
-        _, refusal = on_behalf_of(context, member)
+        refusal = refusal or vouching_refused
         if refusal is not None:
-            await self.refuse(
-                context, member, method, request, refusal, purpose=purpose, subject=subject
-            )
+            await self.refuse(context, call, refusal)
+        return call
 
-    async def still_registered(
-        self,
-        context: grpc.aio.ServicerContext,
-        member: PeerMember,
-        method: str,
-        request: Message,
-        *,
-        purpose: str,
-        subject: str = "",
-    ) -> None:
+    def about(self, call: MemberCall, subject: str) -> MemberCall:
+        """``call`` as about ``subject`` (a NIK), once the call has shown whom it is about."""
+        recorded = replace(call.recorded, subject=self._subject(subject))
+        return replace(call, recorded=recorded)
+
+    def _subject(self, nik: str) -> str:
+        # Stored only as its pseudonym.
+        return self._pseudonyms.subject(nik) if nik else ""
+
+    async def still_registered(self, context: grpc.aio.ServicerContext, call: MemberCall) -> None:
         """The caller identified at the start of a long call (a stream) is still registered
         and unrevoked now; otherwise the call ends with the refusal, recorded."""
         try:
-            self._identify.check_registered(member)
+            self._identify.check_registered(call.member)
         except Refusal as refusal:
-            await self.refuse(
-                context, member, method, request, refusal, purpose=purpose, subject=subject
-            )
+            await self.refuse(context, call, refusal)
 
     async def refuse(
-        self,
-        context: grpc.aio.ServicerContext,
-        member: PeerMember,
-        method: str,
-        request: Message,
-        refusal: Refusal,
-        *,
-        purpose: str,
-        subject: str = "",
+        self, context: grpc.aio.ServicerContext, call: MemberCall, refusal: Refusal
     ) -> NoReturn:
         """Record the refusal, then end the call with it."""
-        await self.record(
-            context, member, method, request, b"", purpose=purpose, subject=subject, refusal=refusal
-        )
+        await self.record(context, call, b"", refusal)
         await abort_with(context, refusal)
         raise AssertionError("abort returned")
 
     async def record(
         self,
         context: grpc.aio.ServicerContext,
-        member: PeerMember,
-        method: str,
-        request: Message,
+        call: MemberCall,
         response: bytes,
-        *,
-        purpose: str,
-        subject: str = "",
         refusal: Refusal | None = None,
-    ) -> int:
-        """Append the call to the log and return its index; fail closed if it cannot be.
-
-        ``method`` is the full gRPC name (``jembatan.v1.Audit/Search``); ``subject`` a NIK
-        or empty, stored only as its pseudonym; ``request`` and ``response`` (the serialised
-        answer) are stored only as their keyed digests. The person a console caller names
-        is recorded as ``on_behalf_of``; a call that names someone when it may not is
-        recorded as refused for that (unless already refused), without the name, and ends.
-        """
-        vouched_for, vouching_refused = on_behalf_of(context, member)
-        ends = refusal is None and vouching_refused is not None
-        refusal = refusal or vouching_refused
-        record = AuditRecord(
-            time=self.now().isoformat(timespec="milliseconds"),
-            request_id="",
-            client_id=member.member_id,
-            client_certificate=member.serial,
-            service_id=method,
-            purpose=purpose,
-            consent_id="",
-            subject=self._pseudonyms.subject(subject) if subject else "",
-            decision="REFUSED" if refusal else "RELEASED",
-            reason=refusal.reason if refusal else "",
+    ) -> None:
+        """Append the call to the log; fail closed if it cannot be. ``response`` (the
+        serialised answer) is stored only as its keyed digest."""
+        record = audit_record(
+            call.recorded,
+            refusal,
+            at=self.clock(),
             stage="call",
-            status=refusal.status.name if refusal else "OK",
-            policy_version="",
-            # Keyed (see Pseudonymizer.digest): a call's request may be little more than a
-            # NIK, and a plain hash of it would give the NIK away to a dictionary.
-            request_digest=self._pseudonyms.digest(request.SerializeToString(deterministic=True)),
             response_digest=self._pseudonyms.digest(response) if response else "",
-            fields_requested=tuple(f.name for f, _ in request.ListFields()),
-            on_behalf_of=vouched_for,
         )
         try:
-            entry = await self._log.append(pending_entry(record))
+            await self._log.append(pending_entry(record))
         except AuditUnavailable:
             await abort_with(
                 context, Refusal("AUDIT_UNAVAILABLE", "the audit log cannot record this")
             )
             raise
-        if ends:
-            assert refusal is not None
-            await abort_with(context, refusal)
-            raise AssertionError("abort returned")
-        return entry.index
 
 
 def on_behalf_of(
@@ -242,9 +208,6 @@ class ServiceCalls:
     def now(self) -> datetime.datetime:
         return self._recorder.now()
 
-    def method(self, name: str) -> str:
-        return f"{self._service}/{name}"
-
     async def caller(self, context: grpc.aio.ServicerContext) -> PeerMember:
         """The identified caller, for a call that is not recorded (it reads only hashes or
         public lists): whom it names, if anyone, is neither checked nor kept."""
@@ -257,14 +220,11 @@ class ServiceCalls:
         request: Message,
         *,
         subject: str = "",
-    ) -> PeerMember:
-        """The identified caller of a recorded call, refused (recorded) at once if it names
-        whom it acts for when it may not."""
+    ) -> MemberCall:
+        """The call of an identified caller, refused (recorded) at once if it names whom it
+        acts for when it may not."""
         member = await self._recorder.caller(context)
-        await self._recorder.check_on_behalf_of(
-            context, member, self.method(method), request, purpose=self._purpose, subject=subject
-        )
-        return member
+        return await self._admit(context, member, method, request, None, subject=subject)
 
     async def caller_with_role(
         self,
@@ -274,10 +234,14 @@ class ServiceCalls:
         request: Message,
         *,
         subject: str = "",
-    ) -> PeerMember:
-        return await self._recorder.caller_with_role(
-            context, role, self.method(method), request, purpose=self._purpose, subject=subject
-        )
+    ) -> MemberCall:
+        """The call, if the caller's certificate carries ``role``; otherwise refused and
+        recorded."""
+        member = await self._recorder.caller(context)
+        refusal = None
+        if role not in member.roles:
+            refusal = Refusal("ROLE_REQUIRED", f"{self._method(method)} needs the {role} role")
+        return await self._admit(context, member, method, request, refusal, subject=subject)
 
     async def consent_manager(
         self,
@@ -286,93 +250,57 @@ class ServiceCalls:
         request: Message,
         *,
         purpose: str | None = None,
-    ) -> PeerMember:
-        """The caller, if it is the consent manager; otherwise refused NOT_CONSENT_MANAGER
-        and recorded."""
-        member = await self.caller(context)
+    ) -> MemberCall:
+        """The call, if the caller is the consent manager; otherwise refused
+        NOT_CONSENT_MANAGER and recorded."""
+        member = await self._recorder.caller(context)
+        refusal = None
         if member.member_id != CONSENT_MANAGER_ID:
             refusal = Refusal("NOT_CONSENT_MANAGER", f"{method} is the consent manager's call")
-            await self.refuse(context, member, method, request, refusal, purpose=purpose)
-        await self._recorder.check_on_behalf_of(
-            context, member, self.method(method), request, purpose=purpose or self._purpose
-        )
-        return member
+        return await self._admit(context, member, method, request, refusal, purpose=purpose)
 
-    async def still_registered(
+    async def _admit(
         self,
         context: grpc.aio.ServicerContext,
         member: PeerMember,
         method: str,
         request: Message,
-        *,
-        subject: str = "",
-    ) -> None:
-        await self._recorder.still_registered(
-            context, member, self.method(method), request, purpose=self._purpose, subject=subject
-        )
-
-    async def refuse(
-        self,
-        context: grpc.aio.ServicerContext,
-        member: PeerMember,
-        method: str,
-        request: Message,
-        refusal: Refusal,
+        refusal: Refusal | None,
         *,
         subject: str = "",
         purpose: str | None = None,
-    ) -> NoReturn:
-        await self._recorder.refuse(
+    ) -> MemberCall:
+        return await self._recorder.admit(
             context,
             member,
-            self.method(method),
+            self._method(method),
             request,
             refusal,
             purpose=purpose or self._purpose,
             subject=subject,
         )
 
+    def _method(self, name: str) -> str:
+        return f"{self._service}/{name}"
+
+    def about(self, call: MemberCall, subject: str) -> MemberCall:
+        return self._recorder.about(call, subject)
+
+    async def still_registered(self, context: grpc.aio.ServicerContext, call: MemberCall) -> None:
+        await self._recorder.still_registered(context, call)
+
+    async def refuse(
+        self, context: grpc.aio.ServicerContext, call: MemberCall, refusal: Refusal
+    ) -> NoReturn:
+        await self._recorder.refuse(context, call, refusal)
+
     async def answer(
-        self,
-        context: grpc.aio.ServicerContext,
-        member: PeerMember,
-        method: str,
-        request: Message,
-        response: _Response,
-        *,
-        subject: str = "",
-        purpose: str | None = None,
+        self, context: grpc.aio.ServicerContext, call: MemberCall, response: _Response
     ) -> _Response:
         """Record the call with the digest of ``response``, then hand it back to send."""
-        await self.record(
-            context,
-            member,
-            method,
-            request,
-            response.SerializeToString(deterministic=True),
-            subject=subject,
-            purpose=purpose,
-        )
+        await self._recorder.record(context, call, response.SerializeToString(deterministic=True))
         return response
 
-    async def record(
-        self,
-        context: grpc.aio.ServicerContext,
-        member: PeerMember,
-        method: str,
-        request: Message,
-        response: bytes,
-        *,
-        subject: str = "",
-        purpose: str | None = None,
-    ) -> int:
+    async def record(self, context: grpc.aio.ServicerContext, call: MemberCall) -> None:
         """Record a call whose answer is not one message (a stream): before it starts."""
-        return await self._recorder.record(
-            context,
-            member,
-            self.method(method),
-            request,
-            response,
-            purpose=purpose or self._purpose,
-            subject=subject,
-        )
+        await self._recorder.record(context, call, b"")

@@ -30,8 +30,7 @@ from typing import TypeVar
 import grpc
 from google.protobuf.message import Message
 
-from hub.pipeline.stages import PeerMember
-from hub.services.calls import ServiceCalls
+from hub.services.calls import MemberCall, ServiceCalls
 from hub.store.base import RegistryStore
 from jembatan.errors import Refusal
 
@@ -55,13 +54,9 @@ class Claims:
     async def hold(
         self,
         context: grpc.aio.ServicerContext,
-        member: PeerMember,
-        method: str,
-        request: Message,
+        call: MemberCall,
         target: str,
         taken: Refusal,
-        *,
-        subject: str = "",
     ) -> AsyncIterator[None]:
         """``target`` is this call's until the block ends; if another call holds it, the
         call is refused with ``taken`` (recorded)."""
@@ -70,7 +65,7 @@ class Claims:
         token = secrets.token_hex(16)
         now = int(self._calls.now().timestamp())
         if not self._store.claim(key, token, now=now, hold_s=HOLD_S):
-            await self._calls.refuse(context, member, method, request, taken, subject=subject)
+            await self._calls.refuse(context, call, taken)
         try:
             yield
         finally:
@@ -79,25 +74,22 @@ class Claims:
     async def decide(
         self,
         context: grpc.aio.ServicerContext,
-        member: PeerMember,
-        method: str,
-        request: Message,
+        call: MemberCall,
         target: str,
         plan: Callable[[], Plan[_Response]],
         *,
         taken: Refusal,
         lost: Refusal,
-        subject: str = "",
     ) -> _Response:
         """Claim ``target``, ``plan`` the decision (a ``Refusal`` it raises is recorded and
         sent), record the answer, commit; ``taken`` if another call holds the target,
         ``lost`` if the commit changed nothing after all (recorded too)."""
-        async with self.hold(context, member, method, request, target, taken, subject=subject):
+        async with self.hold(context, call, target, taken):
             try:
                 response, commit = plan()
             except Refusal as refusal:
-                await self._calls.refuse(context, member, method, request, refusal, subject=subject)
-            await self._calls.answer(context, member, method, request, response, subject=subject)
+                await self._calls.refuse(context, call, refusal)
+            await self._calls.answer(context, call, response)
             if not commit():
-                await self._calls.refuse(context, member, method, request, lost, subject=subject)
+                await self._calls.refuse(context, call, lost)
         return response

@@ -48,7 +48,7 @@ from consent.receipt import RECEIPT_SCHEMA, sign_consent_receipt
 from hub.audit.pseudonym import Pseudonymizer
 from hub.home import CONSENT_MANAGER_ID, HUB_MEMBER_ID
 from hub.pipeline.stages import PeerMember
-from hub.services.calls import CallRecorder
+from hub.services.calls import CallRecorder, MemberCall
 from hub.services.claims import Claims, Plan
 from hub.store.base import (
     ACTIVE,
@@ -107,22 +107,13 @@ class ConsentRegistryService(consent_pb2_grpc.ConsentRegistryServicer):
         self, request: consent_pb2.ConsentRequest, context: grpc.aio.ServicerContext
     ) -> consent_pb2.ConsentRecord:
         subject = request.subject if is_nik(request.subject) else ""
-        member = await self._calls.caller_for(context, "RequestConsent", request, subject=subject)
+        call = await self._calls.caller_for(context, "RequestConsent", request, subject=subject)
         now = self._calls.now()
         try:
-            record = self._new_request(member, request, now)
+            record = self._new_request(call.member, request, now)
         except Refusal as refusal:
-            await self._calls.refuse(
-                context, member, "RequestConsent", request, refusal, subject=subject
-            )
-        response = await self._calls.answer(
-            context,
-            member,
-            "RequestConsent",
-            request,
-            _record_message(record, now),
-            subject=subject,
-        )
+            await self._calls.refuse(context, call, refusal)
+        response = await self._calls.answer(context, call, _record_message(record, now))
         # Stored once recorded. A fresh random id cannot be taken: if it were, the call
         # would fail without storing anything.
         if not self._registry.add_consent(record):
@@ -184,16 +175,15 @@ class ConsentRegistryService(consent_pb2_grpc.ConsentRegistryServicer):
     async def Grant(
         self, request: consent_pb2.GrantRequest, context: grpc.aio.ServicerContext
     ) -> consent_pb2.ConsentRecord:
-        member = await self._calls.consent_manager(context, "Grant", request)
+        call = await self._calls.consent_manager(context, "Grant", request)
         now = self._calls.now()
-        subject = ""
         try:
             artefact = self._verifier.verify(request.artefact)
-            subject = artefact.subject
+            call = self._calls.about(call, artefact.subject)
             if now >= artefact.expires_at:
                 raise Refusal("CONSENT_EXPIRED", f"consent {artefact.consent_id} has expired")
         except Refusal as refusal:
-            await self._calls.refuse(context, member, "Grant", request, refusal, subject=subject)
+            await self._calls.refuse(context, call, refusal)
         grant = ConsentGrant(
             consent_id=artefact.consent_id,
             artefact_digest=artefact_digest(request.artefact),
@@ -209,9 +199,7 @@ class ConsentRegistryService(consent_pb2_grpc.ConsentRegistryServicer):
             return self._grant_directly(artefact, grant, now)
 
         consent_id = request.request_id or artefact.consent_id
-        return await self._decide(
-            context, member, "Grant", request, consent_id, plan, subject=subject
-        )
+        return await self._decide(context, call, consent_id, plan)
 
     def _grant_requested(
         self,
@@ -268,7 +256,7 @@ class ConsentRegistryService(consent_pb2_grpc.ConsentRegistryServicer):
     async def Reject(
         self, request: consent_pb2.RejectConsentRequest, context: grpc.aio.ServicerContext
     ) -> consent_pb2.ConsentRecord:
-        member = await self._calls.consent_manager(context, "Reject", request)
+        call = await self._calls.consent_manager(context, "Reject", request)
         now = self._calls.now()
 
         def plan() -> Plan[consent_pb2.ConsentRecord]:
@@ -282,20 +270,20 @@ class ConsentRegistryService(consent_pb2_grpc.ConsentRegistryServicer):
                 request.request_id, request.reason, now=_iso(now)
             )
 
-        return await self._decide(context, member, "Reject", request, request.request_id, plan)
+        return await self._decide(context, call, request.request_id, plan)
 
     async def Revoke(
         self, request: consent_pb2.RevokeRequest, context: grpc.aio.ServicerContext
     ) -> consent_pb2.RevokeResponse:
         # Whoever hands it over, the consent manager's signature is the authority.
-        member = await self._calls.caller_for(context, "Revoke", request)
+        call = await self._calls.caller_for(context, "Revoke", request)
         now = self._calls.now()
         try:
             consent_id = verify_revocation(
                 request.revocation, self._consent_key, issuer=CONSENT_MANAGER_ID
             )
         except Refusal as refusal:
-            await self._calls.refuse(context, member, "Revoke", request, refusal)
+            await self._calls.refuse(context, call, refusal)
 
         def plan() -> Plan[consent_pb2.RevokeResponse]:
             record = self._registry.consent(consent_id)
@@ -309,18 +297,14 @@ class ConsentRegistryService(consent_pb2_grpc.ConsentRegistryServicer):
             response = consent_pb2.RevokeResponse(consent_id=consent_id, revoked_at=_iso(now))
             return response, lambda: self._registry.revoke_consent(consent_id, now=_iso(now))
 
-        return await self._decide(context, member, "Revoke", request, consent_id, plan)
+        return await self._decide(context, call, consent_id, plan)
 
     async def _decide(
         self,
         context: grpc.aio.ServicerContext,
-        member: PeerMember,
-        method: str,
-        request: Message,
+        call: MemberCall,
         consent_id: str,
         plan: Callable[[], Plan[_Response]],
-        *,
-        subject: str = "",
     ) -> _Response:
         """Decide consent ``consent_id`` (claimed, planned, recorded, committed:
         ``hub.claims``); CONSENT_STATE_INVALID if another call is answering it or did
@@ -328,14 +312,11 @@ class ConsentRegistryService(consent_pb2_grpc.ConsentRegistryServicer):
         # Not echoed: a request id is the caller's text, and could be anything.
         return await self._claims.decide(
             context,
-            member,
-            method,
-            request,
+            call,
             f"consent {consent_id}",
             plan,
             taken=Refusal("CONSENT_STATE_INVALID", "the consent is being answered by another call"),
             lost=Refusal("CONSENT_STATE_INVALID", "the consent was answered meanwhile"),
-            subject=subject,
         )
 
     def _pending_request(self, request_id: str, now: datetime.datetime) -> ConsentRecord:
@@ -355,18 +336,19 @@ class ConsentRegistryService(consent_pb2_grpc.ConsentRegistryServicer):
     async def ListMine(
         self, request: consent_pb2.CitizenConsentsRequest, context: grpc.aio.ServicerContext
     ) -> consent_pb2.ConsentList:
-        member = await self._calls.consent_manager(context, "ListMine", request)
-        nik = await self._citizen(context, member, "ListMine", request)
+        call = await self._calls.consent_manager(context, "ListMine", request)
+        nik = await self._citizen(context, call, request)
         now = self._calls.now()
         records = self._registry.consents_of(self._pseudonyms.subject(nik))
         response = consent_pb2.ConsentList(consents=[_record_message(r, now) for r in records])
-        return await self._calls.answer(context, member, "ListMine", request, response, subject=nik)
+        return await self._calls.answer(context, self._calls.about(call, nik), response)
 
     async def Receipt(
         self, request: consent_pb2.ConsentReceiptRequest, context: grpc.aio.ServicerContext
     ) -> consent_pb2.ConsentReceipt:
-        member = await self._calls.consent_manager(context, "Receipt", request)
-        nik = await self._citizen(context, member, "Receipt", request)
+        call = await self._calls.consent_manager(context, "Receipt", request)
+        nik = await self._citizen(context, call, request)
+        call = self._calls.about(call, nik)
         now = self._calls.now()
         pseudonym = self._pseudonyms.subject(nik)
         record = self._registry.consent(request.consent_id)
@@ -374,23 +356,19 @@ class ConsentRegistryService(consent_pb2_grpc.ConsentRegistryServicer):
             # Someone else's consent is, to this citizen, no consent at all.
             await self._calls.refuse(
                 context,
-                member,
-                "Receipt",
-                request,
+                call,
                 Refusal("CONSENT_REQUEST_UNKNOWN", "no consent of this citizen with that id"),
-                subject=nik,
             )
         assert record is not None
         response = consent_pb2.ConsentReceipt(
             receipt=sign_consent_receipt(_receipt_document(record, now), self._receipt_key)
         )
-        return await self._calls.answer(context, member, "Receipt", request, response, subject=nik)
+        return await self._calls.answer(context, call, response)
 
     async def _citizen(
         self,
         context: grpc.aio.ServicerContext,
-        member: PeerMember,
-        method: str,
+        call: MemberCall,
         request: consent_pb2.CitizenConsentsRequest | consent_pb2.ConsentReceiptRequest,
     ) -> str:
         try:
@@ -401,7 +379,7 @@ class ConsentRegistryService(consent_pb2_grpc.ConsentRegistryServicer):
                 now=self._calls.now(),
             )
         except Refusal as refusal:
-            await self._calls.refuse(context, member, method, request, refusal)
+            await self._calls.refuse(context, call, refusal)
 
 
 def _check_purpose_text(text: str) -> None:

@@ -44,6 +44,9 @@ async def test_an_officers_lookup_by_nik_is_recorded_under_keyed_digests(
     stack: Stack, auditor: str
 ) -> None:
     nik = stack.people.employed
+    # Something to find: an answer with no entries serialises to nothing, and the record
+    # of a call answered with nothing has no response digest at all.
+    await _exchanges_about(stack, nik)
     search = audit_pb2.SearchRequest(subject=nik, limit=1)
     before = stack.log_size()
     channel, audit = _stub(stack, auditor)
