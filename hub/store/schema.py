@@ -51,8 +51,9 @@ SQLITE = Dialect(
         "bool": "INTEGER",
         "true": "1",
         "without_rowid": " WITHOUT ROWID",
+        # Times are RFC 3339 UTC text, as everywhere in the hub's tables.
         "timestamp": "TEXT",
-        "now": "CURRENT_TIMESTAMP",
+        "now": "(strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))",
     },
     "SELECT name FROM pragma_table_info(?)",
 )
