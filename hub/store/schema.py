@@ -30,7 +30,6 @@ log = logging.getLogger(__name__)
 class Dialect:
     """How one engine spells what the steps leave in braces."""
 
-    name: str
     spellings: Mapping[str, str]
     # The names of the columns of table ``?`` in the schema the hub uses.
     columns_sql: str
@@ -41,7 +40,6 @@ class Dialect:
 
 
 SQLITE = Dialect(
-    "sqlite",
     {
         # SQLite compares TEXT byte by byte already.
         "ctext": "TEXT",
@@ -59,7 +57,6 @@ SQLITE = Dialect(
 )
 
 POSTGRESQL = Dialect(
-    "postgresql",
     {
         # Times are RFC 3339 UTC text compared as text: COLLATE "C" keeps that byte order
         # whatever the database's locale, as in SQLite.
