@@ -1,6 +1,7 @@
 """What the hub keeps: member certificates, service routes, consents, replay nonces and
-the audit log. ``base`` names the interfaces, ``sql`` holds the logic both engines share,
-``sqlite`` is the embedded default and ``postgres`` the engine for several replicas.
+the audit log. ``base`` names the interfaces, ``schema`` the tables, ``sql`` holds the logic
+both engines share, ``sqlite`` is the embedded default and ``postgres`` the engine for
+several replicas (docs/storage.md).
 
 ``open_store`` and ``open_audit_writer`` open whichever engine the home is configured with:
 its ``database_url`` (``jembatan --database postgresql://…`` or ``$JEMBATAN_DATABASE``),

@@ -15,8 +15,9 @@ What several replicas need from it, and how each is had:
 - **One checkpoint signer.** A session-level advisory lock (``pg_try_advisory_lock``),
   tried every interval on a connection of its own: when the signing replica dies its session
   ends, the lock is released, and another replica takes it on its next try.
-- **Migrations** are versioned, applied in order in one transaction under an advisory lock
-  and recorded in ``schema_version``, so replicas starting together apply each exactly once.
+- **Migrations** (``hub.store.schema``) are applied in order in one transaction under an
+  advisory lock and recorded in ``schema_version``, so replicas starting together apply
+  each exactly once.
 
 Advisory lock keys include a hash of the schema, so hubs in different schemas of one
 database (the tests do that) never wait for each other. Every connection runs in
@@ -31,11 +32,11 @@ import functools
 import logging
 import os
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import psycopg
 
+from hub.store import schema
 from hub.store.base import StoreError
 from hub.store.sql import Cursor, SqlAuditWriter, SqlStore
 
@@ -47,177 +48,6 @@ _MIGRATION_LOCK, _SEQUENCER_LOCK, _REGISTRY_LOCK, _SIGNER_LOCK = 74_601, 74_602,
 _CONNECT_TIMEOUT_S = 5
 _LOCK_TIMEOUT_S = 5
 _IDLE_IN_TRANSACTION_S = 30
-
-
-@dataclass(frozen=True)
-class Migration:
-    version: int
-    description: str
-    sql: str
-
-
-# Times are RFC 3339 UTC text compared as text: COLLATE "C" keeps that byte order whatever
-# the database's locale, as in SQLite.
-_INITIAL_SCHEMA = """
-CREATE TABLE member_certificates (
-    serial TEXT COLLATE "C" PRIMARY KEY,
-    member_id TEXT COLLATE "C" NOT NULL,
-    cert_pem BYTEA NOT NULL,
-    not_after TEXT COLLATE "C" NOT NULL,
-    revoked_at TEXT COLLATE "C",
-    revocation_reason TEXT
-);
-CREATE INDEX member_certificates_member ON member_certificates (member_id);
-CREATE TABLE services (
-    service_id TEXT COLLATE "C" PRIMARY KEY,
-    agency_id TEXT COLLATE "C" NOT NULL,
-    endpoint TEXT NOT NULL,
-    catalogue TEXT NOT NULL,
-    enabled BOOLEAN NOT NULL DEFAULT TRUE
-);
--- subject is a keyed pseudonym and artefact_digest the SHA-256 of the signed artefact:
--- never the NIK, never the artefact.
-CREATE TABLE consents (
-    consent_id TEXT COLLATE "C" PRIMARY KEY,
-    subject TEXT COLLATE "C" NOT NULL,
-    grantee TEXT COLLATE "C" NOT NULL,
-    purpose TEXT COLLATE "C" NOT NULL,
-    purpose_text TEXT NOT NULL,
-    requested TEXT NOT NULL,
-    valid_for_s BIGINT NOT NULL,
-    data_life_s BIGINT NOT NULL,
-    requested_at TEXT COLLATE "C" NOT NULL,
-    respond_by TEXT COLLATE "C" NOT NULL,
-    status TEXT COLLATE "C" NOT NULL,
-    granted TEXT NOT NULL DEFAULT '{}',
-    artefact_digest TEXT COLLATE "C" NOT NULL DEFAULT '',
-    decided_at TEXT COLLATE "C" NOT NULL DEFAULT '',
-    not_before TEXT COLLATE "C" NOT NULL DEFAULT '',
-    expires_at TEXT COLLATE "C" NOT NULL DEFAULT '',
-    revoked_at TEXT COLLATE "C" NOT NULL DEFAULT '',
-    rejection_reason TEXT NOT NULL DEFAULT ''
-);
-CREATE INDEX consents_subject ON consents (subject);
-CREATE TABLE consent_usage (
-    consent_id TEXT COLLATE "C" PRIMARY KEY,
-    uses BIGINT NOT NULL,
-    last_used TEXT COLLATE "C" NOT NULL
-);
-CREATE TABLE nonces (
-    issuer TEXT COLLATE "C" NOT NULL,
-    nonce TEXT COLLATE "C" NOT NULL,
-    expires_at BIGINT NOT NULL,
-    PRIMARY KEY (issuer, nonce)
-);
-CREATE INDEX nonces_expiry ON nonces (expires_at);
-CREATE TABLE audit_log (
-    idx BIGINT PRIMARY KEY,
-    leaf_hash BYTEA NOT NULL,
-    record BYTEA NOT NULL,
-    time TEXT COLLATE "C" NOT NULL,
-    client_id TEXT COLLATE "C" NOT NULL,
-    service_id TEXT COLLATE "C" NOT NULL,
-    decision TEXT COLLATE "C" NOT NULL,
-    reason TEXT COLLATE "C" NOT NULL,
-    subject TEXT COLLATE "C" NOT NULL
-);
-CREATE TABLE audit_nodes (
-    level INTEGER NOT NULL,
-    idx BIGINT NOT NULL,
-    hash BYTEA NOT NULL,
-    PRIMARY KEY (level, idx)
-);
-CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN RAISE EXCEPTION 'audit log is append-only'; END $$;
-CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE ON audit_log
-FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
-CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
-FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only();
--- Bumped by every change to certificates or services, from any replica, so each can keep
--- them in memory and still see a revocation on its very next call.
-CREATE TABLE registry_generation (
-    id INTEGER PRIMARY KEY CHECK (id = 0),
-    value BIGINT NOT NULL
-);
-INSERT INTO registry_generation VALUES (0, 0);
-CREATE FUNCTION bump_registry_generation() RETURNS trigger LANGUAGE plpgsql
-SET search_path FROM CURRENT AS $$
-BEGIN UPDATE registry_generation SET value = value + 1; RETURN NULL; END $$;
-CREATE TRIGGER certificates_changed AFTER INSERT OR UPDATE OR DELETE ON member_certificates
-FOR EACH STATEMENT EXECUTE FUNCTION bump_registry_generation();
-CREATE TRIGGER services_changed AFTER INSERT OR UPDATE OR DELETE ON services
-FOR EACH STATEMENT EXECUTE FUNCTION bump_registry_generation();
-CREATE TABLE checkpoints (
-    size BIGINT PRIMARY KEY,
-    root BYTEA NOT NULL,
-    note TEXT NOT NULL,
-    signed_at TEXT COLLATE "C" NOT NULL
-);
-CREATE TABLE enrolments (
-    request_id TEXT COLLATE "C" PRIMARY KEY,
-    member_id TEXT COLLATE "C" NOT NULL,
-    roles TEXT NOT NULL,
-    csr_pem BYTEA NOT NULL,
-    submitter TEXT COLLATE "C" NOT NULL,
-    submitted_at TEXT COLLATE "C" NOT NULL,
-    state TEXT COLLATE "C" NOT NULL,
-    decided_by TEXT NOT NULL DEFAULT '',
-    decided_at TEXT NOT NULL DEFAULT '',
-    reason TEXT NOT NULL DEFAULT '',
-    serial TEXT NOT NULL DEFAULT ''
-);
-CREATE TABLE connector_registrations (
-    registration_id TEXT COLLATE "C" PRIMARY KEY,
-    agency_id TEXT COLLATE "C" NOT NULL,
-    endpoint TEXT NOT NULL,
-    services TEXT NOT NULL,
-    submitted_at TEXT COLLATE "C" NOT NULL,
-    state TEXT COLLATE "C" NOT NULL,
-    decided_by TEXT NOT NULL DEFAULT '',
-    decided_at TEXT NOT NULL DEFAULT '',
-    reason TEXT NOT NULL DEFAULT '',
-    versions TEXT NOT NULL DEFAULT '{}'
-);
-CREATE TABLE service_catalogues (
-    service_id TEXT COLLATE "C" NOT NULL,
-    version INTEGER NOT NULL,
-    catalogue TEXT NOT NULL,
-    approved_at TEXT NOT NULL,
-    PRIMARY KEY (service_id, version)
-);
-"""
-
-# Renewal chains (revoking a certificate revokes what was renewed from it; one successor
-# each) and claims (who is deciding what: a decision is recorded before it is committed,
-# and the claim keeps a second caller from recording a decision the first will make).
-_RENEWALS_AND_CLAIMS = """
-ALTER TABLE member_certificates ADD COLUMN renewed_from TEXT COLLATE "C";
-CREATE UNIQUE INDEX member_certificates_renewed_from ON member_certificates (renewed_from);
-CREATE TABLE claims (
-    target TEXT COLLATE "C" PRIMARY KEY,
-    token TEXT COLLATE "C" NOT NULL,
-    expires_at BIGINT NOT NULL
-);
-"""
-
-# The tree's nodes and the signed checkpoints are as append-only as the records they cover.
-_APPEND_ONLY_TREE = """
-CREATE TRIGGER audit_nodes_no_change BEFORE UPDATE OR DELETE ON audit_nodes
-FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
-CREATE TRIGGER audit_nodes_no_truncate BEFORE TRUNCATE ON audit_nodes
-FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only();
-CREATE TRIGGER checkpoints_no_change BEFORE UPDATE OR DELETE ON checkpoints
-FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
-CREATE TRIGGER checkpoints_no_truncate BEFORE TRUNCATE ON checkpoints
-FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only();
-"""
-
-# In order; a released migration is never edited, only followed by a new one.
-MIGRATIONS: tuple[Migration, ...] = (
-    Migration(1, "initial schema", _INITIAL_SCHEMA),
-    Migration(2, "certificate renewal chains; claims", _RENEWALS_AND_CLAIMS),
-    Migration(3, "append-only tree nodes and checkpoints", _APPEND_ONLY_TREE),
-)
 
 
 def is_dsn(location: str) -> bool:
@@ -257,36 +87,6 @@ def _schema_key(conn: psycopg.Connection[Any]) -> int:
     if row is None or row[0] is None:
         raise StoreError("the connection's search_path names no schema that exists")
     return int(row[1])
-
-
-def migrate(conn: psycopg.Connection[Any]) -> int:
-    """Bring the schema to the latest version; the version it is at. Safe when several
-    replicas start at once: the advisory lock makes the others wait, then find it done."""
-    key = _schema_key(conn)
-    latest = MIGRATIONS[-1].version
-    with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (_MIGRATION_LOCK, key))
-        conn.execute(
-            "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY,"
-            " description TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
-        )
-        row = conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version").fetchone()
-        current = int(row[0]) if row else 0
-        if current > latest:
-            raise StoreError(
-                f"database schema version {current} is newer than this hub knows ({latest})"
-            )
-        for migration in MIGRATIONS:
-            if migration.version > current:
-                conn.execute(migration.sql.encode())
-                conn.execute(
-                    "INSERT INTO schema_version (version, description) VALUES (%s, %s)",
-                    (migration.version, migration.description),
-                )
-                log.info(
-                    "schema migrated to version %d: %s", migration.version, migration.description
-                )
-    return latest
 
 
 @functools.lru_cache(maxsize=1024)
@@ -349,6 +149,7 @@ class PostgresDatabase:
         " last_used = GREATEST(u.last_used, excluded.last_used)"
     )
     shared = True
+    dialect = schema.POSTGRESQL
 
     def __init__(self, dsn: str, role: str) -> None:
         self._dsn = dsn
@@ -356,8 +157,10 @@ class PostgresDatabase:
         self._in_transaction = False
         self._conn = _connect(dsn, role)
         try:
-            migrate(self._conn)
             self._key = _schema_key(self._conn)
+            # Before the session's settings: a replica waits for another's migration as long
+            # as it takes, not lock_timeout.
+            schema.upgrade(self)
             self._prepare(self._conn)
         except BaseException:
             self._conn.close()
@@ -404,6 +207,10 @@ class PostgresDatabase:
             with self._connection().cursor() as cursor:
                 cursor.executemany(_pg(sql), batch)
 
+    def script(self, sql: str) -> None:
+        # Without parameters psycopg sends it as one simple query, statements and all.
+        self._connection().execute(sql.encode())
+
     @contextlib.contextmanager
     def _locked(self, lock: int) -> Iterator[None]:
         conn = self._connection()
@@ -422,6 +229,9 @@ class PostgresDatabase:
 
     def sequencing(self) -> contextlib.AbstractContextManager[None]:
         return self._locked(_SEQUENCER_LOCK)
+
+    def migrating(self) -> contextlib.AbstractContextManager[None]:
+        return self._locked(_MIGRATION_LOCK)
 
     def lease(self) -> AdvisoryLease:
         return AdvisoryLease(self._dsn, self._key)

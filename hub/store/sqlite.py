@@ -15,174 +15,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from hub.store import schema
 from hub.store.base import Lease, SoleLease, StoreError
 from hub.store.sql import Cursor, SqlAuditWriter, SqlStore
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS member_certificates (
-    serial TEXT PRIMARY KEY,
-    member_id TEXT NOT NULL,
-    cert_pem BLOB NOT NULL,
-    not_after TEXT NOT NULL,
-    revoked_at TEXT,
-    revocation_reason TEXT,
-    renewed_from TEXT
-);
-CREATE INDEX IF NOT EXISTS member_certificates_member ON member_certificates(member_id);
-CREATE TABLE IF NOT EXISTS services (
-    service_id TEXT PRIMARY KEY,
-    agency_id TEXT NOT NULL,
-    endpoint TEXT NOT NULL,
-    catalogue TEXT NOT NULL,
-    enabled INTEGER NOT NULL DEFAULT 1
-);
--- One row per consent from request to its end. subject is a keyed pseudonym and
--- artefact_digest the SHA-256 of the signed artefact: never the NIK, never the artefact.
--- Times are RFC 3339 UTC with whole seconds, so text order is time order.
-CREATE TABLE IF NOT EXISTS consents (
-    consent_id TEXT PRIMARY KEY,
-    subject TEXT NOT NULL,
-    grantee TEXT NOT NULL,
-    purpose TEXT NOT NULL,
-    purpose_text TEXT NOT NULL,
-    requested TEXT NOT NULL,
-    valid_for_s INTEGER NOT NULL,
-    data_life_s INTEGER NOT NULL,
-    requested_at TEXT NOT NULL,
-    respond_by TEXT NOT NULL,
-    status TEXT NOT NULL,
-    granted TEXT NOT NULL DEFAULT '{}',
-    artefact_digest TEXT NOT NULL DEFAULT '',
-    decided_at TEXT NOT NULL DEFAULT '',
-    not_before TEXT NOT NULL DEFAULT '',
-    expires_at TEXT NOT NULL DEFAULT '',
-    revoked_at TEXT NOT NULL DEFAULT '',
-    rejection_reason TEXT NOT NULL DEFAULT ''
-);
-CREATE INDEX IF NOT EXISTS consents_subject ON consents(subject);
--- Written by the audit writer in the batch that records the released exchanges.
-CREATE TABLE IF NOT EXISTS consent_usage (
-    consent_id TEXT PRIMARY KEY,
-    uses INTEGER NOT NULL,
-    last_used TEXT NOT NULL
-);
--- Who is deciding what right now (an enrolment, a consent, a certificate's renewal): a
--- decision is recorded in the audit log before it is committed, and the claim keeps a
--- second caller from recording a decision the first one will make.
-CREATE TABLE IF NOT EXISTS claims (
-    target TEXT PRIMARY KEY,
-    token TEXT NOT NULL,
-    expires_at INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS nonces (
-    issuer TEXT NOT NULL,
-    nonce TEXT NOT NULL,
-    expires_at INTEGER NOT NULL,
-    PRIMARY KEY (issuer, nonce)
-);
--- Pruning deletes by expiry inside the sequencer's write transaction: no full scan there.
-CREATE INDEX IF NOT EXISTS nonces_expiry ON nonces(expires_at);
-CREATE TABLE IF NOT EXISTS audit_log (
-    idx INTEGER PRIMARY KEY,
-    leaf_hash BLOB NOT NULL,
-    record BLOB NOT NULL,
-    time TEXT NOT NULL,
-    client_id TEXT NOT NULL,
-    service_id TEXT NOT NULL,
-    decision TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    subject TEXT NOT NULL
-);
--- The Merkle tree's complete nodes (hub.audit.tree): node (level, idx) covers leaves
--- [idx * 2^level, (idx + 1) * 2^level); written with the batch whose leaves complete it.
-CREATE TABLE IF NOT EXISTS audit_nodes (
-    level INTEGER NOT NULL,
-    idx INTEGER NOT NULL,
-    hash BLOB NOT NULL,
-    PRIMARY KEY (level, idx)
-) WITHOUT ROWID;
--- Bumped by every change to certificates or services, so a hub can keep them in memory and
--- still see a revocation on its very next call (one cheap read instead of several lookups).
-CREATE TABLE IF NOT EXISTS registry_generation (
-    id INTEGER PRIMARY KEY CHECK (id = 0),
-    value INTEGER NOT NULL
-);
-INSERT OR IGNORE INTO registry_generation VALUES (0, 0);
-CREATE TRIGGER IF NOT EXISTS certificates_insert AFTER INSERT ON member_certificates
-BEGIN UPDATE registry_generation SET value = value + 1; END;
-CREATE TRIGGER IF NOT EXISTS certificates_update AFTER UPDATE ON member_certificates
-BEGIN UPDATE registry_generation SET value = value + 1; END;
-CREATE TRIGGER IF NOT EXISTS certificates_delete AFTER DELETE ON member_certificates
-BEGIN UPDATE registry_generation SET value = value + 1; END;
-CREATE TRIGGER IF NOT EXISTS services_insert AFTER INSERT ON services
-BEGIN UPDATE registry_generation SET value = value + 1; END;
-CREATE TRIGGER IF NOT EXISTS services_update AFTER UPDATE ON services
-BEGIN UPDATE registry_generation SET value = value + 1; END;
-CREATE TRIGGER IF NOT EXISTS services_delete AFTER DELETE ON services
-BEGIN UPDATE registry_generation SET value = value + 1; END;
-CREATE TABLE IF NOT EXISTS checkpoints (
-    size INTEGER PRIMARY KEY,
-    root BLOB NOT NULL,
-    note TEXT NOT NULL,
-    signed_at TEXT NOT NULL
-);
--- Enrolments and connector registrations wait here for an administrator's decision.
-CREATE TABLE IF NOT EXISTS enrolments (
-    request_id TEXT PRIMARY KEY,
-    member_id TEXT NOT NULL,
-    roles TEXT NOT NULL,
-    csr_pem BLOB NOT NULL,
-    submitter TEXT NOT NULL,
-    submitted_at TEXT NOT NULL,
-    state TEXT NOT NULL,
-    decided_by TEXT NOT NULL DEFAULT '',
-    decided_at TEXT NOT NULL DEFAULT '',
-    reason TEXT NOT NULL DEFAULT '',
-    serial TEXT NOT NULL DEFAULT ''
-);
-CREATE TABLE IF NOT EXISTS connector_registrations (
-    registration_id TEXT PRIMARY KEY,
-    agency_id TEXT NOT NULL,
-    endpoint TEXT NOT NULL,
-    services TEXT NOT NULL,
-    submitted_at TEXT NOT NULL,
-    state TEXT NOT NULL,
-    decided_by TEXT NOT NULL DEFAULT '',
-    decided_at TEXT NOT NULL DEFAULT '',
-    reason TEXT NOT NULL DEFAULT '',
-    versions TEXT NOT NULL DEFAULT '{}'
-);
--- Every catalogue a service has had; the services table holds the current one.
-CREATE TABLE IF NOT EXISTS service_catalogues (
-    service_id TEXT NOT NULL,
-    version INTEGER NOT NULL,
-    catalogue TEXT NOT NULL,
-    approved_at TEXT NOT NULL,
-    PRIMARY KEY (service_id, version)
-);
-CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log
-BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS audit_nodes_no_update BEFORE UPDATE ON audit_nodes
-BEGIN SELECT RAISE(ABORT, 'the audit tree is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS audit_nodes_no_delete BEFORE DELETE ON audit_nodes
-BEGIN SELECT RAISE(ABORT, 'the audit tree is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS checkpoints_no_update BEFORE UPDATE ON checkpoints
-BEGIN SELECT RAISE(ABORT, 'signed checkpoints are append-only'); END;
-CREATE TRIGGER IF NOT EXISTS checkpoints_no_delete BEFORE DELETE ON checkpoints
-BEGIN SELECT RAISE(ABORT, 'signed checkpoints are append-only'); END;
-CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log
-BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
-"""
-
-
-# After the columns added since a file was first made (``_add_missing_columns``).
-_INDEXES = """
--- One successor each: a certificate is renewed at most once.
-CREATE UNIQUE INDEX IF NOT EXISTS member_certificates_renewed_from
-    ON member_certificates(renewed_from);
-"""
-# Columns added to tables after their first release: (table, column, declaration).
-_ADDED_COLUMNS = (("member_certificates", "renewed_from", "TEXT"),)
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -192,31 +27,6 @@ def _connect(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA busy_timeout=10000")
     conn.execute("PRAGMA synchronous=FULL")
     return conn
-
-
-def initialise(path: Path) -> None:
-    conn = _connect(path)
-    try:
-        conn.executescript(_SCHEMA)
-        _add_missing_columns(conn)
-        conn.executescript(_INDEXES)
-    finally:
-        conn.close()
-
-
-def _add_missing_columns(conn: sqlite3.Connection) -> None:
-    """CREATE TABLE IF NOT EXISTS leaves a file made by an older hub as it was: give its
-    tables the columns added since (SQLite files are not versioned, PostgreSQL's are)."""
-    for table, column, declaration in _ADDED_COLUMNS:
-        present = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
-        if column in present:
-            continue
-        try:
-            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
-        except sqlite3.OperationalError as exc:
-            # Another process opening the same file added it first.
-            if "duplicate column" not in str(exc):
-                raise
 
 
 class SqliteDatabase:
@@ -233,16 +43,32 @@ class SqliteDatabase:
         " SET uses = uses + excluded.uses, last_used = max(last_used, excluded.last_used)"
     )
     shared = False
+    dialect = schema.SQLITE
 
     def __init__(self, path: Path) -> None:
-        initialise(path)
         self._conn = _connect(path)
+        try:
+            schema.upgrade(self)
+        except BaseException:
+            self._conn.close()
+            raise
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
         return self._conn.execute(sql, params)
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         self._conn.executemany(sql, rows)
+
+    def script(self, sql: str) -> None:
+        # Not executescript: it commits the transaction it is called in.
+        statement = ""
+        for part in sql.split(";"):
+            statement += part + ";"
+            if sqlite3.complete_statement(statement):
+                self._conn.execute(statement)
+                statement = ""
+        if statement[:-1].strip():
+            raise ValueError(f"incomplete SQL statement: {statement[:-1].strip()[:80]}")
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
@@ -259,6 +85,10 @@ class SqliteDatabase:
 
     def sequencing(self) -> contextlib.AbstractContextManager[None]:
         # BEGIN IMMEDIATE takes the file's write lock: nobody else appends meanwhile.
+        return self.transaction()
+
+    def migrating(self) -> contextlib.AbstractContextManager[None]:
+        # The same write lock: a second process opening the file waits, then finds it done.
         return self.transaction()
 
     def lease(self) -> Lease:

@@ -1,0 +1,70 @@
+"""The engine connection the shared storage logic runs on, and the base of its table groups.
+
+Everything the shared logic sends is plain SQL that SQLite and PostgreSQL both accept
+(``?`` placeholders, ``ON CONFLICT``, ``TRUE``); a ``Database`` is the engine's connection,
+its transactions and its few differences (JSON search, sequencing lock, the signer lease).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
+
+from hub.store.base import Lease
+
+
+class Cursor(Protocol):
+    @property
+    def rowcount(self) -> int: ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class Database(Protocol):
+    """One engine connection as the shared logic uses it."""
+
+    @property
+    def json_clauses(self) -> Mapping[str, str]:
+        """Clauses on the record's JSON: purpose, on_behalf_of and break_glass, each
+        "… = ?"."""
+        ...
+
+    @property
+    def count_uses_sql(self) -> str:
+        """Upsert of (consent_id, uses, last_used) into consent_usage, keeping the later
+        last use."""
+        ...
+
+    @property
+    def shared(self) -> bool:
+        """Other hub processes may use the same database."""
+        ...
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor: ...
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None: ...
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """A write transaction; committed on leaving, rolled back on an exception."""
+        ...
+
+    def sequencing(self) -> AbstractContextManager[None]:
+        """A write transaction in which this process alone appends to the log."""
+        ...
+
+    def lease(self) -> Lease: ...
+
+    def close(self) -> None: ...
+
+
+class Tables:
+    """One group of the store's tables (registry, consents, claims, audit log), read and
+    written through the store's one ``Database``; ``SqlStore`` is all of them together."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
