@@ -126,6 +126,11 @@ class AdvisoryLease:
         return self._held
 
     def close(self) -> None:
+        # Unlock before closing: the server frees a closed session's locks only when its
+        # backend has exited, a moment later, and until then no other replica could sign.
+        if self._held and self._conn is not None and not self._conn.broken:
+            with contextlib.suppress(psycopg.Error):
+                self._conn.execute("SELECT pg_advisory_unlock(%s, %s)", (_SIGNER_LOCK, self._key))
         self._held = False
         if self._conn is not None:
             self._conn.close()
