@@ -16,7 +16,7 @@ import psycopg
 
 from hub.dev.processes import RunningProcess
 from jembatan.client import HubClient, QueryAnswer, QueryRefused
-from tests.postgres import fresh_schema
+from tests.postgres import ADMIN_DSN, fresh_schema
 from tests.stack import Stack, start_replica, start_stack
 
 _SIGNER_LOCK = 74_604  # hub.store.postgres's signer lease key (first half)
@@ -64,9 +64,10 @@ class Replicas:
 
 
 @contextlib.contextmanager
-def replicas(root: Path, count: int = 2) -> Iterator[Replicas]:
-    """``count`` hub processes (and the agencies) on one fresh PostgreSQL schema."""
-    with fresh_schema() as dsn:
+def replicas(root: Path, count: int = 2, *, admin_dsn: str = ADMIN_DSN) -> Iterator[Replicas]:
+    """``count`` hub processes (and the agencies) on one fresh PostgreSQL schema of the
+    server at ``admin_dsn``."""
+    with fresh_schema(admin_dsn=admin_dsn) as dsn:
         stack = start_stack(root, database_url=dsn)
         running = Replicas(stack, [stack.hub], dsn)
         try:

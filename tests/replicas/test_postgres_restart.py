@@ -1,16 +1,13 @@
 """PostgreSQL restarted under load: the hub refuses while its store is away (fail closed:
 no answer without its audit record) and recovers by itself once it is back.
 
-CAUTION: this test RESTARTS THE SHARED PostgreSQL SERVER on localhost (``pg_ctlcluster …
-restart -m fast``), which drops every session on it for a second or two — other suites
-using the server at that moment see their connections closed. Marked ``postgres_restart``
-so it can be left out: ``pytest -m "not postgres_restart"``.
+The server restarted is the test's own throw-away cluster (initdb in a temporary folder, on
+a free port), never the shared one on :5432, so suites running beside it are not disturbed.
 """
 
 from __future__ import annotations
 
 import asyncio
-import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -19,34 +16,20 @@ import grpc
 import pytest
 
 from jembatan.client import QueryAnswer, QueryRefused
+from tests.postgres import throwaway_cluster
 from tests.replicas.support import assert_one_log, replicas
 from tests.stack import employment_query
 
-pytestmark = [pytest.mark.postgres, pytest.mark.postgres_restart]
-
-
-def _restart_postgresql() -> None:
-    versions = sorted(p.name for p in Path("/etc/postgresql").iterdir())
-    assert versions, "no PostgreSQL cluster configured under /etc/postgresql"
-    subprocess.run(
-        [
-            "pg_ctlcluster",
-            "--skip-systemctl-redirect",
-            versions[-1],
-            "main",
-            "restart",
-            "-m",
-            "fast",
-        ],
-        check=True,
-        timeout=60,
-    )
+pytestmark = pytest.mark.postgres
 
 
 async def test_the_hub_fails_closed_while_postgresql_restarts_and_recovers(
     tmp_path: Path,
 ) -> None:
-    with replicas(tmp_path / "restart", count=2) as running:
+    with (
+        throwaway_cluster() as cluster,
+        replicas(tmp_path / "restart", count=2, admin_dsn=cluster.dsn) as running,
+    ):
         nik = running.stack.people.employed
         token, _ = running.stack.consent(nik)
         answers: list[tuple[float, int, QueryAnswer]] = []
@@ -86,7 +69,7 @@ async def test_the_hub_fails_closed_while_postgresql_restarts_and_recovers(
                 )
 
             await until(answered_by_each_since(0.0, 25), "answers before the restart")
-            await asyncio.to_thread(_restart_postgresql)
+            await asyncio.to_thread(cluster.restart)
             restarted = time.monotonic()
             # Recovers by itself: answers flow again, from each replica.
             await until(answered_by_each_since(restarted, 25), "the hub to recover")
