@@ -10,11 +10,11 @@ is a secret: nothing here logs it, and ``AgencyHttpClient`` keeps it out of ever
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from urllib.parse import urlencode
 
-from connectors.sdk.agency import AgencyUnavailable, require_nik, select_fields
-from connectors.sdk.http import AgencyHttpClient
+from connectors.sdk.agency import AgencyUnavailable
+from connectors.sdk.http import AgencyHttpClient, HttpAgency
 from connectors.sdk.json_record import JsonRecord
 from jembatan.catalogue import FieldSpec
 from jembatan.values import FieldValue
@@ -45,28 +45,17 @@ _KIND = {"R2": "motorcycle", "R4": "car"}
 _EARLIEST_YEAR = 1900
 
 
-class PolriAgency:
+class PolriAgency(HttpAgency):
     """The Agency protocol over the Korlantas ranmor API at ``base_url``."""
 
     def __init__(self, base_url: str, api_key: str, *, timeout_s: float = 2.0) -> None:
-        self._http = AgencyHttpClient(AGENCY, base_url, timeout_s=timeout_s)
+        super().__init__(AgencyHttpClient(AGENCY, base_url, timeout_s=timeout_s), CATALOGUE)
         self._api_key = api_key
 
-    @property
-    def catalogue(self) -> Sequence[FieldSpec]:
-        return CATALOGUE
-
-    async def fetch(self, subject: str, fields: Sequence[str]) -> Mapping[str, FieldValue] | None:
-        require_nik(subject)
-        query = urlencode({"nik": subject, "apikey": self._api_key})
+    async def whole_record(self, nik: str) -> Mapping[str, FieldValue] | None:
+        query = urlencode({"nik": nik, "apikey": self._api_key})
         body = await self._http.get_json(f"{_PATH}?{query}")
-        record = None if body is None else _summary(body, subject)
-        if record is None:
-            return None
-        return select_fields(record, fields)
-
-    async def close(self) -> None:
-        await self._http.close()
+        return None if body is None else _summary(body, nik)
 
 
 def _summary(body: object, nik: str) -> dict[str, FieldValue] | None:
