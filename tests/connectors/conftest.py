@@ -6,7 +6,6 @@ imports); test_every_agency.py overrides ``simulated`` to run over all PILOT_AGE
 
 from __future__ import annotations
 
-import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -17,7 +16,7 @@ from connectors.population import Population, generate
 from connectors.sdk.agency import Agency
 from connectors.simulation.agency import SimHandle, SimulatedAgency, start_sim
 from connectors.simulation.faults import FaultSettings
-from tests.connectors.support import RunningSim, SimAdapter, adapter_of
+from tests.connectors.support import RunningSim, adapter_of
 
 
 @pytest.fixture(scope="session")
@@ -63,12 +62,6 @@ async def agency(simulated: SimulatedAgency, sim: SimHandle) -> AsyncIterator[Ag
     """The agency's adapter, with the credentials ``sim`` issued it."""
     async with adapter_of(simulated, sim) as adapter:
         yield adapter
-
-
-@pytest.fixture
-def sim_adapter(simulated: SimulatedAgency, sim: SimHandle) -> SimAdapter:
-    """``sim_adapter(**changes)``: an adapter for ``sim`` with some credentials changed."""
-    return functools.partial(adapter_of, simulated, sim)
 
 
 @pytest.fixture

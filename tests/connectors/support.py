@@ -21,7 +21,6 @@ from policies import Decision, load_policies
 PYTHON_TYPES = {"text": str, "integer": int, "flag": bool, "date": datetime.date}
 # The factories conftest.py's fixtures of the same names give.
 RunningSim = Callable[..., AbstractAsyncContextManager[SimHandle]]  # (agency, faults=None)
-SimAdapter = Callable[..., AbstractAsyncContextManager[Agency]]  # (**credential_changes)
 # The pilot's one client and purpose in the policy file.
 CLIENT, PURPOSE = "ID/GOV/KEMENSOS/eligibility", "bansos-eligibility"
 # The day the policy tests release on.

@@ -13,7 +13,6 @@ from connectors.population import AtrBpnRecord, Population, generate, unknown_ni
 from connectors.simulation.agency import SimHandle
 from tests.connectors.support import (
     POLICY_DAY,
-    SimAdapter,
     answering,
     assert_offers,
     assert_unavailable,
@@ -183,14 +182,6 @@ def test_simulated_agency_offers_the_catalogue() -> None:
     assert {spec.name: spec.type for spec in SIMULATED.catalogue} == dict.fromkeys(
         FIELDS, "integer"
     )
-
-
-@pytest.mark.parametrize("spoil", ["username", "password"])
-async def test_adapter_unavailable_on_wrong_credentials(
-    sim_adapter: SimAdapter, population: Population, spoil: str
-) -> None:
-    async with sim_adapter(**{spoil: "wrong"}) as adapter:
-        await assert_unavailable(adapter, holders(population)[0], FIELDS, "401")
 
 
 def parcel(**overrides: object) -> dict[str, object]:

@@ -25,7 +25,6 @@ from connectors.population import (
 )
 from connectors.simulation.agency import SimHandle
 from tests.connectors.support import (
-    SimAdapter,
     assert_offers,
     assert_unavailable,
     closing,
@@ -165,14 +164,6 @@ async def test_adapter_leaves_out_termination_date_while_employed(
     assert values is not None
     assert values["employment_status"] == "active"
     assert set(values) == {"employment_status", "employer", "monthly_wage"}
-
-
-@pytest.mark.parametrize("api_key", ["wrong", ""])
-async def test_adapter_unavailable_on_a_wrong_key(
-    sim_adapter: SimAdapter, population: Population, api_key: str
-) -> None:
-    async with sim_adapter(api_key=api_key) as adapter:
-        await assert_unavailable(adapter, sample_niks(population).employed, ALL_FIELDS, "401")
 
 
 def bpjstk_body(nik: str, **changes: object) -> dict[str, object]:

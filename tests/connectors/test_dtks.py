@@ -18,7 +18,6 @@ from connectors.dtks.sim import make_app
 from connectors.population import REFERENCE_DATE, DtksRecord, Population, unknown_nik
 from connectors.simulation.agency import SimHandle
 from tests.connectors.support import (
-    SimAdapter,
     assert_offers,
     assert_unavailable,
     closing,
@@ -276,14 +275,6 @@ async def test_adapter_refetches_only_once(population: Population) -> None:
     ):
         await assert_unavailable(adapter, registered_head(population), ALL_FIELDS, "401")
     assert paths == ["token", "record", "token", "record"]
-
-
-@pytest.mark.parametrize("wrong", ["client_id", "client_secret"])
-async def test_adapter_unavailable_with_a_wrong_client(
-    sim_adapter: SimAdapter, population: Population, wrong: str
-) -> None:
-    async with sim_adapter(**{wrong: "wrong"}) as adapter:
-        await assert_unavailable(adapter, registered_head(population), ALL_FIELDS, "401")
 
 
 def good_token() -> dict[str, object]:

@@ -18,7 +18,6 @@ from connectors.population import (
 )
 from connectors.simulation.agency import SimHandle
 from tests.connectors.support import (
-    SimAdapter,
     assert_offers,
     assert_unavailable,
     closing,
@@ -162,14 +161,6 @@ async def test_adapter_gives_a_death_date_only_for_the_deceased(
     alive = await agency.fetch(living(population), ["alive", "death_date"])
     assert dead is not None and dead["alive"] is False and "death_date" in dead
     assert alive == {"alive": True}
-
-
-@pytest.mark.parametrize("wrong", ["user_id", "password"])
-async def test_adapter_unavailable_with_a_wrong_account(
-    sim_adapter: SimAdapter, population: Population, wrong: str
-) -> None:
-    async with sim_adapter(**{wrong: "wrong"}) as adapter:
-        await assert_unavailable(adapter, living(population), ALL_FIELDS, "401")
 
 
 def dukcapil_item(nik: str) -> dict[str, object]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import itertools
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -51,8 +52,8 @@ from tests.connectors.test_polri import ask_sim as ask_polri
 
 Values = Mapping[str, object]
 # One request about a NIK straight to the agency's simulator, with the credentials it issued
-# (True) or ones it refuses (False); the HTTP status it answers. Each agency's own test file
-# knows how its API is asked.
+# (True) or ones it refuses (False); the HTTP status it answers (its refusal: 401, or 403).
+# Each agency's own test file knows how its API is asked.
 AskSim = Callable[[aiohttp.ClientSession, SimHandle, str, bool], Awaitable[int]]
 
 
@@ -223,6 +224,22 @@ async def test_sim_logs_no_nik_nor_credential(
         assert await register.ask_sim(http, sim, nik, False) in (401, 403)
     for secret in [*niks, *sim.credentials.values()]:
         assert secret not in caplog.text
+
+
+async def test_adapter_unavailable_with_any_credential_wrong(
+    simulated: SimulatedAgency,
+    register: Register,
+    sim: SimHandle,
+    http: aiohttp.ClientSession,
+    population: Population,
+) -> None:
+    holders = register.holders(population)
+    refusal = f"HTTP {await register.ask_sim(http, sim, holders[0], False)}"
+    for name, wrong in itertools.product(sim.credentials, ["wrong", ""]):
+        async with adapter_of(simulated, sim, **{name: wrong}) as adapter:
+            for nik in holders:
+                error = await assert_unavailable(adapter, nik, all_fields(simulated), refusal)
+                assert not any(secret in str(error) for secret in sim.credentials.values())
 
 
 # --- the adapter against its simulator --------------------------------------------------------

@@ -125,15 +125,6 @@ def test_catalogue_is_the_vehicle_summary() -> None:
     assert_offers(SIMULATED, "ID/GOV/POLRI/korlantas", {VEHICLES_SERVICE: ALL_FIELDS})
 
 
-@pytest.mark.parametrize("api_key", ["", "wrong"])
-async def test_adapter_unavailable_on_a_wrong_key(
-    sim: SimHandle, population: Population, api_key: str
-) -> None:
-    async with adapter_for(sim.url, api_key) as adapter:
-        error = await assert_unavailable(adapter, with_car(population), ALL_FIELDS, "403")
-    assert sim.credentials["api_key"] not in str(error)
-
-
 # --- answers no honest register gives ---------------------------------------------------------
 
 
