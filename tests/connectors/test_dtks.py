@@ -7,7 +7,7 @@ import dataclasses
 import datetime
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import asynccontextmanager
 
 import aiohttp
 import pytest
@@ -86,15 +86,6 @@ async def ask_sim(http: aiohttp.ClientSession, sim: SimHandle, nik: str, authori
     return (await get_record(http, sim.url, nik, token))[0]
 
 
-def dtks_adapter(
-    url: str, credentials: Mapping[str, str], clock: Callable[[], float] = time.monotonic
-) -> AbstractAsyncContextManager[DtksAgency]:
-    """An adapter for the DTKS at ``url`` as the client ``credentials`` name, closed after."""
-    return closing(
-        DtksAgency(url, credentials["client_id"], credentials["client_secret"], clock=clock)
-    )
-
-
 @asynccontextmanager
 async def counted_sim(
     population: Population, clock: FakeClock
@@ -112,6 +103,17 @@ async def counted_sim(
     app.middlewares.append(count)
     async with serve(app) as url:
         yield url, dict(credentials), paths
+
+
+@asynccontextmanager
+async def counted_adapter(
+    population: Population, clock: FakeClock, adapter_clock: Callable[[], float] = time.monotonic
+) -> AsyncIterator[tuple[DtksAgency, list[str]]]:
+    """An adapter on ``adapter_clock`` for ``counted_sim``, and the endpoints it asked for."""
+    async with counted_sim(population, clock) as (url, credentials, paths):
+        client_id, secret = credentials["client_id"], credentials["client_secret"]
+        async with closing(DtksAgency(url, client_id, secret, clock=adapter_clock)) as adapter:
+            yield adapter, paths
 
 
 # --- the simulator's API ----------------------------------------------------------------------
@@ -234,10 +236,7 @@ async def test_adapter_reuses_its_token_until_shortly_before_expiry(
 ) -> None:
     clock = FakeClock()
     nik = registered_head(population)
-    async with (
-        counted_sim(population, clock) as (url, credentials, paths),
-        dtks_adapter(url, credentials, clock) as adapter,
-    ):
+    async with counted_adapter(population, clock, clock) as (adapter, paths):
         # A burst of first queries shares one token request.
         await asyncio.gather(*(adapter.fetch(nik, ["decile"]) for _ in range(10)))
         clock.now += 260
@@ -253,11 +252,8 @@ async def test_adapter_refetches_a_token_the_register_no_longer_honours(
 ) -> None:
     agency_clock = FakeClock()
     nik = registered_head(population)
-    async with (
-        counted_sim(population, agency_clock) as (url, credentials, paths),
-        # The adapter's clock stands still: it believes its token is fresh.
-        dtks_adapter(url, credentials, FakeClock()) as adapter,
-    ):
+    # The adapter's clock stands still: it believes its token is fresh.
+    async with counted_adapter(population, agency_clock, FakeClock()) as (adapter, paths):
         await adapter.fetch(nik, ["decile"])
         agency_clock.now += 301
         values = await adapter.fetch(nik, ALL_FIELDS)
@@ -269,10 +265,7 @@ async def test_adapter_refetches_only_once(population: Population) -> None:
     # An agency whose clock jumps past every token's expiry between issuing and checking it:
     # the retry is refused too, and the adapter gives up instead of looping.
     racing_clock = FakeClock(step=301)
-    async with (
-        counted_sim(population, racing_clock) as (url, credentials, paths),
-        dtks_adapter(url, credentials) as adapter,
-    ):
+    async with counted_adapter(population, racing_clock) as (adapter, paths):
         await assert_unavailable(adapter, registered_head(population), ALL_FIELDS, "401")
     assert paths == ["token", "record", "token", "record"]
 
