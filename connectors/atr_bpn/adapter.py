@@ -19,6 +19,7 @@ from jembatan.values import FieldValue
 AGENCY = "ATR/BPN"
 AGENCY_ID = "ID/GOV/ATRBPN/land"
 PARCELS_SERVICE = f"{AGENCY_ID}/parcels"
+SERVICE_IDS = (PARCELS_SERVICE,)
 SEARCH_PATH = "/api/v1/bidang/cari"
 HOLDER_KEY = "nik_pemegang_hak"
 

@@ -24,6 +24,7 @@ from jembatan.values import FieldValue
 AGENCY = "BPJS Kesehatan"
 AGENCY_ID = "ID/GOV/BPJSKES/jkn"
 MEMBERSHIP_SERVICE = f"{AGENCY_ID}/membership"
+SERVICE_IDS = (MEMBERSHIP_SERVICE,)
 
 CONS_ID_HEADER = "X-cons-id"
 TIMESTAMP_HEADER = "X-timestamp"

@@ -29,6 +29,7 @@ from jembatan.values import FieldValue
 AGENCY = "Himbara"
 AGENCY_ID = "ID/COM/HIMBARA/banks"
 BALANCES_SERVICE = f"{AGENCY_ID}/balances"
+SERVICE_IDS = (BALANCES_SERVICE,)
 
 CATALOGUE: tuple[FieldSpec, ...] = (
     FieldSpec("account_count", "integer", "Accounts held at the four Himbara banks", "personal"),
@@ -117,6 +118,10 @@ class HimbaraAgency(HttpAgency):
             "X-EXTERNAL-ID": self._external_ids(),
             "X-SIGNATURE": signature(self._client_secret, minify(body), timestamp),
         }
+
+
+def make_adapter(base_url: str, credentials: Mapping[str, str]) -> HimbaraAgency:
+    return HimbaraAgency(base_url, credentials["partner_id"], credentials["client_secret"])
 
 
 def _totals(answer: object, nik: str) -> dict[str, FieldValue] | None:

@@ -18,6 +18,7 @@ import hmac
 import itertools
 import json
 import random
+import secrets
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
@@ -66,6 +67,14 @@ class _Partner:
 
 _POPULATION: web.AppKey[Population] = web.AppKey("population", Population)
 _PARTNER: web.AppKey[_Partner] = web.AppKey("partner", _Partner)
+
+
+def new_credentials() -> dict[str, str]:
+    # The partner id is an identifier, not a secret, but a fresh one per run costs nothing.
+    return {
+        "partner_id": f"JEMBATAN{secrets.randbelow(10**8):08d}",
+        "client_secret": secrets.token_urlsafe(48),
+    }
 
 
 def make_app(population: Population, credentials: Mapping[str, str]) -> web.Application:

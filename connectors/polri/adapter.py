@@ -22,6 +22,7 @@ from jembatan.values import FieldValue
 AGENCY = "Polri"
 AGENCY_ID = "ID/GOV/POLRI/korlantas"
 VEHICLES_SERVICE = f"{AGENCY_ID}/vehicles"
+SERVICE_IDS = (VEHICLES_SERVICE,)
 
 CATALOGUE: tuple[FieldSpec, ...] = (
     FieldSpec("car_count", "integer", "Cars (R4) registered in the person's name", "personal"),
@@ -56,6 +57,10 @@ class PolriAgency(HttpAgency):
         query = urlencode({"nik": nik, "apikey": self._api_key})
         body = await self._http.get_json(f"{_PATH}?{query}")
         return None if body is None else _summary(body, nik)
+
+
+def make_adapter(base_url: str, credentials: Mapping[str, str]) -> PolriAgency:
+    return PolriAgency(base_url, credentials["api_key"])
 
 
 def _summary(body: object, nik: str) -> dict[str, FieldValue] | None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hmac
 import random
+import secrets
 from collections.abc import Mapping
 from typing import Literal
 
@@ -40,6 +41,11 @@ _OLDEST_YEAR = 1980
 
 _POPULATION: web.AppKey[Population] = web.AppKey("population", Population)
 _API_KEY: web.AppKey[bytes] = web.AppKey("api_key", bytes)
+
+
+def new_credentials() -> dict[str, str]:
+    """A fresh API key: the secret between the agency and its own connector."""
+    return {"api_key": secrets.token_urlsafe(32)}
 
 
 def make_app(population: Population, credentials: Mapping[str, str]) -> web.Application:
