@@ -21,12 +21,12 @@ from collections.abc import Mapping
 from aiohttp import web
 
 from connectors.population import BpjstkRecord, Population
+from connectors.simulation.agency import POPULATION, population_app
 from jembatan.subject import is_nik
 
 API_KEY_HEADER = "X-BPJSTK-Key"
 RECORD_PATH = "/api/v2/kepesertaan/{nik}"
 
-_POPULATION = web.AppKey("population", Population)
 _API_KEY = web.AppKey("api_key", bytes)
 _STATUS = {"active": "AKTIF", "inactive": "NONAKTIF"}
 
@@ -38,8 +38,7 @@ def new_credentials() -> dict[str, str]:
 
 def make_app(population: Population, credentials: Mapping[str, str]) -> web.Application:
     """The API over ``population.bpjstk``; heads never registered get 404."""
-    app = web.Application()
-    app[_POPULATION] = population
+    app = population_app(population)
     app[_API_KEY] = credentials["api_key"].encode()
     app.router.add_get(RECORD_PATH, _kepesertaan)
     return app
@@ -52,7 +51,7 @@ async def _kepesertaan(request: web.Request) -> web.Response:
     nik = request.match_info["nik"]
     if not is_nik(nik):
         return _error(400, "format NIK tidak valid")
-    population = request.app[_POPULATION]
+    population = request.app[POPULATION]
     record = population.bpjstk.get(nik)
     found = population.by_nik(nik)
     if record is None or found is None:

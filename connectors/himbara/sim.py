@@ -28,6 +28,7 @@ from aiohttp import web
 
 from connectors.himbara.adapter import BALANCE_INQUIRY_PATH, BANKS, SUCCESS, minify, signature
 from connectors.population import BankRecord, Population
+from connectors.simulation.agency import POPULATION, population_app
 from jembatan.subject import is_nik
 
 # A timestamp further than this from the bank's clock is stale (or from the future).
@@ -65,7 +66,6 @@ class _Partner:
         return True
 
 
-_POPULATION: web.AppKey[Population] = web.AppKey("population", Population)
 _PARTNER: web.AppKey[_Partner] = web.AppKey("partner", _Partner)
 
 
@@ -78,8 +78,7 @@ def new_credentials() -> dict[str, str]:
 
 
 def make_app(population: Population, credentials: Mapping[str, str]) -> web.Application:
-    app = web.Application()
-    app[_POPULATION] = population
+    app = population_app(population)
     app[_PARTNER] = _Partner(credentials["partner_id"].encode(), credentials["client_secret"])
     app.router.add_post(BALANCE_INQUIRY_PATH, _balance_inquiry)
     return app
@@ -116,7 +115,7 @@ async def _balance_inquiry(request: web.Request) -> web.Response:
     nik = body.get("nik") if isinstance(body, dict) else None
     if not isinstance(nik, str) or not is_nik(nik):  # isinstance: for the type checker
         return web.json_response(_BAD_NIK, status=400)
-    record = request.app[_POPULATION].bank.get(nik)
+    record = request.app[POPULATION].bank.get(nik)
     if record is None or record.account_count == 0:
         return web.json_response(_NOT_FOUND, status=404)
     return web.json_response(

@@ -23,6 +23,7 @@ from typing import Literal
 from aiohttp import web
 
 from connectors.population import PolriRecord, Population
+from connectors.simulation.agency import POPULATION, population_app
 from jembatan.subject import is_nik
 
 PATH = "/korlantas/ranmor"
@@ -39,7 +40,6 @@ _MOTORCYCLE_MAKES = ("Honda Beat", "Honda Supra X", "Yamaha Mio", "Yamaha NMAX",
 _MAX_AGE_SPREAD = 15
 _OLDEST_YEAR = 1980
 
-_POPULATION: web.AppKey[Population] = web.AppKey("population", Population)
 _API_KEY: web.AppKey[bytes] = web.AppKey("api_key", bytes)
 
 
@@ -49,8 +49,7 @@ def new_credentials() -> dict[str, str]:
 
 
 def make_app(population: Population, credentials: Mapping[str, str]) -> web.Application:
-    app = web.Application()
-    app[_POPULATION] = population
+    app = population_app(population)
     app[_API_KEY] = credentials["api_key"].encode()
     app.router.add_get(PATH, _ranmor)
     return app
@@ -75,7 +74,7 @@ async def _ranmor(request: web.Request) -> web.Response:
     nik = request.query.get(NIK_PARAM, "")
     if not is_nik(nik):
         return _pesan(400, "nik harus 16 digit angka")
-    listed = vehicles(nik, request.app[_POPULATION].polri.get(nik))
+    listed = vehicles(nik, request.app[POPULATION].polri.get(nik))
     # The legacy API does not tell "no such person" from "no vehicles": both are an empty list.
     return web.json_response({"nik": nik, "jumlah": len(listed), "kendaraan": listed})
 
