@@ -28,7 +28,7 @@ from collections.abc import Callable, Mapping
 from aiohttp import web
 
 from connectors.population import DtksRecord, Population
-from connectors.simulation.agency import POPULATION, population_app
+from connectors.simulation.apps import POPULATION, population_app
 from jembatan.subject import is_nik
 
 TOKEN_PATH = "/oauth/token"

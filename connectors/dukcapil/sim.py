@@ -29,7 +29,7 @@ from collections.abc import Mapping
 from aiohttp import web
 
 from connectors.population import DukcapilRecord, Population
-from connectors.simulation.agency import POPULATION, population_app
+from connectors.simulation.apps import POPULATION, population_app
 from jembatan.subject import is_nik
 
 RECORD_PATH = "/dukcapil/get_json/NIK"

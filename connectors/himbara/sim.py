@@ -28,7 +28,7 @@ from aiohttp import web
 
 from connectors.himbara.adapter import BALANCE_INQUIRY_PATH, BANKS, SUCCESS, minify, signature
 from connectors.population import BankRecord, Population
-from connectors.simulation.agency import POPULATION, population_app
+from connectors.simulation.apps import POPULATION, population_app
 from jembatan.subject import is_nik
 
 # A timestamp further than this from the bank's clock is stale (or from the future).

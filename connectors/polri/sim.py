@@ -14,16 +14,14 @@ ones and their counts and newest year add back up to the record exactly.
 
 from __future__ import annotations
 
-import hmac
 import random
-import secrets
 from collections.abc import Mapping
 from typing import Literal
 
 from aiohttp import web
 
 from connectors.population import PolriRecord, Population
-from connectors.simulation.agency import POPULATION, population_app
+from connectors.simulation.apps import POPULATION, api_key_app, is_api_key, new_api_key
 from jembatan.subject import is_nik
 
 PATH = "/korlantas/ranmor"
@@ -40,17 +38,12 @@ _MOTORCYCLE_MAKES = ("Honda Beat", "Honda Supra X", "Yamaha Mio", "Yamaha NMAX",
 _MAX_AGE_SPREAD = 15
 _OLDEST_YEAR = 1980
 
-_API_KEY: web.AppKey[bytes] = web.AppKey("api_key", bytes)
-
-
-def new_credentials() -> dict[str, str]:
-    """A fresh API key: the secret between the agency and its own connector."""
-    return {"api_key": secrets.token_urlsafe(32)}
+# The agency issues its own connector one API key.
+new_credentials = new_api_key
 
 
 def make_app(population: Population, credentials: Mapping[str, str]) -> web.Application:
-    app = population_app(population)
-    app[_API_KEY] = credentials["api_key"].encode()
+    app = api_key_app(population, credentials)
     app.router.add_get(PATH, _ranmor)
     return app
 
@@ -80,8 +73,7 @@ async def _ranmor(request: web.Request) -> web.Response:
 
 
 def _key_ok(request: web.Request) -> bool:
-    given = request.query.get(KEY_PARAM, "").encode()
-    return hmac.compare_digest(given, request.app[_API_KEY])
+    return is_api_key(request, request.query.get(KEY_PARAM, ""))
 
 
 def _pesan(status: int, pesan: str) -> web.Response:

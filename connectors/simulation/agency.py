@@ -26,17 +26,6 @@ class SimHandle:
         await self._runner.cleanup()
 
 
-# The population a simulator serves, as its handlers find it: ``request.app[POPULATION]``.
-POPULATION = web.AppKey("population", Population)
-
-
-def population_app(population: Population) -> web.Application:
-    """A simulator's app, routes still to add, serving ``population``."""
-    app = web.Application()
-    app[POPULATION] = population
-    return app
-
-
 # Builds the agency's aiohttp app over the population, with the credentials it accepts.
 AppFactory = Callable[[Population, Mapping[str, str]], web.Application]
 # Builds the connector adapter for the simulator at a URL, with those credentials.
