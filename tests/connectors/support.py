@@ -19,7 +19,7 @@ from policies import Decision, load_policies
 
 # The Python type a fetched value has, by the catalogue's declared type.
 PYTHON_TYPES = {"text": str, "integer": int, "flag": bool, "date": datetime.date}
-# The factories conftest.py's fixtures of the same names give.
+# The factory conftest.py's running_sim fixture gives.
 RunningSim = Callable[..., AbstractAsyncContextManager[SimHandle]]  # (agency, faults=None)
 # The pilot's one client and purpose in the policy file.
 CLIENT, PURPOSE = "ID/GOV/KEMENSOS/eligibility", "bansos-eligibility"

@@ -1,8 +1,9 @@
 """What holds for every simulated agency of the pilot, checked once, over all PILOT_AGENCIES.
 
 Each agency's own file keeps only what is its own: its API's shape, how it refuses a wrong
-client, its quirks. ``REGISTERS`` says, per agency, where the population keeps what the
-agency holds and which people and fields make good samples.
+client, its quirks, and ``ask_sim``, how its simulator is asked directly. ``REGISTERS`` says,
+per agency, where the population keeps what the agency holds, which people and fields make
+good samples, and that ``ask_sim``.
 """
 
 from __future__ import annotations
