@@ -1,5 +1,6 @@
 """ATR/BPN (land): a simulated parcel-search API and its connector adapter."""
 
+from connectors.atr_bpn import adapter, sim
 from connectors.atr_bpn.adapter import (
     AGENCY_ID,
     CATALOGUE,
@@ -7,19 +8,10 @@ from connectors.atr_bpn.adapter import (
     AtrBpnAgency,
     make_adapter,
 )
-from connectors.atr_bpn.sim import Parcel, make_app, new_credentials, parcels_of
+from connectors.atr_bpn.sim import Parcel, parcels_of
 from connectors.simulation.agency import SimulatedAgency
 
-SIMULATED = SimulatedAgency(
-    name="atr_bpn",
-    title="ATR/BPN",
-    agency_id=AGENCY_ID,
-    services={PARCELS_SERVICE: tuple(spec.name for spec in CATALOGUE)},
-    catalogue=CATALOGUE,
-    make_app=make_app,
-    make_adapter=make_adapter,
-    new_credentials=new_credentials,
-)
+SIMULATED = SimulatedAgency.of("atr_bpn", "ATR/BPN", adapter, sim)
 
 __all__ = [
     "AGENCY_ID",

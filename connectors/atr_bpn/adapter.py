@@ -7,24 +7,19 @@ the person's name, which for the hub is "no record", as the population model has
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 import aiohttp
 
-from connectors.sdk.agency import (
-    Agency,
-    AgencyUnavailable,
-    FieldSpec,
-    require_nik,
-    select_fields,
-)
-from connectors.sdk.http import AgencyHttpClient, AgencyHttpStatus
+from connectors.sdk.agency import Agency, AgencyUnavailable, FieldSpec
+from connectors.sdk.http import AgencyHttpClient, AgencyHttpStatus, HttpAgency
 from connectors.sdk.json_record import JsonRecord
 from jembatan.values import FieldValue
 
 AGENCY = "ATR/BPN"
 AGENCY_ID = "ID/GOV/ATRBPN/land"
 PARCELS_SERVICE = f"{AGENCY_ID}/parcels"
+SERVICE_IDS = (PARCELS_SERVICE,)
 SEARCH_PATH = "/api/v1/bidang/cari"
 HOLDER_KEY = "nik_pemegang_hak"
 
@@ -44,39 +39,31 @@ CATALOGUE: tuple[FieldSpec, ...] = (
 )
 
 
-class AtrBpnAgency:
+class AtrBpnAgency(HttpAgency):
     """The Agency protocol over the ATR/BPN parcel search at ``base_url`` (HTTP Basic auth)."""
 
     def __init__(
         self, base_url: str, *, username: str, password: str, timeout_s: float = 2.0
     ) -> None:
-        self._http = AgencyHttpClient(
+        http = AgencyHttpClient(
             AGENCY,
             base_url,
             headers={"Authorization": aiohttp.encode_basic_auth(username, password)},
             timeout_s=timeout_s,
         )
+        super().__init__(http, CATALOGUE)
 
-    @property
-    def catalogue(self) -> Sequence[FieldSpec]:
-        return CATALOGUE
-
-    async def fetch(self, subject: str, fields: Sequence[str]) -> Mapping[str, FieldValue] | None:
-        require_nik(subject)
+    async def whole_record(self, nik: str) -> Mapping[str, FieldValue] | None:
         # POST with the NIK in the body: it stays out of URLs and any proxy's access log.
-        body = await self._http.post_json(SEARCH_PATH, {HOLDER_KEY: subject})
-        parcels = _parcels(body, subject)
+        body = await self._http.post_json(SEARCH_PATH, {HOLDER_KEY: nik})
+        parcels = _parcels(body, nik)
         if not parcels:
             return None
-        record: dict[str, FieldValue] = {
+        return {
             "parcel_count": len(parcels),
             "total_area_m2": sum(parcel.integer("luas_m2") for parcel in parcels),
             "njop_total": sum(parcel.integer("njop") for parcel in parcels),
         }
-        return select_fields(record, fields)
-
-    async def close(self) -> None:
-        await self._http.close()
 
 
 def make_adapter(base_url: str, credentials: Mapping[str, str]) -> Agency:

@@ -14,22 +14,17 @@ import datetime
 import hashlib
 import hmac
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 
-from connectors.sdk.agency import (
-    Agency,
-    AgencyUnavailable,
-    FieldSpec,
-    require_nik,
-    select_fields,
-)
-from connectors.sdk.http import AgencyHttpClient, AgencyHttpStatus
+from connectors.sdk.agency import Agency, AgencyUnavailable, FieldSpec
+from connectors.sdk.http import AgencyHttpClient, AgencyHttpStatus, HttpAgency
 from connectors.sdk.json_record import JsonRecord
 from jembatan.values import FieldValue
 
 AGENCY = "BPJS Kesehatan"
 AGENCY_ID = "ID/GOV/BPJSKES/jkn"
 MEMBERSHIP_SERVICE = f"{AGENCY_ID}/membership"
+SERVICE_IDS = (MEMBERSHIP_SERVICE,)
 
 CONS_ID_HEADER = "X-cons-id"
 TIMESTAMP_HEADER = "X-timestamp"
@@ -84,7 +79,7 @@ def vclaim_signature(cons_id: str, secret: str, timestamp: str) -> str:
     return base64.b64encode(digest).decode("ascii")
 
 
-class BpjsKesehatanAgency:
+class BpjsKesehatanAgency(HttpAgency):
     """The Agency protocol over the VClaim membership API at ``base_url``."""
 
     def __init__(
@@ -96,30 +91,21 @@ class BpjsKesehatanAgency:
         clock: Callable[[], float] = time.time,
         timeout_s: float = 2.0,
     ) -> None:
-        self._http = AgencyHttpClient(AGENCY, base_url, timeout_s=timeout_s)
+        super().__init__(AgencyHttpClient(AGENCY, base_url, timeout_s=timeout_s), CATALOGUE)
         self._cons_id = cons_id
         self._secret = secret
         self._clock = clock
 
-    @property
-    def catalogue(self) -> Sequence[FieldSpec]:
-        return CATALOGUE
-
-    async def fetch(self, subject: str, fields: Sequence[str]) -> Mapping[str, FieldValue] | None:
-        require_nik(subject)
+    async def whole_record(self, nik: str) -> Mapping[str, FieldValue] | None:
         now = self._clock()
         service_date = datetime.datetime.fromtimestamp(now, WIB).date().isoformat()
         body = await self._http.get_json(
-            PESERTA_PATH.format(nik=subject, date=service_date), headers=self._signed(now)
+            PESERTA_PATH.format(nik=nik, date=service_date), headers=self._signed(now)
         )
         if not _found(body):
             return None
         peserta = JsonRecord(AGENCY, body).record("response").record("peserta")
-        record = _to_catalogue(peserta, subject)
-        return select_fields(record, fields)
-
-    async def close(self) -> None:
-        await self._http.close()
+        return _to_catalogue(peserta, nik)
 
     def _signed(self, now: float) -> dict[str, str]:
         # Signed per request: the agency refuses a timestamp more than five minutes old.

@@ -1,6 +1,6 @@
 """BPJS Ketenagakerjaan: employment and reported wages, a simulated agency and its connector."""
 
-from connectors.bpjstk import sim
+from connectors.bpjstk import adapter, sim
 from connectors.bpjstk.adapter import (
     AGENCY_ID,
     CATALOGUE,
@@ -13,18 +13,15 @@ from connectors.bpjstk.adapter import (
 from connectors.bpjstk.samples import SampleNiks, sample_niks
 from connectors.simulation.agency import SimulatedAgency
 
-SIMULATED = SimulatedAgency(
-    name="bpjstk",
-    title="BPJS Ketenagakerjaan",
-    agency_id=AGENCY_ID,
+SIMULATED = SimulatedAgency.of(
+    "bpjstk",
+    "BPJS Ketenagakerjaan",
+    adapter,
+    sim,
     services={
         EMPLOYMENT_SERVICE: ("employment_status", "employer", "monthly_wage", "termination_date"),
         WAGE_BAND_SERVICE: ("monthly_wage",),
     },
-    catalogue=CATALOGUE,
-    make_app=sim.make_app,
-    make_adapter=make_adapter,
-    new_credentials=sim.new_credentials,
 )
 
 __all__ = [

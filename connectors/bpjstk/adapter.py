@@ -7,11 +7,10 @@ value: they end up in logs that are not cleared for personal data.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 from connectors.bpjstk.sim import API_KEY_HEADER
-from connectors.sdk.agency import require_nik, select_fields
-from connectors.sdk.http import AgencyHttpClient
+from connectors.sdk.http import AgencyHttpClient, HttpAgency
 from connectors.sdk.json_record import JsonRecord
 from jembatan.catalogue import FieldSpec
 from jembatan.values import FieldValue
@@ -43,29 +42,20 @@ _AGENCY = "BPJSTK"
 _STATUS = {"AKTIF": "active", "NONAKTIF": "inactive"}
 
 
-class BpjsTkAgency:
+class BpjsTkAgency(HttpAgency):
     """The Agency protocol over the BPJSTK membership API at ``base_url``."""
 
     def __init__(self, base_url: str, api_key: str, *, timeout_s: float = 2.0) -> None:
-        self._http = AgencyHttpClient(
+        http = AgencyHttpClient(
             _AGENCY, base_url, headers={API_KEY_HEADER: api_key}, timeout_s=timeout_s
         )
+        super().__init__(http, CATALOGUE)
 
-    @property
-    def catalogue(self) -> Sequence[FieldSpec]:
-        return CATALOGUE
-
-    async def fetch(self, subject: str, fields: Sequence[str]) -> Mapping[str, FieldValue] | None:
-        # Checked before any call: a malformed subject is the caller's error, not the agency's.
-        require_nik(subject)
-        body = await self._http.get_json(f"/api/v2/kepesertaan/{subject}")
+    async def whole_record(self, nik: str) -> Mapping[str, FieldValue] | None:
+        body = await self._http.get_json(f"/api/v2/kepesertaan/{nik}")
         if body is None:  # 404: never registered
             return None
-        record = _to_catalogue(JsonRecord(_AGENCY, body), subject)
-        return select_fields(record, fields)
-
-    async def close(self) -> None:
-        await self._http.close()
+        return _to_catalogue(JsonRecord(_AGENCY, body), nik)
 
 
 def make_adapter(base_url: str, credentials: Mapping[str, str]) -> BpjsTkAgency:
@@ -73,7 +63,6 @@ def make_adapter(base_url: str, credentials: Mapping[str, str]) -> BpjsTkAgency:
 
 
 def _to_catalogue(record: JsonRecord, nik: str) -> dict[str, FieldValue]:
-    """The whole record in catalogue terms, so a malformed field fails every query alike."""
     record.require_subject("nik", nik)
     values: dict[str, FieldValue] = {
         "employment_status": record.choice("status_kepesertaan", _STATUS),

@@ -14,33 +14,26 @@ Privacy: nothing is logged (``start_sim`` turns the access log off: the path car
 
 from __future__ import annotations
 
-import hmac
-import secrets
 from collections.abc import Mapping
 
 from aiohttp import web
 
 from connectors.population import BpjstkRecord, Population
+from connectors.simulation.apps import POPULATION, api_key_app, is_api_key, new_api_key
 from jembatan.subject import is_nik
 
 API_KEY_HEADER = "X-BPJSTK-Key"
 RECORD_PATH = "/api/v2/kepesertaan/{nik}"
 
-_POPULATION = web.AppKey("population", Population)
-_API_KEY = web.AppKey("api_key", bytes)
 _STATUS = {"active": "AKTIF", "inactive": "NONAKTIF"}
 
-
-def new_credentials() -> dict[str, str]:
-    """A fresh API key: the secret between the agency and its own connector."""
-    return {"api_key": secrets.token_urlsafe(32)}
+# The agency issues its own connector one API key.
+new_credentials = new_api_key
 
 
 def make_app(population: Population, credentials: Mapping[str, str]) -> web.Application:
     """The API over ``population.bpjstk``; heads never registered get 404."""
-    app = web.Application()
-    app[_POPULATION] = population
-    app[_API_KEY] = credentials["api_key"].encode()
+    app = api_key_app(population, credentials)
     app.router.add_get(RECORD_PATH, _kepesertaan)
     return app
 
@@ -52,7 +45,7 @@ async def _kepesertaan(request: web.Request) -> web.Response:
     nik = request.match_info["nik"]
     if not is_nik(nik):
         return _error(400, "format NIK tidak valid")
-    population = request.app[_POPULATION]
+    population = request.app[POPULATION]
     record = population.bpjstk.get(nik)
     found = population.by_nik(nik)
     if record is None or found is None:
@@ -61,8 +54,7 @@ async def _kepesertaan(request: web.Request) -> web.Response:
 
 
 def _authorised(request: web.Request) -> bool:
-    offered = request.headers.get(API_KEY_HEADER, "").encode()
-    return hmac.compare_digest(offered, request.app[_API_KEY])
+    return is_api_key(request, request.headers.get(API_KEY_HEADER, ""))
 
 
 def _record_body(nik: str, name: str, record: BpjstkRecord) -> dict[str, object]:

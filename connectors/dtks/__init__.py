@@ -1,6 +1,6 @@
 """DTKS, Kemensos's social welfare register: a simulated agency and its connector."""
 
-from connectors.dtks import sim
+from connectors.dtks import adapter, sim
 from connectors.dtks.adapter import (
     AGENCY_ID,
     CATALOGUE,
@@ -11,16 +11,7 @@ from connectors.dtks.adapter import (
 )
 from connectors.simulation.agency import SimulatedAgency
 
-SIMULATED = SimulatedAgency(
-    name="dtks",
-    title="DTKS (Kemensos)",
-    agency_id=AGENCY_ID,
-    services={REGISTRY_SERVICE: tuple(spec.name for spec in CATALOGUE)},
-    catalogue=CATALOGUE,
-    make_app=sim.make_app,
-    make_adapter=make_adapter,
-    new_credentials=sim.new_credentials,
-)
+SIMULATED = SimulatedAgency.of("dtks", "DTKS (Kemensos)", adapter, sim)
 
 __all__ = [
     "AGENCY_ID",

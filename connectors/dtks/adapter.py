@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from connectors.dtks.sim import TOKEN_PATH
-from connectors.sdk.agency import AgencyUnavailable, require_nik, select_fields
-from connectors.sdk.http import AgencyHttpClient, AgencyHttpStatus
+from connectors.sdk.agency import AgencyUnavailable
+from connectors.sdk.http import AgencyHttpClient, AgencyHttpStatus, HttpAgency
 from connectors.sdk.json_record import JsonRecord
 from jembatan.catalogue import FieldSpec
 from jembatan.values import FieldValue
@@ -63,7 +63,7 @@ class _Token:
     renew_at: float  # on the adapter's clock
 
 
-class DtksAgency:
+class DtksAgency(HttpAgency):
     """The Agency protocol over the DTKS API at ``base_url``, as OAuth2 client ``client_id``."""
 
     def __init__(
@@ -75,7 +75,7 @@ class DtksAgency:
         timeout_s: float = 2.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._http = AgencyHttpClient(_AGENCY, base_url, timeout_s=timeout_s)
+        super().__init__(AgencyHttpClient(_AGENCY, base_url, timeout_s=timeout_s), CATALOGUE)
         self._grant = {
             "grant_type": "client_credentials",
             "client_id": client_id,
@@ -86,21 +86,11 @@ class DtksAgency:
         # One token request at a time: a burst of first queries must not each fetch one.
         self._token_lock = asyncio.Lock()
 
-    @property
-    def catalogue(self) -> Sequence[FieldSpec]:
-        return CATALOGUE
-
-    async def fetch(self, subject: str, fields: Sequence[str]) -> Mapping[str, FieldValue] | None:
-        # Checked before any call: a malformed subject is the caller's error, not the agency's.
-        require_nik(subject)
-        body = await self._get_record(f"/api/dtks/v1/individu/{subject}")
+    async def whole_record(self, nik: str) -> Mapping[str, FieldValue] | None:
+        body = await self._get_record(f"/api/dtks/v1/individu/{nik}")
         if body is None:  # 404: not in the register (DTKS lists household heads)
             return None
-        record = _to_catalogue(body, subject)
-        return select_fields(record, fields)
-
-    async def close(self) -> None:
-        await self._http.close()
+        return _to_catalogue(body, nik)
 
     async def _get_record(self, path: str) -> object | None:
         token = await self._current_token()

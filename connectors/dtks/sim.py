@@ -28,13 +28,13 @@ from collections.abc import Callable, Mapping
 from aiohttp import web
 
 from connectors.population import DtksRecord, Population
+from connectors.simulation.apps import POPULATION, population_app
 from jembatan.subject import is_nik
 
 TOKEN_PATH = "/oauth/token"
 RECORD_PATH = "/api/dtks/v1/individu/{nik}"
 TOKEN_LIFETIME_S = 300
 
-_POPULATION = web.AppKey("population", Population)
 _CLIENT = web.AppKey("client", tuple[bytes, bytes])
 
 
@@ -86,8 +86,7 @@ def make_app(
     token_lifetime_s: int = TOKEN_LIFETIME_S,
 ) -> web.Application:
     """The API over ``population.dtks``; ``clock`` lets tests expire tokens without waiting."""
-    app = web.Application()
-    app[_POPULATION] = population
+    app = population_app(population)
     app[_CLIENT] = (credentials["client_id"].encode(), credentials["client_secret"].encode())
     app[_TOKENS] = _TokenStore(clock, token_lifetime_s)
     app.router.add_post(TOKEN_PATH, _token)
@@ -124,7 +123,7 @@ async def _individu(request: web.Request) -> web.Response:
     nik = request.match_info["nik"]
     if not is_nik(nik):
         return _error(400, "format NIK tidak valid")
-    record = request.app[_POPULATION].dtks.get(nik)
+    record = request.app[POPULATION].dtks.get(nik)
     if record is None:
         return _error(404, "NIK tidak terdaftar di DTKS")
     return web.json_response(_record_body(nik, record))

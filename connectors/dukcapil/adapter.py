@@ -7,11 +7,11 @@ so an unexpected message is never read as "this person does not exist".
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 from connectors.dukcapil.sim import NOT_FOUND, RECORD_PATH
-from connectors.sdk.agency import AgencyUnavailable, require_nik, select_fields
-from connectors.sdk.http import AgencyHttpClient
+from connectors.sdk.agency import AgencyUnavailable
+from connectors.sdk.http import AgencyHttpClient, HttpAgency
 from connectors.sdk.json_record import JsonRecord
 from jembatan.catalogue import FieldSpec
 from jembatan.values import FieldValue
@@ -50,7 +50,7 @@ _DATE = "%d-%m-%Y"
 _GENDER = {"LAKI-LAKI": "male", "PEREMPUAN": "female"}
 
 
-class DukcapilAgency:
+class DukcapilAgency(HttpAgency):
     """The Agency protocol over Dukcapil's web service at ``base_url``, as partner ``user_id``.
 
     ``ip_user`` is the address the service records as the end user's; behind the hub there is
@@ -65,26 +65,16 @@ class DukcapilAgency:
         ip_user: str = "127.0.0.1",
         timeout_s: float = 2.0,
     ) -> None:
-        self._http = AgencyHttpClient(_AGENCY, base_url, timeout_s=timeout_s)
+        super().__init__(AgencyHttpClient(_AGENCY, base_url, timeout_s=timeout_s), CATALOGUE)
         self._account = {"user_id": user_id, "password": password, "ip_user": ip_user}
 
-    @property
-    def catalogue(self) -> Sequence[FieldSpec]:
-        return CATALOGUE
-
-    async def fetch(self, subject: str, fields: Sequence[str]) -> Mapping[str, FieldValue] | None:
-        # Checked before any call: a malformed subject is the caller's error, not the agency's.
-        require_nik(subject)
-        body = await self._http.post_json(RECORD_PATH, {"NIK": subject, **self._account})
+    async def whole_record(self, nik: str) -> Mapping[str, FieldValue] | None:
+        body = await self._http.post_json(RECORD_PATH, {"NIK": nik, **self._account})
         item = _only_item(body)
         if "RESPON" in item:
             _require_not_found(item)
             return None
-        record = _to_catalogue(JsonRecord(_AGENCY, item), subject)
-        return select_fields(record, fields)
-
-    async def close(self) -> None:
-        await self._http.close()
+        return _to_catalogue(JsonRecord(_AGENCY, item), nik)
 
 
 def make_adapter(base_url: str, credentials: Mapping[str, str]) -> DukcapilAgency:

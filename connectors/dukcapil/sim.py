@@ -29,12 +29,12 @@ from collections.abc import Mapping
 from aiohttp import web
 
 from connectors.population import DukcapilRecord, Population
+from connectors.simulation.apps import POPULATION, population_app
 from jembatan.subject import is_nik
 
 RECORD_PATH = "/dukcapil/get_json/NIK"
 NOT_FOUND = "Data Tidak Ditemukan"
 
-_POPULATION = web.AppKey("population", Population)
 _USER = web.AppKey("user", tuple[bytes, bytes])
 _DATE = "%d-%m-%Y"
 
@@ -49,8 +49,7 @@ def new_credentials() -> dict[str, str]:
 
 def make_app(population: Population, credentials: Mapping[str, str]) -> web.Application:
     """The web service over ``population.dukcapil`` (every member of every household)."""
-    app = web.Application()
-    app[_POPULATION] = population
+    app = population_app(population)
     app[_USER] = (credentials["user_id"].encode(), credentials["password"].encode())
     app.router.add_post(RECORD_PATH, _get_nik)
     return app
@@ -66,7 +65,7 @@ async def _get_nik(request: web.Request) -> web.Response:
         return _respon("NIK tidak valid", status=400)
     if not _is_ip_address(ip_user):
         return _respon("ip_user tidak valid", status=400)
-    population = request.app[_POPULATION]
+    population = request.app[POPULATION]
     record, found = population.dukcapil.get(nik), population.by_nik(nik)
     if record is None or found is None:
         return _respon(NOT_FOUND, status=200)

@@ -17,11 +17,11 @@ import hmac
 import json
 import re
 import secrets
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from decimal import ROUND_FLOOR, Decimal
 
-from connectors.sdk.agency import AgencyUnavailable, require_nik, select_fields
-from connectors.sdk.http import AgencyHttpClient
+from connectors.sdk.agency import AgencyUnavailable
+from connectors.sdk.http import AgencyHttpClient, HttpAgency
 from connectors.sdk.json_record import JsonRecord
 from jembatan.catalogue import FieldSpec
 from jembatan.values import FieldValue
@@ -29,6 +29,7 @@ from jembatan.values import FieldValue
 AGENCY = "Himbara"
 AGENCY_ID = "ID/COM/HIMBARA/banks"
 BALANCES_SERVICE = f"{AGENCY_ID}/balances"
+SERVICE_IDS = (BALANCES_SERVICE,)
 
 CATALOGUE: tuple[FieldSpec, ...] = (
     FieldSpec("account_count", "integer", "Accounts held at the four Himbara banks", "personal"),
@@ -79,7 +80,7 @@ def wib_now() -> datetime.datetime:
     return datetime.datetime.now(WIB)
 
 
-class HimbaraAgency:
+class HimbaraAgency(HttpAgency):
     """The Agency protocol over the Himbara SNAP balance-inquiry API at ``base_url``.
 
     ``clock`` and ``external_ids`` are seams for tests (a stale timestamp, a replayed id);
@@ -96,29 +97,18 @@ class HimbaraAgency:
         clock: Clock = wib_now,
         external_ids: Callable[[], str] = new_external_id,
     ) -> None:
-        self._http = AgencyHttpClient(AGENCY, base_url, timeout_s=timeout_s)
+        super().__init__(AgencyHttpClient(AGENCY, base_url, timeout_s=timeout_s), CATALOGUE)
         self._partner_id = partner_id
         self._client_secret = client_secret
         self._clock = clock
         self._external_ids = external_ids
 
-    @property
-    def catalogue(self) -> Sequence[FieldSpec]:
-        return CATALOGUE
-
-    async def fetch(self, subject: str, fields: Sequence[str]) -> Mapping[str, FieldValue] | None:
-        require_nik(subject)
-        body = {"nik": subject}
+    async def whole_record(self, nik: str) -> Mapping[str, FieldValue] | None:
+        body = {"nik": nik}
         answer = await self._http.post_json(
             BALANCE_INQUIRY_PATH, body, headers=self._signed_headers(body)
         )
-        totals = None if answer is None else _totals(answer, subject)
-        if totals is None:
-            return None
-        return select_fields(totals, fields)
-
-    async def close(self) -> None:
-        await self._http.close()
+        return None if answer is None else _totals(answer, nik)
 
     def _signed_headers(self, body: object) -> dict[str, str]:
         timestamp = self._clock().isoformat(timespec="seconds")
@@ -128,6 +118,10 @@ class HimbaraAgency:
             "X-EXTERNAL-ID": self._external_ids(),
             "X-SIGNATURE": signature(self._client_secret, minify(body), timestamp),
         }
+
+
+def make_adapter(base_url: str, credentials: Mapping[str, str]) -> HimbaraAgency:
+    return HimbaraAgency(base_url, credentials["partner_id"], credentials["client_secret"])
 
 
 def _totals(answer: object, nik: str) -> dict[str, FieldValue] | None:

@@ -18,6 +18,7 @@ import hmac
 import itertools
 import json
 import random
+import secrets
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
@@ -27,6 +28,7 @@ from aiohttp import web
 
 from connectors.himbara.adapter import BALANCE_INQUIRY_PATH, BANKS, SUCCESS, minify, signature
 from connectors.population import BankRecord, Population
+from connectors.simulation.apps import POPULATION, population_app
 from jembatan.subject import is_nik
 
 # A timestamp further than this from the bank's clock is stale (or from the future).
@@ -64,13 +66,19 @@ class _Partner:
         return True
 
 
-_POPULATION: web.AppKey[Population] = web.AppKey("population", Population)
 _PARTNER: web.AppKey[_Partner] = web.AppKey("partner", _Partner)
 
 
+def new_credentials() -> dict[str, str]:
+    # The partner id is an identifier, not a secret, but a fresh one per run costs nothing.
+    return {
+        "partner_id": f"JEMBATAN{secrets.randbelow(10**8):08d}",
+        "client_secret": secrets.token_urlsafe(48),
+    }
+
+
 def make_app(population: Population, credentials: Mapping[str, str]) -> web.Application:
-    app = web.Application()
-    app[_POPULATION] = population
+    app = population_app(population)
     app[_PARTNER] = _Partner(credentials["partner_id"].encode(), credentials["client_secret"])
     app.router.add_post(BALANCE_INQUIRY_PATH, _balance_inquiry)
     return app
@@ -107,7 +115,7 @@ async def _balance_inquiry(request: web.Request) -> web.Response:
     nik = body.get("nik") if isinstance(body, dict) else None
     if not isinstance(nik, str) or not is_nik(nik):  # isinstance: for the type checker
         return web.json_response(_BAD_NIK, status=400)
-    record = request.app[_POPULATION].bank.get(nik)
+    record = request.app[POPULATION].bank.get(nik)
     if record is None or record.account_count == 0:
         return web.json_response(_NOT_FOUND, status=404)
     return web.json_response(

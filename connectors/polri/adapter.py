@@ -10,11 +10,11 @@ is a secret: nothing here logs it, and ``AgencyHttpClient`` keeps it out of ever
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from urllib.parse import urlencode
 
-from connectors.sdk.agency import AgencyUnavailable, require_nik, select_fields
-from connectors.sdk.http import AgencyHttpClient
+from connectors.sdk.agency import AgencyUnavailable
+from connectors.sdk.http import AgencyHttpClient, HttpAgency
 from connectors.sdk.json_record import JsonRecord
 from jembatan.catalogue import FieldSpec
 from jembatan.values import FieldValue
@@ -22,6 +22,7 @@ from jembatan.values import FieldValue
 AGENCY = "Polri"
 AGENCY_ID = "ID/GOV/POLRI/korlantas"
 VEHICLES_SERVICE = f"{AGENCY_ID}/vehicles"
+SERVICE_IDS = (VEHICLES_SERVICE,)
 
 CATALOGUE: tuple[FieldSpec, ...] = (
     FieldSpec("car_count", "integer", "Cars (R4) registered in the person's name", "personal"),
@@ -45,28 +46,21 @@ _KIND = {"R2": "motorcycle", "R4": "car"}
 _EARLIEST_YEAR = 1900
 
 
-class PolriAgency:
+class PolriAgency(HttpAgency):
     """The Agency protocol over the Korlantas ranmor API at ``base_url``."""
 
     def __init__(self, base_url: str, api_key: str, *, timeout_s: float = 2.0) -> None:
-        self._http = AgencyHttpClient(AGENCY, base_url, timeout_s=timeout_s)
+        super().__init__(AgencyHttpClient(AGENCY, base_url, timeout_s=timeout_s), CATALOGUE)
         self._api_key = api_key
 
-    @property
-    def catalogue(self) -> Sequence[FieldSpec]:
-        return CATALOGUE
-
-    async def fetch(self, subject: str, fields: Sequence[str]) -> Mapping[str, FieldValue] | None:
-        require_nik(subject)
-        query = urlencode({"nik": subject, "apikey": self._api_key})
+    async def whole_record(self, nik: str) -> Mapping[str, FieldValue] | None:
+        query = urlencode({"nik": nik, "apikey": self._api_key})
         body = await self._http.get_json(f"{_PATH}?{query}")
-        record = None if body is None else _summary(body, subject)
-        if record is None:
-            return None
-        return select_fields(record, fields)
+        return None if body is None else _summary(body, nik)
 
-    async def close(self) -> None:
-        await self._http.close()
+
+def make_adapter(base_url: str, credentials: Mapping[str, str]) -> PolriAgency:
+    return PolriAgency(base_url, credentials["api_key"])
 
 
 def _summary(body: object, nik: str) -> dict[str, FieldValue] | None:

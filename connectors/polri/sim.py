@@ -14,7 +14,6 @@ ones and their counts and newest year add back up to the record exactly.
 
 from __future__ import annotations
 
-import hmac
 import random
 from collections.abc import Mapping
 from typing import Literal
@@ -22,6 +21,7 @@ from typing import Literal
 from aiohttp import web
 
 from connectors.population import PolriRecord, Population
+from connectors.simulation.apps import POPULATION, api_key_app, is_api_key, new_api_key
 from jembatan.subject import is_nik
 
 PATH = "/korlantas/ranmor"
@@ -38,14 +38,12 @@ _MOTORCYCLE_MAKES = ("Honda Beat", "Honda Supra X", "Yamaha Mio", "Yamaha NMAX",
 _MAX_AGE_SPREAD = 15
 _OLDEST_YEAR = 1980
 
-_POPULATION: web.AppKey[Population] = web.AppKey("population", Population)
-_API_KEY: web.AppKey[bytes] = web.AppKey("api_key", bytes)
+# The agency issues its own connector one API key.
+new_credentials = new_api_key
 
 
 def make_app(population: Population, credentials: Mapping[str, str]) -> web.Application:
-    app = web.Application()
-    app[_POPULATION] = population
-    app[_API_KEY] = credentials["api_key"].encode()
+    app = api_key_app(population, credentials)
     app.router.add_get(PATH, _ranmor)
     return app
 
@@ -69,14 +67,13 @@ async def _ranmor(request: web.Request) -> web.Response:
     nik = request.query.get(NIK_PARAM, "")
     if not is_nik(nik):
         return _pesan(400, "nik harus 16 digit angka")
-    listed = vehicles(nik, request.app[_POPULATION].polri.get(nik))
+    listed = vehicles(nik, request.app[POPULATION].polri.get(nik))
     # The legacy API does not tell "no such person" from "no vehicles": both are an empty list.
     return web.json_response({"nik": nik, "jumlah": len(listed), "kendaraan": listed})
 
 
 def _key_ok(request: web.Request) -> bool:
-    given = request.query.get(KEY_PARAM, "").encode()
-    return hmac.compare_digest(given, request.app[_API_KEY])
+    return is_api_key(request, request.query.get(KEY_PARAM, ""))
 
 
 def _pesan(status: int, pesan: str) -> web.Response:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 import random
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from functools import cached_property
 from typing import TypeVar
 
@@ -19,15 +19,7 @@ from connectors.population.model import (
     classify_welfare,
 )
 from connectors.population.nik import household_slot, make_kk_number, make_nik
-from connectors.population.records import (
-    AtrBpnRecord,
-    BankRecord,
-    BpjsKesehatanRecord,
-    BpjstkRecord,
-    DtksRecord,
-    DukcapilRecord,
-    PolriRecord,
-)
+from connectors.population.records import AgencyViews
 from connectors.population.truth import between, draw_economy, draw_members
 from connectors.population.views import draw_views
 
@@ -77,6 +69,37 @@ def generate(seed: int = 2026, *, scale: float = 1.0) -> Population:
     return Population(iter_households(seed, scale=scale))
 
 
+def _by_head(
+    view: Callable[[AgencyViews], _Record | None],
+) -> cached_property[Mapping[str, _Record]]:
+    """A household-level register: each household's ``view`` record, keyed by its head's NIK."""
+
+    def records(population: Population) -> Mapping[str, _Record]:
+        return {
+            h.head.nik: record
+            for h in population.households
+            if (record := view(h.views)) is not None
+        }
+
+    return cached_property(records)
+
+
+def _by_member(
+    view: Callable[[AgencyViews], Sequence[_Record | None]],
+) -> cached_property[Mapping[str, _Record]]:
+    """A per-person register: each member's ``view`` record (in ``members``' order), by NIK."""
+
+    def records(population: Population) -> Mapping[str, _Record]:
+        return {
+            p.nik: record
+            for h in population.households
+            for p, record in zip(h.members, view(h.views), strict=True)
+            if record is not None
+        }
+
+    return cached_property(records)
+
+
 class Population:
     """Households and, built on first use, each agency's records keyed by NIK.
 
@@ -101,49 +124,13 @@ class Population:
     def _index(self) -> dict[str, tuple[Household, Person]]:
         return {p.nik: (h, p) for h in self.households for p in h.members}
 
-    @cached_property
-    def dtks(self) -> Mapping[str, DtksRecord]:
-        return self._by_head(h.views.dtks for h in self.households)
-
-    @cached_property
-    def bpjstk(self) -> Mapping[str, BpjstkRecord]:
-        return self._by_head(h.views.bpjstk for h in self.households)
-
-    @cached_property
-    def atr_bpn(self) -> Mapping[str, AtrBpnRecord]:
-        return self._by_head(h.views.atr_bpn for h in self.households)
-
-    @cached_property
-    def polri(self) -> Mapping[str, PolriRecord]:
-        return self._by_head(h.views.polri for h in self.households)
-
-    @cached_property
-    def bank(self) -> Mapping[str, BankRecord]:
-        return self._by_head(h.views.bank for h in self.households)
-
-    @cached_property
-    def dukcapil(self) -> Mapping[str, DukcapilRecord]:
-        return {
-            p.nik: record
-            for h in self.households
-            for p, record in zip(h.members, h.views.dukcapil, strict=True)
-        }
-
-    @cached_property
-    def bpjs_kesehatan(self) -> Mapping[str, BpjsKesehatanRecord]:
-        return {
-            p.nik: record
-            for h in self.households
-            for p, record in zip(h.members, h.views.bpjs_kesehatan, strict=True)
-            if record is not None
-        }
-
-    def _by_head(self, records: Iterable[_Record | None]) -> dict[str, _Record]:
-        return {
-            h.head.nik: record
-            for h, record in zip(self.households, records, strict=True)
-            if record is not None
-        }
+    dtks = _by_head(lambda views: views.dtks)
+    bpjstk = _by_head(lambda views: views.bpjstk)
+    atr_bpn = _by_head(lambda views: views.atr_bpn)
+    polri = _by_head(lambda views: views.polri)
+    bank = _by_head(lambda views: views.bank)
+    dukcapil = _by_member(lambda views: views.dukcapil)
+    bpjs_kesehatan = _by_member(lambda views: views.bpjs_kesehatan)
 
 
 def unknown_nik(population: Population) -> str:

@@ -1,14 +1,18 @@
-"""What every adapter of a REST agency shares: one pooled HTTP session, and failures mapped
-to ``AgencyUnavailable`` without the URL (it carries the NIK) or the body (it carries values).
+"""What every adapter of a REST agency shares: one pooled HTTP session, failures mapped to
+``AgencyUnavailable`` without the URL (it carries the NIK) or the body (it carries values), and
+``HttpAgency``, the ``Agency`` protocol around reading one subject's record.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
 
 import aiohttp
 
-from connectors.sdk.agency import AgencyUnavailable
+from connectors.sdk.agency import AgencyUnavailable, require_nik, select_fields
+from jembatan.catalogue import FieldSpec
+from jembatan.values import FieldValue
 
 
 class AgencyHttpStatus(AgencyUnavailable):
@@ -103,3 +107,36 @@ class AgencyHttpClient:
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+
+class HttpAgency(ABC):
+    """The ``Agency`` protocol over one agency's REST API, reached through ``http``.
+
+    An adapter says only how to read the subject's whole record in catalogue terms
+    (``whole_record``); checking the subject, picking the requested fields and closing the
+    session are the same for every agency.
+    """
+
+    def __init__(self, http: AgencyHttpClient, catalogue: Sequence[FieldSpec]) -> None:
+        self._http = http
+        self._catalogue = catalogue
+
+    @property
+    def catalogue(self) -> Sequence[FieldSpec]:
+        return self._catalogue
+
+    async def fetch(self, subject: str, fields: Sequence[str]) -> Mapping[str, FieldValue] | None:
+        # Checked before any call: a malformed subject is the caller's error, not the agency's.
+        require_nik(subject)
+        record = await self.whole_record(subject)
+        if record is None:
+            return None
+        return select_fields(record, fields)
+
+    async def close(self) -> None:
+        await self._http.close()
+
+    @abstractmethod
+    async def whole_record(self, nik: str) -> Mapping[str, FieldValue] | None:
+        """Every catalogue field the agency holds on ``nik`` (a NIK already checked), so that a
+        malformed field fails every query alike; None when the agency holds no record."""

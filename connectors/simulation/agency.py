@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from aiohttp import web
 
@@ -31,6 +32,32 @@ AppFactory = Callable[[Population, Mapping[str, str]], web.Application]
 AdapterFactory = Callable[[str, Mapping[str, str]], Agency]
 
 
+class AdapterModule(Protocol):
+    """An agency package's ``adapter`` module: who the agency is (its member subsystem and the
+    services it offers through the hub), what it holds, and its connector adapter."""
+
+    @property
+    def AGENCY_ID(self) -> str: ...
+
+    @property
+    def SERVICE_IDS(self) -> tuple[str, ...]: ...
+
+    @property
+    def CATALOGUE(self) -> tuple[FieldSpec, ...]: ...
+
+    def make_adapter(self, base_url: str, credentials: Mapping[str, str]) -> Agency: ...
+
+
+class SimModule(Protocol):
+    """An agency package's ``sim`` module: its simulated API, and credentials for one run."""
+
+    def make_app(
+        self, population: Population, credentials: Mapping[str, str]
+    ) -> web.Application: ...
+
+    def new_credentials(self) -> Mapping[str, str]: ...
+
+
 @dataclass(frozen=True)
 class SimulatedAgency:
     name: str  # short name on the command line, e.g. "bpjstk"
@@ -43,6 +70,31 @@ class SimulatedAgency:
     make_adapter: AdapterFactory
     # Fresh credentials for one run: the secret between the agency and its own connector.
     new_credentials: Callable[[], Mapping[str, str]]
+
+    @classmethod
+    def of(
+        cls,
+        name: str,
+        title: str,
+        adapter: AdapterModule,
+        sim: SimModule,
+        services: Mapping[str, tuple[str, ...]] | None = None,
+    ) -> SimulatedAgency:
+        """The agency an agency package's ``adapter`` and ``sim`` modules make up. Unless
+        ``services`` says otherwise, each of its ``SERVICE_IDS`` offers the whole catalogue."""
+        if services is None:
+            every_field = tuple(spec.name for spec in adapter.CATALOGUE)
+            services = dict.fromkeys(adapter.SERVICE_IDS, every_field)
+        return cls(
+            name=name,
+            title=title,
+            agency_id=adapter.AGENCY_ID,
+            services=services,
+            catalogue=adapter.CATALOGUE,
+            make_app=sim.make_app,
+            make_adapter=adapter.make_adapter,
+            new_credentials=sim.new_credentials,
+        )
 
     def service_catalogue(self, service_id: str) -> list[FieldSpec]:
         """The catalogue entries of the fields ``service_id`` offers."""

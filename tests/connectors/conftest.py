@@ -6,7 +6,7 @@ imports); test_every_agency.py overrides ``simulated`` to run over all PILOT_AGE
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import aiohttp
@@ -16,7 +16,7 @@ from connectors.population import Population, generate
 from connectors.sdk.agency import Agency
 from connectors.simulation.agency import SimHandle, SimulatedAgency, start_sim
 from connectors.simulation.faults import FaultSettings
-from tests.connectors.support import RunningAdapter, RunningSim, SimAdapter, closing
+from tests.connectors.support import RunningSim, adapter_of
 
 
 @pytest.fixture(scope="session")
@@ -51,23 +51,6 @@ def running_sim(population: Population) -> RunningSim:
 
 
 @pytest.fixture
-def running_adapter(running_sim: RunningSim) -> RunningAdapter:
-    """``running_adapter(agency, faults=None)``: the agency's adapter over a fresh simulator."""
-
-    @asynccontextmanager
-    async def run(
-        agency: SimulatedAgency, faults: FaultSettings | None = None
-    ) -> AsyncIterator[Agency]:
-        async with (
-            running_sim(agency, faults) as handle,
-            closing(agency.make_adapter(handle.url, handle.credentials)) as adapter,
-        ):
-            yield adapter
-
-    return run
-
-
-@pytest.fixture
 async def sim(simulated: SimulatedAgency, running_sim: RunningSim) -> AsyncIterator[SimHandle]:
     """The agency's simulator, running for one test."""
     async with running_sim(simulated) as handle:
@@ -77,22 +60,8 @@ async def sim(simulated: SimulatedAgency, running_sim: RunningSim) -> AsyncItera
 @pytest.fixture
 async def agency(simulated: SimulatedAgency, sim: SimHandle) -> AsyncIterator[Agency]:
     """The agency's adapter, with the credentials ``sim`` issued it."""
-    adapter = simulated.make_adapter(sim.url, sim.credentials)
-    yield adapter
-    await adapter.close()
-
-
-@pytest.fixture
-def sim_adapter(simulated: SimulatedAgency, sim: SimHandle) -> SimAdapter:
-    """``sim_adapter(**changes)``: an adapter for ``sim`` with some credentials changed."""
-
-    @asynccontextmanager
-    async def make(**changes: str) -> AsyncIterator[Agency]:
-        credentials: Mapping[str, str] = {**sim.credentials, **changes}
-        async with closing(simulated.make_adapter(sim.url, credentials)) as adapter:
-            yield adapter
-
-    return make
+    async with adapter_of(simulated, sim) as adapter:
+        yield adapter
 
 
 @pytest.fixture

@@ -4,24 +4,27 @@ from __future__ import annotations
 
 import datetime
 import traceback
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TypeVar
 
+import pytest
 from aiohttp import web
 
 from connectors.population import Population
-from connectors.sdk.agency import Agency
-from connectors.simulation.agency import SimHandle
+from connectors.sdk.agency import Agency, AgencyUnavailable
+from connectors.simulation.agency import SimHandle, SimulatedAgency
+from jembatan.values import FieldValue
+from policies import Decision, load_policies
 
 # The Python type a fetched value has, by the catalogue's declared type.
 PYTHON_TYPES = {"text": str, "integer": int, "flag": bool, "date": datetime.date}
-# The factories conftest.py's fixtures of the same names give.
+# The factory conftest.py's running_sim fixture gives.
 RunningSim = Callable[..., AbstractAsyncContextManager[SimHandle]]  # (agency, faults=None)
-RunningAdapter = Callable[..., AbstractAsyncContextManager[Agency]]  # (agency, faults=None)
-SimAdapter = Callable[..., AbstractAsyncContextManager[Agency]]  # (**credential_changes)
 # The pilot's one client and purpose in the policy file.
 CLIENT, PURPOSE = "ID/GOV/KEMENSOS/eligibility", "bansos-eligibility"
+# The day the policy tests release on.
+POLICY_DAY = datetime.date(2026, 11, 1)
 
 
 AnyAgency = TypeVar("AnyAgency", bound=Agency)
@@ -36,9 +39,52 @@ async def closing(adapter: AnyAgency) -> AsyncIterator[AnyAgency]:
         await adapter.close()
 
 
+def adapter_of(
+    agency: SimulatedAgency, sim: SimHandle, **changes: str
+) -> AbstractAsyncContextManager[Agency]:
+    """``agency``'s adapter for ``sim`` with the credentials it issued (``changes`` changed),
+    closed after."""
+    return closing(agency.make_adapter(sim.url, {**sim.credentials, **changes}))
+
+
 def assert_no_subject_in(error: BaseException, nik: str) -> None:
     """Neither the message nor anything in the traceback names the subject."""
     assert nik not in "".join(traceback.format_exception(error))
+
+
+async def assert_unavailable(
+    adapter: Agency, nik: str, fields: Sequence[str], match: str | None = None
+) -> AgencyUnavailable:
+    """Fetching ``nik`` raises ``AgencyUnavailable`` (matching ``match``) naming no subject."""
+    with pytest.raises(AgencyUnavailable, match=match) as caught:
+        await adapter.fetch(nik, fields)
+    assert_no_subject_in(caught.value, nik)
+    return caught.value
+
+
+def assert_offers(
+    agency: SimulatedAgency, agency_id: str, services: Mapping[str, tuple[str, ...]]
+) -> None:
+    """``agency`` is member ``agency_id`` offering exactly ``services``, and its catalogue is
+    their fields, in order, and nothing else."""
+    assert agency.agency_id == agency_id
+    assert dict(agency.services) == services
+    offered = dict.fromkeys(name for fields in services.values() for name in fields)
+    assert tuple(spec.name for spec in agency.catalogue) == tuple(offered)
+
+
+def pilot_decision(service_id: str, fields: Sequence[str]) -> Decision:
+    """What the policy file lets the pilot's client see of ``fields`` from ``service_id``."""
+    return load_policies().decide(CLIENT, PURPOSE, service_id, fields)
+
+
+async def released_of(
+    agency: Agency, nik: str, service_id: str, fields: Sequence[str]
+) -> dict[str, FieldValue]:
+    """What the pilot's client is released of ``agency``'s answer on ``nik``, on POLICY_DAY."""
+    values = await agency.fetch(nik, fields)
+    assert values is not None
+    return pilot_decision(service_id, fields).apply(values, today=POLICY_DAY)
 
 
 @asynccontextmanager

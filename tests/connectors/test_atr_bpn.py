@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import base64
-import datetime
-import logging
 from collections.abc import Mapping
 
 import aiohttp
@@ -12,10 +10,15 @@ import pytest
 
 from connectors.atr_bpn import PARCELS_SERVICE, SIMULATED, AtrBpnAgency, parcels_of
 from connectors.population import AtrBpnRecord, Population, generate, unknown_nik
-from connectors.sdk.agency import AgencyUnavailable
 from connectors.simulation.agency import SimHandle
-from policies import load_policies
-from tests.connectors.support import CLIENT, PURPOSE, SimAdapter, answering, assert_no_subject_in
+from tests.connectors.support import (
+    POLICY_DAY,
+    answering,
+    assert_offers,
+    assert_unavailable,
+    closing,
+    pilot_decision,
+)
 from tests.connectors.support import parcel_holders as holders
 
 FIELDS = ("parcel_count", "total_area_m2", "njop_total")
@@ -41,6 +44,12 @@ async def cari(
 ) -> tuple[int, dict[str, object], Mapping[str, str]]:
     async with http.post(url + PATH, json=body, headers=headers) as response:
         return response.status, await response.json(), response.headers
+
+
+async def ask_sim(http: aiohttp.ClientSession, sim: SimHandle, nik: str, authorised: bool) -> int:
+    """A search for ``nik`` with the credentials ``sim`` issued, or none (test_every_agency)."""
+    headers = basic(sim.credentials["username"], sim.credentials["password"]) if authorised else {}
+    return (await cari(http, sim.url, {"nik_pemegang_hak": nik}, headers))[0]
 
 
 # --- the parcels behind the population's summaries --------------------------------------------
@@ -164,41 +173,15 @@ async def test_sim_refuses_a_body_that_is_not_json(
         assert response.status == 400
 
 
-async def test_sim_logs_no_nik(
-    sim: SimHandle,
-    http: aiohttp.ClientSession,
-    population: Population,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    caplog.set_level(logging.DEBUG)
-    nik = holders(population)[0]
-    headers = basic(sim.credentials["username"], sim.credentials["password"])
-    await cari(http, sim.url, {"nik_pemegang_hak": nik}, headers)
-    await cari(http, sim.url, {"nik_pemegang_hak": nik}, {})
-    assert nik not in caplog.text
-
-
 # --- the adapter ------------------------------------------------------------------------------
 
 
 def test_simulated_agency_offers_the_catalogue() -> None:
-    assert SIMULATED.agency_id == "ID/GOV/ATRBPN/land"
+    assert_offers(SIMULATED, "ID/GOV/ATRBPN/land", {PARCELS_SERVICE: FIELDS})
     assert PARCELS_SERVICE == "ID/GOV/ATRBPN/land/parcels"
-    assert dict(SIMULATED.services) == {PARCELS_SERVICE: FIELDS}
     assert {spec.name: spec.type for spec in SIMULATED.catalogue} == dict.fromkeys(
         FIELDS, "integer"
     )
-
-
-@pytest.mark.parametrize("spoil", ["username", "password"])
-async def test_adapter_unavailable_on_wrong_credentials(
-    sim_adapter: SimAdapter, population: Population, spoil: str
-) -> None:
-    nik = holders(population)[0]
-    async with sim_adapter(**{spoil: "wrong"}) as adapter:
-        with pytest.raises(AgencyUnavailable, match="401") as caught:
-            await adapter.fetch(nik, FIELDS)
-    assert_no_subject_in(caught.value, nik)
 
 
 def parcel(**overrides: object) -> dict[str, object]:
@@ -225,14 +208,11 @@ def parcel(**overrides: object) -> dict[str, object]:
     ],
 )
 async def test_adapter_unavailable_on_a_bad_answer(body: object, status: int) -> None:
-    async with answering("POST", PATH, body, status) as url:
-        adapter = AtrBpnAgency(url, username="u", password="p")
-        try:
-            with pytest.raises(AgencyUnavailable) as caught:
-                await adapter.fetch(NIK, FIELDS)
-        finally:
-            await adapter.close()
-    assert_no_subject_in(caught.value, NIK)
+    async with (
+        answering("POST", PATH, body, status) as url,
+        closing(AtrBpnAgency(url, username="u", password="p")) as adapter,
+    ):
+        await assert_unavailable(adapter, NIK, FIELDS)
 
 
 # --- the policy -------------------------------------------------------------------------------
@@ -240,7 +220,7 @@ async def test_adapter_unavailable_on_a_bad_answer(body: object, status: int) ->
 
 def test_policy_releases_only_a_predicate_a_bucket_and_a_predicate() -> None:
     # Which fields at all: test_every_agency; here, how.
-    decision = load_policies().decide(CLIENT, PURPOSE, PARCELS_SERVICE, FIELDS)
+    decision = pilot_decision(PARCELS_SERVICE, FIELDS)
     assert {name: rule.treatment for name, rule in decision.releases.items()} == {
         "parcel_count": "predicate",
         "total_area_m2": "bucketed",
@@ -248,7 +228,7 @@ def test_policy_releases_only_a_predicate_a_bucket_and_a_predicate() -> None:
     }
     released = decision.apply(
         {"parcel_count": 2, "total_area_m2": 1_200, "njop_total": 500_000_000},
-        today=datetime.date(2026, 11, 1),
+        today=POLICY_DAY,
     )
     assert released["parcel_count"] is True and released["njop_total"] is True
     assert released["total_area_m2"] != 1_200  # a band, never the area

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable, Mapping
 
@@ -17,10 +16,15 @@ from connectors.bpjs_kesehatan import (
 )
 from connectors.bpjs_kesehatan.sim import MAX_AGE_S
 from connectors.population import Population, unknown_nik
-from connectors.sdk.agency import Agency, AgencyUnavailable
+from connectors.sdk.agency import Agency
 from connectors.simulation.agency import SimHandle
-from policies import load_policies
-from tests.connectors.support import CLIENT, PURPOSE, answering, assert_no_subject_in
+from tests.connectors.support import (
+    answering,
+    assert_offers,
+    assert_unavailable,
+    closing,
+    pilot_decision,
+)
 from tests.connectors.support import jkn_members as members
 
 FIELDS = ("membership_status", "jkn_class", "pbi", "segment")
@@ -49,6 +53,11 @@ async def get_peserta(
 ) -> tuple[int, dict[str, object]]:
     async with http.get(url + PATH.format(nik=nik, date=date), headers=headers) as response:
         return response.status, await response.json()
+
+
+async def ask_sim(http: aiohttp.ClientSession, sim: SimHandle, nik: str, authorised: bool) -> int:
+    """A lookup of ``nik``, signed with the credentials ``sim`` issued or not at all."""
+    return (await get_peserta(http, sim.url, nik, signed(sim.credentials) if authorised else {}))[0]
 
 
 # --- the simulator's API ----------------------------------------------------------------------
@@ -161,25 +170,11 @@ async def test_sim_checks_the_signature_before_the_nik(
     assert status == 401
 
 
-async def test_sim_logs_no_nik(
-    sim: SimHandle,
-    http: aiohttp.ClientSession,
-    population: Population,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    caplog.set_level(logging.DEBUG)
-    nik = members(population)[0]
-    await get_peserta(http, sim.url, nik, signed(sim.credentials))
-    await get_peserta(http, sim.url, nik, {})
-    assert nik not in caplog.text
-
-
 # --- the adapter ------------------------------------------------------------------------------
 
 
 def test_simulated_agency_offers_the_catalogue() -> None:
-    assert SIMULATED.agency_id == "ID/GOV/BPJSKES/jkn"
-    assert dict(SIMULATED.services) == {MEMBERSHIP_SERVICE: FIELDS}
+    assert_offers(SIMULATED, "ID/GOV/BPJSKES/jkn", {MEMBERSHIP_SERVICE: FIELDS})
     assert MEMBERSHIP_SERVICE == "ID/GOV/BPJSKES/jkn/membership"
     assert {spec.name: spec.type for spec in SIMULATED.catalogue} == {
         "membership_status": "text",
@@ -217,14 +212,8 @@ ADAPTER_REFUSED: dict[str, Callable[[str, Mapping[str, str]], BpjsKesehatanAgenc
 async def test_adapter_unavailable_when_refused(
     sim: SimHandle, population: Population, case: str
 ) -> None:
-    nik = members(population)[0]
-    adapter = ADAPTER_REFUSED[case](sim.url, sim.credentials)
-    try:
-        with pytest.raises(AgencyUnavailable, match="401") as caught:
-            await adapter.fetch(nik, FIELDS)
-    finally:
-        await adapter.close()
-    assert_no_subject_in(caught.value, nik)
+    async with closing(ADAPTER_REFUSED[case](sim.url, sim.credentials)) as adapter:
+        await assert_unavailable(adapter, members(population)[0], FIELDS, "401")
 
 
 def found(**peserta: object) -> dict[str, object]:
@@ -253,15 +242,11 @@ def found(**peserta: object) -> dict[str, object]:
     ],
 )
 async def test_adapter_unavailable_on_a_bad_answer(body: object, status: int) -> None:
-    nik = "3510100101800001"
-    async with answering("GET", PATH, body, status) as url:
-        adapter = BpjsKesehatanAgency(url, cons_id="1", secret="s")
-        try:
-            with pytest.raises(AgencyUnavailable) as caught:
-                await adapter.fetch(nik, FIELDS)
-        finally:
-            await adapter.close()
-    assert_no_subject_in(caught.value, nik)
+    async with (
+        answering("GET", PATH, body, status) as url,
+        closing(BpjsKesehatanAgency(url, cons_id="1", secret="s")) as adapter,
+    ):
+        await assert_unavailable(adapter, "3510100101800001", FIELDS)
 
 
 # --- the policy -------------------------------------------------------------------------------
@@ -269,7 +254,7 @@ async def test_adapter_unavailable_on_a_bad_answer(body: object, status: int) ->
 
 def test_policy_releases_the_four_fields_raw() -> None:
     # Which fields at all: test_every_agency; here, how.
-    decision = load_policies().decide(CLIENT, PURPOSE, MEMBERSHIP_SERVICE, FIELDS)
+    decision = pilot_decision(MEMBERSHIP_SERVICE, FIELDS)
     assert {name: rule.treatment for name, rule in decision.releases.items()} == dict.fromkeys(
         FIELDS, "raw"
     )

@@ -1,24 +1,28 @@
 """What holds for every simulated agency of the pilot, checked once, over all PILOT_AGENCIES.
 
 Each agency's own file keeps only what is its own: its API's shape, how it refuses a wrong
-client, its quirks. ``REGISTERS`` says, per agency, where the population keeps what the
-agency holds and which people and fields make good samples.
+client, its quirks, and ``ask_sim``, how its simulator is asked directly. ``REGISTERS`` says,
+per agency, where the population keeps what the agency holds, which people and fields make
+good samples, and that ``ask_sim``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Callable, Mapping, Sequence
+import itertools
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+import aiohttp
 import pytest
 from aiohttp import web
 
 from connectors.bpjstk import sample_niks
 from connectors.population import Population, unknown_nik
-from connectors.sdk.agency import Agency, AgencyUnavailable, InvalidSubject
-from connectors.simulation.agency import SimulatedAgency, start_sim
+from connectors.sdk.agency import Agency, InvalidSubject
+from connectors.simulation.agency import SimHandle, SimulatedAgency, start_sim
 from connectors.simulation.faults import EXTRA_FIELDS, FaultSettings
 from connectors.simulation.pilot import PILOT_AGENCIES, simulated_agency
 from policies import load_policies
@@ -26,9 +30,11 @@ from tests.connectors.support import (
     CLIENT,
     PURPOSE,
     PYTHON_TYPES,
-    RunningAdapter,
-    assert_no_subject_in,
+    RunningSim,
+    adapter_of,
+    assert_unavailable,
     banked,
+    closing,
     deceased,
     in_dtks,
     jkn_members,
@@ -37,8 +43,19 @@ from tests.connectors.support import (
     serve,
     with_car,
 )
+from tests.connectors.test_atr_bpn import ask_sim as ask_atr_bpn
+from tests.connectors.test_bpjs_kesehatan import ask_sim as ask_bpjs_kesehatan
+from tests.connectors.test_bpjstk import ask_sim as ask_bpjstk
+from tests.connectors.test_dtks import ask_sim as ask_dtks
+from tests.connectors.test_dukcapil import ask_sim as ask_dukcapil
+from tests.connectors.test_himbara import ask_sim as ask_himbara
+from tests.connectors.test_polri import ask_sim as ask_polri
 
 Values = Mapping[str, object]
+# One request about a NIK straight to the agency's simulator, with the credentials it issued
+# (True) or ones it refuses (False); the HTTP status it answers (its refusal: 401, or 403).
+# Each agency's own test file knows how its API is asked.
+AskSim = Callable[[aiohttp.ClientSession, SimHandle, str, bool], Awaitable[int]]
 
 
 @dataclass(frozen=True)
@@ -52,6 +69,7 @@ class Register:
     foreign_names: tuple[str, ...]
     # Whether the register's records, as fetched, are varied enough to mean something.
     varied: Callable[[Sequence[Values]], bool]
+    ask_sim: AskSim
     # Catalogue fields the policy file never releases to the pilot.
     withheld: tuple[str, ...] = ()
     # Whether it holds everybody (the civil registry), so that nobody real is missing.
@@ -70,6 +88,7 @@ REGISTERS: dict[str, Register] = {
         ("decile", "programmes"),
         ("nik", "desil", "program"),
         lambda values: {v["in_dtks"] for v in values} == {True, False},
+        ask_sim=ask_dtks,
     ),
     "dukcapil": Register(
         "dukcapil",
@@ -77,6 +96,7 @@ REGISTERS: dict[str, Register] = {
         ("village", "alive"),
         ("NAMA_LGKP", "name", "NIK"),
         lambda values: {v["moved_out"] for v in values} == {True, False},
+        ask_sim=ask_dukcapil,
         withheld=("death_date", "gender"),
         holds_everyone=True,
     ),
@@ -86,6 +106,7 @@ REGISTERS: dict[str, Register] = {
         ("monthly_wage", "employer"),
         ("name", "nama", "nik"),
         lambda values: any("termination_date" in v for v in values),
+        ask_sim=ask_bpjstk,
     ),
     "bpjs_kesehatan": Register(
         "bpjs_kesehatan",
@@ -96,6 +117,7 @@ REGISTERS: dict[str, Register] = {
             len({v["segment"] for v in values}) == 5
             and {v["membership_status"] for v in values} == {"active", "inactive"}
         ),
+        ask_sim=ask_bpjs_kesehatan,
     ),
     "atr_bpn": Register(
         "atr_bpn",
@@ -103,6 +125,7 @@ REGISTERS: dict[str, Register] = {
         ("njop_total", "parcel_count"),
         ("nib", "data", "luas_m2"),
         lambda values: {1, 2} <= {v["parcel_count"] for v in values},
+        ask_sim=ask_atr_bpn,
     ),
     "polri": Register(
         "polri",
@@ -112,6 +135,7 @@ REGISTERS: dict[str, Register] = {
         lambda values: (
             any(v["car_count"] for v in values) and any(v["motorcycle_count"] for v in values)
         ),
+        ask_sim=ask_polri,
     ),
     "himbara": Register(
         "bank",
@@ -119,6 +143,7 @@ REGISTERS: dict[str, Register] = {
         ("total_balance", "account_count"),
         ("accountNo", "bank", "nik"),
         lambda values: any(v["account_count"] != 1 for v in values),
+        ask_sim=ask_himbara,
     ),
 }
 
@@ -181,6 +206,41 @@ def test_policy_releases_exactly_the_services_fields(simulated: SimulatedAgency)
     for service, fields in simulated.services.items():
         released = tuple(name for name in fields if name not in withheld)
         assert policies.allowed_fields(CLIENT, PURPOSE, service) == released
+
+
+# --- the simulator ----------------------------------------------------------------------------
+
+
+async def test_sim_logs_no_nik_nor_credential(
+    register: Register,
+    sim: SimHandle,
+    http: aiohttp.ClientSession,
+    population: Population,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    niks = [*register.holders(population), unknown_nik(population)]
+    for nik in niks:
+        assert await register.ask_sim(http, sim, nik, True) in (200, 404)
+        assert await register.ask_sim(http, sim, nik, False) in (401, 403)
+    for secret in [*niks, *sim.credentials.values()]:
+        assert secret not in caplog.text
+
+
+async def test_adapter_unavailable_with_any_credential_wrong(
+    simulated: SimulatedAgency,
+    register: Register,
+    sim: SimHandle,
+    http: aiohttp.ClientSession,
+    population: Population,
+) -> None:
+    holders = register.holders(population)
+    refusal = f"HTTP {await register.ask_sim(http, sim, holders[0], False)}"
+    for name, wrong in itertools.product(sim.credentials, ["wrong", ""]):
+        async with adapter_of(simulated, sim, **{name: wrong}) as adapter:
+            for nik in holders:
+                error = await assert_unavailable(adapter, nik, all_fields(simulated), refusal)
+                assert not any(secret in str(error) for secret in sim.credentials.values())
 
 
 # --- the adapter against its simulator --------------------------------------------------------
@@ -257,13 +317,12 @@ async def test_adapter_refuses_a_malformed_subject_without_asking(
 
     app = web.Application()
     app.router.add_route("*", "/{path:.*}", anything)
-    async with serve(app) as url:
-        adapter = simulated.make_adapter(url, simulated.new_credentials())
-        try:
-            with pytest.raises(InvalidSubject):
-                await adapter.fetch(subject, all_fields(simulated))
-        finally:
-            await adapter.close()
+    async with (
+        serve(app) as url,
+        closing(simulated.make_adapter(url, simulated.new_credentials())) as adapter,
+    ):
+        with pytest.raises(InvalidSubject):
+            await adapter.fetch(subject, all_fields(simulated))
     assert asked == []  # refused before any call, not for what the agency said
 
 
@@ -275,14 +334,12 @@ async def test_adapter_unavailable_on_injected_faults(
     simulated: SimulatedAgency,
     register: Register,
     population: Population,
-    running_adapter: RunningAdapter,
+    running_sim: RunningSim,
     faults: FaultSettings,
 ) -> None:
     nik = register.holders(population)[0]
-    async with running_adapter(simulated, faults) as adapter:
-        with pytest.raises(AgencyUnavailable) as caught:
-            await adapter.fetch(nik, all_fields(simulated))
-    assert_no_subject_in(caught.value, nik)
+    async with running_sim(simulated, faults) as handle, adapter_of(simulated, handle) as adapter:
+        await assert_unavailable(adapter, nik, all_fields(simulated))
 
 
 async def test_adapter_unavailable_when_the_sim_is_down(
@@ -291,24 +348,20 @@ async def test_adapter_unavailable_when_the_sim_is_down(
     stopped = await start_sim(simulated, population, port=0)
     await stopped.close()
     nik = register.holders(population)[0]
-    adapter = simulated.make_adapter(stopped.url, stopped.credentials)
-    try:
-        with pytest.raises(AgencyUnavailable) as caught:
-            await adapter.fetch(nik, all_fields(simulated))
-    finally:
-        await adapter.close()
-    assert_no_subject_in(caught.value, nik)
+    async with adapter_of(simulated, stopped) as adapter:
+        await assert_unavailable(adapter, nik, all_fields(simulated))
 
 
 async def test_adapter_ignores_injected_extra_fields(
     simulated: SimulatedAgency,
     register: Register,
     population: Population,
-    running_adapter: RunningAdapter,
+    running_sim: RunningSim,
 ) -> None:
     records = records_of(population, register)
     fields = all_fields(simulated)
-    async with running_adapter(simulated, FaultSettings(extra_fields=True)) as adapter:
+    extra = FaultSettings(extra_fields=True)
+    async with running_sim(simulated, extra) as handle, adapter_of(simulated, handle) as adapter:
         for nik in register.holders(population):
             values = await adapter.fetch(nik, [*fields, *EXTRA_FIELDS])
             assert values == catalogue_view(simulated, records[nik])

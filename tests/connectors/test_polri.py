@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
-import logging
 import re
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -15,14 +13,13 @@ from aiohttp import web
 from connectors.polri import CATALOGUE, SIMULATED, VEHICLES_SERVICE, PolriAgency
 from connectors.polri.sim import vehicles
 from connectors.population import Population, unknown_nik
-from connectors.sdk.agency import Agency, AgencyUnavailable
+from connectors.sdk.agency import Agency
 from connectors.simulation.agency import SimHandle
-from policies import load_policies
 from tests.connectors.support import (
-    CLIENT,
-    PURPOSE,
-    assert_no_subject_in,
+    assert_offers,
+    assert_unavailable,
     closing,
+    released_of,
     serve,
     with_car,
 )
@@ -40,6 +37,12 @@ async def ranmor(
 ) -> tuple[int, dict[str, object]]:
     async with http.get(f"{sim.url}/korlantas/ranmor", params=params) as response:
         return response.status, await response.json()
+
+
+async def ask_sim(http: aiohttp.ClientSession, sim: SimHandle, nik: str, authorised: bool) -> int:
+    """A listing for ``nik`` with the key ``sim`` issued, or a wrong one (test_every_agency)."""
+    key = sim.credentials["api_key"] if authorised else "wrong"
+    return (await ranmor(http, sim, {"nik": nik, "apikey": key}))[0]
 
 
 def adapter_for(url: str, api_key: str) -> AbstractAsyncContextManager[PolriAgency]:
@@ -110,42 +113,13 @@ async def test_sim_refuses_a_malformed_nik(
     assert status == 400 and set(body) == {"pesan"}
 
 
-async def test_sim_logs_no_nik(
-    sim: SimHandle,
-    http: aiohttp.ClientSession,
-    population: Population,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    caplog.set_level(logging.DEBUG)
-    nik = with_car(population)
-    await ranmor(http, sim, {"nik": nik, "apikey": sim.credentials["api_key"]})
-    await ranmor(http, sim, {"nik": nik, "apikey": "wrong"})
-    assert nik not in caplog.text and sim.credentials["api_key"] not in caplog.text
-
-
 # --- the adapter ------------------------------------------------------------------------------
 
 
 def test_catalogue_is_the_vehicle_summary() -> None:
-    assert {s.name: s.type for s in CATALOGUE} == {
-        "car_count": "integer",
-        "motorcycle_count": "integer",
-        "newest_vehicle_year": "integer",
-    }
-    assert SIMULATED.services == {VEHICLES_SERVICE: ALL_FIELDS}
-    assert SIMULATED.agency_id == "ID/GOV/POLRI/korlantas"
-
-
-@pytest.mark.parametrize("api_key", ["", "wrong"])
-async def test_adapter_unavailable_on_a_wrong_key(
-    sim: SimHandle, population: Population, api_key: str
-) -> None:
-    nik = with_car(population)
-    async with adapter_for(sim.url, api_key) as adapter:
-        with pytest.raises(AgencyUnavailable, match="403") as caught:
-            await adapter.fetch(nik, ALL_FIELDS)
-    assert_no_subject_in(caught.value, nik)
-    assert sim.credentials["api_key"] not in str(caught.value)
+    fields = ("car_count", "motorcycle_count", "newest_vehicle_year")
+    assert_offers(SIMULATED, "ID/GOV/POLRI/korlantas", {VEHICLES_SERVICE: fields})
+    assert {spec.type for spec in CATALOGUE} == {"integer"}
 
 
 # --- answers no honest register gives ---------------------------------------------------------
@@ -188,11 +162,8 @@ def _car(year: object = 2020, jenis: object = "R4") -> dict[str, object]:
     ids=["other-nik", "jumlah", "jenis", "year-text", "year-absurd", "item", "dict", "list"],
 )
 async def test_adapter_unavailable_on_a_bad_listing(population: Population, body: object) -> None:
-    nik = with_car(population)
     async with fake_ranmor(body) as url, adapter_for(url, "key") as adapter:
-        with pytest.raises(AgencyUnavailable) as caught:
-            await adapter.fetch(nik, ALL_FIELDS)
-    assert_no_subject_in(caught.value, nik)
+        await assert_unavailable(adapter, with_car(population), ALL_FIELDS)
 
 
 async def test_adapter_leaves_out_an_unknown_newest_year(population: Population) -> None:
@@ -209,13 +180,8 @@ async def test_policy_releases_only_the_eligibility_answers(
     agency: Agency, population: Population
 ) -> None:
     # Which fields at all: test_every_agency; here, how.
-    policies = load_policies()
     nik = with_car(population)
-    values = await agency.fetch(nik, ALL_FIELDS)
-    assert values is not None
-    released = policies.decide(CLIENT, PURPOSE, VEHICLES_SERVICE, ALL_FIELDS).apply(
-        values, today=datetime.date(2026, 11, 1)
-    )
+    released = await released_of(agency, nik, VEHICLES_SERVICE, ALL_FIELDS)
     record = population.polri[nik]
     assert released["car_count"] is True
     assert released["newest_vehicle_year"] is ((record.newest_vehicle_year or 0) >= 2022)

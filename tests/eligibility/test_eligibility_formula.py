@@ -57,19 +57,15 @@ EXCLUSIONS = [
         "formal wage at or above Rp 3,000,000 per BPJS Ketenagakerjaan",
         id="wage",
     ),
-    pytest.param(
-        BPJS_KESEHATAN,
-        found(membership_status="active", jkn_class=1, pbi=False, segment="PPU"),
-        "jkn_class_paying",
-        "JKN class 1 or 2 as a wage earner or self-payer per BPJS Kesehatan",
-        id="jkn-ppu",
-    ),
-    pytest.param(
-        BPJS_KESEHATAN,
-        found(membership_status="active", jkn_class=1, pbi=False, segment="PBPU"),
-        "jkn_class_paying",
-        "JKN class 1 or 2 as a wage earner or self-payer per BPJS Kesehatan",
-        id="jkn-pbpu",
+    *(
+        pytest.param(
+            BPJS_KESEHATAN,
+            found(membership_status="active", jkn_class=1, pbi=False, segment=segment),
+            "jkn_class_paying",
+            "JKN class 1 or 2 as a wage earner or self-payer per BPJS Kesehatan",
+            id=f"jkn-{segment.lower()}",
+        )
+        for segment in ("PPU", "PBPU")
     ),
     pytest.param(
         ATR_BPN,
@@ -78,19 +74,15 @@ EXCLUSIONS = [
         "land with tax value at or above Rp 500,000,000 per ATR/BPN",
         id="land-value",
     ),
-    pytest.param(
-        ATR_BPN,
-        with_fields(ATR_BPN, total_area_m2="[2500, 5000)"),
-        "land_area",
-        "land area 2,500 m² or more per ATR/BPN",
-        id="land-area",
-    ),
-    pytest.param(
-        ATR_BPN,
-        with_fields(ATR_BPN, total_area_m2=">= 5000"),
-        "land_area",
-        "land area 2,500 m² or more per ATR/BPN",
-        id="land-area-top",
+    *(
+        pytest.param(
+            ATR_BPN,
+            with_fields(ATR_BPN, total_area_m2=band),
+            "land_area",
+            "land area 2,500 m² or more per ATR/BPN",
+            id=test_id,
+        )
+        for band, test_id in (("[2500, 5000)", "land-area"), (">= 5000", "land-area-top"))
     ),
     pytest.param(
         POLRI, with_fields(POLRI, car_count=True), "car", "owns a car per Polri", id="car"
