@@ -18,7 +18,7 @@ from hub.store.base import (
     MemberCertificate,
     ServiceRoute,
 )
-from hub.store.database import Tables
+from hub.store.database import Tables, from_row
 
 ENROLMENT_COLUMNS = (
     "request_id, member_id, roles, csr_pem, submitter, submitted_at, state, decided_by,"
@@ -43,26 +43,19 @@ _SERVICE_SELECT = "SELECT service_id, agency_id, endpoint, catalogue, enabled FR
 
 
 def enrolment_from_row(row: Sequence[Any]) -> Enrolment:
-    return Enrolment(row[0], row[1], tuple(json.loads(row[2])), bytes(row[3]), *row[4:])
+    return from_row(Enrolment, row, roles=lambda text: tuple(json.loads(text)), csr_pem=bytes)
 
 
 def registration_from_row(row: Sequence[Any]) -> ConnectorRegistration:
-    return ConnectorRegistration(*row)
+    return from_row(ConnectorRegistration, row)
 
 
 def cert_from_row(row: Sequence[Any]) -> MemberCertificate:
-    return MemberCertificate(
-        serial=row[0],
-        member_id=row[1],
-        cert_pem=bytes(row[2]),
-        not_after=row[3],
-        revoked_at=row[4],
-        renewed_from=row[5],
-    )
+    return from_row(MemberCertificate, row, cert_pem=bytes)
 
 
 def route_from_row(row: Sequence[Any]) -> ServiceRoute:
-    return ServiceRoute(row[0], row[1], row[2], row[3], bool(row[4]))
+    return from_row(ServiceRoute, row, enabled=bool)
 
 
 class RegistryTables(Tables):
@@ -208,7 +201,7 @@ class RegistryTables(Tables):
                 query + " WHERE service_id = ? AND version = ?", (service_id, version)
             ).fetchone()
         )
-        return CatalogueVersion(row[0], int(row[1]), row[2], row[3]) if row else None
+        return from_row(CatalogueVersion, row, version=int) if row else None
 
     def current_catalogue_versions(self) -> dict[str, int]:
         rows = self._db.execute(
