@@ -44,7 +44,8 @@ import grpc
 
 from connectors.bpjstk.adapter import AGENCY_ID, EMPLOYMENT_SERVICE
 from connectors.population import generate
-from consent.artefact import grant, sign_consent
+from examples.eligibility.service import PURPOSE
+from hub.dev.devstack import ELIGIBILITY_ID, signed_consent
 from hub.dev.processes import ProcessFailed, RunningProcess
 from hub.home import CONSENT_MANAGER_ID, HubHome
 from hub.provisioning import MemberFiles, enrol, init_consent_manager, init_home
@@ -55,8 +56,6 @@ from jembatan.errors import REASON_METADATA_KEY
 from jembatan.keys import load_ed25519_private_pem, load_ed25519_public_pem
 from jembatan.v1 import connector_pb2, exchange_pb2
 
-ELIGIBILITY_ID = "ID/GOV/KEMENSOS/eligibility"
-PURPOSE = "bansos-eligibility"
 FIELDS = ("employment_status", "employer", "monthly_wage", "termination_date")
 QUERY_METHOD = "/jembatan.v1.Exchange/Query"
 REPO = Path(__file__).resolve().parent.parent
@@ -136,15 +135,12 @@ class Requests:
         subjects = list(generate().bpjstk)  # heads BPJS Ketenagakerjaan knows
         consents = {}
         for subject in subjects:
-            artefact = grant(
-                issuer=CONSENT_MANAGER_ID,
-                subject=subject,
-                grantee=ELIGIBILITY_ID,
-                purpose=PURPOSE,
-                services={EMPLOYMENT_SERVICE: FIELDS},
+            consents[subject] = signed_consent(
+                consent_key,  # type: ignore[arg-type]
+                subject,
+                {EMPLOYMENT_SERVICE: FIELDS},
                 valid_for=datetime.timedelta(days=1),
             )
-            consents[subject] = sign_consent(artefact, consent_key)  # type: ignore[arg-type]
         self.subjects = subjects
         self._consents = consents
         self._next = 0
