@@ -79,6 +79,14 @@ def from_row(kind: type[Row], row: Sequence[Any], **convert: Callable[[Any], Any
     return kind(*values)
 
 
+def to_row(record: DataclassInstance, **convert: Callable[[Any], Any]) -> tuple[Any, ...]:
+    """``record``'s fields in order, as columns: ``from_row`` the other way round."""
+    return tuple(
+        convert[f.name](getattr(record, f.name)) if f.name in convert else getattr(record, f.name)
+        for f in fields(record)
+    )
+
+
 class Tables:
     """One group of the store's tables (registry, consents, claims, audit log), read and
     written through the store's one ``Database``; ``SqlStore`` is all of them together."""

@@ -18,7 +18,7 @@ from hub.store.base import (
     MemberCertificate,
     ServiceRoute,
 )
-from hub.store.database import Tables, from_row
+from hub.store.database import Cursor, Tables, from_row, to_row
 
 ENROLMENT_COLUMNS = (
     "request_id, member_id, roles, csr_pem, submitter, submitted_at, state, decided_by,"
@@ -211,23 +211,10 @@ class RegistryTables(Tables):
 
     # enrolments
     def add_enrolment(self, enrolment: Enrolment) -> None:
-        e = enrolment
         self._db.execute(
             f"INSERT INTO enrolments ({ENROLMENT_COLUMNS})"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                e.request_id,
-                e.member_id,
-                json.dumps(list(e.roles)),
-                e.csr_pem,
-                e.submitter,
-                e.submitted_at,
-                e.state,
-                e.decided_by,
-                e.decided_at,
-                e.reason,
-                e.serial,
-            ),
+            to_row(enrolment, roles=lambda roles: json.dumps(list(roles))),
         )
 
     def enrolment(self, request_id: str) -> Enrolment | None:
@@ -237,12 +224,7 @@ class RegistryTables(Tables):
         return enrolment_from_row(row) if row else None
 
     def enrolments(self, state: str | None = None) -> list[Enrolment]:
-        query = f"SELECT {ENROLMENT_COLUMNS} FROM enrolments"
-        rows = (
-            self._db.execute(query + " WHERE state = ? ORDER BY submitted_at, request_id", (state,))
-            if state
-            else self._db.execute(query + " ORDER BY submitted_at, request_id")
-        )
+        rows = self._requests("enrolments", ENROLMENT_COLUMNS, "request_id", state)
         return [enrolment_from_row(row) for row in rows]
 
     def approve_enrolment(
@@ -265,22 +247,10 @@ class RegistryTables(Tables):
 
     # connector registrations
     def add_connector_registration(self, registration: ConnectorRegistration) -> None:
-        r = registration
         self._db.execute(
             f"INSERT INTO connector_registrations ({REGISTRATION_COLUMNS})"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                r.registration_id,
-                r.agency_id,
-                r.endpoint,
-                r.services_json,
-                r.submitted_at,
-                r.state,
-                r.decided_by,
-                r.decided_at,
-                r.reason,
-                r.versions_json,
-            ),
+            to_row(registration),
         )
 
     def connector_registration(self, registration_id: str) -> ConnectorRegistration | None:
@@ -291,12 +261,8 @@ class RegistryTables(Tables):
         return registration_from_row(row) if row else None
 
     def connector_registrations(self, state: str | None = None) -> list[ConnectorRegistration]:
-        query = f"SELECT {REGISTRATION_COLUMNS} FROM connector_registrations"
-        order = " ORDER BY submitted_at, registration_id"
-        rows = (
-            self._db.execute(query + " WHERE state = ?" + order, (state,))
-            if state
-            else self._db.execute(query + order)
+        rows = self._requests(
+            "connector_registrations", REGISTRATION_COLUMNS, "registration_id", state
         )
         return [registration_from_row(row) for row in rows]
 
@@ -348,6 +314,15 @@ class RegistryTables(Tables):
             at,
             reason,
         )
+
+    def _requests(self, table: str, columns: str, key: str, state: str | None) -> Cursor:
+        """The enrolments or registrations in ``table`` (in ``state``, if given), in the
+        order they were submitted."""
+        query = f"SELECT {columns} FROM {table}"
+        order = f" ORDER BY submitted_at, {key}"
+        if state:
+            return self._db.execute(query + " WHERE state = ?" + order, (state,))
+        return self._db.execute(query + order)
 
     def _decide(
         self,
