@@ -30,9 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from connectors.population import generate
-from consent.artefact import grant, sign_consent
 from examples.eligibility.formula import load_criteria
-from examples.eligibility.service import PURPOSE, SERVICES, EligibilityService
+from examples.eligibility.service import SERVICES, EligibilityService
 from hub.cli.progress import Progress
 from hub.dev import devstack
 from hub.home import CONSENT_MANAGER_ID
@@ -62,16 +61,12 @@ async def _reverify(stack: devstack.DevStack, scale: float) -> dict[str, Any]:
         # eligibility service re-verifies anyone, so it is not timed: the hub honours only
         # artefacts it was given.
         consents = {
-            nik: sign_consent(
-                grant(
-                    issuer=CONSENT_MANAGER_ID,
-                    subject=nik,
-                    grantee=client.client_id,
-                    purpose=PURPOSE,
-                    services=SERVICES,
-                    valid_for=datetime.timedelta(days=1),
-                ),
+            nik: devstack.signed_consent(
                 consent_key,
+                nik,
+                SERVICES,
+                valid_for=datetime.timedelta(days=1),
+                grantee=client.client_id,
             )
             for nik in heads
         }

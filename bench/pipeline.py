@@ -26,14 +26,11 @@ import contextlib
 import datetime
 import json
 import os
-import queue
-import re
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -44,8 +41,9 @@ import grpc
 
 from connectors.bpjstk.adapter import AGENCY_ID, EMPLOYMENT_SERVICE
 from connectors.population import generate
-from consent.artefact import grant, sign_consent
-from hub.dev.processes import ProcessFailed, RunningProcess
+from examples.eligibility.service import PURPOSE
+from hub.dev.devstack import ELIGIBILITY_ID, signed_consent
+from hub.dev.processes import RunningProcess, start_command
 from hub.home import CONSENT_MANAGER_ID, HubHome
 from hub.provisioning import MemberFiles, enrol, init_consent_manager, init_home
 from hub.store import open_store
@@ -55,12 +53,9 @@ from jembatan.errors import REASON_METADATA_KEY
 from jembatan.keys import load_ed25519_private_pem, load_ed25519_public_pem
 from jembatan.v1 import connector_pb2, exchange_pb2
 
-ELIGIBILITY_ID = "ID/GOV/KEMENSOS/eligibility"
-PURPOSE = "bansos-eligibility"
 FIELDS = ("employment_status", "employer", "monthly_wage", "termination_date")
 QUERY_METHOD = "/jembatan.v1.Exchange/Query"
 REPO = Path(__file__).resolve().parent.parent
-_READY = re.compile(r"listening on (\S+:\d+)")
 _CLOCK_TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -71,39 +66,9 @@ def progress(message: str) -> None:
 # --- processes -----------------------------------------------------------------------------
 
 
-def start_process(name: str, argv: Sequence[str], timeout_s: float = 30.0) -> RunningProcess:
+def start_process(name: str, argv: Sequence[str]) -> RunningProcess:
     """Run ``argv`` (from the repository root) and wait for its ``listening on`` line."""
-    process = subprocess.Popen(
-        list(argv),
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    lines: queue.SimpleQueue[str | None] = queue.SimpleQueue()
-
-    def pump() -> None:  # keep draining stdout so the child never blocks on a full pipe
-        assert process.stdout is not None
-        for line in process.stdout:
-            lines.put(line)
-        lines.put(None)
-
-    threading.Thread(target=pump, daemon=True).start()
-    deadline = time.monotonic() + timeout_s
-    try:
-        while True:
-            line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
-            if line is None:
-                raise ProcessFailed(f"{name} exited before listening")
-            match = _READY.search(line)
-            if match:
-                return RunningProcess(name, process, match.group(1))
-    except BaseException as exc:
-        process.kill()
-        process.wait()
-        if isinstance(exc, queue.Empty):
-            raise ProcessFailed(f"{name}: no 'listening on' line in {timeout_s}s") from exc
-        raise
+    return start_command(name, argv, cwd=REPO)
 
 
 def jembatan(home: HubHome, *args: str) -> list[str]:
@@ -136,15 +101,12 @@ class Requests:
         subjects = list(generate().bpjstk)  # heads BPJS Ketenagakerjaan knows
         consents = {}
         for subject in subjects:
-            artefact = grant(
-                issuer=CONSENT_MANAGER_ID,
-                subject=subject,
-                grantee=ELIGIBILITY_ID,
-                purpose=PURPOSE,
-                services={EMPLOYMENT_SERVICE: FIELDS},
+            consents[subject] = signed_consent(
+                consent_key,  # type: ignore[arg-type]
+                subject,
+                {EMPLOYMENT_SERVICE: FIELDS},
                 valid_for=datetime.timedelta(days=1),
             )
-            consents[subject] = sign_consent(artefact, consent_key)  # type: ignore[arg-type]
         self.subjects = subjects
         self._consents = consents
         self._next = 0

@@ -44,7 +44,6 @@ from hub.store import open_store
 from hub.store.postgres import PostgresAuditWriter
 from jembatan.client import HubClient, QueryRefused
 
-PURPOSE = "bansos-eligibility"
 _SEED, _SCALE = 2026, 0.05
 FIELDS = ("employment_status", "monthly_wage")
 
@@ -88,7 +87,7 @@ async def _drive(
                 await client.query(
                     service_id=EMPLOYMENT_SERVICE,
                     subject=nik,
-                    purpose=PURPOSE,
+                    purpose=devstack.PURPOSE,
                     fields=FIELDS,
                     consent=token,
                 )
@@ -127,18 +126,14 @@ async def _measure(
 ) -> dict[str, object]:
     import datetime
 
-    from consent.artefact import grant, sign_consent
     from hub.home import CONSENT_MANAGER_ID
 
-    artefact = grant(
-        issuer=CONSENT_MANAGER_ID,
-        subject=nik,
-        grantee=devstack.ELIGIBILITY_ID,
-        purpose=PURPOSE,
-        services={EMPLOYMENT_SERVICE: FIELDS},
+    token = devstack.signed_consent(
+        stack.consent_key,
+        nik,
+        {EMPLOYMENT_SERVICE: FIELDS},
         valid_for=datetime.timedelta(days=1),
     )
-    token = sign_consent(artefact, stack.consent_key)
     async with stack.client(CONSENT_MANAGER_ID) as portal:
         await portal.grant_consent(token)
     clients = [

@@ -32,7 +32,15 @@ from yaml.nodes import Node, SequenceNode
 
 from policies.engine import POLICY_REFUSALS, Basis, Decision, FieldRule, PolicySet
 from policies.loader import PolicyFileError, parse_basis, parse_field, parse_yaml_file
-from policies.yaml_nodes import NodeProblem, flag, mapping, require_keys, shape, text
+from policies.yaml_nodes import (
+    NodeProblem,
+    document_items,
+    flag,
+    mapping,
+    require_keys,
+    shape,
+    text,
+)
 
 _QUERY_KEYS = ("name", "client", "purpose", "service", "fields")
 _EXPECT_KEYS = ("release", "refuse", "basis", "two_person_approval")
@@ -123,16 +131,10 @@ def _describe_basis(basis: Basis | None, approval: bool | None) -> str:
 
 
 def _parse_cases(root: Node | None) -> list[Case]:
-    if root is None:
-        raise NodeProblem(None, "empty policy test file (expected a mapping with key 'cases')")
-    top = mapping(root, "a policy test file")
-    require_keys(top, root, ("cases",), where="policy test file")
-    node = top["cases"][1]
-    if not isinstance(node, SequenceNode) or not node.value:
-        raise NodeProblem(node, f"'cases' must be a non-empty list, got {shape(node)}")
-    cases = [_parse_case(item) for item in node.value]
+    items = document_items(root, "cases", "policy test file")
+    cases = [_parse_case(item) for item in items]
     names: dict[str, Case] = {}
-    for case, item in zip(cases, node.value, strict=True):
+    for case, item in zip(cases, items, strict=True):
         if case.name in names:
             first = names[case.name].line
             raise NodeProblem(item, f"duplicate case name {case.name!r} (first at line {first})")

@@ -43,12 +43,12 @@ from policies.predicates import PREDICATE_OPS
 from policies.transforms import TreatmentError
 from policies.yaml_nodes import (
     NodeProblem,
+    document_items,
     flag,
     is_null,
     mapping,
     require_keys,
     scalar,
-    shape,
     text,
 )
 
@@ -162,14 +162,7 @@ def _yaml_problem(exc: yaml.MarkedYAMLError) -> str:
 
 
 def _parse_document(root: Node | None) -> Iterator[Rule]:
-    if root is None:
-        raise NodeProblem(None, "empty policy file (expected a mapping with key 'rules')")
-    top = mapping(root, "a policy file")
-    require_keys(top, root, ("rules",), where="policy file")
-    rules_node = top["rules"][1]
-    if not isinstance(rules_node, SequenceNode) or not rules_node.value:
-        raise NodeProblem(rules_node, f"'rules' must be a non-empty list, got {shape(rules_node)}")
-    for rule_node in rules_node.value:
+    for rule_node in document_items(root, "rules", "policy file"):
         yield _parse_rule(rule_node)
 
 

@@ -62,6 +62,19 @@ def require_keys(
         raise NodeProblem(node, f"{where} is missing key {missing[0]!r}")
 
 
+def document_items(root: Node | None, key: str, what: str) -> list[Node]:
+    """The items of a ``what`` (a file's document): a mapping whose one key ``key`` holds a
+    non-empty list."""
+    if root is None:
+        raise NodeProblem(None, f"empty {what} (expected a mapping with key {key!r})")
+    top = mapping(root, f"a {what}")
+    require_keys(top, root, (key,), where=what)
+    node = top[key][1]
+    if not isinstance(node, SequenceNode) or not node.value:
+        raise NodeProblem(node, f"{key!r} must be a non-empty list, got {shape(node)}")
+    return list(node.value)
+
+
 def text(node: Node, what: str) -> str:
     # Take the scalar as written, so `purpose: 2024` or a field named `on` stays text instead of
     # YAML 1.1 turning it into a number or a flag.

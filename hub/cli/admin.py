@@ -8,18 +8,18 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from hub.cli.common import (
     ADMINISTRATOR,
-    CliError,
     Command,
     add_actions,
     add_command,
+    connected,
     home,
     member_connection,
-    run_async,
+    member_credentials,
+    read,
 )
 
 if TYPE_CHECKING:
@@ -35,22 +35,13 @@ def admin_client(args: argparse.Namespace) -> AdminClient:
     from jembatan.client import AdminClient
 
     hub_home = home(args)
-    directory = Path(args.member_dir) if args.member_dir else hub_home.member_dir(args.member)
-    try:
-        key_pem = (directory / "key.pem").read_bytes()
-        cert_pem = (directory / "cert.pem").read_bytes()
-        ca_pem = Path(args.ca).read_bytes() if args.ca else hub_home.ca_cert.read_bytes()
-    except OSError as exc:
-        raise CliError(f"no member key/certificate or hub CA: {exc}") from exc
+    key_pem, cert_pem = member_credentials(hub_home, args.member, args.member_dir)
+    ca_pem = read(args.ca or str(hub_home.ca_cert), "hub CA")
     return AdminClient(args.hub, key_pem=key_pem, cert_pem=cert_pem, ca_pem=ca_pem)
 
 
 def admin_call(args: argparse.Namespace, act: Callable[[AdminClient], Awaitable[T]]) -> T:
-    async def run() -> T:
-        async with admin_client(args) as client:
-            return await act(client)
-
-    return run_async(run())
+    return connected(lambda: admin_client(args), act)
 
 
 def state(value: int) -> str:

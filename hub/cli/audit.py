@@ -9,18 +9,18 @@ from __future__ import annotations
 
 import argparse
 import itertools
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from hub.cli.common import (
     AUDITOR,
     CliError,
     add_actions,
     add_command,
-    client,
     home,
+    hub_call,
     member_connection,
-    run_async,
     text_arg,
     write_or_print,
 )
@@ -29,6 +29,9 @@ from hub.home import HubHome
 if TYPE_CHECKING:
     from hub.audit.publisher import CheckpointPublisher
     from hub.store.base import HubStore
+    from jembatan.client import HubClient
+
+T = TypeVar("T")
 
 
 def _publisher(hub_home: HubHome) -> tuple[HubStore, CheckpointPublisher]:
@@ -71,16 +74,15 @@ def cmd_audit_export(args: argparse.Namespace) -> None:
 
 
 def cmd_audit_fetch(args: argparse.Namespace) -> None:
-    async def run() -> int:
+    async def fetch(auditor: HubClient) -> int:
         lines = 0
-        async with client(home(args), args.member, args.hub, args.member_dir) as auditor:
-            with open(args.out, "w", encoding="utf-8") as out:
-                async for line in auditor.export_range(args.start, args.end):
-                    out.write(line + "\n")
-                    lines += 1
+        with open(args.out, "w", encoding="utf-8") as out:
+            async for line in auditor.export_range(args.start, args.end):
+                out.write(line + "\n")
+                lines += 1
         return lines - 1
 
-    records = run_async(run())
+    records = _auditor_call(args, fetch)
     print(
         f"fetched records [{args.start}, {args.end}) to {args.out}: {records} records, each "
         f"with its inclusion proof in the signed checkpoint on the first line"
@@ -99,12 +101,16 @@ def cmd_audit_follow(args: argparse.Namespace) -> None:
         has_after_index=args.after is not None,
     )
 
-    async def run() -> None:
-        async with client(home(args), args.member, args.hub, args.member_dir) as auditor:
-            async for entry in auditor.stream_records(search):
-                print(f"{entry.index}\t{entry.record_json.decode()}", flush=True)
+    async def follow(auditor: HubClient) -> None:
+        async for entry in auditor.stream_records(search):
+            print(f"{entry.index}\t{entry.record_json.decode()}", flush=True)
 
-    run_async(run())  # until Ctrl-C
+    _auditor_call(args, follow)  # until Ctrl-C
+
+
+def _auditor_call(args: argparse.Namespace, act: Callable[[HubClient], Awaitable[T]]) -> T:
+    """What ``act`` makes of the hub as the auditor ``--member`` (or ``--member-dir``)."""
+    return hub_call(home(args), args.member, args.hub, act, args.member_dir)
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> None:

@@ -10,7 +10,7 @@ import argparse
 import os
 import signal
 import textwrap
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -18,7 +18,7 @@ from hub.home import HubHome
 from jembatan.errors import JembatanError
 
 if TYPE_CHECKING:
-    from jembatan.client import HubClient
+    from jembatan.client import HubClient, MemberChannel
 
 DEFAULT_HUB = "127.0.0.1:7443"
 PURPOSE = "bansos-eligibility"
@@ -36,6 +36,7 @@ DATABASE_HELP = (
 
 Command = Callable[[argparse.Namespace], None]
 T = TypeVar("T")
+C = TypeVar("C", bound="MemberChannel")
 
 
 class CliError(JembatanError):
@@ -237,17 +238,23 @@ def read(path: str, what: str) -> bytes:
         raise CliError(f"cannot read {what} {path}: {exc.strerror}") from exc
 
 
+def member_credentials(
+    home: HubHome, member_id: str, member_dir: str | None = None
+) -> tuple[bytes, bytes]:
+    """``member_id``'s key.pem and cert.pem: in ``member_dir`` if given, else under the home."""
+    directory = Path(member_dir) if member_dir else home.member_dir(member_id)
+    try:
+        return (directory / "key.pem").read_bytes(), (directory / "cert.pem").read_bytes()
+    except OSError as exc:
+        raise CliError(f"no member key/certificate in {directory}") from exc
+
+
 def client(home: HubHome, member_id: str, target: str, member_dir: str | None = None) -> HubClient:
     """A query client to the hub at ``target`` with ``member_id``'s key and certificate."""
     from jembatan.client import HubClient
     from jembatan.keys import load_ed25519_public_pem
 
-    directory = Path(member_dir) if member_dir else home.member_dir(member_id)
-    try:
-        key_pem = (directory / "key.pem").read_bytes()
-        cert_pem = (directory / "cert.pem").read_bytes()
-    except OSError as exc:
-        raise CliError(f"no member key/certificate in {directory}") from exc
+    key_pem, cert_pem = member_credentials(home, member_id, member_dir)
     return HubClient(
         target,
         key_pem=key_pem,
@@ -255,3 +262,25 @@ def client(home: HubHome, member_id: str, target: str, member_dir: str | None = 
         ca_pem=home.ca_cert.read_bytes(),
         log_key=load_ed25519_public_pem(home.log_public_key.read_bytes()),
     )
+
+
+def connected(connect: Callable[[], C], act: Callable[[C], Awaitable[T]]) -> T:
+    """What ``act`` makes of the hub over the channel ``connect`` opens, closed after.
+    The channel is opened inside the event loop, where gRPC wants it."""
+
+    async def run() -> T:
+        async with connect() as channel:
+            return await act(channel)
+
+    return run_async(run())
+
+
+def hub_call(
+    home: HubHome,
+    member_id: str,
+    target: str,
+    act: Callable[[HubClient], Awaitable[T]],
+    member_dir: str | None = None,
+) -> T:
+    """What ``act`` makes of the hub at ``target`` with a query client of ``member_id``."""
+    return connected(lambda: client(home, member_id, target, member_dir), act)

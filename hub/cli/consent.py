@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 from hub.cli.common import (
     ELIGIBILITY,
@@ -17,14 +19,18 @@ from hub.cli.common import (
     CliError,
     add_actions,
     add_command,
-    client,
     home,
+    hub_call,
     hub_option,
     member_connection,
-    run_async,
     split,
 )
 from hub.home import CONSENT_MANAGER_ID, HubHome
+
+if TYPE_CHECKING:
+    from jembatan.client import HubClient
+
+T = TypeVar("T")
 
 
 def _consent_key(hub_home: HubHome) -> object:
@@ -47,20 +53,28 @@ def _subject_token(hub_home: HubHome, nik: str) -> str:
 
 
 def cmd_consent_request(args: argparse.Namespace) -> None:
-    async def send() -> None:
-        async with client(home(args), args.member, args.hub) as member:
-            record = await member.request_consent(
-                subject=args.subject,
-                purpose=args.purpose,
-                purpose_text=args.purpose_text,
-                services={args.service: split(args.fields)},
-                valid_for_s=args.days * 86400,
-                data_life_s=args.data_days * 86400,
-                respond_within_s=args.respond_within,
-            )
-        print(f"request {record.consent_id} REQUESTED, to be answered by {record.respond_by}")
+    record = hub_call(
+        home(args),
+        args.member,
+        args.hub,
+        lambda member: member.request_consent(
+            subject=args.subject,
+            purpose=args.purpose,
+            purpose_text=args.purpose_text,
+            services={args.service: split(args.fields)},
+            valid_for_s=args.days * 86400,
+            data_life_s=args.data_days * 86400,
+            respond_within_s=args.respond_within,
+        ),
+    )
+    print(f"request {record.consent_id} REQUESTED, to be answered by {record.respond_by}")
 
-    run_async(send())
+
+def _as_portal(
+    hub_home: HubHome, args: argparse.Namespace, act: Callable[[HubClient], Awaitable[T]]
+) -> T:
+    """What ``act`` makes of the hub as the consent manager (the citizens' portal)."""
+    return hub_call(hub_home, CONSENT_MANAGER_ID, args.hub, act)
 
 
 def cmd_consent_grant(args: argparse.Namespace) -> None:
@@ -81,15 +95,12 @@ def cmd_consent_grant(args: argparse.Namespace) -> None:
     except ValueError as exc:
         raise CliError(f"cannot grant: {exc}") from exc
     token = sign_consent(artefact, _consent_key(hub_home))  # type: ignore[arg-type]
-
-    async def send() -> None:
-        async with client(hub_home, CONSENT_MANAGER_ID, args.hub) as portal:
-            record = await portal.grant_consent(token, request_id=args.request or "")
-        state = consent_pb2.ConsentState.Name(record.state)
-        where = f", artefact written to {args.out}" if args.out else ""
-        print(f"consent {record.consent_id} {state} until {record.expires_at}{where}")
-
-    run_async(send())
+    record = _as_portal(
+        hub_home, args, lambda portal: portal.grant_consent(token, request_id=args.request or "")
+    )
+    state = consent_pb2.ConsentState.Name(record.state)
+    where = f", artefact written to {args.out}" if args.out else ""
+    print(f"consent {record.consent_id} {state} until {record.expires_at}{where}")
     if args.out:
         Path(args.out).write_text(token + "\n")
     else:
@@ -97,12 +108,10 @@ def cmd_consent_grant(args: argparse.Namespace) -> None:
 
 
 def cmd_consent_reject(args: argparse.Namespace) -> None:
-    async def send() -> None:
-        async with client(home(args), CONSENT_MANAGER_ID, args.hub) as portal:
-            record = await portal.reject_consent(args.request_id, args.reason)
-        print(f"request {record.consent_id} REJECTED ({record.rejection_reason})")
-
-    run_async(send())
+    record = _as_portal(
+        home(args), args, lambda portal: portal.reject_consent(args.request_id, args.reason)
+    )
+    print(f"request {record.consent_id} REJECTED ({record.rejection_reason})")
 
 
 def cmd_consent_list(args: argparse.Namespace) -> None:
@@ -110,22 +119,17 @@ def cmd_consent_list(args: argparse.Namespace) -> None:
 
     hub_home = home(args)
     token = _subject_token(hub_home, args.subject)
-
-    async def send() -> None:
-        async with client(hub_home, CONSENT_MANAGER_ID, args.hub) as portal:
-            records = await portal.citizen_consents(token)
-        for r in records:
-            services = r.granted or r.requested
-            covers = "; ".join(f"{s.service_id}: {','.join(s.fields)}" for s in services)
-            print(
-                f"{r.consent_id}  {consent_pb2.ConsentState.Name(r.state):<9}  {r.grantee}"
-                f"  {r.purpose}  until {r.expires_at or r.respond_by}"
-                f"  uses {r.uses}{' last ' + r.last_used if r.last_used else ''}  {covers}"
-            )
-        if not records:
-            print("no consents")
-
-    run_async(send())
+    records = _as_portal(hub_home, args, lambda portal: portal.citizen_consents(token))
+    for r in records:
+        services = r.granted or r.requested
+        covers = "; ".join(f"{s.service_id}: {','.join(s.fields)}" for s in services)
+        print(
+            f"{r.consent_id}  {consent_pb2.ConsentState.Name(r.state):<9}  {r.grantee}"
+            f"  {r.purpose}  until {r.expires_at or r.respond_by}"
+            f"  uses {r.uses}{' last ' + r.last_used if r.last_used else ''}  {covers}"
+        )
+    if not records:
+        print("no consents")
 
 
 def cmd_consent_receipt(args: argparse.Namespace) -> None:
@@ -134,12 +138,9 @@ def cmd_consent_receipt(args: argparse.Namespace) -> None:
 
     hub_home = home(args)
     token = _subject_token(hub_home, args.subject)
-
-    async def send() -> str:
-        async with client(hub_home, CONSENT_MANAGER_ID, args.hub) as portal:
-            return await portal.consent_receipt(token, args.consent_id)
-
-    receipt = run_async(send())
+    receipt = _as_portal(
+        hub_home, args, lambda portal: portal.consent_receipt(token, args.consent_id)
+    )
     # Checked before it is handed on: a receipt the hub's key does not verify is worthless.
     document = verify_consent_receipt(
         receipt, load_ed25519_public_pem(hub_home.log_public_key.read_bytes())
@@ -154,13 +155,8 @@ def cmd_consent_revoke(args: argparse.Namespace) -> None:
 
     hub_home = home(args)
     revocation = sign_revocation(args.consent_id, _consent_key(hub_home), issuer=CONSENT_MANAGER_ID)  # type: ignore[arg-type]
-
-    async def send() -> None:
-        async with client(hub_home, CONSENT_MANAGER_ID, args.hub) as portal:
-            response = await portal.revoke_consent(revocation)
-        print(f"consent {response.consent_id} revoked at {response.revoked_at}")
-
-    run_async(send())
+    response = _as_portal(hub_home, args, lambda portal: portal.revoke_consent(revocation))
+    print(f"consent {response.consent_id} revoked at {response.revoked_at}")
 
 
 # --- parser ------------------------------------------------------------------------------

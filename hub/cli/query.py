@@ -3,42 +3,40 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from hub.cli.common import (
     ELIGIBILITY,
     PURPOSE,
     add_command,
-    client,
     home,
+    hub_call,
     member_connection,
-    run_async,
     split,
+    text_arg,
 )
 
 
 def cmd_query(args: argparse.Namespace) -> None:
-    consent = args.consent
-    if consent.startswith("@"):
-        consent = Path(consent[1:]).read_text().strip()
-
-    async def run() -> None:
-        async with client(home(args), args.client, args.hub, args.member_dir) as member:
-            answer = await member.query(
-                service_id=args.service,
-                subject=args.subject,
-                purpose=args.purpose,
-                fields=split(args.fields),
-                consent=consent,
-            )
-        if not answer.subject_found:
-            print("the agency holds no record of this subject")
-        for name, released in answer.fields.items():
-            how = f"{released.treatment} {released.detail}".strip()
-            print(f"{name:<20} {released.value!s:<24} ({how})")
-        print(f"recorded at log index {answer.log_index}, leaf {answer.leaf_hash.hex()[:16]}…")
-
-    run_async(run())
+    consent = text_arg(args.consent)
+    answer = hub_call(
+        home(args),
+        args.client,
+        args.hub,
+        lambda member: member.query(
+            service_id=args.service,
+            subject=args.subject,
+            purpose=args.purpose,
+            fields=split(args.fields),
+            consent=consent,
+        ),
+        args.member_dir,
+    )
+    if not answer.subject_found:
+        print("the agency holds no record of this subject")
+    for name, released in answer.fields.items():
+        how = f"{released.treatment} {released.detail}".strip()
+        print(f"{name:<20} {released.value!s:<24} ({how})")
+    print(f"recorded at log index {answer.log_index}, leaf {answer.leaf_hash.hex()[:16]}…")
 
 
 def add_query_command(commands: argparse._SubParsersAction) -> None:

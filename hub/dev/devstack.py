@@ -4,13 +4,16 @@ separate processes. The demo, the tests and the benchmarks all start it this way
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import datetime
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from consent.artefact import grant, sign_consent
+from examples.eligibility.service import PURPOSE
 from hub.dev.processes import RunningProcess, start_jembatan
 from hub.home import CONSENT_MANAGER_ID, HubHome
 from hub.provisioning import MemberFiles, enrol, init_consent_manager, init_home
@@ -39,6 +42,31 @@ def prepare_home(
     for name in agencies or PILOT_AGENCIES:
         enrol(home, simulated_agency(name).agency_id)
     return home
+
+
+def signed_consent(
+    consent_key: Ed25519PrivateKey,
+    subject: str,
+    services: Mapping[str, Iterable[str]],
+    *,
+    valid_for: datetime.timedelta,
+    grantee: str = ELIGIBILITY_ID,
+    purpose: str = PURPOSE,
+    consent_id: str | None = None,
+) -> str:
+    """A consent artefact the consent manager signed with ``consent_key``: ``subject``
+    lets ``grantee`` have ``services``' fields for ``purpose``, for ``valid_for`` from now
+    (answering the request ``consent_id``, if given)."""
+    artefact = grant(
+        issuer=CONSENT_MANAGER_ID,
+        subject=subject,
+        grantee=grantee,
+        purpose=purpose,
+        services=services,
+        valid_for=valid_for,
+        consent_id=consent_id,
+    )
+    return sign_consent(artefact, consent_key)
 
 
 @dataclass

@@ -14,6 +14,7 @@ import sys
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import IO
 
 from jembatan.errors import JembatanError
@@ -71,8 +72,25 @@ def start_module(
 ) -> RunningProcess:
     """Run ``python -m MODULE ARGS`` and wait for its ``listening on HOST:PORT`` line;
     its log (stderr) goes to ``stderr`` if given, else where this process's goes."""
+    return start_command(
+        name, [sys.executable, "-m", module, *args], timeout_s=timeout_s, env=env, stderr=stderr
+    )
+
+
+def start_command(
+    name: str,
+    argv: Sequence[str],
+    *,
+    timeout_s: float = 30.0,
+    env: dict[str, str] | None = None,
+    stderr: IO[str] | None = None,
+    cwd: Path | None = None,
+) -> RunningProcess:
+    """Run ``argv`` (in ``cwd``, if given) and wait for its ``listening on HOST:PORT`` line;
+    its log (stderr) goes to ``stderr`` if given, else where this process's goes."""
     process = subprocess.Popen(
-        [sys.executable, "-m", module, *args],
+        list(argv),
+        cwd=cwd,
         stdout=subprocess.PIPE,
         stderr=stderr,
         text=True,

@@ -40,16 +40,6 @@ from jembatan.keys import (
     require_p256,
 )
 
-__all__ = [
-    "CA_CERT_FILE",
-    "CA_KEY_FILE",
-    "CLOCK_SKEW",
-    "CertificateAuthority",
-    "check_csr",
-    "load_csr_pem",
-    "verify_issued_by",
-]
-
 _RESERVED_DNS_DOMAIN = "jembatan.internal"
 CA_CERT_FILE = "ca.crt"
 CA_KEY_FILE = "ca.key"

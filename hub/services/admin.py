@@ -36,6 +36,7 @@ import json
 import re
 import secrets
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import TypeVar
 
 import grpc
@@ -72,6 +73,8 @@ _STATE = {
 }
 _STATE_NAME = {value: name for name, value in _STATE.items()}
 _Response = TypeVar("_Response", bound=Message)
+# What an administrator decides: PENDING until approved or rejected.
+_Request = TypeVar("_Request", base.Enrolment, base.ConnectorRegistration)
 # Identities no member may enrol itself into: only an administrator submits for them.
 _RESERVED_IDS = frozenset({CONSENT_MANAGER_ID, HUB_MEMBER_ID})
 
@@ -191,14 +194,15 @@ class AdminService(admin_pb2_grpc.AdminServicer):
     async def GetEnrolment(
         self, request: admin_pb2.GetEnrolmentRequest, context: grpc.aio.ServicerContext
     ) -> admin_pb2.Enrolment:
-        call = await self._calls.caller_for(context, "GetEnrolment", request)
-        member = call.member
-        enrolment = self._registry.enrolment(request.request_id)
-        if enrolment is None or not (
-            enrolment.submitter == member.member_id or ADMINISTRATOR in member.roles
-        ):
-            await self._calls.refuse(context, call, _unknown("enrolment", request.request_id))
-        return await self._calls.answer(context, call, self._enrolment(enrolment))
+        return await self._submitted(
+            context,
+            request,
+            "GetEnrolment",
+            "enrolment",
+            request.request_id,
+            self._registry.enrolment,
+            self._enrolment,
+        )
 
     async def Renew(
         self, request: admin_pb2.RenewRequest, context: grpc.aio.ServicerContext
@@ -275,16 +279,36 @@ class AdminService(admin_pb2_grpc.AdminServicer):
         request: admin_pb2.GetConnectorRegistrationRequest,
         context: grpc.aio.ServicerContext,
     ) -> admin_pb2.ConnectorRegistration:
-        call = await self._calls.caller_for(context, "GetConnectorRegistration", request)
+        return await self._submitted(
+            context,
+            request,
+            "GetConnectorRegistration",
+            "connector registration",
+            request.registration_id,
+            self._registry.connector_registration,
+            _registration,
+        )
+
+    async def _submitted(
+        self,
+        context: grpc.aio.ServicerContext,
+        request: Message,
+        method: str,
+        what: str,
+        key: str,
+        find: Callable[[str], _Request | None],
+        show: Callable[[_Request], _Response],
+    ) -> _Response:
+        """The ``what`` ``key`` (found by ``find``, shown by ``show``), to the member that
+        submitted it or an administrator; to anyone else it does not exist."""
+        call = await self._calls.caller_for(context, method, request)
         member = call.member
-        found = self._registry.connector_registration(request.registration_id)
+        found = find(key)
         if found is None or not (
-            found.agency_id == member.member_id or ADMINISTRATOR in member.roles
+            _submitter(found) == member.member_id or ADMINISTRATOR in member.roles
         ):
-            await self._calls.refuse(
-                context, call, _unknown("connector registration", request.registration_id)
-            )
-        return await self._calls.answer(context, call, _registration(found))
+            await self._calls.refuse(context, call, _unknown(what, key))
+        return await self._calls.answer(context, call, show(found))
 
     # --- administrator side -------------------------------------------------------------
 
@@ -310,7 +334,9 @@ class AdminService(admin_pb2_grpc.AdminServicer):
     def _approval(
         self, member: PeerMember, request: admin_pb2.ApproveEnrolmentRequest
     ) -> Plan[admin_pb2.Enrolment]:
-        enrolment = self._pending_enrolment(request.request_id)
+        enrolment = _pending(
+            self._registry.enrolment(request.request_id), "enrolment", request.request_id
+        )
         valid_days = _valid_days(request.valid_days)
         csr = self._csr(enrolment.csr_pem, enrolment.member_id)
         # Again: the identity may have been taken since the enrolment was submitted.
@@ -323,7 +349,10 @@ class AdminService(admin_pb2_grpc.AdminServicer):
         )
         record = certificate_record(cert, enrolment.member_id)
         now = self._now()
-        response = self._enrolment(enrolment, state=base.APPROVED, by=member.member_id, at=now)
+        approved = replace(
+            enrolment, state=base.APPROVED, decided_by=member.member_id, decided_at=now
+        )
+        response = self._enrolment(approved)
         response.certificate_pem, response.serial = cert_to_pem(cert), record.serial
         return response, lambda: self._registry.approve_enrolment(
             request.request_id, member.member_id, now, record
@@ -332,21 +361,15 @@ class AdminService(admin_pb2_grpc.AdminServicer):
     async def RejectEnrolment(
         self, request: admin_pb2.RejectRequest, context: grpc.aio.ServicerContext
     ) -> admin_pb2.Enrolment:
-        call = await self._administrator(context, "RejectEnrolment", request)
-        member = call.member
-
-        def plan() -> Plan[admin_pb2.Enrolment]:
-            enrolment = self._pending_enrolment(request.request_id)
-            reason = _free_text(request.reason, "reason")
-            now = self._now()
-            response = self._enrolment(
-                enrolment, state=base.REJECTED, by=member.member_id, at=now, reason=reason
-            )
-            return response, lambda: self._registry.reject_enrolment(
-                request.request_id, member.member_id, now, reason
-            )
-
-        return await self._decide(context, call, f"enrolment {request.request_id}", plan)
+        return await self._reject(
+            context,
+            request,
+            "RejectEnrolment",
+            "enrolment",
+            self._registry.enrolment,
+            self._enrolment,
+            self._registry.reject_enrolment,
+        )
 
     async def RevokeCertificate(
         self, request: admin_pb2.RevokeCertificateRequest, context: grpc.aio.ServicerContext
@@ -387,9 +410,15 @@ class AdminService(admin_pb2_grpc.AdminServicer):
         member = call.member
 
         def plan() -> Plan[admin_pb2.ConnectorRegistration]:
-            found = self._pending_registration(request.registration_id)
+            found = _pending(
+                self._registry.connector_registration(request.registration_id),
+                "connector registration",
+                request.registration_id,
+            )
             now = self._now()
-            response = _registration(found, state=base.APPROVED, by=member.member_id, at=now)
+            response = _registration(
+                replace(found, state=base.APPROVED, decided_by=member.member_id, decided_at=now)
+            )
             for service_id, fields in json.loads(found.services_json).items():
                 response.catalogue_versions[service_id] = self._registry.next_catalogue_version(
                     service_id, json.dumps(fields)
@@ -410,22 +439,45 @@ class AdminService(admin_pb2_grpc.AdminServicer):
     async def RejectConnector(
         self, request: admin_pb2.RejectRequest, context: grpc.aio.ServicerContext
     ) -> admin_pb2.ConnectorRegistration:
-        call = await self._administrator(context, "RejectConnector", request)
+        return await self._reject(
+            context,
+            request,
+            "RejectConnector",
+            "connector registration",
+            self._registry.connector_registration,
+            _registration,
+            self._registry.reject_connector_registration,
+        )
+
+    async def _reject(
+        self,
+        context: grpc.aio.ServicerContext,
+        request: admin_pb2.RejectRequest,
+        method: str,
+        what: str,
+        find: Callable[[str], _Request | None],
+        show: Callable[[_Request], _Response],
+        store: Callable[[str, str, str, str], bool],
+    ) -> _Response:
+        """Reject the pending ``what`` ``request.request_id`` (found by ``find``, shown by
+        ``show``, the rejection committed by ``store``), with the administrator's reason."""
+        call = await self._administrator(context, method, request)
         member = call.member
 
-        def plan() -> Plan[admin_pb2.ConnectorRegistration]:
-            found = self._pending_registration(request.request_id)
+        def plan() -> Plan[_Response]:
+            found = _pending(find(request.request_id), what, request.request_id)
             reason = _free_text(request.reason, "reason")
             now = self._now()
-            response = _registration(
-                found, state=base.REJECTED, by=member.member_id, at=now, reason=reason
+            rejected = replace(
+                found,
+                state=base.REJECTED,
+                decided_by=member.member_id,
+                decided_at=now,
+                reason=reason,
             )
-            return response, lambda: self._registry.reject_connector_registration(
-                request.request_id, member.member_id, now, reason
-            )
+            return show(rejected), lambda: store(request.request_id, member.member_id, now, reason)
 
-        target = f"connector registration {request.request_id}"
-        return await self._decide(context, call, target, plan)
+        return await self._decide(context, call, f"{what} {request.request_id}", plan)
 
     async def SetServiceEnabled(
         self, request: admin_pb2.SetServiceEnabledRequest, context: grpc.aio.ServicerContext
@@ -445,60 +497,42 @@ class AdminService(admin_pb2_grpc.AdminServicer):
     def _now(self) -> str:
         return self._calls.now().isoformat(timespec="seconds")
 
-    def _pending_enrolment(self, request_id: str) -> base.Enrolment:
-        found = self._registry.enrolment(request_id)
-        if found is None:
-            raise _unknown("enrolment", request_id)
-        if found.state != base.PENDING:
-            raise _decided(request_id)
-        return found
-
-    def _pending_registration(self, registration_id: str) -> base.ConnectorRegistration:
-        found = self._registry.connector_registration(registration_id)
-        if found is None:
-            raise _unknown("connector registration", registration_id)
-        if found.state != base.PENDING:
-            raise _decided(registration_id)
-        return found
-
-    def _enrolment(
-        self,
-        enrolment: base.Enrolment,
-        *,
-        state: str | None = None,
-        by: str | None = None,
-        at: str | None = None,
-        reason: str | None = None,
-    ) -> admin_pb2.Enrolment:
-        """The enrolment as the API shows it; keyword arguments give a decision about to be
-        committed. The certificate is shown once approved, never for a rejected request."""
-        state = state or enrolment.state
+    def _enrolment(self, enrolment: base.Enrolment) -> admin_pb2.Enrolment:
+        """The enrolment as the API shows it (with a decision about to be committed, if it
+        has one). The certificate is shown once approved, never for a rejected request."""
         message = admin_pb2.Enrolment(
             request_id=enrolment.request_id,
             member_id=enrolment.member_id,
             roles=enrolment.roles,
-            state=_STATE[state],
+            state=_STATE[enrolment.state],
             submitter=enrolment.submitter,
             submitted_at=enrolment.submitted_at,
-            decided_by=by or enrolment.decided_by,
-            decided_at=at or enrolment.decided_at,
-            reason=reason if reason is not None else enrolment.reason,
+            decided_by=enrolment.decided_by,
+            decided_at=enrolment.decided_at,
+            reason=enrolment.reason,
         )
-        if state == base.APPROVED and enrolment.serial:
+        if enrolment.state == base.APPROVED and enrolment.serial:
             cert = self._registry.member_certificate(enrolment.serial)
             if cert is not None:
                 message.certificate_pem, message.serial = cert.cert_pem, cert.serial
         return message
 
 
-def _registration(
-    registration: base.ConnectorRegistration,
-    *,
-    state: str | None = None,
-    by: str | None = None,
-    at: str | None = None,
-    reason: str | None = None,
-) -> admin_pb2.ConnectorRegistration:
+def _pending(found: _Request | None, what: str, key: str) -> _Request:
+    """``found``, the ``what`` ``key``, if it waits for a decision; else the refusal."""
+    if found is None:
+        raise _unknown(what, key)
+    if found.state != base.PENDING:
+        raise _decided(key)
+    return found
+
+
+def _submitter(request: base.Enrolment | base.ConnectorRegistration) -> str:
+    """Who submitted ``request``: an enrolment's submitter, or the agency registering."""
+    return request.submitter if isinstance(request, base.Enrolment) else request.agency_id
+
+
+def _registration(registration: base.ConnectorRegistration) -> admin_pb2.ConnectorRegistration:
     return admin_pb2.ConnectorRegistration(
         registration_id=registration.registration_id,
         agency_id=registration.agency_id,
@@ -507,11 +541,11 @@ def _registration(
             admin_pb2.ServiceOffer(service_id=service_id, fields=catalogue_to_proto(json.dumps(f)))
             for service_id, f in json.loads(registration.services_json).items()
         ],
-        state=_STATE[state or registration.state],
+        state=_STATE[registration.state],
         submitted_at=registration.submitted_at,
-        decided_by=by or registration.decided_by,
-        decided_at=at or registration.decided_at,
-        reason=reason if reason is not None else registration.reason,
+        decided_by=registration.decided_by,
+        decided_at=registration.decided_at,
+        reason=registration.reason,
         catalogue_versions=json.loads(registration.versions_json),
     )
 

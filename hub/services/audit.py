@@ -20,10 +20,8 @@ import grpc
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from google.protobuf.message import Message
 
-from consent.artefact import verify_subject_token
 from hub.audit.pseudonym import Pseudonymizer
 from hub.audit.publisher import CheckpointPublisher
-from hub.home import CONSENT_MANAGER_ID
 from hub.services.calls import CallRecorder, MemberCall
 from hub.services.exchange import abort_with
 from hub.store.base import HubStore
@@ -212,15 +210,7 @@ class AuditService(audit_pb2_grpc.AuditServicer):
         call = await self._calls.consent_manager(
             context, "CitizenAccesses", request, purpose=CITIZEN_VIEW
         )
-        try:
-            nik = verify_subject_token(
-                request.subject_token,
-                self._consent_key,
-                issuer=CONSENT_MANAGER_ID,
-                now=self._calls.now(),
-            )
-        except Refusal as refusal:
-            await self._calls.refuse(context, call, refusal)
+        nik = await self._calls.citizen(context, call, request.subject_token, self._consent_key)
         pseudonym = self._pseudonyms.subject(nik)
         accesses = []
         after: int | None = None

@@ -24,8 +24,10 @@ from dataclasses import dataclass, replace
 from typing import NoReturn, TypeVar
 
 import grpc
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from google.protobuf.message import Message
 
+from consent.artefact import verify_subject_token
 from hub.audit.log import AuditLog, AuditUnavailable, pending_entry
 from hub.audit.pseudonym import Pseudonymizer
 from hub.audit.recording import Call, audit_record
@@ -285,6 +287,23 @@ class ServiceCalls:
 
     def about(self, call: MemberCall, subject: str) -> MemberCall:
         return self._recorder.about(call, subject)
+
+    async def citizen(
+        self,
+        context: grpc.aio.ServicerContext,
+        call: MemberCall,
+        subject_token: str,
+        consent_key: Ed25519PublicKey,
+    ) -> str:
+        """The NIK of the citizen the consent manager vouches for with ``subject_token``
+        (signed with ``consent_key``); a token that does not verify refuses the call
+        (recorded)."""
+        try:
+            return verify_subject_token(
+                subject_token, consent_key, issuer=CONSENT_MANAGER_ID, now=self.now()
+            )
+        except Refusal as refusal:
+            await self.refuse(context, call, refusal)
 
     async def still_registered(self, context: grpc.aio.ServicerContext, call: MemberCall) -> None:
         await self._recorder.still_registered(context, call)

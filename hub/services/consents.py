@@ -42,7 +42,6 @@ from consent.artefact import (
     ConsentVerifier,
     artefact_digest,
     verify_revocation,
-    verify_subject_token,
 )
 from consent.receipt import RECEIPT_SCHEMA, sign_consent_receipt
 from hub.audit.pseudonym import Pseudonymizer
@@ -212,15 +211,7 @@ class ConsentRegistryService(consent_pb2_grpc.ConsentRegistryServicer):
         if artefact.consent_id != request_id:
             raise Refusal("CONSENT_REQUEST_MISMATCH", "the artefact's id is not the request id")
         _check_answers(record, artefact, self._pseudonyms.subject(artefact.subject))
-        granted = dataclasses.replace(
-            record,
-            status=ACTIVE,
-            granted=grant.granted,
-            artefact_digest=grant.artefact_digest,
-            decided_at=grant.decided_at,
-            not_before=grant.not_before,
-            expires_at=grant.expires_at,
-        )
+        granted = _granted(record, grant)
         return _record_message(granted, now), lambda: self._registry.grant_consent(
             grant, now=_iso(now)
         )
@@ -233,7 +224,8 @@ class ConsentRegistryService(consent_pb2_grpc.ConsentRegistryServicer):
                 "CONSENT_STATE_INVALID", f"consent {artefact.consent_id} is already registered"
             )
         validity = int((artefact.expires_at - artefact.not_before).total_seconds())
-        record = ConsentRecord(
+        # As if requested for exactly what it grants, and granted at once.
+        requested = ConsentRecord(
             consent_id=artefact.consent_id,
             subject=self._pseudonyms.subject(artefact.subject),
             grantee=artefact.grantee,
@@ -244,13 +236,9 @@ class ConsentRegistryService(consent_pb2_grpc.ConsentRegistryServicer):
             data_life_s=0,
             requested_at=grant.decided_at,
             respond_by=grant.decided_at,
-            status=ACTIVE,
-            granted=grant.granted,
-            artefact_digest=grant.artefact_digest,
-            decided_at=grant.decided_at,
-            not_before=grant.not_before,
-            expires_at=grant.expires_at,
+            status=REQUESTED,
         )
+        record = _granted(requested, grant)
         return _record_message(record, now), lambda: self._registry.add_consent(record)
 
     async def Reject(
@@ -337,7 +325,7 @@ class ConsentRegistryService(consent_pb2_grpc.ConsentRegistryServicer):
         self, request: consent_pb2.CitizenConsentsRequest, context: grpc.aio.ServicerContext
     ) -> consent_pb2.ConsentList:
         call = await self._calls.consent_manager(context, "ListMine", request)
-        nik = await self._citizen(context, call, request)
+        nik = await self._calls.citizen(context, call, request.subject_token, self._consent_key)
         now = self._calls.now()
         records = self._registry.consents_of(self._pseudonyms.subject(nik))
         response = consent_pb2.ConsentList(consents=[_record_message(r, now) for r in records])
@@ -347,7 +335,7 @@ class ConsentRegistryService(consent_pb2_grpc.ConsentRegistryServicer):
         self, request: consent_pb2.ConsentReceiptRequest, context: grpc.aio.ServicerContext
     ) -> consent_pb2.ConsentReceipt:
         call = await self._calls.consent_manager(context, "Receipt", request)
-        nik = await self._citizen(context, call, request)
+        nik = await self._calls.citizen(context, call, request.subject_token, self._consent_key)
         call = self._calls.about(call, nik)
         now = self._calls.now()
         pseudonym = self._pseudonyms.subject(nik)
@@ -364,22 +352,6 @@ class ConsentRegistryService(consent_pb2_grpc.ConsentRegistryServicer):
             receipt=sign_consent_receipt(_receipt_document(record, now), self._receipt_key)
         )
         return await self._calls.answer(context, call, response)
-
-    async def _citizen(
-        self,
-        context: grpc.aio.ServicerContext,
-        call: MemberCall,
-        request: consent_pb2.CitizenConsentsRequest | consent_pb2.ConsentReceiptRequest,
-    ) -> str:
-        try:
-            return verify_subject_token(
-                request.subject_token,
-                self._consent_key,
-                issuer=CONSENT_MANAGER_ID,
-                now=self._calls.now(),
-            )
-        except Refusal as refusal:
-            await self._calls.refuse(context, call, refusal)
 
 
 def _check_purpose_text(text: str) -> None:
@@ -410,6 +382,19 @@ def _check_answers(record: ConsentRecord, artefact: ConsentArtefact, subject: st
         mismatch = f"is valid longer than the {record.valid_for_s}s requested"
     if mismatch:
         raise Refusal("CONSENT_REQUEST_MISMATCH", f"consent {artefact.consent_id} {mismatch}")
+
+
+def _granted(record: ConsentRecord, grant: ConsentGrant) -> ConsentRecord:
+    """``record`` once ``grant`` is registered: ACTIVE, for what it grants and as long."""
+    return dataclasses.replace(
+        record,
+        status=ACTIVE,
+        granted=grant.granted,
+        artefact_digest=grant.artefact_digest,
+        decided_at=grant.decided_at,
+        not_before=grant.not_before,
+        expires_at=grant.expires_at,
+    )
 
 
 def _record_message(record: ConsentRecord, now: datetime.datetime) -> consent_pb2.ConsentRecord:

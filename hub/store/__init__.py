@@ -10,10 +10,14 @@ else the SQLite file in the home.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from hub.home import HubHome
 from hub.store.base import AuditWriter, HubStore, StoreError
+
+T = TypeVar("T")
 
 
 def _location(where: HubHome | str | Path) -> str | Path:
@@ -35,30 +39,29 @@ def _dsn(location: str | Path) -> str | None:
     return None
 
 
-def open_store(where: HubHome | str | Path) -> HubStore:
-    """The hub's store: a home (its configured engine), a PostgreSQL DSN or a SQLite path."""
+def _open(
+    where: HubHome | str | Path, postgres: Callable[[str], T], sqlite: Callable[[Path], T]
+) -> T:
+    """``postgres`` of the DSN ``where`` names, else ``sqlite`` of its SQLite file."""
     location = _location(where)
     dsn = _dsn(location)
-    if dsn is not None:
-        from hub.store.postgres import PostgresStore
+    return postgres(dsn) if dsn is not None else sqlite(Path(location))
 
-        return PostgresStore(dsn)
+
+def open_store(where: HubHome | str | Path) -> HubStore:
+    """The hub's store: a home (its configured engine), a PostgreSQL DSN or a SQLite path."""
+    from hub.store.postgres import PostgresStore
     from hub.store.sqlite import SqliteRegistry
 
-    return SqliteRegistry(Path(location))
+    return _open(where, PostgresStore, SqliteRegistry)
 
 
 def open_audit_writer(where: HubHome | str | Path) -> AuditWriter:
     """The audit log's writer on the same engine as ``open_store``."""
-    location = _location(where)
-    dsn = _dsn(location)
-    if dsn is not None:
-        from hub.store.postgres import PostgresAuditWriter
-
-        return PostgresAuditWriter(dsn)
+    from hub.store.postgres import PostgresAuditWriter
     from hub.store.sqlite import SqliteAuditWriter
 
-    return SqliteAuditWriter(Path(location))
+    return _open(where, PostgresAuditWriter, SqliteAuditWriter)
 
 
 __all__ = ["AuditWriter", "HubStore", "StoreError", "open_audit_writer", "open_store"]

@@ -16,7 +16,7 @@ from hub.store.base import (
     ConsentRecord,
     ServiceFieldMap,
 )
-from hub.store.database import Tables
+from hub.store.database import Tables, from_row
 
 CONSENT_SELECT = (
     "c.consent_id, c.subject, c.grantee, c.purpose, c.purpose_text, c.requested,"
@@ -36,27 +36,14 @@ def services_of(text: str) -> ServiceFieldMap:
 
 
 def consent_from_row(row: Sequence[Any]) -> ConsentRecord:
-    return ConsentRecord(
-        consent_id=row[0],
-        subject=row[1],
-        grantee=row[2],
-        purpose=row[3],
-        purpose_text=row[4],
-        requested=services_of(row[5]),
-        valid_for_s=int(row[6]),
-        data_life_s=int(row[7]),
-        requested_at=row[8],
-        respond_by=row[9],
-        status=row[10],
-        granted=services_of(row[11]),
-        artefact_digest=row[12],
-        decided_at=row[13],
-        not_before=row[14],
-        expires_at=row[15],
-        revoked_at=row[16],
-        rejection_reason=row[17],
-        uses=int(row[18]),
-        last_used=row[19],
+    return from_row(
+        ConsentRecord,
+        row,
+        requested=services_of,
+        valid_for_s=int,
+        data_life_s=int,
+        granted=services_of,
+        uses=int,
     )
 
 

@@ -7,11 +7,17 @@ its transactions and its few differences (JSON search, sequencing lock, the sign
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
-from typing import Any, Protocol
+from dataclasses import fields
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from hub.store.base import Lease
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+Row = TypeVar("Row", bound="DataclassInstance")
 
 
 class Cursor(Protocol):
@@ -60,6 +66,25 @@ class Database(Protocol):
     def lease(self) -> Lease: ...
 
     def close(self) -> None: ...
+
+
+def from_row(kind: type[Row], row: Sequence[Any], **convert: Callable[[Any], Any]) -> Row:
+    """A ``kind`` from ``row``, whose columns are its fields in order (as the SELECT names
+    them); ``convert`` turns a column's value into its field's (JSON text into a tuple, a
+    BLOB into bytes), by the field's name."""
+    values = (
+        convert[f.name](value) if f.name in convert else value
+        for f, value in zip(fields(kind), row, strict=True)
+    )
+    return kind(*values)
+
+
+def to_row(record: DataclassInstance, **convert: Callable[[Any], Any]) -> tuple[Any, ...]:
+    """``record``'s fields in order, as columns: ``from_row`` the other way round."""
+    return tuple(
+        convert[f.name](getattr(record, f.name)) if f.name in convert else getattr(record, f.name)
+        for f in fields(record)
+    )
 
 
 class Tables:

@@ -18,7 +18,7 @@ from hub.store.base import (
     MemberCertificate,
     ServiceRoute,
 )
-from hub.store.database import Tables
+from hub.store.database import Cursor, Tables, from_row, to_row
 
 ENROLMENT_COLUMNS = (
     "request_id, member_id, roles, csr_pem, submitter, submitted_at, state, decided_by,"
@@ -43,26 +43,19 @@ _SERVICE_SELECT = "SELECT service_id, agency_id, endpoint, catalogue, enabled FR
 
 
 def enrolment_from_row(row: Sequence[Any]) -> Enrolment:
-    return Enrolment(row[0], row[1], tuple(json.loads(row[2])), bytes(row[3]), *row[4:])
+    return from_row(Enrolment, row, roles=lambda text: tuple(json.loads(text)), csr_pem=bytes)
 
 
 def registration_from_row(row: Sequence[Any]) -> ConnectorRegistration:
-    return ConnectorRegistration(*row)
+    return from_row(ConnectorRegistration, row)
 
 
 def cert_from_row(row: Sequence[Any]) -> MemberCertificate:
-    return MemberCertificate(
-        serial=row[0],
-        member_id=row[1],
-        cert_pem=bytes(row[2]),
-        not_after=row[3],
-        revoked_at=row[4],
-        renewed_from=row[5],
-    )
+    return from_row(MemberCertificate, row, cert_pem=bytes)
 
 
 def route_from_row(row: Sequence[Any]) -> ServiceRoute:
-    return ServiceRoute(row[0], row[1], row[2], row[3], bool(row[4]))
+    return from_row(ServiceRoute, row, enabled=bool)
 
 
 class RegistryTables(Tables):
@@ -208,7 +201,7 @@ class RegistryTables(Tables):
                 query + " WHERE service_id = ? AND version = ?", (service_id, version)
             ).fetchone()
         )
-        return CatalogueVersion(row[0], int(row[1]), row[2], row[3]) if row else None
+        return from_row(CatalogueVersion, row, version=int) if row else None
 
     def current_catalogue_versions(self) -> dict[str, int]:
         rows = self._db.execute(
@@ -218,23 +211,10 @@ class RegistryTables(Tables):
 
     # enrolments
     def add_enrolment(self, enrolment: Enrolment) -> None:
-        e = enrolment
         self._db.execute(
             f"INSERT INTO enrolments ({ENROLMENT_COLUMNS})"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                e.request_id,
-                e.member_id,
-                json.dumps(list(e.roles)),
-                e.csr_pem,
-                e.submitter,
-                e.submitted_at,
-                e.state,
-                e.decided_by,
-                e.decided_at,
-                e.reason,
-                e.serial,
-            ),
+            to_row(enrolment, roles=lambda roles: json.dumps(list(roles))),
         )
 
     def enrolment(self, request_id: str) -> Enrolment | None:
@@ -244,12 +224,7 @@ class RegistryTables(Tables):
         return enrolment_from_row(row) if row else None
 
     def enrolments(self, state: str | None = None) -> list[Enrolment]:
-        query = f"SELECT {ENROLMENT_COLUMNS} FROM enrolments"
-        rows = (
-            self._db.execute(query + " WHERE state = ? ORDER BY submitted_at, request_id", (state,))
-            if state
-            else self._db.execute(query + " ORDER BY submitted_at, request_id")
-        )
+        rows = self._requests("enrolments", ENROLMENT_COLUMNS, "request_id", state)
         return [enrolment_from_row(row) for row in rows]
 
     def approve_enrolment(
@@ -272,22 +247,10 @@ class RegistryTables(Tables):
 
     # connector registrations
     def add_connector_registration(self, registration: ConnectorRegistration) -> None:
-        r = registration
         self._db.execute(
             f"INSERT INTO connector_registrations ({REGISTRATION_COLUMNS})"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                r.registration_id,
-                r.agency_id,
-                r.endpoint,
-                r.services_json,
-                r.submitted_at,
-                r.state,
-                r.decided_by,
-                r.decided_at,
-                r.reason,
-                r.versions_json,
-            ),
+            to_row(registration),
         )
 
     def connector_registration(self, registration_id: str) -> ConnectorRegistration | None:
@@ -298,12 +261,8 @@ class RegistryTables(Tables):
         return registration_from_row(row) if row else None
 
     def connector_registrations(self, state: str | None = None) -> list[ConnectorRegistration]:
-        query = f"SELECT {REGISTRATION_COLUMNS} FROM connector_registrations"
-        order = " ORDER BY submitted_at, registration_id"
-        rows = (
-            self._db.execute(query + " WHERE state = ?" + order, (state,))
-            if state
-            else self._db.execute(query + order)
+        rows = self._requests(
+            "connector_registrations", REGISTRATION_COLUMNS, "registration_id", state
         )
         return [registration_from_row(row) for row in rows]
 
@@ -355,6 +314,15 @@ class RegistryTables(Tables):
             at,
             reason,
         )
+
+    def _requests(self, table: str, columns: str, key: str, state: str | None) -> Cursor:
+        """The enrolments or registrations in ``table`` (in ``state``, if given), in the
+        order they were submitted."""
+        query = f"SELECT {columns} FROM {table}"
+        order = f" ORDER BY submitted_at, {key}"
+        if state:
+            return self._db.execute(query + " WHERE state = ?" + order, (state,))
+        return self._db.execute(query + order)
 
     def _decide(
         self,

@@ -6,12 +6,12 @@ what the hub decides by; a refusal raises ``QueryRefused`` with its status and r
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TypeVar
+from typing import TypeVar, Unpack
 
 from google.protobuf.message import Message
 
 from jembatan.catalogue import FieldSpec
-from jembatan.client.channel import MemberChannel
+from jembatan.client.channel import MemberChannel, MemberCredentials
 from jembatan.v1 import admin_pb2, admin_pb2_grpc, registry_pb2
 
 _Response = TypeVar("_Response", bound=Message)
@@ -24,17 +24,9 @@ STATES = {
 
 class AdminClient(MemberChannel):
     def __init__(
-        self,
-        target: str,
-        *,
-        key_pem: bytes,
-        cert_pem: bytes,
-        ca_pem: bytes,
-        timeout_s: float = 10.0,
+        self, target: str, *, timeout_s: float = 10.0, **credentials: Unpack[MemberCredentials]
     ) -> None:
-        super().__init__(
-            target, key_pem=key_pem, cert_pem=cert_pem, ca_pem=ca_pem, timeout_s=timeout_s
-        )
+        super().__init__(target, timeout_s=timeout_s, **credentials)
         self._admin = admin_pb2_grpc.AdminStub(self._channel)
 
     # a member's own requests

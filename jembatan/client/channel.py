@@ -5,7 +5,7 @@ client holds its own; a refusal comes back as ``QueryRefused`` with its status a
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Self, TypeVar
+from typing import Self, TypedDict, TypeVar, Unpack
 
 import grpc
 from google.protobuf.message import Message
@@ -33,13 +33,25 @@ def refusal_of(error: grpc.aio.AioRpcError) -> QueryRefused:
     return QueryRefused(error.code(), reason, error.details() or "")
 
 
+class MemberCredentials(TypedDict):
+    """What a member's channel is made with: its key and certificate (PEM), and the hub CA
+    certificate (PEM) the hub is checked by."""
+
+    key_pem: bytes
+    cert_pem: bytes
+    ca_pem: bytes
+
+
 class MemberChannel:
     def __init__(
-        self, target: str, *, key_pem: bytes, cert_pem: bytes, ca_pem: bytes, timeout_s: float
+        self, target: str, *, timeout_s: float, **credentials: Unpack[MemberCredentials]
     ) -> None:
         self._timeout_s = timeout_s
         self._channel = grpc.aio.secure_channel(
-            target, grpc.ssl_channel_credentials(ca_pem, key_pem, cert_pem)
+            target,
+            grpc.ssl_channel_credentials(
+                credentials["ca_pem"], credentials["key_pem"], credentials["cert_pem"]
+            ),
         )
 
     async def _call(

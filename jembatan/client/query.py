@@ -10,7 +10,7 @@ import asyncio
 import secrets
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NotRequired, TypedDict, Unpack
 
 import grpc
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -21,7 +21,7 @@ from jembatan.audit.checkpoint import Checkpoint, CheckpointError, verify_checkp
 from jembatan.audit.merkle import verify_inclusion
 from jembatan.audit.receipt import verify_receipt
 from jembatan.certs import member_id_of
-from jembatan.client.channel import MemberChannel, QueryRefused, refusal_of
+from jembatan.client.channel import MemberChannel, MemberCredentials, QueryRefused, refusal_of
 from jembatan.jws import APPROVAL_TYPE, REQUEST_TYPE, sign_envelope
 from jembatan.keys import load_cert_pem, load_key_pem, serial_text
 from jembatan.limits import MAX_CORRELATION_ID, MAX_LEGS
@@ -37,6 +37,21 @@ from jembatan.v1 import (
     registry_pb2_grpc,
 )
 from jembatan.values import FieldValue, from_wire
+
+
+class QueryTerms(TypedDict):
+    """What one query asks (``HubClient.body``, ``HubClient.query``), as keywords."""
+
+    service_id: str
+    subject: str  # the NIK
+    purpose: str
+    fields: Sequence[str]
+    # The consent artefact (JWS) it rests on; empty for a break-glass query.
+    consent: NotRequired[str]
+    # What a break-glass query rests on instead of consent.
+    legal_basis: NotRequired[exchange_pb2.LegalBasis | None]
+    # The client's correlation id; a fresh random one when None.
+    request_id: NotRequired[str | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,19 +103,17 @@ class HubClient(MemberChannel):
         self,
         target: str,
         *,
-        key_pem: bytes,
-        cert_pem: bytes,
-        ca_pem: bytes,
         log_key: Ed25519PublicKey | None = None,
         unsafe_skip_receipt_check: bool = False,
         timeout_s: float = 5.0,
         request_ttl_s: int = 30,
+        **credentials: Unpack[MemberCredentials],
     ) -> None:
-        key = load_key_pem(key_pem)
+        key = load_key_pem(credentials["key_pem"])
         if not isinstance(key, ec.EllipticCurvePrivateKey):
             raise ValueError("member key must be ECDSA P-256")
         self._key = key
-        certificate = load_cert_pem(cert_pem)
+        certificate = load_cert_pem(credentials["cert_pem"])
         self.client_id = member_id_of(certificate)
         self._serial = serial_text(certificate)
         if log_key is None and not unsafe_skip_receipt_check:
@@ -108,9 +121,7 @@ class HubClient(MemberChannel):
             raise ValueError("give the hub's log_key, or unsafe_skip_receipt_check=True")
         self._log_key = log_key
         self._ttl_s = request_ttl_s
-        super().__init__(
-            target, key_pem=key_pem, cert_pem=cert_pem, ca_pem=ca_pem, timeout_s=timeout_s
-        )
+        super().__init__(target, timeout_s=timeout_s, **credentials)
         self._exchange = exchange_pb2_grpc.ExchangeStub(self._channel)
         self._consent = consent_pb2_grpc.ConsentRegistryStub(self._channel)
         self._registry = registry_pb2_grpc.RegistryStub(self._channel)
@@ -126,53 +137,25 @@ class HubClient(MemberChannel):
         )
         return exchange_pb2.QueryRequest(body=data, signature=signature)
 
-    def body(
-        self,
-        *,
-        service_id: str,
-        subject: str,
-        purpose: str,
-        fields: Sequence[str],
-        consent: str = "",
-        legal_basis: exchange_pb2.LegalBasis | None = None,
-        request_id: str | None = None,
-    ) -> exchange_pb2.QueryBody:
+    def body(self, **terms: Unpack[QueryTerms]) -> exchange_pb2.QueryBody:
         """A query body resting on ``consent``, or — for a purpose whose policy rule rests
         on a legal obligation or vital interest (break-glass) — on ``legal_basis``."""
         return exchange_pb2.QueryBody(
-            legal_basis=legal_basis,
+            legal_basis=terms.get("legal_basis"),
             client_id=self.client_id,
-            service_id=service_id,
-            subject=subject,
-            purpose=purpose,
-            fields=list(fields),
-            consent=consent,
+            service_id=terms["service_id"],
+            subject=terms["subject"],
+            purpose=terms["purpose"],
+            fields=list(terms["fields"]),
+            consent=terms.get("consent", ""),
             # URL-safe base64 rather than hex: hex too often holds 16 digits in a row,
             # which the hub refuses as possibly a NIK.
-            request_id=request_id or secrets.token_urlsafe(16),
+            request_id=terms.get("request_id") or secrets.token_urlsafe(16),
         )
 
-    async def query(
-        self,
-        *,
-        service_id: str,
-        subject: str,
-        purpose: str,
-        fields: Sequence[str],
-        consent: str = "",
-        legal_basis: exchange_pb2.LegalBasis | None = None,
-        request_id: str | None = None,
-    ) -> QueryAnswer:
-        body = self.body(
-            service_id=service_id,
-            subject=subject,
-            purpose=purpose,
-            fields=fields,
-            consent=consent,
-            legal_basis=legal_basis,
-            request_id=request_id,
-        )
-        return await self.send(self.sign(body))
+    async def query(self, **terms: Unpack[QueryTerms]) -> QueryAnswer:
+        """Ask one question (``body``), signed, and the hub's checked answer."""
+        return await self.send(self.sign(self.body(**terms)))
 
     def approve(
         self, request: exchange_pb2.QueryRequest, *, now: float | None = None

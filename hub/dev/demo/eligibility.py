@@ -12,13 +12,12 @@ import datetime
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from connectors.population import Population
-from consent.artefact import grant, sign_consent
 from examples.eligibility.evaluation import Row, evaluate, render
 from examples.eligibility.evidence import DTKS, Evidence
 from examples.eligibility.formula import load_criteria
-from examples.eligibility.service import PURPOSE, SERVICES, EligibilityService
+from examples.eligibility.service import SERVICES, EligibilityService
 from hub.cli.progress import Progress
-from hub.home import CONSENT_MANAGER_ID
+from hub.dev.devstack import signed_consent
 from jembatan.client import HubClient
 
 
@@ -39,16 +38,12 @@ async def run_eligibility(
     # The Perlinsos portal records each applicant's consent to these seven checks and
     # registers it at the hub, which honours no artefact it was not given.
     consents = {
-        h.head.nik: sign_consent(
-            grant(
-                issuer=CONSENT_MANAGER_ID,
-                subject=h.head.nik,
-                grantee=client.client_id,
-                purpose=PURPOSE,
-                services=SERVICES,
-                valid_for=datetime.timedelta(days=30),
-            ),
+        h.head.nik: signed_consent(
             consent_key,
+            h.head.nik,
+            SERVICES,
+            valid_for=datetime.timedelta(days=30),
+            grantee=client.client_id,
         )
         for h in households.values()
     }

@@ -17,14 +17,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from connectors.bpjstk.adapter import EMPLOYMENT_SERVICE, WAGE_BAND_SERVICE
 from connectors.bpjstk.samples import SampleNiks
-from consent.artefact import grant, sign_consent, sign_revocation
+from consent.artefact import sign_revocation
+from examples.eligibility.service import PURPOSE
+from hub.dev.devstack import signed_consent
 from hub.home import CONSENT_MANAGER_ID
 from jembatan.client import HubClient, QueryAnswer, QueryRefused
 from jembatan.v1 import exchange_pb2
 from policies import load_policies
 
-ELIGIBILITY_ID = "ID/GOV/KEMENSOS/eligibility"
-PURPOSE = "bansos-eligibility"
 EMERGENCY = "bansos-emergency"
 EMPLOYMENT_FIELDS = ("employment_status", "employer", "monthly_wage", "termination_date")
 
@@ -64,19 +64,16 @@ class SecurePath:
             valid_for_s=30 * 86400,
             data_life_s=90 * 86400,
         )
-        artefact = grant(
-            issuer=CONSENT_MANAGER_ID,
-            subject=subject,
-            grantee=ELIGIBILITY_ID,
-            purpose=PURPOSE,
-            services={service: fields},
+        token = signed_consent(
+            self._consent_key,
+            subject,
+            {service: fields},
             valid_for=datetime.timedelta(days=30),
             consent_id=requested.consent_id,
         )
-        token = sign_consent(artefact, self._consent_key)
         await portal.grant_consent(token, request_id=requested.consent_id)
         self.consent_calls += 2
-        return token, artefact.consent_id
+        return token, requested.consent_id
 
     async def run(
         self, case: str, service: str, call: Awaitable[QueryAnswer]
