@@ -500,12 +500,8 @@ async def _query_service(stack: Stack, service_id: str) -> QueryAnswer:
     nik = stack.people.employed
     token, _ = stack.consent(nik, service_id, ("employment_status",))
     async with stack.client() as client:
-        return await client.query(
-            service_id=service_id,
-            subject=nik,
-            purpose=PURPOSE,
-            fields=("employment_status",),
-            consent=token,
+        return await employment_query(
+            client, nik, token, ("employment_status",), service_id=service_id
         )
 
 

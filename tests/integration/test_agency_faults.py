@@ -21,7 +21,7 @@ from jembatan.certs import make_csr
 from jembatan.client import QueryRefused
 from jembatan.keys import generate_key
 from tests.rogue_connector import CATALOGUE, ROGUE_AGENCY_ID, received, service_id
-from tests.stack import PURPOSE, Stack, employment_query, start_stack
+from tests.stack import Stack, employment_query, start_stack
 
 FIELDS = ("employment_status", "monthly_wage")
 
@@ -32,12 +32,8 @@ async def _ask(stack: Stack, mode: str) -> tuple[object, int]:
     before = stack.log_size()
     async with stack.client() as client:
         try:
-            answer: object = await client.query(
-                service_id=service_id(mode),
-                subject=nik,
-                purpose=PURPOSE,
-                fields=FIELDS,
-                consent=token,
+            answer: object = await employment_query(
+                client, nik, token, FIELDS, service_id=service_id(mode)
             )
         except QueryRefused as refusal:
             answer = refusal

@@ -18,7 +18,7 @@ from jembatan.client import QueryRefused
 from jembatan.keys import generate_key
 from jembatan.v1 import admin_pb2
 from tests.disguises import CONTROL_TEXTS, NIK_DISGUISES, disguised, traces
-from tests.stack import EMPLOYMENT_FIELDS, PURPOSE, Stack
+from tests.stack import EMPLOYMENT_FIELDS, PURPOSE, Stack, employment_query
 
 MALFORMED = (grpc.StatusCode.INVALID_ARGUMENT, "MALFORMED_REQUEST")
 # Every bad text for the entry points that take free text: disguised NIKs (filled in per
@@ -50,14 +50,7 @@ async def _refused_query(
     before = stack.log_size()
     async with stack.client() as client:
         refusal = await _refused(
-            client.query(
-                service_id=EMPLOYMENT_SERVICE,
-                subject=nik,
-                purpose=purpose,
-                fields=fields,
-                consent=token,
-                request_id=request_id,
-            )
+            employment_query(client, nik, token, fields, purpose=purpose, request_id=request_id)
         )
     assert refusal == MALFORMED
     (record,) = stack.records(before)
@@ -160,15 +153,7 @@ async def test_a_nik_in_a_service_id_is_refused_and_never_stored(stack: Stack, h
     token, _ = stack.consent(nik)
     before = stack.log_size()
     async with stack.client() as client:
-        refusal = await _refused(
-            client.query(
-                service_id=service,
-                subject=nik,
-                purpose=PURPOSE,
-                fields=EMPLOYMENT_FIELDS,
-                consent=token,
-            )
-        )
+        refusal = await _refused(employment_query(client, nik, token, service_id=service))
     assert refusal == MALFORMED
     (record,) = stack.records(before)
     assert record.service_id == ""

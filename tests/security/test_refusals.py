@@ -13,8 +13,9 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import grpc
 import pytest
@@ -22,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from connectors.bpjstk.adapter import EMPLOYMENT_SERVICE, WAGE_BAND_SERVICE
-from consent.artefact import grant, sign_consent, sign_revocation
+from consent.artefact import sign_revocation
 from hub.home import CONSENT_MANAGER_ID
 from hub.pki import CertificateAuthority
 from hub.provisioning import issue, revoke_certificate
@@ -41,7 +42,14 @@ from jembatan.keys import (
     serial_text,
 )
 from jembatan.v1 import exchange_pb2, exchange_pb2_grpc
-from tests.stack import ELIGIBILITY_ID, EMPLOYMENT_FIELDS, PURPOSE, Stack, employment_query
+from tests.stack import (
+    ELIGIBILITY_ID,
+    EMPLOYMENT_FIELDS,
+    PURPOSE,
+    Stack,
+    employment_body,
+    employment_query,
+)
 
 OTHER_MEMBER_ID = "ID/GOV/KEMENSOS/other-service"
 RESEARCH_ID = "ID/GOV/KEMENSOS/research"
@@ -119,9 +127,17 @@ def _body(
     subject = _nik(stack) if subject is None else subject
     if consent is None:
         consent, _ = stack.consent(subject, service, fields)
-    return client.body(
-        service_id=service, subject=subject, purpose=purpose, fields=fields, consent=consent
-    )
+    return employment_body(client, subject, consent, fields, service_id=service, purpose=purpose)
+
+
+def _under_consent(
+    stack: Stack, client: HubClient, granted: Mapping[str, Any], **body: Any
+) -> exchange_pb2.QueryRequest:
+    """A signed query (``_body`` changed by ``body``) about the employed NIK, under a consent
+    granted for it as ``Stack.consent`` takes ``granted``: one that may not cover the query."""
+    nik = _nik(stack)
+    token, _ = stack.consent(nik, **granted)
+    return client.sign(_body(stack, client, subject=nik, consent=token, **body))
 
 
 def _append_unknown_field(data: bytes) -> bytes:
@@ -416,16 +432,11 @@ def _unknown_field(stack: Stack, client: HubClient) -> exchange_pb2.QueryRequest
 
 
 def _empty_fields(stack: Stack, client: HubClient) -> exchange_pb2.QueryRequest:
-    nik = _nik(stack)
-    token, _ = stack.consent(nik)
-    return client.sign(_body(stack, client, subject=nik, fields=(), consent=token))
+    return _under_consent(stack, client, {}, fields=())
 
 
 def _duplicate_fields(stack: Stack, client: HubClient) -> exchange_pb2.QueryRequest:
-    nik = _nik(stack)
-    token, _ = stack.consent(nik)
-    fields = ("employment_status", "employment_status")
-    return client.sign(_body(stack, client, subject=nik, fields=fields, consent=token))
+    return _under_consent(stack, client, {}, fields=("employment_status", "employment_status"))
 
 
 def _invalid_subject(stack: Stack, client: HubClient) -> exchange_pb2.QueryRequest:
@@ -443,17 +454,7 @@ def _consent_missing(stack: Stack, client: HubClient) -> exchange_pb2.QueryReque
 
 
 def _consent_wrong_key(stack: Stack, client: HubClient) -> exchange_pb2.QueryRequest:
-    nik = _nik(stack)
-    artefact = grant(
-        issuer=CONSENT_MANAGER_ID,
-        subject=nik,
-        grantee=ELIGIBILITY_ID,
-        purpose=PURPOSE,
-        services={EMPLOYMENT_SERVICE: EMPLOYMENT_FIELDS},
-        valid_for=datetime.timedelta(days=30),
-    )
-    token = sign_consent(artefact, Ed25519PrivateKey.generate())
-    return client.sign(_body(stack, client, subject=nik, consent=token))
+    return _under_consent(stack, client, {"key": Ed25519PrivateKey.generate(), "register": False})
 
 
 def _consent_garbage(stack: Stack, client: HubClient) -> exchange_pb2.QueryRequest:
@@ -468,25 +469,14 @@ def _consent_expired(stack: Stack, client: HubClient) -> exchange_pb2.QueryReque
 
 def _consent_not_granted(stack: Stack, client: HubClient) -> exchange_pb2.QueryRequest:
     # Signed by the consent manager all right, but never granted through the hub.
-    nik = _nik(stack)
-    token, _ = stack.consent(nik, register=False)
-    return client.sign(_body(stack, client, subject=nik, consent=token))
+    return _under_consent(stack, client, {"register": False})
 
 
 def _consent_not_the_granted_artefact(stack: Stack, client: HubClient) -> exchange_pb2.QueryRequest:
     # A second artefact under a granted one's id, signed by the portal, wider in fields.
     nik = _nik(stack)
     _, consent_id = stack.consent(nik, fields=("employment_status",))
-    artefact = grant(
-        issuer=CONSENT_MANAGER_ID,
-        subject=nik,
-        grantee=ELIGIBILITY_ID,
-        purpose=PURPOSE,
-        services={EMPLOYMENT_SERVICE: EMPLOYMENT_FIELDS},
-        valid_for=datetime.timedelta(days=30),
-        consent_id=consent_id,
-    )
-    token = sign_consent(artefact, stack.consent_key)
+    token, _ = stack.consent(nik, consent_id=consent_id, register=False)
     return client.sign(_body(stack, client, subject=nik, consent=token))
 
 
@@ -496,43 +486,32 @@ def _consent_other_subject(stack: Stack, client: HubClient) -> exchange_pb2.Quer
 
 
 def _consent_other_grantee(stack: Stack, client: HubClient) -> exchange_pb2.QueryRequest:
-    nik = _nik(stack)
-    token, _ = stack.consent(nik, grantee=OTHER_MEMBER_ID)
-    return client.sign(_body(stack, client, subject=nik, consent=token))
+    return _under_consent(stack, client, {"grantee": OTHER_MEMBER_ID})
 
 
 def _consent_research_query_bansos(stack: Stack, client: HubClient) -> exchange_pb2.QueryRequest:
-    nik = _nik(stack)
-    token, _ = stack.consent(nik, purpose=RESEARCH_PURPOSE)
-    return client.sign(_body(stack, client, subject=nik, consent=token))
+    return _under_consent(stack, client, {"purpose": RESEARCH_PURPOSE})
 
 
 def _consent_bansos_query_research(stack: Stack, client: HubClient) -> exchange_pb2.QueryRequest:
-    nik = _nik(stack)
-    token, _ = stack.consent(nik)
-    return client.sign(_body(stack, client, subject=nik, purpose=RESEARCH_PURPOSE, consent=token))
+    return _under_consent(stack, client, {}, purpose=RESEARCH_PURPOSE)
 
 
 def _consent_other_service(stack: Stack, client: HubClient) -> exchange_pb2.QueryRequest:
-    nik = _nik(stack)
-    token, _ = stack.consent(nik, WAGE_BAND_SERVICE, ("monthly_wage",))
-    return client.sign(_body(stack, client, subject=nik, fields=("monthly_wage",), consent=token))
+    wages = ("monthly_wage",)
+    return _under_consent(
+        stack, client, {"service": WAGE_BAND_SERVICE, "fields": wages}, fields=wages
+    )
 
 
 def _field_not_consented(stack: Stack, client: HubClient) -> exchange_pb2.QueryRequest:
-    nik = _nik(stack)
-    token, _ = stack.consent(nik, fields=("employment_status",))
     fields = ("employment_status", "monthly_wage")
-    return client.sign(_body(stack, client, subject=nik, fields=fields, consent=token))
+    return _under_consent(stack, client, {"fields": ("employment_status",)}, fields=fields)
 
 
 def _field_not_allowed(stack: Stack, client: HubClient) -> exchange_pb2.QueryRequest:
-    nik = _nik(stack)
     fields = ("monthly_wage", "termination_date")
-    token, _ = stack.consent(nik, WAGE_BAND_SERVICE, fields)
-    return client.sign(
-        _body(stack, client, service=WAGE_BAND_SERVICE, subject=nik, fields=fields, consent=token)
-    )
+    return client.sign(_body(stack, client, service=WAGE_BAND_SERVICE, fields=fields))
 
 
 CASES = [
@@ -606,16 +585,7 @@ async def test_client_without_policy_rule_is_refused(stack: Stack) -> None:
     token, _ = stack.consent(nik, grantee=RESEARCH_ID)
     async with stack.client(RESEARCH_ID) as client:
         await expect_refusal(
-            stack,
-            lambda: client.query(
-                service_id=EMPLOYMENT_SERVICE,
-                subject=nik,
-                purpose=PURPOSE,
-                fields=EMPLOYMENT_FIELDS,
-                consent=token,
-            ),
-            DENIED,
-            "NO_POLICY",
+            stack, lambda: employment_query(client, nik, token), DENIED, "NO_POLICY"
         )
 
 
@@ -626,23 +596,13 @@ async def test_revoked_consent_is_refused_on_the_next_query(stack: Stack) -> Non
     nik = _nik(stack)
     token, consent_id = stack.consent(nik)
     async with stack.client() as client, stack.client(CONSENT_MANAGER_ID) as portal:
-        query = dict(
-            service_id=EMPLOYMENT_SERVICE,
-            subject=nik,
-            purpose=PURPOSE,
-            fields=EMPLOYMENT_FIELDS,
-            consent=token,
-        )
-        assert (await client.query(**query)).fields  # type: ignore[arg-type]
+        assert (await employment_query(client, nik, token)).fields
         revoked = await portal.revoke_consent(
             sign_revocation(consent_id, stack.consent_key, issuer=CONSENT_MANAGER_ID)
         )
         assert revoked.consent_id == consent_id
         await expect_refusal(
-            stack,
-            lambda: client.query(**query),  # type: ignore[arg-type]
-            DENIED,
-            "CONSENT_REVOKED",
+            stack, lambda: employment_query(client, nik, token), DENIED, "CONSENT_REVOKED"
         )
 
 
