@@ -104,13 +104,23 @@ def _unsigned_jws(header: dict[str, object], claims: dict[str, object]) -> str:
 
 
 def _signed_bytes(
-    stack: Stack, data: bytes, *, member_id: str = ELIGIBILITY_ID
+    stack: Stack,
+    data: bytes,
+    *,
+    key_of: str = ELIGIBILITY_ID,
+    typ: str = REQUEST_TYPE,
 ) -> exchange_pb2.QueryRequest:
-    """Arbitrary bytes as a request body, correctly signed by ``member_id``."""
+    """Arbitrary bytes as a request body, signed as the eligibility service: correctly, unless
+    with another member's key (``key_of``) or as another type of envelope (``typ``)."""
     signature = sign_envelope(
-        data, _member_key(stack, member_id), issuer=member_id, typ=REQUEST_TYPE, ttl_s=30
+        data, _member_key(stack, key_of), issuer=ELIGIBILITY_ID, typ=typ, ttl_s=30
     )
     return exchange_pb2.QueryRequest(body=data, signature=signature)
+
+
+def _data(stack: Stack, client: HubClient) -> bytes:
+    """A well-formed body's bytes (``_body``), as they are signed."""
+    return _body(stack, client).SerializeToString(deterministic=True)
 
 
 def _body(
@@ -375,12 +385,8 @@ def _client_id_mismatch(stack: Stack, client: HubClient) -> exchange_pb2.QueryRe
 
 
 def _signed_by_another_member(stack: Stack, client: HubClient) -> exchange_pb2.QueryRequest:
-    data = _body(stack, client).SerializeToString(deterministic=True)
     # Another member's key, claiming to be the eligibility service.
-    signature = sign_envelope(
-        data, _member_key(stack, OTHER_MEMBER_ID), issuer=ELIGIBILITY_ID, typ=REQUEST_TYPE
-    )
-    return exchange_pb2.QueryRequest(body=data, signature=signature)
+    return _signed_bytes(stack, _data(stack, client), key_of=OTHER_MEMBER_ID)
 
 
 def _body_altered_after_signing(stack: Stack, client: HubClient) -> exchange_pb2.QueryRequest:
@@ -392,25 +398,21 @@ def _body_altered_after_signing(stack: Stack, client: HubClient) -> exchange_pb2
 
 
 def _alg_none(stack: Stack, client: HubClient) -> exchange_pb2.QueryRequest:
-    data = _body(stack, client).SerializeToString(deterministic=True)
+    data = _data(stack, client)
     token = _unsigned_jws({"alg": "none", "typ": REQUEST_TYPE}, _claims(data)) + "."
     return exchange_pb2.QueryRequest(body=data, signature=token)
 
 
 def _alg_hs256_with_public_key(stack: Stack, client: HubClient) -> exchange_pb2.QueryRequest:
     # The classic confusion attack: HMAC keyed with the caller's (public) certificate.
-    data = _body(stack, client).SerializeToString(deterministic=True)
+    data = _data(stack, client)
     signing_input = _unsigned_jws({"alg": "HS256", "typ": REQUEST_TYPE}, _claims(data))
     mac = hmac.new(stack.member(ELIGIBILITY_ID).cert_pem, signing_input.encode(), hashlib.sha256)
     return exchange_pb2.QueryRequest(body=data, signature=f"{signing_input}.{_b64(mac.digest())}")
 
 
 def _wrong_typ(stack: Stack, client: HubClient) -> exchange_pb2.QueryRequest:
-    data = _body(stack, client).SerializeToString(deterministic=True)
-    signature = sign_envelope(
-        data, _member_key(stack, ELIGIBILITY_ID), issuer=ELIGIBILITY_ID, typ=RESPONSE_TYPE
-    )
-    return exchange_pb2.QueryRequest(body=data, signature=signature)
+    return _signed_bytes(stack, _data(stack, client), typ=RESPONSE_TYPE)
 
 
 def _stale(stack: Stack, client: HubClient) -> exchange_pb2.QueryRequest:
@@ -427,7 +429,7 @@ def _not_a_query_body(stack: Stack, client: HubClient) -> exchange_pb2.QueryRequ
 
 
 def _unknown_field(stack: Stack, client: HubClient) -> exchange_pb2.QueryRequest:
-    data = _body(stack, client).SerializeToString(deterministic=True)
+    data = _data(stack, client)
     return _signed_bytes(stack, _append_unknown_field(data))
 
 
