@@ -28,7 +28,7 @@ from hub.provisioning import MemberFiles, enrol
 from hub.store import open_store
 from hub.store.base import HubStore
 from jembatan.audit.record import AuditRecord
-from jembatan.client import AdminClient, HubClient, QueryAnswer
+from jembatan.client import AdminClient, HubClient, QueryAnswer, QueryRefused
 from jembatan.keys import load_ed25519_public_pem
 from jembatan.v1 import consent_pb2, consent_pb2_grpc, exchange_pb2
 from policies import DEFAULT_DIRECTORY
@@ -212,6 +212,16 @@ class Stack:
                 for index, _, record in registry.entries()
                 if index >= since
             ]
+
+    def refused_once(
+        self, before: int, refusal: QueryRefused, status: grpc.StatusCode, reason: str
+    ) -> AuditRecord:
+        """The caller was told ``refusal`` = (status, reason), and the log holds exactly one
+        record since ``before``, REFUSED for that reason: that record, for further checks."""
+        assert (refusal.status, refusal.reason) == (status, reason), refusal
+        (record,) = self.records(before)
+        assert (record.decision, record.reason) == ("REFUSED", reason)
+        return record
 
     @contextlib.contextmanager
     def audit_broken(self) -> Iterator[None]:
