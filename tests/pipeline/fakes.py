@@ -270,6 +270,18 @@ def identified(
     )
 
 
+def authorized_query(released: Sequence[str] = FIELDS) -> Exchange:
+    """The everyday query as authorize leaves it: routed, and decided by ``policy_set()``
+    to release ``released``."""
+    body = query_body()
+    return exchange(
+        signed_request(body),
+        body=body,
+        route=employment_route(),
+        decision=policy_set().decide(CLIENT_ID, PURPOSE, SERVICE_ID, list(released)),
+    )
+
+
 async def refusal(stage: Stage, x: Exchange) -> str:
     """The reason ``stage`` refuses ``x`` with (the test fails if it passes)."""
     with pytest.raises(Refusal) as info:
