@@ -45,7 +45,6 @@ from jembatan.v1 import exchange_pb2, exchange_pb2_grpc
 from tests.stack import (
     ELIGIBILITY_ID,
     EMPLOYMENT_FIELDS,
-    PURPOSE,
     Stack,
     employment_body,
     employment_query,
@@ -126,18 +125,17 @@ def _data(stack: Stack, client: HubClient) -> bytes:
 def _body(
     stack: Stack,
     client: HubClient,
-    *,
-    service: str = EMPLOYMENT_SERVICE,
     subject: str | None = None,
-    purpose: str = PURPOSE,
-    fields: tuple[str, ...] = EMPLOYMENT_FIELDS,
     consent: str | None = None,
+    **changes: Any,
 ) -> exchange_pb2.QueryBody:
-    """A well-formed body; by default a consented employment query for the employed NIK."""
+    """A well-formed body (``employment_body``, but for ``changes``); by default about the
+    employed NIK, under a consent granted for the body's own service and fields."""
     subject = _nik(stack) if subject is None else subject
+    fields = changes.pop("fields", EMPLOYMENT_FIELDS)
     if consent is None:
-        consent, _ = stack.consent(subject, service, fields)
-    return employment_body(client, subject, consent, fields, service_id=service, purpose=purpose)
+        consent, _ = stack.consent(subject, changes.get("service_id", EMPLOYMENT_SERVICE), fields)
+    return employment_body(client, subject, consent, fields, **changes)
 
 
 def _under_consent(
@@ -448,7 +446,7 @@ def _invalid_subject(stack: Stack, client: HubClient) -> exchange_pb2.QueryReque
 
 
 def _unknown_service(stack: Stack, client: HubClient) -> exchange_pb2.QueryRequest:
-    return client.sign(_body(stack, client, service=UNKNOWN_SERVICE))
+    return client.sign(_body(stack, client, service_id=UNKNOWN_SERVICE))
 
 
 def _consent_missing(stack: Stack, client: HubClient) -> exchange_pb2.QueryRequest:
@@ -513,7 +511,7 @@ def _field_not_consented(stack: Stack, client: HubClient) -> exchange_pb2.QueryR
 
 def _field_not_allowed(stack: Stack, client: HubClient) -> exchange_pb2.QueryRequest:
     fields = ("monthly_wage", "termination_date")
-    return client.sign(_body(stack, client, service=WAGE_BAND_SERVICE, fields=fields))
+    return client.sign(_body(stack, client, service_id=WAGE_BAND_SERVICE, fields=fields))
 
 
 CASES = [
