@@ -42,6 +42,7 @@ from jembatan.keys import (
     serial_text,
 )
 from jembatan.v1 import exchange_pb2, exchange_pb2_grpc
+from tests.pipeline.fakes import with_unknown_field
 from tests.stack import (
     ELIGIBILITY_ID,
     EMPLOYMENT_FIELDS,
@@ -146,18 +147,6 @@ def _under_consent(
     nik = _nik(stack)
     token, _ = stack.consent(nik, **granted)
     return client.sign(_body(stack, client, subject=nik, consent=token, **body))
-
-
-def _append_unknown_field(data: bytes) -> bytes:
-    """Field 99, wire type 2 (length-delimited), value b"x": a tag QueryBody does not define."""
-    key = (99 << 3) | 2
-    varint = bytearray()
-    while True:
-        byte, key = key & 0x7F, key >> 7
-        varint.append(byte | (0x80 if key else 0))
-        if not key:
-            break
-    return data + bytes(varint) + b"\x01x"
 
 
 def _assert_no_value_leaks(stack: Stack, refused: QueryRefused) -> None:
@@ -428,7 +417,7 @@ def _not_a_query_body(stack: Stack, client: HubClient) -> exchange_pb2.QueryRequ
 
 def _unknown_field(stack: Stack, client: HubClient) -> exchange_pb2.QueryRequest:
     data = _data(stack, client)
-    return _signed_bytes(stack, _append_unknown_field(data))
+    return _signed_bytes(stack, with_unknown_field(data))
 
 
 def _empty_fields(stack: Stack, client: HubClient) -> exchange_pb2.QueryRequest:
