@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, TypedDict, Unpack
 
 import grpc
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -28,9 +28,9 @@ from hub.provisioning import MemberFiles, enrol
 from hub.store import open_store
 from hub.store.base import HubStore
 from jembatan.audit.record import AuditRecord
-from jembatan.client import AdminClient, HubClient, QueryAnswer
+from jembatan.client import AdminClient, HubClient, QueryAnswer, QueryRefused
 from jembatan.keys import load_ed25519_public_pem
-from jembatan.v1 import consent_pb2, consent_pb2_grpc
+from jembatan.v1 import consent_pb2, consent_pb2_grpc, exchange_pb2
 from policies import DEFAULT_DIRECTORY
 
 ELIGIBILITY_ID = "ID/GOV/KEMENSOS/eligibility"
@@ -143,10 +143,14 @@ class Stack:
         valid_for: datetime.timedelta = datetime.timedelta(days=30),
         now: datetime.datetime | None = None,
         services: Mapping[str, Sequence[str]] | None = None,
+        consent_id: str | None = None,
+        key: Ed25519PrivateKey | None = None,
         register: bool = True,
     ) -> tuple[str, str]:
         """(signed artefact, consent id), granted through the hub by the consent manager
-        unless ``register`` is False; ``services`` covers several services at once."""
+        unless ``register`` is False; ``services`` covers several services at once. An
+        artefact under a ``consent_id`` of the test's choosing, or signed with another
+        ``key`` than the consent manager's, is one the hub should not take."""
         artefact = grant(
             issuer=CONSENT_MANAGER_ID,
             subject=subject,
@@ -155,8 +159,9 @@ class Stack:
             services=services or {service: fields},
             valid_for=valid_for,
             now=now,
+            consent_id=consent_id,
         )
-        token = sign_consent(artefact, self.consent_key)
+        token = sign_consent(artefact, key or self.consent_key)
         if register:
             self.register(token)
         return token, artefact.consent_id
@@ -207,6 +212,16 @@ class Stack:
                 for index, _, record in registry.entries()
                 if index >= since
             ]
+
+    def refused_once(
+        self, before: int, refusal: QueryRefused, status: grpc.StatusCode, reason: str
+    ) -> AuditRecord:
+        """The caller was told ``refusal`` = (status, reason), and the log holds exactly one
+        record since ``before``, REFUSED for that reason: that record, for further checks."""
+        assert (refusal.status, refusal.reason) == (status, reason), refusal
+        (record,) = self.records(before)
+        assert (record.decision, record.reason) == ("REFUSED", reason)
+        return record
 
     @contextlib.contextmanager
     def audit_broken(self) -> Iterator[None]:
@@ -280,14 +295,43 @@ def _policies_with_fixtures(directory: Path) -> Path:
     return directory
 
 
-async def employment_query(
-    client: HubClient, subject: str, consent: str, fields: Sequence[str] = EMPLOYMENT_FIELDS
-) -> QueryAnswer:
-    """The everyday query: BPJSTK employment fields for one applicant, for bansos."""
-    return await client.query(
-        service_id=EMPLOYMENT_SERVICE,
+class QueryChanges(TypedDict, total=False):
+    """What a test may change of the everyday query."""
+
+    service_id: str
+    purpose: str
+    legal_basis: exchange_pb2.LegalBasis | None
+    request_id: str | None
+
+
+def employment_body(
+    client: HubClient,
+    subject: str,
+    consent: str = "",
+    fields: Sequence[str] = EMPLOYMENT_FIELDS,
+    **changes: Unpack[QueryChanges],
+) -> exchange_pb2.QueryBody:
+    """The everyday query's body: BPJSTK employment fields for one applicant, for bansos
+    (but for ``changes``)."""
+    return client.body(
+        service_id=changes.get("service_id", EMPLOYMENT_SERVICE),
         subject=subject,
-        purpose=PURPOSE,
+        purpose=changes.get("purpose", PURPOSE),
         fields=fields,
         consent=consent,
+        legal_basis=changes.get("legal_basis"),
+        request_id=changes.get("request_id"),
+    )
+
+
+async def employment_query(
+    client: HubClient,
+    subject: str,
+    consent: str,
+    fields: Sequence[str] = EMPLOYMENT_FIELDS,
+    **changes: Unpack[QueryChanges],
+) -> QueryAnswer:
+    """The everyday query (``employment_body``), signed and sent."""
+    return await client.send(
+        client.sign(employment_body(client, subject, consent, fields, **changes))
     )

@@ -182,6 +182,11 @@ def flip(data: bytes, bit: int) -> bytes:
     return bytes(out)
 
 
+def flip_in(proof: Sequence[bytes], i: int, bit: int) -> list[bytes]:
+    """``proof`` with one bit of its ``i``-th hash flipped."""
+    return [*proof[:i], flip(proof[i], bit), *proof[i + 1 :]]
+
+
 def refused_inclusion(
     index: int, size: int, leaf_hash: bytes, proof: Sequence[bytes], root: bytes
 ) -> bool:
@@ -255,10 +260,7 @@ def test_corrupted_inclusion_vectors_are_refused(index: int, size: int, proof: l
         (index, size, leaf, [b"", *proof], root),
         (index, size, leaf, [root, *proof], root),
         (index, size, leaf, proof[:-1], root),
-        *(
-            (index, size, leaf, [*proof[:i], flip(p, 3), *proof[i + 1 :]], root)
-            for i, p in enumerate(proof)
-        ),
+        *((index, size, leaf, flip_in(proof, i, 3), root) for i in range(len(proof))),
     ]
     if len(proof) > 1:
         probes.append((index, size, leaf, [proof[0], SOME_HASH, *proof[1:]], root))
@@ -288,10 +290,7 @@ def test_corrupted_consistency_vectors_are_refused(old: int, new: int, proof: li
         (old, new, r1, r2, [r2, *proof]),
         (old, new, r1, r2, [proof[0], *proof]),
         (old, new, r1, r2, proof[:-1]),
-        *(
-            (old, new, r1, r2, [*proof[:i], flip(p, 4), *proof[i + 1 :]])
-            for i, p in enumerate(proof)
-        ),
+        *((old, new, r1, r2, flip_in(proof, i, 4)) for i in range(len(proof))),
     ]
     accepted = [p for p in probes if not refused_consistency(*p)]
     assert accepted == []
@@ -379,15 +378,16 @@ def test_list_builders_refuse_impossible_requests() -> None:
 # --- against the naive implementation ---------------------------------------------------------
 
 
-def data_of(n: int) -> list[bytes]:
-    # Distinct leaves, so no tamper can land on an equal leaf by accident.
-    return [f"record {i}".encode() for i in range(n)]
+def data_of(n: int) -> tuple[list[bytes], list[bytes]]:
+    """``n`` leaves and their hashes; distinct leaves, so no tamper can land on an equal
+    leaf by accident."""
+    data = [f"record {i}".encode() for i in range(n)]
+    return data, [hash_leaf(d) for d in data]
 
 
 def test_every_proof_of_small_trees_matches_the_naive_rfc_text() -> None:
     for n in range(1, 34):
-        data = data_of(n)
-        hashes = [hash_leaf(d) for d in data]
+        data, hashes = data_of(n)
         roots = [naive_mth(data[:size]) for size in range(n + 1)]
         assert root_of(hashes) == roots[n]
         for i in range(n):
@@ -406,27 +406,28 @@ def tree_and_index(draw: st.DrawFn) -> tuple[int, int]:
     return size, draw(st.integers(0, size - 1))
 
 
+# How a random test tampers: a bit of a hash, a bit of a number, and which hash of a proof.
+TAMPERS = {
+    "hash_bit": st.integers(0, 255),
+    "number_bit": st.integers(0, 9),
+    "which": st.integers(0, 10_000),
+}
+
+
 @settings(max_examples=60, deadline=None)
-@given(
-    case=tree_and_index(),
-    hash_bit=st.integers(0, 255),
-    number_bit=st.integers(0, 9),
-    which=st.integers(0, 10_000),
-)
+@given(case=tree_and_index(), **TAMPERS)
 def test_random_inclusion_proofs_verify_and_every_single_bit_tamper_is_refused(
     case: tuple[int, int], hash_bit: int, number_bit: int, which: int
 ) -> None:
     size, index = case
-    data = data_of(size + 1024)  # room for sizes tampered upwards
-    hashes = [hash_leaf(d) for d in data]
+    data, hashes = data_of(size + 1024)  # room for sizes tampered upwards
     root = naive_mth(data[:size])
     proof = inclusion_proof(index, size, hashes)
     assert proof == naive_path(index, data[:size])
     verify_inclusion(index, size, hashes[index], proof, root)
 
     if proof:
-        i = which % len(proof)
-        tampered = [*proof[:i], flip(proof[i], hash_bit), *proof[i + 1 :]]
+        tampered = flip_in(proof, which % len(proof), hash_bit)
         assert refused_inclusion(index, size, hashes[index], tampered, root)
     assert refused_inclusion(index, size, flip(hashes[index], hash_bit), proof, root)
     assert refused_inclusion(index, size, hashes[index], proof, flip(root, hash_bit))
@@ -444,18 +445,12 @@ def two_sizes(draw: st.DrawFn) -> tuple[int, int]:
 
 
 @settings(max_examples=60, deadline=None)
-@given(
-    sizes=two_sizes(),
-    hash_bit=st.integers(0, 255),
-    number_bit=st.integers(0, 9),
-    which=st.integers(0, 10_000),
-)
+@given(sizes=two_sizes(), **TAMPERS)
 def test_random_consistency_proofs_verify_and_every_single_bit_tamper_is_refused(
     sizes: tuple[int, int], hash_bit: int, number_bit: int, which: int
 ) -> None:
     old, new = sizes
-    data = data_of(new + 1024)  # room for sizes tampered upwards
-    hashes = [hash_leaf(d) for d in data]
+    data, hashes = data_of(new + 1024)  # room for sizes tampered upwards
     old_root, new_root = root_of(hashes[:old]), root_of(hashes[:new])
     assert new_root == naive_mth(data[:new])
     proof = consistency_proof(old, new, hashes)
@@ -463,8 +458,7 @@ def test_random_consistency_proofs_verify_and_every_single_bit_tamper_is_refused
     verify_consistency(old, new, old_root, new_root, proof)
 
     if proof:
-        i = which % len(proof)
-        tampered = [*proof[:i], flip(proof[i], hash_bit), *proof[i + 1 :]]
+        tampered = flip_in(proof, which % len(proof), hash_bit)
         assert refused_consistency(old, new, old_root, new_root, tampered)
     assert refused_consistency(old, new, flip(old_root, hash_bit), new_root, proof)
     assert refused_consistency(old, new, old_root, flip(new_root, hash_bit), proof)

@@ -126,6 +126,10 @@ def _exchange() -> Exchange:
     return Exchange(raw=b"signed request", peer=Peer(b"pem"), received_at=AT)
 
 
+# The two outcomes a record names, each with its answer's status.
+RELEASED = {"decision": "RELEASED", "status": "OK"}
+DENIED = {"decision": "REFUSED", "status": "PERMISSION_DENIED"}
+# What every record of a query through ``_pipeline`` says.
 QUERY = {
     "client_certificate": "1a2b",
     "client_id": CLIENT,
@@ -161,15 +165,14 @@ async def test_a_release_through_the_pipeline(monkeypatch: pytest.MonkeyPatch) -
     assert [e.record_json for e in log.entries] == [
         _expected(
             **QUERY,
+            **RELEASED,
             consent_id="c-42",
-            decision="RELEASED",
             fields_dropped=["extra"],
             fields_released=[{"name": "employment_status", "treatment": "raw"}],
             legal_basis="consent",
             policy_version="p-3",
             response_digest=digest,
             stage="release",
-            status="OK",
         )
     ]
     assert log.entries[0].consent_id == "c-42"
@@ -194,15 +197,14 @@ async def test_a_break_glass_refusal_in_the_pipeline() -> None:
     assert [e.record_json for e in log.entries] == [
         _expected(
             **QUERY,
+            **DENIED,
             break_glass=True,
-            decision="REFUSED",
             justification="disaster relief, flood in Bekasi",
             legal_basis="legal-obligation",
             legal_reference="UU 24/2011 art. 15",
             policy_version="p-3",
             reason="APPROVAL_REQUIRED",
             stage="approve",
-            status="PERMISSION_DENIED",
         )
     ]
 
@@ -248,6 +250,10 @@ class Identify:
         pass
 
 
+# What every record of a call outside the pipeline, made by a ``_recorder``, says.
+CALL = {"client_certificate": "c0ffee", "stage": "call"}
+
+
 def _recorder(log: Log, member_id: str, *roles: str) -> CallRecorder:
     key = ec.generate_private_key(ec.SECP256R1()).public_key()
     member = PeerMember(member_id, "c0ffee", key, frozenset(roles))
@@ -265,9 +271,9 @@ async def test_an_officers_call_answered_outside_the_pipeline() -> None:
     assert await calls.answer(context, call, response) is response
     assert [e.record_json for e in log.entries] == [
         _expected(
-            client_certificate="c0ffee",
+            **CALL,
+            **RELEASED,
             client_id="ID/GOV/HUB/console",
-            decision="RELEASED",
             # In field-number order, as the request's serialised form has them.
             fields_requested=["decision", "subject", "limit"],
             on_behalf_of="Siti Rahma",
@@ -276,8 +282,6 @@ async def test_an_officers_call_answered_outside_the_pipeline() -> None:
             request_digest=PSEUDONYMS.digest(request.SerializeToString(deterministic=True)),
             response_digest=PSEUDONYMS.digest(response.SerializeToString(deterministic=True)),
             service_id="jembatan.v1.Audit/Search",
-            stage="call",
-            status="OK",
             subject=NIK_PSEUDONYM,
         )
     ]
@@ -296,16 +300,14 @@ async def test_a_consent_call_refused_outside_the_pipeline() -> None:
     )
     assert [e.record_json for e in log.entries] == [
         _expected(
-            client_certificate="c0ffee",
+            **CALL,
+            **DENIED,
             client_id=CLIENT,
-            decision="REFUSED",
             fields_requested=["request_id", "artefact"],
             purpose="consent",
             reason="NOT_CONSENT_MANAGER",
             request_digest="07cf6a6309c13541833a6823e17e9795af1fc1d6156d45519db63ffaf0fe2232",
             service_id="jembatan.v1.ConsentRegistry/Grant",
-            stage="call",
-            status="PERMISSION_DENIED",
         )
     ]
 
@@ -323,15 +325,13 @@ async def test_a_citizens_view_recorded_about_the_citizen_once_known() -> None:
     await calls.answer(context, calls.about(call, NIK), response)
     assert [e.record_json for e in log.entries] == [
         _expected(
-            client_certificate="c0ffee",
+            **CALL,
+            **RELEASED,
             client_id=CONSENT_MANAGER_ID,
-            decision="RELEASED",
             fields_requested=["subject_token"],
             purpose="citizen-access",
             request_digest=PSEUDONYMS.digest(request.SerializeToString(deterministic=True)),
             service_id="jembatan.v1.Audit/CitizenAccesses",
-            stage="call",
-            status="OK",
             subject=NIK_PSEUDONYM,
         )
     ]
@@ -352,16 +352,14 @@ async def test_an_admin_call_refused_for_its_role_keeps_the_name_the_console_vou
     )
     assert [e.record_json for e in log.entries] == [
         _expected(
-            client_certificate="c0ffee",
+            **CALL,
+            **DENIED,
             client_id="ID/GOV/HUB/console",
-            decision="REFUSED",
             on_behalf_of="Siti Rahma",
             purpose="administration",
             reason="ROLE_REQUIRED",
             request_digest=PSEUDONYMS.digest(b""),
             service_id="jembatan.v1.Admin/ListEnrolments",
-            stage="call",
-            status="PERMISSION_DENIED",
         )
     ]
 
@@ -375,16 +373,14 @@ async def test_a_name_from_a_caller_that_may_not_vouch_is_refused_and_not_kept()
         await calls.caller_for(context, "GetEnrolment", request)
     assert [e.record_json for e in log.entries] == [
         _expected(
-            client_certificate="c0ffee",
+            **CALL,
+            **DENIED,
             client_id=CLIENT,
-            decision="REFUSED",
             fields_requested=["request_id"],
             purpose="administration",
             reason="ROLE_REQUIRED",
             request_digest=PSEUDONYMS.digest(request.SerializeToString(deterministic=True)),
             service_id="jembatan.v1.Admin/GetEnrolment",
-            stage="call",
-            status="PERMISSION_DENIED",
         )
     ]
 

@@ -24,7 +24,7 @@ from hub.dev.processes import start_jembatan
 from hub.home import CONSENT_MANAGER_ID
 from jembatan.client import QueryRefused
 from jembatan.v1 import audit_pb2, audit_pb2_grpc, exchange_pb2
-from tests.stack import EMPLOYMENT_SERVICE, Stack, employment_query
+from tests.stack import Stack, employment_body, employment_query
 
 SUPERVISOR = "ID/GOV/KEMENSOS/supervisor"
 LAW = "UU 24/2007 tentang Penanggulangan Bencana, Pasal 48"
@@ -54,12 +54,9 @@ async def _exchanges(stack: Stack) -> None:
         await employment_query(client, nik, token)
         with pytest.raises(QueryRefused, match="CONSENT_MISSING"):  # logged all the same
             await employment_query(client, nik, "")
-        body = client.body(
-            service_id=EMPLOYMENT_SERVICE,
-            subject=nik,
-            purpose="bansos-emergency",
-            fields=["employment_status"],
-            legal_basis=exchange_pb2.LegalBasis(reference=LAW, justification=JUSTIFICATION),
+        basis = exchange_pb2.LegalBasis(reference=LAW, justification=JUSTIFICATION)
+        body = employment_body(
+            client, nik, fields=["employment_status"], purpose="bansos-emergency", legal_basis=basis
         )
         await client.send(supervisor.approve(client.sign(body)))
 

@@ -39,16 +39,10 @@ async def test_undecodable_request_is_refused_and_hub_keeps_serving(
 ) -> None:
     before = stack.log_size()
     refusal = refusal_of(await _refused(stack, raw))
-    assert (refusal.status, refusal.reason) == (
-        grpc.StatusCode.INVALID_ARGUMENT,
-        "MALFORMED_REQUEST",
+    record = stack.refused_once(
+        before, refusal, grpc.StatusCode.INVALID_ARGUMENT, "MALFORMED_REQUEST"
     )
-    (record,) = stack.records(before)
-    assert (record.decision, record.reason, record.stage) == (
-        "REFUSED",
-        "MALFORMED_REQUEST",
-        "decode",
-    )
+    assert record.stage == "decode"
     await _still_serves(stack)
 
 
@@ -63,16 +57,9 @@ async def test_unsigned_garbage_body_is_refused_before_parsing(stack: Stack) -> 
     """Bytes nobody signed are refused as a bad signature, whatever they contain."""
     before = stack.log_size()
     request = exchange_pb2.QueryRequest(body=b"\x01\x02\x03", signature="not-a-jws")
-    error = await _refused(stack, request.SerializeToString())
-    refusal = refusal_of(error)
-    assert (refusal.status, refusal.reason) == (
-        grpc.StatusCode.UNAUTHENTICATED,
-        "SIGNATURE_INVALID",
+    refusal = refusal_of(await _refused(stack, request.SerializeToString()))
+    record = stack.refused_once(
+        before, refusal, grpc.StatusCode.UNAUTHENTICATED, "SIGNATURE_INVALID"
     )
-    (record,) = stack.records(before)
-    assert (record.decision, record.reason, record.stage) == (
-        "REFUSED",
-        "SIGNATURE_INVALID",
-        "authenticate",
-    )
+    assert record.stage == "authenticate"
     await _still_serves(stack)

@@ -33,6 +33,7 @@ DINSOS_ID = "ID/GOV/DINSOS/welfare"
 HONEST = f"{DINSOS_ID}/honest"
 DISCOVERED = f"{DINSOS_ID}/honest-discovery"
 PURPOSE = "bansos-eligibility"
+DENIED = grpc.StatusCode.PERMISSION_DENIED
 CATALOGUE = (
     FieldSpec("employment_status", "text", "status of employment", "personal"),
     FieldSpec("monthly_wage", "integer", "reported monthly wage", "sensitive"),
@@ -74,6 +75,24 @@ async def _refused(call: Awaitable[object]) -> QueryRefused:
 def _last_record_of(stack: Stack, client_id: str, method: str) -> tuple[str, str, str]:
     record = [r for r in stack.records() if r.client_id == client_id and r.service_id == method][-1]
     return record.decision, record.reason, record.purpose
+
+
+def _assert_refused(
+    stack: Stack,
+    refused: QueryRefused,
+    status: grpc.StatusCode,
+    reason: str,
+    client_id: str,
+    method: str,
+) -> None:
+    """``client_id``'s call of the Admin ``method`` was refused (status, reason), and its
+    last record of that method says so."""
+    assert (refused.status, refused.reason) == (status, reason), refused
+    assert _last_record_of(stack, client_id, f"jembatan.v1.Admin/{method}") == (
+        "REFUSED",
+        reason,
+        "administration",
+    )
 
 
 async def _enrolled(stack: Stack, member_id: str) -> tuple[bytes, bytes]:
@@ -146,13 +165,8 @@ async def test_a_member_without_the_administrator_role_cannot_approve(stack: Sta
         submitted = await kemensos.submit_enrolment(csr_pem, "ID/GOV/KEMENSOS/self-approved")
         refused = await _refused(kemensos.approve_enrolment(submitted.request_id))
         still = await kemensos.enrolment(submitted.request_id)
-    assert (refused.status, refused.reason) == (grpc.StatusCode.PERMISSION_DENIED, "ROLE_REQUIRED")
+    _assert_refused(stack, refused, DENIED, "ROLE_REQUIRED", ELIGIBILITY_ID, "ApproveEnrolment")
     assert still.state == admin_pb2.REQUEST_PENDING and not still.certificate_pem
-    assert _last_record_of(stack, ELIGIBILITY_ID, "jembatan.v1.Admin/ApproveEnrolment") == (
-        "REFUSED",
-        "ROLE_REQUIRED",
-        "administration",
-    )
 
 
 async def test_a_member_cannot_enrol_for_another_organisation(stack: Stack) -> None:
@@ -160,16 +174,10 @@ async def test_a_member_cannot_enrol_for_another_organisation(stack: Stack) -> N
     async with stack.admin(ELIGIBILITY_ID) as kemensos, stack.admin() as admin:
         refused = await _refused(kemensos.submit_enrolment(csr_pem, "ID/GOV/BPJSTK/takeover"))
         queued = await admin.enrolments()
-    assert (refused.status, refused.reason) == (
-        grpc.StatusCode.PERMISSION_DENIED,
-        "ORGANISATION_MISMATCH",
+    _assert_refused(
+        stack, refused, DENIED, "ORGANISATION_MISMATCH", ELIGIBILITY_ID, "SubmitEnrolment"
     )
     assert "ID/GOV/BPJSTK/takeover" not in {e.member_id for e in queued}
-    assert _last_record_of(stack, ELIGIBILITY_ID, "jembatan.v1.Admin/SubmitEnrolment") == (
-        "REFUSED",
-        "ORGANISATION_MISMATCH",
-        "administration",
-    )
 
 
 KEMENSOS_ADMINISTRATOR = "ID/GOV/KEMENSOS/admin-desk"
@@ -191,16 +199,8 @@ async def test_a_member_cannot_enrol_a_reserved_identity(stack: Stack, case: str
     async with stack.admin(submitter) as member, stack.admin() as admin:
         refused = await _refused(member.submit_enrolment(csr_pem, member_id))
         queued = await admin.enrolments("pending")
-    assert (refused.status, refused.reason) == (
-        grpc.StatusCode.PERMISSION_DENIED,
-        "MEMBER_RESERVED",
-    )
+    _assert_refused(stack, refused, DENIED, "MEMBER_RESERVED", submitter, "SubmitEnrolment")
     assert member_id not in {e.member_id for e in queued}
-    assert _last_record_of(stack, submitter, "jembatan.v1.Admin/SubmitEnrolment") == (
-        "REFUSED",
-        "MEMBER_RESERVED",
-        "administration",
-    )
 
 
 async def test_a_member_cannot_enrol_an_existing_member_but_may_add_a_key_of_its_own(
@@ -244,14 +244,7 @@ async def test_a_member_cannot_ask_for_a_role_it_may_not_grant(stack: Stack, rol
     _, csr_pem = _csr(member_id)
     async with stack.admin(ELIGIBILITY_ID) as kemensos:
         refused = await _refused(kemensos.submit_enrolment(csr_pem, member_id, [role]))
-    assert (refused.status, refused.reason) == (
-        grpc.StatusCode.PERMISSION_DENIED,
-        "ROLE_NOT_GRANTABLE",
-    )
-    assert _last_record_of(stack, ELIGIBILITY_ID, "jembatan.v1.Admin/SubmitEnrolment")[:2] == (
-        "REFUSED",
-        "ROLE_NOT_GRANTABLE",
-    )
+    _assert_refused(stack, refused, DENIED, "ROLE_NOT_GRANTABLE", ELIGIBILITY_ID, "SubmitEnrolment")
 
 
 async def test_an_administrator_may_enrol_anyone_with_a_role(stack: Stack) -> None:
@@ -320,12 +313,10 @@ async def test_renewal_gives_a_new_certificate_at_once_for_the_default_validity_
     days = load_cert_pem(new_cert).not_valid_after_utc - datetime.datetime.now(datetime.UTC)
     assert datetime.timedelta(days=364) < days <= datetime.timedelta(days=365)
     # One successor each: a second renewal from the same certificate is refused.
-    assert (again.status, again.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "ALREADY_DECIDED")
-    assert "already renewed" in again.message
-    assert _last_record_of(stack, RENEWAL_ID, "jembatan.v1.Admin/Renew")[:2] == (
-        "REFUSED",
-        "ALREADY_DECIDED",
+    _assert_refused(
+        stack, again, grpc.StatusCode.FAILED_PRECONDITION, "ALREADY_DECIDED", RENEWAL_ID, "Renew"
     )
+    assert "already renewed" in again.message
     with stack.registry() as registry:
         chain = {c.serial: c.renewed_from for c in registry.member_certificates(RENEWAL_ID)}
     assert chain == {_serial(old_cert): None, _serial(new_cert): _serial(old_cert)}
@@ -352,13 +343,8 @@ async def test_a_member_may_not_choose_the_validity_of_its_renewal(stack: Stack)
                 admin_pb2.RenewRequest(csr_pem=_csr(member_id)[1], valid_days=825)
             )
     refused = refusal_of(error.value)
-    assert (refused.status, refused.reason) == (
-        grpc.StatusCode.INVALID_ARGUMENT,
-        "MALFORMED_REQUEST",
-    )
-    assert _last_record_of(stack, member_id, "jembatan.v1.Admin/Renew")[:2] == (
-        "REFUSED",
-        "MALFORMED_REQUEST",
+    _assert_refused(
+        stack, refused, grpc.StatusCode.INVALID_ARGUMENT, "MALFORMED_REQUEST", member_id, "Renew"
     )
     with stack.registry() as registry:
         assert len(registry.member_certificates(member_id)) == 1
@@ -500,12 +486,8 @@ async def _query_service(stack: Stack, service_id: str) -> QueryAnswer:
     nik = stack.people.employed
     token, _ = stack.consent(nik, service_id, ("employment_status",))
     async with stack.client() as client:
-        return await client.query(
-            service_id=service_id,
-            subject=nik,
-            purpose=PURPOSE,
-            fields=("employment_status",),
-            consent=token,
+        return await employment_query(
+            client, nik, token, ("employment_status",), service_id=service_id
         )
 
 
@@ -569,14 +551,7 @@ async def test_an_agency_cannot_register_another_agencys_service(
         refused = await _refused(
             agency.register_connector(dinsos.address, {EMPLOYMENT_SERVICE: CATALOGUE})
         )
-    assert (refused.status, refused.reason) == (
-        grpc.StatusCode.PERMISSION_DENIED,
-        "ORGANISATION_MISMATCH",
-    )
-    assert _last_record_of(stack, DINSOS_ID, "jembatan.v1.Admin/RegisterConnector")[:2] == (
-        "REFUSED",
-        "ORGANISATION_MISMATCH",
-    )
+    _assert_refused(stack, refused, DENIED, "ORGANISATION_MISMATCH", DINSOS_ID, "RegisterConnector")
     with stack.registry() as registry:
         route = registry.service(EMPLOYMENT_SERVICE)
     assert route is not None and route.agency_id == "ID/GOV/BPJSTK/wages"

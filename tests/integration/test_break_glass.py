@@ -16,7 +16,7 @@ from hub.provisioning import revoke_certificate
 from jembatan.client import HubClient, QueryRefused
 from jembatan.v1 import audit_pb2, exchange_pb2
 from tests.disguises import CONTROL_TEXTS, NIK_DISGUISES, disguised, traces
-from tests.stack import EMPLOYMENT_SERVICE, Stack
+from tests.stack import EMPLOYMENT_SERVICE, Stack, employment_body
 
 EMERGENCY = "bansos-emergency"
 LAW = "UU 24/2007 tentang Penanggulangan Bencana, Pasal 48"
@@ -33,14 +33,7 @@ def _request(
     consent: str = "",
     purpose: str = EMERGENCY,
 ) -> exchange_pb2.QueryRequest:
-    body = client.body(
-        service_id=EMPLOYMENT_SERVICE,
-        subject=subject,
-        purpose=purpose,
-        fields=FIELDS,
-        consent=consent,
-        legal_basis=basis,
-    )
+    body = employment_body(client, subject, consent, FIELDS, purpose=purpose, legal_basis=basis)
     return client.sign(body)
 
 

@@ -20,9 +20,18 @@ from jembatan.client import Applicant, HubClient, refusal_of
 from jembatan.keys import cert_to_pem, generate_key, key_to_pem
 from jembatan.v1 import exchange_pb2
 from tests.rogue_connector import DOWN_SERVICE, flaky_fails, service_id
-from tests.stack import EMPLOYMENT_FIELDS, PURPOSE, Stack
+from tests.stack import EMPLOYMENT_FIELDS, Stack, employment_body
 
 ROGUE_FIELDS = ("employment_status", "monthly_wage")
+
+
+def _legs(
+    client: HubClient, nik: str, consent: str, services: Mapping[str, Sequence[str]]
+) -> tuple[exchange_pb2.QueryBody, ...]:
+    """One leg a service: ``nik``'s fields of it, under ``consent``."""
+    return tuple(
+        employment_body(client, nik, consent, f, service_id=s) for s, f in services.items()
+    )
 
 
 def _applicant(
@@ -33,13 +42,7 @@ def _applicant(
     services: Mapping[str, Sequence[str]],
 ) -> Applicant:
     consent, _ = stack.consent(nik, services=services)
-    return Applicant(
-        applicant_id,
-        tuple(
-            client.body(service_id=s, subject=nik, purpose=PURPOSE, fields=f, consent=consent)
-            for s, f in services.items()
-        ),
-    )
+    return Applicant(applicant_id, _legs(client, nik, consent, services))
 
 
 async def test_fan_out_gives_a_partial_answer_with_each_agency_marked(
@@ -96,23 +99,11 @@ async def test_a_refused_leg_does_not_spoil_the_others(stack: Stack) -> None:
     nik = stack.people.employed
     async with stack.client() as client:
         consent, _ = stack.consent(nik, EMPLOYMENT_SERVICE, ("employment_status",))
-        legs = (
-            client.body(
-                service_id=EMPLOYMENT_SERVICE,
-                subject=nik,
-                purpose=PURPOSE,
-                fields=("employment_status",),
-                consent=consent,
-            ),
-            client.body(
-                service_id=WAGE_BAND_SERVICE,
-                subject=nik,
-                purpose=PURPOSE,
-                fields=("monthly_wage",),
-                consent=consent,
-            ),
-        )
-        answer = await client.fan_out(Applicant("a-2", legs))
+        services = {
+            EMPLOYMENT_SERVICE: ("employment_status",),
+            WAGE_BAND_SERVICE: ("monthly_wage",),
+        }
+        answer = await client.fan_out(Applicant("a-2", _legs(client, nik, consent, services)))
     first, second = answer.legs
     assert first.answer is not None and first.refusal is None
     assert second.answer is None and second.refusal is not None
@@ -139,19 +130,7 @@ async def test_bulk_answers_every_applicant_exactly_once_with_flat_read_ahead(
                 nik = people[i % len(people)]
                 pulled += 1
                 max_ahead = max(max_ahead, pulled - answered)
-                yield Applicant(
-                    f"app-{i}",
-                    tuple(
-                        client.body(
-                            service_id=s,
-                            subject=nik,
-                            purpose=PURPOSE,
-                            fields=f,
-                            consent=consents[nik],
-                        )
-                        for s, f in services.items()
-                    ),
-                )
+                yield Applicant(f"app-{i}", _legs(client, nik, consents[nik], services))
 
         seen: Counter[str] = Counter()
         failed = 0
@@ -183,26 +162,15 @@ async def test_a_bad_fan_out_envelope_is_refused_and_recorded(stack: Stack) -> N
     token, _ = stack.consent(nik, EMPLOYMENT_SERVICE, ("employment_status",))
     before = stack.log_size()
     async with stack.client() as client:
-        leg = client.sign(
-            client.body(
-                service_id=EMPLOYMENT_SERVICE,
-                subject=nik,
-                purpose=PURPOSE,
-                fields=("employment_status",),
-                consent=token,
-            )
-        ).SerializeToString()
-        too_many = exchange_pb2.FanOutRequest(applicant_id="a", legs=[leg] * 17)
+        leg = client.sign(employment_body(client, nik, token, ("employment_status",)))
+        too_many = exchange_pb2.FanOutRequest(applicant_id="a", legs=[leg.SerializeToString()] * 17)
         with pytest.raises(grpc.aio.AioRpcError) as error:
             await client._exchange.FanOut(too_many)
     refusal = refusal_of(error.value)
-    assert (refusal.status.name, refusal.reason) == ("INVALID_ARGUMENT", "MALFORMED_REQUEST")
-    (record,) = stack.records(before)
-    assert (record.decision, record.reason, record.stage) == (
-        "REFUSED",
-        "MALFORMED_REQUEST",
-        "envelope",
+    record = stack.refused_once(
+        before, refusal, grpc.StatusCode.INVALID_ARGUMENT, "MALFORMED_REQUEST"
     )
+    assert record.stage == "envelope"
 
 
 async def test_an_unidentified_caller_learns_nothing_from_a_fan_out(stack: Stack) -> None:

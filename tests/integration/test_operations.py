@@ -26,9 +26,10 @@ from connectors.bpjstk.adapter import EMPLOYMENT_SERVICE
 from hub.home import HUB_MEMBER_ID
 from hub.server import SERVICE_NAMES
 from jembatan.client import QueryRefused
-from tests.stack import ELIGIBILITY_ID, PURPOSE, Stack, employment_query, start_stack
+from tests.stack import ELIGIBILITY_ID, Stack, employment_query, start_stack
 
 BPJSTK_AGENCY = "ID/GOV/BPJSTK/wages"
+NO_SUCH_SERVICE = f"{BPJSTK_AGENCY}/no-such-service"
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 
@@ -90,12 +91,8 @@ async def _workload(stack: Stack, released: int, no_consent: int, unknown: int) 
                 await employment_query(client, people[n % 2], "")
         for _ in range(unknown):
             with pytest.raises(QueryRefused, match="UNKNOWN_SERVICE"):
-                await client.query(
-                    service_id="ID/GOV/BPJSTK/wages/no-such-service",
-                    subject=people[0],
-                    purpose=PURPOSE,
-                    fields=("employment_status",),
-                    consent="",
+                await employment_query(
+                    client, people[0], "", ("employment_status",), service_id=NO_SUCH_SERVICE
                 )
 
 
@@ -199,32 +196,15 @@ async def test_exchange_log_lines_are_json_and_carry_no_personal_data(
     nik = stack.people.recently_terminated
     token, _ = stack.consent(nik)
     async with stack.client() as client:
-        answer = await client.query(
-            service_id=EMPLOYMENT_SERVICE,
-            subject=nik,
-            purpose=PURPOSE,
-            fields=("employment_status", "employer", "monthly_wage"),
-            consent=token,
-            request_id="ops-released-1",
-        )
+        fields = ("employment_status", "employer", "monthly_wage")
+        answer = await employment_query(client, nik, token, fields, request_id="ops-released-1")
         with pytest.raises(QueryRefused):
-            await client.query(
-                service_id=EMPLOYMENT_SERVICE,
-                subject=nik,
-                purpose=PURPOSE,
-                fields=("employment_status",),
-                request_id="ops-refused-1",
+            await employment_query(
+                client, nik, "", ("employment_status",), request_id="ops-refused-1"
             )
         # A refusal whose message quotes what the caller sent (the field it asked for).
         with pytest.raises(QueryRefused) as quoted:
-            await client.query(
-                service_id=EMPLOYMENT_SERVICE,
-                subject=nik,
-                purpose=PURPOSE,
-                fields=(QUOTED_FIELD,),
-                consent=token,
-                request_id="ops-refused-2",
-            )
+            await employment_query(client, nik, token, (QUOTED_FIELD,), request_id="ops-refused-2")
     assert QUOTED_FIELD in quoted.value.message
     lines = await _log_lines(log_path, want={"ops-released-1", "ops-refused-1", "ops-refused-2"})
     for line in lines:

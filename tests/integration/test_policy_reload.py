@@ -85,6 +85,21 @@ async def under_load(
     return outcomes
 
 
+async def reload_under_load(
+    stack: Stack, action: Callable[[list[Outcome]], Awaitable[None]], versions: dict[str, str]
+) -> list[Outcome]:
+    """``under_load``, then the stack stopped; each answer checked consistent with its
+    policy version and audited under it (``versions`` as ``action`` filled them in)."""
+    try:
+        first_index = stack.log_size()
+        outcomes = await under_load(stack, action)
+    finally:
+        stack.hub.stop()
+        stack.sim.stop()
+    check_consistent_and_audited(stack, first_index, outcomes, versions)
+    return outcomes
+
+
 def check_consistent_and_audited(
     stack: Stack, first_index: int, outcomes: list[Outcome], versions: dict[str, str]
 ) -> None:
@@ -161,14 +176,7 @@ async def test_a_changed_file_is_put_in_force_and_a_broken_one_is_refused(
         settled = len(outcomes)
         await until(lambda: len(outcomes) >= settled + 40, "answers after the refusal")
 
-    try:
-        first_index = stack.log_size()
-        outcomes = await under_load(stack, edit)
-    finally:
-        stack.hub.stop()
-        stack.sim.stop()
-
-    check_consistent_and_audited(stack, first_index, outcomes, versions)
+    outcomes = await reload_under_load(stack, edit, versions)
     check_switched_once(outcomes, versions["old"], versions["new"], marks["changed"])
     # The broken draft changed nothing: the last good policy stayed in force.
     assert {o.version for o in outcomes if o.started > marks["refused"]} == {versions["new"]}
@@ -196,12 +204,5 @@ async def test_sighup_reloads_when_polling_is_off(tmp_path: Path) -> None:
         settled = len(outcomes)
         await until(lambda: len(outcomes) >= settled + 40, "answers after the reload")
 
-    try:
-        first_index = stack.log_size()
-        outcomes = await under_load(stack, edit_then_hang_up)
-    finally:
-        stack.hub.stop()
-        stack.sim.stop()
-
-    check_consistent_and_audited(stack, first_index, outcomes, versions)
+    outcomes = await reload_under_load(stack, edit_then_hang_up, versions)
     check_switched_once(outcomes, versions["old"], versions["new"], marks["hangup"])

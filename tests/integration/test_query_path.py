@@ -5,7 +5,7 @@ from __future__ import annotations
 from connectors.bpjstk.adapter import EMPLOYMENT_SERVICE, WAGE_BAND_SERVICE
 from connectors.population import BpjstkRecord
 from jembatan.v1 import registry_pb2
-from tests.stack import EMPLOYMENT_FIELDS, PURPOSE, Stack, employment_query
+from tests.stack import EMPLOYMENT_FIELDS, Stack, employment_query
 
 
 def _record(stack: Stack, nik: str) -> BpjstkRecord:
@@ -50,12 +50,8 @@ async def test_bucketed_release_gives_the_band_not_the_wage(stack: Stack) -> Non
     record = _record(stack, nik)
     token, _ = stack.consent(nik, WAGE_BAND_SERVICE, ("monthly_wage",))
     async with stack.client() as client:
-        answer = await client.query(
-            service_id=WAGE_BAND_SERVICE,
-            subject=nik,
-            purpose=PURPOSE,
-            fields=("monthly_wage",),
-            consent=token,
+        answer = await employment_query(
+            client, nik, token, ("monthly_wage",), service_id=WAGE_BAND_SERVICE
         )
     band = answer.fields["monthly_wage"]
     assert band.treatment == "bucketed"

@@ -13,7 +13,6 @@ import grpc
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from connectors.bpjstk.adapter import EMPLOYMENT_SERVICE
 from hub.pki import CertificateAuthority
 from jembatan.audit.checkpoint import CheckpointError, verifier_key
 from jembatan.audit.merkle import ProofError, verify_consistency
@@ -22,7 +21,7 @@ from jembatan.certs import make_csr
 from jembatan.client import HubClient, QueryAnswer, QueryRefused
 from jembatan.keys import cert_to_pem, generate_key, key_to_pem, load_ed25519_public_pem
 from jembatan.v1 import audit_pb2, audit_pb2_grpc, exchange_pb2
-from tests.stack import Stack, employment_query
+from tests.stack import Stack, employment_body, employment_query
 
 
 def _verifier(stack: Stack) -> str:
@@ -108,15 +107,7 @@ async def test_a_receipt_whose_signature_or_result_was_altered_is_refused(stack:
     nik = stack.people.employed
     token, _ = stack.consent(nik)
     async with stack.client() as client:
-        request = client.sign(
-            client.body(
-                service_id=EMPLOYMENT_SERVICE,
-                subject=nik,
-                purpose="bansos-eligibility",
-                fields=("employment_status",),
-                consent=token,
-            )
-        )
+        request = client.sign(employment_body(client, nik, token, ("employment_status",)))
         response = await client._exchange.Query(request)  # the raw answer, unchecked
         bad_signature = exchange_pb2.QueryResponse()
         bad_signature.CopyFrom(response)
@@ -139,13 +130,8 @@ async def test_the_same_release_twice_leaves_two_unguessable_digests(stack: Stac
     token, _ = stack.consent(nik)
     before = stack.log_size()
     async with stack.client() as client:
-        body = client.body(
-            service_id=EMPLOYMENT_SERVICE,
-            subject=nik,
-            purpose="bansos-eligibility",
-            fields=("employment_status",),
-            consent=token,
-            request_id="same-request",
+        body = employment_body(
+            client, nik, token, ("employment_status",), request_id="same-request"
         )
         responses = [await client._exchange.Query(client.sign(body)) for _ in range(2)]
         answers = [client._answer(response) for response in responses]  # receipts verify

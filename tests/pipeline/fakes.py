@@ -13,6 +13,7 @@ import datetime
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import grpc
 import pytest
@@ -207,30 +208,17 @@ def sign(
 
 
 def signed_request(
-    body: exchange_pb2.QueryBody | bytes,
-    signer: Member = CLIENT,
-    *,
-    typ: str = REQUEST_TYPE,
-    issuer: str | None = None,
-    at: float = NOW,
-    ttl_s: int = 30,
+    body: exchange_pb2.QueryBody | bytes, signer: Member = CLIENT, **signing: Any
 ) -> exchange_pb2.QueryRequest:
+    """``body`` as a member sends it, signed (``signing`` as ``sign`` takes it)."""
     data = body if isinstance(body, bytes) else body.SerializeToString()
-    signature = sign(data, signer, typ=typ, issuer=issuer, at=at, ttl_s=ttl_s)
-    return exchange_pb2.QueryRequest(body=data, signature=signature)
+    return exchange_pb2.QueryRequest(body=data, signature=sign(data, signer, **signing))
 
 
-def approval(
-    body: bytes,
-    approver: Member = APPROVER_MEMBER,
-    *,
-    typ: str = APPROVAL_TYPE,
-    issuer: str | None = None,
-    at: float = NOW,
-    kid: bool = True,
-) -> str:
-    """A second member's approval of a request body (kid names its certificate)."""
-    return sign(body, approver, typ=typ, issuer=issuer, at=at, kid=kid)
+def approval(body: bytes, approver: Member = APPROVER_MEMBER, **signing: Any) -> str:
+    """A second member's approval of a request body: unless ``signing`` (as ``sign`` takes
+    it) says otherwise, an approval envelope whose kid names the approver's certificate."""
+    return sign(body, approver, **{"typ": APPROVAL_TYPE, "kid": True, **signing})
 
 
 def with_unknown_field(data: bytes) -> bytes:
@@ -267,6 +255,18 @@ def identified(
         certificate_serial=member.serial,
         member_key=member.key.public_key(),
         **filled,
+    )
+
+
+def authorized_query(released: Sequence[str] = FIELDS) -> Exchange:
+    """The everyday query as authorize leaves it: routed, and decided by ``policy_set()``
+    to release ``released``."""
+    body = query_body()
+    return exchange(
+        signed_request(body),
+        body=body,
+        route=employment_route(),
+        decision=policy_set().decide(CLIENT_ID, PURPOSE, SERVICE_ID, list(released)),
     )
 
 
@@ -386,16 +386,11 @@ def fetch_result(x: Exchange, fields: Mapping[str, FieldValue], **overrides: obj
 
 
 def agency_response(
-    body: bytes,
-    signer: Member = AGENCY,
-    *,
-    typ: str = RESPONSE_TYPE,
-    issuer: str | None = None,
-    at: float = NOW,
-    kid: bool = False,
+    body: bytes, signer: Member = AGENCY, **signing: Any
 ) -> connector_pb2.FetchResponse:
-    """The connector's signed answer: its body signed by ``signer`` (the agency)."""
-    signature = sign(body, signer, typ=typ, issuer=issuer, at=at, kid=kid)
+    """The connector's signed answer: its body signed by ``signer`` (the agency), in a
+    response envelope unless ``signing`` (as ``sign`` takes it) says otherwise."""
+    signature = sign(body, signer, **{"typ": RESPONSE_TYPE, **signing})
     return connector_pb2.FetchResponse(body=body, signature=signature)
 
 

@@ -8,39 +8,21 @@ import hashlib
 import grpc
 import pytest
 
-from hub.pipeline.exchange import Exchange
 from hub.pipeline.stages import Forward
 from jembatan.v1 import connector_pb2
 from tests.pipeline.fakes import (
     AGENCY_ID,
-    CLIENT_ID,
     ENDPOINT,
     FIELDS,
     NIK,
-    PURPOSE,
     SERVICE_ID,
     FakeConnectors,
-    employment_route,
-    exchange,
-    policy_set,
-    query_body,
+    authorized_query,
     refusal,
-    signed_request,
 )
 
-POLICIES = policy_set()
 DEADLINE_S = 1.5
 ANSWER = connector_pb2.FetchResponse(body=b"signed result", signature="a.b.c")
-
-
-def _query(released: tuple[str, ...] = FIELDS) -> Exchange:
-    body = query_body()
-    return exchange(
-        signed_request(body),
-        body=body,
-        route=employment_route(),
-        decision=POLICIES.decide(CLIENT_ID, PURPOSE, SERVICE_ID, list(released)),
-    )
 
 
 def _forward(
@@ -57,7 +39,7 @@ def _forward(
 async def test_the_route_is_asked_for_the_released_fields_under_the_exchange_digest() -> None:
     connectors = FakeConnectors(answer=lambda request: ANSWER)
     observed: list[tuple[str, float, str]] = []
-    x = _query()
+    x = authorized_query()
     await _forward(connectors, observed)(x)
     assert x.agency_response == ANSWER
     [fetch] = connectors.fetches
@@ -76,14 +58,14 @@ async def test_the_route_is_asked_for_the_released_fields_under_the_exchange_dig
 async def test_only_what_the_decision_releases_is_asked_for() -> None:
     # The body asks for four fields; the decision releases two: the agency hears of two.
     connectors = FakeConnectors(answer=lambda request: ANSWER)
-    x = _query(released=FIELDS[:2])
+    x = authorized_query(released=FIELDS[:2])
     await _forward(connectors)(x)
     assert list(connectors.fetches[0].request.fields) == list(FIELDS[:2])
 
 
 async def test_no_answer_within_the_deadline_is_connector_timeout() -> None:
     observed: list[tuple[str, float, str]] = []
-    x = _query()
+    x = authorized_query()
     forward = _forward(FakeConnectors(fail=grpc.StatusCode.DEADLINE_EXCEEDED), observed)
     assert await refusal(forward, x) == "CONNECTOR_TIMEOUT"
     assert x.agency_response is None
@@ -102,7 +84,7 @@ async def test_no_answer_within_the_deadline_is_connector_timeout() -> None:
 )
 async def test_any_other_failed_call_is_connector_unavailable(status: grpc.StatusCode) -> None:
     observed: list[tuple[str, float, str]] = []
-    x = _query()
+    x = authorized_query()
     assert await refusal(_forward(FakeConnectors(fail=status), observed), x) == (
         "CONNECTOR_UNAVAILABLE"
     )

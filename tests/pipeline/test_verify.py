@@ -14,28 +14,19 @@ from tests.pipeline.fakes import (
     AGENCY,
     AGENCY_ID,
     AGENCY_RENEWED,
-    CLIENT_ID,
     EXPIRED,
-    FIELDS,
     MAX_AGE_S,
     NOW,
     OTHER_CLIENT,
     OTHER_CLIENT_ID,
     OTHER_SERVICE_ID,
-    PURPOSE,
-    SERVICE_ID,
     FakeRegistry,
     agency_response,
-    employment_route,
-    exchange,
+    authorized_query,
     fetch_result,
-    policy_set,
-    query_body,
     refusal,
-    signed_request,
 )
 
-POLICIES = policy_set()
 ANSWER = {"employment_status": "active", "employer": "PT Sinar Jaya"}
 
 
@@ -44,19 +35,9 @@ def _verify(registry: FakeRegistry | None = None) -> VerifyAgency:
     return VerifyAgency(registry.snapshot(), CertificateCache(), MAX_AGE_S)
 
 
-def _query() -> Exchange:
-    body = query_body()
-    return exchange(
-        signed_request(body),
-        body=body,
-        route=employment_route(),
-        decision=POLICIES.decide(CLIENT_ID, PURPOSE, SERVICE_ID, list(FIELDS)),
-    )
-
-
 def _answered() -> Exchange:
     """A query with the agency's (by default honest) answer to it."""
-    x = _query()
+    x = authorized_query()
     x.agency_response = agency_response(fetch_result(x, ANSWER))
     return x
 
@@ -70,7 +51,7 @@ async def test_the_agencys_signed_answer_to_this_request_passes() -> None:
 
 
 async def test_fields_that_were_not_asked_for_are_dropped() -> None:
-    x = _query()
+    x = authorized_query()
     extra = {**ANSWER, "nik": "3510000000000001", "religion": "none of your business"}
     x.agency_response = agency_response(fetch_result(x, extra))
     await _verify()(x)
@@ -96,14 +77,14 @@ def _resigned(x: Exchange, **how: object) -> connector_pb2.FetchResponse:
 async def test_a_signature_that_does_not_hold_is_agency_signature_invalid(
     how: dict[str, object],
 ) -> None:
-    x = _query()
+    x = authorized_query()
     x.agency_response = _resigned(x, **how)
     assert await refusal(_verify(), x) == "AGENCY_SIGNATURE_INVALID"
     assert x.fetched is None
 
 
 async def test_a_signature_over_another_body_is_agency_signature_invalid() -> None:
-    x = _query()
+    x = authorized_query()
     honest = agency_response(fetch_result(x, ANSWER))
     other = agency_response(fetch_result(x, {"employment_status": "inactive"}))
     x.agency_response = connector_pb2.FetchResponse(body=other.body, signature=honest.signature)
@@ -111,7 +92,7 @@ async def test_a_signature_over_another_body_is_agency_signature_invalid() -> No
 
 
 async def test_a_response_that_is_no_jws_is_agency_signature_invalid() -> None:
-    x = _query()
+    x = authorized_query()
     x.agency_response = connector_pb2.FetchResponse(body=fetch_result(x, ANSWER), signature="x")
     assert await refusal(_verify(), x) == "AGENCY_SIGNATURE_INVALID"
 
@@ -141,14 +122,14 @@ def _renewing() -> FakeRegistry:
 
 
 async def test_during_a_renewal_the_kid_names_the_certificate() -> None:
-    x = _query()
+    x = authorized_query()
     x.agency_response = agency_response(fetch_result(x, ANSWER), AGENCY_RENEWED, kid=True)
     await _verify(_renewing())(x)
     assert x.fetched is not None
 
 
 async def test_during_a_renewal_a_kid_naming_no_agency_certificate_is_invalid() -> None:
-    x = _query()
+    x = authorized_query()
     body = fetch_result(x, ANSWER)
     # The agency's key, but a kid naming another member's certificate.
     signature = sign_envelope(
@@ -163,13 +144,13 @@ async def test_during_a_renewal_a_kid_naming_no_agency_certificate_is_invalid() 
 async def test_during_a_renewal_an_expired_certificate_vouches_for_nothing() -> None:
     # Two registered, one expired: the one left is the only candidate, kid or not.
     registry = FakeRegistry().add(AGENCY.record(not_after=EXPIRED)).add(AGENCY_RENEWED.record())
-    x = _query()
+    x = authorized_query()
     x.agency_response = agency_response(fetch_result(x, ANSWER), AGENCY, kid=True)
     assert await refusal(_verify(registry), x) == "AGENCY_SIGNATURE_INVALID"
 
 
 async def test_a_signed_body_that_is_no_fetch_result_is_agency_response_invalid() -> None:
-    x = _query()
+    x = authorized_query()
     x.agency_response = agency_response(b"\x0a\x05ab")
     assert await refusal(_verify(), x) == "AGENCY_RESPONSE_INVALID"
 
@@ -185,7 +166,7 @@ async def test_a_signed_body_that_is_no_fetch_result_is_agency_response_invalid(
 async def test_an_answer_to_another_request_is_agency_response_invalid(
     other: dict[str, object],
 ) -> None:
-    x = _query()
+    x = authorized_query()
     x.agency_response = agency_response(fetch_result(x, ANSWER, **other))
     assert await refusal(_verify(), x) == "AGENCY_RESPONSE_INVALID"
     assert x.fetched is None

@@ -54,39 +54,53 @@ def test_the_shipped_policies_have_no_errors_and_only_the_deliberate_warnings(
     ]
 
 
-def test_unknown_service(tmp_path: Path, catalogues: Catalogues) -> None:
-    path = write(tmp_path, "a.yaml", rule("x: raw\n", service="ID/GOV/BPJSTK/wages/pension"))
-    assert only(lint(tmp_path, catalogues)) == (
-        f"{path}:2: error: unknown service 'ID/GOV/BPJSTK/wages/pension': no catalogue offers it"
-    )
-
-
-def test_unknown_field(tmp_path: Path, catalogues: Catalogues) -> None:
-    path = write(tmp_path, "a.yaml", rule("employment_status: raw\nsalary: masked\n"))
-    assert only(lint(tmp_path, catalogues)) == (
-        f"{path}:7: error: unknown field 'salary': the catalogue of {EMPLOYMENT} has "
-        "employment_status, employer, monthly_wage, termination_date"
-    )
-
-
-def test_a_treatment_that_never_fits_the_field_type_can_never_apply(
-    tmp_path: Path, catalogues: Catalogues
-) -> None:
+# One rule alone in a file: its fields, its other options for ``rule``, and the one finding
+# it gives (after its file's path).
+ONE_RULE_FINDINGS = [
+    pytest.param(
+        "x: raw\n",
+        {"service": "ID/GOV/BPJSTK/wages/pension"},
+        "2: error: unknown service 'ID/GOV/BPJSTK/wages/pension': no catalogue offers it",
+        id="unknown-service",
+    ),
+    pytest.param(
+        "employment_status: raw\nsalary: masked\n",
+        {},
+        f"7: error: unknown field 'salary': the catalogue of {EMPLOYMENT} has "
+        "employment_status, employer, monthly_wage, termination_date",
+        id="unknown-field",
+    ),
     # employer is text: a bucket needs a number, so the hub would refuse every such query.
-    path = write(tmp_path, "a.yaml", rule("employer: {bucketed: [0, 10]}\n"))
-    assert only(lint(tmp_path, catalogues)) == (
-        f"{path}:6: error: field 'employer' can never be released: bucketed does not fit its "
-        "catalogue type text (bucketed needs a number value, got a text)"
-    )
+    pytest.param(
+        "employer: {bucketed: [0, 10]}\n",
+        {},
+        "6: error: field 'employer' can never be released: bucketed does not fit its "
+        "catalogue type text (bucketed needs a number value, got a text)",
+        id="treatment-that-never-fits-the-field-type",
+    ),
+    pytest.param(
+        "employment_status: raw\n",
+        {"client": "ID/GOV/X/gone"},
+        "2: error: rule can never apply: client 'ID/GOV/X/gone' is not a member of this hub",
+        id="client-that-is-no-member",
+    ),
+    pytest.param(
+        "monthly_wage: raw\n",
+        {"extra": "basis: vital-interest\nlegal_reference: UU 24/2007, Pasal 48\n"},
+        "8: warning: field 'monthly_wage' is SENSITIVE and released raw on basis "
+        "vital-interest, without the citizen's consent; release a predicate or bucket instead",
+        id="sensitive-field-raw-without-consent",
+    ),
+]
 
 
-def test_a_rule_for_a_client_that_is_no_member_can_never_apply(
-    tmp_path: Path, catalogues: Catalogues
+@pytest.mark.parametrize(("fields", "options", "finding"), ONE_RULE_FINDINGS)
+def test_a_problem_of_one_rule_is_one_finding_at_its_line(
+    tmp_path: Path, catalogues: Catalogues, fields: str, options: dict[str, str], finding: str
 ) -> None:
-    path = write(tmp_path, "a.yaml", rule("employment_status: raw\n", client="ID/GOV/X/gone"))
-    assert only(lint(tmp_path, catalogues, members={KEMENSOS})) == (
-        f"{path}:2: error: rule can never apply: client 'ID/GOV/X/gone' is not a member of this hub"
-    )
+    path = write(tmp_path, "a.yaml", rule(fields, **options))
+    # Linted as the hub knows its members: the everyday client is one.
+    assert only(lint(tmp_path, catalogues, members={KEMENSOS})) == f"{path}:{finding}"
 
 
 def test_a_repeated_rule_is_shadowed(tmp_path: Path, catalogues: Catalogues) -> None:
@@ -113,17 +127,6 @@ def test_a_sensitive_field_released_raw_is_a_warning(
     path = write(tmp_path, "a.yaml", rule("employment_status: raw\nmonthly_wage: raw\n"))
     finding = only(lint(tmp_path, catalogues))
     assert finding.startswith(f"{path}:7: warning: field 'monthly_wage' is SENSITIVE")
-
-
-def test_a_sensitive_field_raw_without_consent_is_a_warning_naming_the_basis(
-    tmp_path: Path, catalogues: Catalogues
-) -> None:
-    basis = "basis: vital-interest\nlegal_reference: UU 24/2007, Pasal 48\n"
-    path = write(tmp_path, "a.yaml", rule("monthly_wage: raw\n", extra=basis))
-    assert only(lint(tmp_path, catalogues)) == (
-        f"{path}:8: warning: field 'monthly_wage' is SENSITIVE and released raw on basis "
-        "vital-interest, without the citizen's consent; release a predicate or bucket instead"
-    )
 
 
 def test_a_file_that_does_not_load_is_reported_and_the_others_still_checked(

@@ -13,7 +13,6 @@ from pathlib import Path
 import grpc
 import pytest
 
-from connectors.bpjstk.adapter import EMPLOYMENT_SERVICE
 from hub.home import write_private
 from hub.provisioning import issue
 from jembatan.certs import make_csr
@@ -21,7 +20,7 @@ from jembatan.client import HubClient, QueryRefused
 from jembatan.keys import cert_to_pem, generate_key, key_to_pem, load_cert_pem, serial_text
 from jembatan.v1 import exchange_pb2
 from tests.replicas.support import Replicas, assert_one_log, replicas, run_load
-from tests.stack import ELIGIBILITY_ID, EMPLOYMENT_FIELDS, PURPOSE, employment_query
+from tests.stack import ELIGIBILITY_ID, employment_body, employment_query
 
 pytestmark = pytest.mark.postgres
 
@@ -39,17 +38,7 @@ async def test_a_request_answered_by_one_replica_is_a_replay_on_the_other(
     token, _ = pair.stack.consent(nik)
     async with pair.client(0) as a, pair.client(1) as b:
         requests = [
-            a.sign(
-                a.body(
-                    service_id=EMPLOYMENT_SERVICE,
-                    subject=nik,
-                    purpose=PURPOSE,
-                    fields=EMPLOYMENT_FIELDS,
-                    consent=token,
-                    request_id=f"replay-{n}",
-                )
-            )
-            for n in range(24)
+            a.sign(employment_body(a, nik, token, request_id=f"replay-{n}")) for n in range(24)
         ]
 
         async def outcome(client: HubClient, request: object) -> str:
@@ -166,15 +155,12 @@ async def test_an_approval_used_on_one_replica_is_refused_on_the_other(pair: Rep
     pair.stack.member(supervisor, roles=["approver"])
     nik = pair.stack.people.recently_terminated
     async with pair.client(0) as a, pair.client(1) as b, pair.client(0, supervisor) as second:
-        body = a.body(
-            service_id=EMPLOYMENT_SERVICE,
-            subject=nik,
-            purpose="bansos-emergency",
-            fields=("employment_status",),
-            legal_basis=exchange_pb2.LegalBasis(
-                reference="UU 24/2007 tentang Penanggulangan Bencana, Pasal 48",
-                justification="Banjir di Lateng: pemohon mengungsi, tidak dapat dihubungi",
-            ),
+        basis = exchange_pb2.LegalBasis(
+            reference="UU 24/2007 tentang Penanggulangan Bencana, Pasal 48",
+            justification="Banjir di Lateng: pemohon mengungsi, tidak dapat dihubungi",
+        )
+        body = employment_body(
+            a, nik, fields=("employment_status",), purpose="bansos-emergency", legal_basis=basis
         )
         approved = second.approve(a.sign(body))
         answer = await a.send(approved)

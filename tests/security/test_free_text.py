@@ -7,6 +7,7 @@ without the text, and change nothing."""
 from __future__ import annotations
 
 from collections.abc import Awaitable
+from dataclasses import dataclass
 
 import grpc
 import pytest
@@ -18,16 +19,26 @@ from jembatan.client import QueryRefused
 from jembatan.keys import generate_key
 from jembatan.v1 import admin_pb2
 from tests.disguises import CONTROL_TEXTS, NIK_DISGUISES, disguised, traces
-from tests.stack import EMPLOYMENT_FIELDS, PURPOSE, Stack
+from tests.stack import EMPLOYMENT_FIELDS, PURPOSE, Stack, employment_query
 
 MALFORMED = (grpc.StatusCode.INVALID_ARGUMENT, "MALFORMED_REQUEST")
-# Every bad text for the entry points that take free text: disguised NIKs (filled in per
-# test with a real NIK of the population) and control characters.
-FREE_TEXTS = [*NIK_DISGUISES, *CONTROL_TEXTS]
 
 
-def _free_text(nik: str, how: str) -> str:
-    return CONTROL_TEXTS.get(how) or f"pemohon {disguised(nik, how)} mengungsi"
+@dataclass(frozen=True)
+class FreeText:
+    """A bad text about ``nik``, made ``how`` (a NIK disguise or a control text)."""
+
+    how: str
+    nik: str
+    text: str
+
+
+@pytest.fixture(params=[*NIK_DISGUISES, *CONTROL_TEXTS])
+def free_text(request: pytest.FixtureRequest, stack: Stack) -> FreeText:
+    """Every bad text for the entry points that take free text, a test case each: a real
+    NIK of the population disguised, or control characters."""
+    nik, how = stack.people.employed, request.param
+    return FreeText(how, nik, CONTROL_TEXTS.get(how) or f"pemohon {disguised(nik, how)} mengungsi")
 
 
 async def _refused(call: Awaitable[object]) -> tuple[grpc.StatusCode, str]:
@@ -50,14 +61,7 @@ async def _refused_query(
     before = stack.log_size()
     async with stack.client() as client:
         refusal = await _refused(
-            client.query(
-                service_id=EMPLOYMENT_SERVICE,
-                subject=nik,
-                purpose=purpose,
-                fields=fields,
-                consent=token,
-                request_id=request_id,
-            )
+            employment_query(client, nik, token, fields, purpose=purpose, request_id=request_id)
         )
     assert refusal == MALFORMED
     (record,) = stack.records(before)
@@ -104,19 +108,16 @@ async def test_a_disguised_nik_in_a_query_is_refused_and_never_stored(
     _assert_not_stored(stack, nik, text)
 
 
-@pytest.mark.parametrize("how", FREE_TEXTS)
 async def test_a_consent_request_with_a_nik_or_control_characters_in_its_text_is_refused(
-    stack: Stack, how: str
+    stack: Stack, free_text: FreeText
 ) -> None:
-    nik = stack.people.employed
-    text = _free_text(nik, how)
     before = stack.log_size()
     async with stack.client() as client:
         refusal = await _refused(
             client.request_consent(
-                subject=nik,
+                subject=free_text.nik,
                 purpose=PURPOSE,
-                purpose_text=text,
+                purpose_text=free_text.text,
                 services={EMPLOYMENT_SERVICE: EMPLOYMENT_FIELDS},
                 valid_for_s=86400,
                 data_life_s=86400,
@@ -129,25 +130,22 @@ async def test_a_consent_request_with_a_nik_or_control_characters_in_its_text_is
         "REFUSED",
         "MALFORMED_REQUEST",
     )
-    _assert_not_stored(stack, nik, text)
+    _assert_not_stored(stack, free_text.nik, free_text.text)
 
 
-@pytest.mark.parametrize("how", FREE_TEXTS)
 async def test_an_administrators_reason_with_a_nik_or_control_characters_is_refused(
-    stack: Stack, how: str
+    stack: Stack, free_text: FreeText
 ) -> None:
-    nik = stack.people.employed
-    text = _free_text(nik, how)
-    member_id = f"ID/GOV/KEMENSOS/reason-{how}"
+    member_id = f"ID/GOV/KEMENSOS/reason-{free_text.how}"
     csr = make_csr(generate_key(), member_id).public_bytes(serialization.Encoding.PEM)
     async with stack.admin() as admin:
         submitted = await admin.submit_enrolment(csr, member_id)
-        refusal = await _refused(admin.reject_enrolment(submitted.request_id, text))
+        refusal = await _refused(admin.reject_enrolment(submitted.request_id, free_text.text))
         still = await admin.enrolment(submitted.request_id)
     assert refusal == MALFORMED
     # Nothing decided, nothing stored: the enrolment waits as it did.
     assert (still.state, still.reason) == (admin_pb2.REQUEST_PENDING, "")
-    _assert_not_stored(stack, nik, text)
+    _assert_not_stored(stack, free_text.nik, free_text.text)
 
 
 @pytest.mark.parametrize("how", ["plain", *NIK_DISGUISES[:2]])
@@ -160,15 +158,7 @@ async def test_a_nik_in_a_service_id_is_refused_and_never_stored(stack: Stack, h
     token, _ = stack.consent(nik)
     before = stack.log_size()
     async with stack.client() as client:
-        refusal = await _refused(
-            client.query(
-                service_id=service,
-                subject=nik,
-                purpose=PURPOSE,
-                fields=EMPLOYMENT_FIELDS,
-                consent=token,
-            )
-        )
+        refusal = await _refused(employment_query(client, nik, token, service_id=service))
     assert refusal == MALFORMED
     (record,) = stack.records(before)
     assert record.service_id == ""

@@ -13,8 +13,9 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import grpc
 import pytest
@@ -22,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from connectors.bpjstk.adapter import EMPLOYMENT_SERVICE, WAGE_BAND_SERVICE
-from consent.artefact import grant, sign_consent, sign_revocation
+from consent.artefact import sign_revocation
 from hub.home import CONSENT_MANAGER_ID
 from hub.pki import CertificateAuthority
 from hub.provisioning import issue, revoke_certificate
@@ -41,7 +42,14 @@ from jembatan.keys import (
     serial_text,
 )
 from jembatan.v1 import exchange_pb2, exchange_pb2_grpc
-from tests.stack import ELIGIBILITY_ID, EMPLOYMENT_FIELDS, PURPOSE, Stack, employment_query
+from tests.pipeline.fakes import with_unknown_field
+from tests.stack import (
+    ELIGIBILITY_ID,
+    EMPLOYMENT_FIELDS,
+    Stack,
+    employment_body,
+    employment_query,
+)
 
 OTHER_MEMBER_ID = "ID/GOV/KEMENSOS/other-service"
 RESEARCH_ID = "ID/GOV/KEMENSOS/research"
@@ -96,44 +104,49 @@ def _unsigned_jws(header: dict[str, object], claims: dict[str, object]) -> str:
 
 
 def _signed_bytes(
-    stack: Stack, data: bytes, *, member_id: str = ELIGIBILITY_ID
+    stack: Stack,
+    data: bytes,
+    *,
+    key_of: str = ELIGIBILITY_ID,
+    typ: str = REQUEST_TYPE,
 ) -> exchange_pb2.QueryRequest:
-    """Arbitrary bytes as a request body, correctly signed by ``member_id``."""
+    """Arbitrary bytes as a request body, signed as the eligibility service: correctly, unless
+    with another member's key (``key_of``) or as another type of envelope (``typ``)."""
     signature = sign_envelope(
-        data, _member_key(stack, member_id), issuer=member_id, typ=REQUEST_TYPE, ttl_s=30
+        data, _member_key(stack, key_of), issuer=ELIGIBILITY_ID, typ=typ, ttl_s=30
     )
     return exchange_pb2.QueryRequest(body=data, signature=signature)
+
+
+def _data(stack: Stack, client: HubClient) -> bytes:
+    """A well-formed body's bytes (``_body``), as they are signed."""
+    return _body(stack, client).SerializeToString(deterministic=True)
 
 
 def _body(
     stack: Stack,
     client: HubClient,
-    *,
-    service: str = EMPLOYMENT_SERVICE,
     subject: str | None = None,
-    purpose: str = PURPOSE,
-    fields: tuple[str, ...] = EMPLOYMENT_FIELDS,
     consent: str | None = None,
+    **changes: Any,
 ) -> exchange_pb2.QueryBody:
-    """A well-formed body; by default a consented employment query for the employed NIK."""
+    """A well-formed body (``employment_body``, but for ``changes``); by default about the
+    employed NIK, under a consent granted for the body's own service and fields."""
     subject = _nik(stack) if subject is None else subject
+    fields = changes.pop("fields", EMPLOYMENT_FIELDS)
     if consent is None:
-        consent, _ = stack.consent(subject, service, fields)
-    return client.body(
-        service_id=service, subject=subject, purpose=purpose, fields=fields, consent=consent
-    )
+        consent, _ = stack.consent(subject, changes.get("service_id", EMPLOYMENT_SERVICE), fields)
+    return employment_body(client, subject, consent, fields, **changes)
 
 
-def _append_unknown_field(data: bytes) -> bytes:
-    """Field 99, wire type 2 (length-delimited), value b"x": a tag QueryBody does not define."""
-    key = (99 << 3) | 2
-    varint = bytearray()
-    while True:
-        byte, key = key & 0x7F, key >> 7
-        varint.append(byte | (0x80 if key else 0))
-        if not key:
-            break
-    return data + bytes(varint) + b"\x01x"
+def _under_consent(
+    stack: Stack, client: HubClient, granted: Mapping[str, Any], **body: Any
+) -> exchange_pb2.QueryRequest:
+    """A signed query (``_body`` changed by ``body``) about the employed NIK, under a consent
+    granted for it as ``Stack.consent`` takes ``granted``: one that may not cover the query."""
+    nik = _nik(stack)
+    token, _ = stack.consent(nik, **granted)
+    return client.sign(_body(stack, client, subject=nik, consent=token, **body))
 
 
 def _assert_no_value_leaks(stack: Stack, refused: QueryRefused) -> None:
@@ -359,12 +372,8 @@ def _client_id_mismatch(stack: Stack, client: HubClient) -> exchange_pb2.QueryRe
 
 
 def _signed_by_another_member(stack: Stack, client: HubClient) -> exchange_pb2.QueryRequest:
-    data = _body(stack, client).SerializeToString(deterministic=True)
     # Another member's key, claiming to be the eligibility service.
-    signature = sign_envelope(
-        data, _member_key(stack, OTHER_MEMBER_ID), issuer=ELIGIBILITY_ID, typ=REQUEST_TYPE
-    )
-    return exchange_pb2.QueryRequest(body=data, signature=signature)
+    return _signed_bytes(stack, _data(stack, client), key_of=OTHER_MEMBER_ID)
 
 
 def _body_altered_after_signing(stack: Stack, client: HubClient) -> exchange_pb2.QueryRequest:
@@ -376,25 +385,21 @@ def _body_altered_after_signing(stack: Stack, client: HubClient) -> exchange_pb2
 
 
 def _alg_none(stack: Stack, client: HubClient) -> exchange_pb2.QueryRequest:
-    data = _body(stack, client).SerializeToString(deterministic=True)
+    data = _data(stack, client)
     token = _unsigned_jws({"alg": "none", "typ": REQUEST_TYPE}, _claims(data)) + "."
     return exchange_pb2.QueryRequest(body=data, signature=token)
 
 
 def _alg_hs256_with_public_key(stack: Stack, client: HubClient) -> exchange_pb2.QueryRequest:
     # The classic confusion attack: HMAC keyed with the caller's (public) certificate.
-    data = _body(stack, client).SerializeToString(deterministic=True)
+    data = _data(stack, client)
     signing_input = _unsigned_jws({"alg": "HS256", "typ": REQUEST_TYPE}, _claims(data))
     mac = hmac.new(stack.member(ELIGIBILITY_ID).cert_pem, signing_input.encode(), hashlib.sha256)
     return exchange_pb2.QueryRequest(body=data, signature=f"{signing_input}.{_b64(mac.digest())}")
 
 
 def _wrong_typ(stack: Stack, client: HubClient) -> exchange_pb2.QueryRequest:
-    data = _body(stack, client).SerializeToString(deterministic=True)
-    signature = sign_envelope(
-        data, _member_key(stack, ELIGIBILITY_ID), issuer=ELIGIBILITY_ID, typ=RESPONSE_TYPE
-    )
-    return exchange_pb2.QueryRequest(body=data, signature=signature)
+    return _signed_bytes(stack, _data(stack, client), typ=RESPONSE_TYPE)
 
 
 def _stale(stack: Stack, client: HubClient) -> exchange_pb2.QueryRequest:
@@ -411,21 +416,16 @@ def _not_a_query_body(stack: Stack, client: HubClient) -> exchange_pb2.QueryRequ
 
 
 def _unknown_field(stack: Stack, client: HubClient) -> exchange_pb2.QueryRequest:
-    data = _body(stack, client).SerializeToString(deterministic=True)
-    return _signed_bytes(stack, _append_unknown_field(data))
+    data = _data(stack, client)
+    return _signed_bytes(stack, with_unknown_field(data))
 
 
 def _empty_fields(stack: Stack, client: HubClient) -> exchange_pb2.QueryRequest:
-    nik = _nik(stack)
-    token, _ = stack.consent(nik)
-    return client.sign(_body(stack, client, subject=nik, fields=(), consent=token))
+    return _under_consent(stack, client, {}, fields=())
 
 
 def _duplicate_fields(stack: Stack, client: HubClient) -> exchange_pb2.QueryRequest:
-    nik = _nik(stack)
-    token, _ = stack.consent(nik)
-    fields = ("employment_status", "employment_status")
-    return client.sign(_body(stack, client, subject=nik, fields=fields, consent=token))
+    return _under_consent(stack, client, {}, fields=("employment_status", "employment_status"))
 
 
 def _invalid_subject(stack: Stack, client: HubClient) -> exchange_pb2.QueryRequest:
@@ -435,7 +435,7 @@ def _invalid_subject(stack: Stack, client: HubClient) -> exchange_pb2.QueryReque
 
 
 def _unknown_service(stack: Stack, client: HubClient) -> exchange_pb2.QueryRequest:
-    return client.sign(_body(stack, client, service=UNKNOWN_SERVICE))
+    return client.sign(_body(stack, client, service_id=UNKNOWN_SERVICE))
 
 
 def _consent_missing(stack: Stack, client: HubClient) -> exchange_pb2.QueryRequest:
@@ -443,17 +443,7 @@ def _consent_missing(stack: Stack, client: HubClient) -> exchange_pb2.QueryReque
 
 
 def _consent_wrong_key(stack: Stack, client: HubClient) -> exchange_pb2.QueryRequest:
-    nik = _nik(stack)
-    artefact = grant(
-        issuer=CONSENT_MANAGER_ID,
-        subject=nik,
-        grantee=ELIGIBILITY_ID,
-        purpose=PURPOSE,
-        services={EMPLOYMENT_SERVICE: EMPLOYMENT_FIELDS},
-        valid_for=datetime.timedelta(days=30),
-    )
-    token = sign_consent(artefact, Ed25519PrivateKey.generate())
-    return client.sign(_body(stack, client, subject=nik, consent=token))
+    return _under_consent(stack, client, {"key": Ed25519PrivateKey.generate(), "register": False})
 
 
 def _consent_garbage(stack: Stack, client: HubClient) -> exchange_pb2.QueryRequest:
@@ -468,25 +458,14 @@ def _consent_expired(stack: Stack, client: HubClient) -> exchange_pb2.QueryReque
 
 def _consent_not_granted(stack: Stack, client: HubClient) -> exchange_pb2.QueryRequest:
     # Signed by the consent manager all right, but never granted through the hub.
-    nik = _nik(stack)
-    token, _ = stack.consent(nik, register=False)
-    return client.sign(_body(stack, client, subject=nik, consent=token))
+    return _under_consent(stack, client, {"register": False})
 
 
 def _consent_not_the_granted_artefact(stack: Stack, client: HubClient) -> exchange_pb2.QueryRequest:
     # A second artefact under a granted one's id, signed by the portal, wider in fields.
     nik = _nik(stack)
     _, consent_id = stack.consent(nik, fields=("employment_status",))
-    artefact = grant(
-        issuer=CONSENT_MANAGER_ID,
-        subject=nik,
-        grantee=ELIGIBILITY_ID,
-        purpose=PURPOSE,
-        services={EMPLOYMENT_SERVICE: EMPLOYMENT_FIELDS},
-        valid_for=datetime.timedelta(days=30),
-        consent_id=consent_id,
-    )
-    token = sign_consent(artefact, stack.consent_key)
+    token, _ = stack.consent(nik, consent_id=consent_id, register=False)
     return client.sign(_body(stack, client, subject=nik, consent=token))
 
 
@@ -496,43 +475,32 @@ def _consent_other_subject(stack: Stack, client: HubClient) -> exchange_pb2.Quer
 
 
 def _consent_other_grantee(stack: Stack, client: HubClient) -> exchange_pb2.QueryRequest:
-    nik = _nik(stack)
-    token, _ = stack.consent(nik, grantee=OTHER_MEMBER_ID)
-    return client.sign(_body(stack, client, subject=nik, consent=token))
+    return _under_consent(stack, client, {"grantee": OTHER_MEMBER_ID})
 
 
 def _consent_research_query_bansos(stack: Stack, client: HubClient) -> exchange_pb2.QueryRequest:
-    nik = _nik(stack)
-    token, _ = stack.consent(nik, purpose=RESEARCH_PURPOSE)
-    return client.sign(_body(stack, client, subject=nik, consent=token))
+    return _under_consent(stack, client, {"purpose": RESEARCH_PURPOSE})
 
 
 def _consent_bansos_query_research(stack: Stack, client: HubClient) -> exchange_pb2.QueryRequest:
-    nik = _nik(stack)
-    token, _ = stack.consent(nik)
-    return client.sign(_body(stack, client, subject=nik, purpose=RESEARCH_PURPOSE, consent=token))
+    return _under_consent(stack, client, {}, purpose=RESEARCH_PURPOSE)
 
 
 def _consent_other_service(stack: Stack, client: HubClient) -> exchange_pb2.QueryRequest:
-    nik = _nik(stack)
-    token, _ = stack.consent(nik, WAGE_BAND_SERVICE, ("monthly_wage",))
-    return client.sign(_body(stack, client, subject=nik, fields=("monthly_wage",), consent=token))
+    wages = ("monthly_wage",)
+    return _under_consent(
+        stack, client, {"service": WAGE_BAND_SERVICE, "fields": wages}, fields=wages
+    )
 
 
 def _field_not_consented(stack: Stack, client: HubClient) -> exchange_pb2.QueryRequest:
-    nik = _nik(stack)
-    token, _ = stack.consent(nik, fields=("employment_status",))
     fields = ("employment_status", "monthly_wage")
-    return client.sign(_body(stack, client, subject=nik, fields=fields, consent=token))
+    return _under_consent(stack, client, {"fields": ("employment_status",)}, fields=fields)
 
 
 def _field_not_allowed(stack: Stack, client: HubClient) -> exchange_pb2.QueryRequest:
-    nik = _nik(stack)
     fields = ("monthly_wage", "termination_date")
-    token, _ = stack.consent(nik, WAGE_BAND_SERVICE, fields)
-    return client.sign(
-        _body(stack, client, service=WAGE_BAND_SERVICE, subject=nik, fields=fields, consent=token)
-    )
+    return client.sign(_body(stack, client, service_id=WAGE_BAND_SERVICE, fields=fields))
 
 
 CASES = [
@@ -606,16 +574,7 @@ async def test_client_without_policy_rule_is_refused(stack: Stack) -> None:
     token, _ = stack.consent(nik, grantee=RESEARCH_ID)
     async with stack.client(RESEARCH_ID) as client:
         await expect_refusal(
-            stack,
-            lambda: client.query(
-                service_id=EMPLOYMENT_SERVICE,
-                subject=nik,
-                purpose=PURPOSE,
-                fields=EMPLOYMENT_FIELDS,
-                consent=token,
-            ),
-            DENIED,
-            "NO_POLICY",
+            stack, lambda: employment_query(client, nik, token), DENIED, "NO_POLICY"
         )
 
 
@@ -626,23 +585,13 @@ async def test_revoked_consent_is_refused_on_the_next_query(stack: Stack) -> Non
     nik = _nik(stack)
     token, consent_id = stack.consent(nik)
     async with stack.client() as client, stack.client(CONSENT_MANAGER_ID) as portal:
-        query = dict(
-            service_id=EMPLOYMENT_SERVICE,
-            subject=nik,
-            purpose=PURPOSE,
-            fields=EMPLOYMENT_FIELDS,
-            consent=token,
-        )
-        assert (await client.query(**query)).fields  # type: ignore[arg-type]
+        assert (await employment_query(client, nik, token)).fields
         revoked = await portal.revoke_consent(
             sign_revocation(consent_id, stack.consent_key, issuer=CONSENT_MANAGER_ID)
         )
         assert revoked.consent_id == consent_id
         await expect_refusal(
-            stack,
-            lambda: client.query(**query),  # type: ignore[arg-type]
-            DENIED,
-            "CONSENT_REVOKED",
+            stack, lambda: employment_query(client, nik, token), DENIED, "CONSENT_REVOKED"
         )
 
 

@@ -4,6 +4,11 @@ SQLite files had no schema version before the steps of ``hub.store.schema``: eac
 created what was missing with CREATE … IF NOT EXISTS, so a file keeps the shape of the hub
 that first made it plus whatever later hubs added. PostgreSQL was versioned from its first
 release.
+
+Deliberately frozen snapshots of history, copied from the named commits: they repeat one
+another and ``hub.store.schema`` line for line, and a duplicate-code finder lists those
+repeats. Do not fold them into shared pieces or import them from the schema: an upgrade test
+is worth only as much as its old shape is the one those hubs really wrote.
 """
 
 # The first release (79adc17): no registry generation, tree, checkpoints or administration
