@@ -335,3 +335,12 @@ async def employment_query(
     return await client.send(
         client.sign(employment_body(client, subject, consent, fields, **changes))
     )
+
+
+async def still_serves(stack: Stack) -> None:
+    """After whatever a test threw at the hub, an everyday consented query is answered."""
+    nik = stack.people.employed
+    token, _ = stack.consent(nik)
+    async with stack.client() as client:
+        answer = await employment_query(client, nik, token)
+    assert answer.fields

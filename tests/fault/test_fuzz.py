@@ -31,8 +31,8 @@ from tests.stack import (
     EMPLOYMENT_SERVICE,
     PURPOSE,
     Stack,
-    employment_query,
     start_stack,
+    still_serves,
 )
 
 MESSAGES_PER_METHOD = 10_000
@@ -178,14 +178,6 @@ async def _unary(stack: Stack, method: str, messages: Iterable[bytes]) -> int:
     return answered
 
 
-async def _still_serves(stack: Stack) -> None:
-    nik = stack.people.employed
-    token, _ = stack.consent(nik)
-    async with stack.client() as client:
-        answer = await employment_query(client, nik, token)
-    assert answer.fields
-
-
 async def test_ten_thousand_malformed_queries_each_get_a_precise_refusal(
     fuzz_stack: Stack,
 ) -> None:
@@ -193,7 +185,7 @@ async def test_ten_thousand_malformed_queries_each_get_a_precise_refusal(
     assert len(messages) == MESSAGES_PER_METHOD
     assert all(len(m) < MAX_MESSAGE_BYTES for m in messages)
     assert await _unary(fuzz_stack, "/jembatan.v1.Exchange/Query", messages) == len(messages)
-    await _still_serves(fuzz_stack)
+    await still_serves(fuzz_stack)
 
 
 async def test_ten_thousand_malformed_fan_outs_each_get_a_precise_refusal(
@@ -202,7 +194,7 @@ async def test_ten_thousand_malformed_fan_outs_each_get_a_precise_refusal(
     messages = _fan_out_messages(fuzz_stack, SEED + 2)
     answered = await _unary(fuzz_stack, "/jembatan.v1.Exchange/FanOut", messages)
     assert answered == len(messages)
-    await _still_serves(fuzz_stack)
+    await still_serves(fuzz_stack)
 
 
 async def test_ten_thousand_malformed_bulk_items_each_get_a_precise_answer(
@@ -227,4 +219,4 @@ async def test_ten_thousand_malformed_bulk_items_each_get_a_precise_answer(
 
     await asyncio.gather(*(stream(messages[n::streams]) for n in range(streams)))
     assert answered == len(messages)
-    await _still_serves(fuzz_stack)
+    await still_serves(fuzz_stack)
