@@ -38,7 +38,8 @@ from policies import FieldRule, PolicySet, Rule
 # took "today" in UTC rather than in Jakarta would be caught.
 NOW_DT = datetime.datetime(2026, 10, 31, 18, 0, tzinfo=datetime.UTC)
 NOW = NOW_DT.timestamp()
-MAX_AGE_S, LEEWAY_S = 60, 5
+# The hub's defaults: the freshness window, and the clock skew allowed either way.
+MAX_AGE_S, CLOCK_SKEW_S = 60, 30
 
 CLIENT_ID = "ID/GOV/KEMENSOS/eligibility"
 OTHER_CLIENT_ID = "ID/GOV/KEMENSOS/research"
@@ -227,10 +228,11 @@ def approval(
     typ: str = APPROVAL_TYPE,
     issuer: str | None = None,
     at: float = NOW,
+    ttl_s: int = 30,
     kid: bool = True,
 ) -> str:
     """A second member's approval of a request body (kid names its certificate)."""
-    return sign(body, approver, typ=typ, issuer=issuer, at=at, kid=kid)
+    return sign(body, approver, typ=typ, issuer=issuer, at=at, ttl_s=ttl_s, kid=kid)
 
 
 def with_unknown_field(data: bytes) -> bytes:
@@ -392,10 +394,11 @@ def agency_response(
     typ: str = RESPONSE_TYPE,
     issuer: str | None = None,
     at: float = NOW,
+    ttl_s: int = 30,
     kid: bool = False,
 ) -> connector_pb2.FetchResponse:
     """The connector's signed answer: its body signed by ``signer`` (the agency)."""
-    signature = sign(body, signer, typ=typ, issuer=issuer, at=at, kid=kid)
+    signature = sign(body, signer, typ=typ, issuer=issuer, at=at, ttl_s=ttl_s, kid=kid)
     return connector_pb2.FetchResponse(body=body, signature=signature)
 
 
