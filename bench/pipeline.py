@@ -511,7 +511,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.concurrency < 1 or args.seconds <= 0 or args.rounds < 1 or args.channels < 1:
         parser.error("concurrency, seconds, rounds and channels must be positive")
     if args.seconds > 45:
-        # Requests are signed before the phase and the hub accepts them for 60 s (+5 s skew).
+        # Requests are signed before the phase and the hub accepts them for 60 s (+30 s skew).
         parser.error("--seconds at most 45 (pre-signed requests must stay fresh); use --rounds")
 
     root = Path(tempfile.mkdtemp(prefix="jembatan-bench-"))

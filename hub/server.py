@@ -74,9 +74,10 @@ class HubSettings:
     home: HubHome
     listen: str = "127.0.0.1:7443"
     policies_dir: Path | None = None
-    # Freshness window for signed requests, and the clock skew tolerated around it.
+    # Freshness window for signed envelopes (the longest exp - iat), and how far a signer's
+    # clock may be ahead of the hub's or behind it (jembatan.jws.verify_envelope).
     max_age_s: int = 60
-    leeway_s: int = 5
+    clock_skew_s: int = 30
     connector_deadline_s: float = 2.0
     max_message_bytes: int = MAX_MESSAGE_BYTES
     checkpoint_interval_s: float = 1.0
@@ -140,7 +141,7 @@ class Hub:
                 policies=lambda: self.policies,
                 connectors=self._connectors,
                 max_age_s=settings.max_age_s,
-                leeway_s=settings.leeway_s,
+                clock_skew_s=settings.clock_skew_s,
                 connector_deadline_s=settings.connector_deadline_s,
                 observe_connector=self.metrics.connector_call,
             ),

@@ -3,7 +3,9 @@
 ``decode_typed`` is the single place a JWS is parsed and checked: signature with an algorithm
 fixed by the caller (never taken from the token, RFC 8725 §2.1), the ``typ`` header, and
 optionally the issuer and required claims. Consents, revocations, subject tokens, consent
-receipts and envelopes all go through it, so a rule about JWS headers holds for all of them.
+receipts and envelopes all go through it, so a rule about JWS headers holds for all of them:
+the header carries ``alg``, ``typ`` and ``kid`` only (no ``crit``, ``b64``, ``jwk``, ``jku``,
+``x5u``, ``x5c`` or any other parameter), and neither header nor claims name a member twice.
 
 Envelopes: a compact JWS (ES256, via pyjwt) over the SHA-256 of exact body bytes. Requests
 (client -> hub) and agency responses (connector -> hub) are protobuf messages serialized to
@@ -14,7 +16,9 @@ of the message is needed.
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
+import json
 import secrets
 import time
 from collections.abc import Sequence
@@ -33,6 +37,12 @@ RESPONSE_TYPE = "jembatan-response+jwt"
 APPROVAL_TYPE = "jembatan-approval+jwt"
 _ALGORITHM = "ES256"
 _ENVELOPE_CLAIMS = ("iss", "iat", "exp", "jti", "body_sha256")
+# What the SDKs sign envelopes for (exp - iat): within the hub's default freshness window.
+ENVELOPE_TTL_S = 30
+# The only header parameters a Jembatan JWS carries. Anything else is refused rather than
+# ignored: an embedded key (jwk, jku, x5u, x5c) must never be a reason to trust a token, and
+# an extension (crit, b64) the hub does not implement changes what the signature means.
+_HEADER_PARAMETERS = frozenset({"alg", "typ", "kid"})
 
 
 # A real token is a few hundred characters; refusing huge ones before decoding keeps a
@@ -42,6 +52,63 @@ MAX_TOKEN_CHARS = 16_384
 
 class JwsInvalid(JembatanError):
     """A JWS that does not verify, or is not what was expected; the message says which."""
+
+
+class _NamedTwice(ValueError):
+    pass
+
+
+def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object, refused if it names a member twice (RFC 7515 §4 and RFC 7519 §4 let
+    a verifier refuse): with the last value winning, as in Python's json, a header could
+    say ``"alg":"none"`` to one reader and ``"alg":"ES256"`` to another."""
+    members = dict(pairs)
+    if len(members) != len(pairs):
+        raise _NamedTwice
+    return members
+
+
+def _json_object(data: bytes, what: str) -> dict[str, Any]:
+    # The messages never repeat a name from the token: it is the caller's text.
+    try:
+        value = json.loads(data, object_pairs_hook=_unique_members)
+    except _NamedTwice:
+        raise JwsInvalid(f"{what} name a member twice") from None
+    except (ValueError, RecursionError):
+        raise JwsInvalid(f"{what} are not JSON") from None
+    if not isinstance(value, dict):
+        raise JwsInvalid(f"{what} are not a JSON object")
+    return value
+
+
+def _header(token: str) -> dict[str, Any]:
+    """The protected header, parsed before the signature is checked: it is small, and what it
+    may hold is refused cheaply. pyjwt decodes the same segment again, strictly (canonical
+    base64url only), to verify; so a segment that decodes here leniently but not there is
+    refused all the same."""
+    segment = token.partition(".")[0]
+    try:
+        data = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+    except (binascii.Error, ValueError):
+        raise JwsInvalid("header is not base64url") from None
+    header = _json_object(data, "header parameters")
+    if not header.keys() <= _HEADER_PARAMETERS:
+        raise JwsInvalid("header parameters other than alg, typ and kid are not accepted")
+    return header
+
+
+class _StrictJwt(jwt.PyJWT):
+    """pyjwt's claim checks, with the payload parsed by ``_json_object`` (pyjwt documents
+    ``_decode_payload`` as the method to override for decoding the payload otherwise)."""
+
+    def _decode_payload(self, decoded: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return _json_object(decoded["payload"], "claims")
+        except JwsInvalid as exc:
+            raise jwt.DecodeError(str(exc)) from None
+
+
+_JWT = _StrictJwt()
 
 
 def decode_typed(
@@ -54,10 +121,14 @@ def decode_typed(
     require: Sequence[str] = (),
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """(header, claims) of ``token`` if ``key`` signed it with ``algorithm`` and its header
-    says ``typ``; else ``JwsInvalid``. Time claims are not checked here: callers check them
-    with their own injected clock, never pyjwt's wall clock."""
+    says ``typ`` (and holds nothing but ``alg``, ``typ`` and ``kid``); else ``JwsInvalid``.
+    Time claims are not checked here: callers check them with their own injected clock,
+    never pyjwt's wall clock."""
     if not isinstance(token, str) or len(token) > MAX_TOKEN_CHARS:
         raise JwsInvalid(f"token is not a string of at most {MAX_TOKEN_CHARS} chars")
+    header = _header(token)
+    if header.get("typ") != typ:
+        raise JwsInvalid(f"signed statement of type {header.get('typ')!r}, not {typ!r}")
     options: Options = {
         "verify_exp": False,
         "verify_iat": False,
@@ -68,7 +139,7 @@ def decode_typed(
     try:
         # decode_complete: one parse gives header and claims (parsing is a large share of
         # the cost of a JWS check, and envelopes are checked twice per query).
-        decoded = jwt.decode_complete(
+        decoded = _JWT.decode_complete(
             token, key, algorithms=[algorithm], options=options, issuer=issuer
         )
     except jwt.InvalidIssuerError:
@@ -82,12 +153,7 @@ def decode_typed(
     except jwt.PyJWTError as exc:
         # pyjwt's messages are one line and carry no claim values, only what is wrong.
         raise JwsInvalid(f"not a valid JWS: {exc}") from None
-    header, claims = decoded["header"], decoded["payload"]
-    if header.get("typ") != typ:
-        raise JwsInvalid(f"signed statement of type {header.get('typ')!r}, not {typ!r}")
-    if not isinstance(claims, dict):
-        raise JwsInvalid("claims are not a JSON object")
-    return header, claims
+    return header, decoded["payload"]
 
 
 class EnvelopeError(JembatanError):
@@ -116,7 +182,7 @@ def sign_envelope(
     *,
     issuer: str,
     typ: str,
-    ttl_s: int = 60,
+    ttl_s: int = ENVELOPE_TTL_S,
     key_id: str | None = None,
     now: float | None = None,
 ) -> str:
@@ -150,23 +216,30 @@ def verify_envelope(
     *,
     issuer: str,
     typ: str,
+    serial: str,
     now: float,
     max_age_s: int,
-    leeway_s: int = 5,
+    clock_skew_s: int,
     invalid_reason: str = "SIGNATURE_INVALID",
 ) -> EnvelopeClaims:
-    """Checks signature, type, issuer, body binding and freshness.
+    """Checks signature, type, issuer, body binding, ``kid`` and freshness.
 
-    A token that is not fresh (older than ``max_age_s``, issued in the future beyond
-    ``leeway_s``, or past its ``exp``) raises ``REQUEST_EXPIRED``; every other failure
-    raises ``invalid_reason``.
+    ``key`` is the key of the certificate with serial ``serial``: a ``kid``, when present,
+    must name it. Fresh means: ``exp`` is after ``iat`` by at most ``max_age_s``, and ``now``
+    lies in [iat, exp] widened by ``clock_skew_s`` on both sides, so a signer's clock may be
+    that far ahead of the hub's or behind it. A token that is not fresh raises
+    ``REQUEST_EXPIRED``; every other failure raises ``invalid_reason``.
     """
     try:
-        _, claims = decode_typed(
+        header, claims = decode_typed(
             token, key, algorithm=_ALGORITHM, typ=typ, require=_ENVELOPE_CLAIMS
         )
     except JwsInvalid as exc:
         raise EnvelopeError(invalid_reason, str(exc)) from None
+    # The key comes from the certificate, not from the kid; a kid naming another one means
+    # the signer thought it signed with another key: refuse rather than guess.
+    if header.get("kid", serial) != serial:
+        raise EnvelopeError(invalid_reason, "kid names another certificate than the signer's")
     if claims["iss"] != issuer:
         raise EnvelopeError(invalid_reason, "signed by another issuer than the caller")
     if claims["body_sha256"] != body_digest(body):
@@ -178,8 +251,11 @@ def verify_envelope(
         raise EnvelopeError(invalid_reason, "iat/exp/jti of the wrong type")
     if not nonce or len(nonce) > 128:
         raise EnvelopeError(invalid_reason, "jti empty or too long")
-    if issued_at > now + leeway_s:
+    # Bounded lifetime: with it, "now <= exp + skew" also means "at most max age + skew old".
+    if not 0 < expires_at - issued_at <= max_age_s:
+        raise EnvelopeError("REQUEST_EXPIRED", f"lifetime exp - iat is not within 1..{max_age_s} s")
+    if now < issued_at - clock_skew_s:
         raise EnvelopeError("REQUEST_EXPIRED", "issued in the future")
-    if now - issued_at > max_age_s or now > expires_at + leeway_s:
-        raise EnvelopeError("REQUEST_EXPIRED", "stale: outside the freshness window")
+    if now > expires_at + clock_skew_s:
+        raise EnvelopeError("REQUEST_EXPIRED", "stale: past its exp")
     return EnvelopeClaims(claims["iss"], issued_at, expires_at, nonce)

@@ -157,6 +157,21 @@ def test_serve_refuses_an_invalid_policy_file_naming_file_and_line(tmp_path: Pat
     assert f"{policies / 'bad.yaml'}:6:" in result.stderr and "hashed" in result.stderr
 
 
+def test_serve_takes_the_clock_skew_and_shows_its_default(tmp_path: Path) -> None:
+    from hub.cli import build_parser
+    from hub.cli.serve import serve_settings
+
+    parse = build_parser().parse_args
+    given = parse(["--home", str(tmp_path), "serve", "--clock-skew", "45"])
+    assert serve_settings(given).clock_skew_s == 45
+    assert serve_settings(parse(["--home", str(tmp_path), "serve"])).clock_skew_s == 30
+    shown = " ".join(jembatan("serve", "--help").stdout.split())
+    assert "--clock-skew SECONDS" in shown and "(default: 30)" in shown
+    negative = jembatan("serve", "--clock-skew", "-1", home=tmp_path)
+    assert negative.returncode == 2 and "--clock-skew" in negative.stderr
+    assert "Traceback" not in negative.stderr
+
+
 def test_query_grant_and_revoke_from_the_command_line(stack: Stack) -> None:
     """An operator's session: grant consent, query, revoke, query again (refused)."""
     stack.member(ELIGIBILITY_ID)

@@ -4,23 +4,45 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hub.cli.common import DATABASE_HELP, DEFAULT_HUB, add_command, home, run_async, until_signalled
 from hub.logs import FORMATS
 
+if TYPE_CHECKING:
+    from hub.server import HubSettings
 
-def cmd_serve(args: argparse.Namespace) -> None:
-    from hub.server import Hub, HubSettings
 
-    settings = HubSettings(
+def _seconds(text: str) -> int:
+    """A whole number of seconds, 0 or more."""
+    try:
+        seconds = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number of seconds: {text!r}") from None
+    if seconds < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {seconds}")
+    return seconds
+
+
+def serve_settings(args: argparse.Namespace) -> HubSettings:
+    from hub.server import HubSettings
+
+    return HubSettings(
         home=home(args),
         listen=args.listen,
         policies_dir=Path(args.policies) if args.policies else None,
         max_age_s=args.max_age,
+        clock_skew_s=args.clock_skew,
         connector_deadline_s=args.connector_deadline,
         policy_poll_s=args.policy_poll or None,
         metrics_listen=args.metrics_listen,
     )
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    from hub.server import Hub
+
+    settings = serve_settings(args)
 
     async def run() -> None:
         hub = Hub(settings)
@@ -61,7 +83,15 @@ def add_serve_command(commands: argparse._SubParsersAction) -> None:
         type=int,
         default=60,
         metavar="SECONDS",
-        help="request freshness window: older signed requests are refused",
+        help="freshness window: the longest a signed request, approval or agency answer"
+        " may be valid (exp - iat)",
+    )
+    serve.add_argument(
+        "--clock-skew",
+        type=_seconds,
+        default=30,
+        metavar="SECONDS",
+        help="how far a client's or connector's clock may be ahead of the hub's or behind it",
     )
     serve.add_argument(
         "--connector-deadline",

@@ -151,10 +151,10 @@ class Authenticate:
 
     name = "authenticate"
 
-    def __init__(self, replay: ReplayGuard, max_age_s: int, leeway_s: int) -> None:
+    def __init__(self, replay: ReplayGuard, max_age_s: int, clock_skew_s: int) -> None:
         self._replay = replay
         self._max_age_s = max_age_s
-        self._leeway_s = leeway_s
+        self._clock_skew_s = clock_skew_s
 
     async def __call__(self, x: Exchange) -> None:
         assert x.member_key is not None
@@ -165,16 +165,21 @@ class Authenticate:
                 x.member_key,
                 issuer=x.member_id,
                 typ=REQUEST_TYPE,
+                # kid is optional on a request; the key is the TLS certificate's, which a
+                # kid, if given, must name.
+                serial=x.certificate_serial,
                 now=x.received_at,
                 max_age_s=self._max_age_s,
-                leeway_s=self._leeway_s,
+                clock_skew_s=self._clock_skew_s,
             )
         except EnvelopeError as exc:
             raise Refusal(exc.reason, str(exc)) from exc
         body = _parse_body(x.request.body)
         if body.client_id != x.member_id:
             raise Refusal("CLIENT_ID_MISMATCH", "client_id is not the certificate's member")
-        nonce = self._replay.claim_envelope(claims, self._max_age_s + self._leeway_s, x.received_at)
+        nonce = self._replay.claim_envelope(
+            claims, self._max_age_s + self._clock_skew_s, x.received_at
+        )
         if nonce is None:
             raise Refusal("REPLAYED", "request nonce already used")
         x.nonces.append(nonce)
@@ -353,13 +358,13 @@ class Approve:
         certificates: CertificateCache,
         replay: ReplayGuard,
         max_age_s: int,
-        leeway_s: int,
+        clock_skew_s: int,
     ) -> None:
         self._registry = registry
         self._certificates = certificates
         self._replay = replay
         self._max_age_s = max_age_s
-        self._leeway_s = leeway_s
+        self._clock_skew_s = clock_skew_s
 
     async def __call__(self, x: Exchange) -> None:
         assert x.decision is not None
@@ -378,9 +383,10 @@ class Approve:
                 approver.key,
                 issuer=approver.member_id,
                 typ=APPROVAL_TYPE,
+                serial=approver.serial,
                 now=x.received_at,
                 max_age_s=self._max_age_s,
-                leeway_s=self._leeway_s,
+                clock_skew_s=self._clock_skew_s,
                 invalid_reason="APPROVAL_INVALID",
             )
         except EnvelopeError as exc:
@@ -389,7 +395,9 @@ class Approve:
         # it likes, so without this the second person's consent would cover any number of
         # queries within the freshness window. Claimed like a request nonce (and on a
         # shared store, for every replica), once the approval is known to be genuine.
-        nonce = self._replay.claim_envelope(claims, self._max_age_s + self._leeway_s, x.received_at)
+        nonce = self._replay.claim_envelope(
+            claims, self._max_age_s + self._clock_skew_s, x.received_at
+        )
         if nonce is None:
             raise Refusal("APPROVAL_INVALID", "approval already used")
         x.nonces.append(nonce)
@@ -460,11 +468,16 @@ class VerifyAgency:
     name = "verify"
 
     def __init__(
-        self, registry: RegistrySnapshot, certificates: CertificateCache, max_age_s: int
+        self,
+        registry: RegistrySnapshot,
+        certificates: CertificateCache,
+        max_age_s: int,
+        clock_skew_s: int,
     ) -> None:
         self._registry = registry
         self._certificates = certificates
         self._max_age_s = max_age_s
+        self._clock_skew_s = clock_skew_s
 
     async def __call__(self, x: Exchange) -> None:
         assert x.route is not None and x.body is not None and x.decision is not None
@@ -501,8 +514,10 @@ class VerifyAgency:
                 key,
                 issuer=agency_id,
                 typ=RESPONSE_TYPE,
+                serial=record.serial,
                 now=now,
                 max_age_s=self._max_age_s,
+                clock_skew_s=self._clock_skew_s,
             )
         except EnvelopeError as exc:
             raise Refusal("AGENCY_SIGNATURE_INVALID", str(exc)) from exc
@@ -556,7 +571,7 @@ def build_stages(
     policies: Callable[[], PolicySet],
     connectors: ConnectorPool,
     max_age_s: int,
-    leeway_s: int,
+    clock_skew_s: int,
     connector_deadline_s: float,
     observe_connector: Callable[[str, float, str], None],
 ) -> tuple[Stage, ...]:
@@ -568,12 +583,12 @@ def build_stages(
     return (
         identify,
         Decode(),
-        Authenticate(replay, max_age_s, leeway_s),
+        Authenticate(replay, max_age_s, clock_skew_s),
         Resolve(registry),
         CheckConsent(consents, registry),
         Authorize(policies),
-        Approve(registry, certificates, replay, max_age_s, leeway_s),
+        Approve(registry, certificates, replay, max_age_s, clock_skew_s),
         Forward(connectors, connector_deadline_s, observe_connector),
-        VerifyAgency(registry, certificates, max_age_s),
+        VerifyAgency(registry, certificates, max_age_s, clock_skew_s),
         Transform(),
     )

@@ -22,7 +22,7 @@ from jembatan.audit.merkle import verify_inclusion
 from jembatan.audit.receipt import verify_receipt
 from jembatan.certs import member_id_of
 from jembatan.client.channel import MemberChannel, MemberCredentials, QueryRefused, refusal_of
-from jembatan.jws import APPROVAL_TYPE, REQUEST_TYPE, sign_envelope
+from jembatan.jws import APPROVAL_TYPE, ENVELOPE_TTL_S, REQUEST_TYPE, sign_envelope
 from jembatan.keys import load_cert_pem, load_key_pem, serial_text
 from jembatan.limits import MAX_CORRELATION_ID, MAX_LEGS
 from jembatan.v1 import (
@@ -106,9 +106,13 @@ class HubClient(MemberChannel):
         log_key: Ed25519PublicKey | None = None,
         unsafe_skip_receipt_check: bool = False,
         timeout_s: float = 5.0,
-        request_ttl_s: int = 30,
+        request_ttl_s: int = ENVELOPE_TTL_S,
         **credentials: Unpack[MemberCredentials],
     ) -> None:
+        # What a request and an approval are signed for (exp - iat): the hub refuses one
+        # valid for longer than its freshness window (60 s unless its operator says).
+        if request_ttl_s < 1:
+            raise ValueError("request_ttl_s must be at least 1 s")
         key = load_key_pem(credentials["key_pem"])
         if not isinstance(key, ec.EllipticCurvePrivateKey):
             raise ValueError("member key must be ECDSA P-256")

@@ -34,6 +34,7 @@ from consent.artefact import (
     verify_revocation,
     verify_subject_token,
 )
+from consent.receipt import RECEIPT_SCHEMA, RECEIPT_TYP, ReceiptError, verify_consent_receipt
 from jembatan.errors import Refusal
 from jembatan.keys import (
     PkiError,
@@ -43,6 +44,7 @@ from jembatan.keys import (
     load_ed25519_public_pem,
     public_key_to_pem,
 )
+from tests.forged_jws import forge, text
 
 PORTAL = "ID/GOV/KEMENSOS/perlinsos"
 CLIENT = "ID/GOV/KEMENSOS/eligibility"
@@ -481,3 +483,84 @@ def test_a_subject_token_is_fresh_and_short_lived(
         with pytest.raises(ConsentError, match=error) as refused:
             verify_subject_token(token, PUBLIC, issuer=PORTAL, now=NOW)
         assert refused.value.reason == "SUBJECT_TOKEN_INVALID"
+
+
+def test_a_subject_token_without_exp_is_refused() -> None:
+    token = _sign({"iss": PORTAL, "sub": NIK, "iat": int(NOW.timestamp())}, typ="subject+jwt")
+    _refused(
+        "SUBJECT_TOKEN_INVALID", lambda: verify_subject_token(token, PUBLIC, issuer=PORTAL, now=NOW)
+    )
+
+
+# --- duplicate names and header parameters, in every statement the consent manager signs ------
+
+
+def _revocation_claims() -> dict[str, Any]:
+    return {"iss": PORTAL, "cid": ARTEFACT.consent_id, "iat": int(NOW.timestamp()), "act": "revoke"}
+
+
+def _subject_claims() -> dict[str, Any]:
+    issued = int(NOW.timestamp())
+    return {"iss": PORTAL, "sub": NIK, "iat": issued, "exp": issued + 60}
+
+
+# (typ, claims, verify, reason) for each kind of statement.
+_STATEMENTS = {
+    "consent": (
+        "consent+jwt",
+        _claims,
+        lambda token: verify_consent(token, PUBLIC, issuer=PORTAL),
+        "CONSENT_INVALID",
+    ),
+    "revocation": (
+        "consent-revocation+jwt",
+        _revocation_claims,
+        lambda token: verify_revocation(token, PUBLIC, issuer=PORTAL),
+        "REVOCATION_INVALID",
+    ),
+    "subject-token": (
+        "subject+jwt",
+        _subject_claims,
+        lambda token: verify_subject_token(token, PUBLIC, issuer=PORTAL, now=NOW),
+        "SUBJECT_TOKEN_INVALID",
+    ),
+}
+_HOW = {
+    # alg "none" first, EdDSA last: with the last value winning, this verified as EdDSA.
+    "alg-none-then-eddsa": ({"alg": "none"}, (("alg", "EdDSA"),), ()),
+    "typ-twice": ({"typ": "JWT"}, (("typ", None),), ()),
+    "iss-twice": ({}, (), (("iss", PORTAL),)),
+    "iat-twice": ({}, (), (("iat", 0),)),
+    "crit-unknown": ({"crit": ["urn:example:x"], "urn:example:x": 1}, (), ()),
+    "b64-false": ({"b64": False, "crit": ["b64"]}, (), ()),
+    "jwk": ({"jwk": json.loads(jwt.algorithms.OKPAlgorithm.to_jwk(PUBLIC))}, (), ()),
+    "jku": ({"jku": "https://keys.example/jwks.json"}, (), ()),
+    "x5u": ({"x5u": "https://keys.example/cert.pem"}, (), ()),
+    "x5c": ({"x5c": ["MIIB"]}, (), ()),
+}
+
+
+@pytest.mark.parametrize("how", _HOW.values(), ids=_HOW.keys())
+@pytest.mark.parametrize("statement", _STATEMENTS.values(), ids=_STATEMENTS.keys())
+def test_a_header_or_claims_the_hub_does_not_accept_is_refused(
+    statement: tuple[str, Callable[[], dict[str, Any]], Callable[[str], object], str],
+    how: tuple[dict[str, Any], tuple[tuple[str, Any], ...], tuple[tuple[str, Any], ...]],
+) -> None:
+    typ, claims, verify, reason = statement
+    header, header_duplicates, claim_duplicates = how
+    members = {"alg": "EdDSA", "typ": typ, **header}
+    # A duplicate typ repeats the statement's own typ last (where None stands for it).
+    duplicates = tuple((name, typ if value is None else value) for name, value in header_duplicates)
+    token = forge(text(members, *duplicates), text(claims(), *claim_duplicates), KEY, "EdDSA")
+    # The same texts without the duplicates or parameters verify: only the rule refuses.
+    verify(forge(text({"alg": "EdDSA", "typ": typ}), text(claims()), KEY, "EdDSA"))
+    _refused(reason, lambda: verify(token))
+
+
+def test_a_consent_receipt_naming_a_claim_twice_is_refused() -> None:
+    document = {"schema": RECEIPT_SCHEMA, "record_id": ARTEFACT.consent_id}
+    header = text({"alg": "EdDSA", "typ": RECEIPT_TYP})
+    assert verify_consent_receipt(forge(header, text(document), KEY, "EdDSA"), PUBLIC) == document
+    twice = forge(header, text(document, ("record_id", str(uuid.uuid4()))), KEY, "EdDSA")
+    with pytest.raises(ReceiptError, match="twice"):
+        verify_consent_receipt(twice, PUBLIC)

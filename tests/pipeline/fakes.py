@@ -39,7 +39,8 @@ from policies import FieldRule, PolicySet, Rule
 # took "today" in UTC rather than in Jakarta would be caught.
 NOW_DT = datetime.datetime(2026, 10, 31, 18, 0, tzinfo=datetime.UTC)
 NOW = NOW_DT.timestamp()
-MAX_AGE_S, LEEWAY_S = 60, 5
+# The hub's defaults: the freshness window, and the clock skew allowed either way.
+MAX_AGE_S, CLOCK_SKEW_S = 60, 30
 
 CLIENT_ID = "ID/GOV/KEMENSOS/eligibility"
 OTHER_CLIENT_ID = "ID/GOV/KEMENSOS/research"

@@ -10,14 +10,15 @@ from hub.pipeline.replay import ReplayGuard
 from hub.pipeline.stages import Approve, CertificateCache
 from jembatan.jws import APPROVAL_TYPE, REQUEST_TYPE, sign_envelope
 from jembatan.v1 import exchange_pb2
+from tests.forged_jws import broken_rules, forged_envelope
 from tests.pipeline.fakes import (
     APPROVER_ID,
     APPROVER_MEMBER,
     BREAK_GLASS_PURPOSE,
     CLIENT_APPROVER,
     CLIENT_ID,
+    CLOCK_SKEW_S,
     EXPIRED,
-    LEEWAY_S,
     MAX_AGE_S,
     NOW,
     OTHER_CLIENT,
@@ -53,7 +54,7 @@ def _approve(registry: FakeRegistry | None = None, replay: ReplayGuard | None = 
         CertificateCache(),
         ReplayGuard() if replay is None else replay,
         MAX_AGE_S,
-        LEEWAY_S,
+        CLOCK_SKEW_S,
     )
 
 
@@ -95,6 +96,32 @@ def _wrong_key() -> str:
     )
 
 
+def _forged(header: dict[str, object] | None = None, **how: object) -> str:
+    """An approval made by hand, genuinely signed by the approver (kid names its
+    certificate unless ``header`` says otherwise)."""
+    return forged_envelope(
+        BODY,
+        APPROVER_MEMBER.key,
+        issuer=APPROVER_ID,
+        typ=APPROVAL_TYPE,
+        at=NOW,
+        header={"kid": APPROVER_MEMBER.serial, **(header or {})},
+        **how,  # type: ignore[arg-type]
+    )
+
+
+_FORGED = broken_rules(
+    typ=APPROVAL_TYPE, other_typ=REQUEST_TYPE, issuer=APPROVER_ID, other_serial=OTHER_CLIENT.serial
+)
+
+
+async def test_an_approval_made_by_hand_with_nothing_wrong_passes() -> None:
+    # The control for the forged approvals below: only the rule each breaks refuses it.
+    x = _query(_forged())
+    await _approve()(x)
+    assert x.approved_by == APPROVER_ID
+
+
 @pytest.mark.parametrize(
     "token",
     [
@@ -113,7 +140,10 @@ def _wrong_key() -> str:
         ),
         # Stale is no REQUEST_EXPIRED here: it is the approval that is invalid.
         pytest.param(approval(BODY, at=NOW - MAX_AGE_S - 1), id="stale"),
-        pytest.param(approval(BODY, at=NOW + LEEWAY_S + 1), id="future"),
+        pytest.param(approval(BODY, at=NOW + CLOCK_SKEW_S + 1), id="future"),
+        # Signed now, valid for ten years: no longer than a request may live.
+        pytest.param(approval(BODY, ttl_s=10 * 365 * 86400), id="exp-in-ten-years"),
+        *(pytest.param(_forged(**how), id=case) for case, how in _FORGED.items()),
     ],
 )
 async def test_an_approval_that_does_not_hold_is_approval_invalid(token: str) -> None:

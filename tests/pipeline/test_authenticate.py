@@ -8,13 +8,14 @@ import pytest
 from hub.pipeline.replay import ReplayGuard
 from hub.pipeline.stages import Authenticate
 from hub.store.base import Nonce
-from jembatan.jws import APPROVAL_TYPE, RESPONSE_TYPE
+from jembatan.jws import APPROVAL_TYPE, REQUEST_TYPE, RESPONSE_TYPE
 from jembatan.limits import MAX_CORRELATION_ID, MAX_FIELDS
 from jembatan.v1 import exchange_pb2
+from tests.forged_jws import broken_rules, forged_envelope
 from tests.pipeline.fakes import (
     CLIENT,
     CLIENT_ID,
-    LEEWAY_S,
+    CLOCK_SKEW_S,
     MAX_AGE_S,
     NOW,
     OTHER_CLIENT,
@@ -30,7 +31,7 @@ from tests.pipeline.fakes import (
 
 def _authenticate(replay: ReplayGuard | None = None) -> Authenticate:
     # Not ``replay or ...``: an empty guard is falsy (it has a length).
-    return Authenticate(ReplayGuard() if replay is None else replay, MAX_AGE_S, LEEWAY_S)
+    return Authenticate(ReplayGuard() if replay is None else replay, MAX_AGE_S, CLOCK_SKEW_S)
 
 
 async def test_a_signed_fresh_request_passes_and_claims_its_nonce() -> None:
@@ -40,8 +41,8 @@ async def test_a_signed_fresh_request_passes_and_claims_its_nonce() -> None:
     assert x.body == body
     [nonce] = x.nonces
     assert nonce.issuer == CLIENT_ID
-    # Kept as long as the request could still be fresh: issued + max age + leeway.
-    assert nonce.expires_at == int(NOW) + MAX_AGE_S + LEEWAY_S
+    # Kept as long as the request could still be fresh: issued + max age + clock skew.
+    assert nonce.expires_at == int(NOW) + MAX_AGE_S + CLOCK_SKEW_S
 
 
 def _over_another_body() -> exchange_pb2.QueryRequest:
@@ -77,8 +78,11 @@ async def test_a_bad_signature_is_signature_invalid(request_: exchange_pb2.Query
     ("at", "ttl_s"),
     [
         pytest.param(NOW - MAX_AGE_S - 1, 600, id="older-than-max-age"),
-        pytest.param(NOW + LEEWAY_S + 1, 30, id="issued-in-the-future"),
-        pytest.param(NOW - 20, 10, id="past-its-exp"),
+        pytest.param(NOW + CLOCK_SKEW_S + 1, 30, id="issued-in-the-future"),
+        pytest.param(NOW - CLOCK_SKEW_S - 11, 10, id="past-its-exp"),
+        # iat now, exp in ten years: the lifetime is bounded by the freshness window.
+        pytest.param(NOW, 10 * 365 * 86400, id="exp-in-ten-years"),
+        pytest.param(NOW, MAX_AGE_S + 1, id="lifetime-longer-than-max-age"),
     ],
 )
 async def test_a_request_out_of_its_window_is_request_expired(at: float, ttl_s: int) -> None:
@@ -87,10 +91,59 @@ async def test_a_request_out_of_its_window_is_request_expired(at: float, ttl_s: 
     assert x.nonces == []
 
 
+@pytest.mark.parametrize(
+    "at",
+    [
+        pytest.param(NOW + CLOCK_SKEW_S, id="client-ahead-by-the-skew"),
+        pytest.param(NOW - 30 - CLOCK_SKEW_S, id="client-behind-past-exp-by-the-skew"),
+    ],
+)
+async def test_a_client_clock_off_by_the_skew_either_way_passes(at: float) -> None:
+    x = identified(signed_request(query_body(), at=at, ttl_s=30))
+    await _authenticate()(x)
+    assert x.body is not None
+
+
 async def test_freshness_is_judged_by_the_exchange_clock() -> None:
     # Fresh when signed, an hour old when received: the stage reads x.received_at.
     x = identified(signed_request(query_body()), received_at=NOW + 3600)
     assert await refusal(_authenticate(), x) == "REQUEST_EXPIRED"
+
+
+def _forged(**how: object) -> exchange_pb2.QueryRequest:
+    """A request whose envelope is made by hand, genuinely signed by the client's key."""
+    data = query_body().SerializeToString()
+    signature = forged_envelope(
+        data,
+        CLIENT.key,
+        issuer=CLIENT_ID,
+        typ=REQUEST_TYPE,
+        at=NOW,
+        **how,  # type: ignore[arg-type]
+    )
+    return exchange_pb2.QueryRequest(body=data, signature=signature)
+
+
+_FORGED = broken_rules(
+    typ=REQUEST_TYPE, other_typ=RESPONSE_TYPE, issuer=CLIENT_ID, other_serial=OTHER_CLIENT.serial
+)
+
+
+@pytest.mark.parametrize("how", _FORGED.values(), ids=_FORGED.keys())
+async def test_a_header_or_claims_the_hub_does_not_accept_is_signature_invalid(
+    how: dict[str, object],
+) -> None:
+    x = identified(_forged(**how))
+    assert await refusal(_authenticate(), x) == "SIGNATURE_INVALID"
+    assert x.body is None and x.nonces == []
+
+
+async def test_a_kid_naming_the_callers_own_certificate_passes() -> None:
+    # kid is optional on a request (the key comes from the TLS certificate); when present,
+    # it names that very certificate.
+    x = identified(_forged(header={"kid": CLIENT.serial}))
+    await _authenticate()(x)
+    assert x.body is not None
 
 
 async def test_a_body_naming_another_client_is_client_id_mismatch() -> None:

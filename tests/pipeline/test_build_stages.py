@@ -12,8 +12,8 @@ from jembatan.values import from_wire
 from tests.pipeline.fakes import (
     AGENCY,
     CLIENT,
+    CLOCK_SKEW_S,
     FIELDS,
-    LEEWAY_S,
     MAX_AGE_S,
     NOW,
     ConsentManager,
@@ -59,7 +59,7 @@ def _build(
         policies=policy_set,
         connectors=connectors,  # stands in for the ConnectorPool: its one method, faked
         max_age_s=MAX_AGE_S,
-        leeway_s=LEEWAY_S,
+        clock_skew_s=CLOCK_SKEW_S,
         connector_deadline_s=DEADLINE_S,
         observe_connector=lambda agency, seconds, failure: observed.append(failure or "ok"),
     )
@@ -88,12 +88,15 @@ async def test_the_built_stages_release_a_consented_query_end_to_end() -> None:
         .route(employment_route())
         .put_consent(consent_record(token, CONSENT_ID))
     )
-    # Signed half a minute before it arrives: fresh within the max age given, not within
-    # the leeway (so the two are not mixed up).
+    # Valid for the whole freshness window: only a request stage given the max age (not
+    # the skew) lets it in, so the two are not mixed up.
     request = signed_request(query_body(consent=token), at=NOW - 30, ttl_s=MAX_AGE_S)
     x = Exchange(request.SerializeToString(), Peer(CLIENT.cert_pem), NOW)
+    # The connector's clock ahead of the hub's by the whole skew: verify is given it too.
     connectors = FakeConnectors(
-        answer=lambda fetch: agency_response(fetch_result(x, {"employment_status": "active"}))
+        answer=lambda fetch: agency_response(
+            fetch_result(x, {"employment_status": "active"}), at=NOW + CLOCK_SKEW_S
+        )
     )
     observed: list[str] = []
     _, built = _build(registry, connectors, observed)

@@ -10,10 +10,12 @@ from hub.pipeline.stages import CertificateCache, VerifyAgency
 from jembatan.jws import REQUEST_TYPE, RESPONSE_TYPE, sign_envelope
 from jembatan.v1 import connector_pb2
 from jembatan.values import from_wire
+from tests.forged_jws import broken_rules, forged_envelope
 from tests.pipeline.fakes import (
     AGENCY,
     AGENCY_ID,
     AGENCY_RENEWED,
+    CLOCK_SKEW_S,
     EXPIRED,
     MAX_AGE_S,
     NOW,
@@ -32,7 +34,7 @@ ANSWER = {"employment_status": "active", "employer": "PT Sinar Jaya"}
 
 def _verify(registry: FakeRegistry | None = None) -> VerifyAgency:
     registry = FakeRegistry().add(AGENCY.record()) if registry is None else registry
-    return VerifyAgency(registry.snapshot(), CertificateCache(), MAX_AGE_S)
+    return VerifyAgency(registry.snapshot(), CertificateCache(), MAX_AGE_S, CLOCK_SKEW_S)
 
 
 def _answered() -> Exchange:
@@ -71,7 +73,10 @@ def _resigned(x: Exchange, **how: object) -> connector_pb2.FetchResponse:
         pytest.param({"issuer": OTHER_CLIENT_ID}, id="other-issuer"),
         pytest.param({"typ": REQUEST_TYPE}, id="request-typ"),
         pytest.param({"at": NOW - MAX_AGE_S - 1}, id="stale"),
-        pytest.param({"at": NOW + 60}, id="future"),
+        pytest.param({"at": NOW + CLOCK_SKEW_S + 1}, id="future"),
+        pytest.param({"at": NOW - CLOCK_SKEW_S - 31}, id="past-its-exp"),
+        # Signed now, valid for ten years: no longer than a request may live.
+        pytest.param({"ttl_s": 10 * 365 * 86400}, id="exp-in-ten-years"),
     ],
 )
 async def test_a_signature_that_does_not_hold_is_agency_signature_invalid(
@@ -81,6 +86,59 @@ async def test_a_signature_that_does_not_hold_is_agency_signature_invalid(
     x.agency_response = _resigned(x, **how)
     assert await refusal(_verify(), x) == "AGENCY_SIGNATURE_INVALID"
     assert x.fetched is None
+
+
+def _forged(x: Exchange, **how: object) -> connector_pb2.FetchResponse:
+    """The agency's answer with an envelope made by hand, genuinely signed by its key."""
+    body = fetch_result(x, ANSWER)
+    signature = forged_envelope(
+        body,
+        AGENCY.key,
+        issuer=AGENCY_ID,
+        typ=RESPONSE_TYPE,
+        at=NOW,
+        **how,  # type: ignore[arg-type]
+    )
+    return connector_pb2.FetchResponse(body=body, signature=signature)
+
+
+# One agency certificate, so no kid is needed to choose it; a kid given must name it all
+# the same (kid-of-another-certificate).
+_FORGED = broken_rules(
+    typ=RESPONSE_TYPE, other_typ=REQUEST_TYPE, issuer=AGENCY_ID, other_serial=OTHER_CLIENT.serial
+)
+
+
+async def test_an_answer_made_by_hand_with_nothing_wrong_passes() -> None:
+    # The control for the forged answers below: only the rule each breaks refuses them.
+    x = authorized_query()
+    x.agency_response = _forged(x, header={"kid": AGENCY.serial})
+    await _verify()(x)
+    assert x.fetched is not None
+
+
+@pytest.mark.parametrize("how", _FORGED.values(), ids=_FORGED.keys())
+async def test_a_header_or_claims_the_hub_does_not_accept_is_agency_signature_invalid(
+    how: dict[str, object],
+) -> None:
+    x = authorized_query()
+    x.agency_response = _forged(x, **how)
+    assert await refusal(_verify(), x) == "AGENCY_SIGNATURE_INVALID"
+    assert x.fetched is None
+
+
+@pytest.mark.parametrize(
+    "at",
+    [
+        pytest.param(NOW + CLOCK_SKEW_S, id="connector-ahead-by-the-skew"),
+        pytest.param(NOW - 30 - CLOCK_SKEW_S, id="connector-behind-past-exp-by-the-skew"),
+    ],
+)
+async def test_a_connector_clock_off_by_the_skew_either_way_passes(at: float) -> None:
+    x = authorized_query()
+    x.agency_response = agency_response(fetch_result(x, ANSWER), at=at)
+    await _verify()(x)
+    assert x.fetched is not None
 
 
 async def test_a_signature_over_another_body_is_agency_signature_invalid() -> None:
