@@ -42,7 +42,7 @@ from hub.dev.devstack import DevStack
 from hub.dev.processes import RunningProcess
 from hub.store import open_store
 from hub.store.postgres import PostgresAuditWriter
-from jembatan.client import HubClient, QueryRefused
+from jembatan.client import HubCallFailed, HubClient, QueryRefused
 
 _SEED, _SCALE = 2026, 0.05
 FIELDS = ("employment_status", "monthly_wage")
@@ -91,7 +91,7 @@ async def _drive(
                     fields=FIELDS,
                     consent=token,
                 )
-            except QueryRefused:
+            except (QueryRefused, HubCallFailed):
                 errors += 1
                 continue
             if now >= warm_until:

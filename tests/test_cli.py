@@ -225,6 +225,7 @@ def test_query_grant_and_revoke_from_the_command_line(stack: Stack) -> None:
     assert refused.returncode == 3
     assert refused.stderr.strip() == (
         f"jembatan: refused: PERMISSION_DENIED CONSENT_REVOKED: consent {consent_id} was revoked"
+        " (obtain the citizen's consent)"
     )
 
 

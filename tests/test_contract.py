@@ -8,7 +8,15 @@ from pathlib import Path
 from grpc_tools import protoc
 
 from jembatan.audit.record import AuditRecord
-from jembatan.errors import IDENTIFY_REASONS, STATUS_OF_REASON, Refusal
+from jembatan.errors import (
+    ADVICE,
+    CATEGORY_OF_REASON,
+    IDENTIFY_REASONS,
+    RETRY_LATER,
+    RETRYABLE,
+    STATUS_OF_REASON,
+    Refusal,
+)
 from jembatan.v1 import audit_pb2, common_pb2
 
 REPO = Path(__file__).resolve().parent.parent
@@ -46,17 +54,30 @@ def test_the_status_table_names_exactly_the_contracts_reasons() -> None:
     assert set(STATUS_OF_REASON) == reasons
 
 
+def test_every_reason_has_a_category_of_the_contract() -> None:
+    reasons = set(common_pb2.Reason.keys()) - {"REASON_UNSPECIFIED"}
+    categories = set(common_pb2.Category.keys()) - {"CATEGORY_UNSPECIFIED"}
+    assert set(CATEGORY_OF_REASON) == reasons
+    assert set(CATEGORY_OF_REASON.values()) == categories == set(ADVICE)
+    # Only waiting helps with a retryable refusal: retrying anything else repeats it.
+    assert {RETRY_LATER} == RETRYABLE
+
+
 def test_every_reason_has_a_status_and_unidentified_callers_learn_nothing() -> None:
     for name in common_pb2.Reason.keys():  # noqa: SIM118 (a proto enum, not a dict)
         if name == "REASON_UNSPECIFIED":
             continue
-        refusal = Refusal(name, "detail")
-        status, reason, message = refusal.public()
+        refusal = Refusal(name, "detail", stage="consent")
+        told = refusal.public()
         if name in IDENTIFY_REASONS:
-            assert (status.name, reason) == ("UNAUTHENTICATED", "UNAUTHENTICATED")
-            assert "detail" not in message
+            assert (told.status.name, told.reason, told.stage) == (
+                "UNAUTHENTICATED",
+                "UNAUTHENTICATED",
+                "",
+            )
+            assert "detail" not in told.detail
         else:
-            assert (status, reason, message) == (refusal.status, name, "detail")
+            assert told is refusal
 
 
 def test_audit_record_message_mirrors_the_hashed_record() -> None:

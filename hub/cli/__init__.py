@@ -1,7 +1,8 @@
 """``jembatan``: run and administer the hub, its simulated agencies and queries.
 
 Every command answers ``--help``; every error is one readable line and a non-zero exit
-(2: the request could not be done; 3: the hub refused the query; 130: interrupted).
+(2: the request could not be done, the hub unreachable among the reasons; 3: the hub refused
+the query, told with what to do about it; 130: interrupted).
 
 One module per command group, each with its ``cmd_*`` functions and an ``add_*`` function
 that adds its parser: ``pki``, ``consent``, ``audit``, ``policy``, ``admin``, ``member``,
@@ -110,11 +111,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.exit(130)
     except Exception as exc:
         from jembatan.client import QueryRefused
-        from jembatan.errors import JembatanError
+        from jembatan.errors import ADVICE, JembatanError
 
         if isinstance(exc, QueryRefused):
-            print(f"jembatan: refused: {exc}", file=sys.stderr)
+            print(f"jembatan: refused: {exc} ({ADVICE[exc.category]})", file=sys.stderr)
             sys.exit(3)
+        # The rest, a hub that could not be reached among them ("Cannot reach the hub at
+        # …"), is an error of this command, never a refusal.
         if isinstance(exc, (JembatanError, OSError, ValueError)):
             print(f"jembatan: {exc}", file=sys.stderr)
             sys.exit(2)

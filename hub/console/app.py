@@ -21,7 +21,7 @@ from hub.console.reader import LogReader
 from hub.console.sessions import COOKIE, LoginThrottle, Session, Sessions
 from hub.home import HubHome
 from jembatan.audit.checkpoint import CheckpointError
-from jembatan.client import QueryRefused
+from jembatan.client import HubCallFailed, QueryRefused
 from jembatan.v1 import audit_pb2
 
 log = logging.getLogger(__name__)
@@ -182,6 +182,9 @@ async def _results(
         status = 400 if exc.reason == "MALFORMED_REQUEST" else 502
         body = above + pages.failure(f"The hub refused: {exc.message}")
         return _html(pages.layout(title, body, session.officer), status)
+    except HubCallFailed as exc:  # no answer is not a refusal
+        body = above + pages.failure(str(exc))
+        return _html(pages.layout(title, body, session.officer), 502)
     found = pages.results(response, session.save_search(query), columns)
     return _html(pages.layout(title, above + found, session.officer))
 
@@ -212,6 +215,8 @@ async def record(request: web.Request) -> web.Response:
     except QueryRefused as exc:
         status = 404 if exc.reason == "UNKNOWN_TARGET" else 502
         return _html(pages.error_page(f"Record {index}", exc.message, officer), status)
+    except HubCallFailed as exc:
+        return _html(pages.error_page(f"Record {index}", str(exc), officer), 502)
     log.info("officer %s opened record %d", officer, index)
     inclusion = await reader.prove(index, entry.record_json, officer)
     return _html(pages.record_page(entry, inclusion, officer))
@@ -226,6 +231,8 @@ async def integrity(request: web.Request) -> web.Response:
         return _html(pages.error_page("Log integrity", message, officer), 502)
     except QueryRefused as exc:
         return _html(pages.error_page("Log integrity", exc.message, officer), 502)
+    except HubCallFailed as exc:
+        return _html(pages.error_page("Log integrity", str(exc), officer), 502)
     return _html(pages.integrity_page(consistency, officer))
 
 

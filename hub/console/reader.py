@@ -22,7 +22,7 @@ from hub.services.audit import AUDITOR
 from jembatan.audit.checkpoint import Checkpoint, CheckpointError, verify_checkpoint
 from jembatan.audit.merkle import ProofError, hash_leaf, verify_consistency, verify_inclusion
 from jembatan.certs import CONSOLE, roles_of
-from jembatan.client import MemberChannel, QueryRefused
+from jembatan.client import HubCallFailed, MemberChannel, QueryRefused
 from jembatan.keys import PkiError, load_cert_pem
 from jembatan.on_behalf import ON_BEHALF_OF_METADATA_KEY
 from jembatan.v1 import audit_pb2, audit_pb2_grpc
@@ -136,6 +136,8 @@ class LogReader(MemberChannel):
             )
         except QueryRefused as exc:
             return Inclusion(checkpoint, f"no proof: {exc.message}")
+        except HubCallFailed as exc:
+            return Inclusion(checkpoint, f"no proof: {exc}")
         try:
             # The hash of the bytes on this page, not the leaf hash the hub sent along.
             verify_inclusion(

@@ -67,6 +67,7 @@ class Pipeline:
             result = self._result(x)
         except Refusal as exc:
             _lap(observe, lap)
+            exc.stage = stage_name
             refusal = exc
         except asyncio.CancelledError:
             # The caller gave up (deadline, disconnect) mid-exchange, perhaps after the
@@ -84,7 +85,9 @@ class Pipeline:
                 type(exc).__name__,
                 "".join(traceback.format_tb(exc.__traceback__)),
             )
-            refusal = Refusal("INTERNAL_ERROR", f"the hub failed in stage {stage_name}")
+            refusal = Refusal(
+                "INTERNAL_ERROR", f"the hub failed in stage {stage_name}", stage=stage_name
+            )
         lap = perf_counter()
         try:
             entry = await self._append(x, refusal, stage_name, b"" if refusal else result)
@@ -113,6 +116,7 @@ class Pipeline:
             stage = "envelope"
             return parse(x.raw)
         except Refusal as refusal:
+            refusal.stage = stage
             try:
                 entry = await self._append(x, refusal, stage, b"")
             except Refusal as unrecorded:
@@ -165,7 +169,9 @@ class Pipeline:
             return await self._audit.append(pending_entry(record, x.nonces))
         except AuditUnavailable as exc:
             log.error("exchange failed closed: %s", exc)
-            raise Refusal("AUDIT_UNAVAILABLE", "the audit log cannot record this exchange") from exc
+            raise Refusal(
+                "AUDIT_UNAVAILABLE", "the audit log cannot record this exchange", stage="audit"
+            ) from exc
 
     @staticmethod
     def _result(x: Exchange) -> bytes:

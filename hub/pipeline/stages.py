@@ -8,6 +8,7 @@ and the receipt follow in the chain itself, for refusals as well as releases.
 from __future__ import annotations
 
 import datetime
+import difflib
 from collections.abc import Callable
 from dataclasses import dataclass
 from time import perf_counter
@@ -222,7 +223,9 @@ def _parse_body(data: bytes) -> exchange_pb2.QueryBody:
 
 
 class Resolve:
-    """The registry knows a service of that name, and it is enabled."""
+    """The registry knows a service of that name, it is enabled, and its catalogue has every
+    field asked for: a misspelled field is named as such, before consent or policy would
+    call it not consented or not allowed."""
 
     name = "resolve"
 
@@ -237,6 +240,20 @@ class Resolve:
         if not route.enabled:
             raise Refusal("SERVICE_DISABLED", f"service {x.body.service_id!r} is disabled")
         x.route = route
+        known = self._registry.field_names(route.service_id)
+        unknown = [name for name in x.body.fields if name not in known]
+        if unknown:
+            raise Refusal("UNKNOWN_FIELD", f"{route.service_id} has no {_named(unknown, known)}")
+
+
+def _named(unknown: list[str], known: frozenset[str]) -> str:
+    """The unknown fields, each with the catalogue's nearest name when one is close (field
+    names are checked to be [a-z][a-z0-9_]*, so they can be quoted back)."""
+    named = []
+    for name in unknown:
+        near = difflib.get_close_matches(name, known, n=1)
+        named.append(f"field {name!r}" + (f" (did you mean {near[0]!r}?)" if near else ""))
+    return ", ".join(named)
 
 
 class CheckConsent:

@@ -80,6 +80,7 @@ class CallRecorder:
         try:
             return self._identify.identify(peer_of(context))
         except Refusal as refusal:
+            refusal.stage = "identify"
             await abort_with(context, refusal)
             raise
 
@@ -142,6 +143,7 @@ class CallRecorder:
         self, context: grpc.aio.ServicerContext, call: MemberCall, refusal: Refusal
     ) -> NoReturn:
         """Record the refusal, then end the call with it."""
+        refusal.stage = "call"  # as the record says
         await self.record(context, call, b"", refusal)
         await abort_with(context, refusal)
         raise AssertionError("abort returned")
@@ -166,7 +168,8 @@ class CallRecorder:
             await self._log.append(pending_entry(record))
         except AuditUnavailable:
             await abort_with(
-                context, Refusal("AUDIT_UNAVAILABLE", "the audit log cannot record this")
+                context,
+                Refusal("AUDIT_UNAVAILABLE", "the audit log cannot record this", stage="audit"),
             )
             raise
 

@@ -14,12 +14,22 @@ import logging
 from collections.abc import AsyncIterator, Callable
 
 import grpc
+from google.protobuf.any_pb2 import Any
 from google.protobuf.message import DecodeError
 from google.protobuf.unknown_fields import UnknownFieldSet
+from google.rpc import error_details_pb2, status_pb2
+from grpc_status import rpc_status
 
 from hub.pipeline.chain import Pipeline
 from hub.pipeline.exchange import Exchange, Peer
-from jembatan.errors import REASON_METADATA_KEY, Refusal
+from jembatan.errors import (
+    CATEGORY_KEY,
+    ERROR_DOMAIN,
+    REASON_METADATA_KEY,
+    RETRYABLE_KEY,
+    STAGE_KEY,
+    Refusal,
+)
 from jembatan.limits import MAX_CORRELATION_ID, MAX_LEGS
 from jembatan.v1 import exchange_pb2
 
@@ -32,14 +42,37 @@ def peer_of(context: grpc.aio.ServicerContext) -> Peer:
 
 
 async def abort_with(context: grpc.aio.ServicerContext, refusal: Refusal) -> None:
-    status, reason, message = refusal.public()
-    context.set_trailing_metadata(((REASON_METADATA_KEY, reason),))
-    await context.abort(status, message)
+    """End the call with ``refusal`` as the caller may see it: the gRPC status and message,
+    a google.rpc.Status with its ErrorInfo in grpc-status-details-bin, and the reason in
+    the jembatan-reason trailer that clients from before the Status still read."""
+    told = refusal.public()
+    details = Any()
+    details.Pack(_error_info(told))
+    status = rpc_status.to_status(
+        status_pb2.Status(code=told.status.value[0], message=told.detail, details=[details])
+    )
+    context.set_trailing_metadata((*status.trailing_metadata, (REASON_METADATA_KEY, told.reason)))
+    await context.abort(status.code, status.details)
+
+
+def _error_info(told: Refusal) -> error_details_pb2.ErrorInfo:
+    """Reason, domain, and what a LegOutcome says besides: stage, category, retryable."""
+    metadata = {CATEGORY_KEY: told.category, RETRYABLE_KEY: str(told.retryable).lower()}
+    if told.stage:
+        metadata[STAGE_KEY] = told.stage
+    return error_details_pb2.ErrorInfo(reason=told.reason, domain=ERROR_DOMAIN, metadata=metadata)
 
 
 def _outcome_of(refusal: Refusal) -> exchange_pb2.LegOutcome:
-    status, reason, message = refusal.public()
-    return exchange_pb2.LegOutcome(status=status.name, reason=reason, message=message)
+    told = refusal.public()
+    return exchange_pb2.LegOutcome(
+        status=told.status.name,
+        reason=told.reason,
+        message=told.detail,
+        stage=told.stage,
+        category=told.category,
+        retryable=told.retryable,
+    )
 
 
 def _decode_fan_out(raw: bytes) -> exchange_pb2.FanOutRequest:

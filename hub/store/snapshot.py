@@ -8,6 +8,7 @@ because every exchange starts with ``refresh``.
 
 from __future__ import annotations
 
+import json
 from typing import Protocol
 
 from hub.store.base import ConsentRecord, MemberCertificate, ServiceRoute
@@ -29,6 +30,7 @@ class RegistrySnapshot:
         self._generation = -1
         self._certificates: dict[str, MemberCertificate] = {}
         self._services: dict[str, ServiceRoute] = {}
+        self._fields: dict[str, frozenset[str]] = {}
         self._valid_by_member: dict[str, list[MemberCertificate]] = {}
 
     def refresh(self) -> None:
@@ -43,6 +45,11 @@ class RegistrySnapshot:
                 if not cert.revoked:
                     self._valid_by_member.setdefault(cert.member_id, []).append(cert)
             self._services = {s.service_id: s for s in self._source.services()}
+            # Parsed once per generation, not once per query.
+            self._fields = {
+                s.service_id: frozenset(spec["name"] for spec in json.loads(s.catalogue_json))
+                for s in self._services.values()
+            }
             self._generation = generation
 
     def member_certificate(self, serial: str) -> MemberCertificate | None:
@@ -54,6 +61,10 @@ class RegistrySnapshot:
 
     def service(self, service_id: str) -> ServiceRoute | None:
         return self._services.get(service_id)
+
+    def field_names(self, service_id: str) -> frozenset[str]:
+        """The fields in the service's current catalogue (none for an unknown service)."""
+        return self._fields.get(service_id, frozenset())
 
     def consent(self, consent_id: str) -> ConsentRecord | None:
         # Not cached: consents are many, and a revocation must bite on the next query.

@@ -1,7 +1,9 @@
 """Client SDK for the Admin service: members submit enrolments, renewals and connector
 registrations and fetch the outcome; administrators list, approve, reject, revoke and
 switch services off and on. Every call is mTLS with the caller's own certificate, which is
-what the hub decides by; a refusal raises ``QueryRefused`` with its status and reason."""
+what the hub decides by; a refusal raises ``QueryRefused`` (of the class of its category) with
+its status and reason, a call that never got the hub's decision ``HubCallFailed``
+(``HubUnreachable`` when the hub could not be reached)."""
 
 from __future__ import annotations
 

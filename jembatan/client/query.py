@@ -21,7 +21,13 @@ from jembatan.audit.checkpoint import Checkpoint, CheckpointError, verify_checkp
 from jembatan.audit.merkle import verify_inclusion
 from jembatan.audit.receipt import verify_receipt
 from jembatan.certs import member_id_of
-from jembatan.client.channel import MemberChannel, MemberCredentials, QueryRefused, refusal_of
+from jembatan.client.channel import (
+    HubCallFailed,
+    MemberChannel,
+    MemberCredentials,
+    QueryRefused,
+    refused,
+)
 from jembatan.jws import APPROVAL_TYPE, ENVELOPE_TTL_S, REQUEST_TYPE, sign_envelope
 from jembatan.keys import load_cert_pem, load_key_pem, serial_text
 from jembatan.limits import MAX_CORRELATION_ID, MAX_LEGS
@@ -200,7 +206,7 @@ class HubClient(MemberChannel):
         if len(response.legs) != len(applicant.legs):
             # Only a refusal of the whole request has a different shape.
             (outcome,) = response.legs
-            refusal = QueryRefused(grpc.StatusCode[outcome.status], outcome.reason, outcome.message)
+            refusal = _refusal_in(outcome)
             return FanOutAnswer(
                 applicant.applicant_id,
                 tuple(LegAnswer(body.service_id, None, refusal) for body in applicant.legs),
@@ -210,10 +216,7 @@ class HubClient(MemberChannel):
             if outcome.status == "OK":
                 legs.append(LegAnswer(body.service_id, self._answer(outcome.response), None))
             else:
-                refusal = QueryRefused(
-                    grpc.StatusCode[outcome.status], outcome.reason, outcome.message
-                )
-                legs.append(LegAnswer(body.service_id, None, refusal))
+                legs.append(LegAnswer(body.service_id, None, _refusal_in(outcome)))
         return FanOutAnswer(applicant.applicant_id, tuple(legs))
 
     async def fan_out(self, applicant: Applicant) -> FanOutAnswer:
@@ -243,20 +246,20 @@ class HubClient(MemberChannel):
             async for response in call:
                 applicant = pending.pop(response.applicant_id, None)
                 if applicant is None:
-                    outcome = response.legs[0] if response.legs else exchange_pb2.LegOutcome()
-                    raise QueryRefused(
+                    # Not a decision about anyone this stream sent: the stream is broken.
+                    raise HubCallFailed(
+                        self.target,
                         grpc.StatusCode.INTERNAL,
-                        outcome.reason or "UNSPECIFIED",
                         "the hub answered an applicant this stream did not send",
                     )
                 yield self._fan_out_answer(applicant, response)
         except grpc.aio.AioRpcError as exc:
-            raise refusal_of(exc) from exc
+            raise self.error_of(exc) from exc
         if pending:
             # The stream ended cleanly yet someone was never answered: say so, loudly.
-            raise QueryRefused(
+            raise HubCallFailed(
+                self.target,
                 grpc.StatusCode.DATA_LOSS,
-                "UNSPECIFIED",
                 f"{len(pending)} applicants sent were never answered",
             )
 
@@ -332,7 +335,7 @@ class HubClient(MemberChannel):
             async for entry in call:
                 yield entry
         except grpc.aio.AioRpcError as exc:
-            raise refusal_of(exc) from exc
+            raise self.error_of(exc) from exc
         finally:
             call.cancel()
 
@@ -344,7 +347,7 @@ class HubClient(MemberChannel):
             async for chunk in call:
                 yield chunk.line
         except grpc.aio.AioRpcError as exc:
-            raise refusal_of(exc) from exc
+            raise self.error_of(exc) from exc
 
     async def revoke_consent(self, revocation: str) -> consent_pb2.RevokeResponse:
         """Hand the hub a revocation signed by the consent manager."""
@@ -449,6 +452,16 @@ class HubClient(MemberChannel):
             self._registry.GetCatalogue,
             registry_pb2.GetCatalogueRequest(service_id=service_id, version=version),
         )
+
+
+def _refusal_in(outcome: exchange_pb2.LegOutcome) -> QueryRefused:
+    return refused(
+        grpc.StatusCode[outcome.status],
+        outcome.reason,
+        outcome.message,
+        stage=outcome.stage,
+        category=outcome.category,
+    )
 
 
 async def _aiter(items: AsyncIterable[Applicant] | Iterable[Applicant]) -> AsyncIterator[Applicant]:

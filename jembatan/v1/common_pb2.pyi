@@ -18,6 +18,7 @@ class Reason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     REPLAYED: _ClassVar[Reason]
     INVALID_SUBJECT: _ClassVar[Reason]
     UNKNOWN_SERVICE: _ClassVar[Reason]
+    UNKNOWN_FIELD: _ClassVar[Reason]
     CONSENT_MISSING: _ClassVar[Reason]
     CONSENT_INVALID: _ClassVar[Reason]
     CONSENT_REVOKED: _ClassVar[Reason]
@@ -58,6 +59,14 @@ class Reason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     MEMBER_RESERVED: _ClassVar[Reason]
     MEMBER_EXISTS: _ClassVar[Reason]
 
+class Category(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CATEGORY_UNSPECIFIED: _ClassVar[Category]
+    FIX_REQUEST: _ClassVar[Category]
+    OBTAIN_CONSENT: _ClassVar[Category]
+    RETRY_LATER: _ClassVar[Category]
+    CALL_SUPPORT: _ClassVar[Category]
+
 class Treatment(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     TREATMENT_UNSPECIFIED: _ClassVar[Treatment]
@@ -76,6 +85,7 @@ REQUEST_EXPIRED: Reason
 REPLAYED: Reason
 INVALID_SUBJECT: Reason
 UNKNOWN_SERVICE: Reason
+UNKNOWN_FIELD: Reason
 CONSENT_MISSING: Reason
 CONSENT_INVALID: Reason
 CONSENT_REVOKED: Reason
@@ -115,6 +125,11 @@ CONSENT_REQUEST_MISMATCH: Reason
 NOT_CONSENT_MANAGER: Reason
 MEMBER_RESERVED: Reason
 MEMBER_EXISTS: Reason
+CATEGORY_UNSPECIFIED: Category
+FIX_REQUEST: Category
+OBTAIN_CONSENT: Category
+RETRY_LATER: Category
+CALL_SUPPORT: Category
 TREATMENT_UNSPECIFIED: Treatment
 RAW: Treatment
 MASKED: Treatment

@@ -100,16 +100,22 @@ class FanOutRequest(_message.Message):
     def __init__(self, applicant_id: _Optional[str] = ..., legs: _Optional[_Iterable[bytes]] = ...) -> None: ...
 
 class LegOutcome(_message.Message):
-    __slots__ = ("status", "reason", "message", "response")
+    __slots__ = ("status", "reason", "message", "response", "stage", "category", "retryable")
     STATUS_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     RESPONSE_FIELD_NUMBER: _ClassVar[int]
+    STAGE_FIELD_NUMBER: _ClassVar[int]
+    CATEGORY_FIELD_NUMBER: _ClassVar[int]
+    RETRYABLE_FIELD_NUMBER: _ClassVar[int]
     status: str
     reason: str
     message: str
     response: QueryResponse
-    def __init__(self, status: _Optional[str] = ..., reason: _Optional[str] = ..., message: _Optional[str] = ..., response: _Optional[_Union[QueryResponse, _Mapping]] = ...) -> None: ...
+    stage: str
+    category: str
+    retryable: bool
+    def __init__(self, status: _Optional[str] = ..., reason: _Optional[str] = ..., message: _Optional[str] = ..., response: _Optional[_Union[QueryResponse, _Mapping]] = ..., stage: _Optional[str] = ..., category: _Optional[str] = ..., retryable: _Optional[bool] = ...) -> None: ...
 
 class FanOutResponse(_message.Message):
     __slots__ = ("applicant_id", "legs")

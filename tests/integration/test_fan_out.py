@@ -16,7 +16,7 @@ from connectors.bpjstk.adapter import EMPLOYMENT_SERVICE, WAGE_BAND_SERVICE
 from hub.dev.processes import RunningProcess
 from hub.pki import CertificateAuthority
 from jembatan.certs import make_csr
-from jembatan.client import Applicant, HubClient, refusal_of
+from jembatan.client import Applicant, CallSupport, HubClient, RetryLater, refusal_of
 from jembatan.keys import cert_to_pem, generate_key, key_to_pem
 from jembatan.v1 import exchange_pb2
 from tests.rogue_connector import DOWN_SERVICE, flaky_fails, service_id
@@ -83,6 +83,12 @@ async def test_fan_out_gives_a_partial_answer_with_each_agency_marked(
     }
     extra = answer.leg(service_id("extra-fields")).answer
     assert extra is not None and set(extra.fields) == set(ROGUE_FIELDS)
+    # An agency that is down is the hub's refusal, worth retrying; one that answers with a
+    # forged signature needs a person (the hub being down would be HubUnreachable instead).
+    down = answer.leg(DOWN_SERVICE).refusal
+    assert isinstance(down, RetryLater) and down.retryable and down.stage == "forward"
+    forged = answer.leg(service_id("bad-signature")).refusal
+    assert isinstance(forged, CallSupport) and not forged.retryable and forged.stage == "verify"
     records = stack.records(before)
     assert len(records) == len(services)  # every leg audited, once
     by_service = {r.service_id: r for r in records}

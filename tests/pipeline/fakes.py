@@ -10,9 +10,10 @@ fixed moment, ``NOW``).
 from __future__ import annotations
 
 import datetime
+import json
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import grpc
@@ -27,6 +28,7 @@ from hub.pipeline.stages import Stage
 from hub.pki import CertificateAuthority
 from hub.store.base import ACTIVE, ConsentRecord, MemberCertificate, ServiceRoute
 from hub.store.snapshot import RegistrySnapshot
+from jembatan.catalogue import FieldSpec
 from jembatan.certs import APPROVER, make_csr
 from jembatan.errors import Refusal
 from jembatan.jws import APPROVAL_TYPE, REQUEST_TYPE, RESPONSE_TYPE, sign_envelope
@@ -166,7 +168,8 @@ class FakeRegistry:
 
 
 def employment_route(*, enabled: bool = True) -> ServiceRoute:
-    return ServiceRoute(SERVICE_ID, AGENCY_ID, ENDPOINT, "[]", enabled=enabled)
+    catalogue = [asdict(FieldSpec(name, "text", name, "personal")) for name in FIELDS]
+    return ServiceRoute(SERVICE_ID, AGENCY_ID, ENDPOINT, json.dumps(catalogue), enabled=enabled)
 
 
 # --- requests --------------------------------------------------------------------------------

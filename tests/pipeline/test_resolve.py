@@ -1,10 +1,15 @@
-"""Resolve alone: the registry knows a service of that name, and it is enabled."""
+"""Resolve alone: the registry knows a service of that name, it is enabled, and its catalogue
+has every field asked for."""
 
 from __future__ import annotations
 
+import pytest
+
 from hub.pipeline.stages import Resolve
+from jembatan.errors import Refusal
 from tests.pipeline.fakes import (
     OTHER_SERVICE_ID,
+    SERVICE_ID,
     FakeRegistry,
     employment_route,
     exchange,
@@ -32,3 +37,15 @@ async def test_a_disabled_service_is_service_disabled() -> None:
     x = exchange(body=query_body())
     assert await refusal(resolve, x) == "SERVICE_DISABLED"
     assert x.route is None
+
+
+async def test_a_misspelled_field_is_unknown_field_with_the_nearest_name() -> None:
+    resolve = Resolve(FakeRegistry().route(employment_route()).snapshot())
+    x = exchange(body=query_body(fields=["employment_status", "monthly_wages", "shoe_size"]))
+    with pytest.raises(Refusal) as refused:
+        await resolve(x)
+    assert refused.value.reason == "UNKNOWN_FIELD"
+    assert refused.value.detail == (
+        f"{SERVICE_ID} has no field 'monthly_wages' (did you mean 'monthly_wage'?),"
+        " field 'shoe_size'"
+    )

@@ -15,7 +15,7 @@ from pathlib import Path
 import psycopg
 
 from hub.dev.processes import RunningProcess
-from jembatan.client import HubClient, QueryAnswer, QueryRefused
+from jembatan.client import HubClient, HubUnreachable, QueryAnswer, QueryRefused
 from tests.postgres import ADMIN_DSN, fresh_schema
 from tests.stack import Stack, start_replica, start_stack
 
@@ -83,7 +83,8 @@ class Load:
     """What a run of queries got back: each acknowledged receipt, each refusal."""
 
     answers: list[QueryAnswer] = field(default_factory=list)
-    refused: list[tuple[int, QueryRefused]] = field(default_factory=list)
+    # Refused by a replica, or not answered: a replica killed mid-load is unreachable.
+    refused: list[tuple[int, QueryRefused | HubUnreachable]] = field(default_factory=list)
     sent: list[str] = field(default_factory=list)
 
 
@@ -116,7 +117,7 @@ async def run_load(
                     consent=token,
                     request_id=request_id,
                 )
-            except QueryRefused as refusal:
+            except (QueryRefused, HubUnreachable) as refusal:
                 load.refused.append((replica, refusal))
             else:
                 load.answers.append(answer)

@@ -21,15 +21,18 @@ import grpc
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
 
 from connectors.bpjstk.adapter import EMPLOYMENT_SERVICE, WAGE_BAND_SERVICE
+from connectors.dukcapil.adapter import IDENTITY_SERVICE
 from consent.artefact import sign_revocation
 from hub.home import CONSENT_MANAGER_ID
 from hub.pki import CertificateAuthority
 from hub.provisioning import issue, revoke_certificate
 from hub.store.sqlite import SqliteRegistry
 from jembatan.certs import make_csr
-from jembatan.client import HubClient, QueryAnswer, QueryRefused
+from jembatan.client import HubClient, HubUnreachable, QueryAnswer, QueryRefused
 from jembatan.errors import REASON_METADATA_KEY
 from jembatan.jws import REQUEST_TYPE, RESPONSE_TYPE, body_digest, sign_envelope
 from jembatan.keys import (
@@ -240,6 +243,17 @@ def _assert_told_only_unauthenticated(error: grpc.aio.AioRpcError, serial: str) 
     trailing = tuple(error.trailing_metadata() or ())
     initial = tuple(error.initial_metadata() or ())
     assert (REASON_METADATA_KEY, "UNAUTHENTICATED") in trailing
+    # The rich status says no more: the generic reason, and no stage.
+    status = rpc_status.from_call(error)
+    assert status is not None and len(status.details) == 1
+    info = error_details_pb2.ErrorInfo()
+    assert status.details[0].Unpack(info)
+    assert (info.reason, info.domain, status.message) == (
+        "UNAUTHENTICATED",
+        "jembatan",
+        "caller not identified",
+    )
+    assert dict(info.metadata) == {"category": "CALL_SUPPORT", "retryable": "false"}
     told = " ".join(
         [error.details() or ""]
         + [f"{k}={v!r}" for k, v in trailing]
@@ -269,7 +283,8 @@ async def test_certificate_from_another_ca_fails_the_handshake_unrecorded(stack:
     async with _client_from(stack, key, cert_pem) as client:
         request = client.sign(_body(stack, client))
         before = stack.log_size()  # after the consent's grant, itself recorded
-        with pytest.raises(QueryRefused) as info:
+        # The hub never decided anything: the SDK says it could not be reached, not "refused".
+        with pytest.raises(HubUnreachable) as info:
             await client.send(request)
     assert info.value.status == grpc.StatusCode.UNAVAILABLE
     assert stack.log_size() == before
@@ -498,9 +513,17 @@ def _field_not_consented(stack: Stack, client: HubClient) -> exchange_pb2.QueryR
     return _under_consent(stack, client, {"fields": ("employment_status",)}, fields=fields)
 
 
+def _misspelled_field(stack: Stack, client: HubClient) -> exchange_pb2.QueryRequest:
+    """A consent that covers the field as the caller (wrongly) spells it: the service still
+    has no such field, and that, not consent, is what the caller must hear."""
+    return client.sign(_body(stack, client, fields=("employment_status", "monthly_wages")))
+
+
 def _field_not_allowed(stack: Stack, client: HubClient) -> exchange_pb2.QueryRequest:
-    fields = ("monthly_wage", "termination_date")
-    return client.sign(_body(stack, client, service_id=WAGE_BAND_SERVICE, fields=fields))
+    """Consented, and in the service's catalogue, but the policy does not release it."""
+    return client.sign(
+        _body(stack, client, service_id=IDENTITY_SERVICE, fields=("alive", "gender"))
+    )
 
 
 CASES = [
@@ -541,6 +564,7 @@ CASES = [
     Case("consent-other-service", _consent_other_service, DENIED, "CONSENT_SERVICE_MISMATCH"),
     Case("field-not-consented", _field_not_consented, DENIED, "FIELD_NOT_CONSENTED"),
     Case("field-not-allowed-by-policy", _field_not_allowed, DENIED, "FIELD_NOT_ALLOWED"),
+    Case("misspelled-field", _misspelled_field, grpc.StatusCode.NOT_FOUND, "UNKNOWN_FIELD"),
 ]
 
 
