@@ -312,7 +312,7 @@ class Identify:
     def __init__(self, member: PeerMember) -> None:
         self._member = member
 
-    def identify(self, peer: Peer) -> PeerMember:
+    def member(self, peer: Peer) -> PeerMember:
         return self._member
 
     def check_registered(self, member: PeerMember) -> None:
@@ -350,6 +350,41 @@ async def test_an_officers_call_answered_outside_the_pipeline() -> None:
             stage="call",
             status="OK",
             subject=NIK_PSEUDONYM,
+        )
+    ]
+
+
+class Revoked(Identify):
+    def check_registered(self, member: PeerMember) -> None:
+        raise Refusal("CERT_REVOKED", f"certificate {member.serial} revoked")
+
+
+async def test_a_call_from_a_revoked_certificate_outside_the_pipeline() -> None:
+    log = Log()
+    key = ec.generate_private_key(ec.SECP256R1()).public_key()
+    officer = PeerMember("ID/GOV/HUB/console", "c0ffee", key, frozenset({"auditor", CONSOLE}))
+    calls = CallRecorder(Revoked(officer), log, PSEUDONYMS, lambda: AT).bind(
+        "jembatan.v1.Audit", "audit"
+    )
+    context = Context("Siti Rahma")
+    request = audit_pb2.SearchRequest(subject=NIK, limit=10)
+    with pytest.raises(grpc.RpcError):
+        await calls.caller_with_role(context, "auditor", "Search", request, subject=NIK)
+    assert context.aborted == (grpc.StatusCode.UNAUTHENTICATED, "caller not identified")
+    # Who the certificate says it is and what it called, as for a query; not whom the
+    # call was about nor the name it gave (it is not identified, so vouches for no one).
+    assert [e.record_json for e in log.entries] == [
+        _expected(
+            client_certificate="c0ffee",
+            client_id="ID/GOV/HUB/console",
+            decision="REFUSED",
+            fields_requested=["subject", "limit"],
+            purpose="audit",
+            reason="CERT_REVOKED",
+            request_digest=PSEUDONYMS.digest(request.SerializeToString(deterministic=True)),
+            service_id="jembatan.v1.Audit/Search",
+            stage="call",
+            status="UNAUTHENTICATED",
         )
     ]
 
