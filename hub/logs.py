@@ -115,8 +115,9 @@ TLS_CAUSES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("not_tls", ("HTTP_REQUEST", "HTTPS_PROXY_REQUEST", "WRONG_VERSION_NUMBER")),
 )
 TLS_CAUSE_NAMES = (*(cause for cause, _ in TLS_CAUSES), "other")
-# Verbosities at which gRPC core still writes the handshake lines (unset: absl's default).
-_VERBOSE_ENOUGH = ("", "INFO", "DEBUG")
+# The GRPC_VERBOSITY values at which gRPC core no longer writes the handshake lines (its
+# INFO lines); unset, INFO and DEBUG keep them.
+_HIDING_VERBOSITIES = ("ERROR", "NONE")
 # Lines of other text that come within this of each other are one record.
 _CONTINUATION_S = 0.05
 
@@ -165,7 +166,7 @@ class NativeStderr:
         self._thread.start()
         atexit.register(self.release)
         verbosity = os.environ.get("GRPC_VERBOSITY", "").upper()
-        if verbosity not in _VERBOSE_ENOUGH:
+        if verbosity in _HIDING_VERBOSITIES:
             TLS.warning(
                 "GRPC_VERBOSITY=%s hides the handshakes gRPC core refuses: they go uncounted"
                 " and unlogged (leave it unset)",
