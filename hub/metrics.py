@@ -6,8 +6,8 @@ matters when someone looks — the log's size, the sequencer's queue, checkpoint
 certificate expiry — is read at scrape time and costs the exchanges nothing.
 
 Labels are bounded sets: client (members the hub CA issued to), service and connector
-(routed in the registry), decision, reason (refusal codes), stage. Never a subject, a
-request id or anything else that grows with traffic.
+(routed in the registry), decision, reason (refusal codes), stage, the cause of a refused
+TLS handshake. Never a subject, a request id or anything else that grows with traffic.
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
+
+from hub.logs import TLS_CAUSE_NAMES
 
 # Stages take tens of microseconds to a connector's seconds: buckets span both.
 _LATENCY_BUCKETS = (
@@ -90,6 +92,16 @@ class HubMetrics:
             ["connector"],
             registry=self.registry,
         )
+        self._tls_refused = Counter(
+            "jembatan_tls_handshake_failures",
+            "TLS handshakes the hub refused before any call, by cause (read from gRPC core's"
+            " log: no_certificate, unknown_ca, expired, not_yet_valid, certificate_invalid,"
+            " not_tls, other).",
+            ["cause"],
+            registry=self.registry,
+        )
+        for cause in TLS_CAUSE_NAMES:  # each at 0 from the start, for rate() and alerts
+            self._tls_refused.labels(cause)
         ProcessCollector(registry=self.registry)
 
     def stage_timer(self, stage: str) -> Observe:
@@ -105,6 +117,10 @@ class HubMetrics:
         self._connector_up.labels(connector).set(0 if failure else 1)
         if failure:
             self._connector_errors.labels(connector, failure).inc()
+
+    def tls_handshake_refused(self, cause: str) -> None:
+        """One handshake refused at TLS; ``cause`` is one of ``hub.logs.TLS_CAUSE_NAMES``."""
+        self._tls_refused.labels(cause).inc()
 
     def read_at_scrape(self, name: str, documentation: str, read: Callable[[], float]) -> None:
         """A gauge whose value is read only when scraped."""

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from hub.provisioning import enrol, revoke_certificate
 from jembatan.certs import member_id_of
 from jembatan.keys import load_cert_pem
 from tests.stack import ADMINISTRATOR_ID, ELIGIBILITY_ID, Stack, employment_query
@@ -274,6 +275,35 @@ def test_an_officer_fetches_a_range_and_verifies_it_with_the_key_alone(stack: St
     )
     assert not_officer.returncode == 3
     assert "ROLE_REQUIRED" in not_officer.stderr
+
+
+def test_a_revoked_officers_fetch_is_refused_in_one_line_and_recorded(stack: Stack) -> None:
+    officer = "ID/GOV/BSSN/auditor-revoked-cli"
+    files = enrol(stack.home, officer, roles=["auditor"])
+    revoke_certificate(stack.home, str(files.cert_path), "left the unit")
+    before = stack.log_size()
+    fetched = jembatan(
+        "audit",
+        "fetch",
+        "0",
+        "1",
+        "--out",
+        str(stack.home.root / "revoked.jsonl"),
+        "--hub",
+        stack.address,
+        "--member",
+        officer,
+        home=stack.home.root,
+    )
+    assert fetched.returncode == 3
+    (line,) = fetched.stderr.splitlines()
+    assert line.startswith("jembatan: refused: UNAUTHENTICATED") and "REVOKED" not in line
+    (record,) = stack.records(before)
+    assert (record.client_id, record.service_id, record.reason) == (
+        officer,
+        "jembatan.v1.Audit/ExportRange",
+        "CERT_REVOKED",
+    )
 
 
 def test_enrolment_by_csr_from_the_command_line(stack: Stack, tmp_path: Path) -> None:

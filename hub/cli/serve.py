@@ -40,12 +40,18 @@ def serve_settings(args: argparse.Namespace) -> HubSettings:
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
+    from hub.logs import NativeStderr
+
+    # First, so that every line gRPC core writes comes out in the log's format.
+    native = NativeStderr()
+    native.capture()
     from hub.server import Hub
 
     settings = serve_settings(args)
 
     async def run() -> None:
         hub = Hub(settings)
+        native.on_tls_refusal = hub.metrics.tls_handshake_refused
         await hub.start()
         host = settings.listen.rsplit(":", 1)[0]
         metrics = f"; metrics on {hub.metrics_address}" if hub.metrics_address else ""

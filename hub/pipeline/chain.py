@@ -16,6 +16,7 @@ from time import perf_counter
 from typing import TypeVar
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from google.protobuf.message import DecodeError
 
 from hub.audit.log import AuditLog, AuditUnavailable, LogEntry, pending_entry
 from hub.audit.pseudonym import Pseudonymizer
@@ -210,8 +211,9 @@ class Pipeline:
             fields_released=x.released_names(),
             fields_dropped=tuple(x.dropped),
             # Break-glass attempts are flagged whether or not they were released: officers
-            # review the refused ones too.
-            break_glass=x.legal_basis is not None,
+            # review the refused ones too. The basis's texts are kept only once the consent
+            # stage checked them (they could hold a NIK).
+            break_glass=_names_legal_basis(x),
             legal_basis=x.decision.basis if x.decision else "",
             legal_reference=x.legal_basis.reference if x.legal_basis else "",
             justification=x.legal_basis.justification if x.legal_basis else "",
@@ -227,6 +229,19 @@ class Pipeline:
             response_digest=hashlib.sha256(result).hexdigest() if result else "",
             query=query,
         )
+
+
+def _names_legal_basis(x: Exchange) -> bool:
+    """The query names a legal basis (break-glass), as far as its body decodes: also when
+    it was refused before the basis was checked, or before the body was authenticated. A
+    body that is no QueryBody names none; nor does a request never decoded (its caller
+    unidentified, or an envelope that carries legs rather than a query)."""
+    if x.body is not None:
+        return x.body.HasField("legal_basis")
+    try:
+        return exchange_pb2.QueryBody.FromString(x.request.body).HasField("legal_basis")
+    except DecodeError:
+        return False
 
 
 def _lap(observe: Observe, since: float) -> float:

@@ -131,12 +131,6 @@ class Identify:
                 "CERT_REVOKED", f"certificate {member.serial} revoked at {record.revoked_at}"
             )
 
-    def identify(self, peer: Peer) -> PeerMember:
-        """The whole check, for calls other than queries."""
-        member = self.member(peer)
-        self.check_registered(member)
-        return member
-
 
 class Decode:
     """The bytes are a QueryRequest with nothing in it that the contract does not know."""

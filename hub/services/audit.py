@@ -78,7 +78,7 @@ class AuditService(audit_pb2_grpc.AuditServicer):
     async def GetCheckpoint(
         self, request: audit_pb2.GetCheckpointRequest, context: grpc.aio.ServicerContext
     ) -> audit_pb2.SignedCheckpoint:
-        await self._calls.caller(context)
+        await self._calls.caller(context, "GetCheckpoint", request)
         if request.min_size > self._registry.tree_size():
             await self._bad_request(context, "min_size is beyond the log")
         size, note = self._publisher.latest(request.min_size)
@@ -87,7 +87,7 @@ class AuditService(audit_pb2_grpc.AuditServicer):
     async def GetInclusionProof(
         self, request: audit_pb2.GetInclusionProofRequest, context: grpc.aio.ServicerContext
     ) -> audit_pb2.InclusionProof:
-        await self._calls.caller(context)
+        await self._calls.caller(context, "GetInclusionProof", request)
         if not request.index < request.tree_size <= self._registry.tree_size():
             await self._bad_request(context, "need index < tree_size <= log size")
         return audit_pb2.InclusionProof(
@@ -100,7 +100,7 @@ class AuditService(audit_pb2_grpc.AuditServicer):
     async def GetConsistencyProof(
         self, request: audit_pb2.GetConsistencyProofRequest, context: grpc.aio.ServicerContext
     ) -> audit_pb2.ConsistencyProof:
-        await self._calls.caller(context)
+        await self._calls.caller(context, "GetConsistencyProof", request)
         if not request.old_size <= request.new_size <= self._registry.tree_size():
             await self._bad_request(context, "need old_size <= new_size <= log size")
         return audit_pb2.ConsistencyProof(

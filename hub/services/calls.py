@@ -9,6 +9,11 @@ A service holds each call as one ``MemberCall`` (who called, and what the log sa
 call) from the moment its caller is checked, and hands that to ``refuse``, ``answer`` and
 ``record``; the record is built as the pipeline's are (``hub.audit.recording``).
 
+A caller the hub cannot identify (its certificate unregistered or revoked) is refused
+UNAUTHENTICATED alone, and recorded as a query from it would be: the certificate's member
+and serial if it names them, the method, the precise reason (``CERT_UNKNOWN``,
+``CERT_REVOKED``) — and nothing the call says it is about or for whom.
+
 A caller whose certificate carries the console role vouches for the person behind it: it
 names them with each call (``jembatan-on-behalf-of`` metadata, ``hub.on_behalf``) and the
 record says so (``on_behalf_of``). A name from any other caller, or one that is not a
@@ -75,12 +80,29 @@ class CallRecorder:
     def now(self) -> datetime.datetime:
         return datetime.datetime.fromtimestamp(self.clock(), datetime.UTC)
 
-    async def caller(self, context: grpc.aio.ServicerContext) -> PeerMember:
-        """The identified caller, or the call ends UNAUTHENTICATED."""
+    async def caller(
+        self, context: grpc.aio.ServicerContext, method: str, request: Message, purpose: str
+    ) -> PeerMember:
+        """The identified caller of ``method`` (full gRPC name); otherwise the call ends
+        UNAUTHENTICATED, recorded under ``purpose`` first."""
+        member: PeerMember | None = None
         try:
-            return self._identify.identify(peer_of(context))
+            member = self._identify.member(peer_of(context))
+            self._identify.check_registered(member)
+            return member
         except Refusal as refusal:
             refusal.stage = "identify"
+            # The certificate may name its member even though it is refused: the record
+            # says which one, so revoked credentials still in use are seen.
+            call = Call(
+                client_id=member.member_id if member else "",
+                client_certificate=member.serial if member else "",
+                service_id=method,
+                purpose=purpose,
+                request_digest=self._digest(request.SerializeToString(deterministic=True)),
+                fields_requested=_fields_set(request),
+            )
+            await self._append(context, call, b"", refusal)
             await abort_with(context, refusal)
             raise
 
@@ -107,12 +129,8 @@ class CallRecorder:
                 client_certificate=member.serial,
                 service_id=method,
                 purpose=purpose,
-                # Keyed (see Pseudonymizer.digest): a call's request may be little more
-                # than a NIK, and a plain hash of it would give the NIK away to a dictionary.
-                request_digest=self._pseudonyms.digest(
-                    request.SerializeToString(deterministic=True)
-                ),
-                fields_requested=tuple(f.name for f, _ in request.ListFields()),
+                request_digest=self._digest(request.SerializeToString(deterministic=True)),
+                fields_requested=_fields_set(request),
                 subject=self._subject(subject),
                 on_behalf_of=vouched_for,
             ),
@@ -130,6 +148,11 @@ class CallRecorder:
     def _subject(self, nik: str) -> str:
         # Stored only as its pseudonym.
         return self._pseudonyms.subject(nik) if nik else ""
+
+    def _digest(self, data: bytes) -> str:
+        # Keyed (see Pseudonymizer.digest): a call's request may be little more than a
+        # NIK, and a plain hash of it would give the NIK away to a dictionary.
+        return self._pseudonyms.digest(data)
 
     async def still_registered(self, context: grpc.aio.ServicerContext, call: MemberCall) -> None:
         """The caller identified at the start of a long call (a stream) is still registered
@@ -157,12 +180,21 @@ class CallRecorder:
     ) -> None:
         """Append the call to the log; fail closed if it cannot be. ``response`` (the
         serialised answer) is stored only as its keyed digest."""
+        await self._append(context, call.recorded, response, refusal)
+
+    async def _append(
+        self,
+        context: grpc.aio.ServicerContext,
+        call: Call,
+        response: bytes,
+        refusal: Refusal | None,
+    ) -> None:
         record = audit_record(
-            call.recorded,
+            call,
             refusal,
             at=self.clock(),
             stage="call",
-            response_digest=self._pseudonyms.digest(response) if response else "",
+            response_digest=self._digest(response) if response else "",
         )
         try:
             await self._log.append(pending_entry(record))
@@ -172,6 +204,11 @@ class CallRecorder:
                 Refusal("AUDIT_UNAVAILABLE", "the audit log cannot record this", stage="audit"),
             )
             raise
+
+
+def _fields_set(request: Message) -> tuple[str, ...]:
+    """The names of the fields ``request`` sets, in field-number order (never their values)."""
+    return tuple(f.name for f, _ in request.ListFields())
 
 
 def on_behalf_of(
@@ -213,10 +250,24 @@ class ServiceCalls:
     def now(self) -> datetime.datetime:
         return self._recorder.now()
 
-    async def caller(self, context: grpc.aio.ServicerContext) -> PeerMember:
+    async def caller(
+        self, context: grpc.aio.ServicerContext, method: str, request: Message
+    ) -> PeerMember:
         """The identified caller, for a call that is not recorded (it reads only hashes or
-        public lists): whom it names, if anyone, is neither checked nor kept."""
-        return await self._recorder.caller(context)
+        public lists): whom it names, if anyone, is neither checked nor kept. A caller not
+        identified is refused, and that is recorded."""
+        return await self._identified(context, method, request)
+
+    async def _identified(
+        self,
+        context: grpc.aio.ServicerContext,
+        method: str,
+        request: Message,
+        purpose: str | None = None,
+    ) -> PeerMember:
+        return await self._recorder.caller(
+            context, self._method(method), request, purpose or self._purpose
+        )
 
     async def caller_for(
         self,
@@ -228,7 +279,7 @@ class ServiceCalls:
     ) -> MemberCall:
         """The call of an identified caller, refused (recorded) at once if it names whom it
         acts for when it may not."""
-        member = await self._recorder.caller(context)
+        member = await self._identified(context, method, request)
         return await self._admit(context, member, method, request, None, subject=subject)
 
     async def caller_with_role(
@@ -242,7 +293,7 @@ class ServiceCalls:
     ) -> MemberCall:
         """The call, if the caller's certificate carries ``role``; otherwise refused and
         recorded."""
-        member = await self._recorder.caller(context)
+        member = await self._identified(context, method, request)
         refusal = None
         if role not in member.roles:
             refusal = Refusal("ROLE_REQUIRED", f"{self._method(method)} needs the {role} role")
@@ -258,7 +309,7 @@ class ServiceCalls:
     ) -> MemberCall:
         """The call, if the caller is the consent manager; otherwise refused
         NOT_CONSENT_MANAGER and recorded."""
-        member = await self._recorder.caller(context)
+        member = await self._identified(context, method, request, purpose)
         refusal = None
         if member.member_id != CONSENT_MANAGER_ID:
             refusal = Refusal("NOT_CONSENT_MANAGER", f"{method} is the consent manager's call")

@@ -2,7 +2,8 @@
 
 Discovery is for identified members only, and tells a client exactly what a query would
 release to it — the fields its policy names for a purpose that the service's catalogue
-also offers — so a client never has to learn the policy by being refused.
+also offers — so a client never has to learn the policy by being refused. Its answers are
+not recorded (they hold no one's data); a caller it cannot identify is, under ``DISCOVERY``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ from jembatan.errors import Refusal
 from jembatan.ids import is_code
 from jembatan.v1 import registry_pb2, registry_pb2_grpc
 from policies import PolicySet
+
+# The purpose under which the log records a discovery call (one refused: see above).
+DISCOVERY = "discovery"
 
 
 def catalogue_to_proto(catalogue_json: str) -> list[registry_pb2.FieldSpec]:
@@ -56,7 +60,7 @@ class RegistryService(registry_pb2_grpc.RegistryServicer):
         registry: HubStore,
         policies: Callable[[], PolicySet],
     ) -> None:
-        self._calls = calls
+        self._calls = calls.bind("jembatan.v1.Registry", DISCOVERY)
         self._registry = registry
         # A callable, so a reloaded policy set is what discovery reports.
         self._policies = policies
@@ -64,7 +68,7 @@ class RegistryService(registry_pb2_grpc.RegistryServicer):
     async def ListServices(
         self, request: registry_pb2.ListServicesRequest, context: grpc.aio.ServicerContext
     ) -> registry_pb2.ListServicesResponse:
-        await self._calls.caller(context)
+        await self._calls.caller(context, "ListServices", request)
         versions = self._registry.current_catalogue_versions()
         return registry_pb2.ListServicesResponse(
             services=[
@@ -83,7 +87,7 @@ class RegistryService(registry_pb2_grpc.RegistryServicer):
     async def AllowedServices(
         self, request: registry_pb2.AllowedServicesRequest, context: grpc.aio.ServicerContext
     ) -> registry_pb2.AllowedServicesResponse:
-        member = await self._calls.caller(context)
+        member = await self._calls.caller(context, "AllowedServices", request)
         if not is_code(request.purpose):
             await abort_with(context, Refusal("MALFORMED_REQUEST", "purpose is not a purpose code"))
         policies = self._policies()
@@ -102,7 +106,7 @@ class RegistryService(registry_pb2_grpc.RegistryServicer):
     async def GetCatalogue(
         self, request: registry_pb2.GetCatalogueRequest, context: grpc.aio.ServicerContext
     ) -> registry_pb2.Catalogue:
-        await self._calls.caller(context)
+        await self._calls.caller(context, "GetCatalogue", request)
         found = self._registry.catalogue(request.service_id, request.version or None)
         if found is None:
             await abort_with(

@@ -209,6 +209,77 @@ async def test_a_break_glass_refusal_in_the_pipeline() -> None:
     ]
 
 
+BASIS = exchange_pb2.LegalBasis(
+    reference="UU 24/2011 art. 15", justification="disaster relief, flood in Bekasi"
+)
+
+
+async def test_a_break_glass_query_refused_before_its_basis_is_checked() -> None:
+    log = Log()
+    refusal = Refusal("JUSTIFICATION_REQUIRED", "a break-glass query needs a justification")
+    stage = Stub("consent", {"body": _body(legal_basis=BASIS)}, refusal)
+    with pytest.raises(Refusal):
+        await _pipeline(log, stage).handle(_exchange())
+    # Flagged: it named a basis. The basis's texts are kept only once checked (they could
+    # hold a NIK), so none are here.
+    assert [e.record_json for e in log.entries] == [
+        _expected(
+            **QUERY,
+            break_glass=True,
+            decision="REFUSED",
+            reason="JUSTIFICATION_REQUIRED",
+            stage="consent",
+            status="PERMISSION_DENIED",
+        )
+    ]
+
+
+def _signed_request(body: bytes) -> Stub:
+    """An authenticate stage that decoded the request but refuses its signature."""
+    request = exchange_pb2.QueryRequest(body=body, signature="a.b.c")
+    return Stub(
+        "authenticate",
+        {"request": request},
+        Refusal("SIGNATURE_INVALID", "signature does not verify"),
+    )
+
+
+async def test_a_break_glass_query_refused_before_its_body_is_authenticated() -> None:
+    log = Log()
+    body = _body(legal_basis=BASIS).SerializeToString()
+    with pytest.raises(Refusal):
+        await _pipeline(log, _signed_request(body)).handle(_exchange())
+    # Flagged, but nothing else the unauthenticated body says is kept.
+    assert [e.record_json for e in log.entries] == [
+        _expected(
+            break_glass=True,
+            client_certificate="1a2b",
+            client_id=CLIENT,
+            decision="REFUSED",
+            reason="SIGNATURE_INVALID",
+            request_digest=QUERY["request_digest"],
+            stage="authenticate",
+            status="UNAUTHENTICATED",
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        _body().SerializeToString(),
+        # A basis, then bytes that are no protobuf: no QueryBody, so no basis either.
+        exchange_pb2.QueryBody(legal_basis=BASIS).SerializeToString() + b"\x3a\xff",
+    ],
+    ids=["no basis", "undecodable"],
+)
+async def test_a_body_that_shows_no_basis_is_not_flagged(body: bytes) -> None:
+    log = Log()
+    with pytest.raises(Refusal):
+        await _pipeline(log, _signed_request(body)).handle(_exchange())
+    assert b'"break_glass":false' in log.entries[0].record_json
+
+
 async def test_no_record_no_answer_in_the_pipeline() -> None:
     with pytest.raises(Refusal) as refused:
         await _pipeline(Log(failing=True), Stub("transform", {})).handle(_exchange())
@@ -243,7 +314,7 @@ class Identify:
     def __init__(self, member: PeerMember) -> None:
         self._member = member
 
-    def identify(self, peer: Peer) -> PeerMember:
+    def member(self, peer: Peer) -> PeerMember:
         return self._member
 
     def check_registered(self, member: PeerMember) -> None:
@@ -283,6 +354,41 @@ async def test_an_officers_call_answered_outside_the_pipeline() -> None:
             response_digest=PSEUDONYMS.digest(response.SerializeToString(deterministic=True)),
             service_id="jembatan.v1.Audit/Search",
             subject=NIK_PSEUDONYM,
+        )
+    ]
+
+
+class Revoked(Identify):
+    def check_registered(self, member: PeerMember) -> None:
+        raise Refusal("CERT_REVOKED", f"certificate {member.serial} revoked")
+
+
+async def test_a_call_from_a_revoked_certificate_outside_the_pipeline() -> None:
+    log = Log()
+    key = ec.generate_private_key(ec.SECP256R1()).public_key()
+    officer = PeerMember("ID/GOV/HUB/console", "c0ffee", key, frozenset({"auditor", CONSOLE}))
+    calls = CallRecorder(Revoked(officer), log, PSEUDONYMS, lambda: AT).bind(
+        "jembatan.v1.Audit", "audit"
+    )
+    context = Context("Siti Rahma")
+    request = audit_pb2.SearchRequest(subject=NIK, limit=10)
+    with pytest.raises(grpc.RpcError):
+        await calls.caller_with_role(context, "auditor", "Search", request, subject=NIK)
+    assert context.aborted == (grpc.StatusCode.UNAUTHENTICATED, "caller not identified")
+    # Who the certificate says it is and what it called, as for a query; not whom the
+    # call was about nor the name it gave (it is not identified, so vouches for no one).
+    assert [e.record_json for e in log.entries] == [
+        _expected(
+            client_certificate="c0ffee",
+            client_id="ID/GOV/HUB/console",
+            decision="REFUSED",
+            fields_requested=["subject", "limit"],
+            purpose="audit",
+            reason="CERT_REVOKED",
+            request_digest=PSEUDONYMS.digest(request.SerializeToString(deterministic=True)),
+            service_id="jembatan.v1.Audit/Search",
+            stage="call",
+            status="UNAUTHENTICATED",
         )
     ]
 

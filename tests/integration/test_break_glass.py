@@ -2,7 +2,8 @@
 (`bansos-emergency` in the shipped BPJSTK policy: UU 24/2007, two-person approval). Such a
 query names the rule's law and a justification, carries a second member's approval, is
 released without consent, and is flagged for officers' review; each way of getting it
-wrong is refused with its own reason and recorded."""
+wrong is refused with its own reason and recorded — flagged too, whichever stage refused
+it, as long as its body could be decoded far enough to show the basis it names."""
 
 from __future__ import annotations
 
@@ -14,9 +15,11 @@ import pytest
 
 from hub.provisioning import revoke_certificate
 from jembatan.client import HubClient, QueryRefused
+from jembatan.jws import REQUEST_TYPE, sign_envelope
+from jembatan.keys import load_key_pem
 from jembatan.v1 import audit_pb2, exchange_pb2
 from tests.disguises import CONTROL_TEXTS, NIK_DISGUISES, disguised, traces
-from tests.stack import EMPLOYMENT_SERVICE, Stack, employment_body
+from tests.stack import ELIGIBILITY_ID, EMPLOYMENT_SERVICE, Stack, employment_body
 
 EMERGENCY = "bansos-emergency"
 LAW = "UU 24/2007 tentang Penanggulangan Bencana, Pasal 48"
@@ -32,8 +35,11 @@ def _request(
     basis: exchange_pb2.LegalBasis | None = None,
     consent: str = "",
     purpose: str = EMERGENCY,
+    service: str = EMPLOYMENT_SERVICE,
 ) -> exchange_pb2.QueryRequest:
-    body = employment_body(client, subject, consent, FIELDS, purpose=purpose, legal_basis=basis)
+    body = employment_body(
+        client, subject, consent, FIELDS, service_id=service, purpose=purpose, legal_basis=basis
+    )
     return client.sign(body)
 
 
@@ -80,6 +86,28 @@ def _no_basis(
 ) -> exchange_pb2.QueryRequest:
     consent, _ = stack.consent(nik, purpose=EMERGENCY, fields=FIELDS)
     return supervisor.approve(_request(client, nik, consent=consent))
+
+
+def _altered_after_signing(
+    stack: Stack, client: HubClient, supervisor: HubClient, nik: str
+) -> exchange_pb2.QueryRequest:
+    request = supervisor.approve(_request(client, nik, basis=_basis()))
+    body = exchange_pb2.QueryBody.FromString(request.body)
+    body.fields.remove("termination_date")
+    request.body = body.SerializeToString(deterministic=True)
+    return request
+
+
+def _undecodable_body(
+    stack: Stack, client: HubClient, supervisor: HubClient, nik: str
+) -> exchange_pb2.QueryRequest:
+    """A body that begins with a well-formed legal basis (field 8), then breaks off: it
+    is no QueryBody, so it names no basis, whatever its first bytes look like."""
+    basis = exchange_pb2.QueryBody(legal_basis=_basis()).SerializeToString()
+    data = basis + b"\x3a\xff"  # field 7 (request_id), a length running past the end
+    key = load_key_pem(stack.member(ELIGIBILITY_ID).key_pem)
+    signature = sign_envelope(data, key, issuer=ELIGIBILITY_ID, typ=REQUEST_TYPE)
+    return exchange_pb2.QueryRequest(body=data, signature=signature)
 
 
 def _with_approval_of(
@@ -136,7 +164,37 @@ REFUSALS: dict[str, tuple[str, grpc.StatusCode, Case]] = {
         grpc.StatusCode.INVALID_ARGUMENT,
         lambda s, c, a, nik: a.approve(_request(c, nik, basis=_basis(), consent=s.consent(nik)[0])),
     ),
+    # Refused before the consent stage ever looks at the basis.
+    "a service the registry does not know": (
+        "UNKNOWN_SERVICE",
+        grpc.StatusCode.NOT_FOUND,
+        lambda s, c, a, nik: a.approve(
+            _request(c, nik, basis=_basis(), service=EMPLOYMENT_SERVICE + "-gone")
+        ),
+    ),
+    "a purpose that is no purpose code": (
+        "MALFORMED_REQUEST",
+        grpc.StatusCode.INVALID_ARGUMENT,
+        lambda s, c, a, nik: a.approve(_request(c, nik, basis=_basis(), purpose="Bencana!")),
+    ),
+    "a subject that is no NIK": (
+        "INVALID_SUBJECT",
+        grpc.StatusCode.INVALID_ARGUMENT,
+        lambda s, c, a, nik: a.approve(_request(c, nik[:-1], basis=_basis())),
+    ),
+    "a body altered after signing": (
+        "SIGNATURE_INVALID",
+        grpc.StatusCode.UNAUTHENTICATED,
+        _altered_after_signing,
+    ),
+    "a body that is no QueryBody": (
+        "MALFORMED_REQUEST",
+        grpc.StatusCode.INVALID_ARGUMENT,
+        _undecodable_body,
+    ),
 }
+# The cases whose body names no legal basis (or cannot be decoded to show one).
+NOT_BREAK_GLASS = {"consent instead of the rule's legal basis", "a body that is no QueryBody"}
 
 
 @pytest.mark.parametrize("case", sorted(REFUSALS))
@@ -151,8 +209,14 @@ async def test_each_break_glass_mistake_is_refused_with_its_reason_and_recorded(
             await client.send(make(stack, client, supervisor, nik))
     assert (refused.value.status, refused.value.reason) == (status, reason)
     # Exactly one record of the query (a consent granted for the case leaves its own).
-    (record,) = [r for r in stack.records(before) if r.service_id == EMPLOYMENT_SERVICE]
+    (record,) = [r for r in stack.records(before) if r.client_id == ELIGIBILITY_ID]
     assert (record.decision, record.reason, record.fields_released) == ("REFUSED", reason, ())
+    # On the officers' break-glass list whatever stage refused it: what it names is
+    # known once its body decodes, whether or not the basis itself was checked.
+    assert record.break_glass is (case not in NOT_BREAK_GLASS)
+    if record.break_glass and not record.justification:
+        # A basis refused or never checked: its texts are not kept (they could hold a NIK).
+        assert (record.legal_reference, record.legal_basis) == ("", "")
 
 
 async def test_an_approver_without_the_role_or_revoked_is_refused(stack: Stack) -> None:
@@ -195,6 +259,8 @@ async def test_a_nik_or_control_characters_in_the_basis_are_refused_and_never_st
     )
     (record,) = stack.records(before)
     assert (record.decision, record.legal_reference, record.justification) == ("REFUSED", "", "")
+    # Flagged for review all the same: the texts are refused, not the attempt forgotten.
+    assert record.break_glass is True
     stored = stack.stored_bytes()
     assert not [trace for trace in traces(nik, text) if trace in stored]
 

@@ -1,13 +1,17 @@
 """What an operator runs the hub by, through a real hub process: Prometheus metrics on
 their own port, the standard gRPC health service and reflection on the mTLS port, and
-JSON logs with one line per exchange and no personal data."""
+JSON logs with one line per exchange and no personal data — nothing but JSON, gRPC core's
+own lines included, and one line and a count for every handshake refused at TLS."""
 
 from __future__ import annotations
 
 import asyncio
+import datetime
 import json
 import re
+import socket
 import sqlite3
+import ssl
 import subprocess
 import urllib.error
 import urllib.request
@@ -24,8 +28,11 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from connectors.bpjstk.adapter import EMPLOYMENT_SERVICE
 from hub.home import HUB_MEMBER_ID
+from hub.pki import CertificateAuthority
 from hub.server import SERVICE_NAMES
+from jembatan.certs import make_csr
 from jembatan.client import QueryRefused
+from jembatan.keys import cert_to_pem, generate_key, key_to_pem
 from tests.stack import ELIGIBILITY_ID, Stack, employment_query, start_stack
 
 BPJSTK_AGENCY = "ID/GOV/BPJSTK/wages"
@@ -259,6 +266,91 @@ async def _statuses(stack: Stack) -> dict[str, str]:
         return statuses
 
 
+# --- TLS: handshakes refused before any call ------------------------------------------------
+
+
+def _handshake(stack: Stack, directory: Path, key: bytes | None, cert: bytes | None) -> None:
+    """One TLS handshake with the hub, as a client that trusts the hub CA and shows
+    ``cert`` (or none); then wait for the hub's verdict (under TLS 1.3 the client is done
+    before the hub has judged its certificate)."""
+    context = ssl.create_default_context(cafile=str(stack.home.ca_cert))
+    context.check_hostname = False
+    context.set_alpn_protocols(["h2"])
+    if key is not None and cert is not None:
+        (directory / "key.pem").write_bytes(key)
+        (directory / "cert.pem").write_bytes(cert)
+        context.load_cert_chain(directory / "cert.pem", directory / "key.pem")
+    host, port = stack.address.rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=10) as raw:
+        try:
+            with context.wrap_socket(raw) as tls:
+                answer = tls.recv(1)  # the hub's alert, or the end of the connection
+        except (ssl.SSLError, ConnectionError):
+            return
+    assert answer == b"", "the hub accepted the handshake"
+
+
+def _plain_http(stack: Stack) -> None:
+    host, port = stack.address.rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=10) as raw:
+        raw.sendall(b"GET / HTTP/1.1\r\nHost: hub\r\n\r\n")
+        raw.recv(100)
+
+
+def _member(ca: CertificateAuthority, **issue: object) -> tuple[bytes, bytes]:
+    key = generate_key()
+    cert = ca.issue(make_csr(key, ELIGIBILITY_ID), ELIGIBILITY_ID, **issue)  # type: ignore[arg-type]
+    return key_to_pem(key), cert_to_pem(cert)
+
+
+def _json_lines(path: Path) -> list[dict[str, object]]:
+    """Every line of the hub's log, each of which must be one JSON object."""
+    lines = []
+    for text in path.read_text().splitlines():
+        try:
+            lines.append(json.loads(text))
+        except json.JSONDecodeError:
+            raise AssertionError(f"not a JSON line in the hub's log: {text!r}") from None
+    return lines
+
+
+async def test_handshakes_refused_at_tls_are_counted_and_logged_by_cause(
+    ops: tuple[Stack, Path], tmp_path: Path
+) -> None:
+    stack, log_path = ops
+    rogue_ca = CertificateAuthority.create(common_name="Rogue CA")
+    hub_ca = CertificateAuthority.load(stack.home.ca_dir)
+    long_ago = datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=30)
+    cases = {
+        "no_certificate": (None, None),
+        "unknown_ca": _member(rogue_ca),
+        "expired": _member(hub_ca, valid_days=1, now=long_ago),
+    }
+    failures = "jembatan_tls_handshake_failures_total"
+    before = _scrape(stack)
+    for key, cert in cases.values():
+        _handshake(stack, tmp_path, key, cert)
+    _plain_http(stack)  # not TLS at all
+    expected = {cause: 1.0 for cause in [*cases, "not_tls"]}
+    for _ in range(100):  # gRPC core's line is read back by a thread of the hub's own
+        after = _scrape(stack)
+        counted = {
+            cause: _value(after, failures, cause=cause) - _value(before, failures, cause=cause)
+            for cause in expected
+        }
+        if counted == expected:
+            break
+        await asyncio.sleep(0.1)
+    assert counted == expected
+    refused = [line for line in _json_lines(log_path) if line["logger"] == "hub.tls"]
+    assert [line["cause"] for line in refused[-4:]] == list(expected)
+    for line in refused[-4:]:
+        assert (line["level"], line["message"]) == ("WARNING", "tls handshake refused")
+        assert isinstance(line["detail"], str) and line["detail"]
+    # No gRPC core text line reached the log around them: only the JSON of each.
+    assert "ssl_transport_security" not in log_path.read_text()
+
+
 async def _until_health(stack: Stack, wanted: str) -> dict[str, str]:
     for _ in range(100):
         statuses = await _statuses(stack)
@@ -328,7 +420,7 @@ async def test_a_down_connector_shows_in_its_health_metrics(ops: tuple[Stack, Pa
 async def test_health_is_not_serving_while_the_audit_store_fails(ops: tuple[Stack, Path]) -> None:
     """Last in the module: it breaks the hub's audit store (a real SQLite failure), then
     mends it; the hub notices both by itself, with no query needed."""
-    stack, _ = ops
+    stack, log_path = ops
     with sqlite3.connect(stack.home.database) as conn:
         conn.execute(
             "CREATE TRIGGER audit_disk_failure BEFORE INSERT ON audit_log"
@@ -349,3 +441,6 @@ async def test_health_is_not_serving_while_the_audit_store_fails(ops: tuple[Stac
         with sqlite3.connect(stack.home.database) as conn:
             conn.execute("DROP TRIGGER audit_disk_failure")
     await _until_health(stack, "SERVING")
+    # Whatever the module put the hub through (refused handshakes, a connector gone, a
+    # broken store), its log stayed one JSON object a line.
+    assert _json_lines(log_path)

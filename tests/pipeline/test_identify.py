@@ -128,10 +128,13 @@ async def test_a_revocation_bites_on_the_very_next_call() -> None:
 
 
 def test_identify_for_other_calls_checks_the_registry_too() -> None:
+    # The hub's other calls name the member first, then check it (hub.services.calls).
     registry = FakeRegistry().add(CLIENT.record())
     identify = _identify(registry)
-    assert identify.identify(Peer(CLIENT.cert_pem)).member_id == CLIENT_ID
+    member = identify.member(Peer(CLIENT.cert_pem))
+    identify.check_registered(member)
+    assert member.member_id == CLIENT_ID
     registry.add(CLIENT.record(revoked_at="2026-10-31T17:59:00Z"))
     with pytest.raises(Refusal) as info:
-        identify.identify(Peer(CLIENT.cert_pem))
+        identify.check_registered(identify.member(Peer(CLIENT.cert_pem)))
     assert info.value.reason == "CERT_REVOKED"
