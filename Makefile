@@ -39,7 +39,18 @@ $(PROMTOOL):
 	cp .tools/deb/root/usr/bin/promtool $(PROMTOOL)
 	rm -rf .tools/deb
 
-test: $(STAMP) $(CHROMIUM) $(PROMTOOL) lint
+# The contract's Node client (tests/node, run by tests/test_node_client.py): its npm modules as
+# package-lock.json pins them, installed again only when the lock changes. Node.js and npm are
+# the machine's, or Debian's where it has none.
+NODE_STAMP := tests/node/node_modules/.installed
+
+$(NODE_STAMP): tests/node/package.json tests/node/package-lock.json
+	@command -v npm >/dev/null || command -v apt-get >/dev/null || { echo "the Node client test needs node and npm"; exit 1; }
+	command -v npm >/dev/null || { apt-get update -q && $(APT_INSTALL) nodejs npm; }
+	cd tests/node && npm ci --ignore-scripts --no-audit --no-fund
+	touch $(NODE_STAMP)
+
+test: $(STAMP) $(CHROMIUM) $(PROMTOOL) $(NODE_STAMP) lint
 	$(PY) -m pytest -q
 
 lint: $(STAMP)
@@ -56,4 +67,4 @@ bench: $(STAMP)
 	$(PY) bench/pipeline.py
 
 clean:
-	rm -rf $(VENV)
+	rm -rf $(VENV) tests/node/node_modules

@@ -55,7 +55,9 @@ class ExchangeServicer:
     """Missing associated documentation comment in .proto file."""
 
     def Query(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """One signed query; a refusal is a gRPC status with the Reason name in the trailing
+        metadata key "jembatan-reason". Every call, released or refused, is an audit record.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
