@@ -17,7 +17,7 @@ from hub.cli.common import (
 
 
 def cmd_query(args: argparse.Namespace) -> None:
-    consent = text_arg(args.consent)
+    consent = text_arg(args.consent, "--consent")
     answer = hub_call(
         home(args),
         args.client,
