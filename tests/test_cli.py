@@ -41,6 +41,7 @@ COMMANDS = [
     ["serve"],
     ["sim"],
     ["query"],
+    ["approve"],
     ["demo"],
     ["admin"],
     ["admin", "enrolment", "list"],
