@@ -136,3 +136,22 @@ def test_explain_names_an_unknown_service(tmp_path: Path) -> None:
         "not released: unknown service ID/GOV/NOPE/x: no policy rule and no service catalogue"
         " names it"
     )
+
+
+def test_sim_samples_names_citizens_the_agencies_hold(tmp_path: Path) -> None:
+    from connectors.population import generate
+
+    result = jembatan("samples", "--scale", "0.05", "--count", "3", home=tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    rows = [line.split() for line in lines if line[:1].isdigit()]
+    assert len(rows) == 3, result.stdout
+    population = generate(2026, scale=0.05)
+    for nik, *rest in rows:
+        household, _ = population.by_nik(nik)  # type: ignore[misc]
+        assert household.village.name in rest
+        # Each agency named holds a record of this citizen, under the service a query asks.
+        if "bpjstk" in rest:
+            assert nik in population.bpjstk
+        assert ("dukcapil" in rest) == (nik in population.dukcapil)
+    assert "ID/GOV/BPJSTK/wages/employment" in result.stdout  # where to ask, for each agency

@@ -6,7 +6,7 @@ error, nothing done; 3: the hub could not be reached; 130: interrupted).
 
 One module per command group, each with its ``cmd_*`` functions and an ``add_*`` function
 that adds its parser: ``pki``, ``consent``, ``audit``, ``policy``, ``admin``, ``member``,
-``serve``, ``sim``, ``query``, ``console``, ``demo``; ``common`` holds what they share
+``serve``, ``sim``, ``samples``, ``query``, ``console``, ``demo``; ``common`` holds what they share
 (defaults, the help formatter, the parent parsers of the hub-connection options, helpers).
 Building the parser imports nothing heavy: each command imports what it needs when it runs,
 so ``jembatan --help`` answers at once.
@@ -36,6 +36,7 @@ from hub.cli.member import add_member_commands
 from hub.cli.pki import add_pki_commands
 from hub.cli.policy import add_policy_commands
 from hub.cli.query import add_query_command
+from hub.cli.samples import add_samples_command
 from hub.cli.serve import add_serve_command
 from hub.cli.sim import add_sim_command
 
@@ -99,6 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_member_commands(commands)
     add_serve_command(commands)
     add_sim_command(commands)
+    add_samples_command(commands)
     add_query_command(commands)
     add_console_commands(commands)
     add_demo_command(commands)
