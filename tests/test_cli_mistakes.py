@@ -155,3 +155,14 @@ def test_sim_samples_names_citizens_the_agencies_hold(tmp_path: Path) -> None:
             assert nik in population.bpjstk
         assert ("dukcapil" in rest) == (nik in population.dukcapil)
     assert "ID/GOV/BPJSTK/wages/employment" in result.stdout  # where to ask, for each agency
+
+
+def test_consent_grant_refuses_fields_the_catalogue_does_not_have(tmp_path: Path) -> None:
+    home = HubHome(tmp_path / "home")
+    init_home(home)
+    init_consent_manager(home)
+    grant = ["consent", "grant", "--subject", NIK, "--service", EMPLOYMENT, "--hub", "127.0.0.1:1"]
+    typo = jembatan(*grant, "--fields", "employment_status,monthly_wages", home=home.root)
+    assert "has no field 'monthly_wages' (did you mean 'monthly_wage'?)" in one_line_error(typo)
+    unknown = jembatan(*grant[:-4], "--service", "ID/GOV/NOPE/x", "--fields", "f", home=home.root)
+    assert "unknown service ID/GOV/NOPE/x" in one_line_error(unknown)

@@ -57,6 +57,11 @@ def _catalogues(
     return pilot_catalogues(), None, "the pilot connectors' catalogues"
 
 
+def catalogues_for(args: argparse.Namespace) -> Catalogues:
+    """The field catalogues of the services the hub home routes, else the pilot's."""
+    return _catalogues(args)[0]
+
+
 def cmd_policy_lint(args: argparse.Namespace) -> None:
     from policies.lint import lint
 
@@ -99,7 +104,7 @@ def cmd_policy_explain(args: argparse.Namespace) -> None:
     policies = load_policies(_policy_dir(args))
     # No rule for it at all: a typo, or a service no hub routes? Say which.
     ruled = {rule.service for rule in policies.rules()}
-    if args.service not in ruled and args.service not in _catalogues(args)[0]:
+    if args.service not in ruled and args.service not in catalogues_for(args):
         print(
             f"not released: unknown service {args.service}: no policy rule and no service"
             " catalogue names it"

@@ -54,7 +54,7 @@ def _decode(text: str, what: str) -> tuple[exchange_pb2.QueryRequest, exchange_p
     return request, body
 
 
-def _body(args: argparse.Namespace, member: HubClient) -> exchange_pb2.QueryBody:
+def _body(args: argparse.Namespace, member: HubClient, consent: str) -> exchange_pb2.QueryBody:
     from jembatan.v1 import exchange_pb2
 
     basis = None
@@ -67,7 +67,7 @@ def _body(args: argparse.Namespace, member: HubClient) -> exchange_pb2.QueryBody
         subject=args.subject,
         purpose=args.purpose,
         fields=split(args.fields),
-        consent=text_arg(args.consent, "--consent") if args.consent else "",
+        consent=consent,
         legal_basis=basis,
     )
 
@@ -99,12 +99,13 @@ def cmd_query(args: argparse.Namespace) -> None:
     if bool(args.legal_basis) != bool(args.justification):
         raise CliError("--legal-basis and --justification go together")
     approved = _approved(args) if args.approval else None
+    consent = text_arg(args.consent, "--consent") if args.consent else ""
 
     async def sign(member: HubClient) -> exchange_pb2.QueryRequest:
-        return member.sign(_body(args, member))
+        return member.sign(_body(args, member, consent))
 
     async def ask(member: HubClient) -> QueryAnswer:
-        return await member.send(approved or member.sign(_body(args, member)))
+        return await member.send(approved or member.sign(_body(args, member, consent)))
 
     if args.for_approval:
         signed = hub_call(home(args), args.client, args.hub, sign, args.member_dir)
