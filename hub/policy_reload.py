@@ -54,7 +54,9 @@ class PolicyReloader:
             if policies is not None:
                 old = self._current().version
                 self._install(policies)
-                log.info("policy %s in force (was %s)", policies.version, old)
+                # At WARNING, the level a hub logs at without -v: what is released changed,
+                # which an operator must see as surely as a refused reload.
+                log.warning("policy %s in force (was %s)", policies.version, old)
 
     def _load_if_changed(self, forced: bool) -> PolicySet | None:
         try:

@@ -21,7 +21,12 @@ from typing import Literal
 from jembatan.catalogue import FieldSpec
 from jembatan.values import FieldValue
 from policies.engine import FieldRule, Rule, RuleKey
-from policies.loader import PolicyFileError, load_policy_file, read_policy_files
+from policies.loader import (
+    DEFAULT_DIRECTORY,
+    PolicyFileError,
+    load_policy_file,
+    read_policy_files,
+)
 from policies.transforms import PolicyValueError
 
 Severity = Literal["error", "warning"]
@@ -61,7 +66,12 @@ def lint(
     use. Raises ``PolicyFileError`` only when the directory itself is missing."""
     findings: list[Finding] = []
     seen: dict[RuleKey, Rule] = {}
-    for path, data in read_policy_files(directory):
+    files = read_policy_files(directory)
+    if not files:
+        # A hub serving this directory would release nothing to anyone: surely a wrong --dir.
+        where = str(directory or DEFAULT_DIRECTORY)
+        return [Finding(where, None, "error", "no policy files (*.yaml) here")]
+    for path, data in files:
         try:
             rules = load_policy_file(path, data)
         except PolicyFileError as exc:

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from hub.provisioning import enrol, revoke_certificate
+from hub.home import HubHome
+from hub.provisioning import enrol, init_home, revoke_certificate
 from jembatan.certs import member_id_of
 from jembatan.keys import load_cert_pem
 from tests.stack import ADMINISTRATOR_ID, ELIGIBILITY_ID, Stack, employment_query
@@ -40,6 +41,7 @@ COMMANDS = [
     ["serve"],
     ["sim"],
     ["query"],
+    ["approve"],
     ["demo"],
     ["admin"],
     ["admin", "enrolment", "list"],
@@ -133,7 +135,7 @@ def test_csr_issue_revoke_round_trip(tmp_path: Path) -> None:
     assert issued.returncode == 0, issued.stderr
     listing = jembatan("pki", "list", home=home).stdout
     assert "ID/GOV/BPN/land" in listing and "valid" in listing
-    assert jembatan("pki", "revoke", str(cert), "--reason", "test", home=home).returncode == 0
+    assert jembatan("pki", "revoke", str(cert), "--reason", "superseded", home=home).returncode == 0
     assert "REVOKED" in jembatan("pki", "list", home=home).stdout
     twice = jembatan("pki", "revoke", str(cert), home=home)
     assert twice.returncode == 2 and "already revoked" in twice.stderr
@@ -162,6 +164,7 @@ def test_serve_takes_the_clock_skew_and_shows_its_default(tmp_path: Path) -> Non
     from hub.cli import build_parser
     from hub.cli.serve import serve_settings
 
+    init_home(HubHome(tmp_path))
     parse = build_parser().parse_args
     given = parse(["--home", str(tmp_path), "serve", "--clock-skew", "45"])
     assert serve_settings(given).clock_skew_s == 45
@@ -223,7 +226,7 @@ def test_query_grant_and_revoke_from_the_command_line(stack: Stack) -> None:
     revoked = jembatan("consent", "revoke", consent_id, "--hub", stack.address, home=home)
     assert revoked.returncode == 0, revoked.stderr
     refused = jembatan(*query, home=home)
-    assert refused.returncode == 3
+    assert refused.returncode == 1
     assert refused.stderr.strip() == (
         f"jembatan: refused: PERMISSION_DENIED CONSENT_REVOKED: consent {consent_id} was revoked"
         " (obtain the citizen's consent)"
@@ -257,7 +260,7 @@ def test_an_officer_fetches_a_range_and_verifies_it_with_the_key_alone(stack: St
     lines = export.read_text().splitlines()
     export.write_text("\n".join([*lines[:2], *lines[3:]]) + "\n")
     broken = jembatan("audit", "verify", str(export), "--key", key)
-    assert broken.returncode == 2
+    assert broken.returncode == 1
     assert broken.stderr.strip() == "jembatan: record 1: export out of sequence: found index 2"
 
     not_officer = jembatan(
@@ -273,7 +276,7 @@ def test_an_officer_fetches_a_range_and_verifies_it_with_the_key_alone(stack: St
         ELIGIBILITY_ID,
         home=home,
     )
-    assert not_officer.returncode == 3
+    assert not_officer.returncode == 1
     assert "ROLE_REQUIRED" in not_officer.stderr
 
 
@@ -295,7 +298,7 @@ def test_a_revoked_officers_fetch_is_refused_in_one_line_and_recorded(stack: Sta
         officer,
         home=stack.home.root,
     )
-    assert fetched.returncode == 3
+    assert fetched.returncode == 1
     (line,) = fetched.stderr.splitlines()
     assert line.startswith("jembatan: refused: UNAUTHENTICATED") and "REVOKED" not in line
     (record,) = stack.records(before)
@@ -330,7 +333,7 @@ def test_enrolment_by_csr_from_the_command_line(stack: Stack, tmp_path: Path) ->
     refused = jembatan(
         "admin", "enrolment", "approve", request_id, "--member", ELIGIBILITY_ID, *hub, home=home
     )
-    assert refused.returncode == 3
+    assert refused.returncode == 1
     assert refused.stderr.count("\n") == 1 and "PERMISSION_DENIED ROLE_REQUIRED" in refused.stderr
     approved = jembatan("admin", "enrolment", "approve", request_id, *hub, home=home)
     assert approved.returncode == 0, approved.stderr
@@ -390,7 +393,7 @@ def test_consent_request_grant_list_receipt_and_reject_from_the_command_line(
     rejected = jembatan("consent", "reject", rejected_id, *hub, home=home)
     assert rejected.stdout.strip() == f"request {rejected_id} REJECTED (citizen-declined)"
     again = jembatan("consent", "reject", rejected_id, *hub, home=home)
-    assert again.returncode == 3
+    assert again.returncode == 1
     assert again.stderr.startswith("jembatan: refused: FAILED_PRECONDITION CONSENT_STATE_INVALID")
 
     listed = jembatan("consent", "list", "--subject", nik, *hub, home=home)

@@ -1,12 +1,12 @@
 """``jembatan``: run and administer the hub, its simulated agencies and queries.
 
 Every command answers ``--help``; every error is one readable line and a non-zero exit
-(2: the request could not be done, the hub unreachable among the reasons; 3: the hub refused
-the query, told with what to do about it; 130: interrupted).
+(1: the hub refused, told with what to do about it, or a verification failed; 2: a usage
+error, nothing done; 3: the hub could not be reached; 130: interrupted).
 
 One module per command group, each with its ``cmd_*`` functions and an ``add_*`` function
 that adds its parser: ``pki``, ``consent``, ``audit``, ``policy``, ``admin``, ``member``,
-``serve``, ``sim``, ``query``, ``console``, ``demo``; ``common`` holds what they share
+``serve``, ``sim``, ``samples``, ``query``, ``console``, ``demo``; ``common`` holds what they share
 (defaults, the help formatter, the parent parsers of the hub-connection options, helpers).
 Building the parser imports nothing heavy: each command imports what it needs when it runs,
 so ``jembatan --help`` answers at once.
@@ -36,10 +36,17 @@ from hub.cli.member import add_member_commands
 from hub.cli.pki import add_pki_commands
 from hub.cli.policy import add_policy_commands
 from hub.cli.query import add_query_command
+from hub.cli.samples import add_samples_command
 from hub.cli.serve import add_serve_command
 from hub.cli.sim import add_sim_command
 
 __all__ = ["CliError", "build_parser", "main"]
+
+# The exit statuses, as the epilog tells them (argparse's own errors exit USAGE too).
+FAILED = 1  # the hub refused, or a check or verification failed
+USAGE = 2  # what was asked cannot be done: a mistake in the command, a file, the home
+UNREACHABLE = 3  # the hub could not be reached or did not answer: try again later
+INTERRUPTED = 130
 
 EPILOG = """\
 A hub on one machine (the README's "Running the pieces separately"):
@@ -52,8 +59,10 @@ A hub on one machine (the README's "Running the pieces separately"):
 
 Each command and action has its own help: `jembatan COMMAND [ACTION] --help`.
 
-Exit status: 0 done, 1 a check failed (policy lint, test, explain; demo), 2 an error,
-3 the hub refused the query, 130 interrupted."""
+Exit status: 0 done; 1 the hub refused (the reason and what to do are printed) or a
+check failed (audit verify, audit check, policy lint, test, explain; demo); 2 a usage
+error: the command, an option, a file or the hub home is wrong (nothing was done);
+3 the hub could not be reached (try again later); 130 interrupted."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -91,6 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_member_commands(commands)
     add_serve_command(commands)
     add_sim_command(commands)
+    add_samples_command(commands)
     add_query_command(commands)
     add_console_commands(commands)
     add_demo_command(commands)
@@ -108,17 +118,23 @@ def main(argv: Sequence[str] | None = None) -> None:
     try:
         args.func(args)
     except KeyboardInterrupt:
-        sys.exit(130)
+        sys.exit(INTERRUPTED)
     except Exception as exc:
-        from jembatan.client import QueryRefused
+        from jembatan.audit.verify import VerificationFailed
+        from jembatan.client import HubUnreachable, QueryRefused
         from jembatan.errors import ADVICE, JembatanError
 
         if isinstance(exc, QueryRefused):
             print(f"jembatan: refused: {exc} ({ADVICE[exc.category]})", file=sys.stderr)
-            sys.exit(3)
-        # The rest, a hub that could not be reached among them ("Cannot reach the hub at
-        # …"), is an error of this command, never a refusal.
+            sys.exit(FAILED)
+        if isinstance(exc, VerificationFailed):
+            print(f"jembatan: {exc}", file=sys.stderr)
+            sys.exit(FAILED)
+        # "Cannot reach the hub at …" is never a refusal, nor a mistake in the command.
+        if isinstance(exc, HubUnreachable):
+            print(f"jembatan: {exc}", file=sys.stderr)
+            sys.exit(UNREACHABLE)
         if isinstance(exc, (JembatanError, OSError, ValueError)):
             print(f"jembatan: {exc}", file=sys.stderr)
-            sys.exit(2)
+            sys.exit(USAGE)
         raise

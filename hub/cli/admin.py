@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, TypeVar
 
 from hub.cli.common import (
     ADMINISTRATOR,
+    REVOCATION_REASON_HELP,
+    REVOCATION_REASONS,
     Command,
     add_actions,
     add_command,
@@ -34,7 +36,8 @@ def admin_client(args: argparse.Namespace) -> AdminClient:
     """An Admin API client with the certificate of ``--member`` (or ``--member-dir``)."""
     from jembatan.client import AdminClient
 
-    hub_home = home(args)
+    # A member on its own side names its key and the hub CA: it needs no hub home.
+    hub_home = home(args, initialised=not (args.ca and args.member_dir))
     key_pem, cert_pem = member_credentials(hub_home, args.member, args.member_dir)
     ca_pem = read(args.ca or str(hub_home.ca_cert), "hub CA")
     return AdminClient(args.hub, key_pem=key_pem, cert_pem=cert_pem, ca_pem=ca_pem)
@@ -206,9 +209,7 @@ def add_admin_commands(commands: argparse._SubParsersAction) -> None:
     )
     revoke.add_argument("serial", help="the certificate's serial number (hex)")
     revoke.add_argument(
-        "--reason",
-        default="unspecified",
-        help="why, recorded with the revocation (e.g. key-compromise)",
+        "--reason", default="unspecified", choices=REVOCATION_REASONS, help=REVOCATION_REASON_HELP
     )
 
     connector = add_command(

@@ -21,6 +21,7 @@ from hub.cli.common import (
     home,
     hub_call,
     member_connection,
+    read,
     text_arg,
     write_or_print,
 )
@@ -121,9 +122,14 @@ def cmd_audit_verify(args: argparse.Namespace) -> None:
         verify_range_export,
     )
 
-    key = text_arg(args.key)
-    checkpoint = Path(args.checkpoint).read_text() if args.checkpoint else None
-    with open(args.export, encoding="utf-8") as lines:
+    key = text_arg(args.key, "--key") if args.key else _home_verifier_key(args)
+    checkpoint = _text_file(args.checkpoint, "--checkpoint")
+    earlier = _text_file(args.earlier, "--earlier")
+    try:
+        lines = open(args.export, encoding="utf-8")  # noqa: SIM115 (closed by the with below)
+    except OSError as exc:
+        raise CliError(f"cannot read {args.export}: {exc.strerror}") from exc
+    with lines:
         first = next(lines, "")
         if export_format(first) == RANGE_FORMAT:
             proven = verify_range_export(
@@ -136,7 +142,6 @@ def cmd_audit_verify(args: argparse.Namespace) -> None:
             return
         if checkpoint is None:
             raise CliError("a whole-log export is verified against a --checkpoint")
-        earlier = Path(args.earlier).read_text() if args.earlier else None
         verified = verify_export(
             itertools.chain([first], lines), checkpoint, key, earlier_note=earlier
         )
@@ -149,6 +154,16 @@ def cmd_audit_verify(args: argparse.Namespace) -> None:
         f"✓ {verified.records} records verified against the checkpoint of size "
         f"{verified.checkpoint.size} (root {verified.checkpoint.root_hash.hex()[:16]}…){consistent}"
     )
+
+
+def _text_file(path: str | None, option: str) -> str | None:
+    return read(path, option).decode("utf-8", "replace") if path else None
+
+
+def _home_verifier_key(args: argparse.Namespace) -> str:
+    """The verifier key of the hub home, for an officer on the hub's host."""
+    path = home(args).log_verifier_key
+    return read(str(path), "the hub's verifier key").decode().strip()
 
 
 def cmd_audit_check(args: argparse.Namespace) -> None:
@@ -227,8 +242,8 @@ def add_audit_commands(commands: argparse._SubParsersAction) -> None:
     )
     verify.add_argument(
         "--key",
-        required=True,
-        help="the hub's verifier key, or @FILE to read it from (the home's hub/log.vkey)",
+        help="the hub's published verifier key, or @FILE to read it from, e.g."
+        " @$JEMBATAN_HOME/hub/log.vkey (default: the hub home's hub/log.vkey)",
     )
     verify.add_argument(
         "--earlier",

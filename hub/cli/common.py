@@ -7,6 +7,7 @@ it when the parser is built, and ``jembatan --help`` builds the whole parser.
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import signal
 import textwrap
@@ -29,6 +30,19 @@ AUDITOR = "ID/GOV/BSSN/auditor"
 # each officer to the hub), so an officer's own auditor certificate cannot vouch for anyone.
 CONSOLE_MEMBER = "ID/GOV/BSSN/console"
 ROLES_HELP = "a role to put in the certificate: auditor, administrator, approver or console"
+# RFC 5280's CRLReason codes for a revocation for good (not certificateHold, which a later
+# removeFromCRL lifts: a hub revocation is never lifted), spelled as on the command line.
+REVOCATION_REASONS = (
+    "unspecified",
+    "key-compromise",
+    "ca-compromise",
+    "affiliation-changed",
+    "superseded",
+    "cessation-of-operation",
+    "privilege-withdrawn",
+    "aa-compromise",
+)
+REVOCATION_REASON_HELP = "why, recorded with the revocation: an RFC 5280 reason"
 DATABASE_HELP = (
     "PostgreSQL DSN (postgresql://…) holding the registry and audit log, shared by hub"
     " replicas (default: $JEMBATAN_DATABASE, else the home's SQLite file)"
@@ -185,8 +199,49 @@ def member_connection(
 # --- helpers for the commands ------------------------------------------------------------
 
 
-def home(args: argparse.Namespace) -> HubHome:
-    return HubHome(Path(args.home), database_url=database(args))
+def home(args: argparse.Namespace, *, initialised: bool = True) -> HubHome:
+    """The hub home ``--home`` names; unless ``initialised`` is False (``pki init`` makes
+    it), one ``pki init`` made: checked here, before anything opens or creates a file in it."""
+    hub_home = HubHome(Path(args.home), database_url=database(args))
+    if initialised and not hub_home.ca_cert.is_file():
+        state = "is not a hub home" if hub_home.root.exists() else "does not exist"
+        raise CliError(
+            f"{hub_home.root} {state}: run `jembatan pki init` there first, or name the home"
+            " with --home DIR (before the command) or $JEMBATAN_HOME"
+        )
+    return hub_home
+
+
+def check_free(listen: str) -> None:
+    """Refuse, in one line, to listen on an address something already holds: told here,
+    before gRPC core would log its own lines about it. Port 0 (any free port) always is."""
+    import socket
+
+    host, _, port = listen.rpartition(":")
+    if int(port) == 0:
+        return
+    host = host.strip("[]")
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, int(port), type=socket.SOCK_STREAM
+        )[0]
+        with socket.socket(family, kind, proto) as probe:
+            # As gRPC binds: an address in TIME_WAIT only is free.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as exc:
+        problem = "the port is in use" if exc.errno == errno.EADDRINUSE else exc.strerror or exc
+        raise CliError(f"cannot listen on {listen}: {problem}") from exc
+
+
+def listen_address(text: str) -> str:
+    """``--listen``'s HOST:PORT (an argparse type): a host, and a port 0-65535 (0: any)."""
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise argparse.ArgumentTypeError(
+            f"expected HOST:PORT with a port from 0 to 65535 (0: any free port), not {text!r}"
+        )
+    return text
 
 
 def database(args: argparse.Namespace) -> str | None:
@@ -219,9 +274,11 @@ def split(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
-def text_arg(value: str) -> str:
-    """A value given inline, or as ``@FILE``: that file's text."""
-    return Path(value[1:]).read_text().strip() if value.startswith("@") else value
+def text_arg(value: str, option: str) -> str:
+    """The value of ``option``, given inline, or as ``@FILE``: that file's text."""
+    if not value.startswith("@"):
+        return value
+    return read(value[1:], option).decode("utf-8", "replace").strip()
 
 
 def write_or_print(path: str | None, text: str) -> None:

@@ -77,11 +77,30 @@ def _as_portal(
     return hub_call(hub_home, CONSENT_MANAGER_ID, args.hub, act)
 
 
+def _check_fields(args: argparse.Namespace) -> None:
+    """Refuse a grant naming a service or a field the service's catalogue does not have: a
+    consent to a misspelt field would be granted, and cover nothing anyone can ask for."""
+    import difflib
+
+    from hub.cli.policy import catalogues_for
+
+    catalogues = catalogues_for(args)
+    if args.service not in catalogues:
+        raise CliError(f"cannot grant: unknown service {args.service}")
+    known = [spec.name for spec in catalogues[args.service]]
+    for name in split(args.fields):
+        if name not in known:
+            near = difflib.get_close_matches(name, known, n=1)
+            hint = f" (did you mean {near[0]!r}?)" if near else f" (it has {', '.join(known)})"
+            raise CliError(f"cannot grant: {args.service} has no field {name!r}{hint}")
+
+
 def cmd_consent_grant(args: argparse.Namespace) -> None:
     from consent.artefact import grant, sign_consent
     from jembatan.v1 import consent_pb2
 
     hub_home = home(args)
+    _check_fields(args)
     try:
         artefact = grant(
             issuer=CONSENT_MANAGER_ID,

@@ -10,7 +10,9 @@ from hub.cli.common import (
     add_actions,
     add_command,
     home,
+    listen_address,
     member_connection,
+    read,
     run_async,
     until_signalled,
 )
@@ -35,10 +37,11 @@ def cmd_console_add_officer(args: argparse.Namespace) -> None:
     from hub.console.officers import add_officer, officers_file
 
     # From a file, never the command line: arguments show in `ps` and shell history.
-    password = Path(args.password_file).read_text().rstrip("\r\n")
-    new = add_officer(home(args), args.name, password)
+    hub_home = home(args)
+    password = read(args.password_file, "--password-file").decode().rstrip("\r\n")
+    new = add_officer(hub_home, args.name, password)
     done = "added" if new else "password replaced"
-    print(f"officer {args.name} {done} in {officers_file(home(args))}")
+    print(f"officer {args.name} {done} in {officers_file(hub_home)}")
 
 
 def add_console_commands(commands: argparse._SubParsersAction) -> None:
@@ -59,6 +62,7 @@ def add_console_commands(commands: argparse._SubParsersAction) -> None:
     )
     console.add_argument(
         "--listen",
+        type=listen_address,
         default="127.0.0.1:8080",
         metavar="HOST:PORT",
         help="where to serve the console; port 0: any free port",

@@ -5,14 +5,22 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from hub.cli.common import ROLES_HELP, CliError, add_actions, add_command, home
+from hub.cli.common import (
+    REVOCATION_REASON_HELP,
+    REVOCATION_REASONS,
+    ROLES_HELP,
+    CliError,
+    add_actions,
+    add_command,
+    home,
+)
 from hub.home import CONSENT_MANAGER_ID, HUB_MEMBER_ID
 
 
 def cmd_pki_init(args: argparse.Namespace) -> None:
     from hub.provisioning import init_consent_manager, init_home
 
-    hub_home = home(args)
+    hub_home = home(args, initialised=False)
     init_home(hub_home, dns_names=args.dns)
     init_consent_manager(hub_home)
     print(f"hub home ready at {hub_home.root}: CA, hub certificate ({HUB_MEMBER_ID}), log key,")
@@ -170,9 +178,7 @@ def add_pki_commands(commands: argparse._SubParsersAction) -> None:
         "certificate", help="the certificate's serial number (hex), or its PEM file"
     )
     revoke.add_argument(
-        "--reason",
-        default="unspecified",
-        help="why, recorded with the revocation (e.g. key-compromise)",
+        "--reason", default="unspecified", choices=REVOCATION_REASONS, help=REVOCATION_REASON_HELP
     )
 
     add_command(actions, "list", "list member certificates", cmd_pki_list)

@@ -25,7 +25,9 @@ def _policy_dir(args: argparse.Namespace) -> Path | None:
     return Path(args.dir) if args.dir else None
 
 
-def _catalogues(args: argparse.Namespace) -> tuple[Catalogues, set[str] | None, str]:
+def _catalogues(
+    args: argparse.Namespace, lint_home: str | None = None
+) -> tuple[Catalogues, set[str] | None, str]:
     """The catalogues (and members) to lint against: the hub registry of --home, else of the
     global home if it has one, else the pilot connectors' own catalogues."""
     import json
@@ -34,7 +36,7 @@ def _catalogues(args: argparse.Namespace) -> tuple[Catalogues, set[str] | None, 
     from connectors.simulation.pilot import pilot_catalogues
     from hub.store import open_store
 
-    home = HubHome(Path(args.lint_home or args.home), database_url=database(args))
+    home = HubHome(Path(lint_home or args.home), database_url=database(args))
     if home.database_url or home.database.is_file():
         registry = open_store(home)
         try:
@@ -50,15 +52,20 @@ def _catalogues(args: argparse.Namespace) -> tuple[Catalogues, set[str] | None, 
                 for route in routes
             }
             return catalogues, members, f"the registry of {home.root}"
-    if args.lint_home:
-        raise CliError(f"--home {args.lint_home}: no hub registry with services there")
+    if lint_home:
+        raise CliError(f"--home {lint_home}: no hub registry with services there")
     return pilot_catalogues(), None, "the pilot connectors' catalogues"
+
+
+def catalogues_for(args: argparse.Namespace) -> Catalogues:
+    """The field catalogues of the services the hub home routes, else the pilot's."""
+    return _catalogues(args)[0]
 
 
 def cmd_policy_lint(args: argparse.Namespace) -> None:
     from policies.lint import lint
 
-    catalogues, members, against = _catalogues(args)
+    catalogues, members, against = _catalogues(args, args.lint_home)
     findings = lint(_policy_dir(args), catalogues, members)
     for finding in findings:
         print(finding)
@@ -95,6 +102,14 @@ def cmd_policy_explain(args: argparse.Namespace) -> None:
     from policies.explain import explain
 
     policies = load_policies(_policy_dir(args))
+    # No rule for it at all: a typo, or a service no hub routes? Say which.
+    ruled = {rule.service for rule in policies.rules()}
+    if args.service not in ruled and args.service not in catalogues_for(args):
+        print(
+            f"not released: unknown service {args.service}: no policy rule and no service"
+            " catalogue names it"
+        )
+        sys.exit(1)
     explanation = explain(policies, args.client, args.purpose, args.service, args.field)
     print(explanation.text)
     if not explanation.released:

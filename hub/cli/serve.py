@@ -6,7 +6,16 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hub.cli.common import DATABASE_HELP, DEFAULT_HUB, add_command, home, run_async, until_signalled
+from hub.cli.common import (
+    DATABASE_HELP,
+    DEFAULT_HUB,
+    add_command,
+    check_free,
+    home,
+    listen_address,
+    run_async,
+    until_signalled,
+)
 from hub.logs import FORMATS
 
 if TYPE_CHECKING:
@@ -48,6 +57,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     from hub.server import Hub
 
     settings = serve_settings(args)
+    check_free(settings.listen)
 
     async def run() -> None:
         hub = Hub(settings)
@@ -75,6 +85,7 @@ def add_serve_command(commands: argparse._SubParsersAction) -> None:
     )
     serve.add_argument(
         "--listen",
+        type=listen_address,
         default=DEFAULT_HUB,
         metavar="HOST:PORT",
         help="where to serve; port 0: any free port",
@@ -115,6 +126,7 @@ def add_serve_command(commands: argparse._SubParsersAction) -> None:
     )
     serve.add_argument(
         "--metrics-listen",
+        type=listen_address,
         metavar="HOST:PORT",
         help="serve Prometheus metrics at http://HOST:PORT/metrics (default: off; port 0: any)",
     )

@@ -6,7 +6,15 @@ import argparse
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
-from hub.cli.common import CliError, add_command, home, run_async, split, until_signalled
+from hub.cli.common import (
+    CliError,
+    add_command,
+    home,
+    listen_address,
+    run_async,
+    split,
+    until_signalled,
+)
 
 if TYPE_CHECKING:
     from connectors.sdk import UnsafeMisbehaviour
@@ -51,8 +59,6 @@ def cmd_sim(args: argparse.Namespace) -> None:
     faults = _per_agency(args.fault, FaultSettings.parse, "fault")
     misbehaviour = _per_agency(args.misbehave, _misbehaviour, "misbehaviour")
     host, _, port = args.listen.rpartition(":")
-    if not host:
-        raise CliError(f"--listen {args.listen!r}: expected HOST:PORT")
 
     async def run() -> None:
         population = generate(args.seed, scale=args.scale)
@@ -101,6 +107,7 @@ def add_sim_command(commands: argparse._SubParsersAction) -> None:
     )
     sim.add_argument(
         "--listen",
+        type=listen_address,
         default="127.0.0.1:0",
         metavar="HOST:PORT",
         help="where the first connector listens, the next ones on the ports after it;"

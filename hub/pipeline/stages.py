@@ -338,7 +338,10 @@ class Authorize:
             raise Refusal("NO_POLICY", "no policy rule for this client, purpose and service")
         _check_basis(decision, x.legal_basis)
         if decision.denied:
-            raise Refusal("FIELD_NOT_ALLOWED", f"policy denies {sorted(decision.denied)}")
+            raise Refusal(
+                "FIELD_NOT_ALLOWED",
+                f"the policy does not release fields {', '.join(sorted(decision.denied))}",
+            )
 
 
 def _check_basis(decision: Decision, claimed: exchange_pb2.LegalBasis | None) -> None:

@@ -87,14 +87,16 @@ def check_submission(submitter: PeerMember, member_id: str, roles: Sequence[str]
         raise Refusal("MALFORMED_REQUEST", str(exc)) from exc
     unknown = sorted(set(roles) - ROLES)
     if unknown:
-        raise Refusal("ROLE_NOT_GRANTABLE", f"unknown role(s) {unknown}")
+        raise Refusal("ROLE_NOT_GRANTABLE", f"unknown role(s) {', '.join(unknown)}")
     if ADMINISTRATOR in submitter.roles:
         return
     if _organisation(wanted) != _organisation(MemberId.parse(submitter.member_id)):
         raise Refusal("ORGANISATION_MISMATCH", f"{submitter.member_id} may not enrol {member_id}")
     beyond = sorted(set(roles) - submitter.roles)
     if beyond:
-        raise Refusal("ROLE_NOT_GRANTABLE", f"the submitter may not ask for {beyond}")
+        raise Refusal(
+            "ROLE_NOT_GRANTABLE", f"the submitter may not ask for role(s) {', '.join(beyond)}"
+        )
 
 
 def _organisation(member: MemberId) -> tuple[str, str, str]:
@@ -583,7 +585,9 @@ def _check_catalogue(fields: Sequence[registry_pb2.FieldSpec]) -> None:
         if not is_field_name(spec.name):
             raise Refusal("MALFORMED_REQUEST", "a field name is not of the form [a-z][a-z0-9_]*")
         if spec.type not in _FIELD_TYPES:
-            raise Refusal("MALFORMED_REQUEST", f"field type must be one of {sorted(_FIELD_TYPES)}")
+            raise Refusal(
+                "MALFORMED_REQUEST", f"field type must be one of {', '.join(sorted(_FIELD_TYPES))}"
+            )
         if spec.sensitivity == registry_pb2.SENSITIVITY_UNSPECIFIED:
             raise Refusal("MALFORMED_REQUEST", f"field {spec.name} has no sensitivity")
         _free_text(spec.description, "description")

@@ -211,7 +211,7 @@ def test_the_cli_says_it_cannot_reach_the_hub_not_that_it_was_refused(stack: Sta
         text=True,
         timeout=60,
     )
-    assert result.returncode == 2, result.stderr
+    assert result.returncode == 3, result.stderr  # neither a refusal (1) nor a mistake (2)
     assert result.stderr.startswith(f"jembatan: Cannot reach the hub at {CLOSED}: ")
     assert result.stderr.count("\n") == 1
     assert "jembatan: refused" not in result.stderr

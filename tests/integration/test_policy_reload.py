@@ -185,6 +185,9 @@ async def test_a_changed_file_is_put_in_force_and_a_broken_one_is_refused(
     assert len(refusals) == 1, refusals  # logged once, not on every poll
     assert f"{broken}:6: unknown treatment 'shredded' for field 'a'" in refusals[0]
     assert versions["new"] in refusals[0]
+    # The change itself is told at the default level (no -v): it changes what is released.
+    switched = f"policy {versions['new']} in force (was {versions['old']})"
+    assert switched in "".join(hub_log), hub_log
 
 
 async def test_sighup_reloads_when_polling_is_off(tmp_path: Path) -> None:

@@ -3,8 +3,11 @@ query rests on what the rule rests on — consent, or the rule's own law."""
 
 from __future__ import annotations
 
+import pytest
+
 from hub.pipeline.exchange import Exchange
 from hub.pipeline.stages import Authorize
+from jembatan.errors import Refusal
 from jembatan.v1 import exchange_pb2
 from policies import PolicySet
 from tests.pipeline.fakes import (
@@ -60,8 +63,12 @@ async def test_the_rule_is_looked_up_for_the_identified_member() -> None:
 
 
 async def test_a_field_the_rule_does_not_list_is_field_not_allowed() -> None:
-    x = _query(fields=[*FIELDS, "nik"])
+    x = _query(fields=[*FIELDS, "nik", "death_date"])
     assert await refusal(_authorize(), x) == "FIELD_NOT_ALLOWED"
+    # Named in words, as a person reads them, not as a Python list.
+    with pytest.raises(Refusal) as refused:
+        await _authorize()(_query(fields=[*FIELDS, "nik", "death_date"]))
+    assert refused.value.detail == "the policy does not release fields death_date, nik"
 
 
 async def test_a_legal_basis_for_a_consent_rule_is_consent_missing() -> None:

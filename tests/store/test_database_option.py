@@ -7,6 +7,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+from hub.home import HubHome
+from hub.provisioning import init_home
+
+
+def _home(root: Path) -> Path:
+    """A hub home (the CA, keys) without the SQLite file a --database DSN stands in for."""
+    init_home(HubHome(root))
+    (root / "hub.db").unlink()
+    return root
+
 
 def _jembatan(*args: str, env_database: str | None = None) -> subprocess.CompletedProcess[str]:
     env = {"PATH": "/usr/bin:/bin"}
@@ -22,7 +32,7 @@ def _jembatan(*args: str, env_database: str | None = None) -> subprocess.Complet
 
 
 def test_serve_refuses_a_dsn_of_another_engine(tmp_path: Path) -> None:
-    result = _jembatan("--home", str(tmp_path), "serve", "--database", "mysql://root@db/hub")
+    result = _jembatan("--home", str(_home(tmp_path)), "serve", "--database", "mysql://root@db/hub")
     assert result.returncode == 2
     assert result.stderr.strip() == (
         "jembatan: database mysql://…: expected a postgresql:// DSN"
@@ -33,7 +43,7 @@ def test_serve_refuses_a_dsn_of_another_engine(tmp_path: Path) -> None:
 
 def test_an_unreachable_server_is_named_without_its_password(tmp_path: Path) -> None:
     dsn = "postgresql://hub:pa55-w0rd@127.0.0.1:1/jembatan"
-    result = _jembatan("--home", str(tmp_path), "pki", "list", env_database=dsn)
+    result = _jembatan("--home", str(_home(tmp_path)), "pki", "list", env_database=dsn)
     assert result.returncode == 2
     assert result.stderr.startswith(
         "jembatan: cannot connect to PostgreSQL at 127.0.0.1:1/jembatan"
