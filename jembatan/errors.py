@@ -68,6 +68,7 @@ STATUS_OF_REASON: dict[str, str] = {
     "NOT_CONSENT_MANAGER": "PERMISSION_DENIED",
     "MEMBER_RESERVED": "PERMISSION_DENIED",
     "MEMBER_EXISTS": "ALREADY_EXISTS",
+    "RATE_LIMITED": "RESOURCE_EXHAUSTED",
 }
 
 # Reasons that are only ever told to the audit log, never to the caller.

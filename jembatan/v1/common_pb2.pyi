@@ -57,6 +57,7 @@ class Reason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     NOT_CONSENT_MANAGER: _ClassVar[Reason]
     MEMBER_RESERVED: _ClassVar[Reason]
     MEMBER_EXISTS: _ClassVar[Reason]
+    RATE_LIMITED: _ClassVar[Reason]
 
 class Treatment(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -115,6 +116,7 @@ CONSENT_REQUEST_MISMATCH: Reason
 NOT_CONSENT_MANAGER: Reason
 MEMBER_RESERVED: Reason
 MEMBER_EXISTS: Reason
+RATE_LIMITED: Reason
 TREATMENT_UNSPECIFIED: Treatment
 RAW: Treatment
 MASKED: Treatment
