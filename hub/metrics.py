@@ -6,8 +6,8 @@ matters when someone looks — the log's size, the sequencer's queue, checkpoint
 certificate expiry — is read at scrape time and costs the exchanges nothing.
 
 Labels are bounded sets: client (members the hub CA issued to), service and connector
-(routed in the registry), decision, reason (refusal codes), stage. Never a subject, a
-request id or anything else that grows with traffic.
+(routed in the registry), decision, reason (refusal codes), stage, method (the hub's gRPC
+methods). Never a subject, a request id or anything else that grows with traffic.
 """
 
 from __future__ import annotations
@@ -66,7 +66,8 @@ class HubMetrics:
         )
         self._stages = Histogram(
             "jembatan_stage_duration_seconds",
-            "Time an exchange spent in each pipeline stage; 'audit' is append to durable.",
+            "Time an exchange spent in each pipeline stage; 'audit' is append to durable,"
+            " 'admission' the wait for its turn to be worked on.",
             ["stage"],
             buckets=_LATENCY_BUCKETS,
             registry=self.registry,
@@ -90,6 +91,13 @@ class HubMetrics:
             ["connector"],
             registry=self.registry,
         )
+        self._rate_limited = Counter(
+            "jembatan_rate_limited",
+            "Calls refused RATE_LIMITED by admission control (recorded or summed up), by"
+            " member and method.",
+            ["client", "method"],
+            registry=self.registry,
+        )
         ProcessCollector(registry=self.registry)
 
     def stage_timer(self, stage: str) -> Observe:
@@ -98,6 +106,9 @@ class HubMetrics:
 
     def exchange(self, client: str, service: str, decision: str, reason: str) -> None:
         self._exchanges.labels(client, service, decision, reason).inc()
+
+    def rate_limited(self, client: str, method: str) -> None:
+        self._rate_limited.labels(client, method).inc()
 
     def connector_call(self, connector: str, seconds: float, failure: str = "") -> None:
         """One call to ``connector``; ``failure`` is its refusal reason, empty if answered."""

@@ -10,6 +10,7 @@ from hub.logs import FORMATS
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
+    from hub.admission import AdmissionLimits
     from hub.server import Hub, HubSettings
 
     settings = HubSettings(
@@ -20,6 +21,12 @@ def cmd_serve(args: argparse.Namespace) -> None:
         connector_deadline_s=args.connector_deadline,
         policy_poll_s=args.policy_poll or None,
         metrics_listen=args.metrics_listen,
+        admission=AdmissionLimits(
+            member_calls=args.member_calls,
+            member_streams=args.member_streams,
+            running=args.running,
+            refusal_window_s=args.rate_limit_window,
+        ),
     )
 
     async def run() -> None:
@@ -34,6 +41,26 @@ def cmd_serve(args: argparse.Namespace) -> None:
         await hub.stop()
 
     run_async(run())
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
+    return value
 
 
 def add_serve_command(commands: argparse._SubParsersAction) -> None:
@@ -81,6 +108,38 @@ def add_serve_command(commands: argparse._SubParsersAction) -> None:
         "--metrics-listen",
         metavar="HOST:PORT",
         help="serve Prometheus metrics at http://HOST:PORT/metrics (default: off; port 0: any)",
+    )
+    # Admission control (hub.admission, docs/security.md "Fairness under load").
+    serve.add_argument(
+        "--member-calls",
+        type=_count,
+        default=64,
+        metavar="N",
+        help="Query and FanOut calls one member may have in the hub at once; more are refused"
+        " RESOURCE_EXHAUSTED RATE_LIMITED",
+    )
+    serve.add_argument(
+        "--member-streams",
+        type=_count,
+        default=8,
+        metavar="N",
+        help="Bulk and audit streams one member may hold open; more are refused RATE_LIMITED",
+    )
+    serve.add_argument(
+        "--running",
+        type=_count,
+        default=16,
+        metavar="N",
+        help="exchanges worked on at once over all members; more wait their turn, and the"
+        " members with waiting exchanges are served in turn",
+    )
+    serve.add_argument(
+        "--rate-limit-window",
+        type=_seconds,
+        default=10.0,
+        metavar="SECONDS",
+        help="of a member's RATE_LIMITED refusals of one method, the first in each window is"
+        " recorded in full and the rest in one summary record with their count",
     )
     serve.add_argument(
         "--log-format",

@@ -50,6 +50,9 @@ class Pipeline:
         self._receipt_key = receipt_key
         self._metrics = metrics or HubMetrics()
         self._timed = tuple((stage, self._metrics.stage_timer(stage.name)) for stage in stages)
+        # For an exchange already identified (``identify``): the same stages but the first.
+        self._identified = tuple(timed for timed in self._timed if timed[0] is not self._identify)
+        self._time_identify = self._metrics.stage_timer(self._identify.name)
         self._time_audit = self._metrics.stage_timer("audit")
 
     async def handle(self, x: Exchange) -> exchange_pb2.QueryResponse:
@@ -59,7 +62,7 @@ class Pipeline:
         started = lap = perf_counter()
         observe: Observe = self._time_audit
         try:
-            for stage, observe in self._timed:
+            for stage, observe in self._timed if x.member_key is None else self._identified:
                 stage_name = stage.name
                 await stage(x)
                 lap = _lap(observe, lap)
@@ -109,7 +112,9 @@ class Pipeline:
         stage = "identify"
         started = perf_counter()
         try:
-            await self._identify(x)
+            if x.member_key is None:
+                await self._identify(x)
+                self._time_identify(perf_counter() - started)
             stage = "envelope"
             return parse(x.raw)
         except Refusal as refusal:
@@ -120,6 +125,12 @@ class Pipeline:
                 raise
             self._account(x, refusal, stage, entry, started)
             raise
+
+    async def identify(self, x: Exchange) -> None:
+        """Identify the caller of ``x`` ahead of ``handle`` or ``screen`` (which then do not
+        again), so admission control knows whom it admits before any costly work; a refusal
+        is recorded like any exchange's."""
+        await self.screen(x, _nothing)
 
     def _account(
         self,
@@ -221,6 +232,10 @@ class Pipeline:
             response_digest=hashlib.sha256(result).hexdigest() if result else "",
             query=query,
         )
+
+
+def _nothing(raw: bytes) -> None:
+    """No envelope to parse: ``identify`` is ``screen`` without one."""
 
 
 def _lap(observe: Observe, since: float) -> float:

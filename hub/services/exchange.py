@@ -4,6 +4,10 @@ All three run every leg through the same pipeline; fan-out and bulk only schedul
 The methods are registered on raw bytes so that even undecodable input gets a precise
 refusal (the pipeline's decode stage parses single queries; this module parses the
 fan-out envelope).
+
+Each call is admitted (``hub.admission``) as soon as its caller is identified: a query or
+fan-out against its member's bound on calls, a bulk stream against its bound on streams;
+then every leg waits its fair turn to be worked on.
 """
 
 from __future__ import annotations
@@ -11,12 +15,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 
 import grpc
 from google.protobuf.message import DecodeError
 from google.protobuf.unknown_fields import UnknownFieldSet
 
+from hub.admission import Admission, Held
 from hub.pipeline.chain import Pipeline
 from hub.pipeline.exchange import Exchange, Peer
 from jembatan.errors import REASON_METADATA_KEY, Refusal
@@ -24,6 +29,8 @@ from jembatan.limits import MAX_CORRELATION_ID, MAX_LEGS
 from jembatan.v1 import exchange_pb2
 
 log = logging.getLogger(__name__)
+SERVICE = "jembatan.v1.Exchange"
+QUERY, FAN_OUT, BULK = (f"{SERVICE}/{method}" for method in ("Query", "FanOut", "Bulk"))
 
 
 def peer_of(context: grpc.aio.ServicerContext) -> Peer:
@@ -66,9 +73,15 @@ def _check_fan_out(request: exchange_pb2.FanOutRequest) -> None:
 
 class ExchangeService:
     def __init__(
-        self, pipeline: Pipeline, clock: Callable[[], float], *, bulk_concurrency: int = 32
+        self,
+        pipeline: Pipeline,
+        admission: Admission,
+        clock: Callable[[], float],
+        *,
+        bulk_concurrency: int = 32,
     ) -> None:
         self._pipeline = pipeline
+        self._admission = admission
         self._clock = clock
         self._bulk_concurrency = bulk_concurrency
 
@@ -77,7 +90,12 @@ class ExchangeService:
     ) -> exchange_pb2.QueryResponse:
         exchange = Exchange(raw=raw, peer=peer_of(context), received_at=self._clock())
         try:
-            return await self._pipeline.handle(exchange)
+            await self._pipeline.identify(exchange)
+            with (
+                await self._admit(exchange, QUERY),
+                await self._admission.turn(exchange.member_id),
+            ):
+                return await self._pipeline.handle(exchange)
         except Refusal as refusal:
             await abort_with(context, refusal)
             raise  # unreachable: abort raises
@@ -86,30 +104,37 @@ class ExchangeService:
         self, raw: bytes, context: grpc.aio.ServicerContext
     ) -> exchange_pb2.FanOutResponse:
         peer = peer_of(context)
+        envelope = Exchange(raw=raw, peer=peer, received_at=self._clock())
         try:
-            request = await self._pipeline.screen(
-                Exchange(raw=raw, peer=peer, received_at=self._clock()), _parse_fan_out
-            )
+            await self._pipeline.identify(envelope)
+            with await self._admit(envelope, FAN_OUT):
+                request = await self._pipeline.screen(envelope, _parse_fan_out)
+                return await self._fan_out(request, peer, envelope.member_id)
         except Refusal as refusal:
             await abort_with(context, refusal)
             raise
-        return await self._fan_out(request, peer)
+
+    async def _admit(self, x: Exchange, method: str) -> Held:
+        return await self._admission.call(
+            x.member_id, x.certificate_serial, method, x.request_digest
+        )
 
     async def _fan_out(
-        self, request: exchange_pb2.FanOutRequest, peer: Peer
+        self, request: exchange_pb2.FanOutRequest, peer: Peer, member: str
     ) -> exchange_pb2.FanOutResponse:
         received_at = self._clock()
         outcomes = await asyncio.gather(
             *(
-                self._leg(Exchange(raw=leg, peer=peer, received_at=received_at))
+                self._leg(Exchange(raw=leg, peer=peer, received_at=received_at), member)
                 for leg in request.legs
             )
         )
         return exchange_pb2.FanOutResponse(applicant_id=request.applicant_id, legs=outcomes)
 
-    async def _leg(self, exchange: Exchange) -> exchange_pb2.LegOutcome:
+    async def _leg(self, exchange: Exchange, member: str) -> exchange_pb2.LegOutcome:
         try:
-            response = await self._pipeline.handle(exchange)
+            with await self._admission.turn(member):
+                response = await self._pipeline.handle(exchange)
         except Refusal as refusal:
             return _outcome_of(refusal)
         return exchange_pb2.LegOutcome(status="OK", response=response)
@@ -118,6 +143,22 @@ class ExchangeService:
         self, requests: AsyncIterator[bytes], context: grpc.aio.ServicerContext
     ) -> AsyncIterator[exchange_pb2.FanOutResponse]:
         peer = peer_of(context)
+        # The stream is admitted (or not) before anything is read from it.
+        opening = Exchange(raw=b"", peer=peer, received_at=self._clock())
+        try:
+            await self._pipeline.identify(opening)
+            held = await self._admission.stream(opening.member_id, opening.certificate_serial, BULK)
+        except Refusal as refusal:
+            await abort_with(context, refusal)
+            raise
+        with held:
+            async with contextlib.aclosing(self._bulk(requests, peer, opening.member_id)) as bulk:
+                async for response in bulk:
+                    yield response
+
+    async def _bulk(
+        self, requests: AsyncIterator[bytes], peer: Peer, member: str
+    ) -> AsyncGenerator[exchange_pb2.FanOutResponse, None]:
         # At most this many applicants are read but not yet answered: the hub stops
         # reading the stream (and gRPC's flow control stops the client) until one is.
         slots = asyncio.Semaphore(self._bulk_concurrency)
@@ -132,7 +173,7 @@ class ExchangeService:
                 request = await self._pipeline.screen(
                     Exchange(raw=raw, peer=peer, received_at=self._clock()), _parse_fan_out
                 )
-                response = await self._fan_out(request, peer)
+                response = await self._fan_out(request, peer, member)
             except Refusal as refusal:
                 response = exchange_pb2.FanOutResponse(
                     applicant_id=applicant_id, legs=[_outcome_of(refusal)]
@@ -176,7 +217,7 @@ class ExchangeService:
 
     def handler(self) -> grpc.GenericRpcHandler:
         return grpc.method_handlers_generic_handler(
-            "jembatan.v1.Exchange",
+            SERVICE,
             {
                 "Query": grpc.unary_unary_rpc_method_handler(
                     self.query,
