@@ -67,7 +67,7 @@ class HubMetrics:
         self._stages = Histogram(
             "jembatan_stage_duration_seconds",
             "Time an exchange spent in each pipeline stage; 'audit' is append to durable,"
-            " 'admission' the wait for its turn to be worked on.",
+            " 'admission' the wait for its start (hub.admission).",
             ["stage"],
             buckets=_LATENCY_BUCKETS,
             registry=self.registry,
@@ -91,11 +91,11 @@ class HubMetrics:
             ["connector"],
             registry=self.registry,
         )
-        self._rate_limited = Counter(
-            "jembatan_rate_limited",
-            "Calls refused RATE_LIMITED by admission control (recorded or summed up), by"
-            " member and method.",
-            ["client", "method"],
+        self._admission_refused = Counter(
+            "jembatan_admission_refusals",
+            "Calls admission control refused (RATE_LIMITED) or whose caller gave up waiting"
+            " (CANCELLED), recorded one by one or summed up, by member, method and reason.",
+            ["client", "method", "reason"],
             registry=self.registry,
         )
         ProcessCollector(registry=self.registry)
@@ -107,8 +107,8 @@ class HubMetrics:
     def exchange(self, client: str, service: str, decision: str, reason: str) -> None:
         self._exchanges.labels(client, service, decision, reason).inc()
 
-    def rate_limited(self, client: str, method: str) -> None:
-        self._rate_limited.labels(client, method).inc()
+    def admission_refused(self, client: str, method: str, reason: str) -> None:
+        self._admission_refused.labels(client, method, reason).inc()
 
     def connector_call(self, connector: str, seconds: float, failure: str = "") -> None:
         """One call to ``connector``; ``failure`` is its refusal reason, empty if answered."""

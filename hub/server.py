@@ -141,6 +141,17 @@ class Hub:
         # not verified again on its first query.
         consents = ConsentVerifier(consent_key, issuer=CONSENT_MANAGER_ID)
         log_key = load_ed25519_private_pem(home.log_key.read_bytes())
+        self.admission = Admission(
+            settings.admission,
+            RefusalRecords(
+                self.audit,
+                settings.admission.refusal_window_s,
+                clock,
+                counted=self.metrics.admission_refused,
+            ),
+            clock,
+            observe_wait=self.metrics.stage_timer("admission"),
+        )
         self.pipeline = Pipeline(
             stages=build_stages(
                 identify=self.identify,
@@ -159,18 +170,9 @@ class Hub:
             pseudonyms=pseudonyms,
             receipt_key=log_key,
             metrics=self.metrics,
+            turns=self.admission,
         )
-        self.admission = Admission(
-            settings.admission,
-            RefusalRecords(
-                self.audit,
-                settings.admission.refusal_window_s,
-                clock,
-                counted=self.metrics.rate_limited,
-            ),
-            observe_wait=self.metrics.stage_timer("admission"),
-        )
-        self._summarising: asyncio.Task[None] | None = None
+        self._admitting: asyncio.Task[None] | None = None
         self._server = grpc.aio.server(
             options=[
                 ("grpc.max_receive_message_length", settings.max_message_bytes),
@@ -267,24 +269,34 @@ class Hub:
         )
         admission = self.admission
         metrics.read_at_scrape(
-            "jembatan_exchanges_running",
-            "Exchanges being worked on (at most the admission limit 'running').",
-            lambda: admission.turns.running,
+            "jembatan_exchanges_waiting",
+            "Exchanges waiting for their start (paced, served member by member).",
+            lambda: admission.pace.waiting,
         )
         metrics.read_at_scrape(
-            "jembatan_exchanges_waiting",
-            "Exchanges waiting for their turn to be worked on (served member by member).",
-            lambda: admission.turns.waiting,
+            "jembatan_exchange_pace",
+            "Exchanges started per second at most (+Inf: not paced).",
+            lambda: admission.pace.rate,
+        )
+        metrics.read_at_scrape(
+            "jembatan_event_loop_demand",
+            "Share of the last pace window the event loop's thread ran or waited to run.",
+            lambda: admission.pace.demand,
         )
         metrics.read_at_scrape(
             "jembatan_calls_admitted",
-            "Query and FanOut calls admitted and not yet answered, over all members.",
-            lambda: admission.calls,
+            "Query and FanOut calls holding one of their member's places, over all members.",
+            lambda: admission.calls.held,
+        )
+        metrics.read_at_scrape(
+            "jembatan_calls_waiting",
+            "Query and FanOut calls waiting for one of their member's places.",
+            lambda: admission.calls.waiting,
         )
         metrics.read_at_scrape(
             "jembatan_streams_open",
             "Bulk and audit streams admitted and still open, over all members.",
-            lambda: admission.streams,
+            lambda: admission.streams.held,
         )
         metrics.read_at_scrape(
             "jembatan_audit_sequencer_up",
@@ -335,7 +347,7 @@ class Hub:
         )
         self._reloading = asyncio.create_task(self._reloader.run(self.settings.policy_poll_s))
         self._retiring = asyncio.create_task(self._retire_stale_connectors())
-        self._summarising = asyncio.create_task(self.admission.records.run())
+        self._admitting = asyncio.create_task(self.admission.run())
         asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._reloader.hangup)
         log.info("hub listening on port %d, policy %s", self.port, self.policies.version)
 
@@ -372,8 +384,8 @@ class Hub:
         if self._retiring is not None:
             self._retiring.cancel()
         await self._server.stop(grace_s)
-        if self._summarising is not None:
-            self._summarising.cancel()
+        if self._admitting is not None:
+            self._admitting.cancel()
         # The refusals counted but not yet summed up in a record are, before the log closes.
         await self.admission.records.flush(ended_by=math.inf)
         await self._connectors.close()

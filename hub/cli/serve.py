@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 
 from hub.cli.common import DATABASE_HELP, DEFAULT_HUB, add_command, home, run_async, until_signalled
@@ -23,8 +24,9 @@ def cmd_serve(args: argparse.Namespace) -> None:
         metrics_listen=args.metrics_listen,
         admission=AdmissionLimits(
             member_calls=args.member_calls,
+            member_waiting=args.member_waiting,
             member_streams=args.member_streams,
-            running=args.running,
+            busy=args.busy,
             refusal_window_s=args.rate_limit_window,
         ),
     )
@@ -43,14 +45,17 @@ def cmd_serve(args: argparse.Namespace) -> None:
     run_async(run())
 
 
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
-    return value
+def _at_least(minimum: int) -> Callable[[str], int]:
+    def count(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = minimum - 1
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= {minimum}")
+        return value
+
+    return count
 
 
 def _seconds(text: str) -> float:
@@ -60,6 +65,16 @@ def _seconds(text: str) -> float:
         value = 0.0
     if not 0 < value < float("inf"):
         raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
+    return value
+
+
+def _share(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a share above 0 and at most 1")
     return value
 
 
@@ -112,33 +127,41 @@ def add_serve_command(commands: argparse._SubParsersAction) -> None:
     # Admission control (hub.admission, docs/security.md "Fairness under load").
     serve.add_argument(
         "--member-calls",
-        type=_count,
+        type=_at_least(1),
         default=64,
         metavar="N",
-        help="Query and FanOut calls one member may have in the hub at once; more are refused"
+        help="Query and FanOut calls one member may have in the hub at once; more wait for"
+        " one of those places",
+    )
+    serve.add_argument(
+        "--member-waiting",
+        type=_at_least(0),
+        default=256,
+        metavar="N",
+        help="calls of one member that may wait for a place; more are refused"
         " RESOURCE_EXHAUSTED RATE_LIMITED",
     )
     serve.add_argument(
         "--member-streams",
-        type=_count,
+        type=_at_least(1),
         default=8,
         metavar="N",
         help="Bulk and audit streams one member may hold open; more are refused RATE_LIMITED",
     )
     serve.add_argument(
-        "--running",
-        type=_count,
-        default=16,
-        metavar="N",
-        help="exchanges worked on at once over all members; more wait their turn, and the"
-        " members with waiting exchanges are served in turn",
+        "--busy",
+        type=_share,
+        default=0.8,
+        metavar="SHARE",
+        help="the share of its time the hub's event loop may want a core; beyond it the hub"
+        " paces the start of exchanges, serving the members with exchanges waiting in turn",
     )
     serve.add_argument(
         "--rate-limit-window",
         type=_seconds,
         default=10.0,
         metavar="SECONDS",
-        help="of a member's RATE_LIMITED refusals of one method, the first in each window is"
+        help="of a member's admission refusals of one kind, the first in each window is"
         " recorded in full and the rest in one summary record with their count",
     )
     serve.add_argument(

@@ -2,6 +2,10 @@
 
 Nothing is released before its audit record is durable; if the record cannot be written
 the exchange fails closed with AUDIT_UNAVAILABLE and no fields.
+
+Under admission control (``hub.admission``) an exchange starts in its member's turn: once
+its caller is identified it waits for its start (the next goes to the next member with an
+exchange waiting), before any costly work.
 """
 
 from __future__ import annotations
@@ -12,8 +16,9 @@ import logging
 import secrets
 import traceback
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from time import perf_counter
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -34,6 +39,13 @@ T = TypeVar("T")
 RESULT_SALT_BYTES = 16
 
 
+class Turns(Protocol):
+    """When exchanges start (``hub.admission.Admission``)."""
+
+    async def start(self, x: Exchange) -> AbstractContextManager[object]:
+        """Start ``x`` (its caller identified) in its member's turn; held while it runs."""
+
+
 class Pipeline:
     def __init__(
         self,
@@ -42,8 +54,10 @@ class Pipeline:
         pseudonyms: Pseudonymizer,
         receipt_key: Ed25519PrivateKey,
         metrics: HubMetrics | None = None,
+        turns: Turns | None = None,
     ) -> None:
         self.stages = tuple(stages)
+        self._turns = turns
         self._identify = next(stage for stage in self.stages if stage.name == "identify")
         self._audit = audit
         self._pseudonyms = pseudonyms
@@ -56,6 +70,14 @@ class Pipeline:
         self._time_audit = self._metrics.stage_timer("audit")
 
     async def handle(self, x: Exchange) -> exchange_pb2.QueryResponse:
+        if self._turns is None:
+            return await self._run(x)
+        if x.member_key is None:
+            await self.identify(x)
+        with await self._turns.start(x):
+            return await self._run(x)
+
+    async def _run(self, x: Exchange) -> exchange_pb2.QueryResponse:
         refusal: Refusal | None = None
         stage_name = "release"
         result = b""

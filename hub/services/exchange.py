@@ -7,7 +7,7 @@ fan-out envelope).
 
 Each call is admitted (``hub.admission``) as soon as its caller is identified: a query or
 fan-out against its member's bound on calls, a bulk stream against its bound on streams;
-then every leg waits its fair turn to be worked on.
+the pipeline then works on every leg in the member's fair turns.
 """
 
 from __future__ import annotations
@@ -91,10 +91,7 @@ class ExchangeService:
         exchange = Exchange(raw=raw, peer=peer_of(context), received_at=self._clock())
         try:
             await self._pipeline.identify(exchange)
-            with (
-                await self._admit(exchange, QUERY),
-                await self._admission.turn(exchange.member_id),
-            ):
+            with await self._admit(exchange, QUERY):
                 return await self._pipeline.handle(exchange)
         except Refusal as refusal:
             await abort_with(context, refusal)
@@ -109,7 +106,7 @@ class ExchangeService:
             await self._pipeline.identify(envelope)
             with await self._admit(envelope, FAN_OUT):
                 request = await self._pipeline.screen(envelope, _parse_fan_out)
-                return await self._fan_out(request, peer, envelope.member_id)
+                return await self._fan_out(request, envelope)
         except Refusal as refusal:
             await abort_with(context, refusal)
             raise
@@ -120,21 +117,31 @@ class ExchangeService:
         )
 
     async def _fan_out(
-        self, request: exchange_pb2.FanOutRequest, peer: Peer, member: str
+        self, request: exchange_pb2.FanOutRequest, envelope: Exchange
     ) -> exchange_pb2.FanOutResponse:
         received_at = self._clock()
+        # Each leg is the envelope's caller's, identified with it (its revocation is read
+        # for the envelope, moments before).
         outcomes = await asyncio.gather(
             *(
-                self._leg(Exchange(raw=leg, peer=peer, received_at=received_at), member)
+                self._leg(
+                    Exchange(
+                        raw=leg,
+                        peer=envelope.peer,
+                        received_at=received_at,
+                        member_id=envelope.member_id,
+                        certificate_serial=envelope.certificate_serial,
+                        member_key=envelope.member_key,
+                    )
+                )
                 for leg in request.legs
             )
         )
         return exchange_pb2.FanOutResponse(applicant_id=request.applicant_id, legs=outcomes)
 
-    async def _leg(self, exchange: Exchange, member: str) -> exchange_pb2.LegOutcome:
+    async def _leg(self, exchange: Exchange) -> exchange_pb2.LegOutcome:
         try:
-            with await self._admission.turn(member):
-                response = await self._pipeline.handle(exchange)
+            response = await self._pipeline.handle(exchange)
         except Refusal as refusal:
             return _outcome_of(refusal)
         return exchange_pb2.LegOutcome(status="OK", response=response)
@@ -152,12 +159,12 @@ class ExchangeService:
             await abort_with(context, refusal)
             raise
         with held:
-            async with contextlib.aclosing(self._bulk(requests, peer, opening.member_id)) as bulk:
+            async with contextlib.aclosing(self._bulk(requests, peer)) as bulk:
                 async for response in bulk:
                     yield response
 
     async def _bulk(
-        self, requests: AsyncIterator[bytes], peer: Peer, member: str
+        self, requests: AsyncIterator[bytes], peer: Peer
     ) -> AsyncGenerator[exchange_pb2.FanOutResponse, None]:
         # At most this many applicants are read but not yet answered: the hub stops
         # reading the stream (and gRPC's flow control stops the client) until one is.
@@ -170,10 +177,9 @@ class ExchangeService:
             try:
                 with contextlib.suppress(Refusal):
                     applicant_id = _decode_fan_out(raw).applicant_id[:MAX_CORRELATION_ID]
-                request = await self._pipeline.screen(
-                    Exchange(raw=raw, peer=peer, received_at=self._clock()), _parse_fan_out
-                )
-                response = await self._fan_out(request, peer, member)
+                applicant = Exchange(raw=raw, peer=peer, received_at=self._clock())
+                request = await self._pipeline.screen(applicant, _parse_fan_out)
+                response = await self._fan_out(request, applicant)
             except Refusal as refusal:
                 response = exchange_pb2.FanOutResponse(
                     applicant_id=applicant_id, legs=[_outcome_of(refusal)]
