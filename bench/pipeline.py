@@ -94,7 +94,8 @@ class Prepared:
 
 
 class Requests:
-    """Signed queries over the BPJSTK participants, a consent per subject signed once."""
+    """Signed queries over the BPJSTK participants, a consent per subject signed once
+    (given to ``client``'s member)."""
 
     def __init__(self, client: HubClient, consent_key: object) -> None:
         self._client = client
@@ -105,6 +106,7 @@ class Requests:
                 consent_key,  # type: ignore[arg-type]
                 subject,
                 {EMPLOYMENT_SERVICE: FIELDS},
+                grantee=client.client_id,
                 valid_for=datetime.timedelta(days=1),
             )
         self.subjects = subjects
@@ -281,14 +283,14 @@ def make_home(root: Path) -> tuple[HubHome, MemberFiles, object]:
 
 
 @contextlib.contextmanager
-def running_stack(root: Path) -> Iterator[Stack]:
+def running_stack(root: Path, hub_args: Sequence[str] = ()) -> Iterator[Stack]:
     home, client, consent_key = make_home(root)
     processes: list[RunningProcess] = []
     try:
         sim = start_process("sim", jembatan(home, "sim", "bpjstk", "--register"))
         processes.append(sim)
         progress(f"connector (sim) pid {sim.process.pid} on {sim.address}")
-        hub = start_process("hub", jembatan(home, "serve", "--listen", "127.0.0.1:0"))
+        hub = start_process("hub", jembatan(home, "serve", "--listen", "127.0.0.1:0", *hub_args))
         processes.append(hub)
         progress(f"hub pid {hub.process.pid} on {hub.address}")
         bare = start_process(
@@ -502,6 +504,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=1, help="bare, hub alternations")
     parser.add_argument("--channels", type=int, default=1, help="gRPC channels per target")
     parser.add_argument("--keep-home", action="store_true", help="keep the throw-away home")
+    parser.add_argument(
+        "--hub-arg", action="append", default=[], help="a jembatan serve option, e.g. --running=8"
+    )
     parser.add_argument("--profile-hub", metavar="OUT", help="py-spy record the hub phase")
     parser.add_argument("--profile-format", default="raw", help="py-spy output format")
     parser.add_argument(
@@ -516,7 +521,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     root = Path(tempfile.mkdtemp(prefix="jembatan-bench-"))
     try:
-        with running_stack(root) as stack:
+        with running_stack(root, args.hub_arg) as stack:
             figures = asyncio.run(benchmark(stack, args))
     except KeyboardInterrupt:
         progress("interrupted")

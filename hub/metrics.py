@@ -6,8 +6,9 @@ matters when someone looks — the log's size, the sequencer's queue, checkpoint
 certificate expiry — is read at scrape time and costs the exchanges nothing.
 
 Labels are bounded sets: client (members the hub CA issued to), service and connector
-(routed in the registry), decision, reason (refusal codes), stage, the cause of a refused
-TLS handshake. Never a subject, a request id or anything else that grows with traffic.
+(routed in the registry), decision, reason (refusal codes), stage, method (the hub's gRPC
+methods), the cause of a refused TLS handshake. Never a subject, a request id or anything else
+that grows with traffic.
 """
 
 from __future__ import annotations
@@ -68,7 +69,8 @@ class HubMetrics:
         )
         self._stages = Histogram(
             "jembatan_stage_duration_seconds",
-            "Time an exchange spent in each pipeline stage; 'audit' is append to durable.",
+            "Time an exchange spent in each pipeline stage; 'audit' is append to durable,"
+            " 'admission' the wait for its start (hub.admission).",
             ["stage"],
             buckets=_LATENCY_BUCKETS,
             registry=self.registry,
@@ -102,6 +104,13 @@ class HubMetrics:
         )
         for cause in TLS_CAUSE_NAMES:  # each at 0 from the start, for rate() and alerts
             self._tls_refused.labels(cause)
+        self._admission_refused = Counter(
+            "jembatan_admission_refusals",
+            "Calls admission control refused (RATE_LIMITED) or whose caller gave up waiting"
+            " (CANCELLED), recorded one by one or summed up, by member, method and reason.",
+            ["client", "method", "reason"],
+            registry=self.registry,
+        )
         ProcessCollector(registry=self.registry)
 
     def stage_timer(self, stage: str) -> Observe:
@@ -110,6 +119,9 @@ class HubMetrics:
 
     def exchange(self, client: str, service: str, decision: str, reason: str) -> None:
         self._exchanges.labels(client, service, decision, reason).inc()
+
+    def admission_refused(self, client: str, method: str, reason: str) -> None:
+        self._admission_refused.labels(client, method, reason).inc()
 
     def connector_call(self, connector: str, seconds: float, failure: str = "") -> None:
         """One call to ``connector``; ``failure`` is its refusal reason, empty if answered."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import logging
+import math
 import signal
 import time
 from collections.abc import Callable
@@ -17,6 +18,7 @@ from grpc_health.v1 import health, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from consent.artefact import ConsentVerifier
+from hub.admission import Admission, AdmissionLimits, RefusalRecords
 from hub.audit.log import AuditLog
 from hub.audit.pseudonym import Pseudonymizer
 from hub.audit.publisher import CheckpointPublisher
@@ -61,6 +63,13 @@ log = logging.getLogger(__name__)
 _WRITE_STALLED_S = 10.0
 # How often channels to connectors the registry no longer routes to are closed.
 _RETIRE_EVERY_S = 30.0
+# Calls one connection may have open at once (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS): more
+# wait in the client. Far above what admission lets a member hold, so only a flood meets it,
+# and then the hub never has thousands of one connection's calls to refuse at once.
+_STREAMS_PER_CONNECTION = 256
+# Ping a connection idle this long, and drop it if the ping goes unanswered: the streams of a
+# client that vanished (its slots under admission control) are freed, not held forever.
+_KEEPALIVE_MS, _KEEPALIVE_TIMEOUT_MS = 60_000, 20_000
 # What the hub serves on its mTLS port; health reports each, reflection lists them.
 SERVICE_NAMES = tuple(
     service.full_name
@@ -87,6 +96,8 @@ class HubSettings:
     # HOST:PORT for Prometheus's GET /metrics (None: no metrics port).
     metrics_listen: str | None = None
     health_interval_s: float = 1.0
+    # How much of the hub one member may hold, and how many exchanges run at once.
+    admission: AdmissionLimits = field(default_factory=AdmissionLimits)
     clock: Callable[[], float] = field(default=time.time)
 
 
@@ -131,6 +142,17 @@ class Hub:
         # not verified again on its first query.
         consents = ConsentVerifier(consent_key, issuer=CONSENT_MANAGER_ID)
         log_key = load_ed25519_private_pem(home.log_key.read_bytes())
+        self.admission = Admission(
+            settings.admission,
+            RefusalRecords(
+                self.audit,
+                settings.admission.refusal_window_s,
+                clock,
+                counted=self.metrics.admission_refused,
+            ),
+            clock,
+            observe_wait=self.metrics.stage_timer("admission"),
+        )
         self.pipeline = Pipeline(
             stages=build_stages(
                 identify=self.identify,
@@ -149,7 +171,9 @@ class Hub:
             pseudonyms=pseudonyms,
             receipt_key=log_key,
             metrics=self.metrics,
+            turns=self.admission,
         )
+        self._admitting: asyncio.Task[None] | None = None
         self._server = grpc.aio.server(
             options=[
                 ("grpc.max_receive_message_length", settings.max_message_bytes),
@@ -160,9 +184,14 @@ class Hub:
                 ("grpc.http2.bdp_probe", 0),
                 # No port sharing: a second process binding the same port is an error.
                 ("grpc.so_reuseport", 0),
+                ("grpc.max_concurrent_streams", _STREAMS_PER_CONNECTION),
+                ("grpc.keepalive_time_ms", _KEEPALIVE_MS),
+                ("grpc.keepalive_timeout_ms", _KEEPALIVE_TIMEOUT_MS),
             ]
         )
-        self._server.add_generic_rpc_handlers((ExchangeService(self.pipeline, clock).handler(),))
+        self._server.add_generic_rpc_handlers(
+            (ExchangeService(self.pipeline, self.admission, clock).handler(),)
+        )
         consent_pb2_grpc.add_ConsentRegistryServicer_to_server(
             ConsentRegistryService(
                 self.calls,
@@ -180,7 +209,14 @@ class Hub:
         )
         self._publishing: asyncio.Task[None] | None = None
         audit_pb2_grpc.add_AuditServicer_to_server(
-            AuditService(self.calls, self.registry, self.checkpoints, pseudonyms, consent_key),
+            AuditService(
+                self.calls,
+                self.registry,
+                self.checkpoints,
+                pseudonyms,
+                consent_key,
+                self.admission,
+            ),
             self._server,
         )
         registry_pb2_grpc.add_RegistryServicer_to_server(
@@ -232,6 +268,37 @@ class Hub:
             "Records waiting for the audit sequencer (sequencing lag).",
             self.audit.queued,
         )
+        admission = self.admission
+        metrics.read_at_scrape(
+            "jembatan_exchanges_waiting",
+            "Exchanges waiting for their start (paced, served member by member).",
+            lambda: admission.pace.waiting,
+        )
+        metrics.read_at_scrape(
+            "jembatan_exchange_pace",
+            "Exchanges started per second at most (+Inf: not paced).",
+            lambda: admission.pace.rate,
+        )
+        metrics.read_at_scrape(
+            "jembatan_event_loop_demand",
+            "Share of the last pace window the event loop's thread ran or waited to run.",
+            lambda: admission.pace.demand,
+        )
+        metrics.read_at_scrape(
+            "jembatan_calls_admitted",
+            "Query and FanOut calls holding one of their member's places, over all members.",
+            lambda: admission.calls.held,
+        )
+        metrics.read_at_scrape(
+            "jembatan_calls_waiting",
+            "Query and FanOut calls waiting for one of their member's places.",
+            lambda: admission.calls.waiting,
+        )
+        metrics.read_at_scrape(
+            "jembatan_streams_open",
+            "Bulk and audit streams admitted and still open, over all members.",
+            lambda: admission.streams.held,
+        )
         metrics.read_at_scrape(
             "jembatan_audit_sequencer_up",
             "1 while the audit sequencer runs and its last write went through.",
@@ -281,6 +348,7 @@ class Hub:
         )
         self._reloading = asyncio.create_task(self._reloader.run(self.settings.policy_poll_s))
         self._retiring = asyncio.create_task(self._retire_stale_connectors())
+        self._admitting = asyncio.create_task(self.admission.run())
         asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._reloader.hangup)
         log.info("hub listening on port %d, policy %s", self.port, self.policies.version)
 
@@ -317,6 +385,10 @@ class Hub:
         if self._retiring is not None:
             self._retiring.cancel()
         await self._server.stop(grace_s)
+        if self._admitting is not None:
+            self._admitting.cancel()
+        # The refusals counted but not yet summed up in a record are, before the log closes.
+        await self.admission.records.flush(ended_by=math.inf)
         await self._connectors.close()
         self.audit.close()
         self.registry.close()

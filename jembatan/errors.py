@@ -74,6 +74,7 @@ STATUS_OF_REASON: dict[str, str] = {
     "NOT_CONSENT_MANAGER": "PERMISSION_DENIED",
     "MEMBER_RESERVED": "PERMISSION_DENIED",
     "MEMBER_EXISTS": "ALREADY_EXISTS",
+    "RATE_LIMITED": "RESOURCE_EXHAUSTED",
 }
 
 # What the caller can do about a refusal, by what it has to change: the request itself; the
@@ -139,6 +140,7 @@ CATEGORY_OF_REASON: dict[str, str] = {
     "NOT_CONSENT_MANAGER": FIX_REQUEST,
     "MEMBER_RESERVED": FIX_REQUEST,
     "MEMBER_EXISTS": FIX_REQUEST,
+    "RATE_LIMITED": RETRY_LATER,
 }
 
 # What each category asks of the caller, in words (the CLI's hint after a refusal).

@@ -74,10 +74,12 @@ def audit_record(
     stage: str,
     response_digest: str = "",
     query: QueryDetails = _NOT_A_QUERY,
+    count: int = 1,
 ) -> AuditRecord:
     """The record of ``call``, refused with ``refusal`` (None: answered) in ``stage`` at
     ``at`` (Unix seconds); ``response_digest`` is that of what it was answered, if
-    anything was."""
+    anything was; ``count`` is how many such calls the record stands for (``hub.admission``
+    sums up a flood's refusals)."""
     decision, reason, status = outcome(refusal)
     return AuditRecord(
         time=datetime.datetime.fromtimestamp(at, datetime.UTC).isoformat(timespec="milliseconds"),
@@ -104,4 +106,5 @@ def audit_record(
         justification=query.justification,
         approved_by=query.approved_by,
         on_behalf_of=call.on_behalf_of,
+        count=count,
     )

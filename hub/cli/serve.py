@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,6 +35,7 @@ def _seconds(text: str) -> int:
 
 
 def serve_settings(args: argparse.Namespace) -> HubSettings:
+    from hub.admission import AdmissionLimits
     from hub.server import HubSettings
 
     return HubSettings(
@@ -45,6 +47,13 @@ def serve_settings(args: argparse.Namespace) -> HubSettings:
         connector_deadline_s=args.connector_deadline,
         policy_poll_s=args.policy_poll or None,
         metrics_listen=args.metrics_listen,
+        admission=AdmissionLimits(
+            member_calls=args.member_calls,
+            member_waiting=args.member_waiting,
+            member_streams=args.member_streams,
+            busy=args.busy,
+            refusal_window_s=args.rate_limit_window,
+        ),
     )
 
 
@@ -72,6 +81,39 @@ def cmd_serve(args: argparse.Namespace) -> None:
         await hub.stop()
 
     run_async(run())
+
+
+def _at_least(minimum: int) -> Callable[[str], int]:
+    def count(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = minimum - 1
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= {minimum}")
+        return value
+
+    return count
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
+    return value
+
+
+def _share(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a share above 0 and at most 1")
+    return value
 
 
 def add_serve_command(commands: argparse._SubParsersAction) -> None:
@@ -129,6 +171,46 @@ def add_serve_command(commands: argparse._SubParsersAction) -> None:
         type=listen_address,
         metavar="HOST:PORT",
         help="serve Prometheus metrics at http://HOST:PORT/metrics (default: off; port 0: any)",
+    )
+    # Admission control (hub.admission, docs/security.md "Fairness under load").
+    serve.add_argument(
+        "--member-calls",
+        type=_at_least(1),
+        default=64,
+        metavar="N",
+        help="Query and FanOut calls one member may have in the hub at once; more wait for"
+        " one of those places",
+    )
+    serve.add_argument(
+        "--member-waiting",
+        type=_at_least(0),
+        default=256,
+        metavar="N",
+        help="calls of one member that may wait for a place; more are refused"
+        " RESOURCE_EXHAUSTED RATE_LIMITED",
+    )
+    serve.add_argument(
+        "--member-streams",
+        type=_at_least(1),
+        default=8,
+        metavar="N",
+        help="Bulk and audit streams one member may hold open; more are refused RATE_LIMITED",
+    )
+    serve.add_argument(
+        "--busy",
+        type=_share,
+        default=0.8,
+        metavar="SHARE",
+        help="the share of its time the hub's event loop may want a core; beyond it the hub"
+        " paces the start of exchanges, serving the members with exchanges waiting in turn",
+    )
+    serve.add_argument(
+        "--rate-limit-window",
+        type=_positive_seconds,
+        default=10.0,
+        metavar="SECONDS",
+        help="of a member's admission refusals of one kind, the first in each window is"
+        " recorded in full and the rest in one summary record with their count",
     )
     serve.add_argument(
         "--log-format",

@@ -2,6 +2,10 @@
 
 Nothing is released before its audit record is durable; if the record cannot be written
 the exchange fails closed with AUDIT_UNAVAILABLE and no fields.
+
+Under admission control (``hub.admission``) an exchange starts in its member's turn: once
+its caller is identified it waits for its start (the next goes to the next member with an
+exchange waiting), before any costly work.
 """
 
 from __future__ import annotations
@@ -12,8 +16,9 @@ import logging
 import secrets
 import traceback
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from time import perf_counter
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from google.protobuf.message import DecodeError
@@ -35,6 +40,13 @@ T = TypeVar("T")
 RESULT_SALT_BYTES = 16
 
 
+class Turns(Protocol):
+    """When exchanges start (``hub.admission.Admission``)."""
+
+    async def start(self, x: Exchange) -> AbstractContextManager[object]:
+        """Start ``x`` (its caller identified) in its member's turn; held while it runs."""
+
+
 class Pipeline:
     def __init__(
         self,
@@ -43,24 +55,37 @@ class Pipeline:
         pseudonyms: Pseudonymizer,
         receipt_key: Ed25519PrivateKey,
         metrics: HubMetrics | None = None,
+        turns: Turns | None = None,
     ) -> None:
         self.stages = tuple(stages)
+        self._turns = turns
         self._identify = next(stage for stage in self.stages if stage.name == "identify")
         self._audit = audit
         self._pseudonyms = pseudonyms
         self._receipt_key = receipt_key
         self._metrics = metrics or HubMetrics()
         self._timed = tuple((stage, self._metrics.stage_timer(stage.name)) for stage in stages)
+        # For an exchange already identified (``identify``): the same stages but the first.
+        self._identified = tuple(timed for timed in self._timed if timed[0] is not self._identify)
+        self._time_identify = self._metrics.stage_timer(self._identify.name)
         self._time_audit = self._metrics.stage_timer("audit")
 
     async def handle(self, x: Exchange) -> exchange_pb2.QueryResponse:
+        if self._turns is None:
+            return await self._run(x)
+        if x.member_key is None:
+            await self.identify(x)
+        with await self._turns.start(x):
+            return await self._run(x)
+
+    async def _run(self, x: Exchange) -> exchange_pb2.QueryResponse:
         refusal: Refusal | None = None
         stage_name = "release"
         result = b""
         started = lap = perf_counter()
         observe: Observe = self._time_audit
         try:
-            for stage, observe in self._timed:
+            for stage, observe in self._timed if x.member_key is None else self._identified:
                 stage_name = stage.name
                 await stage(x)
                 lap = _lap(observe, lap)
@@ -113,7 +138,9 @@ class Pipeline:
         stage = "identify"
         started = perf_counter()
         try:
-            await self._identify(x)
+            if x.member_key is None:
+                await self._identify(x)
+                self._time_identify(perf_counter() - started)
             stage = "envelope"
             return parse(x.raw)
         except Refusal as refusal:
@@ -125,6 +152,12 @@ class Pipeline:
                 raise
             self._account(x, refusal, stage, entry, started)
             raise
+
+    async def identify(self, x: Exchange) -> None:
+        """Identify the caller of ``x`` ahead of ``handle`` or ``screen`` (which then do not
+        again), so admission control knows whom it admits before any costly work; a refusal
+        is recorded like any exchange's."""
+        await self.screen(x, _nothing)
 
     def _account(
         self,
@@ -242,6 +275,10 @@ def _names_legal_basis(x: Exchange) -> bool:
         return exchange_pb2.QueryBody.FromString(x.request.body).HasField("legal_basis")
     except DecodeError:
         return False
+
+
+def _nothing(raw: bytes) -> None:
+    """No envelope to parse: ``identify`` is ``screen`` without one."""
 
 
 def _lap(observe: Observe, since: float) -> float:

@@ -6,7 +6,8 @@ Searching and reading records needs the auditor role in the caller's certificate
 such call — allowed or refused, for the role or for what it asked — is itself appended to
 the log before it is answered, so the officers' own access is as auditable as the exchanges
 they review. A follower (``StreamRecords``) is checked again before every poll: revoking
-the officer's certificate ends the stream. A citizen's view of who accessed their data is
+the officer's certificate ends the stream; like every stream, it counts against its member's
+bound on open streams (``hub.admission``). A citizen's view of who accessed their data is
 the consent manager's call, made for a citizen it has just authenticated.
 """
 
@@ -20,6 +21,7 @@ import grpc
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from google.protobuf.message import Message
 
+from hub.admission import Admission, Held
 from hub.audit.pseudonym import Pseudonymizer
 from hub.audit.publisher import CheckpointPublisher
 from hub.services.calls import CallRecorder, MemberCall
@@ -55,10 +57,12 @@ class AuditService(audit_pb2_grpc.AuditServicer):
         publisher: CheckpointPublisher,
         pseudonyms: Pseudonymizer,
         consent_key: Ed25519PublicKey,
+        admission: Admission,
         *,
         follow_interval_s: float = 0.2,
     ) -> None:
         self._follow_interval_s = follow_interval_s
+        self._admission = admission
         self._calls = calls.bind("jembatan.v1.Audit", AUDIT)
         self._registry = registry
         self._publisher = publisher
@@ -71,6 +75,21 @@ class AuditService(audit_pb2_grpc.AuditServicer):
         return await self._calls.caller_with_role(
             context, AUDITOR, method, request, subject=subject
         )
+
+    async def _open_stream(
+        self, context: grpc.aio.ServicerContext, call: MemberCall, method: str
+    ) -> Held:
+        """The officer's stream, admitted against its member's bound (or RATE_LIMITED)."""
+        try:
+            return await self._admission.stream(
+                call.member.member_id,
+                call.member.serial,
+                f"jembatan.v1.Audit/{method}",
+                call.recorded.request_digest,
+            )
+        except Refusal as refusal:  # recorded by admission control, which bounds how often
+            await abort_with(context, refusal)
+            raise
 
     async def _bad_request(self, context: grpc.aio.ServicerContext, detail: str) -> None:
         await abort_with(context, Refusal("MALFORMED_REQUEST", detail))
@@ -134,44 +153,46 @@ class AuditService(audit_pb2_grpc.AuditServicer):
     ) -> AsyncIterator[audit_pb2.AuditEntry]:
         query = request.filter
         call = await self._officer(context, "StreamRecords", request, query.subject)
-        filters = await self._filters(context, call, query)
-        await self._calls.record(context, call)
-        after = query.after_index if query.has_after_index else None
-        while True:  # until the officer hangs up: the call is cancelled at an await
-            # The role was checked once, but a certificate revoked since must not go on
-            # reading the log: its registration is read again before every poll.
-            await self._calls.still_registered(context, call)
-            rows = self._registry.search(filters, after_index=after, limit=_SEARCH_LIMIT)
-            for index, leaf, record in rows:
-                yield audit_pb2.AuditEntry(index=index, leaf_hash=leaf, record_json=record)
-            if rows:
-                after = rows[-1][0]
-            if len(rows) < _SEARCH_LIMIT:
-                await asyncio.sleep(self._follow_interval_s)
+        with await self._open_stream(context, call, "StreamRecords"):
+            filters = await self._filters(context, call, query)
+            await self._calls.record(context, call)
+            after = query.after_index if query.has_after_index else None
+            while True:  # until the officer hangs up: the call is cancelled at an await
+                # The role was checked once, but a certificate revoked since must not go on
+                # reading the log: its registration is read again before every poll.
+                await self._calls.still_registered(context, call)
+                rows = self._registry.search(filters, after_index=after, limit=_SEARCH_LIMIT)
+                for index, leaf, record in rows:
+                    yield audit_pb2.AuditEntry(index=index, leaf_hash=leaf, record_json=record)
+                if rows:
+                    after = rows[-1][0]
+                if len(rows) < _SEARCH_LIMIT:
+                    await asyncio.sleep(self._follow_interval_s)
 
     async def ExportRange(
         self, request: audit_pb2.ExportRangeRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[audit_pb2.ExportLine]:
         call = await self._officer(context, "ExportRange", request, "")
-        if not request.start < request.end <= self._registry.tree_size():
-            await self._calls.refuse(
-                context, call, Refusal("MALFORMED_REQUEST", "need start < end <= log size")
+        with await self._open_stream(context, call, "ExportRange"):
+            if not request.start < request.end <= self._registry.tree_size():
+                await self._calls.refuse(
+                    context, call, Refusal("MALFORMED_REQUEST", "need start < end <= log size")
+                )
+            size, note = self._publisher.latest(request.end)
+            # The officer's export is recorded before the first line leaves.
+            await self._calls.record(context, call)
+            lines = range_export_lines(
+                note,
+                size,
+                request.start,
+                request.end,
+                self._registry.committed_entries(request.end, request.start),
+                self._registry.inclusion_proofs(request.start, request.end, size),
             )
-        size, note = self._publisher.latest(request.end)
-        # The officer's export is recorded before the first line leaves.
-        await self._calls.record(context, call)
-        lines = range_export_lines(
-            note,
-            size,
-            request.start,
-            request.end,
-            self._registry.committed_entries(request.end, request.start),
-            self._registry.inclusion_proofs(request.start, request.end, size),
-        )
-        for number, line in enumerate(lines):
-            if number % 256 == 255:
-                await asyncio.sleep(0)  # each page is read in one go: let other calls in
-            yield audit_pb2.ExportLine(line=line)
+            for number, line in enumerate(lines):
+                if number % 256 == 255:
+                    await asyncio.sleep(0)  # each page is read in one go: let other calls in
+                yield audit_pb2.ExportLine(line=line)
 
     async def _filters(
         self, context: grpc.aio.ServicerContext, call: MemberCall, query: audit_pb2.SearchRequest

@@ -4,6 +4,10 @@ All three run every leg through the same pipeline; fan-out and bulk only schedul
 The methods are registered on raw bytes so that even undecodable input gets a precise
 refusal (the pipeline's decode stage parses single queries; this module parses the
 fan-out envelope).
+
+Each call is admitted (``hub.admission``) as soon as its caller is identified: a query or
+fan-out against its member's bound on calls, a bulk stream against its bound on streams;
+the pipeline then works on every leg in the member's fair turns.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 
 import grpc
 from google.protobuf.any_pb2 import Any
@@ -20,6 +24,7 @@ from google.protobuf.unknown_fields import UnknownFieldSet
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
+from hub.admission import Admission, Held
 from hub.pipeline.chain import Pipeline
 from hub.pipeline.exchange import Exchange, Peer
 from jembatan.errors import (
@@ -34,6 +39,8 @@ from jembatan.limits import MAX_CORRELATION_ID, MAX_LEGS
 from jembatan.v1 import exchange_pb2
 
 log = logging.getLogger(__name__)
+SERVICE = "jembatan.v1.Exchange"
+QUERY, FAN_OUT, BULK = (f"{SERVICE}/{method}" for method in ("Query", "FanOut", "Bulk"))
 
 
 def peer_of(context: grpc.aio.ServicerContext) -> Peer:
@@ -99,9 +106,15 @@ def _check_fan_out(request: exchange_pb2.FanOutRequest) -> None:
 
 class ExchangeService:
     def __init__(
-        self, pipeline: Pipeline, clock: Callable[[], float], *, bulk_concurrency: int = 32
+        self,
+        pipeline: Pipeline,
+        admission: Admission,
+        clock: Callable[[], float],
+        *,
+        bulk_concurrency: int = 32,
     ) -> None:
         self._pipeline = pipeline
+        self._admission = admission
         self._clock = clock
         self._bulk_concurrency = bulk_concurrency
 
@@ -110,7 +123,9 @@ class ExchangeService:
     ) -> exchange_pb2.QueryResponse:
         exchange = Exchange(raw=raw, peer=peer_of(context), received_at=self._clock())
         try:
-            return await self._pipeline.handle(exchange)
+            await self._pipeline.identify(exchange)
+            with await self._admit(exchange, QUERY):
+                return await self._pipeline.handle(exchange)
         except Refusal as refusal:
             await abort_with(context, refusal)
             raise  # unreachable: abort raises
@@ -119,22 +134,39 @@ class ExchangeService:
         self, raw: bytes, context: grpc.aio.ServicerContext
     ) -> exchange_pb2.FanOutResponse:
         peer = peer_of(context)
+        envelope = Exchange(raw=raw, peer=peer, received_at=self._clock())
         try:
-            request = await self._pipeline.screen(
-                Exchange(raw=raw, peer=peer, received_at=self._clock()), _parse_fan_out
-            )
+            await self._pipeline.identify(envelope)
+            with await self._admit(envelope, FAN_OUT):
+                request = await self._pipeline.screen(envelope, _parse_fan_out)
+                return await self._fan_out(request, envelope)
         except Refusal as refusal:
             await abort_with(context, refusal)
             raise
-        return await self._fan_out(request, peer)
+
+    async def _admit(self, x: Exchange, method: str) -> Held:
+        return await self._admission.call(
+            x.member_id, x.certificate_serial, method, x.request_digest
+        )
 
     async def _fan_out(
-        self, request: exchange_pb2.FanOutRequest, peer: Peer
+        self, request: exchange_pb2.FanOutRequest, envelope: Exchange
     ) -> exchange_pb2.FanOutResponse:
         received_at = self._clock()
+        # Each leg is the envelope's caller's, identified with it (its revocation is read
+        # for the envelope, moments before).
         outcomes = await asyncio.gather(
             *(
-                self._leg(Exchange(raw=leg, peer=peer, received_at=received_at))
+                self._leg(
+                    Exchange(
+                        raw=leg,
+                        peer=envelope.peer,
+                        received_at=received_at,
+                        member_id=envelope.member_id,
+                        certificate_serial=envelope.certificate_serial,
+                        member_key=envelope.member_key,
+                    )
+                )
                 for leg in request.legs
             )
         )
@@ -151,6 +183,22 @@ class ExchangeService:
         self, requests: AsyncIterator[bytes], context: grpc.aio.ServicerContext
     ) -> AsyncIterator[exchange_pb2.FanOutResponse]:
         peer = peer_of(context)
+        # The stream is admitted (or not) before anything is read from it.
+        opening = Exchange(raw=b"", peer=peer, received_at=self._clock())
+        try:
+            await self._pipeline.identify(opening)
+            held = await self._admission.stream(opening.member_id, opening.certificate_serial, BULK)
+        except Refusal as refusal:
+            await abort_with(context, refusal)
+            raise
+        with held:
+            async with contextlib.aclosing(self._bulk(requests, peer)) as bulk:
+                async for response in bulk:
+                    yield response
+
+    async def _bulk(
+        self, requests: AsyncIterator[bytes], peer: Peer
+    ) -> AsyncGenerator[exchange_pb2.FanOutResponse, None]:
         # At most this many applicants are read but not yet answered: the hub stops
         # reading the stream (and gRPC's flow control stops the client) until one is.
         slots = asyncio.Semaphore(self._bulk_concurrency)
@@ -162,10 +210,9 @@ class ExchangeService:
             try:
                 with contextlib.suppress(Refusal):
                     applicant_id = _decode_fan_out(raw).applicant_id[:MAX_CORRELATION_ID]
-                request = await self._pipeline.screen(
-                    Exchange(raw=raw, peer=peer, received_at=self._clock()), _parse_fan_out
-                )
-                response = await self._fan_out(request, peer)
+                applicant = Exchange(raw=raw, peer=peer, received_at=self._clock())
+                request = await self._pipeline.screen(applicant, _parse_fan_out)
+                response = await self._fan_out(request, applicant)
             except Refusal as refusal:
                 response = exchange_pb2.FanOutResponse(
                     applicant_id=applicant_id, legs=[_outcome_of(refusal)]
@@ -209,7 +256,7 @@ class ExchangeService:
 
     def handler(self) -> grpc.GenericRpcHandler:
         return grpc.method_handlers_generic_handler(
-            "jembatan.v1.Exchange",
+            SERVICE,
             {
                 "Query": grpc.unary_unary_rpc_method_handler(
                     self.query,

@@ -15,7 +15,9 @@ from jembatan.audit.merkle import hash_leaf
 # 2: break-glass fields (legal basis, reference, justification, approver).
 # 3: on_behalf_of (the person a console-role caller named as whom the call was for). Older
 #    records lack the field and parse with it empty; their bytes, as hashed, are unchanged.
-RECORD_VERSION = 3
+# 4: count (how many calls the record stands for: more than 1 only where admission control
+#    summed up a member's refusals instead of recording each); older records parse with 1.
+RECORD_VERSION = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +50,10 @@ class AuditRecord:
     # The officer (or other person) a caller with the console role vouched for: its
     # certificate is shared by several people, so client_id alone does not say who asked.
     on_behalf_of: str = ""
+    # How many calls this record stands for: 1, except for admission control's summary of
+    # the RATE_LIMITED refusals of one member it did not record one by one (a flood must
+    # not fill the log, nor go uncounted).
+    count: int = 1
     version: int = field(default=RECORD_VERSION)
 
     def canonical_json(self) -> bytes:

@@ -165,7 +165,7 @@ class ReleasedFieldRecord(_message.Message):
     def __init__(self, name: _Optional[str] = ..., treatment: _Optional[str] = ...) -> None: ...
 
 class AuditRecord(_message.Message):
-    __slots__ = ("time", "request_id", "client_id", "service_id", "purpose", "consent_id", "subject", "fields_requested", "fields_released", "fields_dropped", "decision", "reason", "stage", "policy_version", "request_digest", "response_digest", "status", "version", "client_certificate", "break_glass", "legal_basis", "legal_reference", "justification", "approved_by", "on_behalf_of")
+    __slots__ = ("time", "request_id", "client_id", "service_id", "purpose", "consent_id", "subject", "fields_requested", "fields_released", "fields_dropped", "decision", "reason", "stage", "policy_version", "request_digest", "response_digest", "status", "version", "client_certificate", "break_glass", "legal_basis", "legal_reference", "justification", "approved_by", "on_behalf_of", "count")
     TIME_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -191,6 +191,7 @@ class AuditRecord(_message.Message):
     JUSTIFICATION_FIELD_NUMBER: _ClassVar[int]
     APPROVED_BY_FIELD_NUMBER: _ClassVar[int]
     ON_BEHALF_OF_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
     time: str
     request_id: str
     client_id: str
@@ -216,7 +217,8 @@ class AuditRecord(_message.Message):
     justification: str
     approved_by: str
     on_behalf_of: str
-    def __init__(self, time: _Optional[str] = ..., request_id: _Optional[str] = ..., client_id: _Optional[str] = ..., service_id: _Optional[str] = ..., purpose: _Optional[str] = ..., consent_id: _Optional[str] = ..., subject: _Optional[str] = ..., fields_requested: _Optional[_Iterable[str]] = ..., fields_released: _Optional[_Iterable[_Union[ReleasedFieldRecord, _Mapping]]] = ..., fields_dropped: _Optional[_Iterable[str]] = ..., decision: _Optional[str] = ..., reason: _Optional[str] = ..., stage: _Optional[str] = ..., policy_version: _Optional[str] = ..., request_digest: _Optional[str] = ..., response_digest: _Optional[str] = ..., status: _Optional[str] = ..., version: _Optional[int] = ..., client_certificate: _Optional[str] = ..., break_glass: _Optional[bool] = ..., legal_basis: _Optional[str] = ..., legal_reference: _Optional[str] = ..., justification: _Optional[str] = ..., approved_by: _Optional[str] = ..., on_behalf_of: _Optional[str] = ...) -> None: ...
+    count: int
+    def __init__(self, time: _Optional[str] = ..., request_id: _Optional[str] = ..., client_id: _Optional[str] = ..., service_id: _Optional[str] = ..., purpose: _Optional[str] = ..., consent_id: _Optional[str] = ..., subject: _Optional[str] = ..., fields_requested: _Optional[_Iterable[str]] = ..., fields_released: _Optional[_Iterable[_Union[ReleasedFieldRecord, _Mapping]]] = ..., fields_dropped: _Optional[_Iterable[str]] = ..., decision: _Optional[str] = ..., reason: _Optional[str] = ..., stage: _Optional[str] = ..., policy_version: _Optional[str] = ..., request_digest: _Optional[str] = ..., response_digest: _Optional[str] = ..., status: _Optional[str] = ..., version: _Optional[int] = ..., client_certificate: _Optional[str] = ..., break_glass: _Optional[bool] = ..., legal_basis: _Optional[str] = ..., legal_reference: _Optional[str] = ..., justification: _Optional[str] = ..., approved_by: _Optional[str] = ..., on_behalf_of: _Optional[str] = ..., count: _Optional[int] = ...) -> None: ...
 
 class AuditEntry(_message.Message):
     __slots__ = ("index", "leaf_hash", "record_json")

@@ -58,6 +58,7 @@ class Reason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     NOT_CONSENT_MANAGER: _ClassVar[Reason]
     MEMBER_RESERVED: _ClassVar[Reason]
     MEMBER_EXISTS: _ClassVar[Reason]
+    RATE_LIMITED: _ClassVar[Reason]
 
 class Category(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -125,6 +126,7 @@ CONSENT_REQUEST_MISMATCH: Reason
 NOT_CONSENT_MANAGER: Reason
 MEMBER_RESERVED: Reason
 MEMBER_EXISTS: Reason
+RATE_LIMITED: Reason
 CATEGORY_UNSPECIFIED: Category
 FIX_REQUEST: Category
 OBTAIN_CONSENT: Category

@@ -50,9 +50,21 @@ def test_a_record_from_before_on_behalf_of_still_parses_and_hashes_as_stored() -
     parse with it empty, and the log's bytes, hashed as stored, are never rewritten."""
     current = AuditRecord(*["x"] * 15, fields_requested=("subject",), on_behalf_of="siti")
     doc = json.loads(current.canonical_json())
-    assert (doc["version"], doc["on_behalf_of"]) == (RECORD_VERSION, "siti") and RECORD_VERSION == 3
-    del doc["on_behalf_of"]
+    assert (doc["version"], doc["on_behalf_of"]) == (RECORD_VERSION, "siti")
+    del doc["on_behalf_of"], doc["count"]
     doc["version"] = 2
     stored = json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
     old = AuditRecord.from_json(stored)
     assert (old.version, old.on_behalf_of, old.client_id) == (2, "", "x")
+
+
+def test_a_record_from_before_count_stands_for_one_call() -> None:
+    """Version 3 records (before admission control summed up refusals) have no count: each
+    stood for one call, and parses so; a summary says how many calls it stands for."""
+    summary = AuditRecord(*["x"] * 15, count=40)
+    doc = json.loads(summary.canonical_json())
+    assert (doc["version"], doc["count"]) == (RECORD_VERSION, 40) and RECORD_VERSION == 4
+    del doc["count"]
+    doc["version"] = 3
+    old = AuditRecord.from_json(json.dumps(doc, sort_keys=True, separators=(",", ":")).encode())
+    assert (old.version, old.count) == (3, 1)

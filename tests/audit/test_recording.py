@@ -66,7 +66,8 @@ def _expected(**fields: Any) -> bytes:
         "status": "",
         "subject": "",
         "time": "2026-11-23T12:00:00.250+00:00",
-        "version": 3,
+        "count": 1,
+        "version": 4,
     }
     assert set(fields) <= set(doc)
     doc.update(fields)
