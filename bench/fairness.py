@@ -260,8 +260,10 @@ async def _flood(args: argparse.Namespace) -> dict[str, object]:
             else:
                 ended.cancel()
                 streams[f"{kind}: held open to the end"] += 1
-        except grpc.aio.AioRpcError as exc:
-            streams[f"{kind}: {_reason(exc)}"] += 1
+        except (grpc.aio.AioRpcError, asyncio.InvalidStateError):
+            # The hub ended the stream while the flooder was writing to it or reading it.
+            reason = dict(await call.trailing_metadata() or ()).get(REASON_METADATA_KEY, "")
+            streams[f"{kind}: {(await call.code()).name} {reason}".strip()] += 1
         finally:
             call.cancel()
             if sending is not None:

@@ -78,7 +78,7 @@ class AdmissionLimits:
     member_streams: int = 8
     # The share of its time the hub's event loop may want a core before exchanges start at
     # a pace (``Pace``).
-    busy: float = 0.8
+    busy: float = 0.9
     # A member's refusals of one kind: one full record per window, the rest summed up in
     # one record when it ends.
     refusal_window_s: float = 10.0

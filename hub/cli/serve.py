@@ -199,7 +199,7 @@ def add_serve_command(commands: argparse._SubParsersAction) -> None:
     serve.add_argument(
         "--busy",
         type=_share,
-        default=0.8,
+        default=0.9,
         metavar="SHARE",
         help="the share of its time the hub's event loop may want a core; beyond it the hub"
         " paces the start of exchanges, serving the members with exchanges waiting in turn",
