@@ -138,11 +138,19 @@ class Pipeline:
         stage = "identify"
         started = perf_counter()
         try:
-            if x.member_key is None:
-                await self._identify(x)
-                self._time_identify(perf_counter() - started)
-            stage = "envelope"
-            return parse(x.raw)
+            try:
+                if x.member_key is None:
+                    await self._identify(x)
+                    self._time_identify(perf_counter() - started)
+                stage = "envelope"
+                return parse(x.raw)
+            except Refusal:
+                raise
+            except Exception as exc:
+                # As in handle: a fault (the store away, say) is a recorded refusal too,
+                # never an unexplained UNKNOWN.
+                log.error("stage %s failed with %s", stage, type(exc).__name__)
+                raise Refusal("INTERNAL_ERROR", f"the hub failed in stage {stage}") from None
         except Refusal as refusal:
             refusal.stage = stage
             try:

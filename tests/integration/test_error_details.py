@@ -71,11 +71,11 @@ async def test_a_refusal_carries_a_status_with_its_error_info(stack: Stack) -> N
     assert (REASON_METADATA_KEY, "CONSENT_MISSING") in tuple(error.trailing_metadata() or ())
 
 
-async def test_an_unidentified_caller_s_fan_out_legs_say_only_unauthenticated(
+async def test_an_unidentified_callers_bulk_stream_says_only_unauthenticated(
     stack: Stack,
 ) -> None:
-    """Bulk answers a refused envelope as a leg, not an RPC status: the leg must not say
-    more than the status would (not CERT_UNKNOWN, not the stage)."""
+    """A Bulk stream is identified when it opens: an unidentified caller's ends at once, and
+    its status says no more than UNAUTHENTICATED (not CERT_UNKNOWN, not the stage)."""
     key = generate_key()
     ca = CertificateAuthority.load(stack.home.ca_dir)
     cert_pem = cert_to_pem(ca.issue(make_csr(key, ELIGIBILITY_ID), ELIGIBILITY_ID))  # unregistered
@@ -85,15 +85,13 @@ async def test_an_unidentified_caller_s_fan_out_legs_say_only_unauthenticated(
     envelope = exchange_pb2.FanOutRequest(applicant_id="a-1", legs=[b""])
     async with grpc.aio.secure_channel(stack.address, credentials) as channel:
         call = exchange_pb2_grpc.ExchangeStub(channel).Bulk(iter([envelope]), timeout=10)
-        answers = [answer async for answer in call]
-    (answer,) = answers
-    (leg,) = answer.legs
-    assert (leg.status, leg.reason, leg.message) == (
-        "UNAUTHENTICATED",
-        "UNAUTHENTICATED",
-        "caller not identified",
-    )
-    assert (leg.stage, leg.category, leg.retryable) == ("", "CALL_SUPPORT", False)
+        with pytest.raises(grpc.aio.AioRpcError) as raised:
+            _ = [answer async for answer in call]
+    error = raised.value
+    message, info = _rich(error)
+    assert (error.code(), message) == (grpc.StatusCode.UNAUTHENTICATED, "caller not identified")
+    assert (info.reason, info.domain) == ("UNAUTHENTICATED", "jembatan")
+    assert dict(info.metadata) == {"category": "CALL_SUPPORT", "retryable": "false"}
 
 
 async def test_a_misspelled_field_is_unknown_field_and_an_unconsented_one_is_not(
