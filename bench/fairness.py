@@ -37,7 +37,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from collections import Counter
@@ -55,6 +54,7 @@ from pipeline import (
     make_home,
     percentile_ms,
     progress,
+    throwaway_root,
 )
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -436,33 +436,29 @@ def main(argv: Sequence[str] | None = None) -> None:
         # The well-behaved queries are signed before their phase and fresh for 60 s.
         parser.error("--seconds must be in (0, 45], --rate positive, --streams not negative")
 
-    root = Path(tempfile.mkdtemp(prefix="jembatan-fairness-"))
     processes = []
-    try:
-        home, _, _ = make_home(root)
-        enrol(home, FLOODER_ID)
-        policies = _policies(root / "policies")
-        sim = start_jembatan("sim", [*devstack.home_args(home), "sim", "bpjstk", "--register"])
-        processes.append(sim)
-        hub_args = ["--metrics-listen", "127.0.0.1:0", "--policies", str(policies)]
-        hub = devstack.start_hub(home, [*hub_args, *args.hub_arg])
-        processes.append(hub)
-        progress(f"hub pid {hub.process.pid} on {hub.address}, connector pid {sim.process.pid}")
-        pids = {"hub": hub.process.pid, "connector": sim.process.pid, "bench": os.getpid()}
-        metrics = re.search(r"metrics on (\S+:\d+)\)", hub.ready_line)
-        assert metrics, hub.ready_line
-        metrics_url = f"http://{metrics.group(1)}/metrics"
-        figures = asyncio.run(_measure(args, home, hub.address, metrics_url, pids))
-        hub.stop()  # a clean stop writes the summaries of the windows still open
-        figures["admission_records"] = _admission_records(home)
-        figures["hub_args"] = args.hub_arg
-    finally:
-        for process in reversed(processes):
-            process.stop()
-        if args.keep_home:
-            progress(f"home kept at {root}")
-        else:
-            shutil.rmtree(root, ignore_errors=True)
+    with throwaway_root("jembatan-fairness-", keep=args.keep_home) as root:
+        try:
+            home, _, _ = make_home(root)
+            enrol(home, FLOODER_ID)
+            policies = _policies(root / "policies")
+            sim = start_jembatan("sim", [*devstack.home_args(home), "sim", "bpjstk", "--register"])
+            processes.append(sim)
+            hub_args = ["--metrics-listen", "127.0.0.1:0", "--policies", str(policies)]
+            hub = devstack.start_hub(home, [*hub_args, *args.hub_arg])
+            processes.append(hub)
+            progress(f"hub pid {hub.process.pid} on {hub.address}, connector pid {sim.process.pid}")
+            pids = {"hub": hub.process.pid, "connector": sim.process.pid, "bench": os.getpid()}
+            metrics = re.search(r"metrics on (\S+:\d+)\)", hub.ready_line)
+            assert metrics, hub.ready_line
+            metrics_url = f"http://{metrics.group(1)}/metrics"
+            figures = asyncio.run(_measure(args, home, hub.address, metrics_url, pids))
+            hub.stop()  # a clean stop writes the summaries of the windows still open
+            figures["admission_records"] = _admission_records(home)
+            figures["hub_args"] = args.hub_arg
+        finally:
+            for process in reversed(processes):
+                process.stop()
     print(json.dumps(figures))
 
 

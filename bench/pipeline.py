@@ -59,6 +59,19 @@ REPO = Path(__file__).resolve().parent.parent
 _CLOCK_TICK = os.sysconf("SC_CLK_TCK")
 
 
+@contextlib.contextmanager
+def throwaway_root(prefix: str, *, keep: bool) -> Iterator[Path]:
+    """A temporary folder for a benchmark's home, removed afterwards unless ``keep``."""
+    root = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        yield root
+    finally:
+        if keep:
+            progress(f"home kept at {root}")
+        else:
+            shutil.rmtree(root, ignore_errors=True)
+
+
 def progress(message: str) -> None:
     print(f"[bench] {message}", file=sys.stderr, flush=True)
 
@@ -519,18 +532,15 @@ def main(argv: Sequence[str] | None = None) -> None:
         # Requests are signed before the phase and the hub accepts them for 60 s (+30 s skew).
         parser.error("--seconds at most 45 (pre-signed requests must stay fresh); use --rounds")
 
-    root = Path(tempfile.mkdtemp(prefix="jembatan-bench-"))
     try:
-        with running_stack(root, args.hub_arg) as stack:
+        with (
+            throwaway_root("jembatan-bench-", keep=args.keep_home) as root,
+            running_stack(root, args.hub_arg) as stack,
+        ):
             figures = asyncio.run(benchmark(stack, args))
     except KeyboardInterrupt:
         progress("interrupted")
         sys.exit(130)
-    finally:
-        if args.keep_home:
-            progress(f"home kept at {root}")
-        else:
-            shutil.rmtree(root, ignore_errors=True)
     print(json.dumps(figures))
 
 
