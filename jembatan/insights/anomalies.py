@@ -11,6 +11,7 @@ indexes of the records behind it. Counts are of calls: a record that stands for 
 
 from __future__ import annotations
 
+import datetime
 from collections import Counter, defaultdict
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -219,7 +220,7 @@ def _off_hours(window: Sequence[Entry], thresholds: Thresholds) -> list[Flag]:
                 "calls": calls,
                 "timezone": hours.timezone,
                 "start": hours.start.strftime("%H:%M"),
-                "end": hours.end.strftime("%H:%M"),
+                "end": "24:00" if hours.end == datetime.time.max else hours.end.strftime("%H:%M"),
                 "days": ",".join(WEEKDAYS[d] for d in sorted(hours.days)),
             }
             flags.append(_flag(OFF_HOURS, client, params, entries))

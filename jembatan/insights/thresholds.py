@@ -26,6 +26,8 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(s|m|h|d)$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+# "24:00" ends the hours at midnight: the whole of the day's last minute is inside them.
+_MIDNIGHT = "24:00"
 
 
 class ThresholdsError(JembatanError):
@@ -187,9 +189,13 @@ class _Reader:
 
     def clock(self, key: str) -> datetime.time:
         value = self._doc.get(key)
+        if value == _MIDNIGHT and key == "end":
+            return datetime.time.max
         match = _CLOCK.match(value) if isinstance(value, str) else None
         if match is None:
-            self._fail(key, 'expected a time of day "HH:MM" (quoted)', value)
+            self._fail(
+                key, 'expected a time of day "HH:MM" (quoted; the end may be "24:00")', value
+            )
         return datetime.time(int(match.group(1)), int(match.group(2)))
 
     def timezone(self, key: str) -> str:
