@@ -60,9 +60,10 @@ A hub on one machine (the README's "Running the pieces separately"):
 Each command and action has its own help: `jembatan COMMAND [ACTION] --help`.
 
 Exit status: 0 done; 1 the hub refused (the reason and what to do are printed) or a
-check failed (audit verify, audit check, policy lint, test, explain; demo); 2 a usage
-error: the command, an option, a file or the hub home is wrong (nothing was done);
-3 the hub could not be reached (try again later); 130 interrupted."""
+check failed or found something (audit verify, audit check, audit anomalies, policy
+lint, test, explain; demo); 2 a usage error: the command, an option, a file or the hub
+home is wrong (nothing was done); 3 the hub could not be reached (try again later);
+130 interrupted."""
 
 
 def build_parser() -> argparse.ArgumentParser:
