@@ -15,12 +15,14 @@ from hub.cli.common import (
     home,
     listen_address,
     run_async,
+    text_arg,
     until_signalled,
 )
 from hub.logs import FORMATS
 
 if TYPE_CHECKING:
     from hub.server import HubSettings
+    from hub.witness.collector import WitnessEndpoint
 
 
 def _seconds(text: str) -> int:
@@ -54,6 +56,9 @@ def serve_settings(args: argparse.Namespace) -> HubSettings:
             busy=args.busy,
             refusal_window_s=args.rate_limit_window,
         ),
+        witnesses=tuple(args.witness),
+        witness_timeout_s=args.witness_timeout,
+        witness_stale_after_s=args.witness_stale_after,
     )
 
 
@@ -81,6 +86,19 @@ def cmd_serve(args: argparse.Namespace) -> None:
         await hub.stop()
 
     run_async(run())
+
+
+def _witness(text: str) -> WitnessEndpoint:
+    from hub.cli.common import CliError
+    from hub.witness.collector import parse_witness
+
+    url, separator, key = text.partition("=")
+    try:
+        if separator and key.startswith("@"):
+            text = f"{url}={text_arg(key, '--witness')}"
+        return parse_witness(text)
+    except (ValueError, CliError) as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _at_least(minimum: int) -> Callable[[str], int]:
@@ -211,6 +229,31 @@ def add_serve_command(commands: argparse._SubParsersAction) -> None:
         metavar="SECONDS",
         help="of a member's admission refusals of one kind, the first in each window is"
         " recorded in full and the rest in one summary record with their count",
+    )
+    # Witnesses (hub.witness.collector, docs/operations.md "Witnesses").
+    serve.add_argument(
+        "--witness",
+        type=_witness,
+        action="append",
+        default=[],
+        metavar="URL=KEY",
+        help="a witness to ask for a cosignature of each checkpoint: its URL and its key"
+        " string (`jembatan witness init` prints it; @FILE reads the key from a file);"
+        " repeat for each witness (default: none)",
+    )
+    serve.add_argument(
+        "--witness-timeout",
+        type=_positive_seconds,
+        default=5.0,
+        metavar="SECONDS",
+        help="how long one request to a witness may take; the log never waits for it",
+    )
+    serve.add_argument(
+        "--witness-stale-after",
+        type=_positive_seconds,
+        default=60.0,
+        metavar="SECONDS",
+        help="a witness without a cosignature this recent is reported stale",
     )
     serve.add_argument(
         "--log-format",
