@@ -224,7 +224,8 @@ class _Witnesses(Collector):
         )
         stale = GaugeMetricFamily(
             "jembatan_witness_stale",
-            "1 if the witness has cosigned nothing for longer than --witness-stale-after.",
+            "1 if a checkpoint has waited longer than --witness-stale-after for the witness's"
+            " cosignature.",
             labels=["witness"],
         )
         for status in self._statuses():

@@ -253,7 +253,8 @@ def add_serve_command(commands: argparse._SubParsersAction) -> None:
         type=_positive_seconds,
         default=60.0,
         metavar="SECONDS",
-        help="a witness without a cosignature this recent is reported stale",
+        help="a witness is reported stale when a checkpoint has waited this long for its"
+        " cosignature",
     )
     serve.add_argument(
         "--log-format",

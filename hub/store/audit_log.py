@@ -148,6 +148,13 @@ class AuditTables(Tables):
         )
         return [str(line) for (line,) in rows]
 
+    def first_checkpoint_after(self, size: int) -> str | None:
+        """When the smallest checkpoint larger than ``size`` was signed (None: none is)."""
+        row = self._db.execute(
+            "SELECT signed_at FROM checkpoints WHERE size > ? ORDER BY size LIMIT 1", (size,)
+        ).fetchone()
+        return str(row[0]) if row else None
+
     def latest_cosignatures(self) -> dict[str, tuple[int, int]]:
         """Witness name → (size, unix time) of the largest checkpoint it cosigned."""
         rows = self._db.execute(

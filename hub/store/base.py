@@ -368,6 +368,10 @@ class CheckpointStore(Protocol):
         """Witness name → (size, unix time) of the largest checkpoint it cosigned."""
         ...
 
+    def first_checkpoint_after(self, size: int) -> str | None:
+        """When (ISO 8601) the smallest checkpoint larger than ``size`` was signed."""
+        ...
+
     def consistency_proof(self, old_size: int, new_size: int) -> list[bytes]: ...
 
 

@@ -20,6 +20,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import aiohttp
 
@@ -39,8 +40,8 @@ from jembatan.audit.witness import (
 log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT_S = 5.0
-# A witness whose latest cosignature is older than this is stale: with checkpoints every
-# second and a healthy witness, its cosignatures are seconds old.
+# A checkpoint a witness has not cosigned this long after it was signed makes the witness
+# stale: a healthy witness cosigns within a round (a second) of the signing.
 DEFAULT_STALE_AFTER_S = 60.0
 _ATTEMPTS = 3  # a 409 costs one more try; more than two in a row is not a race
 
@@ -154,7 +155,12 @@ class WitnessCollector:
     def freshness(self, marks: dict[str, tuple[int, int]]) -> list[WitnessFreshness]:
         """Per configured witness, from name → (size, time) of its latest cosignature."""
         names = [w.name for w in self._witnesses]
-        return freshness(marks, names, self._clock(), self._stale_after_s)
+
+        def waiting_since(size: int) -> float | None:
+            signed_at = self._store.first_checkpoint_after(size)
+            return None if signed_at is None else datetime.fromisoformat(signed_at).timestamp()
+
+        return freshness(marks, names, self._clock(), self._stale_after_s, waiting_since)
 
     # --- one witness ----------------------------------------------------------------
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from cryptography.exceptions import InvalidSignature
@@ -209,14 +209,22 @@ class WitnessFreshness:
 
 
 def freshness(
-    latest: dict[str, tuple[int, int]], names: Sequence[str], now: float, stale_after_s: float
+    latest: Mapping[str, tuple[int, int]],
+    names: Sequence[str],
+    now: float,
+    stale_after_s: float,
+    waiting_since: Callable[[int], float | None],
 ) -> list[WitnessFreshness]:
-    """Per named witness, from name → (size, time) of its latest cosignature: stale when it
-    has none, or none newer than ``stale_after_s``."""
+    """Per named witness, from name → (size, time) of its latest cosignature: stale when a
+    checkpoint larger than the one it cosigned has waited more than ``stale_after_s`` for
+    its cosignature. ``waiting_since(size)`` is when the first checkpoint larger than
+    ``size`` was signed (None: there is none). A quiet log makes no witness stale; a witness
+    that stopped answering is, however busy the log."""
     out = []
     for name in names:
         size, at = latest.get(name, (None, None))
-        stale = at is None or now - at > stale_after_s
+        since = waiting_since(size if size is not None else -1)
+        stale = since is not None and now - since > stale_after_s
         out.append(WitnessFreshness(name, size, at, stale))
     return out
 

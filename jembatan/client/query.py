@@ -336,12 +336,18 @@ class HubClient(MemberChannel):
         *,
         witnesses: Sequence[Cosigner] = (),
         quorum: int | None = None,
+        wait_s: float = 5.0,
     ) -> Checkpoint:
         """Prove that ``answer``'s exchange is in the log: its leaf is included in a signed
-        checkpoint (cosigned by ``quorum`` of ``witnesses``, when given). Raises ProofError
-        or CheckpointError (QuorumNotMet among them) when it is not."""
+        checkpoint (cosigned by ``quorum`` of ``witnesses``, when given, waiting up to
+        ``wait_s`` for them). Raises ProofError or CheckpointError (QuorumNotMet among them)
+        when it is not."""
         checkpoint = await self.checkpoint(
-            verifier, min_size=answer.log_index + 1, witnesses=witnesses, quorum=quorum
+            verifier,
+            min_size=answer.log_index + 1,
+            witnesses=witnesses,
+            quorum=quorum,
+            wait_s=wait_s,
         )
         proof = await self._call(
             self._audit.GetInclusionProof,
