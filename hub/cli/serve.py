@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from hub.cli.common import (
     DATABASE_HELP,
     DEFAULT_HUB,
+    CliError,
     add_command,
     check_free,
     home,
@@ -56,7 +57,7 @@ def serve_settings(args: argparse.Namespace) -> HubSettings:
             busy=args.busy,
             refusal_window_s=args.rate_limit_window,
         ),
-        witnesses=tuple(args.witness),
+        witnesses=tuple(_witness(text) for text in args.witness),
         witness_timeout_s=args.witness_timeout,
         witness_stale_after_s=args.witness_stale_after,
     )
@@ -89,16 +90,17 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
 
 def _witness(text: str) -> WitnessEndpoint:
-    from hub.cli.common import CliError
+    """``--witness URL=KEY``, KEY inline or ``@FILE``: read when the hub starts, not when the
+    command line is parsed (the file may be written by a witness started alongside)."""
     from hub.witness.collector import parse_witness
 
     url, separator, key = text.partition("=")
+    if separator and key.startswith("@"):
+        text = f"{url}={text_arg(key, '--witness')}"
     try:
-        if separator and key.startswith("@"):
-            text = f"{url}={text_arg(key, '--witness')}"
         return parse_witness(text)
-    except (ValueError, CliError) as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+    except ValueError as exc:
+        raise CliError(f"--witness: {exc}") from None
 
 
 def _at_least(minimum: int) -> Callable[[str], int]:
@@ -233,7 +235,6 @@ def add_serve_command(commands: argparse._SubParsersAction) -> None:
     # Witnesses (hub.witness.collector, docs/operations.md "Witnesses").
     serve.add_argument(
         "--witness",
-        type=_witness,
         action="append",
         default=[],
         metavar="URL=KEY",

@@ -255,9 +255,7 @@ def test_checkpoints_keep_one_note_per_size(store: HubStore) -> None:
     assert store.checkpoints() == [(5, "note-5"), (7, "note-7"), (9, "note-9")]
 
 
-def test_cosignatures_are_kept_per_size_and_witness(
-    store: HubStore, other_store: HubStore
-) -> None:
+def test_cosignatures_are_kept_per_size_and_witness(store: HubStore, other_store: HubStore) -> None:
     assert store.latest_cosignatures() == {} and store.first_checkpoint_after(-1) is None
     store.add_checkpoint(5, b"\x05" * 32, "note-5", T0)
     store.add_checkpoint(9, b"\x09" * 32, "note-9", "2026-11-23T10:00:09.000+00:00")
