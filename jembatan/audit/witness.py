@@ -22,6 +22,7 @@ import binascii
 import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
@@ -227,6 +228,59 @@ def freshness(
         stale = since is not None and now - since > stale_after_s
         out.append(WitnessFreshness(name, size, at, stale))
     return out
+
+
+class WitnessWatch:
+    """A client's view of its witnesses' freshness, from the checkpoints it fetches (the
+    console's dashboard): feed it each checkpoint note with ``observe``; ``status`` tells,
+    per witness, the latest checkpoint it cosigned and whether it is stale. ``state()``,
+    given back to the constructor, keeps it across restarts as plain JSON-able data."""
+
+    def __init__(
+        self,
+        log_verifier: str,
+        cosigners: Sequence[Cosigner],
+        stale_after_s: float,
+        state: Mapping[str, Any] | None = None,
+    ) -> None:
+        self._verifier = log_verifier
+        self._cosigners = list(cosigners)
+        self._stale_after_s = stale_after_s
+        state = state or {}
+        self._latest: dict[str, tuple[int, int]] = {
+            name: (int(v[0]), int(v[1])) for name, v in state.get("latest", {}).items()
+        }
+        # size → when this client first saw a checkpoint of that size
+        self._seen: dict[int, float] = {int(k): float(v) for k, v in state.get("seen", {}).items()}
+
+    def observe(self, note: str, now: float) -> Cosigned:
+        """Take in a checkpoint note (verified: CheckpointError if the log did not sign it
+        or a trusted witness's line does not verify)."""
+        cosigned = verify_cosigned(note, self._verifier, self._cosigners)
+        size = cosigned.checkpoint.size
+        self._seen.setdefault(size, now)
+        for name, at in cosigned.cosigned_at.items():
+            if name not in self._latest or size >= self._latest[name][0]:
+                self._latest[name] = (size, at)
+        # Only sizes some witness has not reached matter for staleness.
+        floor = min((s for s, _ in self._latest.values()), default=-1)
+        if len(self._latest) == len(self._cosigners):
+            self._seen = {s: t for s, t in self._seen.items() if s > floor}
+        return cosigned
+
+    def status(self, now: float) -> list[WitnessFreshness]:
+        def waiting_since(size: int) -> float | None:
+            after = [t for s, t in self._seen.items() if s > size]
+            return min(after) if after else None
+
+        names = [c.name for c in self._cosigners]
+        return freshness(self._latest, names, now, self._stale_after_s, waiting_since)
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "latest": {name: list(v) for name, v in self._latest.items()},
+            "seen": {str(s): t for s, t in self._seen.items()},
+        }
 
 
 # --- the add-checkpoint request ----------------------------------------------------------
