@@ -38,15 +38,24 @@ class Deployment:
     w1: RunningWitness
     w2: RunningWitness
     w3: Cosigner  # configured in the hub, never started: offline from the first day
+    w4: Cosigner  # configured, its port accepts connections and never answers: hung
 
 
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
     root = tmp_path_factory.mktemp("witnessed")
-    names = ("witness.bssn.go.id/jembatan", "witness.menpan.go.id/jembatan", "witness.bpk.go.id/x")
+    names = (
+        "witness.bssn.go.id/jembatan",
+        "witness.menpan.go.id/jembatan",
+        "witness.bpk.go.id/x",
+        "witness.hung.example/x",
+    )
     keys = [init_witness(root / f"w{i}", name) for i, name in enumerate(names, 1)]
-    ports = [_free_port() for _ in names]
-    hub_args = ["--witness-stale-after", str(STALE_AFTER_S)]
+    hung = socket.socket()
+    hung.bind(("127.0.0.1", 0))
+    hung.listen(64)  # the kernel completes handshakes; nobody ever reads or answers
+    ports = [_free_port() for _ in names[:3]] + [int(hung.getsockname()[1])]
+    hub_args = ["--witness-stale-after", str(STALE_AFTER_S), "--witness-timeout", "1"]
     for port, key in zip(ports, keys, strict=True):
         hub_args += ["--witness", f"http://127.0.0.1:{port}={key.verifier_key()}"]
     stack = start_stack(root / "home", hub_args=hub_args)
@@ -56,7 +65,8 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         start_witness(root / f"w{i}", [f"@{stack.home.log_verifier_key}"], listen=f"127.0.0.1:{p}")
         for i, p in ((1, ports[0]), (2, ports[1]))
     )
-    yield Deployment(stack, vkey, w1, w2, keys[2])
+    yield Deployment(stack, vkey, w1, w2, keys[2], keys[3])
+    hung.close()
     for process in (w1, w2):
         process.stop()
     stack.hub.stop()
@@ -147,9 +157,15 @@ def test_checkpoints_carry_cosignatures_and_a_quorum_is_required(deployment: Dep
 def test_a_witness_offline_never_stops_the_log_and_shows_stale(deployment: Deployment) -> None:
     stack, w1, w2, w3 = deployment.stack, deployment.w1, deployment.w2, deployment.w3
     asyncio.run(still_serves(stack))
-    _eventually(lambda: _witness_metrics(stack)[("jembatan_witness_stale", w3.name)] == 1.0)
+    offline_names = (w3.name, deployment.w4.name)
+    _eventually(
+        lambda: all(
+            _witness_metrics(stack)[("jembatan_witness_stale", n)] == 1 for n in offline_names
+        )
+    )
     metrics = _witness_metrics(stack)
-    assert metrics[("jembatan_witness_last_cosigned_timestamp_seconds", w3.name)] == 0.0
+    for offline in (w3, deployment.w4):
+        assert metrics[("jembatan_witness_last_cosigned_timestamp_seconds", offline.name)] == 0
     for running in (w1, w2):
         assert metrics[("jembatan_witness_stale", running.cosigner.name)] == 0.0
         cosigned_at = metrics[
