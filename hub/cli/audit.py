@@ -138,9 +138,11 @@ def cmd_audit_verify(args: argparse.Namespace) -> None:
             proven = verify_range_export(
                 itertools.chain([first], lines), key, checkpoint_note=checkpoint
             )
+            witnessed = _quorum(args, _range_checkpoint(first), key)
             print(
                 f"✓ records [{proven.start}, {proven.end}) each proven in the checkpoint of size "
                 f"{proven.checkpoint.size} (root {proven.checkpoint.root_hash.hex()[:16]}…)"
+                f"{witnessed}"
             )
             return
         if checkpoint is None:
@@ -153,10 +155,38 @@ def cmd_audit_verify(args: argparse.Namespace) -> None:
         if verified.consistent_with
         else ""
     )
+    witnessed = _quorum(args, checkpoint, key)
     print(
         f"✓ {verified.records} records verified against the checkpoint of size "
-        f"{verified.checkpoint.size} (root {verified.checkpoint.root_hash.hex()[:16]}…){consistent}"
+        f"{verified.checkpoint.size} (root {verified.checkpoint.root_hash.hex()[:16]}…)"
+        f"{consistent}{witnessed}"
     )
+
+
+def _range_checkpoint(header: str) -> str:
+    import json
+
+    return str(json.loads(header)["checkpoint"])
+
+
+def _quorum(args: argparse.Namespace, note: str, key: str) -> str:
+    """Require ``--quorum`` of the ``--witness`` keys to have cosigned ``note``; what to say
+    of it ("" when no witness is required)."""
+    from jembatan.audit.verify import VerificationFailed
+    from jembatan.audit.witness import QuorumNotMet, parse_cosigner_key, verify_quorum
+
+    if not args.witness:
+        if args.quorum:
+            raise CliError("--quorum needs the witnesses' keys (--witness KEY, repeated)")
+        return ""
+    cosigners = [parse_cosigner_key(text_arg(w, "--witness")) for w in args.witness]
+    quorum = len(cosigners) if args.quorum is None else args.quorum
+    try:
+        cosigned = verify_quorum(note, key, cosigners, quorum)
+    except QuorumNotMet as exc:
+        raise VerificationFailed(f"witness quorum not met: {exc}") from None
+    names = ", ".join(sorted(cosigned.cosigned_at))
+    return f"; cosigned by {len(cosigned.cosigned_at)} of {len(cosigners)} witnesses ({names})"
 
 
 def _text_file(path: str | None, option: str) -> str | None:
@@ -335,6 +365,21 @@ def add_audit_commands(commands: argparse._SubParsersAction) -> None:
         "--key",
         help="the hub's published verifier key, or @FILE to read it from, e.g."
         " @$JEMBATAN_HOME/hub/log.vkey (default: the hub home's hub/log.vkey)",
+    )
+    verify.add_argument(
+        "--witness",
+        action="append",
+        default=[],
+        metavar="KEY",
+        help="a witness whose cosignature counts towards --quorum: its key string (which"
+        " names it) or @FILE; repeat for each",
+    )
+    verify.add_argument(
+        "--quorum",
+        type=int,
+        metavar="K",
+        help="how many of the --witness witnesses must have cosigned the checkpoint"
+        " (default: all of them)",
     )
     verify.add_argument(
         "--earlier",
