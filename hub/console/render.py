@@ -40,7 +40,9 @@ LANGUAGE_COOKIE = "jembatan_console_lang"
 # WIB is UTC+7 all year (Indonesia keeps no summer time): a fixed offset needs no tz database.
 WIB = timezone(timedelta(hours=7), "WIB")
 
-_ENVIRONMENTS = {language: web.AppKey(f"jinja2-{language}", jinja2.Environment) for language in LANGUAGES}
+_ENVIRONMENTS = {
+    language: web.AppKey(f"jinja2-{language}", jinja2.Environment) for language in LANGUAGES
+}
 _LANGUAGE = "console_language"
 # Where the login check leaves the officer's name, for the pages' header.
 OFFICER = "console_officer"
@@ -165,20 +167,14 @@ def search_url(**filters: object) -> str:
 # What each record field is, in words (the field's own name is shown beside it).
 FIELD_LABELS = {
     "time": N_("Time"),
-    "request_id": N_("Request id"),
-    "client_id": N_("Client"),
-    "client_certificate": N_("Client certificate (serial)"),
-    "service_id": N_("Service"),
-    "purpose": N_("Purpose"),
-    "consent_id": N_("Consent"),
-    "subject": N_("Subject (pseudonym)"),
     "decision": N_("Decision"),
     "reason": N_("Reason"),
-    "stage": N_("Stage"),
-    "status": N_("gRPC status"),
-    "policy_version": N_("Policy version"),
-    "request_digest": N_("Request digest"),
-    "response_digest": N_("Response digest"),
+    "client_id": N_("Client"),
+    "on_behalf_of": N_("Officer"),
+    "service_id": N_("Service"),
+    "purpose": N_("Purpose"),
+    "subject": N_("Subject (pseudonym)"),
+    "consent_id": N_("Consent"),
     "fields_requested": N_("Fields requested"),
     "fields_released": N_("Fields released"),
     "fields_dropped": N_("Fields dropped"),
@@ -187,8 +183,14 @@ FIELD_LABELS = {
     "legal_reference": N_("Law"),
     "justification": N_("Justification"),
     "approved_by": N_("Approved by"),
-    "on_behalf_of": N_("Officer"),
+    "stage": N_("Stage"),
+    "status": N_("gRPC status"),
     "count": N_("Calls recorded"),
+    "request_id": N_("Request id"),
+    "request_digest": N_("Request digest"),
+    "response_digest": N_("Response digest"),
+    "client_certificate": N_("Client certificate (serial)"),
+    "policy_version": N_("Policy version"),
     "version": N_("Record version"),
 }
 # A record's fields that lead to a search for the records sharing them: (search filter).

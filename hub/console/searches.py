@@ -58,7 +58,11 @@ class View:
     decision: str = ""
 
 
-SEARCH = View("/search", N_("Search the exchange log"), N_("Newest first. A NIK never appears in the address."))
+SEARCH = View(
+    "/search",
+    N_("Search the exchange log"),
+    N_("Newest first. A NIK never appears in the address."),
+)
 REFUSALS = View(
     "/refusals",
     N_("Refusals"),

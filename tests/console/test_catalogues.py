@@ -50,7 +50,8 @@ def test_every_message_has_its_indonesian_translation() -> None:
 def test_every_reason_is_explained_in_both_languages() -> None:
     codes = set(STATUS_OF_REASON)
     # The wire contract's enum, less its zero value, is the same list.
-    assert codes == {name for name in common_pb2.Reason.keys() if name != "REASON_UNSPECIFIED"}
+    names = common_pb2.Reason.keys()
+    assert codes == {name for name in names if name != "REASON_UNSPECIFIED"}
     assert set(reasons.CATALOGUE) == codes
     for code in codes:
         for language in ("id", "en"):
