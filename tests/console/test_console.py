@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import ssl
 import stat
 import subprocess
 import sys
@@ -574,3 +575,35 @@ def test_a_console_whose_certificate_cannot_vouch_for_officers_will_not_start(
     assert ran.returncode == 2 and not ran.stdout
     (line,) = ran.stderr.strip().splitlines()
     assert "lacks the console role" in line and "--role console" in line, line
+
+
+def test_the_console_serves_https_itself_with_its_own_certificate(stack: Stack) -> None:
+    """--tls-cert/--tls-key: HTTPS straight to the browser, cookies Secure, HSTS sent."""
+    member_dir = stack.home.member_dir(stack.console_member())
+    tls = ["--tls-cert", str(member_dir / "cert.pem"), "--tls-key", str(member_dir / "key.pem")]
+    process = start_jembatan(
+        "console-tls",
+        [
+            *("--home", str(stack.home.root), "console", "--listen", "127.0.0.1:0"),
+            *("--hub", stack.address, "--member", stack.console_member(), *tls),
+        ],
+    )
+    try:
+        _run(_https_login(f"https://{process.address}", stack.home.ca_cert))
+    finally:
+        process.stop()
+
+
+async def _https_login(console: str, ca: Path) -> None:
+    # The hub CA signed the console's certificate; the test dials an address it does not name.
+    trust = ssl.create_default_context(cafile=str(ca))
+    trust.check_hostname = False
+    connector = aiohttp.TCPConnector(ssl=trust)
+    jar = aiohttp.CookieJar(unsafe=True)
+    async with aiohttp.ClientSession(connector=connector, cookie_jar=jar) as http:
+        data = {"name": OFFICER, "password": PASSWORD}
+        async with http.post(console + "/login", data=data, allow_redirects=False) as response:
+            assert response.status == 303
+            cookie = response.cookies["jembatan_console"]
+            assert cookie["secure"] and cookie["httponly"] and cookie["samesite"] == "Strict"
+            assert response.headers["Strict-Transport-Security"].startswith("max-age=")
