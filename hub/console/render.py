@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import io
 import json
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -23,6 +24,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 from babel.dates import format_datetime
+from markupsafe import Markup, escape
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
@@ -78,6 +80,7 @@ def setup(app: web.Application) -> None:
         )
         environment.install_gettext_translations(catalogue(language), newstyle=True)  # type: ignore[attr-defined]
         environment.filters["wib"] = lambda value, language=language: wib(value, language)
+        environment.filters["breakable"] = breakable
         environment.globals["language"] = language
         environment.globals["search_url"] = search_url
         environment.globals["field_labels"] = FIELD_LABELS
@@ -136,6 +139,11 @@ def render(
 def gettext(request: web.Request, message: str) -> str:
     """``message`` in the officer's language (for text made outside a template)."""
     return catalogue(language_of(request)).gettext(message)
+
+
+def breakable(value: object) -> Markup:
+    """A member or service id that may wrap after its slashes and dots, not mid-word."""
+    return Markup("<wbr>").join(escape(part) for part in re.split(r"(?<=[/.])", str(value)))
 
 
 def wib(value: object, language: str) -> str:
