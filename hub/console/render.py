@@ -24,10 +24,10 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 from babel.dates import format_datetime
-from markupsafe import Markup, escape
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
+from markupsafe import Markup, escape
 
 from hub.console import reasons
 from hub.console.searches import N_
