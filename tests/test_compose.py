@@ -42,14 +42,23 @@ def _flag(command: list[str], flag: str) -> str:
 
 def test_the_deployment_has_every_part() -> None:
     services = _compose()["services"]
-    assert {"postgres", "setup", "agencies", "hub-1", "hub-2", "lb", "prometheus"} <= set(services)
+    assert {
+        "postgres",
+        "setup",
+        "agencies",
+        "hub-1",
+        "hub-2",
+        "lb",
+        "prometheus",
+        "console",
+    } <= set(services)
     assert set(services) >= WITNESSES
     assert {name for name in services if name.startswith("hub-")} == {"hub-1", "hub-2"}
 
 
 def test_every_service_command_is_a_real_jembatan_command() -> None:
     services = _built_here()
-    assert set(services) == {"setup", "agencies", "hub-1", "hub-2", *WITNESSES}
+    assert set(services) == {"setup", "agencies", "hub-1", "hub-2", "console", *WITNESSES}
     for name, service in services.items():
         command = service["command"]
         if isinstance(command, str):  # sh -c "… jembatan … && jembatan …"
@@ -195,3 +204,21 @@ def test_the_witness_is_apart_from_the_hub_and_every_replica_asks_it() -> None:
         assert services[name]["depends_on"]["witness-setup"] == {
             "condition": "service_completed_successfully"
         }, name
+
+
+def test_the_console_serves_https_with_the_certificate_setup_makes() -> None:
+    """The console's --tls-cert is the certificate of the member setup enrols for it, with
+    the auditor and console roles it needs, and it dials the balancer."""
+    services = _compose()["services"]
+    command = services["console"]["command"]
+    member = "ID/GOV/BSSN/console"
+    directory = f"/home/jembatan/members/{member.replace('/', '_')}"
+    assert _flag(command, "--tls-cert") == f"{directory}/cert.pem"
+    assert _flag(command, "--tls-key") == f"{directory}/key.pem"
+    assert _flag(command, "--hub") == "lb:7443"
+    port = _flag(command, "--listen").rsplit(":", 1)[1]
+    assert services["console"]["ports"] == [f"{port}:{port}"]
+    setup = services["setup"]["command"]
+    assert f"jembatan pki enrol --member {member} --role auditor --role console" in " ".join(
+        setup.split()
+    )

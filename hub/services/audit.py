@@ -46,6 +46,8 @@ _FILTERS = (
     "decision",
     "reason",
     "on_behalf_of",
+    "consent_id",
+    "request_digest",
 )
 
 
@@ -137,6 +139,8 @@ class AuditService(audit_pb2_grpc.AuditServicer):
         rows = self._registry.search(
             filters,
             after_index=request.after_index if request.has_after_index else None,
+            before_index=request.before_index if request.has_before_index else None,
+            newest_first=request.newest_first,
             limit=limit + 1,
         )
         response = audit_pb2.SearchResponse(
@@ -205,8 +209,16 @@ class AuditService(audit_pb2_grpc.AuditServicer):
                     filters[bound] = _utc(filters[bound])
         except Refusal as refusal:
             await self._calls.refuse(context, call, refusal)
+        if query.subject and query.subject_pseudonym:
+            await self._calls.refuse(
+                context,
+                call,
+                Refusal("MALFORMED_REQUEST", "subject and subject_pseudonym: give one of them"),
+            )
         if query.subject:
             filters["subject"] = self._pseudonyms.subject(query.subject)
+        elif query.subject_pseudonym:
+            filters["subject"] = query.subject_pseudonym
         if query.break_glass:
             filters["break_glass"] = "1"
         return filters

@@ -188,13 +188,21 @@ class AuditTables(Tables):
                 yield int(idx), bytes(leaf), None if stored is None else bytes(stored)
 
     def search(
-        self, filters: Mapping[str, str], *, after_index: int | None, limit: int
+        self,
+        filters: Mapping[str, str],
+        *,
+        after_index: int | None,
+        limit: int,
+        before_index: int | None = None,
+        newest_first: bool = False,
     ) -> list[tuple[int, bytes, bytes]]:
-        """(index, leaf hash, record) of records matching every filter, in log order.
+        """(index, leaf hash, record) of records matching every filter, in log order (or
+        newest first), only those after ``after_index`` and before ``before_index``.
 
         ``filters`` keys: time_from, time_to, client_id, service_id, purpose, decision,
-        reason, subject (a pseudonym), break_glass ("1": only break-glass records, "0":
-        only others). Values are bound, never spliced into the SQL.
+        reason, subject (a pseudonym), consent_id, request_digest, on_behalf_of, break_glass
+        ("1": only break-glass records, "0": only others). Values are bound, never spliced
+        into the SQL.
         """
         clauses: list[str] = []
         params: list[str | int] = []
@@ -209,9 +217,14 @@ class AuditTables(Tables):
         if after_index is not None:
             clauses.append("idx > ?")
             params.append(after_index)
+        if before_index is not None:
+            clauses.append("idx < ?")
+            params.append(before_index)
         where = " AND ".join(clauses) or "TRUE"
+        order = "DESC" if newest_first else "ASC"
         rows = self._db.execute(
-            f"SELECT idx, leaf_hash, record FROM audit_log WHERE {where} ORDER BY idx LIMIT ?",
+            f"SELECT idx, leaf_hash, record FROM audit_log WHERE {where} ORDER BY idx {order}"
+            " LIMIT ?",
             (*params, limit),
         )
         return [(int(idx), bytes(leaf), bytes(record)) for idx, leaf, record in rows]

@@ -337,7 +337,13 @@ class AuditReader(Protocol):
     ) -> Iterator[tuple[int, bytes, bytes | None]]: ...
 
     def search(
-        self, filters: Mapping[str, str], *, after_index: int | None, limit: int
+        self,
+        filters: Mapping[str, str],
+        *,
+        after_index: int | None,
+        limit: int,
+        before_index: int | None = None,
+        newest_first: bool = False,
     ) -> list[tuple[int, bytes, bytes]]: ...
 
 

@@ -144,6 +144,8 @@ class PostgresDatabase:
     json_clauses = {
         "purpose": "convert_from(record, 'UTF8')::jsonb ->> 'purpose' = ?",
         "on_behalf_of": "convert_from(record, 'UTF8')::jsonb ->> 'on_behalf_of' = ?",
+        "consent_id": "convert_from(record, 'UTF8')::jsonb ->> 'consent_id' = ?",
+        "request_digest": "convert_from(record, 'UTF8')::jsonb ->> 'request_digest' = ?",
         "break_glass": (
             "(convert_from(record, 'UTF8')::jsonb ->> 'break_glass')::boolean = (?::int = 1)"
         ),

@@ -35,6 +35,8 @@ class SqliteDatabase:
     json_clauses = {
         "purpose": "json_extract(record, '$.purpose') = ?",
         "on_behalf_of": "json_extract(record, '$.on_behalf_of') = ?",
+        "consent_id": "json_extract(record, '$.consent_id') = ?",
+        "request_digest": "json_extract(record, '$.request_digest') = ?",
         # "1": break-glass only (JSON true reads back as the integer 1).
         "break_glass": "json_extract(record, '$.break_glass') = CAST(? AS INTEGER)",
     }

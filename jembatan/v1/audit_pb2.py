@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17jembatan/v1/audit.proto\x12\x0bjembatan.v1\"/\n\x16\x43itizenAccessesRequest\x12\x15\n\rsubject_token\x18\x01 \x01(\t\"\xdb\x01\n\rCitizenAccess\x12\x0c\n\x04time\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12\x12\n\nservice_id\x18\x03 \x01(\t\x12\x0f\n\x07purpose\x18\x04 \x01(\t\x12\x10\n\x08\x64\x65\x63ision\x18\x05 \x01(\t\x12\x0e\n\x06reason\x18\x06 \x01(\t\x12\x39\n\x0f\x66ields_released\x18\x07 \x03(\x0b\x32 .jembatan.v1.ReleasedFieldRecord\x12\x11\n\tlog_index\x18\x08 \x01(\x04\x12\x14\n\x0con_behalf_of\x18\t \x01(\t\"A\n\x11\x43itizenAccessList\x12,\n\x08\x61\x63\x63\x65sses\x18\x01 \x03(\x0b\x32\x1a.jembatan.v1.CitizenAccess\"\x86\x02\n\rSearchRequest\x12\x11\n\ttime_from\x18\x01 \x01(\t\x12\x0f\n\x07time_to\x18\x02 \x01(\t\x12\x11\n\tclient_id\x18\x03 \x01(\t\x12\x12\n\nservice_id\x18\x04 \x01(\t\x12\x0f\n\x07purpose\x18\x05 \x01(\t\x12\x10\n\x08\x64\x65\x63ision\x18\x06 \x01(\t\x12\x0e\n\x06reason\x18\x07 \x01(\t\x12\x0f\n\x07subject\x18\x08 \x01(\t\x12\x13\n\x0b\x62reak_glass\x18\x0c \x01(\x08\x12\x14\n\x0con_behalf_of\x18\r \x01(\t\x12\x13\n\x0b\x61\x66ter_index\x18\t \x01(\x04\x12\x17\n\x0fhas_after_index\x18\n \x01(\x08\x12\r\n\x05limit\x18\x0b \x01(\r\"H\n\x0eSearchResponse\x12(\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x17.jembatan.v1.AuditEntry\x12\x0c\n\x04more\x18\x02 \x01(\x08\"B\n\x14StreamRecordsRequest\x12*\n\x06\x66ilter\x18\x01 \x01(\x0b\x32\x1a.jembatan.v1.SearchRequest\"0\n\x12\x45xportRangeRequest\x12\r\n\x05start\x18\x01 \x01(\x04\x12\x0b\n\x03\x65nd\x18\x02 \x01(\x04\"\x1a\n\nExportLine\x12\x0c\n\x04line\x18\x01 \x01(\t\"!\n\x10GetRecordRequest\x12\r\n\x05index\x18\x01 \x01(\x04\"(\n\x14GetCheckpointRequest\x12\x10\n\x08min_size\x18\x01 \x01(\x04\".\n\x10SignedCheckpoint\x12\x0c\n\x04note\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x04\"<\n\x18GetInclusionProofRequest\x12\r\n\x05index\x18\x01 \x01(\x04\x12\x11\n\ttree_size\x18\x02 \x01(\x04\"U\n\x0eInclusionProof\x12\r\n\x05index\x18\x01 \x01(\x04\x12\x11\n\ttree_size\x18\x02 \x01(\x04\x12\x11\n\tleaf_hash\x18\x03 \x01(\x0c\x12\x0e\n\x06hashes\x18\x04 \x03(\x0c\"@\n\x1aGetConsistencyProofRequest\x12\x10\n\x08old_size\x18\x01 \x01(\x04\x12\x10\n\x08new_size\x18\x02 \x01(\x04\"F\n\x10\x43onsistencyProof\x12\x10\n\x08old_size\x18\x01 \x01(\x04\x12\x10\n\x08new_size\x18\x02 \x01(\x04\x12\x0e\n\x06hashes\x18\x03 \x03(\x0c\"6\n\x13ReleasedFieldRecord\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x11\n\ttreatment\x18\x02 \x01(\t\"\xc4\x04\n\x0b\x41uditRecord\x12\x0c\n\x04time\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\x12\x11\n\tclient_id\x18\x03 \x01(\t\x12\x12\n\nservice_id\x18\x04 \x01(\t\x12\x0f\n\x07purpose\x18\x05 \x01(\t\x12\x12\n\nconsent_id\x18\x06 \x01(\t\x12\x0f\n\x07subject\x18\x07 \x01(\t\x12\x18\n\x10\x66ields_requested\x18\x08 \x03(\t\x12\x39\n\x0f\x66ields_released\x18\t \x03(\x0b\x32 .jembatan.v1.ReleasedFieldRecord\x12\x16\n\x0e\x66ields_dropped\x18\n \x03(\t\x12\x10\n\x08\x64\x65\x63ision\x18\x0b \x01(\t\x12\x0e\n\x06reason\x18\x0c \x01(\t\x12\r\n\x05stage\x18\r \x01(\t\x12\x16\n\x0epolicy_version\x18\x0e \x01(\t\x12\x16\n\x0erequest_digest\x18\x0f \x01(\t\x12\x17\n\x0fresponse_digest\x18\x10 \x01(\t\x12\x0e\n\x06status\x18\x11 \x01(\t\x12\x0f\n\x07version\x18\x12 \x01(\r\x12\x1a\n\x12\x63lient_certificate\x18\x13 \x01(\t\x12\x13\n\x0b\x62reak_glass\x18\x14 \x01(\x08\x12\x13\n\x0blegal_basis\x18\x15 \x01(\t\x12\x17\n\x0flegal_reference\x18\x16 \x01(\t\x12\x15\n\rjustification\x18\x17 \x01(\t\x12\x13\n\x0b\x61pproved_by\x18\x18 \x01(\t\x12\x14\n\x0con_behalf_of\x18\x19 \x01(\t\x12\r\n\x05\x63ount\x18\x1a \x01(\r\"C\n\nAuditEntry\x12\r\n\x05index\x18\x01 \x01(\x04\x12\x11\n\tleaf_hash\x18\x02 \x01(\x0c\x12\x13\n\x0brecord_json\x18\x03 \x01(\x0c\x32\x8c\x05\n\x05\x41udit\x12Q\n\rGetCheckpoint\x12!.jembatan.v1.GetCheckpointRequest\x1a\x1d.jembatan.v1.SignedCheckpoint\x12W\n\x11GetInclusionProof\x12%.jembatan.v1.GetInclusionProofRequest\x1a\x1b.jembatan.v1.InclusionProof\x12]\n\x13GetConsistencyProof\x12\'.jembatan.v1.GetConsistencyProofRequest\x1a\x1d.jembatan.v1.ConsistencyProof\x12\x41\n\x06Search\x12\x1a.jembatan.v1.SearchRequest\x1a\x1b.jembatan.v1.SearchResponse\x12\x43\n\tGetRecord\x12\x1d.jembatan.v1.GetRecordRequest\x1a\x17.jembatan.v1.AuditEntry\x12M\n\rStreamRecords\x12!.jembatan.v1.StreamRecordsRequest\x1a\x17.jembatan.v1.AuditEntry0\x01\x12I\n\x0b\x45xportRange\x12\x1f.jembatan.v1.ExportRangeRequest\x1a\x17.jembatan.v1.ExportLine0\x01\x12V\n\x0f\x43itizenAccesses\x12#.jembatan.v1.CitizenAccessesRequest\x1a\x1e.jembatan.v1.CitizenAccessListb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17jembatan/v1/audit.proto\x12\x0bjembatan.v1\"/\n\x16\x43itizenAccessesRequest\x12\x15\n\rsubject_token\x18\x01 \x01(\t\"\xdb\x01\n\rCitizenAccess\x12\x0c\n\x04time\x18\x01 \x01(\t\x12\x11\n\tclient_id\x18\x02 \x01(\t\x12\x12\n\nservice_id\x18\x03 \x01(\t\x12\x0f\n\x07purpose\x18\x04 \x01(\t\x12\x10\n\x08\x64\x65\x63ision\x18\x05 \x01(\t\x12\x0e\n\x06reason\x18\x06 \x01(\t\x12\x39\n\x0f\x66ields_released\x18\x07 \x03(\x0b\x32 .jembatan.v1.ReleasedFieldRecord\x12\x11\n\tlog_index\x18\x08 \x01(\x04\x12\x14\n\x0con_behalf_of\x18\t \x01(\t\"A\n\x11\x43itizenAccessList\x12,\n\x08\x61\x63\x63\x65sses\x18\x01 \x03(\x0b\x32\x1a.jembatan.v1.CitizenAccess\"\x93\x03\n\rSearchRequest\x12\x11\n\ttime_from\x18\x01 \x01(\t\x12\x0f\n\x07time_to\x18\x02 \x01(\t\x12\x11\n\tclient_id\x18\x03 \x01(\t\x12\x12\n\nservice_id\x18\x04 \x01(\t\x12\x0f\n\x07purpose\x18\x05 \x01(\t\x12\x10\n\x08\x64\x65\x63ision\x18\x06 \x01(\t\x12\x0e\n\x06reason\x18\x07 \x01(\t\x12\x0f\n\x07subject\x18\x08 \x01(\t\x12\x13\n\x0b\x62reak_glass\x18\x0c \x01(\x08\x12\x14\n\x0con_behalf_of\x18\r \x01(\t\x12\x13\n\x0b\x61\x66ter_index\x18\t \x01(\x04\x12\x17\n\x0fhas_after_index\x18\n \x01(\x08\x12\r\n\x05limit\x18\x0b \x01(\r\x12\x14\n\x0cnewest_first\x18\x0e \x01(\x08\x12\x14\n\x0c\x62\x65\x66ore_index\x18\x0f \x01(\x04\x12\x18\n\x10has_before_index\x18\x10 \x01(\x08\x12\x19\n\x11subject_pseudonym\x18\x11 \x01(\t\x12\x12\n\nconsent_id\x18\x12 \x01(\t\x12\x16\n\x0erequest_digest\x18\x13 \x01(\t\"H\n\x0eSearchResponse\x12(\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x17.jembatan.v1.AuditEntry\x12\x0c\n\x04more\x18\x02 \x01(\x08\"B\n\x14StreamRecordsRequest\x12*\n\x06\x66ilter\x18\x01 \x01(\x0b\x32\x1a.jembatan.v1.SearchRequest\"0\n\x12\x45xportRangeRequest\x12\r\n\x05start\x18\x01 \x01(\x04\x12\x0b\n\x03\x65nd\x18\x02 \x01(\x04\"\x1a\n\nExportLine\x12\x0c\n\x04line\x18\x01 \x01(\t\"!\n\x10GetRecordRequest\x12\r\n\x05index\x18\x01 \x01(\x04\"(\n\x14GetCheckpointRequest\x12\x10\n\x08min_size\x18\x01 \x01(\x04\".\n\x10SignedCheckpoint\x12\x0c\n\x04note\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x04\"<\n\x18GetInclusionProofRequest\x12\r\n\x05index\x18\x01 \x01(\x04\x12\x11\n\ttree_size\x18\x02 \x01(\x04\"U\n\x0eInclusionProof\x12\r\n\x05index\x18\x01 \x01(\x04\x12\x11\n\ttree_size\x18\x02 \x01(\x04\x12\x11\n\tleaf_hash\x18\x03 \x01(\x0c\x12\x0e\n\x06hashes\x18\x04 \x03(\x0c\"@\n\x1aGetConsistencyProofRequest\x12\x10\n\x08old_size\x18\x01 \x01(\x04\x12\x10\n\x08new_size\x18\x02 \x01(\x04\"F\n\x10\x43onsistencyProof\x12\x10\n\x08old_size\x18\x01 \x01(\x04\x12\x10\n\x08new_size\x18\x02 \x01(\x04\x12\x0e\n\x06hashes\x18\x03 \x03(\x0c\"6\n\x13ReleasedFieldRecord\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x11\n\ttreatment\x18\x02 \x01(\t\"\xc4\x04\n\x0b\x41uditRecord\x12\x0c\n\x04time\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\x12\x11\n\tclient_id\x18\x03 \x01(\t\x12\x12\n\nservice_id\x18\x04 \x01(\t\x12\x0f\n\x07purpose\x18\x05 \x01(\t\x12\x12\n\nconsent_id\x18\x06 \x01(\t\x12\x0f\n\x07subject\x18\x07 \x01(\t\x12\x18\n\x10\x66ields_requested\x18\x08 \x03(\t\x12\x39\n\x0f\x66ields_released\x18\t \x03(\x0b\x32 .jembatan.v1.ReleasedFieldRecord\x12\x16\n\x0e\x66ields_dropped\x18\n \x03(\t\x12\x10\n\x08\x64\x65\x63ision\x18\x0b \x01(\t\x12\x0e\n\x06reason\x18\x0c \x01(\t\x12\r\n\x05stage\x18\r \x01(\t\x12\x16\n\x0epolicy_version\x18\x0e \x01(\t\x12\x16\n\x0erequest_digest\x18\x0f \x01(\t\x12\x17\n\x0fresponse_digest\x18\x10 \x01(\t\x12\x0e\n\x06status\x18\x11 \x01(\t\x12\x0f\n\x07version\x18\x12 \x01(\r\x12\x1a\n\x12\x63lient_certificate\x18\x13 \x01(\t\x12\x13\n\x0b\x62reak_glass\x18\x14 \x01(\x08\x12\x13\n\x0blegal_basis\x18\x15 \x01(\t\x12\x17\n\x0flegal_reference\x18\x16 \x01(\t\x12\x15\n\rjustification\x18\x17 \x01(\t\x12\x13\n\x0b\x61pproved_by\x18\x18 \x01(\t\x12\x14\n\x0con_behalf_of\x18\x19 \x01(\t\x12\r\n\x05\x63ount\x18\x1a \x01(\r\"C\n\nAuditEntry\x12\r\n\x05index\x18\x01 \x01(\x04\x12\x11\n\tleaf_hash\x18\x02 \x01(\x0c\x12\x13\n\x0brecord_json\x18\x03 \x01(\x0c\x32\x8c\x05\n\x05\x41udit\x12Q\n\rGetCheckpoint\x12!.jembatan.v1.GetCheckpointRequest\x1a\x1d.jembatan.v1.SignedCheckpoint\x12W\n\x11GetInclusionProof\x12%.jembatan.v1.GetInclusionProofRequest\x1a\x1b.jembatan.v1.InclusionProof\x12]\n\x13GetConsistencyProof\x12\'.jembatan.v1.GetConsistencyProofRequest\x1a\x1d.jembatan.v1.ConsistencyProof\x12\x41\n\x06Search\x12\x1a.jembatan.v1.SearchRequest\x1a\x1b.jembatan.v1.SearchResponse\x12\x43\n\tGetRecord\x12\x1d.jembatan.v1.GetRecordRequest\x1a\x17.jembatan.v1.AuditEntry\x12M\n\rStreamRecords\x12!.jembatan.v1.StreamRecordsRequest\x1a\x17.jembatan.v1.AuditEntry0\x01\x12I\n\x0b\x45xportRange\x12\x1f.jembatan.v1.ExportRangeRequest\x1a\x17.jembatan.v1.ExportLine0\x01\x12V\n\x0f\x43itizenAccesses\x12#.jembatan.v1.CitizenAccessesRequest\x1a\x1e.jembatan.v1.CitizenAccessListb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -38,35 +38,35 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CITIZENACCESSLIST']._serialized_start=311
   _globals['_CITIZENACCESSLIST']._serialized_end=376
   _globals['_SEARCHREQUEST']._serialized_start=379
-  _globals['_SEARCHREQUEST']._serialized_end=641
-  _globals['_SEARCHRESPONSE']._serialized_start=643
-  _globals['_SEARCHRESPONSE']._serialized_end=715
-  _globals['_STREAMRECORDSREQUEST']._serialized_start=717
-  _globals['_STREAMRECORDSREQUEST']._serialized_end=783
-  _globals['_EXPORTRANGEREQUEST']._serialized_start=785
-  _globals['_EXPORTRANGEREQUEST']._serialized_end=833
-  _globals['_EXPORTLINE']._serialized_start=835
-  _globals['_EXPORTLINE']._serialized_end=861
-  _globals['_GETRECORDREQUEST']._serialized_start=863
-  _globals['_GETRECORDREQUEST']._serialized_end=896
-  _globals['_GETCHECKPOINTREQUEST']._serialized_start=898
-  _globals['_GETCHECKPOINTREQUEST']._serialized_end=938
-  _globals['_SIGNEDCHECKPOINT']._serialized_start=940
-  _globals['_SIGNEDCHECKPOINT']._serialized_end=986
-  _globals['_GETINCLUSIONPROOFREQUEST']._serialized_start=988
-  _globals['_GETINCLUSIONPROOFREQUEST']._serialized_end=1048
-  _globals['_INCLUSIONPROOF']._serialized_start=1050
-  _globals['_INCLUSIONPROOF']._serialized_end=1135
-  _globals['_GETCONSISTENCYPROOFREQUEST']._serialized_start=1137
-  _globals['_GETCONSISTENCYPROOFREQUEST']._serialized_end=1201
-  _globals['_CONSISTENCYPROOF']._serialized_start=1203
-  _globals['_CONSISTENCYPROOF']._serialized_end=1273
-  _globals['_RELEASEDFIELDRECORD']._serialized_start=1275
-  _globals['_RELEASEDFIELDRECORD']._serialized_end=1329
-  _globals['_AUDITRECORD']._serialized_start=1332
-  _globals['_AUDITRECORD']._serialized_end=1912
-  _globals['_AUDITENTRY']._serialized_start=1914
-  _globals['_AUDITENTRY']._serialized_end=1981
-  _globals['_AUDIT']._serialized_start=1984
-  _globals['_AUDIT']._serialized_end=2636
+  _globals['_SEARCHREQUEST']._serialized_end=782
+  _globals['_SEARCHRESPONSE']._serialized_start=784
+  _globals['_SEARCHRESPONSE']._serialized_end=856
+  _globals['_STREAMRECORDSREQUEST']._serialized_start=858
+  _globals['_STREAMRECORDSREQUEST']._serialized_end=924
+  _globals['_EXPORTRANGEREQUEST']._serialized_start=926
+  _globals['_EXPORTRANGEREQUEST']._serialized_end=974
+  _globals['_EXPORTLINE']._serialized_start=976
+  _globals['_EXPORTLINE']._serialized_end=1002
+  _globals['_GETRECORDREQUEST']._serialized_start=1004
+  _globals['_GETRECORDREQUEST']._serialized_end=1037
+  _globals['_GETCHECKPOINTREQUEST']._serialized_start=1039
+  _globals['_GETCHECKPOINTREQUEST']._serialized_end=1079
+  _globals['_SIGNEDCHECKPOINT']._serialized_start=1081
+  _globals['_SIGNEDCHECKPOINT']._serialized_end=1127
+  _globals['_GETINCLUSIONPROOFREQUEST']._serialized_start=1129
+  _globals['_GETINCLUSIONPROOFREQUEST']._serialized_end=1189
+  _globals['_INCLUSIONPROOF']._serialized_start=1191
+  _globals['_INCLUSIONPROOF']._serialized_end=1276
+  _globals['_GETCONSISTENCYPROOFREQUEST']._serialized_start=1278
+  _globals['_GETCONSISTENCYPROOFREQUEST']._serialized_end=1342
+  _globals['_CONSISTENCYPROOF']._serialized_start=1344
+  _globals['_CONSISTENCYPROOF']._serialized_end=1414
+  _globals['_RELEASEDFIELDRECORD']._serialized_start=1416
+  _globals['_RELEASEDFIELDRECORD']._serialized_end=1470
+  _globals['_AUDITRECORD']._serialized_start=1473
+  _globals['_AUDITRECORD']._serialized_end=2053
+  _globals['_AUDITENTRY']._serialized_start=2055
+  _globals['_AUDITENTRY']._serialized_end=2122
+  _globals['_AUDIT']._serialized_start=2125
+  _globals['_AUDIT']._serialized_end=2777
 # @@protoc_insertion_point(module_scope)

@@ -41,7 +41,7 @@ class CitizenAccessList(_message.Message):
     def __init__(self, accesses: _Optional[_Iterable[_Union[CitizenAccess, _Mapping]]] = ...) -> None: ...
 
 class SearchRequest(_message.Message):
-    __slots__ = ("time_from", "time_to", "client_id", "service_id", "purpose", "decision", "reason", "subject", "break_glass", "on_behalf_of", "after_index", "has_after_index", "limit")
+    __slots__ = ("time_from", "time_to", "client_id", "service_id", "purpose", "decision", "reason", "subject", "break_glass", "on_behalf_of", "after_index", "has_after_index", "limit", "newest_first", "before_index", "has_before_index", "subject_pseudonym", "consent_id", "request_digest")
     TIME_FROM_FIELD_NUMBER: _ClassVar[int]
     TIME_TO_FIELD_NUMBER: _ClassVar[int]
     CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -55,6 +55,12 @@ class SearchRequest(_message.Message):
     AFTER_INDEX_FIELD_NUMBER: _ClassVar[int]
     HAS_AFTER_INDEX_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
+    NEWEST_FIRST_FIELD_NUMBER: _ClassVar[int]
+    BEFORE_INDEX_FIELD_NUMBER: _ClassVar[int]
+    HAS_BEFORE_INDEX_FIELD_NUMBER: _ClassVar[int]
+    SUBJECT_PSEUDONYM_FIELD_NUMBER: _ClassVar[int]
+    CONSENT_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_DIGEST_FIELD_NUMBER: _ClassVar[int]
     time_from: str
     time_to: str
     client_id: str
@@ -68,7 +74,13 @@ class SearchRequest(_message.Message):
     after_index: int
     has_after_index: bool
     limit: int
-    def __init__(self, time_from: _Optional[str] = ..., time_to: _Optional[str] = ..., client_id: _Optional[str] = ..., service_id: _Optional[str] = ..., purpose: _Optional[str] = ..., decision: _Optional[str] = ..., reason: _Optional[str] = ..., subject: _Optional[str] = ..., break_glass: _Optional[bool] = ..., on_behalf_of: _Optional[str] = ..., after_index: _Optional[int] = ..., has_after_index: _Optional[bool] = ..., limit: _Optional[int] = ...) -> None: ...
+    newest_first: bool
+    before_index: int
+    has_before_index: bool
+    subject_pseudonym: str
+    consent_id: str
+    request_digest: str
+    def __init__(self, time_from: _Optional[str] = ..., time_to: _Optional[str] = ..., client_id: _Optional[str] = ..., service_id: _Optional[str] = ..., purpose: _Optional[str] = ..., decision: _Optional[str] = ..., reason: _Optional[str] = ..., subject: _Optional[str] = ..., break_glass: _Optional[bool] = ..., on_behalf_of: _Optional[str] = ..., after_index: _Optional[int] = ..., has_after_index: _Optional[bool] = ..., limit: _Optional[int] = ..., newest_first: _Optional[bool] = ..., before_index: _Optional[int] = ..., has_before_index: _Optional[bool] = ..., subject_pseudonym: _Optional[str] = ..., consent_id: _Optional[str] = ..., request_digest: _Optional[str] = ...) -> None: ...
 
 class SearchResponse(_message.Message):
     __slots__ = ("entries", "more")

@@ -46,6 +46,8 @@ def _record(
     break_glass: bool = False,
     on_behalf_of: str = "",
     time: str = T0,
+    consent_id: str = "",
+    request_digest: str = "0" * 64,
 ) -> PendingEntry:
     record = AuditRecord(
         time=time,
@@ -54,14 +56,14 @@ def _record(
         client_certificate="ab",
         service_id=service,
         purpose=purpose,
-        consent_id="",
+        consent_id=consent_id,
         subject=subject,
         decision=decision,
         reason=reason,
         stage="release",
         status="OK",
         policy_version="sha256:0",
-        request_digest="0" * 64,
+        request_digest=request_digest,
         response_digest="",
         fields_requested=("employment_status",),
         fields_released=(),
@@ -208,6 +210,8 @@ def test_search_filters_each_column_and_break_glass(store: HubStore, writer: Aud
                 service="ID/GOV/POLRI/x/y",
                 subject="pseudonym-b",
                 on_behalf_of="siti",
+                consent_id="consent-7",
+                request_digest="d" * 64,
             ),
         ]
     )
@@ -228,11 +232,26 @@ def test_search_filters_each_column_and_break_glass(store: HubStore, writer: Aud
     assert found(break_glass="0") == [0, 1, 2, 4]
     assert found(on_behalf_of="siti") == [4]
     assert found(on_behalf_of="budi") == []
+    assert found(consent_id="consent-7") == [4]
+    assert found(request_digest="d" * 64) == [4]
     assert found(decision="RELEASED", time_from="2026-11-23T12:00:00.000+00:00") == [3, 4]
     rows = store.search({}, after_index=1, limit=2)
     assert [i for i, _, _ in rows] == [2, 3]
     _, leaf, record = rows[0]
     assert (leaf, json.loads(record)["reason"]) == (store.committed_leaf(2), "NO_POLICY")
+
+    # Newest first, as the console lists: the latest page, then the older ones before it.
+    def newest(before: int | None, **filters: str) -> list[int]:
+        rows = store.search(
+            filters, after_index=None, before_index=before, newest_first=True, limit=2
+        )
+        return [i for i, _, _ in rows]
+
+    assert newest(None) == [4, 3]
+    assert newest(3) == [2, 1]
+    assert newest(1) == [0]
+    assert newest(None, decision="RELEASED") == [4, 3]
+    assert [i for i, _, _ in store.search({}, after_index=0, before_index=3, limit=9)] == [1, 2]
 
 
 def test_search_refuses_an_unknown_filter(store: HubStore) -> None:
