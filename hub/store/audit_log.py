@@ -164,7 +164,9 @@ class AuditTables(Tables):
 
         ``filters`` keys: time_from, time_to, client_id, service_id, purpose, decision,
         reason, subject (a pseudonym), break_glass ("1": only break-glass records, "0":
-        only others). Values are bound, never spliced into the SQL.
+        only others), on_behalf_of, kind (``jembatan.audit.record.KINDS``), officer and
+        officer_event (of an officer-event record), reviewed_index (reviews of that
+        record, in decimal). Values are bound, never spliced into the SQL.
         """
         clauses: list[str] = []
         params: list[str | int] = []
@@ -174,6 +176,8 @@ class AuditTables(Tables):
                 raise ValueError(f"unknown search filter {key!r}")
             if key == "break_glass" and value not in ("0", "1"):
                 raise ValueError(f"break_glass filter must be '0' or '1', not {value!r}")
+            if key == "reviewed_index" and not value.isdigit():
+                raise ValueError(f"reviewed_index filter must be an index, not {value!r}")
             clauses.append(clause)
             params.append(value)
         if after_index is not None:
