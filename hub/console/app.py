@@ -19,6 +19,7 @@ from hub.console import pages
 from hub.console.officers import check_password
 from hub.console.reader import LogReader
 from hub.console.sessions import COOKIE, LoginThrottle, Session, Sessions
+from hub.console.trail import OfficerTrail
 from hub.home import HubHome
 from jembatan.audit.checkpoint import CheckpointError
 from jembatan.client import HubCallFailed, QueryRefused
@@ -31,11 +32,13 @@ _MAX_INDEX = 2**63
 _SEARCH = "Search the exchange log"
 _LOGIN_FAILED = "Wrong officer name or password."
 _LOGIN_THROTTLED = "Too many failed logins: try again in 15 minutes."
+_LOGIN_UNRECORDED = "The hub cannot record your login right now: try again later."
 
 HOME = web.AppKey("home", HubHome)
 READER = web.AppKey("reader", LogReader)
 SESSIONS = web.AppKey("sessions", Sessions)
 THROTTLE = web.AppKey("throttle", LoginThrottle)
+TRAIL = web.AppKey("trail", OfficerTrail)
 _SESSION = "officer_session"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -107,11 +110,17 @@ async def login(request: web.Request) -> web.Response:
     if name and isinstance(password, str) and password:
         # scrypt takes tens of milliseconds: off the event loop, so other pages stay live.
         ok = await asyncio.to_thread(check_password, request.app[HOME], name, password)
+    trail = request.app[TRAIL]
     if not ok:
-        throttle.failed(name, address)
+        limits = throttle.failed(name, address)
         # One message for every failure, so it tells nobody which officers exist.
         log.warning("console login failed from %s", address)
+        await trail.login_failed(name, address)
+        if limits:
+            await trail.lockout(name, address, limits)
         return _html(pages.login_page(_LOGIN_FAILED), status=401)
+    if not await trail.login(name, address):  # nothing is done unless it is recorded
+        return _html(pages.login_page(_LOGIN_UNRECORDED), status=503)
     throttle.succeeded(name)
     token = request.app[SESSIONS].start(name)
     log.info("officer %s logged in", name)
@@ -124,6 +133,7 @@ async def login(request: web.Request) -> web.Response:
 
 async def logout(request: web.Request) -> web.Response:
     request.app[SESSIONS].end(request.cookies.get(COOKIE))
+    await request.app[TRAIL].logout(_session(request).officer, request.remote or "")
     response = web.HTTPSeeOther("/login")
     response.del_cookie(COOKIE, path="/")
     raise response
@@ -244,6 +254,7 @@ def build_app(
     app[READER] = reader
     app[SESSIONS] = sessions or Sessions()
     app[THROTTLE] = LoginThrottle()
+    app[TRAIL] = OfficerTrail(reader)
     app.on_response_prepare.append(_secure_headers)
     app.router.add_get("/login", login_form)
     app.router.add_post("/login", login)
@@ -276,8 +287,9 @@ async def start(home: HubHome, listen: str, hub: str, member_dir: Path) -> Runni
         raise ValueError(f"--listen {listen!r}: expected HOST:PORT")
     reader = LogReader(home, hub, member_dir)
     try:
-        # The first checkpoint is the anchor every later one must extend; fetching it now
-        # also fails fast on a wrong hub address, CA or verifier key.
+        # Proven against the anchor kept from earlier runs (a rollback or fork while the
+        # console was down is an alarm from the start); fetching it now also fails fast on
+        # a wrong hub address, CA or verifier key.
         await reader.checkpoint()
         runner = web.AppRunner(build_app(home, reader))
         await runner.setup()
