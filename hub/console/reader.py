@@ -126,6 +126,12 @@ class LogReader(MemberChannel):
         console's own, at start)."""
         metadata = _for(officer) if officer is not None else ()
         async with self._lock:  # one anchor, advanced by one page at a time
+            # Read before the hub is asked: another console on this home may advance the
+            # anchor meanwhile, and a checkpoint fetched before its would look like a shrink.
+            try:
+                stored: Checkpoint | AnchorUnreadable | None = self._anchor.load()
+            except AnchorUnreadable as exc:
+                stored = exc
             signed = await self._call(
                 self._audit.GetCheckpoint,
                 audit_pb2.GetCheckpointRequest(min_size=min_size),
@@ -133,21 +139,25 @@ class LogReader(MemberChannel):
             )
             latest = verify_checkpoint(signed.note, self._verifier)
             if self._alarm is None:
-                previous = await self._anchored(signed.note, latest, metadata)
+                previous = await self._anchored(stored, signed.note, latest, metadata)
             else:
                 previous = self._alarm.anchor or latest
             alarm = self._alarm
             return Consistency(latest, previous, alarm.message if alarm else None, alarm)
 
     async def _anchored(
-        self, note: str, latest: Checkpoint, metadata: tuple[tuple[str, str], ...]
+        self,
+        stored: Checkpoint | AnchorUnreadable | None,
+        note: str,
+        latest: Checkpoint,
+        metadata: tuple[tuple[str, str], ...],
     ) -> Checkpoint:
-        """Prove ``latest`` extends every checkpoint this console verified before (sets the
-        alarm if not), advance the anchor to it if so; the checkpoint it was proven from."""
-        try:
-            stored = self._anchor.load()
-        except AnchorUnreadable as exc:
-            self._alarm = Alarm(AlarmKind.ANCHOR_INVALID, str(exc), None)
+        """Prove ``latest`` (signed ``note``) extends the ``stored`` anchor and the last
+        checkpoint this process verified (sets the alarm if not), and advance the anchor to
+        it if so; the checkpoint it was proven from."""
+        if isinstance(stored, AnchorUnreadable):
+            self._alarm = Alarm(AlarmKind.ANCHOR_INVALID, str(stored), None)
+            log.error("log integrity alarm (%s): %s", self._alarm.kind, self._alarm.message)
             return latest
         trusted = sorted({c for c in (stored, self._seen) if c is not None}, key=lambda c: c.size)
         for old in trusted:
