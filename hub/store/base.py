@@ -338,7 +338,10 @@ class AuditReader(Protocol):
 
     def search(
         self, filters: Mapping[str, str], *, after_index: int | None, limit: int
-    ) -> list[tuple[int, bytes, bytes]]: ...
+    ) -> list[tuple[int, bytes, bytes]]:
+        """(index, leaf hash, record) matching every filter, in log order (the filters:
+        ``hub.store.audit_log.AuditTables.search``)."""
+        ...
 
 
 class CheckpointStore(Protocol):
