@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import shutil
 import sqlite3
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -124,6 +125,11 @@ def test_a_log_rolled_back_or_forked_across_restarts_is_an_alarm_never_verified(
         # First start: nothing anchored yet, so the hub's checkpoint is trusted and kept.
         first = asyncio.run(_check(home, hub))
         assert first.failure is None and _anchored_size(home) == first.latest.size >= early
+        # Written whole through a private temporary file, renamed into place: none is left.
+        assert stat.S_IMODE(anchor_file(home).stat().st_mode) == 0o600
+        assert [p.name for p in anchor_file(home).parent.iterdir() if "anchor" in p.name] == [
+            "anchor.checkpoint"
+        ]
 
         # Honest growth: the next start proves the new checkpoint from the one kept.
         grown = asyncio.run(_grow(home, hub, 8))

@@ -110,8 +110,17 @@ async def test_a_lockout_is_recorded_once_and_found_by_officer_and_event(
         trail = OfficerTrail(reader)
         theirs = await trail.events(OFFICER, officer=target)
         lockouts = await trail.events(OFFICER, event="lockout", after_index=before)
+        # An export is recorded before it is handed over; one whose description could
+        # carry a NIK is not recorded, and the caller is told so (it must not export).
+        exported = stack.log_size()
+        assert await trail.export(OFFICER, LOCALHOST, "CSV, 3 records, decision REFUSED")
+        assert not await trail.export(OFFICER, LOCALHOST, f"CSV about {stack.people.employed}")
     finally:
         await reader.close()
+    assert _events(stack, exported) == [
+        OfficerEvent("export", OFFICER, LOCALHOST, "CSV, 3 records, decision REFUSED")
+    ]
+    assert stack.people.employed.encode() not in stack.stored_bytes()
     records = [AuditRecord.from_json(e.record_json) for e in theirs.entries]
     assert all(r.kind == OFFICER_EVENT_KIND for r in records)
     assert [r.officer_event.event for r in records if r.officer_event] == ["login-failed"] * 5 + [
