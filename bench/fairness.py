@@ -20,7 +20,7 @@ streams the hub refused while the flooder was writing to them as ``INTERNAL``, "
 error from Core"); ``admission_records`` is what the audit log kept of the hub's admission
 refusals: a full record and a summary per member, method, reason and window, whose counts
 add up to every refusal (``refusals_counted``). ``--hub-arg`` passes an option to
-``jembatan serve`` (e.g. ``--hub-arg=--busy=0.6``); the stack is built with
+``jembatan serve`` (e.g. ``--hub-arg=--running=1``); the stack is built with
 ``bench/pipeline.py``'s helpers.
 """
 

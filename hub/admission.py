@@ -13,15 +13,19 @@ verification, the agency call), the hub admits the call, makes it wait, or refus
   and never reading) or calls holds its own few places, and no one else's. Waiting costs
   the hub nothing, and a client that retries each refusal at once would cost it a great
   deal (below), so a member's calls wait rather than being refused while they can.
-* **Fair starts, at a pace the hub keeps up with** (``Pace``). While the hub's event loop
-  has time to spare, every exchange (each leg of a query, fan-out or bulk applicant)
-  starts at once. Once the loop's thread wants a core for more than ``busy`` of its time,
-  exchanges start at a pace, and the next start goes to the members with an exchange
-  waiting in turn (round robin), so a member with one exchange waiting is served next
-  however many another has waiting; a member with nothing in the hub starts at once. This
-  matters because gRPC takes in new calls one at a time, first come first served, on that
-  same loop: a loop that never has time to spare leaves every new call, a quiet member's
-  too, queued inside gRPC behind a flooding member's, where no turn can reach it.
+* **Fair turns, few at work at once** (``Turns``). At most ``running`` exchanges (each leg
+  of a query, fan-out or bulk applicant) are at work on the hub at once; the next place
+  goes to the members with an exchange waiting in turn (round robin), so a member with
+  one exchange waiting is served next however many another has waiting, and a member with
+  nothing at work starts at once. Few at work keeps the event loop short of work it
+  cannot finish: gRPC takes in new calls one at a time, first come first served, on that
+  same loop, and a loop crowded with a flooder's half-done exchanges leaves every new
+  call, a quiet member's too, queued inside gRPC where no turn can reach it.
+* **Away at the agency, in the agency's own turns** (``Turn.away``). While an exchange
+  waits on its agency it gives its place on the hub to another, and holds a place of that
+  agency's own ``Turns``, whose limit follows how fast the agency answers
+  (``AdaptiveLimit``, starting at ``agency_running``): an agency flooded by one member
+  would answer everyone late, so its places, too, go member by member.
 * **Recorded, without letting a flood fill the log** (``RefusalRecords``). Of a member
   certificate's refusals of one kind (method and reason), the first in each
   ``refusal_window_s`` is recorded in full before it is answered, as every refusal is; the
@@ -40,11 +44,12 @@ options); what they do under a flood is measured by ``bench/fairness.py``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import time
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from types import TracebackType
 
@@ -59,13 +64,6 @@ STAGE = "admission"
 # What the records of exchanges that gave up waiting for their start name as the method:
 # the legs of a query, fan-out or bulk applicant alike.
 EXCHANGES = "jembatan.v1.Exchange"
-# The pace (``Pace``) is set every _WINDOW_S; a window raises it by at most _GROWTH; it never
-# goes below _FLOOR starts a second, so the hub never stops; the starts of the recent past
-# (what a new pace is scaled from) are smoothed by _SMOOTHING per window.
-_WINDOW_S = 0.05
-_GROWTH = 1.1
-_FLOOR = 10.0
-_SMOOTHING = 0.3
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,9 +74,10 @@ class AdmissionLimits:
     member_waiting: int = 256
     # Bulk, Audit.StreamRecords and Audit.ExportRange streams one member may hold open.
     member_streams: int = 8
-    # The share of its time the hub's event loop may want a core before exchanges start at
-    # a pace (``Pace``).
-    busy: float = 0.9
+    # Exchanges at work on the hub at once (``Turns``; a member with none at work starts one
+    # all the same), and how many may wait on one agency at first (``AdaptiveLimit``).
+    running: int = 2
+    agency_running: int = 4
     # A member's refusals of one kind: one full record per window, the rest summed up in
     # one record when it ends.
     refusal_window_s: float = 10.0
@@ -86,8 +85,8 @@ class AdmissionLimits:
     def __post_init__(self) -> None:
         if min(self.member_calls, self.member_streams) < 1 or self.member_waiting < 0:
             raise ValueError("a member needs a place for calls and for streams")
-        if not 0 < self.busy <= 1:
-            raise ValueError("busy is a share of the loop's time, above 0 and at most 1")
+        if min(self.running, self.agency_running) < 1:
+            raise ValueError("exchanges need at least one place on the hub and at an agency")
         if not self.refusal_window_s > 0:
             raise ValueError("the refusal window must be positive")
 
@@ -174,95 +173,101 @@ class MemberPlaces:
                 del self._waiting[member]
 
 
-class Pace:
-    """How fast the hub starts exchanges, and whose exchange starts next.
+class AdaptiveLimit:
+    """How many exchanges may wait on one agency at once: a gradient concurrency limit.
 
-    Every ``window_s`` the pace is set from how much of that time the event loop's thread
-    ran or waited to run (its demand for a core, from Linux's scheduler statistics):
-
-    * above ``busy``, exchanges start at a pace: the starts of the recent past scaled by
-      busy / demand (as if each start cost the loop the same);
-    * at or below ``busy`` while exchanges wait, the pace grows as far as the spare demand
-      allows, at most ``_GROWTH`` a window;
-    * once a window passes with the loop keeping up and nothing waiting, there is no pace.
-
-    Exchanges beyond the pace wait; each start goes to the members with an exchange waiting
-    in turn, to each member's oldest. A member with nothing in the hub starts at once (the
-    start is taken from the pace all the same): only a member already at work waits for it.
-    The demand is the loop's own: another process's load on the machine does not make the
-    hub slow down, unless it keeps the loop from a core.
+    An agency answers fastest with few requests in hand; more only queue inside it, where
+    they hold every member's answers up alike. So the limit follows the agency's answers:
+    each ``sample`` answers, their mean time is set against the fastest time seen lately
+    (forgotten every ``forget_s``, so a slower agency is not judged by an old best). While
+    the answers are no slower than ``tolerance`` times the fastest, the limit may double, if
+    at least half of it was in use (a limit nobody needs is not raised); slower, it shrinks
+    by their ratio (at most by half). Each step moves the limit a share
+    ``smoothing`` of the way, between ``floor`` and ``ceiling``.
     """
 
     def __init__(
         self,
-        busy: float,
+        initial: float,
         *,
-        window_s: float = _WINDOW_S,
+        floor: int = 1,
+        ceiling: int = 256,
+        sample: int = 20,
+        tolerance: float = 1.5,
+        smoothing: float = 0.2,
+        forget_s: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
-        demand: Callable[[], float] | None = None,
     ) -> None:
-        self.busy = busy
-        self.window_s = window_s
-        # Exchanges started per second (infinite: no pace, they start at once).
-        self.rate = math.inf
-        # The loop thread's demand for a core in the last window (a share of it).
-        self.demand = 0.0
-        self._clock = clock
-        self._demand = demand or _thread_demand
-        self._tokens = 0.0
-        self._counted = clock()  # when the tokens were last counted
-        self._window = (clock(), self._demand())  # the current window's start
-        self._started = 0
-        self._recent = 0.0  # starts per second, smoothed over the last windows
-        self._waited = False
-        self._in_progress: Counter[str] = Counter()
+        self.value = float(initial)
+        self._floor, self._ceiling = floor, ceiling
+        self._sample, self._tolerance, self._smoothing = sample, tolerance, smoothing
+        self._forget_s, self._clock = forget_s, clock
+        self._times: list[float] = []
+        self._used = 0  # the most places in use at an answer of this sample
+        self._fastest = math.inf
+        self._fastest_since = clock()
+
+    def __int__(self) -> int:
+        return max(self._floor, int(self.value))
+
+    def answered(self, seconds: float, in_use: int) -> None:
+        """One answer of the agency, ``seconds`` after it was asked, with ``in_use`` places
+        taken when it was asked."""
+        now = self._clock()
+        if now - self._fastest_since > self._forget_s:
+            self._fastest, self._fastest_since = math.inf, now
+        self._fastest = min(self._fastest, seconds)
+        self._times.append(seconds)
+        self._used = max(self._used, in_use)
+        if len(self._times) < self._sample:
+            return
+        mean = sum(self._times) / len(self._times)
+        self._times.clear()
+        used, self._used = self._used, 0
+        gradient = self._tolerance * self._fastest / mean if mean > 0 else 1.0
+        if gradient >= 1:
+            target = 2 * self.value if 2 * used >= self.value else self.value
+        else:
+            target = self.value * max(0.5, gradient) + 1
+        value = self.value + (target - self.value) * self._smoothing
+        self.value = min(float(self._ceiling), max(float(self._floor), value))
+
+
+class Turns:
+    """Places to work, at most ``limit`` taken at once, and whose exchange takes the next.
+
+    A member with nothing at work takes a place at once, even past the limit: only a member
+    already at work waits. Places given back go to the members with an exchange waiting in
+    turn (round robin), each member's oldest first, so a member with one exchange waiting
+    is served next however many another has waiting.
+    """
+
+    def __init__(self, limit: int | AdaptiveLimit) -> None:
+        self.limit = limit
+        self.running = 0
+        self._at_work: Counter[str] = Counter()
         self._waiting: dict[str, deque[asyncio.Future[None]]] = {}
         # Members with an exchange waiting, in the order they are served.
         self._turns: deque[str] = deque()
-        self._next_grant: asyncio.TimerHandle | None = None
 
     @property
     def waiting(self) -> int:
         return sum(len(queue) for queue in self._waiting.values())
 
-    async def take(self, member: str) -> Held:
-        """The start of an exchange of ``member``, when its turn comes; the exchange is the
-        member's at work until the start is given back."""
-        if self._in_progress[member] or member in self._waiting:
-            if self._turns or not self._token():
-                await self._wait(member)
+    async def take(self, member: str) -> None:
+        """A place for an exchange of ``member``, when its turn comes."""
+        if self._at_work[member] and (self._turns or self.running >= int(self.limit)):
+            await self._wait(member)
         else:
-            self._token(owe=True)
-        self._in_progress[member] += 1
-        return Held(lambda: self._done(member))
+            self.running += 1
+        self._at_work[member] += 1
 
-    def set_pace(self) -> None:
-        """End a window: set the pace from the loop thread's demand in it."""
-        now, demand = self._clock(), self._demand()
-        began, began_demand = self._window
-        wall = now - began
-        if wall <= 0:
-            return
-        self.demand = (demand - began_demand) / wall
-        self._recent += (self._started / wall - self._recent) * _SMOOTHING
-        if self.demand > self.busy:
-            if self.rate == math.inf:
-                self._tokens, self._counted = 0.0, now
-            self.rate = max(_FLOOR, min(self.rate, self._recent) * self.busy / self.demand)
-        elif self._waited:
-            self.rate *= min(_GROWTH, self.busy / max(self.demand, 1e-9))
-        else:
-            self.rate = math.inf
-        self._window = (now, demand)
-        self._started = 0
-        self._waited = bool(self._turns)
+    def give_back(self, member: str) -> None:
+        self._at_work[member] -= 1
+        if not self._at_work[member]:
+            del self._at_work[member]  # members come and go: keep only those at work
+        self.running -= 1
         self._grant()
-
-    async def run(self) -> None:
-        """Set the pace every window, for as long as the hub runs."""
-        while True:
-            await asyncio.sleep(self.window_s)
-            self.set_pace()
 
     async def _wait(self, member: str) -> None:
         place: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -271,37 +276,18 @@ class Pace:
             queue = self._waiting[member] = deque()
             self._turns.append(member)
         queue.append(place)
-        self._waited = True
-        self._grant_later()
         try:
             await place
         except asyncio.CancelledError:
-            self._forget(member, place)  # a start given to it is not used, nor lost
+            if place.done() and not place.cancelled():
+                self.running -= 1  # the place came just as it gave up: pass it on
+                self._grant()
+            else:
+                self._forget(member, place)
             raise
 
-    def _done(self, member: str) -> None:
-        self._in_progress[member] -= 1
-        if not self._in_progress[member]:
-            del self._in_progress[member]
-
-    def _token(self, *, owe: bool = False) -> bool:
-        """Take one start if the pace allows one now (or, if ``owe``, in any case)."""
-        if self.rate != math.inf:
-            now = self._clock()
-            # At most a hundredth of a second's starts saved up: no burst after a lull.
-            burst = max(1.0, self.rate / 100)
-            self._tokens = min(burst, self._tokens + (now - self._counted) * self.rate)
-            self._counted = now
-            if self._tokens < 1 and not owe:
-                return False
-            self._tokens -= 1
-        self._started += 1
-        return True
-
     def _grant(self) -> None:
-        """Start as many waiting exchanges as the pace allows, member by member."""
-        self._next_grant = None
-        while self._turns and self._token():
+        while self._turns and self.running < int(self.limit):
             member = self._turns.popleft()
             queue = self._waiting[member]
             place = queue.popleft()
@@ -309,20 +295,9 @@ class Pace:
                 self._turns.append(member)  # its next exchange waits for its next turn
             else:
                 del self._waiting[member]
-            if place.done():  # it gave up in the meantime: the start goes to the next
-                self._started -= 1
-                if self.rate != math.inf:
-                    self._tokens += 1
-            else:
+            if not place.done():
+                self.running += 1
                 place.set_result(None)
-        self._grant_later()
-
-    def _grant_later(self) -> None:
-        if self._turns and self._next_grant is None:
-            # When the next start is due (at least a millisecond on: starts are batched).
-            due = 0.0 if self.rate == math.inf else (1 - self._tokens) / self.rate
-            loop = asyncio.get_running_loop()
-            self._next_grant = loop.call_later(max(0.001, due), self._grant)
 
     def _forget(self, member: str, place: asyncio.Future[None]) -> None:
         queue = self._waiting.get(member)
@@ -334,15 +309,74 @@ class Pace:
             self._turns.remove(member)
 
 
-def _thread_demand() -> float:
-    """Seconds the calling thread has run or waited to run on a core (Linux's scheduler
-    statistics; elsewhere only the time it ran)."""
-    try:
-        with open("/proc/thread-self/schedstat") as stats:
-            ran, waited = stats.read().split()[:2]
-    except (OSError, ValueError):
-        return time.thread_time()
-    return (int(ran) + int(waited)) / 1e9
+class Turn:
+    """An exchange's place at work on the hub, given back when the ``with`` block it guards
+    ends; while the exchange waits on its agency (``away``) the place is another's."""
+
+    __slots__ = ("_agencies", "_held", "_hub", "_member")
+
+    def __init__(self, member: str, hub: Turns, agencies: AgencyTurns) -> None:
+        self._member, self._hub, self._agencies = member, hub, agencies
+        self._held = True
+
+    def __enter__(self) -> Turn:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        if self._held:
+            self._held = False
+            self._hub.give_back(self._member)
+
+    @contextlib.asynccontextmanager
+    async def away(self, agency: str) -> AsyncIterator[None]:
+        """Wait on ``agency`` without holding a place on the hub: in a place of the agency's
+        own turns, then back in a place on the hub (a block that fails does not take one
+        again: what is left of it, the record, is brief)."""
+        if self._held:
+            self._held = False
+            self._hub.give_back(self._member)
+        turns = self._agencies.of(agency)
+        await turns.take(self._member)
+        asked, in_use = time.perf_counter(), turns.running
+        try:
+            yield
+        except asyncio.CancelledError:
+            turns.give_back(self._member)  # the caller left: says nothing of the agency
+            raise
+        except BaseException:
+            self._answered(turns, asked, in_use)  # a slow failure (a timeout) is one too
+            raise
+        self._answered(turns, asked, in_use)
+        await self._hub.take(self._member)
+        self._held = True
+
+    def _answered(self, turns: Turns, asked: float, in_use: int) -> None:
+        turns.give_back(self._member)
+        if isinstance(turns.limit, AdaptiveLimit):
+            turns.limit.answered(time.perf_counter() - asked, in_use)
+
+
+class AgencyTurns:
+    """Each agency's own ``Turns``, with a limit that follows its answers (``AdaptiveLimit``)."""
+
+    def __init__(self, initial: int) -> None:
+        self._initial = initial
+        self._agencies: dict[str, Turns] = {}
+
+    def of(self, agency: str) -> Turns:
+        turns = self._agencies.get(agency)
+        if turns is None:
+            turns = self._agencies[agency] = Turns(AdaptiveLimit(self._initial))
+        return turns
+
+    def limits(self) -> dict[str, int]:
+        """The current limit of each agency asked so far."""
+        return {agency: int(turns.limit) for agency, turns in self._agencies.items()}
 
 
 @dataclass(slots=True)
@@ -448,8 +482,8 @@ class RefusalRecords:
 
 class Admission:
     """The hub's admission control (see the module docstring): ``call`` and ``stream`` admit
-    a call or refuse it, ``start`` starts an exchange in its member's turn; each gives a
-    ``Held`` that gives the place back."""
+    a call or refuse it (a ``Held`` place), ``start`` starts an exchange in its member's
+    turn (a ``Turn``); each gives its place back when the ``with`` block it guards ends."""
 
     def __init__(
         self,
@@ -463,7 +497,8 @@ class Admission:
         self.calls = MemberPlaces(limits.member_calls, limits.member_waiting)
         # A stream lives long: waiting for another of the member's to end could be forever.
         self.streams = MemberPlaces(limits.member_streams, 0)
-        self.pace = Pace(limits.busy)
+        self.turns = Turns(limits.running)
+        self.agencies = AgencyTurns(limits.agency_running)
         # The clock of ``Exchange.received_at``.
         self._clock = clock
         self._observe_wait = observe_wait
@@ -482,22 +517,22 @@ class Admission:
         refused = f"the member already has {self.limits.member_streams} streams open; retry later"
         return await self._take(self.streams, member, serial, method, request_digest, refused)
 
-    async def start(self, x: Exchange) -> Held:
+    async def start(self, x: Exchange) -> Turn:
         """Start ``x`` (its caller identified) in its member's turn; from then on it is
         judged and recorded as of that moment (its ``received_at``)."""
         waited = time.perf_counter()
         try:
-            turn = await self.pace.take(x.member_id)
+            await self.turns.take(x.member_id)
         except asyncio.CancelledError:
             await self._gave_up(x.member_id, x.certificate_serial, EXCHANGES, x.request_digest)
             raise
         self._observe_wait(time.perf_counter() - waited)
         x.received_at = self._clock()
-        return turn
+        return Turn(x.member_id, self.turns, self.agencies)
 
     async def run(self) -> None:
-        """Set the pace and write the refusals' summaries, for as long as the hub runs."""
-        await asyncio.gather(self.pace.run(), self.records.run())
+        """Write the refusals' summaries, for as long as the hub runs."""
+        await self.records.run()
 
     async def _take(
         self,

@@ -7,6 +7,8 @@ HOME/hub/log.key                Ed25519 key that signs receipts and checkpoints 
 HOME/hub/log.vkey               its checkpoint verifier key string, to publish
 HOME/hub/pseudonym.key          HMAC key that turns NIKs into audit pseudonyms
 HOME/consent-manager.pub        the consent manager's (Perlinsos portal's) public key
+HOME/anomalies.yaml             the anomaly flags' thresholds, if the operator changed them
+                                (``jembatan.insights.thresholds``; else the shipped ones)
 HOME/hub.db                     SQLite: registry, consents, nonces, audit log (unless the
                                 home is configured with a PostgreSQL database_url)
 HOME/members/<member>/          key and certificate of members enrolled from this machine
@@ -78,6 +80,12 @@ class HubHome:
     @property
     def database(self) -> Path:
         return self.root / "hub.db"
+
+    @property
+    def anomaly_thresholds(self) -> Path | None:
+        """The operator's thresholds file for the anomaly flags, if there is one."""
+        path = self.root / "anomalies.yaml"
+        return path if path.is_file() else None
 
     def member_dir(self, member_id: str) -> Path:
         return self.root / "members" / member_id.replace("/", "_")

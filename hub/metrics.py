@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 from prometheus_client import (
@@ -31,6 +32,9 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from hub.logs import TLS_CAUSE_NAMES
+
+if TYPE_CHECKING:
+    from hub.witness.collector import WitnessStatus
 
 # Stages take tens of microseconds to a connector's seconds: buckets span both.
 _LATENCY_BUCKETS = (
@@ -144,6 +148,10 @@ class HubMetrics:
         """Seconds until each member's certificate expires, from (member, not_after) pairs."""
         self.registry.register(_CertificateExpiry(expiries, clock))
 
+    def watch_witnesses(self, statuses: Callable[[], Iterable[WitnessStatus]]) -> None:
+        """Per witness: when it last cosigned, what size, and whether that is stale."""
+        self.registry.register(_Witnesses(statuses))
+
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
 
@@ -197,3 +205,34 @@ async def serve_metrics(metrics: HubMetrics, listen: str) -> tuple[web.AppRunner
     await site.start()
     bound = runner.addresses[0]
     return runner, f"{host}:{bound[1]}"
+
+
+class _Witnesses(Collector):
+    def __init__(self, statuses: Callable[[], Iterable[WitnessStatus]]) -> None:
+        self._statuses = statuses
+
+    def collect(self) -> Iterator[Metric]:
+        at = GaugeMetricFamily(
+            "jembatan_witness_last_cosigned_timestamp_seconds",
+            "Unix time of the witness's latest cosignature of a checkpoint (0: none yet).",
+            labels=["witness"],
+        )
+        size = GaugeMetricFamily(
+            "jembatan_witness_cosigned_entries",
+            "Records covered by the latest checkpoint the witness cosigned.",
+            labels=["witness"],
+        )
+        stale = GaugeMetricFamily(
+            "jembatan_witness_stale",
+            "1 if a checkpoint has waited longer than --witness-stale-after for the witness's"
+            " cosignature.",
+            labels=["witness"],
+        )
+        for status in self._statuses():
+            at.add_metric([status.name], float(status.cosigned_at or 0))
+            size.add_metric([status.name], float(status.size or 0))
+            stale.add_metric([status.name], float(status.stale))
+        yield from (at, size, stale)
+
+    def describe(self) -> Iterator[Metric]:
+        return iter(())

@@ -41,6 +41,12 @@ from hub.store import open_audit_writer, open_store
 from hub.store.base import describe_error
 from hub.store.snapshot import RegistrySnapshot
 from hub.store.sqlite import claim_sole_hub
+from hub.witness.collector import (
+    DEFAULT_STALE_AFTER_S,
+    DEFAULT_TIMEOUT_S,
+    WitnessCollector,
+    WitnessEndpoint,
+)
 from jembatan.keys import load_cert_pem, load_ed25519_private_pem, load_ed25519_public_pem
 from jembatan.limits import MAX_MESSAGE_BYTES
 from jembatan.tls import listen_mtls
@@ -98,6 +104,10 @@ class HubSettings:
     health_interval_s: float = 1.0
     # How much of the hub one member may hold, and how many exchanges run at once.
     admission: AdmissionLimits = field(default_factory=AdmissionLimits)
+    # Witnesses asked to cosign each checkpoint (hub.witness.collector), best effort.
+    witnesses: tuple[WitnessEndpoint, ...] = ()
+    witness_timeout_s: float = DEFAULT_TIMEOUT_S
+    witness_stale_after_s: float = DEFAULT_STALE_AFTER_S
     clock: Callable[[], float] = field(default=time.time)
 
 
@@ -204,8 +214,19 @@ class Hub:
             ),
             self._server,
         )
+        self.witnesses = WitnessCollector(
+            self.registry,
+            settings.witnesses,
+            clock=clock,
+            timeout_s=settings.witness_timeout_s,
+            stale_after_s=settings.witness_stale_after_s,
+        )
         self.checkpoints = CheckpointPublisher(
-            self.registry, log_key, clock=clock, lease=self.registry.signer_lease()
+            self.registry,
+            log_key,
+            clock=clock,
+            lease=self.registry.signer_lease(),
+            on_published=self.witnesses.kick,
         )
         self._publishing: asyncio.Task[None] | None = None
         audit_pb2_grpc.add_AuditServicer_to_server(
@@ -270,19 +291,14 @@ class Hub:
         )
         admission = self.admission
         metrics.read_at_scrape(
+            "jembatan_exchanges_running",
+            "Exchanges at work on the hub (not waiting on an agency), over all members.",
+            lambda: admission.turns.running,
+        )
+        metrics.read_at_scrape(
             "jembatan_exchanges_waiting",
-            "Exchanges waiting for their start (paced, served member by member).",
-            lambda: admission.pace.waiting,
-        )
-        metrics.read_at_scrape(
-            "jembatan_exchange_pace",
-            "Exchanges started per second at most (+Inf: not paced).",
-            lambda: admission.pace.rate,
-        )
-        metrics.read_at_scrape(
-            "jembatan_event_loop_demand",
-            "Share of the last pace window the event loop's thread ran or waited to run.",
-            lambda: admission.pace.demand,
+            "Exchanges waiting for a place at work on the hub, served member by member.",
+            lambda: admission.turns.waiting,
         )
         metrics.read_at_scrape(
             "jembatan_calls_admitted",
@@ -334,6 +350,8 @@ class Hub:
             ]
 
         metrics.watch_certificates(expiries, clock)
+        if self.settings.witnesses:
+            metrics.watch_witnesses(self.witnesses.status)
 
     async def start(self) -> None:
         await self.health.check()  # SERVING (or not) before the first call, not a round later
@@ -390,6 +408,7 @@ class Hub:
         # The refusals counted but not yet summed up in a record are, before the log closes.
         await self.admission.records.flush(ended_by=math.inf)
         await self._connectors.close()
+        await self.witnesses.close()
         self.audit.close()
         self.registry.close()
         if self._sole_hub is not None:

@@ -23,9 +23,17 @@ def _compose() -> dict:  # type: ignore[type-arg]
     return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 
 
-def _jembatan_services() -> dict[str, dict]:  # type: ignore[type-arg]
+WITNESSES = {"witness-setup", "witness"}
+
+
+def _built_here() -> dict[str, dict]:  # type: ignore[type-arg]
     """Services built from this repository (the others run a published image)."""
     return {n: s for n, s in _compose()["services"].items() if s.get("build") == "."}
+
+
+def _jembatan_services() -> dict[str, dict]:  # type: ignore[type-arg]
+    """The hub's own processes: built here, and not the independent witness."""
+    return {n: s for n, s in _built_here().items() if n not in WITNESSES}
 
 
 def _flag(command: list[str], flag: str) -> str:
@@ -35,12 +43,13 @@ def _flag(command: list[str], flag: str) -> str:
 def test_the_deployment_has_every_part() -> None:
     services = _compose()["services"]
     assert {"postgres", "setup", "agencies", "hub-1", "hub-2", "lb", "prometheus"} <= set(services)
+    assert set(services) >= WITNESSES
     assert {name for name in services if name.startswith("hub-")} == {"hub-1", "hub-2"}
 
 
 def test_every_service_command_is_a_real_jembatan_command() -> None:
-    services = _jembatan_services()
-    assert set(services) == {"setup", "agencies", "hub-1", "hub-2"}
+    services = _built_here()
+    assert set(services) == {"setup", "agencies", "hub-1", "hub-2", *WITNESSES}
     for name, service in services.items():
         command = service["command"]
         if isinstance(command, str):  # sh -c "… jembatan … && jembatan …"
@@ -159,3 +168,30 @@ def test_agencies_are_dialled_by_their_member_names_not_their_host() -> None:
         enrolment = re.search(rf"jembatan pki enrol --member {agency_id}( [^&)]*)?", setup)
         assert enrolment, agency_id
         assert "--dns" not in enrolment.group(0), agency_id
+
+
+def test_the_witness_is_apart_from_the_hub_and_every_replica_asks_it() -> None:
+    services = _compose()["services"]
+    for name in WITNESSES:
+        service = services[name]
+        # Its own key and state; of the hub, only what the hub publishes.
+        assert not any(v.startswith("hub-home:") for v in service["volumes"]), name
+        assert "JEMBATAN_DATABASE" not in service.get("environment", {}), name
+        assert "witness-bssn:/witness" in service["volumes"], name
+        assert service["environment"]["JEMBATAN_WITNESS_DIR"] == "/witness", name
+    witness = services["witness"]["command"]
+    assert witness[:2] == ["witness", "serve"]
+    assert _flag(witness, "--log") == "@/published/log.vkey"
+    assert "cp /home/jembatan/hub/log.vkey /published/log.vkey" in services["setup"]["command"]
+    assert "/published/witness-bssn.vkey" in services["witness-setup"]["command"]
+    port = _flag(witness, "--listen").rsplit(":", 1)[1]
+    assert services["witness"]["expose"] == [port]
+    for name in ("hub-1", "hub-2"):
+        command = services[name]["command"]
+        assert _flag(command, "--witness") == (
+            f"http://witness:{port}=@/published/witness-bssn.vkey"
+        ), name
+        assert "published:/published:ro" in services[name]["volumes"], name
+        assert services[name]["depends_on"]["witness-setup"] == {
+            "condition": "service_completed_successfully"
+        }, name

@@ -60,6 +60,7 @@ PURE_KERNEL = (
     "jembatan/catalogue.py",
     "jembatan/certs.py",
     "jembatan/ids.py",
+    "jembatan/insights",
     "jembatan/jws.py",
     "jembatan/keys.py",
     "jembatan/limits.py",

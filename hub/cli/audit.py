@@ -28,9 +28,12 @@ from hub.cli.common import (
 from hub.home import HubHome
 
 if TYPE_CHECKING:
+    import datetime
+
     from hub.audit.publisher import CheckpointPublisher
     from hub.store.base import HubStore
     from jembatan.client import HubClient
+    from jembatan.insights.entries import Entry
 
 T = TypeVar("T")
 
@@ -139,9 +142,11 @@ def cmd_audit_verify(args: argparse.Namespace) -> None:
             proven = verify_range_export(
                 itertools.chain([first], lines), key, checkpoint_note=checkpoint
             )
+            witnessed = _quorum(args, _range_checkpoint(first), key)
             print(
                 f"✓ records [{proven.start}, {proven.end}) each proven in the checkpoint of size "
                 f"{proven.checkpoint.size} (root {proven.checkpoint.root_hash.hex()[:16]}…)"
+                f"{witnessed}"
             )
             return
         if checkpoint is None:
@@ -154,10 +159,38 @@ def cmd_audit_verify(args: argparse.Namespace) -> None:
         if verified.consistent_with
         else ""
     )
+    witnessed = _quorum(args, checkpoint, key)
     print(
         f"✓ {verified.records} records verified against the checkpoint of size "
-        f"{verified.checkpoint.size} (root {verified.checkpoint.root_hash.hex()[:16]}…){consistent}"
+        f"{verified.checkpoint.size} (root {verified.checkpoint.root_hash.hex()[:16]}…)"
+        f"{consistent}{witnessed}"
     )
+
+
+def _range_checkpoint(header: str) -> str:
+    import json
+
+    return str(json.loads(header)["checkpoint"])
+
+
+def _quorum(args: argparse.Namespace, note: str, key: str) -> str:
+    """Require ``--quorum`` of the ``--witness`` keys to have cosigned ``note``; what to say
+    of it ("" when no witness is required)."""
+    from jembatan.audit.verify import VerificationFailed
+    from jembatan.audit.witness import QuorumNotMet, parse_cosigner_key, verify_quorum
+
+    if not args.witness:
+        if args.quorum:
+            raise CliError("--quorum needs the witnesses' keys (--witness KEY, repeated)")
+        return ""
+    cosigners = [parse_cosigner_key(text_arg(w, "--witness")) for w in args.witness]
+    quorum = len(cosigners) if args.quorum is None else args.quorum
+    try:
+        cosigned = verify_quorum(note, key, cosigners, quorum)
+    except QuorumNotMet as exc:
+        raise VerificationFailed(f"witness quorum not met: {exc}") from None
+    names = ", ".join(sorted(cosigned.cosigned_at))
+    return f"; cosigned by {len(cosigned.cosigned_at)} of {len(cosigners)} witnesses ({names})"
 
 
 def _text_file(path: str | None, option: str) -> str | None:
@@ -190,6 +223,94 @@ def cmd_audit_check(args: argparse.Namespace) -> None:
     finally:
         registry.close()
     print(f"✓ audit log intact: {size} records, consistent with {len(earlier)} checkpoints")
+
+
+def cmd_audit_anomalies(args: argparse.Namespace) -> None:
+    """The anomaly flags of a window of the log; exit 1 when any is raised."""
+    import datetime
+    import json
+
+    from jembatan.insights.anomalies import anomalies
+    from jembatan.insights.entries import entries_until
+    from jembatan.insights.messages import explain, title
+    from jembatan.insights.thresholds import load_thresholds
+    from jembatan.v1 import audit_pb2
+
+    hub_home = home(args)
+    thresholds = load_thresholds(
+        Path(args.thresholds) if args.thresholds else hub_home.anomaly_thresholds
+    )
+    now = datetime.datetime.now(datetime.UTC)
+    end = _moment(args.until, "--until", now) if args.until else now
+    if end > now:
+        raise CliError("--until is in the future: the log has nothing there yet")
+    start = (
+        _moment(args.since, "--since", end)
+        if args.since
+        else end - datetime.timedelta(seconds=thresholds.window_s)
+    )
+    if start >= end:
+        raise CliError("--since must be earlier than --until")
+    search = audit_pb2.SearchRequest(time_from=start.isoformat())
+
+    async def read(auditor: HubClient) -> list[Entry]:
+        return await entries_until(auditor.stream_records(search), end.timestamp())
+
+    entries = _auditor_call(args, read)
+    flags = anomalies(entries, thresholds, start=start.timestamp(), end=end.timestamp())
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "from": start.isoformat(),
+                    "to": end.isoformat(),
+                    "records": len(entries),
+                    "flags": [
+                        {**flag.as_json(), "explanation": explain(flag, args.lang)}
+                        for flag in flags
+                    ],
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+    else:
+        print(f"{len(entries)} records from {start.isoformat()} to {end.isoformat()}:")
+        for flag in flags:
+            print(f"\n[{flag.code}] {title(flag, args.lang)}")
+            print(f"  {explain(flag, args.lang)}")
+            print(f"  records ({len(flag.records)}): {_indexes(flag.records)}")
+        print(f"\n{len(flags) or 'no'} anomal{'y' if len(flags) == 1 else 'ies'} flagged")
+    if flags:
+        # A check that found something, like a failed verification (exit status 1).
+        raise SystemExit(1)
+
+
+def _moment(text: str, option: str, end: datetime.datetime) -> datetime.datetime:
+    """``text`` as an RFC 3339 time with its offset, or a duration (30m, 24h, 7d) back from
+    ``end``."""
+    import datetime
+
+    from jembatan.insights.thresholds import parse_duration
+
+    seconds = parse_duration(text)
+    if seconds is not None:
+        return end - datetime.timedelta(seconds=seconds)
+    try:
+        moment = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise CliError(
+            f"{option}: expected a time with its offset (2026-08-17T08:00:00+07:00) or a"
+            f" duration back from now (30m, 24h, 7d), not {text!r}"
+        )
+    return moment.astimezone(datetime.UTC)
+
+
+def _indexes(indexes: tuple[int, ...], shown: int = 20) -> str:
+    more = f" … and {len(indexes) - shown} more" if len(indexes) > shown else ""
+    return ", ".join(str(i) for i in indexes[:shown]) + more
 
 
 # --- parser ------------------------------------------------------------------------------
@@ -248,6 +369,21 @@ def add_audit_commands(commands: argparse._SubParsersAction) -> None:
         "--key",
         help="the hub's published verifier key, or @FILE to read it from, e.g."
         " @$JEMBATAN_HOME/hub/log.vkey (default: the hub home's hub/log.vkey)",
+    )
+    verify.add_argument(
+        "--witness",
+        action="append",
+        default=[],
+        metavar="KEY",
+        help="a witness whose cosignature counts towards --quorum: its key string (which"
+        " names it) or @FILE; repeat for each",
+    )
+    verify.add_argument(
+        "--quorum",
+        type=int,
+        metavar="K",
+        help="how many of the --witness witnesses must have cosigned the checkpoint"
+        " (default: all of them)",
     )
     verify.add_argument(
         "--earlier",
@@ -314,4 +450,46 @@ def add_audit_commands(commands: argparse._SubParsersAction) -> None:
         "--event",
         choices=["login", "login-failed", "logout", "lockout", "export"],
         help="only officer events of this kind",
+    )
+
+    anomaly = add_command(
+        actions,
+        "anomalies",
+        "flag unusual patterns in a window of the log (auditor role)",
+        cmd_audit_anomalies,
+        parents=[_as_auditor()],
+        description="Flag unusual patterns in a window of the log, each explained with the"
+        " records behind it: a client's volume far above its own baseline, a burst of"
+        " refusals, calls outside office hours, one citizen looked up by many clients or"
+        " repeatedly, an officer looking up one citizen repeatedly, a consent used more than"
+        " its purpose needs (docs/officers.md). Reads the records as an auditor.",
+        epilog="Thresholds: --thresholds FILE, else the home's anomalies.yaml if there is"
+        " one, else the shipped defaults (jembatan/insights/anomalies.yaml). Exit status: 0 no"
+        " flag; 1 flags raised; 2 a usage error (a bad option or thresholds file); 3 the hub"
+        " could not be reached. The hub home is given before the command: jembatan --home"
+        " DIR audit anomalies ….",
+    )
+    anomaly.add_argument(
+        "--since",
+        metavar="WHEN",
+        help="the window's start: a time with its offset (2026-08-17T08:00:00+07:00) or a"
+        " duration back from --until (30m, 24h, 7d) (default: the thresholds' window, 7d)",
+    )
+    anomaly.add_argument(
+        "--until",
+        metavar="WHEN",
+        help="the window's end, as --since (default: now)",
+    )
+    anomaly.add_argument(
+        "--thresholds",
+        metavar="FILE",
+        help="a YAML thresholds file (default: HOME/anomalies.yaml if present, else the"
+        " shipped defaults)",
+    )
+    anomaly.add_argument("--json", action="store_true", help="print the flags as one JSON document")
+    anomaly.add_argument(
+        "--lang",
+        choices=["id", "en"],
+        default="en",
+        help="the language of the explanations",
     )

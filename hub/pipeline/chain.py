@@ -5,7 +5,8 @@ the exchange fails closed with AUDIT_UNAVAILABLE and no fields.
 
 Under admission control (``hub.admission``) an exchange starts in its member's turn: once
 its caller is identified it waits for its start (the next goes to the next member with an
-exchange waiting), before any costly work.
+exchange waiting), before any costly work. While it waits on its agency (the ``forward``
+stage) it is away: its place on the hub is another's until the agency has answered.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ import logging
 import secrets
 import traceback
 from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractAsyncContextManager
 from time import perf_counter
+from types import TracebackType
 from typing import Protocol, TypeVar
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -40,10 +42,30 @@ T = TypeVar("T")
 RESULT_SALT_BYTES = 16
 
 
+# The stage in which an exchange waits on its agency, away from the hub (``Turn.away``).
+AWAY_STAGE = "forward"
+
+
+class Turn(Protocol):
+    """An exchange's place at work on the hub (``hub.admission.Turn``), held while it runs."""
+
+    def __enter__(self) -> Turn: ...
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None: ...
+
+    def away(self, agency: str) -> AbstractAsyncContextManager[None]:
+        """Give the place up while waiting on ``agency``; take one again after."""
+
+
 class Turns(Protocol):
     """When exchanges start (``hub.admission.Admission``)."""
 
-    async def start(self, x: Exchange) -> AbstractContextManager[object]:
+    async def start(self, x: Exchange) -> Turn:
         """Start ``x`` (its caller identified) in its member's turn; held while it runs."""
 
 
@@ -72,13 +94,13 @@ class Pipeline:
 
     async def handle(self, x: Exchange) -> exchange_pb2.QueryResponse:
         if self._turns is None:
-            return await self._run(x)
+            return await self._run(x, None)
         if x.member_key is None:
             await self.identify(x)
-        with await self._turns.start(x):
-            return await self._run(x)
+        with await self._turns.start(x) as turn:
+            return await self._run(x, turn)
 
-    async def _run(self, x: Exchange) -> exchange_pb2.QueryResponse:
+    async def _run(self, x: Exchange, turn: Turn | None) -> exchange_pb2.QueryResponse:
         refusal: Refusal | None = None
         stage_name = "release"
         result = b""
@@ -87,7 +109,11 @@ class Pipeline:
         try:
             for stage, observe in self._timed if x.member_key is None else self._identified:
                 stage_name = stage.name
-                await stage(x)
+                if turn is not None and stage_name == AWAY_STAGE and x.route is not None:
+                    async with turn.away(x.route.agency_id):
+                        await stage(x)
+                else:
+                    await stage(x)
                 lap = _lap(observe, lap)
             stage_name = "release"
             result = self._result(x)

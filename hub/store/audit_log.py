@@ -133,6 +133,36 @@ class AuditTables(Tables):
         rows = self._db.execute("SELECT size, note FROM checkpoints ORDER BY size")
         return [(int(size), str(note)) for size, note in rows]
 
+    # witnesses' cosignatures
+    def add_cosignature(self, size: int, witness: str, line: str, cosigned_at: int) -> None:
+        self._db.execute(
+            "INSERT INTO cosignatures (size, witness, line, cosigned_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT DO NOTHING",
+            (size, witness, line, cosigned_at),
+        )
+
+    def cosignatures(self, size: int) -> list[str]:
+        """The cosignature lines stored for the checkpoint of ``size``, by witness name."""
+        rows = self._db.execute(
+            "SELECT line FROM cosignatures WHERE size = ? ORDER BY witness", (size,)
+        )
+        return [str(line) for (line,) in rows]
+
+    def first_checkpoint_after(self, size: int) -> str | None:
+        """When the smallest checkpoint larger than ``size`` was signed (None: none is)."""
+        row = self._db.execute(
+            "SELECT signed_at FROM checkpoints WHERE size > ? ORDER BY size LIMIT 1", (size,)
+        ).fetchone()
+        return str(row[0]) if row else None
+
+    def latest_cosignatures(self) -> dict[str, tuple[int, int]]:
+        """Witness name → (size, unix time) of the largest checkpoint it cosigned."""
+        rows = self._db.execute(
+            "SELECT witness, size, cosigned_at FROM cosignatures c WHERE size ="
+            " (SELECT MAX(size) FROM cosignatures d WHERE d.witness = c.witness)"
+        )
+        return {str(w): (int(size), int(at)) for w, size, at in rows}
+
     def inclusion_proofs(self, start: int, end: int, size: int) -> Iterator[list[bytes]]:
         """The proofs of leaves [start, end) in the tree of ``size``: neighbours share most
         of their path, so each node is read from storage once for the whole range."""

@@ -361,6 +361,22 @@ class CheckpointStore(Protocol):
 
     def checkpoints(self) -> list[tuple[int, str]]: ...
 
+    def add_cosignature(self, size: int, witness: str, line: str, cosigned_at: int) -> None: ...
+
+    def cosignatures(self, size: int) -> list[str]:
+        """The witnesses' cosignature lines of the checkpoint of ``size``."""
+        ...
+
+    def latest_cosignatures(self) -> dict[str, tuple[int, int]]:
+        """Witness name → (size, unix time) of the largest checkpoint it cosigned."""
+        ...
+
+    def first_checkpoint_after(self, size: int) -> str | None:
+        """When (ISO 8601) the smallest checkpoint larger than ``size`` was signed."""
+        ...
+
+    def consistency_proof(self, old_size: int, new_size: int) -> list[bytes]: ...
+
 
 class Lease(Protocol):
     """A role that one process at a time holds (signing the scheduled checkpoints)."""

@@ -1,5 +1,6 @@
 """Admission control on its own (``hub.admission``), with a fake clock and a fake log: each
-member's bounds, fair starts, the pace, and the records a flood of refusals leaves."""
+member's bounds, fair turns on the hub and at the agencies, and the records a flood of
+refusals leaves."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ import math
 import pytest
 
 from hub.admission import (
+    AdaptiveLimit,
     Admission,
     AdmissionLimits,
     MemberPlaces,
-    Pace,
     RefusalRecords,
+    Turns,
 )
 from hub.audit.log import AuditUnavailable, LogEntry
 from hub.pipeline.exchange import Exchange, Peer
@@ -100,100 +102,114 @@ async def test_a_caller_that_gives_up_waiting_leaves_no_place_behind() -> None:
     assert (places.held, places.waiting) == (0, 0)
 
 
-# --- the pace and fair starts --------------------------------------------------------------
+# --- fair turns on the hub and at the agencies -----------------------------------------------
 
 
-class Demand:
-    """The loop thread's demand for a core, advanced by hand (seconds of it)."""
-
-    def __init__(self) -> None:
-        self.seconds = 0.0
-
-    def __call__(self) -> float:
-        return self.seconds
-
-
-def _pace(clock: Clock, demand: Demand, busy: float = 0.8) -> Pace:
-    return Pace(busy, window_s=0.05, clock=clock, demand=demand)
-
-
-def _window(
-    pace: Pace, clock: Clock, demand: Demand, share: float, seconds: float | None = None
-) -> None:
-    """A window of the pace (``seconds`` long) in which the loop wanted a core ``share`` of
-    the time."""
-    seconds = seconds or pace.window_s
-    clock.now += seconds
-    demand.seconds += share * seconds
-    pace.set_pace()
-
-
-async def test_exchanges_start_at_once_while_the_loop_keeps_up() -> None:
-    clock, demand = Clock(), Demand()
-    pace = _pace(clock, demand)
-    turns = [await pace.take(FLOODER) for _ in range(100)]
-    _window(pace, clock, demand, 0.5)
-    assert pace.rate == math.inf and pace.waiting == 0
-    for turn in turns:
-        with turn:
-            pass
-
-
-async def test_a_busy_loop_paces_starts_from_what_it_did() -> None:
-    clock, demand = Clock(), Demand()
-    pace = _pace(clock, demand)
-    for _ in range(10):  # 10 starts in a 50 ms window: 200 a second
-        await pace.take(FLOODER)
-    _window(pace, clock, demand, 1.0)
-    # The recent starts (smoothed: 0.3 of 200) scaled by busy / demand = 0.8.
-    assert pace.rate == pytest.approx(200 * 0.3 * 0.8)
-    _window(pace, clock, demand, 0.2)  # the loop keeps up and nothing waited: no pace
-    assert pace.rate == math.inf
-
-
-async def test_under_pace_the_next_start_goes_to_the_next_member_not_the_busiest() -> None:
-    clock, demand = Clock(), Demand()
-    pace = _pace(clock, demand)
-    at_work = [await pace.take(FLOODER), await pace.take(QUIET)]
-    _window(pace, clock, demand, 1.0)  # paced from now on
-    rate = pace.rate
+async def test_past_the_limit_a_member_at_work_waits_and_places_go_member_by_member() -> None:
+    turns = Turns(2)
+    await turns.take(FLOODER)
+    await turns.take(QUIET)
     started: list[str] = []
 
     async def start(member: str, n: int) -> None:
-        with await pace.take(member):
-            started.append(f"{member[7:13]}{n}")
+        await turns.take(member)
+        started.append(f"{member[7:13]}{n}")
 
     flood = [asyncio.create_task(start(FLOODER, n)) for n in range(1, 4)]
     await _settle()
-    quiet = asyncio.create_task(start(QUIET, 1))
+    quiet = asyncio.create_task(start(QUIET, 1))  # arrives after the flooder's three
     await _settle()
-    assert pace.waiting == 4
-    while pace.waiting:  # one start a window, the loop exactly as busy as it may be
-        _window(pace, clock, demand, pace.busy, seconds=1 / rate)
+    assert (turns.running, turns.waiting, started) == (2, 4, [])
+    for member in (FLOODER, QUIET, FLOODER, FLOODER):
+        turns.give_back(member)
         await _settle()
     await asyncio.gather(*flood, quiet)
-    # The flooder queued three first; the quiet member's one goes second, not fourth.
+    # Round robin: the quiet member's one is second, not behind the flooder's three.
     assert started == ["DINSOS1", "KEMENS1", "DINSOS2", "DINSOS3"]
-    assert pace.rate == pytest.approx(rate)  # as busy as allowed: neither raised nor cut
-    for turn in at_work:
-        with turn:
-            pass
+    assert (turns.running, turns.waiting) == (2, 0)
 
 
-async def test_a_member_with_nothing_in_the_hub_starts_at_once_even_under_pace() -> None:
-    clock, demand = Clock(), Demand()
-    pace = _pace(clock, demand)
-    busy = [await pace.take(FLOODER) for _ in range(20)]
-    _window(pace, clock, demand, 1.0)
-    waiting = asyncio.create_task(pace.take(FLOODER))
+async def test_a_member_with_nothing_at_work_starts_at_once_even_past_the_limit() -> None:
+    turns = Turns(1)
+    await turns.take(FLOODER)
+    waiting = asyncio.create_task(turns.take(FLOODER))
     await _settle()
-    assert pace.waiting == 1
-    with await asyncio.wait_for(pace.take(QUIET), 1):  # no wait for the pace
-        pass
+    await asyncio.wait_for(turns.take(QUIET), 1)  # no wait
+    assert (turns.running, turns.waiting) == (2, 1)
     waiting.cancel()
-    for turn in busy:
-        with turn:
-            pass
+    await _settle()
+    assert turns.waiting == 0
+    turns.give_back(QUIET)
+    turns.give_back(FLOODER)
+    assert turns.running == 0
+
+
+async def test_a_place_given_to_a_caller_that_just_gave_up_passes_to_the_next() -> None:
+    turns = Turns(1)
+    await turns.take(FLOODER)
+    gives_up = asyncio.create_task(turns.take(FLOODER))
+    stays = asyncio.create_task(turns.take(FLOODER))
+    await _settle()
+    turns.give_back(FLOODER)  # granted to the first waiter ...
+    gives_up.cancel()  # ... which leaves before it runs
+    await _settle()
+    assert stays.done() and turns.running == 1
+
+
+async def test_an_exchange_away_at_its_agency_leaves_its_place_on_the_hub_to_another() -> None:
+    log, clock = Log(), Clock()
+    admission = _admission(log, clock, running=1)
+    flooder = _exchange(FLOODER, clock)
+    turn = await admission.start(flooder)
+    queued = asyncio.create_task(admission.start(_exchange(FLOODER, clock)))
+    await _settle()
+    assert admission.turns.waiting == 1
+    with turn:
+        async with turn.away("BPJSTK"):
+            # While the first waits on the agency, the next has the hub's place.
+            await _settle()
+            assert queued.done() and admission.turns.running == 1
+            assert admission.agencies.of("BPJSTK").running == 1
+            with await queued:
+                pass
+        assert admission.turns.running == 1  # back at work on the hub
+    assert admission.turns.running == 0 and admission.agencies.of("BPJSTK").running == 0
+
+
+async def test_a_failed_agency_call_gives_its_place_back_and_takes_none_on_the_hub() -> None:
+    log, clock = Log(), Clock()
+    admission = _admission(log, clock)
+    with await admission.start(_exchange(FLOODER, clock)) as turn:
+        with pytest.raises(Refusal):
+            async with turn.away("BPJSTK"):
+                raise Refusal("CONNECTOR_UNAVAILABLE", "down")
+        assert admission.turns.running == 0
+    assert admission.turns.running == 0 and admission.agencies.of("BPJSTK").running == 0
+
+
+def test_an_agency_limit_grows_while_answers_stay_fast_and_shrinks_when_they_slow() -> None:
+    clock = Clock()
+    limit = AdaptiveLimit(4, sample=5, clock=clock)
+    for _ in range(50):
+        limit.answered(0.010, in_use=1)
+    assert limit.value == 4  # fast, but a limit nobody used is not raised
+    for _ in range(50):
+        limit.answered(0.010, in_use=int(limit))
+    grown = limit.value
+    assert grown > 20  # doubling targets, a fifth of the way each sample
+    for _ in range(50):
+        limit.answered(0.100, in_use=int(limit))  # ten times the fastest: the agency queues
+    assert limit.value < grown / 2
+    for _ in range(500):
+        limit.answered(10.0, in_use=1)
+    assert int(limit) <= 2  # down to a place or two: the agency is still asked
+    clock.now += 31  # the old fastest is forgotten: a slower agency is judged by its own
+    for _ in range(100):
+        limit.answered(10.0, in_use=int(limit))
+    assert limit.value > 20
+    for _ in range(500):
+        limit.answered(0.001, in_use=int(limit))
+    assert int(limit) == 256  # the ceiling
 
 
 # --- the records of refusals ---------------------------------------------------------------
@@ -269,6 +285,12 @@ def _admission(log: Log, clock: Clock, **limits: int) -> Admission:
     return Admission(AdmissionLimits(**limits), _records(log, 10.0, clock), clock)  # type: ignore[arg-type]
 
 
+def _exchange(member: str, clock: Clock) -> Exchange:
+    exchange = Exchange(raw=b"query", peer=Peer(b"pem"), received_at=clock.now)
+    exchange.member_id, exchange.certificate_serial = member, "1a2b"
+    return exchange
+
+
 async def test_streams_past_a_members_bound_are_refused_and_recorded_so_often() -> None:
     log, clock = Log(), Clock()
     admission = _admission(log, clock, member_streams=2)
@@ -312,13 +334,12 @@ async def test_calls_past_a_members_places_wait_and_past_its_waiting_are_refused
 async def test_an_exchange_is_timed_from_its_start_and_one_given_up_on_is_recorded() -> None:
     log, clock = Log(), Clock()
     admission = _admission(log, clock)
-    exchange = Exchange(raw=b"query", peer=Peer(b"pem"), received_at=clock.now)
-    exchange.member_id, exchange.certificate_serial = FLOODER, "1a2b"
+    exchange = _exchange(FLOODER, clock)
     clock.now += 3  # it waited three seconds to be admitted
     turn = await admission.start(exchange)
     assert exchange.received_at == clock.now
-    # Paced, with the flooder at work: its next exchange waits; its caller gives up.
-    admission.pace.rate, admission.pace._tokens = 1.0, 0.0  # a paced hub, no start to spare
+    # One place, the flooder at work: its next exchange waits; its caller gives up.
+    admission.turns.limit = 1
     waiting = asyncio.create_task(admission.start(exchange))
     await _settle()
     waiting.cancel()
@@ -337,5 +358,7 @@ async def test_an_exchange_is_timed_from_its_start_and_one_given_up_on_is_record
 def test_limits_that_would_lock_a_member_out_are_refused() -> None:
     with pytest.raises(ValueError, match="place"):
         AdmissionLimits(member_streams=0)
-    with pytest.raises(ValueError, match="busy"):
-        AdmissionLimits(busy=0)
+    with pytest.raises(ValueError, match="place"):
+        AdmissionLimits(running=0)
+    with pytest.raises(ValueError, match="agency"):
+        AdmissionLimits(agency_running=0)

@@ -308,6 +308,24 @@ def test_checkpoints_keep_one_note_per_size(store: HubStore) -> None:
     assert store.checkpoints() == [(5, "note-5"), (7, "note-7"), (9, "note-9")]
 
 
+def test_cosignatures_are_kept_per_size_and_witness(store: HubStore, other_store: HubStore) -> None:
+    assert store.latest_cosignatures() == {} and store.first_checkpoint_after(-1) is None
+    store.add_checkpoint(5, b"\x05" * 32, "note-5", T0)
+    store.add_checkpoint(9, b"\x09" * 32, "note-9", "2026-11-23T10:00:09.000+00:00")
+    store.add_cosignature(5, "w1", "— w1 a", 100)
+    store.add_cosignature(5, "w2", "— w2 b", 101)
+    store.add_cosignature(9, "w1", "— w1 c", 109)
+    store.add_cosignature(9, "w1", "— w1 again", 110)  # the first one stays
+    assert store.cosignatures(5) == ["— w1 a", "— w2 b"]
+    assert store.cosignatures(9) == ["— w1 c"]
+    assert store.cosignatures(7) == []
+    # Another replica sees what this one collected.
+    assert other_store.latest_cosignatures() == {"w1": (9, 109), "w2": (5, 101)}
+    assert store.first_checkpoint_after(-1) == T0
+    assert store.first_checkpoint_after(5) == "2026-11-23T10:00:09.000+00:00"
+    assert store.first_checkpoint_after(9) is None
+
+
 def test_the_signer_lease_is_held_by_one_store_at_a_time(location: str | Path) -> None:
     first, second = open_store(location), open_store(location)
     lease_a, lease_b = first.signer_lease(), second.signer_lease()
