@@ -101,6 +101,10 @@ def cmd_audit_follow(args: argparse.Namespace) -> None:
         service_id=args.service or "",
         decision=args.decision or "",
         reason=args.reason or "",
+        kind=args.kind or "",
+        officer=args.officer or "",
+        officer_event=args.event or "",
+        break_glass=args.break_glass,
         after_index=args.after if args.after is not None else 0,
         has_after_index=args.after is not None,
     )
@@ -431,6 +435,21 @@ def add_audit_commands(commands: argparse._SubParsersAction) -> None:
     )
     follow.add_argument(
         "--reason", help="only calls refused for this reason code, e.g. CONSENT_REVOKED"
+    )
+    follow.add_argument(
+        "--kind",
+        choices=["call", "break-glass-review", "officer-event"],
+        help="only records of this kind: exchanges and calls, officers' break-glass reviews,"
+        " or the console's reports of officers' logins, lockouts and exports",
+    )
+    follow.add_argument(
+        "--break-glass", action="store_true", help="only break-glass exchanges, for review"
+    )
+    follow.add_argument("--officer", help="only officer events about this officer")
+    follow.add_argument(
+        "--event",
+        choices=["login", "login-failed", "logout", "lockout", "export"],
+        help="only officer events of this kind",
     )
 
     anomaly = add_command(

@@ -41,6 +41,7 @@ from hub.console.searches import (
     parse,
 )
 from hub.console.sessions import COOKIE, LoginThrottle, Session, Sessions
+from hub.console.trail import OfficerTrail
 from hub.home import HubHome
 from jembatan.audit.checkpoint import CheckpointError
 from jembatan.client import HubCallFailed, QueryRefused
@@ -51,6 +52,7 @@ log = logging.getLogger(__name__)
 _MAX_INDEX = 2**63
 _LOGIN_FAILED = N_("Wrong officer name or password.")
 _LOGIN_THROTTLED = N_("Too many failed logins: try again in 15 minutes.")
+_LOGIN_UNRECORDED = N_("The hub cannot record your login right now: try again later.")
 
 HOME = web.AppKey("home", HubHome)
 READER = web.AppKey("reader", LogReader)
@@ -58,6 +60,7 @@ SESSIONS = web.AppKey("sessions", Sessions)
 THROTTLE = web.AppKey("throttle", LoginThrottle)
 TOKENS = web.AppKey("tokens", SearchTokens)
 PROXIES = web.AppKey("proxies", frozenset)
+TRAIL = web.AppKey("trail", OfficerTrail)
 _SESSION = "officer_session"
 # Open without a session: the login form's language switch and stylesheet.
 _OPEN_PREFIXES = ("/lang/", "/static/")
@@ -179,11 +182,17 @@ async def login(request: web.Request) -> web.Response:
     if name and isinstance(password, str) and password:
         # scrypt takes tens of milliseconds: off the event loop, so other pages stay live.
         ok = await asyncio.to_thread(check_password, request.app[HOME], name, password)
+    trail = request.app[TRAIL]
     if not ok:
-        throttle.failed(name, address)
+        limits = throttle.failed(name, address)
         # One message for every failure, so it tells nobody which officers exist.
         log.warning("console login failed from %s", address)
+        await trail.login_failed(name, address)
+        if limits:
+            await trail.lockout(name, address, limits)
         return render.render(request, "login.html", {"message": _LOGIN_FAILED}, 401)
+    if not await trail.login(name, address):  # nothing is done unless it is recorded
+        return render.render(request, "login.html", {"message": _LOGIN_UNRECORDED}, 503)
     throttle.succeeded(name)
     token = request.app[SESSIONS].start(name)
     log.info("officer %s logged in", name)
@@ -194,6 +203,7 @@ async def login(request: web.Request) -> web.Response:
 
 async def logout(request: web.Request) -> web.Response:
     request.app[SESSIONS].end(request.cookies.get(COOKIE))
+    await request.app[TRAIL].logout(_session(request).officer, request.remote or "")
     response = web.HTTPSeeOther("/login")
     response.del_cookie(COOKIE, path="/")
     raise response
@@ -372,6 +382,7 @@ def build_app(
     app[TOKENS] = SearchTokens()
     app[PROXIES] = frozenset(ipaddress.ip_address(p) for p in trusted_proxies)
     render.setup(app)
+    app[TRAIL] = OfficerTrail(reader)
     app.on_response_prepare.append(_secure_headers)
     app.router.add_get("/login", login_form)
     app.router.add_post("/login", login)
@@ -429,8 +440,9 @@ async def start(
             raise ValueError(f"--trusted-proxy {proxy!r}: expected an IP address")
     reader = LogReader(home, hub, member_dir)
     try:
-        # The first checkpoint is the anchor every later one must extend; fetching it now
-        # also fails fast on a wrong hub address, CA or verifier key.
+        # Proven against the anchor kept from earlier runs (a rollback or fork while the
+        # console was down is an alarm from the start); fetching it now also fails fast on
+        # a wrong hub address, CA or verifier key.
         await reader.checkpoint()
         runner = web.AppRunner(build_app(home, reader, trusted_proxies=proxies))
         await runner.setup()

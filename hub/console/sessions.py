@@ -80,12 +80,20 @@ class LoginThrottle:
             and self._recent(f"address:{address}") < self.PER_ADDRESS
         )
 
-    def failed(self, name: str, address: str) -> None:
+    def failed(self, name: str, address: str) -> list[str]:
+        """Count a failed login; the limits it has just reached ("name", "address"): a
+        lockout begins, which the officers' trail records once, not at every refusal."""
         now = self._clock()
         for key in (f"name:{name}", f"address:{address}"):
             self._failures.setdefault(key, []).append(now)
         while len(self._failures) > self._KEYS:  # bounded: the oldest keys go first
             del self._failures[next(iter(self._failures))]
+        reached = []
+        if self._recent(f"name:{name}") == self.PER_NAME:
+            reached.append("name")
+        if self._recent(f"address:{address}") == self.PER_ADDRESS:
+            reached.append("address")
+        return reached
 
     def succeeded(self, name: str) -> None:
         self._failures.pop(f"name:{name}", None)

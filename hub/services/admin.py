@@ -56,7 +56,7 @@ from jembatan.certs import ADMINISTRATOR, ROLES, roles_of
 from jembatan.errors import Refusal
 from jembatan.ids import InvalidIdentifier, MemberId, ServiceId, is_field_name
 from jembatan.keys import PkiError, cert_to_pem, load_cert_pem
-from jembatan.subject import is_printable, may_hold_nik
+from jembatan.subject import free_text_problem
 from jembatan.v1 import admin_pb2, admin_pb2_grpc, registry_pb2
 
 ADMINISTRATION = "administration"
@@ -595,11 +595,9 @@ def _check_catalogue(fields: Sequence[registry_pb2.FieldSpec]) -> None:
 
 def _free_text(text: str, what: str) -> str:
     # Free text (reasons, descriptions) is stored verbatim and shown to officers.
-    if not 0 < len(text) <= _MAX_TEXT or not is_printable(text) or may_hold_nik(text):
-        raise Refusal(
-            "MALFORMED_REQUEST",
-            f"{what} must be 1..{_MAX_TEXT} printable characters and hold no NIK",
-        )
+    problem = free_text_problem(text, _MAX_TEXT)
+    if problem:
+        raise Refusal("MALFORMED_REQUEST", f"{what} {problem}")
     return text
 
 

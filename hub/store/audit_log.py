@@ -200,9 +200,11 @@ class AuditTables(Tables):
         newest first), only those after ``after_index`` and before ``before_index``.
 
         ``filters`` keys: time_from, time_to, client_id, service_id, purpose, decision,
-        reason, subject (a pseudonym), consent_id, request_digest, on_behalf_of, break_glass
-        ("1": only break-glass records, "0": only others). Values are bound, never spliced
-        into the SQL.
+        reason, subject (a pseudonym), consent_id, request_digest, break_glass ("1": only
+        break-glass records, "0": only others), on_behalf_of, kind
+        (``jembatan.audit.record.KINDS``), officer and officer_event (of an officer-event
+        record), reviewed_index (reviews of that record, in decimal). Values are bound,
+        never spliced into the SQL.
         """
         clauses: list[str] = []
         params: list[str | int] = []
@@ -212,6 +214,8 @@ class AuditTables(Tables):
                 raise ValueError(f"unknown search filter {key!r}")
             if key == "break_glass" and value not in ("0", "1"):
                 raise ValueError(f"break_glass filter must be '0' or '1', not {value!r}")
+            if key == "reviewed_index" and not value.isdigit():
+                raise ValueError(f"reviewed_index filter must be an index, not {value!r}")
             clauses.append(clause)
             params.append(value)
         if after_index is not None:

@@ -344,7 +344,10 @@ class AuditReader(Protocol):
         limit: int,
         before_index: int | None = None,
         newest_first: bool = False,
-    ) -> list[tuple[int, bytes, bytes]]: ...
+    ) -> list[tuple[int, bytes, bytes]]:
+        """(index, leaf hash, record) matching every filter, in log order or newest first
+        (the filters: ``hub.store.audit_log.AuditTables.search``)."""
+        ...
 
 
 class CheckpointStore(Protocol):

@@ -149,6 +149,18 @@ class PostgresDatabase:
         "break_glass": (
             "(convert_from(record, 'UTF8')::jsonb ->> 'break_glass')::boolean = (?::int = 1)"
         ),
+        # Version 5's kinds (jembatan.audit.record.KINDS): which object, if any, is set.
+        "kind": (
+            "(SELECT CASE WHEN jsonb_typeof(r -> 'review') = 'object' THEN 'break-glass-review'"
+            " WHEN jsonb_typeof(r -> 'officer_event') = 'object' THEN 'officer-event'"
+            " ELSE 'call' END FROM (SELECT convert_from(record, 'UTF8')::jsonb AS r) AS j) = ?"
+        ),
+        "officer": "convert_from(record, 'UTF8')::jsonb #>> '{officer_event,officer}' = ?",
+        "officer_event": "convert_from(record, 'UTF8')::jsonb #>> '{officer_event,event}' = ?",
+        "reviewed_index": (
+            "(convert_from(record, 'UTF8')::jsonb #>> '{review,reviewed_index}')::bigint"
+            " = ?::bigint"
+        ),
     }
     count_uses_sql = (
         "INSERT INTO consent_usage AS u VALUES (?, ?, ?) ON CONFLICT (consent_id) DO UPDATE"

@@ -29,7 +29,7 @@ from hub.store.base import (
     PendingEntry,
 )
 from jembatan.audit.merkle import consistency_proof, root_of, verify_inclusion
-from jembatan.audit.record import AuditRecord, leaf_hash
+from jembatan.audit.record import AuditRecord, OfficerEvent, Review, leaf_hash
 
 T0 = "2026-11-23T10:00:00.000+00:00"
 
@@ -254,11 +254,64 @@ def test_search_filters_each_column_and_break_glass(store: HubStore, writer: Aud
     assert [i for i, _, _ in store.search({}, after_index=0, before_index=3, limit=9)] == [1, 2]
 
 
+def _entry(record: AuditRecord | bytes) -> PendingEntry:
+    data = record if isinstance(record, bytes) else record.canonical_json()
+    doc = json.loads(data)
+    return PendingEntry(
+        data,
+        leaf_hash(data),
+        doc["time"],
+        doc["client_id"],
+        doc["service_id"],
+        doc["decision"],
+        doc["reason"],
+        doc["subject"],
+    )
+
+
+def test_search_filters_record_kinds_officer_events_and_reviews(
+    store: HubStore, writer: AuditWriter
+) -> None:
+    """Version 5's kinds and their filters, on records of every version: a version 4 record
+    (without the new fields) is a call."""
+    call = AuditRecord.from_json(_record(0).record_json)
+    legacy = json.loads(call.canonical_json())
+    del legacy["review"], legacy["officer_event"]
+    legacy["version"] = 4
+    old = json.dumps(legacy, sort_keys=True, separators=(",", ":")).encode()
+    writer.append(
+        [
+            _entry(old),
+            _entry(dataclasses.replace(call, break_glass=True)),
+            _entry(dataclasses.replace(call, review=Review(1, "escalated", "ke Itjen"))),
+            _entry(dataclasses.replace(call, officer_event=OfficerEvent("login", "siti", "::1"))),
+            _entry(dataclasses.replace(call, officer_event=OfficerEvent("lockout", "budi", ""))),
+            _entry(dataclasses.replace(call, review=Review(1, "justified", "sah"))),
+            _entry(dataclasses.replace(call, review=Review(11, "justified", "sah"))),
+        ]
+    )
+
+    def found(**filters: str) -> list[int]:
+        return [i for i, _, _ in store.search(filters, after_index=None, limit=100)]
+
+    assert found(kind="call") == [0, 1]
+    assert found(kind="break-glass-review") == [2, 5, 6]
+    assert found(kind="officer-event") == [3, 4]
+    assert found(officer="siti") == [3]
+    assert found(officer_event="lockout") == [4]
+    assert found(officer="budi", officer_event="login") == []
+    assert found(reviewed_index="1") == [2, 5]
+    assert found(reviewed_index="11", kind="break-glass-review") == [6]
+    assert found(reviewed_index="0") == []
+
+
 def test_search_refuses_an_unknown_filter(store: HubStore) -> None:
     with pytest.raises(ValueError, match="unknown search filter 'nik'"):
         store.search({"nik": "3510114406770001"}, after_index=None, limit=10)
     with pytest.raises(ValueError, match="break_glass filter must be"):
         store.search({"break_glass": "yes"}, after_index=None, limit=10)
+    with pytest.raises(ValueError, match="reviewed_index filter must be"):
+        store.search({"reviewed_index": "1 OR 1=1"}, after_index=None, limit=10)
 
 
 # --- checkpoints --------------------------------------------------------------------------
