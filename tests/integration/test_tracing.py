@@ -20,9 +20,13 @@ from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
+from hub.home import HubHome
+from hub.provisioning import init_consent_manager, init_home
 from jembatan.v1 import exchange_pb2, exchange_pb2_grpc
 from tests.otlp_collector import Collector, ReceivedSpan
 from tests.stack import Stack, employment_body, employment_query, start_stack
+from tests.test_cli import jembatan
+from tests.test_cli_mistakes import one_line_error
 
 CLIENT_SERVICE = "eligibility-test-client"
 QUERY = "jembatan.v1.Exchange/Query"
@@ -259,3 +263,22 @@ def test_untraced_processes_load_no_opentelemetry_sdk(quick_export: None) -> Non
         cwd=Path(__file__).resolve().parents[2],
     ).stdout.strip()
     assert loaded == "[]"
+
+
+@pytest.mark.parametrize("command", [["serve", "--listen", "127.0.0.1:0"], ["sim", "bpjstk"]])
+@pytest.mark.parametrize("where", ["option", "environment"])
+def test_an_endpoint_that_is_no_url_is_one_line(
+    command: list[str], where: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = HubHome(tmp_path / "home")
+    init_home(home)
+    init_consent_manager(home)
+    for name in OTEL_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    endpoint = "collector:4317"  # no scheme: OTLP endpoints are URLs
+    if where == "option":
+        command = [*command, "--otlp-endpoint", endpoint]
+    else:
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
+    stderr = one_line_error(jembatan(*command, home=home.root))
+    assert "OTLP endpoint 'collector:4317'" in stderr and "http://HOST:PORT" in stderr, stderr
