@@ -165,13 +165,10 @@ def _with_traceparent(details: grpc.aio.ClientCallDetails, span: trace.Span) -> 
     return details._replace(metadata=metadata)
 
 
-class _ClientSpans(
-    grpc.aio.UnaryUnaryClientInterceptor,
-    grpc.aio.UnaryStreamClientInterceptor,
-    grpc.aio.StreamUnaryClientInterceptor,
-    grpc.aio.StreamStreamClientInterceptor,
-):
-    """A CLIENT span around each call, its ``traceparent`` sent in the call's metadata."""
+class _ClientSpans:
+    """A CLIENT span around each call, its ``traceparent`` sent in the call's metadata.
+    One subclass per kind of call: a channel takes an interceptor for the first kind it
+    is an instance of, and for that kind only."""
 
     def __init__(self, tracer: Tracer) -> None:
         self._tracer = tracer
@@ -180,7 +177,7 @@ class _ClientSpans(
         name = _method_name(details.method)
         return self._tracer.start_span(name, kind=SpanKind.CLIENT, attributes=_rpc_attributes(name))
 
-    async def _traced(self, continuation: Callable[..., Any], details: Any, request: Any) -> Any:
+    async def _streamed(self, continuation: Callable[..., Any], details: Any, request: Any) -> Any:
         """A streaming call: its span ends when the call does."""
         span = self._start(details)
         try:
@@ -192,6 +189,8 @@ class _ClientSpans(
         call.add_done_callback(lambda _: span.end())
         return call
 
+
+class _UnaryUnarySpans(_ClientSpans, grpc.aio.UnaryUnaryClientInterceptor):
     async def intercept_unary_unary(
         self, continuation: Callable[..., Any], client_call_details: Any, request: Any
     ) -> Any:
@@ -210,25 +209,34 @@ class _ClientSpans(
         span.end()
         return call
 
+
+class _UnaryStreamSpans(_ClientSpans, grpc.aio.UnaryStreamClientInterceptor):
     async def intercept_unary_stream(
         self, continuation: Callable[..., Any], client_call_details: Any, request: Any
     ) -> Any:
-        return await self._traced(continuation, client_call_details, request)
+        return await self._streamed(continuation, client_call_details, request)
 
+
+class _StreamUnarySpans(_ClientSpans, grpc.aio.StreamUnaryClientInterceptor):
     async def intercept_stream_unary(
         self, continuation: Callable[..., Any], client_call_details: Any, request_iterator: Any
     ) -> Any:
-        return await self._traced(continuation, client_call_details, request_iterator)
+        return await self._streamed(continuation, client_call_details, request_iterator)
 
+
+class _StreamStreamSpans(_ClientSpans, grpc.aio.StreamStreamClientInterceptor):
     async def intercept_stream_stream(
         self, continuation: Callable[..., Any], client_call_details: Any, request_iterator: Any
     ) -> Any:
-        return await self._traced(continuation, client_call_details, request_iterator)
+        return await self._streamed(continuation, client_call_details, request_iterator)
 
 
 def client_interceptors(tracer: Tracer | None) -> list[grpc.aio.ClientInterceptor]:
     """What a channel is made with: a span per call when ``tracer``, else nothing."""
-    return [] if tracer is None else [_ClientSpans(tracer)]
+    if tracer is None:
+        return []
+    kinds = (_UnaryUnarySpans, _UnaryStreamSpans, _StreamUnarySpans, _StreamStreamSpans)
+    return [kind(tracer) for kind in kinds]
 
 
 class _ServerSpans(grpc.aio.ServerInterceptor):

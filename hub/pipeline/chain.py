@@ -86,7 +86,8 @@ class Pipeline:
         tracer: Tracer | None = None,
     ) -> None:
         self.stages = tuple(stages)
-        self._tracer = tracer
+        # The process's tracer when it traces (``jembatan.tracing``), else None.
+        self.tracer = tracer
         self._turns = turns
         self._identify = next(stage for stage in self.stages if stage.name == "identify")
         self._audit = audit
@@ -104,7 +105,7 @@ class Pipeline:
             return await self._run(x, None)
         if x.member_key is None:
             await self.identify(x)
-        with span(self._tracer, "turn"):
+        with span(self.tracer, "turn"):
             turn = await self._turns.start(x)
         with turn:
             return await self._run(x, turn)
@@ -118,7 +119,7 @@ class Pipeline:
         try:
             for stage, observe in self._timed if x.member_key is None else self._identified:
                 stage_name = stage.name
-                with span(self._tracer, f"stage {stage_name}"):
+                with span(self.tracer, f"stage {stage_name}"):
                     if turn is not None and stage_name == AWAY_STAGE and x.route is not None:
                         async with turn.away(x.route.agency_id):
                             await stage(x)
@@ -152,7 +153,7 @@ class Pipeline:
             )
         lap = perf_counter()
         try:
-            with span(self._tracer, "audit"):
+            with span(self.tracer, "audit"):
                 entry = await self._append(x, refusal, stage_name, b"" if refusal else result)
         except Refusal as unrecorded:
             self._account(x, unrecorded, stage_name, None, started)
@@ -177,7 +178,7 @@ class Pipeline:
         try:
             try:
                 if x.member_key is None:
-                    with span(self._tracer, "stage identify"):
+                    with span(self.tracer, "stage identify"):
                         await self._identify(x)
                     self._time_identify(perf_counter() - started)
                 stage = "envelope"
@@ -233,7 +234,7 @@ class Pipeline:
                 "log_index": entry.index if entry else None,
                 "duration_seconds": round(perf_counter() - started, 6),
             }
-            traced = trace_id() if self._tracer else ""
+            traced = trace_id() if self.tracer else ""
             if traced:  # the line and the spans of one exchange, joined
                 fields["trace_id"] = traced
             EXCHANGES.info("exchange %s", decision, extra={"fields": fields})

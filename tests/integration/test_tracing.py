@@ -22,6 +22,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
 from hub.home import HubHome
 from hub.provisioning import init_consent_manager, init_home
+from jembatan.client import Applicant
 from jembatan.v1 import exchange_pb2, exchange_pb2_grpc
 from tests.otlp_collector import Collector, ReceivedSpan
 from tests.stack import Stack, employment_body, employment_query, start_stack
@@ -31,6 +32,7 @@ from tests.test_cli_mistakes import one_line_error
 CLIENT_SERVICE = "eligibility-test-client"
 QUERY = "jembatan.v1.Exchange/Query"
 FETCH = "jembatan.v1.Connector/Fetch"
+FAN_OUT, BULK = "jembatan.v1.Exchange/FanOut", "jembatan.v1.Exchange/Bulk"
 # The pipeline's stages in their order (hub.pipeline.stages), then the audit append.
 STAGES = (
     "identify",
@@ -188,6 +190,72 @@ async def test_one_query_is_one_trace_from_client_to_agency(
         said += [str(event) for event in span.span.events]
         for secret in secrets:
             assert not any(secret in text for text in said), (span.name, secret)
+
+
+async def test_fan_out_and_bulk_legs_are_traced_each_under_its_own_span(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    client_tracing: tuple[Collector, TracerProvider],
+) -> None:
+    collector, provider = client_tracing
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", collector.endpoint)
+    stack = start_stack(tmp_path / "hub")
+    try:
+        nik = stack.people.employed
+        token, _ = stack.consent(nik)
+        async with stack.client(tracer_provider=provider) as client:
+            legs = (
+                employment_body(client, nik, token),
+                employment_body(client, nik, token, fields=("employment_status",)),
+            )
+            fanned = await client.fan_out(Applicant("fan-1", legs))
+            bulked = [answer async for answer in client.bulk([Applicant("bulk-1", legs)])]
+        assert all(leg.answer for leg in (*fanned.legs, *bulked[0].legs))
+        provider.force_flush()
+        received = collector.wait_for(
+            lambda spans: (
+                sum(span.name == "GET" for span in spans) == 4
+                and sum(span.name == "audit" for span in spans) == 4
+                and any(span.name == BULK and span.span.kind == SERVER for span in spans)
+            )
+        )
+    finally:
+        stack.hub.stop()
+        stack.sim.stop()
+
+    def leg_is_whole(trace: list[ReceivedSpan], leg: ReceivedSpan) -> None:
+        below = _children(trace, leg)
+        # Its caller already identified with the envelope: the leg starts in its turn.
+        assert [span.name for span in below] == [
+            "turn",
+            *(f"stage {stage}" for stage in STAGES[1:]),
+            "audit",
+        ]
+        forward = next(span for span in below if span.name == "stage forward")
+        fetch = _only(_children(trace, forward), name=FETCH)
+        (connector,) = _children(trace, fetch)
+        assert (connector.service, connector.span.kind) == ("jembatan-connectors", SERVER)
+        assert [span.name for span in _children(trace, connector)] == ["GET"]
+
+    for method, above_legs in ((FAN_OUT, ["stage identify", "admission"]), (BULK, [])):
+        root = _only(received, service=CLIENT_SERVICE, name=method, kind=CLIENT)
+        assert root.parent_id == ""
+        trace = [span for span in received if span.trace_id == root.trace_id]
+        server = _only(trace, service="jembatan-hub", name=method, kind=SERVER)
+        assert server.parent_id == root.span_id
+        if method == BULK:
+            # The stream is admitted once; then each applicant, identified, has its legs.
+            assert [span.name for span in _children(trace, server)] == [
+                "stage identify",
+                "admission",
+                "applicant",
+            ]
+            server = _only(trace, name="applicant")
+            above_legs = ["stage identify"]
+        below = _children(trace, server)
+        assert [span.name for span in below] == [*above_legs, "leg", "leg"]
+        for leg in below[-2:]:
+            leg_is_whole(trace, leg)
 
 
 async def test_untraced_stack_exports_nothing_and_ignores_traceparent(
