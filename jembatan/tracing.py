@@ -9,9 +9,9 @@ A span never carries a field value, a subject or a URL (an agency's URL may hold
 NIK): only names, codes and member ids. Exceptions are not recorded on spans either (a
 refusal's message may quote what the caller sent); a span says the exception's type.
 
-gRPC's own OpenTelemetry instrumentation is not used: it would record peers and the
-full method on every call whether or not anyone exports, and these interceptors are only
-installed when tracing is on, so an unconfigured process pays nothing for them.
+The contrib instrumentation packages for gRPC and aiohttp are not used: the aiohttp one
+records each request's full URL, and both are installed process-wide; these interceptors
+are made only for a process that traces, so an unconfigured one pays nothing for them.
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ from jembatan.errors import Refusal
 INSTRUMENTATION = "jembatan"
 ENDPOINT_ENV = "OTEL_EXPORTER_OTLP_ENDPOINT"
 TRACES_ENDPOINT_ENV = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
-TRACEPARENT = "traceparent"
 # Calls not worth a trace: health checks and reflection, made by probes every few seconds.
 _UNTRACED_PREFIXES = ("/grpc.health.", "/grpc.reflection.")
 
