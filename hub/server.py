@@ -50,6 +50,7 @@ from hub.witness.collector import (
 from jembatan.keys import load_cert_pem, load_ed25519_private_pem, load_ed25519_public_pem
 from jembatan.limits import MAX_MESSAGE_BYTES
 from jembatan.tls import listen_mtls
+from jembatan.tracing import server_interceptors, tracer_of
 from jembatan.v1 import (
     admin_pb2,
     admin_pb2_grpc,
@@ -131,7 +132,10 @@ class Hub:
         self.metrics = HubMetrics()
         self.metrics_address: str | None = None
         self._metrics_runner: web.AppRunner | None = None
+        # The process's tracer if ``jembatan serve`` turned tracing on, else None: no spans.
+        tracer = tracer_of()
         self._connectors = ConnectorPool(
+            tracer=tracer,
             ca_pem=home.ca_cert.read_bytes(),
             key_pem=home.hub_key.read_bytes(),
             cert_pem=home.hub_cert.read_bytes(),
@@ -162,6 +166,7 @@ class Hub:
             ),
             clock,
             observe_wait=self.metrics.stage_timer("admission"),
+            tracer=tracer,
         )
         self.pipeline = Pipeline(
             stages=build_stages(
@@ -182,9 +187,11 @@ class Hub:
             receipt_key=log_key,
             metrics=self.metrics,
             turns=self.admission,
+            tracer=tracer,
         )
         self._admitting: asyncio.Task[None] | None = None
         self._server = grpc.aio.server(
+            interceptors=server_interceptors(tracer),
             options=[
                 ("grpc.max_receive_message_length", settings.max_message_bytes),
                 ("grpc.max_send_message_length", settings.max_message_bytes),
@@ -197,7 +204,7 @@ class Hub:
                 ("grpc.max_concurrent_streams", _STREAMS_PER_CONNECTION),
                 ("grpc.keepalive_time_ms", _KEEPALIVE_MS),
                 ("grpc.keepalive_timeout_ms", _KEEPALIVE_TIMEOUT_MS),
-            ]
+            ],
         )
         self._server.add_generic_rpc_handlers(
             (ExchangeService(self.pipeline, self.admission, clock).handler(),)

@@ -13,10 +13,12 @@ from hub.cli.common import (
     DEFAULT_HUB,
     CliError,
     add_command,
+    add_tracing_option,
     check_free,
     home,
     listen_address,
     run_async,
+    start_tracing,
     text_arg,
     until_signalled,
 )
@@ -75,6 +77,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
     settings = serve_settings(args)
     check_free(settings.listen)
+    start_tracing(args, "jembatan-hub")
 
     async def run() -> None:
         hub = Hub(settings)
@@ -267,3 +270,4 @@ def add_serve_command(commands: argparse._SubParsersAction) -> None:
         help="text: log lines for people (INFO with -v); json: one JSON object per line, at"
         " INFO, with one line per exchange",
     )
+    add_tracing_option(serve)

@@ -16,6 +16,7 @@ import grpc
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from google.protobuf.message import Message
+from opentelemetry.trace import TracerProvider
 
 from jembatan.audit.checkpoint import Checkpoint, CheckpointError, verify_checkpoint
 from jembatan.audit.merkle import verify_inclusion
@@ -114,6 +115,7 @@ class HubClient(MemberChannel):
         unsafe_skip_receipt_check: bool = False,
         timeout_s: float = 5.0,
         request_ttl_s: int = ENVELOPE_TTL_S,
+        tracer_provider: TracerProvider | None = None,
         **credentials: Unpack[MemberCredentials],
     ) -> None:
         # What a request and an approval are signed for (exp - iat): the hub refuses one
@@ -132,7 +134,9 @@ class HubClient(MemberChannel):
             raise ValueError("give the hub's log_key, or unsafe_skip_receipt_check=True")
         self._log_key = log_key
         self._ttl_s = request_ttl_s
-        super().__init__(target, timeout_s=timeout_s, **credentials)
+        super().__init__(
+            target, timeout_s=timeout_s, tracer_provider=tracer_provider, **credentials
+        )
         self._exchange = exchange_pb2_grpc.ExchangeStub(self._channel)
         self._consent = consent_pb2_grpc.ConsentRegistryStub(self._channel)
         self._registry = registry_pb2_grpc.RegistryStub(self._channel)
