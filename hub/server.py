@@ -175,6 +175,7 @@ class Hub:
         )
         self._admitting: asyncio.Task[None] | None = None
         self._server = grpc.aio.server(
+            interceptors=(self.metrics.call_counter(SERVICE_NAMES),),
             options=[
                 ("grpc.max_receive_message_length", settings.max_message_bytes),
                 ("grpc.max_send_message_length", settings.max_message_bytes),

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import importlib.metadata
 import json
+import platform
 import re
 import socket
 import sqlite3
@@ -33,6 +35,16 @@ from hub.server import SERVICE_NAMES
 from jembatan.certs import make_csr
 from jembatan.client import QueryRefused
 from jembatan.keys import cert_to_pem, generate_key, key_to_pem
+from jembatan.v1 import (
+    admin_pb2,
+    admin_pb2_grpc,
+    audit_pb2,
+    audit_pb2_grpc,
+    consent_pb2,
+    consent_pb2_grpc,
+    registry_pb2,
+    registry_pb2_grpc,
+)
 from tests.stack import ELIGIBILITY_ID, Stack, employment_query, start_stack
 
 BPJSTK_AGENCY = "ID/GOV/BPJSTK/wages"
@@ -138,6 +150,87 @@ async def test_metrics_count_a_known_workload_exactly(ops: tuple[Stack, Path]) -
     # Members' and the hub's own certificates are a year from expiry, not past it.
     for member in (ELIGIBILITY_ID, BPJSTK_AGENCY, HUB_MEMBER_ID):
         assert _value(after, "jembatan_certificate_expiry_seconds", member=member) > 86400 * 300
+
+
+def _calls(samples: Samples, service: str, method: str, code: str) -> float:
+    return _value(samples, "jembatan_grpc_calls_total", service=service, method=method, code=code)
+
+
+async def test_calls_to_every_service_are_counted_by_method_and_status(
+    ops: tuple[Stack, Path],
+) -> None:
+    stack, _ = ops
+    before = _scrape(stack)
+    async with stack.channel() as channel:  # the eligibility service: no role
+        await registry_pb2_grpc.RegistryStub(channel).ListServices(
+            registry_pb2.ListServicesRequest()
+        )
+        await audit_pb2_grpc.AuditStub(channel).GetCheckpoint(audit_pb2.GetCheckpointRequest())
+        # Refused: listing enrolments needs the administrator role, the consent manager's
+        # calls the consent manager.
+        for call, request in (
+            (admin_pb2_grpc.AdminStub(channel).ListEnrolments, admin_pb2.ListRequest()),
+            (
+                consent_pb2_grpc.ConsentRegistryStub(channel).ListMine,
+                consent_pb2.CitizenConsentsRequest(),
+            ),
+        ):
+            with pytest.raises(grpc.aio.AioRpcError) as refused:
+                await call(request)
+            assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
+        # An unknown method of a known service, and an unknown service: no label for either.
+        for method in ("/jembatan.v1.Audit/NoSuchMethod", "/no.such.Service/Call"):
+            with pytest.raises(grpc.aio.AioRpcError) as unknown:
+                await channel.unary_unary(method)(b"")
+            assert unknown.value.code() == grpc.StatusCode.UNIMPLEMENTED
+    await _workload(stack, released=1, no_consent=1, unknown=0)
+    after = _scrape(stack)
+
+    def delta(service: str, method: str, code: str) -> float:
+        return _calls(after, service, method, code) - _calls(before, service, method, code)
+
+    assert delta("jembatan.v1.Registry", "ListServices", "OK") == 1
+    assert delta("jembatan.v1.Audit", "GetCheckpoint", "OK") == 1
+    assert delta("jembatan.v1.Admin", "ListEnrolments", "PERMISSION_DENIED") == 1
+    assert delta("jembatan.v1.ConsentRegistry", "ListMine", "PERMISSION_DENIED") == 1
+    assert delta("jembatan.v1.Exchange", "Query", "OK") == 1
+    assert delta("jembatan.v1.Exchange", "Query", "PERMISSION_DENIED") == 1
+    # The released query's consent, granted by the portal (stack.consent).
+    assert delta("jembatan.v1.ConsentRegistry", "Grant", "OK") == 1
+    # Nothing else moved: in particular no label for a method the hub does not serve.
+    moved = {
+        dict(labels)["method"]
+        for (name, labels), value in after.items()
+        if name == "jembatan_grpc_calls_total" and value != before.get((name, labels), 0.0)
+    }
+    assert moved == {
+        "ListServices",
+        "GetCheckpoint",
+        "ListEnrolments",
+        "ListMine",
+        "Query",
+        "Grant",
+    }
+    assert not {"NoSuchMethod", "Call"} & {
+        dict(labels)["method"] for name, labels in after if name == "jembatan_grpc_calls_total"
+    }
+
+
+def test_build_info_names_the_running_version(ops: tuple[Stack, Path]) -> None:
+    families = {f.name: f for f in text_string_to_metric_families(_exposition(ops[0]))}
+    (sample,) = families["jembatan_build_info"].samples
+    assert sample.value == 1
+    assert sample.labels["version"] == importlib.metadata.version("jembatan")
+    assert sample.labels["python"] == platform.python_version()
+    # The tests run from a git checkout: the hub names its commit.
+    head = subprocess.run(
+        ["git", "rev-parse", "--short=12", "HEAD"],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert sample.labels["commit"] == head
 
 
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
