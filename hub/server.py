@@ -188,7 +188,7 @@ class Hub:
                 ("grpc.max_concurrent_streams", _STREAMS_PER_CONNECTION),
                 ("grpc.keepalive_time_ms", _KEEPALIVE_MS),
                 ("grpc.keepalive_timeout_ms", _KEEPALIVE_TIMEOUT_MS),
-            ]
+            ],
         )
         self._server.add_generic_rpc_handlers(
             (ExchangeService(self.pipeline, self.admission, clock).handler(),)

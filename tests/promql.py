@@ -3,6 +3,7 @@ expression reads, and whether promtool's parser accepts an expression."""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 from collections.abc import Iterable
@@ -12,6 +13,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 PROMTOOL = ROOT / ".tools" / "promtool"
+DASHBOARD = ROOT / "deploy" / "grafana" / "dashboards" / "jembatan.json"
 # Ours and the process collector's; Prometheus's own `up` and label names never match.
 _METRIC = re.compile(r"\b((?:jembatan|process)_[a-z0-9_]+)\b")
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
@@ -38,3 +40,24 @@ def parse_problems(expressions: Iterable[str], directory: Path) -> str:
     path.write_text(yaml.safe_dump({"groups": [{"name": "check", "rules": rules}]}))
     checked = promtool("check", "rules", str(path))
     return "" if checked.returncode == 0 else checked.stdout + checked.stderr
+
+
+# Grafana's interval variable, which Prometheus does not know: what it stands for.
+_GRAFANA_VARIABLES = {"$__rate_interval": "1m"}
+
+
+def dashboard() -> dict:  # type: ignore[type-arg]
+    return json.loads(DASHBOARD.read_text())  # type: ignore[no-any-return]
+
+
+def dashboard_queries() -> list[str]:
+    """Every PromQL expression of the dashboard, with Grafana's variables filled in."""
+    expressions = []
+    for panel in dashboard()["panels"]:
+        for target in panel.get("targets", []):
+            expression = target["expr"]
+            for variable, value in _GRAFANA_VARIABLES.items():
+                expression = expression.replace(variable, value)
+            assert "$" not in expression, f"unknown variable in {expression}"
+            expressions.append(expression)
+    return expressions
