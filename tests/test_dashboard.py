@@ -90,6 +90,9 @@ def test_compose_provisions_the_data_source_and_the_dashboard() -> None:
     mounted = Path(mounts["./deploy/grafana/dashboards"])
     assert Path(provider["options"]["path"]) == mounted
     assert (GRAFANA / "dashboards" / DASHBOARD.name).is_file()
+    # Grafana opens on it.
+    home = Path(grafana["environment"]["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"])
+    assert home == mounted / DASHBOARD.name
     # The data source is the compose file's Prometheus, on its port.
     source = _datasource()
     assert source["type"] == "prometheus" and source["isDefault"]
