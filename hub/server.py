@@ -191,7 +191,11 @@ class Hub:
         )
         self._admitting: asyncio.Task[None] | None = None
         self._server = grpc.aio.server(
-            interceptors=server_interceptors(tracer),
+            # A span per call when tracing (first: the count is then inside the call's span).
+            interceptors=(
+                *server_interceptors(tracer),
+                self.metrics.call_counter(SERVICE_NAMES),
+            ),
             options=[
                 ("grpc.max_receive_message_length", settings.max_message_bytes),
                 ("grpc.max_send_message_length", settings.max_message_bytes),
@@ -357,8 +361,9 @@ class Hub:
             ]
 
         metrics.watch_certificates(expiries, clock)
-        if self.settings.witnesses:
-            metrics.watch_witnesses(self.witnesses.status)
+        # Declared even with no witness configured (no samples then), so the alert rules and
+        # the dashboard read a metric the hub knows.
+        metrics.watch_witnesses(self.witnesses.status)
 
     async def start(self) -> None:
         await self.health.check()  # SERVING (or not) before the first call, not a round later

@@ -6,8 +6,8 @@ error, nothing done; 3: the hub could not be reached; 130: interrupted).
 
 One module per command group, each with its ``cmd_*`` functions and an ``add_*`` function
 that adds its parser: ``pki``, ``consent``, ``audit``, ``policy``, ``admin``, ``member``,
-``serve``, ``sim``, ``samples``, ``query``, ``console``, ``demo``, ``witness``; ``common``
-holds what they share (defaults, the help formatter, the parent parsers of the
+``serve``, ``health``, ``sim``, ``samples``, ``query``, ``console``, ``demo``, ``witness``;
+``common`` holds what they share (defaults, the help formatter, the parent parsers of the
 hub-connection options, helpers).
 Building the parser imports nothing heavy: each command imports what it needs when it runs,
 so ``jembatan --help`` answers at once.
@@ -33,6 +33,7 @@ from hub.cli.common import DATABASE_HELP, CliError, HelpFormatter
 from hub.cli.consent import add_consent_commands
 from hub.cli.console import add_console_commands
 from hub.cli.demo import add_demo_command
+from hub.cli.health import add_health_command
 from hub.cli.member import add_member_commands
 from hub.cli.pki import add_pki_commands
 from hub.cli.policy import add_policy_commands
@@ -102,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_admin_commands(commands)
     add_member_commands(commands)
     add_serve_command(commands)
+    add_health_command(commands)
     add_sim_command(commands)
     add_samples_command(commands)
     add_query_command(commands)
