@@ -283,20 +283,46 @@ class AuditService(audit_pb2_grpc.AuditServicer):
         )
         nik = await self._calls.citizen(context, call, request.subject_token, self._consent_key)
         pseudonym = self._pseudonyms.subject(nik)
+        if request.limit:
+            before = request.before_index if request.has_before_index else None
+            response = self._citizen_page(pseudonym, min(request.limit, _SEARCH_LIMIT), before)
+        else:
+            response = audit_pb2.CitizenAccessList(accesses=self._citizen_all(pseudonym))
+        return await self._calls.answer(context, self._calls.about(call, nik), response)
+
+    def _citizen_all(self, pseudonym: str) -> list[audit_pb2.CitizenAccess]:
         accesses = []
         after: int | None = None
         while True:  # every page: a citizen sees all of it
-            rows = self._registry.search({"subject": pseudonym}, after_index=after, limit=500)
-            for index, _, record_json in rows:
-                record = AuditRecord.from_json(record_json)
-                if record.purpose == CITIZEN_VIEW:
-                    continue  # their own look at the list is not news to them
-                accesses.append(_citizen_access(index, record))
-            if len(rows) < 500:
-                break
+            rows = self._registry.search({"subject": pseudonym}, after_index=after, limit=_SEARCH_LIMIT)
+            accesses += _citizen_accesses(rows)
+            if len(rows) < _SEARCH_LIMIT:
+                return accesses
             after = rows[-1][0]
-        response = audit_pb2.CitizenAccessList(accesses=accesses)
-        return await self._calls.answer(context, self._calls.about(call, nik), response)
+
+    def _citizen_page(
+        self, pseudonym: str, limit: int, before: int | None
+    ) -> audit_pb2.CitizenAccessList:
+        """At most ``limit`` accesses before ``before``, newest first, and whether more
+        remain (looked for, not guessed: the citizen's own looks are left out of a page)."""
+        page: list[audit_pb2.CitizenAccess] = []
+        while True:
+            rows = self._registry.search(
+                {"subject": pseudonym},
+                after_index=None,
+                before_index=before,
+                newest_first=True,
+                limit=limit,
+            )
+            for access in _citizen_accesses(rows):
+                if len(page) == limit:
+                    return audit_pb2.CitizenAccessList(
+                        accesses=page, more=True, next_before_index=page[-1].log_index
+                    )
+                page.append(access)
+            if len(rows) < limit:
+                return audit_pb2.CitizenAccessList(accesses=page)
+            before = rows[-1][0]
 
 
 def _utc(text: str) -> str:
@@ -308,6 +334,16 @@ def _utc(text: str) -> str:
     if moment.tzinfo is None:
         raise Refusal("MALFORMED_REQUEST", "time bounds need a UTC offset")
     return moment.astimezone(datetime.UTC).isoformat(timespec="milliseconds")
+
+
+def _citizen_accesses(rows: list[tuple[int, bytes, bytes]]) -> list[audit_pb2.CitizenAccess]:
+    accesses = []
+    for index, _, record_json in rows:
+        record = AuditRecord.from_json(record_json)
+        if record.purpose == CITIZEN_VIEW:
+            continue  # their own look at the list is not news to them
+        accesses.append(_citizen_access(index, record))
+    return accesses
 
 
 def _citizen_access(index: int, record: AuditRecord) -> audit_pb2.CitizenAccess:

@@ -71,10 +71,16 @@ class OfficerEventRequest(_message.Message):
     def __init__(self, event: _Optional[str] = ..., officer: _Optional[str] = ..., address: _Optional[str] = ..., note: _Optional[str] = ...) -> None: ...
 
 class CitizenAccessesRequest(_message.Message):
-    __slots__ = ("subject_token",)
+    __slots__ = ("subject_token", "limit", "before_index", "has_before_index")
     SUBJECT_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    BEFORE_INDEX_FIELD_NUMBER: _ClassVar[int]
+    HAS_BEFORE_INDEX_FIELD_NUMBER: _ClassVar[int]
     subject_token: str
-    def __init__(self, subject_token: _Optional[str] = ...) -> None: ...
+    limit: int
+    before_index: int
+    has_before_index: bool
+    def __init__(self, subject_token: _Optional[str] = ..., limit: _Optional[int] = ..., before_index: _Optional[int] = ..., has_before_index: _Optional[bool] = ...) -> None: ...
 
 class CitizenAccess(_message.Message):
     __slots__ = ("time", "client_id", "service_id", "purpose", "decision", "reason", "fields_released", "log_index", "on_behalf_of")
@@ -99,10 +105,14 @@ class CitizenAccess(_message.Message):
     def __init__(self, time: _Optional[str] = ..., client_id: _Optional[str] = ..., service_id: _Optional[str] = ..., purpose: _Optional[str] = ..., decision: _Optional[str] = ..., reason: _Optional[str] = ..., fields_released: _Optional[_Iterable[_Union[ReleasedFieldRecord, _Mapping]]] = ..., log_index: _Optional[int] = ..., on_behalf_of: _Optional[str] = ...) -> None: ...
 
 class CitizenAccessList(_message.Message):
-    __slots__ = ("accesses",)
+    __slots__ = ("accesses", "more", "next_before_index")
     ACCESSES_FIELD_NUMBER: _ClassVar[int]
+    MORE_FIELD_NUMBER: _ClassVar[int]
+    NEXT_BEFORE_INDEX_FIELD_NUMBER: _ClassVar[int]
     accesses: _containers.RepeatedCompositeFieldContainer[CitizenAccess]
-    def __init__(self, accesses: _Optional[_Iterable[_Union[CitizenAccess, _Mapping]]] = ...) -> None: ...
+    more: bool
+    next_before_index: int
+    def __init__(self, accesses: _Optional[_Iterable[_Union[CitizenAccess, _Mapping]]] = ..., more: _Optional[bool] = ..., next_before_index: _Optional[int] = ...) -> None: ...
 
 class SearchRequest(_message.Message):
     __slots__ = ("time_from", "time_to", "client_id", "service_id", "purpose", "decision", "reason", "subject", "break_glass", "on_behalf_of", "kind", "officer", "officer_event", "reviewed_index", "after_index", "has_after_index", "limit", "newest_first", "before_index", "has_before_index", "subject_pseudonym", "consent_id", "request_digest")

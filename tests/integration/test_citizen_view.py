@@ -56,6 +56,37 @@ async def test_a_citizen_sees_every_access_to_their_data_and_nobody_elses(stack:
     assert len(mine_pseudonyms) == 1
 
 
+async def test_a_long_timeline_comes_in_pages_newest_first_and_adds_up_to_the_whole(
+    stack: Stack,
+) -> None:
+    citizen = stack.people.unregistered
+    async with stack.client() as client:
+        token, _ = stack.consent(citizen)
+        for _ in range(5):
+            await employment_query(client, citizen, token)
+    channel, audit = _stub(stack, PORTAL)
+
+    def ask(**paging: int) -> audit_pb2.CitizenAccessesRequest:
+        token = sign_subject_token(citizen, stack.consent_key, issuer=PORTAL)
+        return audit_pb2.CitizenAccessesRequest(subject_token=token, **paging)
+
+    async with channel:
+        whole = await audit.CitizenAccesses(ask())
+        pages: list[audit_pb2.CitizenAccessList] = [await audit.CitizenAccesses(ask(limit=2))]
+        while pages[-1].more:
+            before = pages[-1].next_before_index
+            pages.append(
+                await audit.CitizenAccesses(ask(limit=2, before_index=before, has_before_index=1))
+            )
+    # The citizen's own looks at the timeline (these calls) are in neither.
+    indices = [a.log_index for a in whole.accesses]
+    assert len(indices) >= 5 and indices == sorted(indices) and not whole.more
+    paged = [a.log_index for page in pages for a in page.accesses]
+    assert [len(page.accesses) for page in pages[:-1]] == [2] * (len(pages) - 1)
+    assert paged == sorted(indices, reverse=True)  # every access once, newest first
+    assert pages[0].next_before_index == paged[1]
+
+
 async def _refused_accesses(stack: Stack, member_id: str, token: str, reason: str) -> AuditRecord:
     """As ``member_id``, ask for the accesses to the citizen ``token`` names: the call is
     refused PERMISSION_DENIED for ``reason`` and recorded so; the record."""
