@@ -294,7 +294,9 @@ class AuditService(audit_pb2_grpc.AuditServicer):
         accesses = []
         after: int | None = None
         while True:  # every page: a citizen sees all of it
-            rows = self._registry.search({"subject": pseudonym}, after_index=after, limit=_SEARCH_LIMIT)
+            rows = self._registry.search(
+                {"subject": pseudonym}, after_index=after, limit=_SEARCH_LIMIT
+            )
             accesses += _citizen_accesses(rows)
             if len(rows) < _SEARCH_LIMIT:
                 return accesses
