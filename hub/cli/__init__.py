@@ -34,6 +34,7 @@ from hub.cli.console import add_console_commands
 from hub.cli.demo import add_demo_command
 from hub.cli.member import add_member_commands
 from hub.cli.pki import add_pki_commands
+from hub.cli.portal import add_portal_commands
 from hub.cli.policy import add_policy_commands
 from hub.cli.query import add_query_command
 from hub.cli.samples import add_samples_command
@@ -104,6 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_samples_command(commands)
     add_query_command(commands)
     add_console_commands(commands)
+    add_portal_commands(commands)
     add_demo_command(commands)
     return parser
 
