@@ -130,8 +130,10 @@ async def _csrf(request: web.Request, handler: Handler) -> web.StreamResponse:
     form = await request.post()
     offered = form.get("csrf")
     session: Session = request[_SESSION]
-    if request.get(_NEW_TOKEN) or not isinstance(offered, str) or not hmac.compare_digest(
-        offered.encode(), session.csrf.encode()
+    if (
+        request.get(_NEW_TOKEN)
+        or not isinstance(offered, str)
+        or not hmac.compare_digest(offered.encode(), session.csrf.encode())
     ):
         log.warning("refused a POST to %s without its form token", request.path)
         return _page(request, "refused.html", {"why": "csrf"}, status=403)
@@ -227,9 +229,7 @@ async def code_form(request: web.Request) -> web.Response:
 async def code_posted(request: web.Request) -> web.Response:
     portal = request.app[PORTAL]
     code = await _form(request, "code")
-    check, signed_in = await portal.store.run(
-        portal.signin.check_code, request[_SESSION], code
-    )
+    check, signed_in = await portal.store.run(portal.signin.check_code, request[_SESSION], code)
     if check is CodeCheck.OK and signed_in is not None:
         log.info("citizen signed in: account %s", signed_in.session.account_id)
         request[_NEW_TOKEN] = signed_in.token
@@ -290,9 +290,7 @@ async def apply_form(request: web.Request) -> web.Response:
         {"name": m.name, "relationship": m.relationship, "birth_year": m.birth_year}
         for m in card.members
     ]
-    return _page(
-        request, "apply.html", {"card": card, "members": members, "nik": _mask_nik(nik)}
-    )
+    return _page(request, "apply.html", {"card": card, "members": members, "nik": _mask_nik(nik)})
 
 
 async def apply_posted(request: web.Request) -> web.Response:
@@ -400,9 +398,7 @@ async def consent_posted(request: web.Request) -> web.Response:
         log.info("application %s: consent refused, to a ground check", application.id)
         raise web.HTTPSeeOther(target)
     if not await portal.store.run(
-        lambda: portal.store.move_application(
-            application.id, was=WAITING, status=DECIDING, now=now
-        )
+        lambda: portal.store.move_application(application.id, was=WAITING, status=DECIDING, now=now)
     ):
         raise web.HTTPSeeOther(target)
     nik = await portal.store.run(portal.signin.nik_of, application.account_id)
@@ -441,9 +437,7 @@ async def _tell(portal: Portal, application: Application, kind: str) -> None:
 
 
 def _decision_view(decision: dict[str, Any], offer: ConsentOffer) -> dict[str, Any]:
-    descriptions = {
-        (s.service_id, f.name): f.description for s in offer.services for f in s.fields
-    }
+    descriptions = {(s.service_id, f.name): f.description for s in offer.services for f in s.fields}
     thresholds = decision["thresholds"]
 
     def data(service_id: str) -> list[str]:

@@ -134,8 +134,7 @@ def reason_text(code: str, service: str, thresholds: Mapping[str, Any]) -> str:
             "Dukcapil has no record of your NIK, so your identity must be checked."
         ),
         "formal_wage": lambda: _(
-            "BPJS Ketenagakerjaan: you have a formal job with a wage of %(wage)s or more"
-            " a month.",
+            "BPJS Ketenagakerjaan: you have a formal job with a wage of %(wage)s or more a month.",
             wage=rupiah(t["wage_rp"]),
         ),
         "jkn_class_paying": lambda: _(
@@ -184,8 +183,7 @@ def reason_text(code: str, service: str, thresholds: Mapping[str, Any]) -> str:
             "You are listed in DTKS (the social welfare register). This alone decides nothing."
         ),
         "not_in_dtks": lambda: _(
-            "You are not listed in DTKS (the social welfare register). This alone decides"
-            " nothing."
+            "You are not listed in DTKS (the social welfare register). This alone decides nothing."
         ),
         "dtks_unavailable": lambda: _("DTKS did not answer. This alone decides nothing."),
     }

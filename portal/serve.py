@@ -81,7 +81,7 @@ async def start(config: PortalConfig, listen: str) -> RunningPortal:
             keys=keys,
             signin=SignIn(store, keys, registry, config.policy),
             registry=registry,
-            manager=ConsentManager(manager_client, consent_key),  # type: ignore[arg-type]
+            manager=ConsentManager(manager_client, consent_key),
             desk=EligibilityDesk(desk_client, load_formula(config.criteria)),
             secure_cookies=config.secure_cookies,
             clients=(manager_client, desk_client),

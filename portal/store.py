@@ -240,7 +240,7 @@ class _Postgres:
             raise PortalStoreError(f"cannot connect to the portal's PostgreSQL: {exc}") from None
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
-        return self._conn.execute(sql.replace("?", "%s"), params)  # type: ignore[arg-type]
+        return self._conn.execute(sql.replace("?", "%s"), params)
 
     def script(self, sql: str) -> None:
         self._conn.execute(sql.encode())
@@ -287,6 +287,12 @@ class PortalStore:
         with self._lock:
             return _row(kind, self._db.execute(sql, params).fetchone())
 
+    def _insert(self, table: str, row: Any) -> None:
+        names = list(type(row).__dataclass_fields__)
+        marks = ", ".join("?" * len(names))
+        values = [getattr(row, name) for name in names]
+        self._write(f"INSERT INTO {table} ({', '.join(names)}) VALUES ({marks})", values)
+
     def _write(self, sql: str, params: Sequence[Any]) -> int:
         with self._lock:
             return self._db.execute(sql, params).rowcount
@@ -314,19 +320,7 @@ class PortalStore:
     # sign-in codes
 
     def add_challenge(self, challenge: Challenge) -> None:
-        self._write(
-            f"INSERT INTO portal_challenges ({_columns(Challenge)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                challenge.id,
-                challenge.nik_key,
-                challenge.nik_sealed,
-                challenge.code_hash,
-                challenge.created_at,
-                challenge.expires_at,
-                challenge.attempts,
-                challenge.used,
-            ),
-        )
+        self._insert("portal_challenges", challenge)
 
     def challenges_since(self, nik_key: str, since: int) -> int:
         with self._lock:
@@ -351,27 +345,23 @@ class PortalStore:
 
     def use_challenge(self, challenge_id: str) -> bool:
         """Spend the code once: False if it was spent already."""
-        return self._write(
-            "UPDATE portal_challenges SET used = 1 WHERE id = ? AND used = 0", (challenge_id,)
-        ) == 1
+        return (
+            self._write(
+                "UPDATE portal_challenges SET used = 1 WHERE id = ? AND used = 0", (challenge_id,)
+            )
+            == 1
+        )
 
     # sessions
 
     def add_session(self, session: Session) -> None:
-        self._write(
-            f"INSERT INTO portal_sessions ({_columns(Session)}) VALUES (?, ?, ?, ?, ?, ?)",
-            (
-                session.token_hash,
-                session.csrf,
-                session.account_id,
-                session.challenge_id,
-                session.created_at,
-                session.expires_at,
-            ),
-        )
+        self._insert("portal_sessions", session)
 
     def session(self, token_hash: str, now: int) -> Session | None:
-        sql = f"SELECT {_columns(Session)} FROM portal_sessions WHERE token_hash = ? AND expires_at > ?"
+        sql = (
+            f"SELECT {_columns(Session)} FROM portal_sessions"
+            " WHERE token_hash = ? AND expires_at > ?"
+        )
         return self._one(Session, sql, (token_hash, now))
 
     def set_challenge(self, token_hash: str, challenge_id: str) -> None:
@@ -395,21 +385,7 @@ class PortalStore:
     # applications
 
     def add_application(self, application: Application) -> None:
-        self._write(
-            f"INSERT INTO portal_applications ({_columns(Application)})"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                application.id,
-                application.account_id,
-                application.status,
-                application.household,
-                application.offer,
-                application.consent_id,
-                application.decision_sealed,
-                application.created_at,
-                application.updated_at,
-            ),
-        )
+        self._insert("portal_applications", application)
 
     def application(self, application_id: str, account_id: str) -> Application | None:
         """The application, only if it is ``account_id``'s: another's is no application."""
@@ -456,10 +432,7 @@ class PortalStore:
     # inbox
 
     def add_message(self, message: InboxMessage) -> None:
-        self._write(
-            f"INSERT INTO portal_inbox ({_columns(InboxMessage)}) VALUES (?, ?, ?, ?, ?)",
-            (message.id, message.account_id, message.at, message.kind, message.application_id),
-        )
+        self._insert("portal_inbox", message)
 
     def inbox(self, account_id: str) -> list[InboxMessage]:
         with self._lock:
@@ -473,10 +446,7 @@ class PortalStore:
     # the simulated SMS gateway
 
     def send_sms(self, sms: Sms) -> None:
-        self._write(
-            "INSERT INTO portal_sms_outbox (id, at_ns, phone, body) VALUES (?, ?, ?, ?)",
-            (sms.id, sms.at_ns, sms.phone, sms.body),
-        )
+        self._insert("portal_sms_outbox", sms)
 
     def outbox(self, phone: str | None = None) -> list[Sms]:
         """Messages sent, oldest first (to ``phone`` only, if given)."""

@@ -1,4 +1,4 @@
-"""A citizen's phone for the portal's browser tests: Debian's Chromium at 390×844, every
+"""A citizen's phone for the portal's browser tests: Debian's Chromium at 390x844, every
 URL it visits kept, axe-core run on each page, screenshots written for people to look at."""
 
 from __future__ import annotations

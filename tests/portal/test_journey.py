@@ -1,7 +1,7 @@
 """A citizen of the test villages, on a phone: signs in with NIK and SMS code, applies for
 the household on their family card, reads the consent screen built from the hub's
 discovery and policies, agrees, and reads the decision made through the hub; another
-refuses and is told an officer will visit. Every page in Indonesian at 390×844, axe-core on
+refuses and is told an officer will visit. Every page in Indonesian at 390x844, axe-core on
 each, and no NIK in any URL the browser visited or any line the portal logged."""
 
 from __future__ import annotations
