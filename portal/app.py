@@ -190,6 +190,10 @@ def _now() -> int:
     return int(time.time())
 
 
+def _code_minutes(request: web.Request) -> dict[str, int]:
+    return {"code_minutes": max(1, request.app[PORTAL].signin.policy.code_ttl_s // 60)}
+
+
 def _mask_nik(nik: str) -> str:
     return nik[:4] + "•" * 8 + nik[-4:]
 
@@ -223,7 +227,7 @@ async def nik_posted(request: web.Request) -> web.Response:
 async def code_form(request: web.Request) -> web.Response:
     if not request[_SESSION].challenge_id:
         raise web.HTTPSeeOther("/masuk")
-    return _page(request, "signin_code.html", {"error": ""})
+    return _page(request, "signin_code.html", {"error": "", **_code_minutes(request)})
 
 
 async def code_posted(request: web.Request) -> web.Response:
@@ -236,7 +240,8 @@ async def code_posted(request: web.Request) -> web.Response:
         raise web.HTTPSeeOther("/beranda")
     log.info("sign-in code refused: %s", check.value)
     status = 400 if check is CodeCheck.WRONG else 429 if check is CodeCheck.LOCKED else 410
-    return _page(request, "signin_code.html", {"error": check.value}, status=status)
+    context = {"error": check.value, **_code_minutes(request)}
+    return _page(request, "signin_code.html", context, status=status)
 
 
 async def sign_out(request: web.Request) -> web.Response:

@@ -35,7 +35,13 @@ def field_label(description: str, name: str) -> str:
     return _(description) if description else name
 
 
+def _is_date(text: str) -> bool:
+    return re.fullmatch(r"\d{4}-\d{2}-\d{2}", text) is not None
+
+
 def _amount(text: str, description: str) -> str:
+    if "year" in description.lower() and text.isdigit():
+        return text  # a year is no amount: 2022, not 2.022
     try:
         value = float(text)
     except ValueError:
@@ -53,6 +59,15 @@ def question(detail: str, description: str) -> str:
         return _("in the last %(days)s days", days=match["days"])
     if match := _ORDER.fullmatch(detail):
         amount = _amount(match["operand"], description)
+        if _is_date(match["operand"]):
+            dates = {
+                "<": _("before %(date)s", date=amount),
+                "<=": _("on or before %(date)s", date=amount),
+                ">": _("after %(date)s", date=amount),
+                ">=": _("on or after %(date)s", date=amount),
+            }
+            if match["op"] in dates:
+                return dates[match["op"]]
         words = {
             "<": _("below %(amount)s", amount=amount),
             "<=": _("%(amount)s or less", amount=amount),
@@ -119,7 +134,7 @@ def value_text(value: Any, treatment: str, detail: str, description: str) -> str
     if isinstance(value, str):
         if value in _WORDS:
             return _(_WORDS[value])
-        if kind == "RAW" and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        if kind == "RAW" and _is_date(value):
             return _amount(value, description)
     return str(value)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from playwright.sync_api import expect
 
 from connectors.dukcapil.family import family_card
@@ -33,22 +34,30 @@ def sign_in(device: Phone, portal: RunningPortal, nik: str, phone_number: str, s
     expect(page).to_have_url(re.compile(r"/beranda$"))
 
 
+@pytest.mark.parametrize("width", [390, 1366])
 def test_a_citizen_applies_consents_and_reads_the_decision(
-    stack: Stack, portal: RunningPortal
+    stack: Stack, portal: RunningPortal, width: int
 ) -> None:
-    (nik, phone_number), (other_nik, other_phone) = citizens(stack, 2)
+    # Their own citizens per width; screenshots of the phone's pages only.
+    first = 0 if width == 390 else 10
+    (nik, phone_number), (other_nik, other_phone) = citizens(stack, first + 2)[first:]
     card = family_card(stack.population, nik)
     assert card is not None
-    with phone() as device:
+    shots = width == 390
+
+    def check(name: str) -> None:
+        device.check(name if shots else None)
+
+    with phone(width, 844 if width == 390 else 768) as device:
         page = device.page
-        sign_in(device, portal, nik, phone_number, shots=True)
+        sign_in(device, portal, nik, phone_number, shots=shots)
         expect(page.get_by_role("heading", level=1)).to_have_text("Halaman saya")
-        device.check("4-beranda")
+        check("4-beranda")
         page.get_by_role("link", name="Daftarkan keluarga saya").click()
         expect(page.get_by_role("heading", level=1)).to_have_text("Apakah ini keluarga Anda?")
         for member in card.members:
             expect(page.get_by_text(member.name, exact=True)).to_be_visible()
-        device.check("5-keluarga")
+        check("5-keluarga")
         page.get_by_role("button", name="Ya, daftarkan keluarga saya").click()
 
         expect(page).to_have_url(re.compile(r"/permohonan/[0-9a-f-]{36}/persetujuan$"))
@@ -58,13 +67,18 @@ def test_a_citizen_applies_consents_and_reads_the_decision(
         # Who, what for (the request's own sentence), which agencies and in which form.
         expect(page.get_by_text("Layanan penentuan kelayakan bansos")).to_be_visible()
         expect(page.get_by_text("Memeriksa apakah keluarga Anda berhak")).to_be_visible()
-        for agency in ("Dukcapil", "BPJS Ketenagakerjaan", "Polri", "Himbara"):
-            expect(page.get_by_role("heading", name=agency, exact=True)).to_be_visible()
+        for agency in ("Dukcapil", "BPJS Ketenagakerjaan", "Polri", "Himbara", "DTKS"):
+            expect(page.locator("summary", has_text=agency).first).to_be_visible()
+        bpjstk = page.locator("summary", has_text="BPJS Ketenagakerjaan")
+        expect(bpjstk).to_contain_text("4 data")
         wage = page.locator("li", has_text="Gaji per bulan")
+        expect(wage).to_be_hidden()  # one line per agency until the citizen opens it
+        bpjstk.click()
         expect(wage).to_contain_text("hanya ya atau tidak: di bawah Rp 3.000.000?")
         expect(page.locator("li", has_text="Tempat kerja")).to_contain_text("disamarkan")
-        expect(page.get_by_text("30 hari; data disimpan paling lama 90 hari")).to_be_visible()
-        device.check("6-persetujuan")
+        expect(page.get_by_text("Persetujuan Anda berlaku 30 hari.")).to_be_visible()
+        expect(page.get_by_text("Data disimpan paling lama 90 hari.")).to_be_visible()
+        check("6-persetujuan")
         page.get_by_role("button", name="Ya, saya setuju").click()
 
         expect(page).to_have_url(re.compile(r"/permohonan/[0-9a-f-]{36}$"))
@@ -78,11 +92,11 @@ def test_a_citizen_applies_consents_and_reads_the_decision(
         expect(page.get_by_text(re.compile(r"rumus kelayakan versi [0-9a-f]{12}"))).to_be_visible()
         expect(page.get_by_role("heading", name="Yang bisa Anda lakukan sekarang")).to_be_visible()
         expect(page.get_by_text(re.compile(r"WIB$")).first).to_be_visible()
-        device.check("7-keputusan")
+        check("7-keputusan")
 
         page.get_by_role("link", name="Pesan").click()
         expect(page.get_by_text("Permohonan Anda sudah diputuskan.")).to_be_visible()
-        device.check("8-pesan")
+        check("8-pesan")
         page.get_by_role("button", name="Keluar").click()
 
         # Another citizen says no: an officer will visit instead.
@@ -93,7 +107,7 @@ def test_a_citizen_applies_consents_and_reads_the_decision(
         expect(page.get_by_role("heading", level=1)).to_have_text(
             "Petugas akan datang ke rumah Anda"
         )
-        device.check("9-petugas-datang")
+        check("9-petugas-datang")
 
         # English, on request.
         page.get_by_role("button", name="English").click()
