@@ -459,22 +459,25 @@ def _decision_view(decision: dict[str, Any], offer: ConsentOffer) -> dict[str, A
             lines.append(f"{label}: {value}")
         return lines
 
-    reasons = [
-        {
-            "text": explain.reason_text(r["code"], r["service"], thresholds),
-            "kind": r["kind"],
-            "agency": explain.agency(r["service"]),
-            "data": data(r["service"]),
-        }
-        for r in decision["reasons"]
-    ]
+    def by_agency(reasons: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        # One card per agency: its reasons, then what it released, once.
+        groups: dict[str, dict[str, Any]] = {}
+        for r in reasons:
+            group = groups.setdefault(
+                r["service"],
+                {"agency": explain.agency(r["service"]), "reasons": [], "data": data(r["service"])},
+            )
+            group["reasons"].append(explain.reason_text(r["code"], r["service"], thresholds))
+        return list(groups.values())
+
+    reasons = decision["reasons"]
     return {
         "outcome": decision["outcome"],
         "emergency": decision["emergency"],
         "formula_version": decision["formula_version"],
         "decided_at": i18n.wib(decision["decided_at"]),
-        "deciding": [r for r in reasons if r["kind"] != "info"],
-        "other": [r for r in reasons if r["kind"] == "info"],
+        "deciding": by_agency([r for r in reasons if r["kind"] != "info"]),
+        "other": by_agency([r for r in reasons if r["kind"] == "info"]),
     }
 
 

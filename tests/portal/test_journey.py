@@ -120,3 +120,35 @@ def test_a_citizen_applies_consents_and_reads_the_decision(
     log = portal.log_text()
     assert "consent" in log and "signed in" in log  # the portal did log the journey
     assert nik not in log and other_nik not in log
+
+
+def test_a_decision_against_states_each_reason_with_the_data_behind_it(
+    stack: Stack, portal: RunningPortal
+) -> None:
+    # A household head with a car registered at Polri: the formula excludes them for it.
+    household = next(
+        h
+        for h in stack.population.households
+        if (record := stack.population.polri.get(h.head.nik)) is not None
+        and record.car_count > 0
+        and family_card(stack.population, h.head.nik) is not None
+    )
+    nik = household.head.nik
+    card = family_card(stack.population, nik)
+    assert card is not None
+    with phone() as device:
+        page = device.page
+        sign_in(device, portal, nik, card.phone, shots=False)
+        page.get_by_role("link", name="Daftarkan keluarga saya").click()
+        page.get_by_role("button", name="Ya, daftarkan keluarga saya").click()
+        page.get_by_role("button", name="Ya, saya setuju").click()
+        expect(page.locator("h1.outcome")).to_have_text("Keluarga Anda belum bisa menerima bansos")
+        reason = page.locator("section.card", has_text="Polri: ada mobil atas nama Anda.")
+        # The data behind it, in the form Polri released it: a yes/no, never the count.
+        expect(reason).to_contain_text("Data dari Polri:")
+        expect(reason).to_contain_text("Mobil atas nama Anda: lebih dari 0? ya")
+        expect(page.get_by_text("mengajukan sanggahan")).to_be_visible()
+        check = device.check
+        check("7b-keputusan-tidak-berhak")
+    for url in device.visited:
+        assert nik not in url
