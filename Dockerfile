@@ -1,4 +1,5 @@
-# One image for every Jembatan process: the hub, the simulated agencies and their connectors.
+# One image for every Jembatan process: the hub, the simulated agencies and their connectors,
+# the citizens' portal.
 FROM python:3.11-slim
 WORKDIR /app
 COPY pyproject.toml README.md ./
@@ -8,6 +9,7 @@ COPY connectors connectors
 COPY consent consent
 COPY policies policies
 COPY examples examples
+COPY portal portal
 RUN pip install --no-cache-dir .
 ENTRYPOINT ["jembatan"]
 CMD ["--help"]
