@@ -379,8 +379,13 @@ class PortalStore:
     def end_session(self, token_hash: str) -> None:
         self._write("DELETE FROM portal_sessions WHERE token_hash = ?", (token_hash,))
 
-    def forget_expired(self, now: int) -> None:
+    def forget_expired(self, now: int, challenges_before: int) -> None:
+        """Drop ended sessions, and codes that can neither be used nor count any more."""
         self._write("DELETE FROM portal_sessions WHERE expires_at <= ?", (now,))
+        self._write(
+            "DELETE FROM portal_challenges WHERE expires_at <= ? AND created_at < ?",
+            (now, challenges_before),
+        )
 
     # applications
 

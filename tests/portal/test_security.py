@@ -5,7 +5,6 @@ the cookies' flags; no NIK in a URL or a log line."""
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -14,67 +13,19 @@ import aiohttp
 import pytest
 
 from tests.portal.conftest import RunningPortal, citizens, start_portal
+from tests.portal.http import Citizen, browser_session
 from tests.stack import Stack
-
-_CSRF = re.compile(r'name="csrf" value="([^"]+)"')
-
-
-class Citizen:
-    """A browser's worth of HTTP: a cookie jar, and the form token of the last page."""
-
-    def __init__(self, portal: RunningPortal, http: aiohttp.ClientSession) -> None:
-        self.portal, self.http, self.csrf = portal, http, ""
-
-    async def get(self, path: str) -> aiohttp.ClientResponse:
-        response = await self.http.get(self.portal.url + path, allow_redirects=True)
-        text = await response.text()
-        if match := _CSRF.search(text):
-            self.csrf = match[1]
-        return response
-
-    async def post(
-        self, path: str, data: dict[str, str], *, csrf: str | None = None, **headers: str
-    ) -> aiohttp.ClientResponse:
-        form = {"csrf": self.csrf if csrf is None else csrf, **data}
-        response = await self.http.post(
-            self.portal.url + path, data=form, headers=headers, allow_redirects=True
-        )
-        text = await response.text()
-        if match := _CSRF.search(text):
-            self.csrf = match[1]
-        return response
-
-    async def sign_in(self, nik: str, phone: str) -> None:
-        await self.get("/masuk")
-        sent = await self.post("/masuk", {"nik": nik})
-        assert sent.url.path == "/masuk/kode", sent.url
-        signed = await self.post("/masuk/kode", {"code": self.portal.code_for(phone)})
-        assert signed.url.path == "/beranda", signed.url
-
-    async def apply(self) -> str:
-        """Apply for the household; the new application's id."""
-        await self.get("/daftar")
-        response = await self.post("/daftar", {})
-        match = re.fullmatch(r"/permohonan/([0-9a-f-]{36})/persetujuan", response.url.path)
-        assert match, response.url
-        return match[1]
-
-
-async def _citizen(portal: RunningPortal) -> AsyncIterator[Citizen]:
-    # unsafe: the portal is on 127.0.0.1, and aiohttp keeps no cookie of an IP otherwise.
-    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
-        yield Citizen(portal, http)
 
 
 @pytest.fixture
 async def alice(portal: RunningPortal) -> AsyncIterator[Citizen]:
-    async for citizen in _citizen(portal):
+    async for citizen in browser_session(portal):
         yield citizen
 
 
 @pytest.fixture
 async def bob(portal: RunningPortal) -> AsyncIterator[Citizen]:
-    async for citizen in _citizen(portal):
+    async for citizen in browser_session(portal):
         yield citizen
 
 
@@ -96,7 +47,7 @@ async def test_another_citizens_application_is_not_found_in_urls_or_forms(
     page = await alice.get(f"/permohonan/{application}/persetujuan")
     assert page.status == 200 and "Apakah Anda setuju" in await page.text()
     # Signed out, nobody's application is anything but the sign-in page.
-    async for stranger in _citizen(portal):
+    async for stranger in browser_session(portal):
         response = await stranger.get(f"/permohonan/{application}")
         assert response.url.path == "/masuk"
 
@@ -177,7 +128,7 @@ async def test_codes_and_sessions_expire(stack: Stack, tmp_path: Path) -> None:
     short = start_portal(stack, tmp_path, "--code-ttl", "1", "--session-ttl", "3")
     try:
         (nik, phone), (other, other_phone) = citizens(stack, 9)[7:9]
-        async for citizen in _citizen(short):
+        async for citizen in browser_session(short):
             await citizen.get("/masuk")
             await citizen.post("/masuk", {"nik": nik})
             code = short.code_for(phone)
@@ -185,7 +136,7 @@ async def test_codes_and_sessions_expire(stack: Stack, tmp_path: Path) -> None:
             late = await citizen.post("/masuk/kode", {"code": code})
             assert late.status == 410
             assert "sudah tidak berlaku" in await late.text()
-        async for citizen in _citizen(short):
+        async for citizen in browser_session(short):
             await citizen.get("/masuk")
             await citizen.post("/masuk", {"nik": other})
             signed = await citizen.post("/masuk/kode", {"code": short.code_for(other_phone)})
