@@ -6,8 +6,9 @@ error, nothing done; 3: the hub could not be reached; 130: interrupted).
 
 One module per command group, each with its ``cmd_*`` functions and an ``add_*`` function
 that adds its parser: ``pki``, ``consent``, ``audit``, ``policy``, ``admin``, ``member``,
-``serve``, ``sim``, ``samples``, ``query``, ``console``, ``demo``; ``common`` holds what they share
-(defaults, the help formatter, the parent parsers of the hub-connection options, helpers).
+``serve``, ``sim``, ``samples``, ``query``, ``console``, ``portal``, ``demo``; ``common`` holds
+what they share (defaults, the help formatter, the parent parsers of the hub-connection
+options, helpers).
 Building the parser imports nothing heavy: each command imports what it needs when it runs,
 so ``jembatan --help`` answers at once.
 
@@ -34,8 +35,8 @@ from hub.cli.console import add_console_commands
 from hub.cli.demo import add_demo_command
 from hub.cli.member import add_member_commands
 from hub.cli.pki import add_pki_commands
-from hub.cli.portal import add_portal_commands
 from hub.cli.policy import add_policy_commands
+from hub.cli.portal import add_portal_commands
 from hub.cli.query import add_query_command
 from hub.cli.samples import add_samples_command
 from hub.cli.serve import add_serve_command

@@ -28,8 +28,8 @@ def _state_dir(hub_home: HubHome, args: argparse.Namespace) -> Path:
 
 
 def _store(hub_home: HubHome, args: argparse.Namespace) -> str:
-    return args.store or os.environ.get(STORE_ENV, "") or str(
-        _state_dir(hub_home, args) / "portal.db"
+    return (
+        args.store or os.environ.get(STORE_ENV, "") or str(_state_dir(hub_home, args) / "portal.db")
     )
 
 
@@ -40,7 +40,11 @@ def cmd_portal(args: argparse.Namespace) -> None:
     hub_home = home(args)
     portal_dir = hub_home.member_dir(CONSENT_MANAGER_ID)
     eligibility_dir = hub_home.member_dir(args.eligibility)
-    for needed in (portal_dir / "cert.pem", portal_dir / "consent.key", eligibility_dir / "cert.pem"):
+    for needed in (
+        portal_dir / "cert.pem",
+        portal_dir / "consent.key",
+        eligibility_dir / "cert.pem",
+    ):
         if not needed.is_file():
             raise CliError(f"no {needed}: enrol the portal and the eligibility service first")
     config = PortalConfig(
