@@ -11,6 +11,7 @@ put in a URL, a page (beyond the citizen's own, masked), or a log line.
 
 from __future__ import annotations
 
+import datetime
 import hmac
 import json
 import logging
@@ -355,6 +356,8 @@ async def consent_page(request: web.Request) -> web.Response:
     if application.status != WAITING:
         raise web.HTTPSeeOther(f"/permohonan/{application.id}")
     offer = ConsentOffer.from_json(application.offer)
+    if _answer_too_late(offer):
+        offer = await _ask_again(request, application)
     return _page(
         request,
         "consent.html",
@@ -367,6 +370,30 @@ async def consent_page(request: web.Request) -> web.Response:
             "data_days": offer.data_life_s // 86400,
         },
     )
+
+
+def _answer_too_late(offer: ConsentOffer) -> bool:
+    respond_by = datetime.datetime.fromisoformat(offer.respond_by).timestamp()
+    return time.time() >= respond_by
+
+
+async def _ask_again(request: web.Request, application: Application) -> ConsentOffer:
+    """The hub lets a consent request lapse after a day; a citizen who comes back later is
+    asked afresh (a new request, under the same application)."""
+    portal = request.app[PORTAL]
+    nik = await portal.store.run(portal.signin.nik_of, application.account_id)
+    try:
+        offer = await portal.desk.ask_consent(nik)
+    except (QueryRefused, HubCallFailed) as exc:
+        log.warning("application %s: consent asked again, failed: %s", application.id, exc)
+        raise web.HTTPServiceUnavailable(text="busy") from None
+    await portal.store.run(
+        lambda: portal.store.move_application(
+            application.id, was=WAITING, status=WAITING, now=_now(), offer=offer.to_json()
+        )
+    )
+    log.info("application %s: consent asked again (%s)", application.id, offer.request_id)
+    return offer
 
 
 def _grantee(member_id: str) -> str:
@@ -385,6 +412,9 @@ async def consent_posted(request: web.Request) -> web.Response:
     target = f"/permohonan/{application.id}"
     if offer is None:
         raise web.HTTPSeeOther(target)
+    if application.status == WAITING and _answer_too_late(offer):
+        # The request lapsed while the page was open: show it again, asked afresh.
+        raise web.HTTPSeeOther(f"{target}/persetujuan")
     now = _now()
     if choice == "refuse":
         if not await portal.store.run(
@@ -507,6 +537,8 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         return await handler(request)
     except web.HTTPNotFound:
         return _page(request, "refused.html", {"why": "not_found"}, status=404)
+    except web.HTTPServiceUnavailable:
+        return _page(request, "busy.html", {}, status=503)
 
 
 # --- the application --------------------------------------------------------------------

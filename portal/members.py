@@ -83,8 +83,10 @@ def load_formula(path: Path | None = None) -> Formula:
 
 
 class EligibilityDesk:
-    def __init__(self, client: HubClient, formula: Formula) -> None:
+    def __init__(self, client: HubClient, formula: Formula, answer_within_s: int = 0) -> None:
         self._client, self.formula = client, formula
+        # How long the citizen has to answer a consent request (0: the hub's limit, a day).
+        self._answer_within_s = answer_within_s
 
     async def ask_consent(self, nik: str) -> ConsentOffer:
         """Request the citizen's consent for what the formula reads, as far as the policy
@@ -102,6 +104,7 @@ class EligibilityDesk:
             services={s: f for s, f in services.items() if f},
             valid_for_s=int(VALID_FOR.total_seconds()),
             data_life_s=int(DATA_LIFE.total_seconds()),
+            respond_within_s=self._answer_within_s,
         )
         return make_offer(record, allowed)
 

@@ -41,6 +41,7 @@ class PortalConfig:
     scale: float = 1.0
     criteria: Path | None = None
     secure_cookies: bool = False
+    answer_within_s: int = 0
     policy: SignInPolicy = field(default_factory=SignInPolicy)
 
 
@@ -82,7 +83,9 @@ async def start(config: PortalConfig, listen: str) -> RunningPortal:
             signin=SignIn(store, keys, registry, config.policy),
             registry=registry,
             manager=ConsentManager(manager_client, consent_key),
-            desk=EligibilityDesk(desk_client, load_formula(config.criteria)),
+            desk=EligibilityDesk(
+                desk_client, load_formula(config.criteria), config.answer_within_s
+            ),
             secure_cookies=config.secure_cookies,
             clients=(manager_client, desk_client),
         )

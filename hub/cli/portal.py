@@ -60,6 +60,7 @@ def cmd_portal(args: argparse.Namespace) -> None:
         scale=args.scale,
         criteria=Path(args.criteria) if args.criteria else None,
         secure_cookies=args.secure_cookies,
+        answer_within_s=args.answer_within,
         policy=SignInPolicy(
             code_ttl_s=args.code_ttl,
             session_ttl_s=args.session_ttl,
@@ -82,7 +83,11 @@ def cmd_portal_outbox(args: argparse.Namespace) -> None:
     from portal.store import open_portal_store
 
     hub_home = home(args)
-    store = open_portal_store(_store(hub_home, args))
+    location = _store(hub_home, args)
+    if "://" not in location and not Path(location).is_file():
+        print(f"no messages (no portal store at {location} yet)")
+        return
+    store = open_portal_store(location)
     try:
         messages = store.outbox(args.phone)
     finally:
@@ -167,6 +172,14 @@ def add_portal_commands(commands: argparse._SubParsersAction) -> None:
         default=900,
         metavar="SECONDS",
         help="how long a session lives after its last use",
+    )
+    portal.add_argument(
+        "--answer-within",
+        type=int,
+        default=0,
+        metavar="SECONDS",
+        help="how long a citizen has to answer a consent request before it is asked afresh;"
+        " 0: the hub's limit (a day)",
     )
     portal.add_argument(
         "--max-attempts", type=_positive, default=5, help="wrong codes before a code is spent"

@@ -5,10 +5,13 @@ exchange recorded; a citizen's "no" is a rejected request, under which nothing w
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
 from hub.home import CONSENT_MANAGER_ID
 from jembatan.certs import roles_of
 from jembatan.keys import load_cert_pem
-from tests.portal.conftest import RunningPortal, citizens
+from tests.portal.conftest import RunningPortal, citizens, start_portal
 from tests.portal.http import browser_session
 from tests.stack import ELIGIBILITY_ID, Stack
 
@@ -62,3 +65,29 @@ async def test_a_no_is_a_rejected_request_and_nothing_is_asked(
         (consent,) = registry.consents_of(request.subject)
     assert (consent.status, consent.rejection_reason) == ("REJECTED", "citizen-declined")
     assert not [r for r in records if r.purpose == "bansos-eligibility"]
+
+
+async def test_a_request_that_lapsed_is_asked_afresh_and_the_answer_still_counts(
+    stack: Stack, tmp_path: Path
+) -> None:
+    late = start_portal(stack, tmp_path, "--answer-within", "2")
+    try:
+        nik, phone = citizens(stack, 23)[22]
+        before = stack.log_size()
+        async for citizen in browser_session(late):
+            await citizen.sign_in(nik, phone)
+            application = await citizen.apply()
+            time.sleep(2.5)  # the citizen left the page open past the request's time
+            page = await citizen.get(f"/permohonan/{application}/persetujuan")
+            assert page.status == 200
+            answered = await citizen.post(
+                f"/permohonan/{application}/persetujuan", {"choice": "grant"}
+            )
+            assert "rumus kelayakan versi" in await answered.text()
+        records = stack.records(before)
+        asked = [r for r in records if r.service_id.endswith("ConsentRegistry/RequestConsent")]
+        assert len(asked) == 2
+        assert [r.decision for r in records if r.service_id.endswith("/Grant")] == ["RELEASED"]
+        assert "consent asked again" in late.log_text()
+    finally:
+        late.process.stop()

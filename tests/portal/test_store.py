@@ -12,7 +12,10 @@ import pytest
 
 from hub.store import open_store
 from portal.store import STEPS, Application, PortalStoreError, open_portal_store
+from tests.portal.conftest import citizens, start_portal
+from tests.portal.http import browser_session
 from tests.postgres import admin_connection, fresh_schema
+from tests.stack import Stack
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -77,3 +80,34 @@ def test_beside_the_hubs_tables_in_one_postgresql_schema(tmp_path: Path) -> None
             }
         assert {"schema_version", "portal_schema_version", "portal_accounts"} <= tables
         assert "consents" in tables  # the hub's own, left as they were
+
+
+@pytest.mark.postgres
+async def test_the_portal_process_on_postgresql(stack: Stack, tmp_path: Path) -> None:
+    with fresh_schema("portalrun") as dsn:
+        running = start_portal(stack, tmp_path, "--store", dsn)
+        try:
+            nik, _phone = citizens(stack, 25)[24]
+            async for citizen in browser_session(running):
+                await citizen.get("/masuk")
+                await citizen.post("/masuk", {"nik": nik})
+                store = open_portal_store(dsn)
+                try:
+                    (sms,) = store.outbox()  # the code went to the PostgreSQL outbox
+                    code = sms.body.split(": ", 1)[1][:6]
+                finally:
+                    store.close()
+                signed = await citizen.post("/masuk/kode", {"code": code})
+                assert signed.url.path == "/beranda"
+                application = await citizen.apply()
+                await citizen.post(f"/permohonan/{application}/persetujuan", {"choice": "refuse"})
+            assert not (tmp_path / "state" / "portal.db").exists()
+            with admin_connection() as conn:
+                schema = dsn.rpartition("%3D")[2]
+                (status,) = conn.execute(
+                    f'SELECT status FROM "{schema}".portal_applications WHERE id = %s',
+                    (application,),
+                ).fetchone()
+            assert status == "ground_check"
+        finally:
+            running.process.stop()
