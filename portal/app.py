@@ -177,7 +177,9 @@ async def _own_application(request: web.Request) -> Application:
         portal.store.application, request.match_info["application"], account_id
     )
     if application is None:
-        # Another citizen's id, a guessed one, a typo: all the same, nothing here.
+        # Another citizen's id, a guessed one, a typo: all the same, nothing here. Logged
+        # (the path, not the id, is the caller's text), for whoever watches for probing.
+        log.warning("account %s: no application of theirs at %s", account_id, request.path[:120])
         raise web.HTTPNotFound(text="not found")
     return application
 

@@ -43,6 +43,7 @@ async def test_another_citizens_application_is_not_found_in_urls_or_forms(
     await bob.get("/beranda")
     refused = await bob.post(f"/permohonan/{application}/persetujuan", {"choice": "refuse"})
     assert refused.status == 404
+    assert "no application of theirs" in portal.log_text()
     # Alice's application is untouched: still waiting for her own answer.
     page = await alice.get(f"/permohonan/{application}/persetujuan")
     assert page.status == 200 and "Apakah Anda setuju" in await page.text()
