@@ -16,7 +16,6 @@ import hmac
 import json
 import logging
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,15 +24,17 @@ from typing import Any
 import aiohttp_jinja2
 import jinja2
 from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
 
 from jembatan.client import HubCallFailed, HubClient, QueryRefused
+from jembatan.subject import may_hold_nik
 from portal import explain, i18n
 from portal.civil_registry import CivilRegistry
 from portal.keys import PortalSecrets
 from portal.members import ConsentManager, EligibilityDesk
 from portal.offer import ConsentOffer
 from portal.signin import CodeCheck, SendCode, SignIn
-from portal.store import Application, InboxMessage, PortalStore, Session
+from portal.store import Application, InboxMessage, PortalStore, Session, opaque_id
 
 log = logging.getLogger("jembatan.portal")
 
@@ -141,6 +142,18 @@ async def _csrf(request: web.Request, handler: Handler) -> web.StreamResponse:
     return await handler(request)
 
 
+class AccessLog(AbstractAccessLogger):
+    """aiohttp's access log line, but a path that could hold a NIK (someone typed one into
+    the address bar) is logged as ``[may hold a NIK]``: no NIK in any log line."""
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        path = request.path_qs
+        shown = "[may hold a NIK]" if may_hold_nik(path) else path[:200]
+        self.logger.info(
+            '%s "%s %s" %d %.3fs', request.remote, request.method, shown, response.status, time
+        )
+
+
 async def _secure_headers(request: web.Request, response: web.StreamResponse) -> None:
     response.headers.update(_HEADERS)
 
@@ -178,8 +191,8 @@ async def _own_application(request: web.Request) -> Application:
     )
     if application is None:
         # Another citizen's id, a guessed one, a typo: all the same, nothing here. Logged
-        # (the path, not the id, is the caller's text), for whoever watches for probing.
-        log.warning("account %s: no application of theirs at %s", account_id, request.path[:120])
+        # (without the id: it is the caller's text) for whoever watches for probing.
+        log.warning("account %s: no such application of theirs", account_id)
         raise web.HTTPNotFound(text="not found")
     return application
 
@@ -322,7 +335,7 @@ async def apply_posted(request: web.Request) -> web.Response:
     }
     now = _now()
     application = Application(
-        id=str(uuid.uuid4()),
+        id=opaque_id(),
         account_id=account_id,
         status=WAITING,
         household=json.dumps(household),
@@ -469,7 +482,7 @@ async def consent_posted(request: web.Request) -> web.Response:
 
 
 async def _tell(portal: Portal, application: Application, kind: str) -> None:
-    message = InboxMessage(str(uuid.uuid4()), application.account_id, _now(), kind, application.id)
+    message = InboxMessage(opaque_id(), application.account_id, _now(), kind, application.id)
     await portal.store.run(portal.store.add_message, message)
 
 

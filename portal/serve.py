@@ -11,7 +11,7 @@ from aiohttp import web
 
 from jembatan.client import HubClient
 from jembatan.keys import load_ed25519_private_pem, load_ed25519_public_pem
-from portal.app import Portal, make_app
+from portal.app import AccessLog, Portal, make_app
 from portal.civil_registry import SimulatedCivilRegistry
 from portal.keys import PortalSecrets
 from portal.members import ConsentManager, EligibilityDesk, load_formula
@@ -89,7 +89,7 @@ async def start(config: PortalConfig, listen: str) -> RunningPortal:
             secure_cookies=config.secure_cookies,
             clients=(manager_client, desk_client),
         )
-        runner = web.AppRunner(make_app(portal))
+        runner = web.AppRunner(make_app(portal), access_log_class=AccessLog)
         await runner.setup()
         host, _, port = listen.rpartition(":")
         site = web.TCPSite(runner, host, int(port))

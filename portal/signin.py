@@ -19,7 +19,6 @@ import dataclasses
 import hmac
 import secrets
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
@@ -27,7 +26,7 @@ from enum import Enum
 from jembatan.subject import is_nik
 from portal.civil_registry import CivilRegistry
 from portal.keys import PortalSecrets
-from portal.store import Account, Challenge, PortalStore, Session, Sms
+from portal.store import Account, Challenge, PortalStore, Session, Sms, opaque_id
 
 __all__ = ["CodeCheck", "SignIn", "SignInPolicy"]
 
@@ -124,7 +123,7 @@ class SignIn:
             return SendCode.THROTTLED
         code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
         challenge = Challenge(
-            id=str(uuid.uuid4()),
+            id=opaque_id(),
             nik_key=nik_key,
             nik_sealed=self._keys.seal(nik.encode()),
             code_hash="",
@@ -143,7 +142,7 @@ class SignIn:
             minutes = max(1, self.policy.code_ttl_s // 60)
             self._store.send_sms(
                 Sms(
-                    id=str(uuid.uuid4()),
+                    id=opaque_id(),
                     at_ns=time.time_ns(),
                     phone=card.phone,
                     body=(
@@ -172,7 +171,7 @@ class SignIn:
         if not self._store.use_challenge(challenge.id):
             return CodeCheck.EXPIRED, None
         account = self._store.add_account(
-            Account(str(uuid.uuid4()), challenge.nik_key, challenge.nik_sealed, self._now())
+            Account(opaque_id(), challenge.nik_key, challenge.nik_sealed, self._now())
         )
         self.end(session)
         return CodeCheck.OK, self.new_session(account.id)

@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import sqlite3
 import threading
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from typing import Any, TypeVar
 
 from jembatan.errors import JembatanError
 from jembatan.migrations import POSTGRESQL, SQLITE, Cursor, Dialect, SchemaTooNew, Step, upgrade
+from jembatan.subject import may_hold_nik
 
 T = TypeVar("T")
 
@@ -42,6 +44,7 @@ __all__ = [
     "PortalStoreError",
     "Session",
     "Sms",
+    "opaque_id",
     "open_portal_store",
 ]
 
@@ -171,6 +174,15 @@ class Sms:
     at_ns: int
     phone: str
     body: str
+
+
+def opaque_id() -> str:
+    """A random id for URLs and log lines, never one that could be read as a NIK (a random
+    UUID has sixteen decimal digits in a row about once in a hundred)."""
+    while True:
+        candidate = str(uuid.uuid4())
+        if not may_hold_nik(candidate):
+            return candidate
 
 
 def _row(kind: type[T], row: Sequence[Any] | None) -> T | None:

@@ -43,7 +43,7 @@ async def test_another_citizens_application_is_not_found_in_urls_or_forms(
     await bob.get("/beranda")
     refused = await bob.post(f"/permohonan/{application}/persetujuan", {"choice": "refuse"})
     assert refused.status == 404
-    assert "no application of theirs" in portal.log_text()
+    assert "no such application of theirs" in portal.log_text()
     # Alice's application is untouched: still waiting for her own answer.
     page = await alice.get(f"/permohonan/{application}/persetujuan")
     assert page.status == 200 and "Apakah Anda setuju" in await page.text()
@@ -148,8 +148,15 @@ async def test_codes_and_sessions_expire(stack: Stack, tmp_path: Path) -> None:
         short.process.stop()
 
 
-async def test_no_nik_in_the_portals_log(stack: Stack, portal: RunningPortal) -> None:
+async def test_no_nik_in_the_portals_log(
+    stack: Stack, portal: RunningPortal, alice: Citizen
+) -> None:
+    # Even one typed into the address bar, as a path or a query.
+    nik, _ = citizens(stack, 1)[0]
+    for path in (f"/permohonan/{nik}", f"/?nik={nik}", f"/{nik[:8]}-{nik[8:]}"):
+        await alice.get(path)
     log = portal.log_text()
+    assert log.count("[may hold a NIK]") == 3
     assert "sign-in code requested" in log
     for household in stack.population.households:
         for person in household.members:
