@@ -47,6 +47,9 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # Application states: the consent screen is waiting; the decision is being made; decided;
 # consent refused, so an officer checks on the ground instead.
 WAITING, DECIDING, DECIDED, GROUND_CHECK = "consent_pending", "deciding", "decided", "ground_check"
+# A decision takes seconds; one "being decided" for longer was cut off (the process stopped
+# mid-way), and since the artefact was never kept, an officer checks it on the ground.
+DECIDING_AT_MOST_S = 120
 
 
 @dataclass
@@ -531,6 +534,16 @@ async def application_page(request: web.Request) -> web.Response:
     portal = request.app[PORTAL]
     if application.status == WAITING:
         raise web.HTTPSeeOther(f"/permohonan/{application.id}/persetujuan")
+    if application.status == DECIDING and application.updated_at < _now() - DECIDING_AT_MOST_S:
+        moved = await portal.store.run(
+            lambda: portal.store.move_application(
+                application.id, was=DECIDING, status=GROUND_CHECK, now=_now()
+            )
+        )
+        if moved:
+            log.warning("application %s: decision cut off, to a ground check", application.id)
+            await _tell(portal, application, "ground_check")
+        raise web.HTTPSeeOther(f"/permohonan/{application.id}")
     context: dict[str, Any] = {"application": application, "decision": None}
     if application.status == DECIDED and application.decision_sealed:
         decision = json.loads(portal.keys.open(application.decision_sealed))
