@@ -152,3 +152,35 @@ def test_a_decision_against_states_each_reason_with_the_data_behind_it(
         check("7b-keputusan-tidak-berhak")
     for url in device.visited:
         assert nik not in url
+
+
+def test_the_pages_that_say_no_are_plain_and_accessible(
+    stack: Stack, portal: RunningPortal
+) -> None:
+    nik, phone_number = citizens(stack, 30)[29]
+    with phone() as device:
+        page = device.page
+        page.goto(portal.url + "/masuk")
+        page.get_by_label("NIK (16 angka, ada di KTP)").fill("3510 1234")
+        page.get_by_role("button", name="Kirim kode").click()
+        expect(page.get_by_role("alert")).to_have_text(re.compile("NIK terdiri dari 16 angka"))
+        device.check("e1-nik-salah")
+        page.get_by_label("NIK (16 angka, ada di KTP)").fill(nik)
+        page.get_by_role("button", name="Kirim kode").click()
+        right = portal.code_for(phone_number)
+        page.get_by_label("Kode (6 angka)").fill(f"{(int(right) + 1) % 10**6:06d}")
+        page.get_by_role("button", name="Masuk").click()
+        expect(page.get_by_role("alert")).to_have_text(re.compile("Kode salah"))
+        device.check("e2-kode-salah")
+        # The session ended while the form was open (here: its cookie is gone).
+        page.context.clear_cookies()
+        page.get_by_label("Kode (6 angka)").fill(right)
+        page.get_by_role("button", name="Masuk").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Halaman ini sudah kedaluwarsa")
+        device.check("e3-kedaluwarsa")
+        page.goto(portal.url + "/permohonan/00000000-0000-4000-8000-000000000000")
+        expect(page).to_have_url(re.compile(r"/masuk$"))  # signed out: sign in first
+        sign_in(device, portal, nik, phone_number, shots=False)
+        page.goto(portal.url + "/permohonan/00000000-0000-4000-8000-000000000000")
+        expect(page.get_by_role("heading", level=1)).to_have_text("Halaman tidak ditemukan")
+        device.check("e4-tidak-ditemukan")
