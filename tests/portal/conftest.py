@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from connectors.dukcapil.family import family_card
-from hub.dev.processes import RunningProcess, start_jembatan
+from hub.dev import devstack
+from hub.dev.processes import RunningProcess
 from portal.store import Sms, open_portal_store
 from tests.stack import TEST_SCALE, TEST_SEED, Stack
 
@@ -38,27 +39,14 @@ class RunningPortal:
 
 
 def start_portal(stack: Stack, root: Path, *extra: str) -> RunningPortal:
-    state = root / "state"
-    log = root / "portal.log"
-    process = start_jembatan(
-        "portal",
-        [
-            "--home",
-            str(stack.home.root),
-            "-v",
-            "portal",
-            "--hub",
-            stack.address,
-            "--listen",
-            "127.0.0.1:0",
-            "--state",
-            str(state),
-            "--seed",
-            str(TEST_SEED),
-            "--scale",
-            str(TEST_SCALE),
-            *extra,
-        ],
+    state, log = root / "state", root / "portal.log"
+    process = devstack.start_portal(
+        stack.home,
+        stack.address,
+        state,
+        seed=TEST_SEED,
+        scale=TEST_SCALE,
+        args=extra,
         stderr=log.open("w"),
     )
     return RunningPortal(process, f"http://{process.address}", state, log)
