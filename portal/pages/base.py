@@ -26,7 +26,7 @@ from portal.civil_registry import CivilRegistry
 from portal.keys import PortalSecrets
 from portal.members import ConsentManager, EligibilityDesk
 from portal.signin import SignIn
-from portal.store import Application, InboxMessage, PortalStore, Session, opaque_id
+from portal.store import Application, InboxMessage, PortalStore, Session, Sms, opaque_id
 
 log = logging.getLogger("jembatan.portal")
 
@@ -175,6 +175,25 @@ def now() -> int:
     return int(time.time())
 
 
+# What the SMS says, per inbox message: that there is news, never the news itself (a phone
+# is often shared in the family, and an SMS is not private).
+_SMS = {
+    "decided": "Portal Perlinsos: permohonan bansos Anda sudah diputuskan."
+    " Buka Portal Perlinsos untuk melihat hasilnya.",
+    "ground_check": "Portal Perlinsos: petugas desa atau pendamping PKH akan datang ke rumah"
+    " Anda untuk memeriksa permohonan bansos Anda.",
+}
+
+
 async def tell(portal: Portal, application: Application, kind: str) -> None:
+    """Put a message in the citizen's inbox, and an SMS saying there is news."""
     message = InboxMessage(opaque_id(), application.account_id, now(), kind, application.id)
     await portal.store.run(portal.store.add_message, message)
+    if kind in _SMS:
+        await portal.store.run(_text_citizen, portal, application.account_id, _SMS[kind])
+
+
+def _text_citizen(portal: Portal, account_id: str, body: str) -> None:
+    card = portal.registry.family_card(portal.signin.nik_of(account_id))
+    if card is not None:
+        portal.store.send_sms(Sms(opaque_id(), time.time_ns(), card.phone, body))

@@ -96,6 +96,9 @@ def test_a_citizen_applies_consents_and_reads_the_decision(
 
         page.get_by_role("link", name="Pesan").click()
         expect(page.get_by_text("Permohonan Anda sudah diputuskan.")).to_be_visible()
+        # And an SMS says there is news, without the news.
+        news = portal.outbox(phone_number)[-1].body
+        assert "sudah diputuskan" in news and "berhak" not in news
         check("8-pesan")
         page.get_by_role("button", name="Keluar").click()
 
