@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint proto bench clean
+.PHONY: demo test lint proto bench clean lock
 
 # The console's browser tests drive Debian's Chromium (Playwright's own browser download
 # does not work here); installed once per machine, without recommends (they pull ~480 MB of
@@ -62,6 +62,17 @@ lint: $(STAMP)
 proto: $(STAMP)
 	$(PY) -m grpc_tools.protoc -Iproto --python_out=. --pyi_out=. \
 		--grpc_python_out=. proto/jembatan/v1/*.proto
+
+# The lock the image installs from (Dockerfile): every package pyproject.toml needs, pinned and
+# hashed, for CPython 3.11 on any platform, resolved by uv from a throwaway virtualenv (uv is no
+# dependency of the project). Run after changing the dependencies; docs/dependencies.md.
+UV_VERSION := 0.13.9
+
+lock:
+	test -x .tools/lock/bin/uv || ($(PYTHON) -m venv .tools/lock && .tools/lock/bin/pip install --quiet uv==$(UV_VERSION))
+	.tools/lock/bin/uv pip compile pyproject.toml --universal --python-version 3.11 \
+		--generate-hashes --index-url https://pypi.org/simple \
+		--custom-compile-command "make lock" --output-file requirements.lock
 
 bench: $(STAMP)
 	$(PY) bench/pipeline.py

@@ -53,10 +53,13 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from types import TracebackType
 
+from opentelemetry.trace import Tracer
+
 from hub.audit.log import AuditLog, AuditUnavailable, pending_entry
 from hub.audit.recording import Call, audit_record
 from hub.pipeline.exchange import Exchange
 from jembatan.errors import Refusal
+from jembatan.tracing import span
 
 log = logging.getLogger(__name__)
 # The stage admission refusals are recorded under (a call refused here got no further).
@@ -313,11 +316,14 @@ class Turn:
     """An exchange's place at work on the hub, given back when the ``with`` block it guards
     ends; while the exchange waits on its agency (``away``) the place is another's."""
 
-    __slots__ = ("_agencies", "_held", "_hub", "_member")
+    __slots__ = ("_agencies", "_held", "_hub", "_member", "_tracer")
 
-    def __init__(self, member: str, hub: Turns, agencies: AgencyTurns) -> None:
+    def __init__(
+        self, member: str, hub: Turns, agencies: AgencyTurns, tracer: Tracer | None = None
+    ) -> None:
         self._member, self._hub, self._agencies = member, hub, agencies
         self._held = True
+        self._tracer = tracer
 
     def __enter__(self) -> Turn:
         return self
@@ -341,7 +347,8 @@ class Turn:
             self._held = False
             self._hub.give_back(self._member)
         turns = self._agencies.of(agency)
-        await turns.take(self._member)
+        with span(self._tracer, "agency turn"):
+            await turns.take(self._member)
         asked, in_use = time.perf_counter(), turns.running
         try:
             yield
@@ -352,7 +359,8 @@ class Turn:
             self._answered(turns, asked, in_use)  # a slow failure (a timeout) is one too
             raise
         self._answered(turns, asked, in_use)
-        await self._hub.take(self._member)
+        with span(self._tracer, "turn"):
+            await self._hub.take(self._member)
         self._held = True
 
     def _answered(self, turns: Turns, asked: float, in_use: int) -> None:
@@ -491,8 +499,11 @@ class Admission:
         records: RefusalRecords,
         clock: Callable[[], float] = time.time,
         observe_wait: Callable[[float], None] = lambda seconds: None,
+        tracer: Tracer | None = None,
     ) -> None:
         self.limits = limits
+        # Waits are spans of the exchange's trace when tracing is on (``jembatan.tracing``).
+        self._tracer = tracer
         self.records = records
         self.calls = MemberPlaces(limits.member_calls, limits.member_waiting)
         # A stream lives long: waiting for another of the member's to end could be forever.
@@ -528,7 +539,7 @@ class Admission:
             raise
         self._observe_wait(time.perf_counter() - waited)
         x.received_at = self._clock()
-        return Turn(x.member_id, self.turns, self.agencies)
+        return Turn(x.member_id, self.turns, self.agencies, self._tracer)
 
     async def run(self) -> None:
         """Write the refusals' summaries, for as long as the hub runs."""
@@ -544,7 +555,8 @@ class Admission:
         refused: str,
     ) -> Held:
         try:
-            taken = await places.take(member)
+            with span(self._tracer, "admission"):
+                taken = await places.take(member)
         except asyncio.CancelledError:
             await self._gave_up(member, serial, method, request_digest)
             raise

@@ -20,8 +20,10 @@ from __future__ import annotations
 from collections.abc import Collection
 
 import grpc
+from opentelemetry.trace import Tracer
 
 from jembatan.certs import member_dns_name
+from jembatan.tracing import client_interceptors
 from jembatan.v1 import connector_pb2, connector_pb2_grpc
 
 Route = tuple[str, str]
@@ -29,8 +31,12 @@ Route = tuple[str, str]
 
 
 class ConnectorPool:
-    def __init__(self, *, ca_pem: bytes, key_pem: bytes, cert_pem: bytes) -> None:
+    def __init__(
+        self, *, ca_pem: bytes, key_pem: bytes, cert_pem: bytes, tracer: Tracer | None = None
+    ) -> None:
         self._credentials = grpc.ssl_channel_credentials(ca_pem, key_pem, cert_pem)
+        # A client span per call, and the trace carried to the connector, when traced.
+        self._interceptors = client_interceptors(tracer)
         self._open: dict[Route, tuple[grpc.aio.Channel, connector_pb2_grpc.ConnectorStub]] = {}
 
     def __len__(self) -> int:
@@ -40,7 +46,10 @@ class ConnectorPool:
         found = self._open.get((endpoint, agency_id))
         if found is None:
             channel = grpc.aio.secure_channel(
-                endpoint, self._credentials, options=connector_channel_options(agency_id)
+                endpoint,
+                self._credentials,
+                options=connector_channel_options(agency_id),
+                interceptors=self._interceptors or None,
             )
             found = self._open[endpoint, agency_id] = (
                 channel,

@@ -41,9 +41,16 @@ from hub.store import open_audit_writer, open_store
 from hub.store.base import describe_error
 from hub.store.snapshot import RegistrySnapshot
 from hub.store.sqlite import claim_sole_hub
+from hub.witness.collector import (
+    DEFAULT_STALE_AFTER_S,
+    DEFAULT_TIMEOUT_S,
+    WitnessCollector,
+    WitnessEndpoint,
+)
 from jembatan.keys import load_cert_pem, load_ed25519_private_pem, load_ed25519_public_pem
 from jembatan.limits import MAX_MESSAGE_BYTES
 from jembatan.tls import listen_mtls
+from jembatan.tracing import server_interceptors, tracer_of
 from jembatan.v1 import (
     admin_pb2,
     admin_pb2_grpc,
@@ -98,6 +105,10 @@ class HubSettings:
     health_interval_s: float = 1.0
     # How much of the hub one member may hold, and how many exchanges run at once.
     admission: AdmissionLimits = field(default_factory=AdmissionLimits)
+    # Witnesses asked to cosign each checkpoint (hub.witness.collector), best effort.
+    witnesses: tuple[WitnessEndpoint, ...] = ()
+    witness_timeout_s: float = DEFAULT_TIMEOUT_S
+    witness_stale_after_s: float = DEFAULT_STALE_AFTER_S
     clock: Callable[[], float] = field(default=time.time)
 
 
@@ -121,7 +132,10 @@ class Hub:
         self.metrics = HubMetrics()
         self.metrics_address: str | None = None
         self._metrics_runner: web.AppRunner | None = None
+        # The process's tracer if ``jembatan serve`` turned tracing on, else None: no spans.
+        tracer = tracer_of()
         self._connectors = ConnectorPool(
+            tracer=tracer,
             ca_pem=home.ca_cert.read_bytes(),
             key_pem=home.hub_key.read_bytes(),
             cert_pem=home.hub_cert.read_bytes(),
@@ -152,6 +166,7 @@ class Hub:
             ),
             clock,
             observe_wait=self.metrics.stage_timer("admission"),
+            tracer=tracer,
         )
         self.pipeline = Pipeline(
             stages=build_stages(
@@ -172,9 +187,15 @@ class Hub:
             receipt_key=log_key,
             metrics=self.metrics,
             turns=self.admission,
+            tracer=tracer,
         )
         self._admitting: asyncio.Task[None] | None = None
         self._server = grpc.aio.server(
+            # A span per call when tracing (first: the count is then inside the call's span).
+            interceptors=(
+                *server_interceptors(tracer),
+                self.metrics.call_counter(SERVICE_NAMES),
+            ),
             options=[
                 ("grpc.max_receive_message_length", settings.max_message_bytes),
                 ("grpc.max_send_message_length", settings.max_message_bytes),
@@ -187,7 +208,7 @@ class Hub:
                 ("grpc.max_concurrent_streams", _STREAMS_PER_CONNECTION),
                 ("grpc.keepalive_time_ms", _KEEPALIVE_MS),
                 ("grpc.keepalive_timeout_ms", _KEEPALIVE_TIMEOUT_MS),
-            ]
+            ],
         )
         self._server.add_generic_rpc_handlers(
             (ExchangeService(self.pipeline, self.admission, clock).handler(),)
@@ -204,8 +225,19 @@ class Hub:
             ),
             self._server,
         )
+        self.witnesses = WitnessCollector(
+            self.registry,
+            settings.witnesses,
+            clock=clock,
+            timeout_s=settings.witness_timeout_s,
+            stale_after_s=settings.witness_stale_after_s,
+        )
         self.checkpoints = CheckpointPublisher(
-            self.registry, log_key, clock=clock, lease=self.registry.signer_lease()
+            self.registry,
+            log_key,
+            clock=clock,
+            lease=self.registry.signer_lease(),
+            on_published=self.witnesses.kick,
         )
         self._publishing: asyncio.Task[None] | None = None
         audit_pb2_grpc.add_AuditServicer_to_server(
@@ -329,6 +361,9 @@ class Hub:
             ]
 
         metrics.watch_certificates(expiries, clock)
+        # Declared even with no witness configured (no samples then), so the alert rules and
+        # the dashboard read a metric the hub knows.
+        metrics.watch_witnesses(self.witnesses.status)
 
     async def start(self) -> None:
         await self.health.check()  # SERVING (or not) before the first call, not a round later
@@ -385,6 +420,7 @@ class Hub:
         # The refusals counted but not yet summed up in a record are, before the log closes.
         await self.admission.records.flush(ended_by=math.inf)
         await self._connectors.close()
+        await self.witnesses.close()
         self.audit.close()
         self.registry.close()
         if self._sole_hub is not None:

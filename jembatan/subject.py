@@ -45,3 +45,12 @@ def is_printable(text: str) -> bool:
     a zero-width or bidi override character): text kept verbatim is shown to officers and
     written to terminals and logs, where such characters forge lines or hide content."""
     return text.isprintable()
+
+
+def free_text_problem(text: str, limit: int) -> str | None:
+    """Why free text (an administrator's reason, an officer's note) may not be kept
+    verbatim; None if it may: 1..``limit`` characters, printable, and unable to hold a NIK.
+    The answer names the rule, never the text."""
+    if not 0 < len(text) <= limit or not is_printable(text) or may_hold_nik(text):
+        return f"must be 1..{limit} printable characters and hold no NIK"
+    return None

@@ -59,6 +59,7 @@ COMMANDS = [
     ["member", "renew"],
     ["member", "register-connector"],
     ["member", "connector"],
+    ["health"],
 ]
 
 

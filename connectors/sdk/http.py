@@ -1,17 +1,24 @@
 """What every adapter of a REST agency shares: one pooled HTTP session, failures mapped to
 ``AgencyUnavailable`` without the URL (it carries the NIK) or the body (it carries values), and
 ``HttpAgency``, the ``Agency`` protocol around reading one subject's record.
+
+When the process traces (``jembatan.tracing``) each request is a CLIENT span carrying its
+``traceparent`` to the agency; the span names the method, host and status, never the URL's
+path or query (the NIK may be in them).
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
+from urllib.parse import urlsplit
 
 import aiohttp
+from opentelemetry.trace import Span, SpanKind
 
 from connectors.sdk.agency import AgencyUnavailable, require_nik, select_fields
 from jembatan.catalogue import FieldSpec
+from jembatan.tracing import inject_headers, span, tracer_of
 from jembatan.values import FieldValue
 
 
@@ -46,6 +53,14 @@ class AgencyHttpClient:
         self._max_connections = max_connections
         self._session: aiohttp.ClientSession | None = None
         self._closed = False
+        where = urlsplit(self._base_url)
+        self._span_attributes: dict[str, str | int] = {
+            "server.address": where.hostname or "",
+            "server.port": where.port or (443 if where.scheme == "https" else 80),
+            "jembatan.agency": agency,
+        }
+        # The process's tracer, if it traced when this client was made (``tracing.configure``).
+        self._tracer = tracer_of()
 
     async def get_json(
         self, path: str, *, headers: Mapping[str, str] | None = None
@@ -73,10 +88,27 @@ class AgencyHttpClient:
         json: object = None,
         data: Mapping[str, str] | None = None,
     ) -> object | None:
+        attributes = {"http.request.method": method, **self._span_attributes}
+        with span(self._tracer, method, attributes, kind=SpanKind.CLIENT) as traced:
+            if traced is not None:
+                headers = inject_headers(dict(headers or {}))
+            return await self._request(traced, method, path, headers, json, data)
+
+    async def _request(
+        self,
+        traced: Span | None,
+        method: str,
+        path: str,
+        headers: Mapping[str, str] | None,
+        json: object,
+        data: Mapping[str, str] | None,
+    ) -> object | None:
         try:
             async with self._client().request(
                 method, self._base_url + path, headers=headers, json=json, data=data
             ) as response:
+                if traced is not None:
+                    traced.set_attribute("http.response.status_code", response.status)
                 if response.status == 404:
                     await response.read()  # drain, so the connection goes back to the pool
                     return None

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import grpc
 from cryptography.hazmat.primitives.asymmetric import ec
+from opentelemetry import trace
 
 from connectors.sdk.agency import Agency, AgencyUnavailable, InvalidSubject
 from jembatan.certs import member_id_of
@@ -20,6 +21,7 @@ from jembatan.jws import RESPONSE_TYPE, sign_envelope
 from jembatan.keys import generate_key, load_cert_pem, load_key_pem, serial_text
 from jembatan.limits import MAX_MESSAGE_BYTES
 from jembatan.tls import listen_mtls
+from jembatan.tracing import server_interceptors, tracer_of
 from jembatan.v1 import connector_pb2, connector_pb2_grpc
 from jembatan.values import to_wire
 
@@ -91,6 +93,8 @@ class ConnectorService(connector_pb2_grpc.ConnectorServicer):
         caller = context.auth_context().get("x509_subject_alternative_name", [])
         if f"jembatan://{self._settings.hub_id}".encode() not in caller:
             await context.abort(grpc.StatusCode.PERMISSION_DENIED, "only the hub may call")
+        # On the call's server span, when traced (a no-op otherwise): whose connector this is.
+        trace.get_current_span().set_attribute("jembatan.agency", self._agency_id)
         if request.service_id not in self._settings.service_ids:
             await context.abort(grpc.StatusCode.NOT_FOUND, "service not served here")
         unknown = sorted(set(request.fields) - self._catalogue)
@@ -143,7 +147,9 @@ class ConnectorServer:
     def __init__(self, agency: Agency, settings: ConnectorSettings) -> None:
         self._agency = agency
         self._server = grpc.aio.server(
-            options=[("grpc.max_receive_message_length", MAX_MESSAGE_BYTES)]
+            # A server span per call, the child of the hub's, when the process traces.
+            interceptors=server_interceptors(tracer_of()),
+            options=[("grpc.max_receive_message_length", MAX_MESSAGE_BYTES)],
         )
         connector_pb2_grpc.add_ConnectorServicer_to_server(
             ConnectorService(agency, settings), self._server

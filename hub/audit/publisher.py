@@ -7,6 +7,10 @@ one replica holding the store's signer lease (``HubStore.signer_lease``), re-tri
 interval, so another takes over when that one dies. Signing on demand (``latest``) may
 happen on any replica: the key and the tree are the same, so a checkpoint of one size is
 the same note whoever signs it.
+
+The latest checkpoint is served with the cosignatures witnesses have returned for it
+(``hub.witness.collector``) as extra signature lines: a verifier that knows only the hub's
+key skips them, one that requires a quorum of witnesses counts them.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from hub.store.base import CheckpointStore, Lease, SoleLease, describe_error
 from jembatan.audit.checkpoint import ORIGIN, Checkpoint, sign_checkpoint
+from jembatan.audit.witness import with_signatures
 
 log = logging.getLogger(__name__)
 
@@ -33,20 +38,24 @@ class CheckpointPublisher:
         clock: Callable[[], float],
         origin: str = ORIGIN,
         lease: Lease | None = None,
+        on_published: Callable[[], None] | None = None,
     ) -> None:
         self._registry = registry
         self._lease = lease or SoleLease()
         self._key = key
         self._clock = clock
         self._origin = origin
+        # Called after each scheduled round by the lease holder: the witnesses are asked.
+        self._on_published = on_published
 
     def latest(self, min_size: int = 0) -> tuple[int, str]:
         """The latest (size, signed note), signing a new one if it is smaller than
-        ``min_size`` or than the log."""
+        ``min_size`` or than the log. The note carries the witnesses' cosignatures so far."""
         latest = self._registry.latest_checkpoint()
-        if latest is not None and latest[0] >= min_size:
-            return latest
-        return self.publish()
+        if latest is None or latest[0] < min_size:
+            latest = self.publish()
+        size, note = latest
+        return size, with_signatures(note, self._registry.cosignatures(size))
 
     def publish(self) -> tuple[int, str]:
         """Sign the log as it stands now (a no-op if that size is already signed)."""
@@ -70,6 +79,8 @@ class CheckpointPublisher:
                 try:
                     if self._lease.held():
                         self.publish()
+                        if self._on_published is not None:
+                            self._on_published()
                 except Exception as exc:  # the next round tries again; queries go on
                     log.error("checkpoint not published: %s", describe_error(exc))
         finally:

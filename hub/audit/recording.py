@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
-from jembatan.audit.record import AuditRecord
+from jembatan.audit.record import AuditRecord, OfficerEvent, Review
 from jembatan.errors import Refusal
 
 
@@ -75,11 +75,14 @@ def audit_record(
     response_digest: str = "",
     query: QueryDetails = _NOT_A_QUERY,
     count: int = 1,
+    review: Review | None = None,
+    officer_event: OfficerEvent | None = None,
 ) -> AuditRecord:
     """The record of ``call``, refused with ``refusal`` (None: answered) in ``stage`` at
     ``at`` (Unix seconds); ``response_digest`` is that of what it was answered, if
     anything was; ``count`` is how many such calls the record stands for (``hub.admission``
-    sums up a flood's refusals)."""
+    sums up a flood's refusals). ``review`` and ``officer_event`` make it a record of that
+    kind: an answered ``Audit.ReviewBreakGlass`` or ``Audit.RecordOfficerEvent``."""
     decision, reason, status = outcome(refusal)
     return AuditRecord(
         time=datetime.datetime.fromtimestamp(at, datetime.UTC).isoformat(timespec="milliseconds"),
@@ -107,4 +110,6 @@ def audit_record(
         approved_by=query.approved_by,
         on_behalf_of=call.on_behalf_of,
         count=count,
+        review=review,
+        officer_event=officer_event,
     )

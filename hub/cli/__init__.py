@@ -6,9 +6,9 @@ error, nothing done; 3: the hub could not be reached; 130: interrupted).
 
 One module per command group, each with its ``cmd_*`` functions and an ``add_*`` function
 that adds its parser: ``pki``, ``consent``, ``audit``, ``policy``, ``admin``, ``member``,
-``serve``, ``sim``, ``samples``, ``query``, ``console``, ``portal``, ``demo``; ``common`` holds
-what they share (defaults, the help formatter, the parent parsers of the hub-connection
-options, helpers).
+``serve``, ``health``, ``sim``, ``samples``, ``query``, ``console``, ``portal``, ``demo``,
+``witness``; ``common`` holds what they share (defaults, the help formatter, the parent
+parsers of the hub-connection options, helpers).
 Building the parser imports nothing heavy: each command imports what it needs when it runs,
 so ``jembatan --help`` answers at once.
 
@@ -33,6 +33,7 @@ from hub.cli.common import DATABASE_HELP, CliError, HelpFormatter
 from hub.cli.consent import add_consent_commands
 from hub.cli.console import add_console_commands
 from hub.cli.demo import add_demo_command
+from hub.cli.health import add_health_command
 from hub.cli.member import add_member_commands
 from hub.cli.pki import add_pki_commands
 from hub.cli.policy import add_policy_commands
@@ -41,6 +42,7 @@ from hub.cli.query import add_query_command
 from hub.cli.samples import add_samples_command
 from hub.cli.serve import add_serve_command
 from hub.cli.sim import add_sim_command
+from hub.cli.witness import add_witness_commands
 
 __all__ = ["CliError", "build_parser", "main"]
 
@@ -62,10 +64,10 @@ A hub on one machine (the README's "Running the pieces separately"):
 Each command and action has its own help: `jembatan COMMAND [ACTION] --help`.
 
 Exit status: 0 done; 1 the hub refused (the reason and what to do are printed) or a
-check failed or found something (audit verify, audit check, audit anomalies, policy
-lint, test, explain; demo); 2 a usage error: the command, an option, a file or the hub
-home is wrong (nothing was done); 3 the hub could not be reached (try again later);
-130 interrupted."""
+check failed or found something (audit verify, audit check, audit anomalies, witness
+check, policy lint, test, explain; demo); 2 a usage error: the command, an option, a file
+or the hub home is wrong (nothing was done); 3 the hub could not be reached (try again
+later); 130 interrupted."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -102,12 +104,14 @@ def build_parser() -> argparse.ArgumentParser:
     add_admin_commands(commands)
     add_member_commands(commands)
     add_serve_command(commands)
+    add_health_command(commands)
     add_sim_command(commands)
     add_samples_command(commands)
     add_query_command(commands)
     add_console_commands(commands)
     add_portal_commands(commands)
     add_demo_command(commands)
+    add_witness_commands(commands)
     return parser
 
 

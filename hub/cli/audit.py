@@ -101,6 +101,10 @@ def cmd_audit_follow(args: argparse.Namespace) -> None:
         service_id=args.service or "",
         decision=args.decision or "",
         reason=args.reason or "",
+        kind=args.kind or "",
+        officer=args.officer or "",
+        officer_event=args.event or "",
+        break_glass=args.break_glass,
         after_index=args.after if args.after is not None else 0,
         has_after_index=args.after is not None,
     )
@@ -138,9 +142,11 @@ def cmd_audit_verify(args: argparse.Namespace) -> None:
             proven = verify_range_export(
                 itertools.chain([first], lines), key, checkpoint_note=checkpoint
             )
+            witnessed = _quorum(args, _range_checkpoint(first), key)
             print(
                 f"✓ records [{proven.start}, {proven.end}) each proven in the checkpoint of size "
                 f"{proven.checkpoint.size} (root {proven.checkpoint.root_hash.hex()[:16]}…)"
+                f"{witnessed}"
             )
             return
         if checkpoint is None:
@@ -153,10 +159,38 @@ def cmd_audit_verify(args: argparse.Namespace) -> None:
         if verified.consistent_with
         else ""
     )
+    witnessed = _quorum(args, checkpoint, key)
     print(
         f"✓ {verified.records} records verified against the checkpoint of size "
-        f"{verified.checkpoint.size} (root {verified.checkpoint.root_hash.hex()[:16]}…){consistent}"
+        f"{verified.checkpoint.size} (root {verified.checkpoint.root_hash.hex()[:16]}…)"
+        f"{consistent}{witnessed}"
     )
+
+
+def _range_checkpoint(header: str) -> str:
+    import json
+
+    return str(json.loads(header)["checkpoint"])
+
+
+def _quorum(args: argparse.Namespace, note: str, key: str) -> str:
+    """Require ``--quorum`` of the ``--witness`` keys to have cosigned ``note``; what to say
+    of it ("" when no witness is required)."""
+    from jembatan.audit.verify import VerificationFailed
+    from jembatan.audit.witness import QuorumNotMet, parse_cosigner_key, verify_quorum
+
+    if not args.witness:
+        if args.quorum:
+            raise CliError("--quorum needs the witnesses' keys (--witness KEY, repeated)")
+        return ""
+    cosigners = [parse_cosigner_key(text_arg(w, "--witness")) for w in args.witness]
+    quorum = len(cosigners) if args.quorum is None else args.quorum
+    try:
+        cosigned = verify_quorum(note, key, cosigners, quorum)
+    except QuorumNotMet as exc:
+        raise VerificationFailed(f"witness quorum not met: {exc}") from None
+    names = ", ".join(sorted(cosigned.cosigned_at))
+    return f"; cosigned by {len(cosigned.cosigned_at)} of {len(cosigners)} witnesses ({names})"
 
 
 def _text_file(path: str | None, option: str) -> str | None:
@@ -337,6 +371,21 @@ def add_audit_commands(commands: argparse._SubParsersAction) -> None:
         " @$JEMBATAN_HOME/hub/log.vkey (default: the hub home's hub/log.vkey)",
     )
     verify.add_argument(
+        "--witness",
+        action="append",
+        default=[],
+        metavar="KEY",
+        help="a witness whose cosignature counts towards --quorum: its key string (which"
+        " names it) or @FILE; repeat for each",
+    )
+    verify.add_argument(
+        "--quorum",
+        type=int,
+        metavar="K",
+        help="how many of the --witness witnesses must have cosigned the checkpoint"
+        " (default: all of them)",
+    )
+    verify.add_argument(
         "--earlier",
         metavar="FILE",
         help="an earlier checkpoint the log must extend (no rewritten history)",
@@ -386,6 +435,21 @@ def add_audit_commands(commands: argparse._SubParsersAction) -> None:
     )
     follow.add_argument(
         "--reason", help="only calls refused for this reason code, e.g. CONSENT_REVOKED"
+    )
+    follow.add_argument(
+        "--kind",
+        choices=["call", "break-glass-review", "officer-event"],
+        help="only records of this kind: exchanges and calls, officers' break-glass reviews,"
+        " or the console's reports of officers' logins, lockouts and exports",
+    )
+    follow.add_argument(
+        "--break-glass", action="store_true", help="only break-glass exchanges, for review"
+    )
+    follow.add_argument("--officer", help="only officer events about this officer")
+    follow.add_argument(
+        "--event",
+        choices=["login", "login-failed", "logout", "lockout", "export"],
+        help="only officer events of this kind",
     )
 
     anomaly = add_command(

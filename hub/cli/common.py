@@ -341,3 +341,30 @@ def hub_call(
 ) -> T:
     """What ``act`` makes of the hub at ``target`` with a query client of ``member_id``."""
     return connected(lambda: client(home, member_id, target, member_dir), act)
+
+
+def add_tracing_option(parser: argparse.ArgumentParser) -> None:
+    """``--otlp-endpoint``: where the process sends its spans (``jembatan.tracing``)."""
+    parser.add_argument(
+        "--otlp-endpoint",
+        metavar="URL",
+        help="send traces over OTLP/gRPC to the collector at URL, e.g. http://127.0.0.1:4317"
+        " (default: $OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or $OTEL_EXPORTER_OTLP_ENDPOINT;"
+        " neither: no traces)",
+    )
+
+
+def start_tracing(args: argparse.Namespace, service_name: str) -> None:
+    """Turn tracing on as ``--otlp-endpoint`` or the environment says, before any server or
+    client is made (they take the process's tracer when they are); a URL that is no URL is
+    a one-line error."""
+    from urllib.parse import urlsplit
+
+    from jembatan.tracing import configure, otlp_endpoint
+
+    endpoint = otlp_endpoint(args.otlp_endpoint)
+    if endpoint is not None:
+        where = urlsplit(endpoint)
+        if where.scheme not in ("http", "https") or not where.hostname:
+            raise CliError(f"OTLP endpoint {endpoint!r}: expected http://HOST:PORT or https://…")
+    configure(service_name, endpoint)

@@ -19,14 +19,26 @@ from hub.cli.common import (
 
 
 def cmd_console(args: argparse.Namespace) -> None:
-    from hub.console.app import start
+    from hub.console.app import start, tls_context
 
     hub_home = home(args)
     member_dir = Path(args.member_dir) if args.member_dir else hub_home.member_dir(args.member)
 
+    if (args.tls_cert is None) != (args.tls_key is None):
+        raise ValueError("--tls-cert and --tls-key go together")
+    tls = tls_context(Path(args.tls_cert), Path(args.tls_key)) if args.tls_cert else None
+
     async def run() -> None:
-        console = await start(hub_home, args.listen, args.hub, member_dir)
-        print(f"jembatan console listening on {console.address} (hub {args.hub})")
+        console = await start(
+            hub_home,
+            args.listen,
+            args.hub,
+            member_dir,
+            tls=tls,
+            trusted_proxies=args.trusted_proxy,
+        )
+        scheme = "https" if tls else "http"
+        print(f"jembatan console listening on {console.address} ({scheme}, hub {args.hub})")
         await until_signalled()
         await console.stop()
 
@@ -66,6 +78,21 @@ def add_console_commands(commands: argparse._SubParsersAction) -> None:
         default="127.0.0.1:8080",
         metavar="HOST:PORT",
         help="where to serve the console; port 0: any free port",
+    )
+    console.add_argument(
+        "--tls-cert",
+        metavar="FILE",
+        help="serve HTTPS with this certificate (PEM, with its chain); with --tls-key"
+        " (default: plain HTTP, for localhost or behind a --trusted-proxy)",
+    )
+    console.add_argument("--tls-key", metavar="FILE", help="the --tls-cert's private key (PEM)")
+    console.add_argument(
+        "--trusted-proxy",
+        action="append",
+        default=[],
+        metavar="ADDRESS",
+        help="the IP address of a TLS-terminating proxy in front of the console: only from it"
+        " are Forwarded / X-Forwarded-Proto, -Host and -For believed (repeatable; default: none)",
     )
     actions = add_actions(
         console,

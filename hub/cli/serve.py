@@ -11,17 +11,22 @@ from typing import TYPE_CHECKING
 from hub.cli.common import (
     DATABASE_HELP,
     DEFAULT_HUB,
+    CliError,
     add_command,
+    add_tracing_option,
     check_free,
     home,
     listen_address,
     run_async,
+    start_tracing,
+    text_arg,
     until_signalled,
 )
 from hub.logs import FORMATS
 
 if TYPE_CHECKING:
     from hub.server import HubSettings
+    from hub.witness.collector import WitnessEndpoint
 
 
 def _seconds(text: str) -> int:
@@ -56,6 +61,9 @@ def serve_settings(args: argparse.Namespace) -> HubSettings:
             agency_running=args.agency_running,
             refusal_window_s=args.rate_limit_window,
         ),
+        witnesses=tuple(_witness(text) for text in args.witness),
+        witness_timeout_s=args.witness_timeout,
+        witness_stale_after_s=args.witness_stale_after,
     )
 
 
@@ -69,6 +77,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
     settings = serve_settings(args)
     check_free(settings.listen)
+    start_tracing(args, "jembatan-hub")
 
     async def run() -> None:
         hub = Hub(settings)
@@ -86,6 +95,20 @@ def cmd_serve(args: argparse.Namespace) -> None:
         await hub.stop()
 
     run_async(run())
+
+
+def _witness(text: str) -> WitnessEndpoint:
+    """``--witness URL=KEY``, KEY inline or ``@FILE``: read when the hub starts, not when the
+    command line is parsed (the file may be written by a witness started alongside)."""
+    from hub.witness.collector import parse_witness
+
+    url, separator, key = text.partition("=")
+    if separator and key.startswith("@"):
+        text = f"{url}={text_arg(key, '--witness')}"
+    try:
+        return parse_witness(text)
+    except ValueError as exc:
+        raise CliError(f"--witness: {exc}") from None
 
 
 def _at_least(minimum: int) -> Callable[[str], int]:
@@ -215,6 +238,31 @@ def add_serve_command(commands: argparse._SubParsersAction) -> None:
         help="of a member's admission refusals of one kind, the first in each window is"
         " recorded in full and the rest in one summary record with their count",
     )
+    # Witnesses (hub.witness.collector, docs/operations.md "Witnesses").
+    serve.add_argument(
+        "--witness",
+        action="append",
+        default=[],
+        metavar="URL=KEY",
+        help="a witness to ask for a cosignature of each checkpoint: its URL and its key"
+        " string (`jembatan witness init` prints it; @FILE reads the key from a file);"
+        " repeat for each witness (default: none)",
+    )
+    serve.add_argument(
+        "--witness-timeout",
+        type=_positive_seconds,
+        default=5.0,
+        metavar="SECONDS",
+        help="how long one request to a witness may take; the log never waits for it",
+    )
+    serve.add_argument(
+        "--witness-stale-after",
+        type=_positive_seconds,
+        default=60.0,
+        metavar="SECONDS",
+        help="a witness is reported stale when a checkpoint has waited this long for its"
+        " cosignature",
+    )
     serve.add_argument(
         "--log-format",
         choices=FORMATS,
@@ -222,3 +270,4 @@ def add_serve_command(commands: argparse._SubParsersAction) -> None:
         help="text: log lines for people (INFO with -v); json: one JSON object per line, at"
         " INFO, with one line per exchange",
     )
+    add_tracing_option(serve)

@@ -9,10 +9,12 @@ from typing import TYPE_CHECKING, TypeVar
 from hub.cli.common import (
     CliError,
     add_command,
+    add_tracing_option,
     home,
     listen_address,
     run_async,
     split,
+    start_tracing,
     until_signalled,
 )
 
@@ -59,6 +61,7 @@ def cmd_sim(args: argparse.Namespace) -> None:
     faults = _per_agency(args.fault, FaultSettings.parse, "fault")
     misbehaviour = _per_agency(args.misbehave, _misbehaviour, "misbehaviour")
     host, _, port = args.listen.rpartition(":")
+    start_tracing(args, "jembatan-connectors")
 
     async def run() -> None:
         population = generate(args.seed, scale=args.scale)
@@ -148,3 +151,4 @@ def add_sim_command(commands: argparse._SubParsersAction) -> None:
         metavar="AGENCY=KIND",
         help="UNSAFE, simulation only: a connector that lies (extra-fields, wrong-key; repeatable)",
     )
+    add_tracing_option(sim)

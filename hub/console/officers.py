@@ -49,13 +49,18 @@ def _read(path: Path) -> dict[str, dict[str, object]]:
     return data
 
 
-def add_officer(home: HubHome, name: str, password: str) -> bool:
-    """Store ``name``'s password hash; True if the officer is new, False if replaced."""
+def officer_name_problem(name: str) -> str | None:
+    """Why ``name`` cannot be an officer's login name; None if it can."""
     if not _NAME.fullmatch(name):
-        raise ValueError("officer name: 1-64 letters, digits, '.', '_' or '-'")
+        return "1-64 letters, digits, '.', '_' or '-'"
     # The hub records the name with every call the officer makes (hub.on_behalf): one it
     # would refuse could log in but do nothing.
-    problem = name_problem(name)
+    return name_problem(name)
+
+
+def add_officer(home: HubHome, name: str, password: str) -> bool:
+    """Store ``name``'s password hash; True if the officer is new, False if replaced."""
+    problem = officer_name_problem(name)
     if problem:
         raise ValueError(f"officer name: {problem}")
     if len(password) < MIN_PASSWORD:

@@ -1,5 +1,5 @@
-"""Server-side login sessions: the cookie holds only a random token; who is logged in, until
-when, and the searches they ran live here, so a logout or an expiry ends the session for good.
+"""Server-side login sessions: the cookie holds only a random token; who is logged in and
+until when live here, so a logout or an expiry ends the session for good.
 """
 
 from __future__ import annotations
@@ -7,14 +7,11 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-
-from jembatan.v1 import audit_pb2
+from dataclasses import dataclass
 
 COOKIE = "jembatan_console"
 IDLE_S = 15 * 60
 MAX_S = 8 * 60 * 60
-_SAVED_SEARCHES = 20
 
 
 @dataclass
@@ -22,15 +19,6 @@ class Session:
     officer: str
     created: float
     last_seen: float
-    # Searches by id, so "next page" needs no filters (and no NIK) in the page or the URL.
-    searches: dict[str, audit_pb2.SearchRequest] = field(default_factory=dict)
-
-    def save_search(self, request: audit_pb2.SearchRequest) -> str:
-        search_id = secrets.token_urlsafe(12)
-        self.searches[search_id] = request
-        while len(self.searches) > _SAVED_SEARCHES:
-            del self.searches[next(iter(self.searches))]
-        return search_id
 
 
 class Sessions:
@@ -92,12 +80,20 @@ class LoginThrottle:
             and self._recent(f"address:{address}") < self.PER_ADDRESS
         )
 
-    def failed(self, name: str, address: str) -> None:
+    def failed(self, name: str, address: str) -> list[str]:
+        """Count a failed login; the limits it has just reached ("name", "address"): a
+        lockout begins, which the officers' trail records once, not at every refusal."""
         now = self._clock()
         for key in (f"name:{name}", f"address:{address}"):
             self._failures.setdefault(key, []).append(now)
         while len(self._failures) > self._KEYS:  # bounded: the oldest keys go first
             del self._failures[next(iter(self._failures))]
+        reached = []
+        if self._recent(f"name:{name}") == self.PER_NAME:
+            reached.append("name")
+        if self._recent(f"address:{address}") == self.PER_ADDRESS:
+            reached.append("address")
+        return reached
 
     def succeeded(self, name: str) -> None:
         self._failures.pop(f"name:{name}", None)

@@ -7,6 +7,9 @@ Under admission control (``hub.admission``) an exchange starts in its member's t
 its caller is identified it waits for its start (the next goes to the next member with an
 exchange waiting), before any costly work. While it waits on its agency (the ``forward``
 stage) it is away: its place on the hub is another's until the agency has answered.
+
+When tracing is on (``jembatan.tracing``) each stage, the wait for a turn and the audit
+append are spans under the call's server span; the exchange's log line names the trace.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from typing import Protocol, TypeVar
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from google.protobuf.message import DecodeError
+from opentelemetry.trace import Tracer
 
 from hub.audit.log import AuditLog, AuditUnavailable, LogEntry, pending_entry
 from hub.audit.pseudonym import Pseudonymizer
@@ -35,6 +39,7 @@ from hub.pipeline.stages import Stage
 from jembatan.audit.receipt import sign_receipt
 from jembatan.audit.record import AuditRecord
 from jembatan.errors import Refusal
+from jembatan.tracing import span, trace_id
 from jembatan.v1 import exchange_pb2
 
 log = logging.getLogger(__name__)
@@ -78,8 +83,11 @@ class Pipeline:
         receipt_key: Ed25519PrivateKey,
         metrics: HubMetrics | None = None,
         turns: Turns | None = None,
+        tracer: Tracer | None = None,
     ) -> None:
         self.stages = tuple(stages)
+        # The process's tracer when it traces (``jembatan.tracing``), else None.
+        self.tracer = tracer
         self._turns = turns
         self._identify = next(stage for stage in self.stages if stage.name == "identify")
         self._audit = audit
@@ -97,7 +105,9 @@ class Pipeline:
             return await self._run(x, None)
         if x.member_key is None:
             await self.identify(x)
-        with await self._turns.start(x) as turn:
+        with span(self.tracer, "turn"):
+            turn = await self._turns.start(x)
+        with turn:
             return await self._run(x, turn)
 
     async def _run(self, x: Exchange, turn: Turn | None) -> exchange_pb2.QueryResponse:
@@ -109,11 +119,12 @@ class Pipeline:
         try:
             for stage, observe in self._timed if x.member_key is None else self._identified:
                 stage_name = stage.name
-                if turn is not None and stage_name == AWAY_STAGE and x.route is not None:
-                    async with turn.away(x.route.agency_id):
+                with span(self.tracer, f"stage {stage_name}"):
+                    if turn is not None and stage_name == AWAY_STAGE and x.route is not None:
+                        async with turn.away(x.route.agency_id):
+                            await stage(x)
+                    else:
                         await stage(x)
-                else:
-                    await stage(x)
                 lap = _lap(observe, lap)
             stage_name = "release"
             result = self._result(x)
@@ -142,7 +153,8 @@ class Pipeline:
             )
         lap = perf_counter()
         try:
-            entry = await self._append(x, refusal, stage_name, b"" if refusal else result)
+            with span(self.tracer, "audit"):
+                entry = await self._append(x, refusal, stage_name, b"" if refusal else result)
         except Refusal as unrecorded:
             self._account(x, unrecorded, stage_name, None, started)
             raise
@@ -166,7 +178,8 @@ class Pipeline:
         try:
             try:
                 if x.member_key is None:
-                    await self._identify(x)
+                    with span(self.tracer, "stage identify"):
+                        await self._identify(x)
                     self._time_identify(perf_counter() - started)
                 stage = "envelope"
                 return parse(x.raw)
@@ -209,24 +222,22 @@ class Pipeline:
         self._metrics.exchange(x.member_id, service, decision, reason)
         if EXCHANGES.isEnabledFor(logging.INFO):
             body = x.body  # set only once authenticated and checked for NIK-free texts
-            EXCHANGES.info(
-                "exchange %s",
-                decision,
-                extra={
-                    "fields": {
-                        "request_id": body.request_id if body else "",
-                        "request_digest": x.request_digest,
-                        "client": x.member_id,
-                        "service": service,
-                        "purpose": body.purpose if body else "",
-                        "decision": decision,
-                        "reason": reason,
-                        "stage": stage,
-                        "log_index": entry.index if entry else None,
-                        "duration_seconds": round(perf_counter() - started, 6),
-                    }
-                },
-            )
+            fields: dict[str, object] = {
+                "request_id": body.request_id if body else "",
+                "request_digest": x.request_digest,
+                "client": x.member_id,
+                "service": service,
+                "purpose": body.purpose if body else "",
+                "decision": decision,
+                "reason": reason,
+                "stage": stage,
+                "log_index": entry.index if entry else None,
+                "duration_seconds": round(perf_counter() - started, 6),
+            }
+            traced = trace_id() if self.tracer else ""
+            if traced:  # the line and the spans of one exchange, joined
+                fields["trace_id"] = traced
+            EXCHANGES.info("exchange %s", decision, extra={"fields": fields})
 
     async def _append(
         self, x: Exchange, refusal: Refusal | None, stage: str, result: bytes

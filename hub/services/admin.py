@@ -33,6 +33,7 @@ any certificate, records, and only then commits (``hub.claims`` explains the ord
 from __future__ import annotations
 
 import json
+import logging
 import re
 import secrets
 from collections.abc import Callable, Sequence
@@ -56,8 +57,10 @@ from jembatan.certs import ADMINISTRATOR, ROLES, roles_of
 from jembatan.errors import Refusal
 from jembatan.ids import InvalidIdentifier, MemberId, ServiceId, is_field_name
 from jembatan.keys import PkiError, cert_to_pem, load_cert_pem
-from jembatan.subject import is_printable, may_hold_nik
+from jembatan.subject import free_text_problem
 from jembatan.v1 import admin_pb2, admin_pb2_grpc, registry_pb2
+
+log = logging.getLogger(__name__)
 
 ADMINISTRATION = "administration"
 DEFAULT_VALID_DAYS = 365
@@ -138,6 +141,20 @@ class AdminService(admin_pb2_grpc.AdminServicer):
             taken=Refusal("ALREADY_DECIDED", f"{target} is being decided by another call"),
             lost=Refusal("ALREADY_DECIDED", f"{target} was decided meanwhile"),
         )
+
+    def _authority(self) -> CertificateAuthority:
+        """The hub CA, to sign with. A hub that holds no CA key (a deployment keeps it only
+        where certificates are issued, as the compose file does) refuses the call, recorded,
+        instead of failing unrecorded."""
+        try:
+            return self._ca()
+        except PkiError as exc:
+            log.warning("certificate not issued: the CA cannot be loaded: %s", exc)
+            raise Refusal(
+                "INTERNAL_ERROR",
+                "this hub issues no certificates: its CA key is not here; issue them where"
+                " it is (jembatan pki issue)",
+            ) from exc
 
     def _is_administrator(self, member_id: str) -> bool:
         """Whether any certificate ever issued to ``member_id`` carries the administrator
@@ -237,7 +254,7 @@ class AdminService(admin_pb2_grpc.AdminServicer):
             )
         roles = tuple(sorted(member.roles))
         now = self._calls.now()
-        cert = self._ca().issue(
+        cert = self._authority().issue(
             csr, member.member_id, valid_days=DEFAULT_VALID_DAYS, roles=roles, now=now
         )
         record = certificate_record(cert, member.member_id, renewed_from=member.serial)
@@ -346,7 +363,7 @@ class AdminService(admin_pb2_grpc.AdminServicer):
             enrolment.submitter, self._is_administrator(enrolment.submitter), enrolment.member_id
         )
         # Signed only now, when no other call can decide this enrolment.
-        cert = self._ca().issue(
+        cert = self._authority().issue(
             csr, enrolment.member_id, valid_days=valid_days, roles=enrolment.roles
         )
         record = certificate_record(cert, enrolment.member_id)
@@ -595,11 +612,9 @@ def _check_catalogue(fields: Sequence[registry_pb2.FieldSpec]) -> None:
 
 def _free_text(text: str, what: str) -> str:
     # Free text (reasons, descriptions) is stored verbatim and shown to officers.
-    if not 0 < len(text) <= _MAX_TEXT or not is_printable(text) or may_hold_nik(text):
-        raise Refusal(
-            "MALFORMED_REQUEST",
-            f"{what} must be 1..{_MAX_TEXT} printable characters and hold no NIK",
-        )
+    problem = free_text_problem(text, _MAX_TEXT)
+    if problem:
+        raise Refusal("MALFORMED_REQUEST", f"{what} {problem}")
     return text
 
 

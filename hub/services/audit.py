@@ -8,7 +8,10 @@ the log before it is answered, so the officers' own access is as auditable as th
 they review. A follower (``StreamRecords``) is checked again before every poll: revoking
 the officer's certificate ends the stream; like every stream, it counts against its member's
 bound on open streams (``hub.admission``). A citizen's view of who accessed their data is
-the consent manager's call, made for a citizen it has just authenticated.
+the consent manager's call, made for a citizen it has just authenticated. Officers' reviews
+of break-glass records (``hub.services.reviews``) and the console's reports of its officers'
+logins, logouts, lockouts and exports (``hub.services.officer_events``) are records of their
+own kinds in the same log.
 """
 
 from __future__ import annotations
@@ -26,9 +29,12 @@ from hub.audit.pseudonym import Pseudonymizer
 from hub.audit.publisher import CheckpointPublisher
 from hub.services.calls import CallRecorder, MemberCall
 from hub.services.exchange import abort_with
+from hub.services.officer_events import officer_event
+from hub.services.reviews import BreakGlassReviews
 from hub.store.base import HubStore
-from jembatan.audit.record import AuditRecord
+from jembatan.audit.record import KINDS, AuditRecord
 from jembatan.audit.verify import range_export_lines
+from jembatan.certs import CONSOLE
 from jembatan.errors import Refusal
 from jembatan.v1 import audit_pb2, audit_pb2_grpc
 
@@ -46,6 +52,11 @@ _FILTERS = (
     "decision",
     "reason",
     "on_behalf_of",
+    "consent_id",
+    "request_digest",
+    "kind",
+    "officer",
+    "officer_event",
 )
 
 
@@ -68,6 +79,7 @@ class AuditService(audit_pb2_grpc.AuditServicer):
         self._publisher = publisher
         self._pseudonyms = pseudonyms
         self._consent_key = consent_key
+        self._reviews = BreakGlassReviews(registry, self._calls)
 
     async def _officer(
         self, context: grpc.aio.ServicerContext, method: str, request: Message, subject: str
@@ -137,6 +149,8 @@ class AuditService(audit_pb2_grpc.AuditServicer):
         rows = self._registry.search(
             filters,
             after_index=request.after_index if request.has_after_index else None,
+            before_index=request.before_index if request.has_before_index else None,
+            newest_first=request.newest_first,
             limit=limit + 1,
         )
         response = audit_pb2.SearchResponse(
@@ -205,10 +219,23 @@ class AuditService(audit_pb2_grpc.AuditServicer):
                     filters[bound] = _utc(filters[bound])
         except Refusal as refusal:
             await self._calls.refuse(context, call, refusal)
+        if query.subject and query.subject_pseudonym:
+            await self._calls.refuse(
+                context,
+                call,
+                Refusal("MALFORMED_REQUEST", "subject and subject_pseudonym: give one of them"),
+            )
         if query.subject:
             filters["subject"] = self._pseudonyms.subject(query.subject)
+        elif query.subject_pseudonym:
+            filters["subject"] = query.subject_pseudonym
         if query.break_glass:
             filters["break_glass"] = "1"
+        if query.HasField("reviewed_index"):
+            filters["reviewed_index"] = str(query.reviewed_index)
+        if query.kind and query.kind not in KINDS:
+            bad_kind = Refusal("MALFORMED_REQUEST", f"kind must be one of {', '.join(KINDS)}")
+            await self._calls.refuse(context, call, bad_kind)
         return filters
 
     async def GetRecord(
@@ -224,6 +251,29 @@ class AuditService(audit_pb2_grpc.AuditServicer):
             index=request.index, leaf_hash=entry[0], record_json=entry[1]
         )
         return await self._calls.answer(context, call, response)
+
+    async def ReviewBreakGlass(
+        self, request: audit_pb2.ReviewBreakGlassRequest, context: grpc.aio.ServicerContext
+    ) -> audit_pb2.LoggedRecord:
+        call = await self._officer(context, "ReviewBreakGlass", request, "")
+        return await self._reviews.review(context, call, request)
+
+    async def ListBreakGlass(
+        self, request: audit_pb2.ListBreakGlassRequest, context: grpc.aio.ServicerContext
+    ) -> audit_pb2.BreakGlassList:
+        call = await self._officer(context, "ListBreakGlass", request, "")
+        return await self._reviews.list(context, call, request)
+
+    async def RecordOfficerEvent(
+        self, request: audit_pb2.OfficerEventRequest, context: grpc.aio.ServicerContext
+    ) -> audit_pb2.LoggedRecord:
+        call = await self._calls.caller_with_role(context, CONSOLE, "RecordOfficerEvent", request)
+        try:
+            event = officer_event(request)
+        except Refusal as refusal:
+            await self._calls.refuse(context, call, refusal)
+        logged = await self._calls.record_kind(context, call, officer_event=event)
+        return audit_pb2.LoggedRecord(index=logged.index, leaf_hash=logged.leaf_hash)
 
     async def CitizenAccesses(
         self, request: audit_pb2.CitizenAccessesRequest, context: grpc.aio.ServicerContext

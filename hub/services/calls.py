@@ -33,12 +33,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from google.protobuf.message import Message
 
 from consent.artefact import verify_subject_token
-from hub.audit.log import AuditLog, AuditUnavailable, pending_entry
+from hub.audit.log import AuditLog, AuditUnavailable, LogEntry, pending_entry
 from hub.audit.pseudonym import Pseudonymizer
 from hub.audit.recording import Call, audit_record
 from hub.home import CONSENT_MANAGER_ID
 from hub.pipeline.stages import Identify, PeerMember
 from hub.services.exchange import abort_with, peer_of
+from jembatan.audit.record import OfficerEvent, Review
 from jembatan.certs import CONSOLE
 from jembatan.errors import Refusal
 from jembatan.on_behalf import ON_BEHALF_OF_METADATA_KEY, name_problem
@@ -177,10 +178,16 @@ class CallRecorder:
         call: MemberCall,
         response: bytes,
         refusal: Refusal | None = None,
-    ) -> None:
-        """Append the call to the log; fail closed if it cannot be. ``response`` (the
-        serialised answer) is stored only as its keyed digest."""
-        await self._append(context, call.recorded, response, refusal)
+        *,
+        review: Review | None = None,
+        officer_event: OfficerEvent | None = None,
+    ) -> LogEntry:
+        """Append the call to the log (with its ``review`` or ``officer_event``, making it a
+        record of that kind); fail closed if it cannot be. ``response`` (the serialised
+        answer) is stored only as its keyed digest. Where the record went."""
+        return await self._append(
+            context, call.recorded, response, refusal, review=review, officer_event=officer_event
+        )
 
     async def _append(
         self,
@@ -188,16 +195,21 @@ class CallRecorder:
         call: Call,
         response: bytes,
         refusal: Refusal | None,
-    ) -> None:
+        *,
+        review: Review | None = None,
+        officer_event: OfficerEvent | None = None,
+    ) -> LogEntry:
         record = audit_record(
             call,
             refusal,
             at=self.clock(),
             stage="call",
             response_digest=self._digest(response) if response else "",
+            review=review,
+            officer_event=officer_event,
         )
         try:
-            await self._log.append(pending_entry(record))
+            return await self._log.append(pending_entry(record))
         except AuditUnavailable:
             await abort_with(
                 context,
@@ -377,3 +389,17 @@ class ServiceCalls:
     async def record(self, context: grpc.aio.ServicerContext, call: MemberCall) -> None:
         """Record a call whose answer is not one message (a stream): before it starts."""
         await self._recorder.record(context, call, b"")
+
+    async def record_kind(
+        self,
+        context: grpc.aio.ServicerContext,
+        call: MemberCall,
+        *,
+        review: Review | None = None,
+        officer_event: OfficerEvent | None = None,
+    ) -> LogEntry:
+        """Record an answered call that is a record of its own kind (a review, an officer's
+        event), and say where it went: the answer is that place, so it has no digest."""
+        return await self._recorder.record(
+            context, call, b"", review=review, officer_event=officer_event
+        )

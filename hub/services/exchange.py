@@ -36,6 +36,7 @@ from jembatan.errors import (
     Refusal,
 )
 from jembatan.limits import MAX_CORRELATION_ID, MAX_LEGS
+from jembatan.tracing import span
 from jembatan.v1 import exchange_pb2
 
 log = logging.getLogger(__name__)
@@ -174,7 +175,9 @@ class ExchangeService:
 
     async def _leg(self, exchange: Exchange) -> exchange_pb2.LegOutcome:
         try:
-            response = await self._pipeline.handle(exchange)
+            # Traced, each leg's stages under a span of its own (legs run side by side).
+            with span(self._pipeline.tracer, "leg"):
+                response = await self._pipeline.handle(exchange)
         except Refusal as refusal:
             return _outcome_of(refusal)
         return exchange_pb2.LegOutcome(status="OK", response=response)
@@ -211,8 +214,9 @@ class ExchangeService:
                 with contextlib.suppress(Refusal):
                     applicant_id = _decode_fan_out(raw).applicant_id[:MAX_CORRELATION_ID]
                 applicant = Exchange(raw=raw, peer=peer, received_at=self._clock())
-                request = await self._pipeline.screen(applicant, _parse_fan_out)
-                response = await self._fan_out(request, applicant)
+                with span(self._pipeline.tracer, "applicant"):
+                    request = await self._pipeline.screen(applicant, _parse_fan_out)
+                    response = await self._fan_out(request, applicant)
             except Refusal as refusal:
                 response = exchange_pb2.FanOutResponse(
                     applicant_id=applicant_id, legs=[_outcome_of(refusal)]

@@ -133,6 +133,36 @@ class AuditTables(Tables):
         rows = self._db.execute("SELECT size, note FROM checkpoints ORDER BY size")
         return [(int(size), str(note)) for size, note in rows]
 
+    # witnesses' cosignatures
+    def add_cosignature(self, size: int, witness: str, line: str, cosigned_at: int) -> None:
+        self._db.execute(
+            "INSERT INTO cosignatures (size, witness, line, cosigned_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT DO NOTHING",
+            (size, witness, line, cosigned_at),
+        )
+
+    def cosignatures(self, size: int) -> list[str]:
+        """The cosignature lines stored for the checkpoint of ``size``, by witness name."""
+        rows = self._db.execute(
+            "SELECT line FROM cosignatures WHERE size = ? ORDER BY witness", (size,)
+        )
+        return [str(line) for (line,) in rows]
+
+    def first_checkpoint_after(self, size: int) -> str | None:
+        """When the smallest checkpoint larger than ``size`` was signed (None: none is)."""
+        row = self._db.execute(
+            "SELECT signed_at FROM checkpoints WHERE size > ? ORDER BY size LIMIT 1", (size,)
+        ).fetchone()
+        return str(row[0]) if row else None
+
+    def latest_cosignatures(self) -> dict[str, tuple[int, int]]:
+        """Witness name → (size, unix time) of the largest checkpoint it cosigned."""
+        rows = self._db.execute(
+            "SELECT witness, size, cosigned_at FROM cosignatures c WHERE size ="
+            " (SELECT MAX(size) FROM cosignatures d WHERE d.witness = c.witness)"
+        )
+        return {str(w): (int(size), int(at)) for w, size, at in rows}
+
     def inclusion_proofs(self, start: int, end: int, size: int) -> Iterator[list[bytes]]:
         """The proofs of leaves [start, end) in the tree of ``size``: neighbours share most
         of their path, so each node is read from storage once for the whole range."""
@@ -158,13 +188,23 @@ class AuditTables(Tables):
                 yield int(idx), bytes(leaf), None if stored is None else bytes(stored)
 
     def search(
-        self, filters: Mapping[str, str], *, after_index: int | None, limit: int
+        self,
+        filters: Mapping[str, str],
+        *,
+        after_index: int | None,
+        limit: int,
+        before_index: int | None = None,
+        newest_first: bool = False,
     ) -> list[tuple[int, bytes, bytes]]:
-        """(index, leaf hash, record) of records matching every filter, in log order.
+        """(index, leaf hash, record) of records matching every filter, in log order (or
+        newest first), only those after ``after_index`` and before ``before_index``.
 
         ``filters`` keys: time_from, time_to, client_id, service_id, purpose, decision,
-        reason, subject (a pseudonym), break_glass ("1": only break-glass records, "0":
-        only others). Values are bound, never spliced into the SQL.
+        reason, subject (a pseudonym), consent_id, request_digest, break_glass ("1": only
+        break-glass records, "0": only others), on_behalf_of, kind
+        (``jembatan.audit.record.KINDS``), officer and officer_event (of an officer-event
+        record), reviewed_index (reviews of that record, in decimal). Values are bound,
+        never spliced into the SQL.
         """
         clauses: list[str] = []
         params: list[str | int] = []
@@ -174,14 +214,21 @@ class AuditTables(Tables):
                 raise ValueError(f"unknown search filter {key!r}")
             if key == "break_glass" and value not in ("0", "1"):
                 raise ValueError(f"break_glass filter must be '0' or '1', not {value!r}")
+            if key == "reviewed_index" and not value.isdigit():
+                raise ValueError(f"reviewed_index filter must be an index, not {value!r}")
             clauses.append(clause)
             params.append(value)
         if after_index is not None:
             clauses.append("idx > ?")
             params.append(after_index)
+        if before_index is not None:
+            clauses.append("idx < ?")
+            params.append(before_index)
         where = " AND ".join(clauses) or "TRUE"
+        order = "DESC" if newest_first else "ASC"
         rows = self._db.execute(
-            f"SELECT idx, leaf_hash, record FROM audit_log WHERE {where} ORDER BY idx LIMIT ?",
+            f"SELECT idx, leaf_hash, record FROM audit_log WHERE {where} ORDER BY idx {order}"
+            " LIMIT ?",
             (*params, limit),
         )
         return [(int(idx), bytes(leaf), bytes(record)) for idx, leaf, record in rows]

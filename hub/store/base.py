@@ -337,8 +337,17 @@ class AuditReader(Protocol):
     ) -> Iterator[tuple[int, bytes, bytes | None]]: ...
 
     def search(
-        self, filters: Mapping[str, str], *, after_index: int | None, limit: int
-    ) -> list[tuple[int, bytes, bytes]]: ...
+        self,
+        filters: Mapping[str, str],
+        *,
+        after_index: int | None,
+        limit: int,
+        before_index: int | None = None,
+        newest_first: bool = False,
+    ) -> list[tuple[int, bytes, bytes]]:
+        """(index, leaf hash, record) matching every filter, in log order or newest first
+        (the filters: ``hub.store.audit_log.AuditTables.search``)."""
+        ...
 
 
 class CheckpointStore(Protocol):
@@ -357,6 +366,22 @@ class CheckpointStore(Protocol):
         ...
 
     def checkpoints(self) -> list[tuple[int, str]]: ...
+
+    def add_cosignature(self, size: int, witness: str, line: str, cosigned_at: int) -> None: ...
+
+    def cosignatures(self, size: int) -> list[str]:
+        """The witnesses' cosignature lines of the checkpoint of ``size``."""
+        ...
+
+    def latest_cosignatures(self) -> dict[str, tuple[int, int]]:
+        """Witness name → (size, unix time) of the largest checkpoint it cosigned."""
+        ...
+
+    def first_checkpoint_after(self, size: int) -> str | None:
+        """When (ISO 8601) the smallest checkpoint larger than ``size`` was signed."""
+        ...
+
+    def consistency_proof(self, old_size: int, new_size: int) -> list[bytes]: ...
 
 
 class Lease(Protocol):

@@ -36,8 +36,8 @@ class Database(Protocol):
 
     @property
     def json_clauses(self) -> Mapping[str, str]:
-        """Clauses on the record's JSON: purpose, on_behalf_of and break_glass, each
-        "… = ?"."""
+        """Clauses on the record's JSON: purpose, on_behalf_of, consent_id, request_digest
+        and break_glass, each "… = ?"."""
         ...
 
     @property

@@ -144,8 +144,22 @@ class PostgresDatabase:
     json_clauses = {
         "purpose": "convert_from(record, 'UTF8')::jsonb ->> 'purpose' = ?",
         "on_behalf_of": "convert_from(record, 'UTF8')::jsonb ->> 'on_behalf_of' = ?",
+        "consent_id": "convert_from(record, 'UTF8')::jsonb ->> 'consent_id' = ?",
+        "request_digest": "convert_from(record, 'UTF8')::jsonb ->> 'request_digest' = ?",
         "break_glass": (
             "(convert_from(record, 'UTF8')::jsonb ->> 'break_glass')::boolean = (?::int = 1)"
+        ),
+        # Version 5's kinds (jembatan.audit.record.KINDS): which object, if any, is set.
+        "kind": (
+            "(SELECT CASE WHEN jsonb_typeof(r -> 'review') = 'object' THEN 'break-glass-review'"
+            " WHEN jsonb_typeof(r -> 'officer_event') = 'object' THEN 'officer-event'"
+            " ELSE 'call' END FROM (SELECT convert_from(record, 'UTF8')::jsonb AS r) AS j) = ?"
+        ),
+        "officer": "convert_from(record, 'UTF8')::jsonb #>> '{officer_event,officer}' = ?",
+        "officer_event": "convert_from(record, 'UTF8')::jsonb #>> '{officer_event,event}' = ?",
+        "reviewed_index": (
+            "(convert_from(record, 'UTF8')::jsonb #>> '{review,reviewed_index}')::bigint"
+            " = ?::bigint"
         ),
     }
     count_uses_sql = (

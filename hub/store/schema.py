@@ -228,6 +228,18 @@ CREATE TRIGGER checkpoints_no_truncate BEFORE TRUNCATE ON checkpoints
 FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only();
 """
 
+# Witnesses' cosignatures of the signed checkpoints (hub.witness.collector): one line of the
+# note each, kept apart from the checkpoint because they arrive after it is signed.
+_COSIGNATURES = """
+CREATE TABLE IF NOT EXISTS cosignatures (
+    size {int64} NOT NULL,
+    witness {ctext} NOT NULL,
+    line TEXT NOT NULL,
+    cosigned_at {int64} NOT NULL,
+    PRIMARY KEY (size, witness)
+);
+"""
+
 # In order, numbered from 1 without gaps.
 STEPS: tuple[Step, ...] = (
     Step(
@@ -249,6 +261,7 @@ STEPS: tuple[Step, ...] = (
         sqlite=_APPEND_ONLY_TREE_SQLITE,
         postgresql=_APPEND_ONLY_TREE_POSTGRESQL,
     ),
+    Step(4, "witnesses' cosignatures of checkpoints", sql=_COSIGNATURES),
 )
 
 LATEST = STEPS[-1].version

@@ -35,8 +35,19 @@ class SqliteDatabase:
     json_clauses = {
         "purpose": "json_extract(record, '$.purpose') = ?",
         "on_behalf_of": "json_extract(record, '$.on_behalf_of') = ?",
+        "consent_id": "json_extract(record, '$.consent_id') = ?",
+        "request_digest": "json_extract(record, '$.request_digest') = ?",
         # "1": break-glass only (JSON true reads back as the integer 1).
         "break_glass": "json_extract(record, '$.break_glass') = CAST(? AS INTEGER)",
+        # Version 5's kinds (jembatan.audit.record.KINDS): which object, if any, is set.
+        "kind": (
+            "(CASE WHEN json_type(record, '$.review') = 'object' THEN 'break-glass-review'"
+            " WHEN json_type(record, '$.officer_event') = 'object' THEN 'officer-event'"
+            " ELSE 'call' END) = ?"
+        ),
+        "officer": "json_extract(record, '$.officer_event.officer') = ?",
+        "officer_event": "json_extract(record, '$.officer_event.event') = ?",
+        "reviewed_index": ("json_extract(record, '$.review.reviewed_index') = CAST(? AS INTEGER)"),
     }
     count_uses_sql = (
         "INSERT INTO consent_usage VALUES (?, ?, ?) ON CONFLICT (consent_id) DO UPDATE"

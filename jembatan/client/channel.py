@@ -12,6 +12,11 @@ A call that fails raises one of two kinds of error, never the one for the other:
 - ``HubCallFailed``: no decision of the hub came back (a gRPC status without a Jembatan
   reason); ``HubUnreachable`` when the hub could not be reached or did not answer in time,
   the connection refused, a name or TLS failure. That the hub was down is never a refusal.
+
+Traces: when the program set an OpenTelemetry tracer provider (or hands one to the client),
+each call is a CLIENT span and its W3C ``traceparent`` goes to the hub in the call's
+metadata, so the hub's spans for it join the caller's trace (``jembatan.tracing``). With
+none, the channel has no interceptor and sends no ``traceparent``.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import grpc
 from google.protobuf.message import Message
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
+from opentelemetry.trace import TracerProvider
 
 from jembatan.errors import (
     CALL_SUPPORT,
@@ -37,6 +43,7 @@ from jembatan.errors import (
     STAGE_KEY,
     JembatanError,
 )
+from jembatan.tracing import client_interceptors, tracer_of
 
 _Response = TypeVar("_Response")
 # No answer at all, as opposed to an answer without a reason (UNIMPLEMENTED, a proxy's error).
@@ -184,15 +191,23 @@ class MemberCredentials(TypedDict):
 
 class MemberChannel:
     def __init__(
-        self, target: str, *, timeout_s: float, **credentials: Unpack[MemberCredentials]
+        self,
+        target: str,
+        *,
+        timeout_s: float,
+        tracer_provider: TracerProvider | None = None,
+        **credentials: Unpack[MemberCredentials],
     ) -> None:
         self.target = target
         self._timeout_s = timeout_s
+        # The provider given, else the program's (if it set one when this client was made).
+        interceptors = client_interceptors(tracer_of(tracer_provider))
         self._channel = grpc.aio.secure_channel(
             target,
             grpc.ssl_channel_credentials(
                 credentials["ca_pem"], credentials["key_pem"], credentials["cert_pem"]
             ),
+            interceptors=interceptors or None,
         )
 
     async def _call(

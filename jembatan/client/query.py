@@ -16,10 +16,12 @@ import grpc
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from google.protobuf.message import Message
+from opentelemetry.trace import TracerProvider
 
 from jembatan.audit.checkpoint import Checkpoint, CheckpointError, verify_checkpoint
 from jembatan.audit.merkle import verify_inclusion
 from jembatan.audit.receipt import verify_receipt
+from jembatan.audit.witness import Cosigner, QuorumNotMet, verify_quorum
 from jembatan.certs import member_id_of
 from jembatan.client.channel import (
     HubCallFailed,
@@ -113,6 +115,7 @@ class HubClient(MemberChannel):
         unsafe_skip_receipt_check: bool = False,
         timeout_s: float = 5.0,
         request_ttl_s: int = ENVELOPE_TTL_S,
+        tracer_provider: TracerProvider | None = None,
         **credentials: Unpack[MemberCredentials],
     ) -> None:
         # What a request and an approval are signed for (exp - iat): the hub refuses one
@@ -131,7 +134,9 @@ class HubClient(MemberChannel):
             raise ValueError("give the hub's log_key, or unsafe_skip_receipt_check=True")
         self._log_key = log_key
         self._ttl_s = request_ttl_s
-        super().__init__(target, timeout_s=timeout_s, **credentials)
+        super().__init__(
+            target, timeout_s=timeout_s, tracer_provider=tracer_provider, **credentials
+        )
         self._exchange = exchange_pb2_grpc.ExchangeStub(self._channel)
         self._consent = consent_pb2_grpc.ConsentRegistryStub(self._channel)
         self._registry = registry_pb2_grpc.RegistryStub(self._channel)
@@ -289,21 +294,65 @@ class HubClient(MemberChannel):
             leaf_hash=receipt.leaf_hash,
         )
 
-    async def checkpoint(self, verifier: str, *, min_size: int = 0) -> Checkpoint:
+    async def checkpoint(
+        self,
+        verifier: str,
+        *,
+        min_size: int = 0,
+        witnesses: Sequence[Cosigner] = (),
+        quorum: int | None = None,
+        wait_s: float = 5.0,
+    ) -> Checkpoint:
         """The log's latest signed checkpoint (at least ``min_size``), verified with the
-        hub's published verifier key."""
-        signed = await self._call(
-            self._audit.GetCheckpoint, audit_pb2.GetCheckpointRequest(min_size=min_size)
-        )
-        checkpoint = verify_checkpoint(signed.note, verifier)
+        hub's published verifier key; with ``witnesses``, also cosigned by ``quorum`` of them
+        (default: all). Witnesses cosign a new checkpoint moments after the hub signs it, so
+        for up to ``wait_s`` seconds the hub is asked again; then QuorumNotMet names the
+        witnesses missing."""
+        if not witnesses:
+            signed = await self._call(
+                self._audit.GetCheckpoint, audit_pb2.GetCheckpointRequest(min_size=min_size)
+            )
+            return self._at_least(verify_checkpoint(signed.note, verifier), min_size)
+        needed = len(witnesses) if quorum is None else quorum
+        deadline = asyncio.get_running_loop().time() + wait_s
+        while True:
+            signed = await self._call(
+                self._audit.GetCheckpoint, audit_pb2.GetCheckpointRequest(min_size=min_size)
+            )
+            try:
+                cosigned = verify_quorum(signed.note, verifier, witnesses, needed)
+                return self._at_least(cosigned.checkpoint, min_size)
+            except QuorumNotMet:
+                if asyncio.get_running_loop().time() >= deadline:
+                    raise
+            await asyncio.sleep(0.2)
+
+    @staticmethod
+    def _at_least(checkpoint: Checkpoint, min_size: int) -> Checkpoint:
         if checkpoint.size < min_size:
             raise CheckpointError(f"checkpoint of size {checkpoint.size} is older than asked")
         return checkpoint
 
-    async def verify_recorded(self, answer: QueryAnswer, verifier: str) -> Checkpoint:
+    async def verify_recorded(
+        self,
+        answer: QueryAnswer,
+        verifier: str,
+        *,
+        witnesses: Sequence[Cosigner] = (),
+        quorum: int | None = None,
+        wait_s: float = 5.0,
+    ) -> Checkpoint:
         """Prove that ``answer``'s exchange is in the log: its leaf is included in a signed
-        checkpoint. Raises ProofError or CheckpointError when it is not."""
-        checkpoint = await self.checkpoint(verifier, min_size=answer.log_index + 1)
+        checkpoint (cosigned by ``quorum`` of ``witnesses``, when given, waiting up to
+        ``wait_s`` for them). Raises ProofError or CheckpointError (QuorumNotMet among them)
+        when it is not."""
+        checkpoint = await self.checkpoint(
+            verifier,
+            min_size=answer.log_index + 1,
+            witnesses=witnesses,
+            quorum=quorum,
+            wait_s=wait_s,
+        )
         proof = await self._call(
             self._audit.GetInclusionProof,
             audit_pb2.GetInclusionProofRequest(index=answer.log_index, tree_size=checkpoint.size),

@@ -6,6 +6,70 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class ReviewBreakGlassRequest(_message.Message):
+    __slots__ = ("index", "outcome", "note")
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    index: int
+    outcome: str
+    note: str
+    def __init__(self, index: _Optional[int] = ..., outcome: _Optional[str] = ..., note: _Optional[str] = ...) -> None: ...
+
+class LoggedRecord(_message.Message):
+    __slots__ = ("index", "leaf_hash")
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    LEAF_HASH_FIELD_NUMBER: _ClassVar[int]
+    index: int
+    leaf_hash: bytes
+    def __init__(self, index: _Optional[int] = ..., leaf_hash: _Optional[bytes] = ...) -> None: ...
+
+class ListBreakGlassRequest(_message.Message):
+    __slots__ = ("state", "after_index", "has_after_index", "limit")
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    AFTER_INDEX_FIELD_NUMBER: _ClassVar[int]
+    HAS_AFTER_INDEX_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    state: str
+    after_index: int
+    has_after_index: bool
+    limit: int
+    def __init__(self, state: _Optional[str] = ..., after_index: _Optional[int] = ..., has_after_index: _Optional[bool] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class BreakGlassCase(_message.Message):
+    __slots__ = ("entry", "state", "review", "reviews", "waiting_s")
+    ENTRY_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    REVIEW_FIELD_NUMBER: _ClassVar[int]
+    REVIEWS_FIELD_NUMBER: _ClassVar[int]
+    WAITING_S_FIELD_NUMBER: _ClassVar[int]
+    entry: AuditEntry
+    state: str
+    review: AuditEntry
+    reviews: int
+    waiting_s: int
+    def __init__(self, entry: _Optional[_Union[AuditEntry, _Mapping]] = ..., state: _Optional[str] = ..., review: _Optional[_Union[AuditEntry, _Mapping]] = ..., reviews: _Optional[int] = ..., waiting_s: _Optional[int] = ...) -> None: ...
+
+class BreakGlassList(_message.Message):
+    __slots__ = ("cases", "more")
+    CASES_FIELD_NUMBER: _ClassVar[int]
+    MORE_FIELD_NUMBER: _ClassVar[int]
+    cases: _containers.RepeatedCompositeFieldContainer[BreakGlassCase]
+    more: bool
+    def __init__(self, cases: _Optional[_Iterable[_Union[BreakGlassCase, _Mapping]]] = ..., more: _Optional[bool] = ...) -> None: ...
+
+class OfficerEventRequest(_message.Message):
+    __slots__ = ("event", "officer", "address", "note")
+    EVENT_FIELD_NUMBER: _ClassVar[int]
+    OFFICER_FIELD_NUMBER: _ClassVar[int]
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    event: str
+    officer: str
+    address: str
+    note: str
+    def __init__(self, event: _Optional[str] = ..., officer: _Optional[str] = ..., address: _Optional[str] = ..., note: _Optional[str] = ...) -> None: ...
+
 class CitizenAccessesRequest(_message.Message):
     __slots__ = ("subject_token",)
     SUBJECT_TOKEN_FIELD_NUMBER: _ClassVar[int]
@@ -41,7 +105,7 @@ class CitizenAccessList(_message.Message):
     def __init__(self, accesses: _Optional[_Iterable[_Union[CitizenAccess, _Mapping]]] = ...) -> None: ...
 
 class SearchRequest(_message.Message):
-    __slots__ = ("time_from", "time_to", "client_id", "service_id", "purpose", "decision", "reason", "subject", "break_glass", "on_behalf_of", "after_index", "has_after_index", "limit")
+    __slots__ = ("time_from", "time_to", "client_id", "service_id", "purpose", "decision", "reason", "subject", "break_glass", "on_behalf_of", "kind", "officer", "officer_event", "reviewed_index", "after_index", "has_after_index", "limit", "newest_first", "before_index", "has_before_index", "subject_pseudonym", "consent_id", "request_digest")
     TIME_FROM_FIELD_NUMBER: _ClassVar[int]
     TIME_TO_FIELD_NUMBER: _ClassVar[int]
     CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -52,9 +116,19 @@ class SearchRequest(_message.Message):
     SUBJECT_FIELD_NUMBER: _ClassVar[int]
     BREAK_GLASS_FIELD_NUMBER: _ClassVar[int]
     ON_BEHALF_OF_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    OFFICER_FIELD_NUMBER: _ClassVar[int]
+    OFFICER_EVENT_FIELD_NUMBER: _ClassVar[int]
+    REVIEWED_INDEX_FIELD_NUMBER: _ClassVar[int]
     AFTER_INDEX_FIELD_NUMBER: _ClassVar[int]
     HAS_AFTER_INDEX_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
+    NEWEST_FIRST_FIELD_NUMBER: _ClassVar[int]
+    BEFORE_INDEX_FIELD_NUMBER: _ClassVar[int]
+    HAS_BEFORE_INDEX_FIELD_NUMBER: _ClassVar[int]
+    SUBJECT_PSEUDONYM_FIELD_NUMBER: _ClassVar[int]
+    CONSENT_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_DIGEST_FIELD_NUMBER: _ClassVar[int]
     time_from: str
     time_to: str
     client_id: str
@@ -65,10 +139,20 @@ class SearchRequest(_message.Message):
     subject: str
     break_glass: bool
     on_behalf_of: str
+    kind: str
+    officer: str
+    officer_event: str
+    reviewed_index: int
     after_index: int
     has_after_index: bool
     limit: int
-    def __init__(self, time_from: _Optional[str] = ..., time_to: _Optional[str] = ..., client_id: _Optional[str] = ..., service_id: _Optional[str] = ..., purpose: _Optional[str] = ..., decision: _Optional[str] = ..., reason: _Optional[str] = ..., subject: _Optional[str] = ..., break_glass: _Optional[bool] = ..., on_behalf_of: _Optional[str] = ..., after_index: _Optional[int] = ..., has_after_index: _Optional[bool] = ..., limit: _Optional[int] = ...) -> None: ...
+    newest_first: bool
+    before_index: int
+    has_before_index: bool
+    subject_pseudonym: str
+    consent_id: str
+    request_digest: str
+    def __init__(self, time_from: _Optional[str] = ..., time_to: _Optional[str] = ..., client_id: _Optional[str] = ..., service_id: _Optional[str] = ..., purpose: _Optional[str] = ..., decision: _Optional[str] = ..., reason: _Optional[str] = ..., subject: _Optional[str] = ..., break_glass: _Optional[bool] = ..., on_behalf_of: _Optional[str] = ..., kind: _Optional[str] = ..., officer: _Optional[str] = ..., officer_event: _Optional[str] = ..., reviewed_index: _Optional[int] = ..., after_index: _Optional[int] = ..., has_after_index: _Optional[bool] = ..., limit: _Optional[int] = ..., newest_first: _Optional[bool] = ..., before_index: _Optional[int] = ..., has_before_index: _Optional[bool] = ..., subject_pseudonym: _Optional[str] = ..., consent_id: _Optional[str] = ..., request_digest: _Optional[str] = ...) -> None: ...
 
 class SearchResponse(_message.Message):
     __slots__ = ("entries", "more")
@@ -165,7 +249,7 @@ class ReleasedFieldRecord(_message.Message):
     def __init__(self, name: _Optional[str] = ..., treatment: _Optional[str] = ...) -> None: ...
 
 class AuditRecord(_message.Message):
-    __slots__ = ("time", "request_id", "client_id", "service_id", "purpose", "consent_id", "subject", "fields_requested", "fields_released", "fields_dropped", "decision", "reason", "stage", "policy_version", "request_digest", "response_digest", "status", "version", "client_certificate", "break_glass", "legal_basis", "legal_reference", "justification", "approved_by", "on_behalf_of", "count")
+    __slots__ = ("time", "request_id", "client_id", "service_id", "purpose", "consent_id", "subject", "fields_requested", "fields_released", "fields_dropped", "decision", "reason", "stage", "policy_version", "request_digest", "response_digest", "status", "version", "client_certificate", "break_glass", "legal_basis", "legal_reference", "justification", "approved_by", "on_behalf_of", "count", "review", "officer_event")
     TIME_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -192,6 +276,8 @@ class AuditRecord(_message.Message):
     APPROVED_BY_FIELD_NUMBER: _ClassVar[int]
     ON_BEHALF_OF_FIELD_NUMBER: _ClassVar[int]
     COUNT_FIELD_NUMBER: _ClassVar[int]
+    REVIEW_FIELD_NUMBER: _ClassVar[int]
+    OFFICER_EVENT_FIELD_NUMBER: _ClassVar[int]
     time: str
     request_id: str
     client_id: str
@@ -218,7 +304,31 @@ class AuditRecord(_message.Message):
     approved_by: str
     on_behalf_of: str
     count: int
-    def __init__(self, time: _Optional[str] = ..., request_id: _Optional[str] = ..., client_id: _Optional[str] = ..., service_id: _Optional[str] = ..., purpose: _Optional[str] = ..., consent_id: _Optional[str] = ..., subject: _Optional[str] = ..., fields_requested: _Optional[_Iterable[str]] = ..., fields_released: _Optional[_Iterable[_Union[ReleasedFieldRecord, _Mapping]]] = ..., fields_dropped: _Optional[_Iterable[str]] = ..., decision: _Optional[str] = ..., reason: _Optional[str] = ..., stage: _Optional[str] = ..., policy_version: _Optional[str] = ..., request_digest: _Optional[str] = ..., response_digest: _Optional[str] = ..., status: _Optional[str] = ..., version: _Optional[int] = ..., client_certificate: _Optional[str] = ..., break_glass: _Optional[bool] = ..., legal_basis: _Optional[str] = ..., legal_reference: _Optional[str] = ..., justification: _Optional[str] = ..., approved_by: _Optional[str] = ..., on_behalf_of: _Optional[str] = ..., count: _Optional[int] = ...) -> None: ...
+    review: BreakGlassReview
+    officer_event: OfficerEvent
+    def __init__(self, time: _Optional[str] = ..., request_id: _Optional[str] = ..., client_id: _Optional[str] = ..., service_id: _Optional[str] = ..., purpose: _Optional[str] = ..., consent_id: _Optional[str] = ..., subject: _Optional[str] = ..., fields_requested: _Optional[_Iterable[str]] = ..., fields_released: _Optional[_Iterable[_Union[ReleasedFieldRecord, _Mapping]]] = ..., fields_dropped: _Optional[_Iterable[str]] = ..., decision: _Optional[str] = ..., reason: _Optional[str] = ..., stage: _Optional[str] = ..., policy_version: _Optional[str] = ..., request_digest: _Optional[str] = ..., response_digest: _Optional[str] = ..., status: _Optional[str] = ..., version: _Optional[int] = ..., client_certificate: _Optional[str] = ..., break_glass: _Optional[bool] = ..., legal_basis: _Optional[str] = ..., legal_reference: _Optional[str] = ..., justification: _Optional[str] = ..., approved_by: _Optional[str] = ..., on_behalf_of: _Optional[str] = ..., count: _Optional[int] = ..., review: _Optional[_Union[BreakGlassReview, _Mapping]] = ..., officer_event: _Optional[_Union[OfficerEvent, _Mapping]] = ...) -> None: ...
+
+class BreakGlassReview(_message.Message):
+    __slots__ = ("reviewed_index", "outcome", "note")
+    REVIEWED_INDEX_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    reviewed_index: int
+    outcome: str
+    note: str
+    def __init__(self, reviewed_index: _Optional[int] = ..., outcome: _Optional[str] = ..., note: _Optional[str] = ...) -> None: ...
+
+class OfficerEvent(_message.Message):
+    __slots__ = ("event", "officer", "address", "note")
+    EVENT_FIELD_NUMBER: _ClassVar[int]
+    OFFICER_FIELD_NUMBER: _ClassVar[int]
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    event: str
+    officer: str
+    address: str
+    note: str
+    def __init__(self, event: _Optional[str] = ..., officer: _Optional[str] = ..., address: _Optional[str] = ..., note: _Optional[str] = ...) -> None: ...
 
 class AuditEntry(_message.Message):
     __slots__ = ("index", "leaf_hash", "record_json")

@@ -81,6 +81,21 @@ class AuditStub:
                 request_serializer=jembatan_dot_v1_dot_audit__pb2.CitizenAccessesRequest.SerializeToString,
                 response_deserializer=jembatan_dot_v1_dot_audit__pb2.CitizenAccessList.FromString,
                 _registered_method=True)
+        self.ReviewBreakGlass = channel.unary_unary(
+                '/jembatan.v1.Audit/ReviewBreakGlass',
+                request_serializer=jembatan_dot_v1_dot_audit__pb2.ReviewBreakGlassRequest.SerializeToString,
+                response_deserializer=jembatan_dot_v1_dot_audit__pb2.LoggedRecord.FromString,
+                _registered_method=True)
+        self.ListBreakGlass = channel.unary_unary(
+                '/jembatan.v1.Audit/ListBreakGlass',
+                request_serializer=jembatan_dot_v1_dot_audit__pb2.ListBreakGlassRequest.SerializeToString,
+                response_deserializer=jembatan_dot_v1_dot_audit__pb2.BreakGlassList.FromString,
+                _registered_method=True)
+        self.RecordOfficerEvent = channel.unary_unary(
+                '/jembatan.v1.Audit/RecordOfficerEvent',
+                request_serializer=jembatan_dot_v1_dot_audit__pb2.OfficerEventRequest.SerializeToString,
+                response_deserializer=jembatan_dot_v1_dot_audit__pb2.LoggedRecord.FromString,
+                _registered_method=True)
 
 
 class AuditServicer:
@@ -151,6 +166,42 @@ class AuditServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ReviewBreakGlass(self, request, context):
+        """An officer's review of a break-glass record: appended to the log as a record of its
+        own (AuditRecord.review, kind "break-glass-review"), provable like any other. Auditor
+        role; a console-role caller must name the reviewing officer (jembatan-on-behalf-of).
+        Refused, recorded without the note: no record at that index (NOT_FOUND UNKNOWN_TARGET),
+        a record that is not a break-glass exchange (NOT_FOUND UNKNOWN_TARGET), an outcome not
+        one of justified/unjustified/escalated or a note empty, longer than 1000 characters,
+        not printable or NIK-like (INVALID_ARGUMENT MALFORMED_REQUEST), a record already
+        reviewed justified or unjustified, or being reviewed by another call right now
+        (FAILED_PRECONDITION ALREADY_DECIDED). An escalated record may be reviewed again: the
+        latest review is its state, and every review stays in the log.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListBreakGlass(self, request, context):
+        """Break-glass records with their review state, oldest first. Auditor role.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordOfficerEvent(self, request, context):
+        """What the officers' console reports of its officers: logins, failed logins, logouts,
+        lockouts and exports, appended to the log (AuditRecord.officer_event, kind
+        "officer-event"). Console role only. Refused MALFORMED_REQUEST: an event not one of
+        login/login-failed/logout/lockout/export; an officer name that is not short and
+        printable or looks like a NIK (empty only for login-failed and lockout, where the name
+        tried could not be recorded); an address that is not an IP address; a note longer
+        than 1000 characters, not printable or NIK-like.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AuditServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -193,6 +244,21 @@ def add_AuditServicer_to_server(servicer, server):
                     servicer.CitizenAccesses,
                     request_deserializer=jembatan_dot_v1_dot_audit__pb2.CitizenAccessesRequest.FromString,
                     response_serializer=jembatan_dot_v1_dot_audit__pb2.CitizenAccessList.SerializeToString,
+            ),
+            'ReviewBreakGlass': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReviewBreakGlass,
+                    request_deserializer=jembatan_dot_v1_dot_audit__pb2.ReviewBreakGlassRequest.FromString,
+                    response_serializer=jembatan_dot_v1_dot_audit__pb2.LoggedRecord.SerializeToString,
+            ),
+            'ListBreakGlass': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListBreakGlass,
+                    request_deserializer=jembatan_dot_v1_dot_audit__pb2.ListBreakGlassRequest.FromString,
+                    response_serializer=jembatan_dot_v1_dot_audit__pb2.BreakGlassList.SerializeToString,
+            ),
+            'RecordOfficerEvent': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordOfficerEvent,
+                    request_deserializer=jembatan_dot_v1_dot_audit__pb2.OfficerEventRequest.FromString,
+                    response_serializer=jembatan_dot_v1_dot_audit__pb2.LoggedRecord.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -418,6 +484,87 @@ class Audit:
             '/jembatan.v1.Audit/CitizenAccesses',
             jembatan_dot_v1_dot_audit__pb2.CitizenAccessesRequest.SerializeToString,
             jembatan_dot_v1_dot_audit__pb2.CitizenAccessList.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReviewBreakGlass(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/jembatan.v1.Audit/ReviewBreakGlass',
+            jembatan_dot_v1_dot_audit__pb2.ReviewBreakGlassRequest.SerializeToString,
+            jembatan_dot_v1_dot_audit__pb2.LoggedRecord.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListBreakGlass(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/jembatan.v1.Audit/ListBreakGlass',
+            jembatan_dot_v1_dot_audit__pb2.ListBreakGlassRequest.SerializeToString,
+            jembatan_dot_v1_dot_audit__pb2.BreakGlassList.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordOfficerEvent(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/jembatan.v1.Audit/RecordOfficerEvent',
+            jembatan_dot_v1_dot_audit__pb2.OfficerEventRequest.SerializeToString,
+            jembatan_dot_v1_dot_audit__pb2.LoggedRecord.FromString,
             options,
             channel_credentials,
             insecure,

@@ -67,7 +67,9 @@ def _expected(**fields: Any) -> bytes:
         "subject": "",
         "time": "2026-11-23T12:00:00.250+00:00",
         "count": 1,
-        "version": 4,
+        "review": None,
+        "officer_event": None,
+        "version": 5,
     }
     assert set(fields) <= set(doc)
     doc.update(fields)

@@ -155,6 +155,27 @@ async def test_a_rejected_enrolment_never_gets_a_certificate(stack: Stack) -> No
         assert registry.member_certificates(member_id) == []
 
 
+async def test_a_hub_without_the_ca_key_refuses_to_issue_and_records_it(stack: Stack) -> None:
+    # As in the compose deployment, where only the set-up service holds the CA key.
+    member_id = "ID/GOV/KEMENSOS/no-ca-here"
+    key = stack.home.ca_dir / "ca.key"
+    async with stack.admin() as admin:
+        submitted = await admin.submit_enrolment(_csr(member_id)[1], member_id)
+        key.rename(key.with_suffix(".away"))
+        try:
+            refused = await _refused(admin.approve_enrolment(submitted.request_id))
+        finally:
+            key.with_suffix(".away").rename(key)
+        _assert_refused(
+            stack, refused, grpc.StatusCode.INTERNAL, "INTERNAL_ERROR", ADMINISTRATOR_ID,
+            "ApproveEnrolment",
+        )  # fmt: skip
+        assert "CA key is not here" in str(refused)
+        # Nothing was issued: the enrolment is still pending, and approves once the key is back.
+        assert (await admin.enrolment(submitted.request_id)).state == admin_pb2.REQUEST_PENDING
+        assert (await admin.approve_enrolment(submitted.request_id)).certificate_pem
+
+
 async def test_another_member_cannot_see_an_enrolment(stack: Stack) -> None:
     _, csr_pem = _csr("ID/GOV/KEMENSOS/private")
     async with stack.admin(ELIGIBILITY_ID) as kemensos, stack.admin(DINSOS_ID) as other:

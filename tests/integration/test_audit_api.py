@@ -277,3 +277,59 @@ async def test_an_auditor_following_the_log_sees_new_refusals_as_they_happen(
         "CONSENT_MISSING",
     )
     assert seen.empty()
+
+
+async def test_an_officer_lists_newest_first_and_pivots_without_a_nik(
+    stack: Stack, auditor: str
+) -> None:
+    """The console's way of reading: newest first, paged back with before_index, and pivots
+    from one record to the same subject (by its pseudonym), consent or request."""
+    nik = stack.people.employed
+    await _exchanges_about(stack, nik)
+    channel, audit = _stub(stack, auditor)
+    async with channel:
+        oldest_first = await audit.Search(
+            audit_pb2.SearchRequest(subject=nik, purpose="bansos-eligibility")
+        )
+        newest = await audit.Search(
+            audit_pb2.SearchRequest(
+                subject=nik, purpose="bansos-eligibility", newest_first=True, limit=1
+            )
+        )
+        older = await audit.Search(
+            audit_pb2.SearchRequest(
+                subject=nik,
+                purpose="bansos-eligibility",
+                newest_first=True,
+                before_index=newest.entries[0].index,
+                has_before_index=True,
+            )
+        )
+        latest = json.loads(newest.entries[0].record_json)
+        by_pseudonym = await audit.Search(
+            audit_pb2.SearchRequest(
+                subject_pseudonym=latest["subject"], purpose="bansos-eligibility"
+            )
+        )
+        released = next(
+            json.loads(e.record_json)
+            for e in oldest_first.entries
+            if json.loads(e.record_json)["consent_id"]
+        )
+        by_consent = await audit.Search(audit_pb2.SearchRequest(consent_id=released["consent_id"]))
+        by_digest = await audit.Search(
+            audit_pb2.SearchRequest(request_digest=latest["request_digest"])
+        )
+        with pytest.raises(grpc.aio.AioRpcError) as both:
+            await audit.Search(audit_pb2.SearchRequest(subject=nik, subject_pseudonym="x"))
+    ascending = [e.index for e in oldest_first.entries]
+    assert newest.more and [newest.entries[0].index] + [e.index for e in older.entries] == list(
+        reversed(ascending)
+    )
+    assert [e.index for e in by_pseudonym.entries] == ascending
+    assert by_consent.entries and all(
+        json.loads(e.record_json)["consent_id"] == released["consent_id"]
+        for e in by_consent.entries
+    )
+    assert newest.entries[0].index in [e.index for e in by_digest.entries]
+    assert refusal_of(both.value).reason == "MALFORMED_REQUEST"

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import importlib.metadata
 import json
+import platform
 import re
 import socket
 import sqlite3
 import ssl
 import subprocess
+import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -20,6 +23,7 @@ from pathlib import Path
 
 import grpc
 import pytest
+import yaml
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
     ProtoReflectionDescriptorDatabase,
@@ -33,6 +37,17 @@ from hub.server import SERVICE_NAMES
 from jembatan.certs import make_csr
 from jembatan.client import QueryRefused
 from jembatan.keys import cert_to_pem, generate_key, key_to_pem
+from jembatan.v1 import (
+    admin_pb2,
+    admin_pb2_grpc,
+    audit_pb2,
+    audit_pb2_grpc,
+    consent_pb2,
+    consent_pb2_grpc,
+    registry_pb2,
+    registry_pb2_grpc,
+)
+from tests.promql import ROOT, dashboard_queries, metric_names
 from tests.stack import ELIGIBILITY_ID, Stack, employment_query, start_stack
 
 BPJSTK_AGENCY = "ID/GOV/BPJSTK/wages"
@@ -138,6 +153,113 @@ async def test_metrics_count_a_known_workload_exactly(ops: tuple[Stack, Path]) -
     # Members' and the hub's own certificates are a year from expiry, not past it.
     for member in (ELIGIBILITY_ID, BPJSTK_AGENCY, HUB_MEMBER_ID):
         assert _value(after, "jembatan_certificate_expiry_seconds", member=member) > 86400 * 300
+
+
+def _calls(samples: Samples, service: str, method: str, code: str) -> float:
+    return _value(samples, "jembatan_grpc_calls_total", service=service, method=method, code=code)
+
+
+async def test_calls_to_every_service_are_counted_by_method_and_status(
+    ops: tuple[Stack, Path],
+) -> None:
+    stack, _ = ops
+    before = _scrape(stack)
+    async with stack.channel() as channel:  # the eligibility service: no role
+        await registry_pb2_grpc.RegistryStub(channel).ListServices(
+            registry_pb2.ListServicesRequest()
+        )
+        await audit_pb2_grpc.AuditStub(channel).GetCheckpoint(audit_pb2.GetCheckpointRequest())
+        # Refused: listing enrolments needs the administrator role, the consent manager's
+        # calls the consent manager.
+        for call, request in (
+            (admin_pb2_grpc.AdminStub(channel).ListEnrolments, admin_pb2.ListRequest()),
+            (
+                consent_pb2_grpc.ConsentRegistryStub(channel).ListMine,
+                consent_pb2.CitizenConsentsRequest(),
+            ),
+        ):
+            with pytest.raises(grpc.aio.AioRpcError) as refused:
+                await call(request)
+            assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
+        # An unknown method of a known service, and an unknown service: no label for either.
+        for method in ("/jembatan.v1.Audit/NoSuchMethod", "/no.such.Service/Call"):
+            with pytest.raises(grpc.aio.AioRpcError) as unknown:
+                await channel.unary_unary(method)(b"")
+            assert unknown.value.code() == grpc.StatusCode.UNIMPLEMENTED
+    await _workload(stack, released=1, no_consent=1, unknown=0)
+    after = _scrape(stack)
+
+    def delta(service: str, method: str, code: str) -> float:
+        return _calls(after, service, method, code) - _calls(before, service, method, code)
+
+    assert delta("jembatan.v1.Registry", "ListServices", "OK") == 1
+    assert delta("jembatan.v1.Audit", "GetCheckpoint", "OK") == 1
+    assert delta("jembatan.v1.Admin", "ListEnrolments", "PERMISSION_DENIED") == 1
+    assert delta("jembatan.v1.ConsentRegistry", "ListMine", "PERMISSION_DENIED") == 1
+    assert delta("jembatan.v1.Exchange", "Query", "OK") == 1
+    assert delta("jembatan.v1.Exchange", "Query", "PERMISSION_DENIED") == 1
+    # The released query's consent, granted by the portal (stack.consent).
+    assert delta("jembatan.v1.ConsentRegistry", "Grant", "OK") == 1
+    # Nothing else moved: in particular no label for a method the hub does not serve.
+    moved = {
+        dict(labels)["method"]
+        for (name, labels), value in after.items()
+        if name == "jembatan_grpc_calls_total" and value != before.get((name, labels), 0.0)
+    }
+    assert moved == {
+        "ListServices",
+        "GetCheckpoint",
+        "ListEnrolments",
+        "ListMine",
+        "Query",
+        "Grant",
+    }
+    assert not {"NoSuchMethod", "Call"} & {
+        dict(labels)["method"] for name, labels in after if name == "jembatan_grpc_calls_total"
+    }
+
+
+def test_build_info_names_the_running_version(ops: tuple[Stack, Path]) -> None:
+    families = {f.name: f for f in text_string_to_metric_families(_exposition(ops[0]))}
+    (sample,) = families["jembatan_build_info"].samples
+    assert sample.value == 1
+    assert sample.labels["version"] == importlib.metadata.version("jembatan")
+    assert sample.labels["python"] == platform.python_version()
+    # The tests run from a git checkout: the hub names its commit.
+    head = subprocess.run(
+        ["git", "rev-parse", "--short=12", "HEAD"],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert sample.labels["commit"] == head
+
+
+async def test_every_metric_the_alerts_and_the_dashboard_read_is_exposed(
+    ops: tuple[Stack, Path],
+) -> None:
+    stack, _ = ops
+    await _workload(stack, released=1, no_consent=1, unknown=1)
+    families = list(text_string_to_metric_families(_exposition(stack)))
+    samples = {sample.name for family in families for sample in family.samples}
+    # A labelled metric no call has touched yet is declared (HELP, TYPE) with no sample.
+    declared = {
+        family.name + suffix
+        for family in families
+        for suffix in {
+            "counter": ("_total",),
+            "histogram": ("_bucket", "_count", "_sum"),
+        }.get(family.type, ("",))
+    }
+    rules = yaml.safe_load((ROOT / "deploy" / "alerts.yml").read_text())["groups"]
+    read = {
+        name
+        for expression in [r["expr"] for g in rules for r in g["rules"]] + dashboard_queries()
+        for name in metric_names(expression)
+    }
+    assert len(read) > 20
+    assert read - samples - declared == set()
 
 
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
@@ -360,6 +482,42 @@ async def _until_health(stack: Stack, wanted: str) -> dict[str, str]:
     raise AssertionError(f"health never became {wanted}: {statuses}")
 
 
+def _health_cli(stack: Stack, *args: str) -> tuple[int, str, str]:
+    """`jembatan health` against the test hub: (exit status, stdout, stderr)."""
+    home = str(stack.home.root)
+    done = subprocess.run(
+        [sys.executable, "-m", "hub.cli", "--home", home, "health", "--hub", stack.address, *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return done.returncode, done.stdout, done.stderr
+
+
+def test_the_health_command_asks_the_standard_health_service(ops: tuple[Stack, Path]) -> None:
+    stack, _ = ops
+    # As the hub itself (its own certificate, as in the hub's container), and as a member.
+    assert _health_cli(stack) == (0, "SERVING\n", "")
+    assert _health_cli(stack, "--member", ELIGIBILITY_ID, "--service", "jembatan.v1.Audit") == (
+        0,
+        "SERVING\n",
+        "",
+    )
+    code, out, err = _health_cli(stack, "--service", "jembatan.v1.NoSuchService")
+    assert (code, out) == (2, "")
+    assert err == (
+        f"jembatan: the hub at {stack.address} serves no service 'jembatan.v1.NoSuchService'\n"
+    )
+    # Nothing listening: unreachable, in one line.
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    code, out, err = _health_cli(stack, "--hub", f"127.0.0.1:{port}", "--timeout", "2")
+    assert (code, out) == (3, "")
+    assert err.startswith(f"jembatan: Cannot reach the hub at 127.0.0.1:{port}: ")
+    assert err.count("\n") == 1
+
+
 async def test_health_reports_serving_for_every_service(ops: tuple[Stack, Path]) -> None:
     stack, _ = ops
     statuses = await _statuses(stack)
@@ -428,6 +586,8 @@ async def test_health_is_not_serving_while_the_audit_store_fails(ops: tuple[Stac
         )
     try:
         await _until_health(stack, "NOT_SERVING")
+        # The compose file's health check says so too, in a word and its exit status.
+        assert _health_cli(stack) == (1, "NOT_SERVING\n", "")
         samples = _scrape(stack)
         assert _value(samples, "jembatan_audit_sequencer_up") == 0
         # Still up and failing closed; the refusal is counted though it could not be logged.
@@ -441,6 +601,7 @@ async def test_health_is_not_serving_while_the_audit_store_fails(ops: tuple[Stac
         with sqlite3.connect(stack.home.database) as conn:
             conn.execute("DROP TRIGGER audit_disk_failure")
     await _until_health(stack, "SERVING")
+    assert _health_cli(stack) == (0, "SERVING\n", "")
     # Whatever the module put the hub through (refused handshakes, a connector gone, a
     # broken store), its log stayed one JSON object a line.
     assert _json_lines(log_path)

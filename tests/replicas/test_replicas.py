@@ -18,7 +18,8 @@ from hub.provisioning import issue
 from jembatan.certs import make_csr
 from jembatan.client import HubClient, HubUnreachable, QueryRefused
 from jembatan.keys import cert_to_pem, generate_key, key_to_pem, load_cert_pem, serial_text
-from jembatan.v1 import exchange_pb2
+from jembatan.on_behalf import ON_BEHALF_OF_METADATA_KEY
+from jembatan.v1 import audit_pb2, audit_pb2_grpc, exchange_pb2
 from tests.replicas.support import Replicas, assert_one_log, replicas, run_load
 from tests.stack import ELIGIBILITY_ID, employment_body, employment_query
 
@@ -173,3 +174,60 @@ async def test_an_approval_used_on_one_replica_is_refused_on_the_other(pair: Rep
     assert answer.fields["employment_status"].value is not None
     assert refused.value.reason == "APPROVAL_INVALID"
     assert "already used" in refused.value.message
+
+
+async def test_a_break_glass_record_gets_one_final_review_across_replicas(pair: Replicas) -> None:
+    """Two officers reviewing one break-glass record at once, through different replicas:
+    the claim in the shared store lets one verdict into the log; both replicas then list the
+    record as closed with that verdict (the review JSON filters on PostgreSQL)."""
+    stack = pair.stack
+    supervisor = "ID/GOV/KEMENSOS/supervisor"
+    stack.member(supervisor, roles=["approver"])
+    before = stack.log_size()
+    async with pair.client(0) as client, pair.client(0, supervisor) as second:
+        basis = exchange_pb2.LegalBasis(
+            reference="UU 24/2007 tentang Penanggulangan Bencana, Pasal 48",
+            justification="Banjir di Lateng: pemohon mengungsi, tidak dapat dihubungi",
+        )
+        body = employment_body(
+            client,
+            stack.people.employed,
+            fields=("employment_status",),
+            purpose="bansos-emergency",
+            legal_basis=basis,
+        )
+        await client.send(second.approve(client.sign(body)))
+    (index,) = [before + i for i, r in enumerate(stack.records(before)) if r.break_glass]
+    console = stack.member(stack.console_member())
+    credentials = grpc.ssl_channel_credentials(
+        stack.home.ca_cert.read_bytes(), console.key_pem, console.cert_pem
+    )
+
+    async def review(replica: int, officer: str, outcome: str) -> audit_pb2.LoggedRecord:
+        async with grpc.aio.secure_channel(pair.hubs[replica].address, credentials) as channel:
+            request = audit_pb2.ReviewBreakGlassRequest(
+                index=index, outcome=outcome, note="Banjir tercatat BNPB; persetujuan sah."
+            )
+            return await audit_pb2_grpc.AuditStub(channel).ReviewBreakGlass(
+                request, metadata=((ON_BEHALF_OF_METADATA_KEY, officer),)
+            )
+
+    outcomes = await asyncio.gather(
+        review(0, "siti", "justified"), review(1, "budi", "unjustified"), return_exceptions=True
+    )
+    won = [o for o in outcomes if isinstance(o, audit_pb2.LoggedRecord)]
+    lost = [o for o in outcomes if isinstance(o, grpc.aio.AioRpcError)]
+    assert len(won) == 1 and len(lost) == 1, outcomes
+    assert lost[0].code() == grpc.StatusCode.FAILED_PRECONDITION
+    verdicts = [
+        r.review for r in stack.records(index) if r.review and r.review.reviewed_index == index
+    ]
+    assert len(verdicts) == 1
+    for replica in (0, 1):
+        async with grpc.aio.secure_channel(pair.hubs[replica].address, credentials) as channel:
+            listed = await audit_pb2_grpc.AuditStub(channel).ListBreakGlass(
+                audit_pb2.ListBreakGlassRequest(state="closed"),
+                metadata=((ON_BEHALF_OF_METADATA_KEY, "siti"),),
+            )
+        (case,) = [c for c in listed.cases if c.entry.index == index]
+        assert (case.state, case.review.index) == (verdicts[0].outcome, won[0].index)

@@ -29,7 +29,7 @@ from hub.store.base import (
     PendingEntry,
 )
 from jembatan.audit.merkle import consistency_proof, root_of, verify_inclusion
-from jembatan.audit.record import AuditRecord, leaf_hash
+from jembatan.audit.record import AuditRecord, OfficerEvent, Review, leaf_hash
 
 T0 = "2026-11-23T10:00:00.000+00:00"
 
@@ -46,6 +46,8 @@ def _record(
     break_glass: bool = False,
     on_behalf_of: str = "",
     time: str = T0,
+    consent_id: str = "",
+    request_digest: str = "0" * 64,
 ) -> PendingEntry:
     record = AuditRecord(
         time=time,
@@ -54,14 +56,14 @@ def _record(
         client_certificate="ab",
         service_id=service,
         purpose=purpose,
-        consent_id="",
+        consent_id=consent_id,
         subject=subject,
         decision=decision,
         reason=reason,
         stage="release",
         status="OK",
         policy_version="sha256:0",
-        request_digest="0" * 64,
+        request_digest=request_digest,
         response_digest="",
         fields_requested=("employment_status",),
         fields_released=(),
@@ -208,6 +210,8 @@ def test_search_filters_each_column_and_break_glass(store: HubStore, writer: Aud
                 service="ID/GOV/POLRI/x/y",
                 subject="pseudonym-b",
                 on_behalf_of="siti",
+                consent_id="consent-7",
+                request_digest="d" * 64,
             ),
         ]
     )
@@ -228,11 +232,77 @@ def test_search_filters_each_column_and_break_glass(store: HubStore, writer: Aud
     assert found(break_glass="0") == [0, 1, 2, 4]
     assert found(on_behalf_of="siti") == [4]
     assert found(on_behalf_of="budi") == []
+    assert found(consent_id="consent-7") == [4]
+    assert found(request_digest="d" * 64) == [4]
     assert found(decision="RELEASED", time_from="2026-11-23T12:00:00.000+00:00") == [3, 4]
     rows = store.search({}, after_index=1, limit=2)
     assert [i for i, _, _ in rows] == [2, 3]
     _, leaf, record = rows[0]
     assert (leaf, json.loads(record)["reason"]) == (store.committed_leaf(2), "NO_POLICY")
+
+    # Newest first, as the console lists: the latest page, then the older ones before it.
+    def newest(before: int | None, **filters: str) -> list[int]:
+        rows = store.search(
+            filters, after_index=None, before_index=before, newest_first=True, limit=2
+        )
+        return [i for i, _, _ in rows]
+
+    assert newest(None) == [4, 3]
+    assert newest(3) == [2, 1]
+    assert newest(1) == [0]
+    assert newest(None, decision="RELEASED") == [4, 3]
+    assert [i for i, _, _ in store.search({}, after_index=0, before_index=3, limit=9)] == [1, 2]
+
+
+def _entry(record: AuditRecord | bytes) -> PendingEntry:
+    data = record if isinstance(record, bytes) else record.canonical_json()
+    doc = json.loads(data)
+    return PendingEntry(
+        data,
+        leaf_hash(data),
+        doc["time"],
+        doc["client_id"],
+        doc["service_id"],
+        doc["decision"],
+        doc["reason"],
+        doc["subject"],
+    )
+
+
+def test_search_filters_record_kinds_officer_events_and_reviews(
+    store: HubStore, writer: AuditWriter
+) -> None:
+    """Version 5's kinds and their filters, on records of every version: a version 4 record
+    (without the new fields) is a call."""
+    call = AuditRecord.from_json(_record(0).record_json)
+    legacy = json.loads(call.canonical_json())
+    del legacy["review"], legacy["officer_event"]
+    legacy["version"] = 4
+    old = json.dumps(legacy, sort_keys=True, separators=(",", ":")).encode()
+    writer.append(
+        [
+            _entry(old),
+            _entry(dataclasses.replace(call, break_glass=True)),
+            _entry(dataclasses.replace(call, review=Review(1, "escalated", "ke Itjen"))),
+            _entry(dataclasses.replace(call, officer_event=OfficerEvent("login", "siti", "::1"))),
+            _entry(dataclasses.replace(call, officer_event=OfficerEvent("lockout", "budi", ""))),
+            _entry(dataclasses.replace(call, review=Review(1, "justified", "sah"))),
+            _entry(dataclasses.replace(call, review=Review(11, "justified", "sah"))),
+        ]
+    )
+
+    def found(**filters: str) -> list[int]:
+        return [i for i, _, _ in store.search(filters, after_index=None, limit=100)]
+
+    assert found(kind="call") == [0, 1]
+    assert found(kind="break-glass-review") == [2, 5, 6]
+    assert found(kind="officer-event") == [3, 4]
+    assert found(officer="siti") == [3]
+    assert found(officer_event="lockout") == [4]
+    assert found(officer="budi", officer_event="login") == []
+    assert found(reviewed_index="1") == [2, 5]
+    assert found(reviewed_index="11", kind="break-glass-review") == [6]
+    assert found(reviewed_index="0") == []
 
 
 def test_search_refuses_an_unknown_filter(store: HubStore) -> None:
@@ -240,6 +310,8 @@ def test_search_refuses_an_unknown_filter(store: HubStore) -> None:
         store.search({"nik": "3510114406770001"}, after_index=None, limit=10)
     with pytest.raises(ValueError, match="break_glass filter must be"):
         store.search({"break_glass": "yes"}, after_index=None, limit=10)
+    with pytest.raises(ValueError, match="reviewed_index filter must be"):
+        store.search({"reviewed_index": "1 OR 1=1"}, after_index=None, limit=10)
 
 
 # --- checkpoints --------------------------------------------------------------------------
@@ -253,6 +325,24 @@ def test_checkpoints_keep_one_note_per_size(store: HubStore) -> None:
     store.add_checkpoint(7, b"\x07" * 32, "note-7", T0)
     assert store.latest_checkpoint() == (9, "note-9")
     assert store.checkpoints() == [(5, "note-5"), (7, "note-7"), (9, "note-9")]
+
+
+def test_cosignatures_are_kept_per_size_and_witness(store: HubStore, other_store: HubStore) -> None:
+    assert store.latest_cosignatures() == {} and store.first_checkpoint_after(-1) is None
+    store.add_checkpoint(5, b"\x05" * 32, "note-5", T0)
+    store.add_checkpoint(9, b"\x09" * 32, "note-9", "2026-11-23T10:00:09.000+00:00")
+    store.add_cosignature(5, "w1", "— w1 a", 100)
+    store.add_cosignature(5, "w2", "— w2 b", 101)
+    store.add_cosignature(9, "w1", "— w1 c", 109)
+    store.add_cosignature(9, "w1", "— w1 again", 110)  # the first one stays
+    assert store.cosignatures(5) == ["— w1 a", "— w2 b"]
+    assert store.cosignatures(9) == ["— w1 c"]
+    assert store.cosignatures(7) == []
+    # Another replica sees what this one collected.
+    assert other_store.latest_cosignatures() == {"w1": (9, 109), "w2": (5, 101)}
+    assert store.first_checkpoint_after(-1) == T0
+    assert store.first_checkpoint_after(5) == "2026-11-23T10:00:09.000+00:00"
+    assert store.first_checkpoint_after(9) is None
 
 
 def test_the_signer_lease_is_held_by_one_store_at_a_time(location: str | Path) -> None:
