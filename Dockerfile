@@ -1,4 +1,5 @@
-# One image for every Jembatan process: the hub, the simulated agencies and their connectors.
+# One image for every Jembatan process: the hub, the simulated agencies and their connectors,
+# the citizens' portal.
 FROM python:3.11-slim
 
 # The commit the image is built from, for the jembatan_build_info metric:
@@ -25,6 +26,7 @@ COPY connectors connectors
 COPY consent consent
 COPY policies policies
 COPY examples examples
+COPY portal portal
 RUN pip install --no-cache-dir --no-deps .
 
 # Not root: an unprivileged user owning the home and the directories the compose file mounts

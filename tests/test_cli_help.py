@@ -55,7 +55,7 @@ def _eighty_columns(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_the_walk_finds_every_command() -> None:
     leaves = {" ".join(path) for path, parser in COMMANDS.items() if "func" in parser._defaults}
-    assert len(leaves) == 48  # with approve, samples, anomalies, health, witness init/serve/check
+    assert len(leaves) == 50  # with approve, samples, anomalies, health, witness, portal (+ outbox)
     assert {"pki init", "consent receipt", "audit follow", "admin service enable"} <= leaves
     assert {"member register-connector", "console add-officer", "policy explain"} <= leaves
 

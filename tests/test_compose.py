@@ -57,6 +57,7 @@ def test_the_deployment_has_every_part() -> None:
         "prometheus",
         "console",
         "grafana",
+        "portal",
     } <= set(services)
     assert set(services) >= WITNESSES
     assert {name for name in services if name.startswith("hub-")} == {"hub-1", "hub-2"}
@@ -64,7 +65,7 @@ def test_the_deployment_has_every_part() -> None:
 
 def test_every_service_command_is_a_real_jembatan_command() -> None:
     services = _built_here()
-    assert set(services) == {"setup", "agencies", "hub-1", "hub-2", "console", *WITNESSES}
+    assert set(services) == {"setup", "agencies", "hub-1", "hub-2", "console", "portal", *WITNESSES}
     for name, service in services.items():
         command = service["command"]
         if isinstance(command, str):  # sh -c "… jembatan … && jembatan …"
@@ -186,6 +187,17 @@ def test_agencies_are_dialled_by_their_member_names_not_their_host() -> None:
         enrolment = re.search(rf"jembatan pki enrol --member {agency_id}( [^&)]*)?", setup)
         assert enrolment, agency_id
         assert "--dns" not in enrolment.group(0), agency_id
+
+
+def test_the_portal_dials_the_balancer_and_keeps_its_store_in_the_shared_database() -> None:
+    services = _compose()["services"]
+    portal = services["portal"]
+    command = portal["command"]
+    assert _flag(command, "--hub") == "lb:7443"
+    store = urlsplit(_flag(command, "--store"))
+    assert (store.scheme, store.hostname) == ("postgresql", "postgres")
+    port = _flag(command, "--listen").rsplit(":", 1)[1]
+    assert portal["ports"] == [f"{port}:{port}"]
 
 
 def test_the_witness_is_apart_from_the_hub_and_every_replica_asks_it() -> None:

@@ -25,6 +25,11 @@ from jembatan.client import Applicant, FanOutAnswer
 from jembatan.v1 import exchange_pb2
 
 PURPOSE = "bansos-eligibility"
+# The sentence the citizen reads on the consent screen, saying why the data is asked for
+# (the consent request carries it, and the portal shows it as the hub recorded it).
+PURPOSE_TEXT = (
+    "Memeriksa apakah keluarga Anda berhak menerima bantuan sosial (bansos) dari Kemensos"
+)
 
 # Per service, the fields asked for one applicant (the household head).
 SERVICES: Mapping[str, tuple[str, ...]] = MappingProxyType(

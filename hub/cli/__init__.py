@@ -6,9 +6,9 @@ error, nothing done; 3: the hub could not be reached; 130: interrupted).
 
 One module per command group, each with its ``cmd_*`` functions and an ``add_*`` function
 that adds its parser: ``pki``, ``consent``, ``audit``, ``policy``, ``admin``, ``member``,
-``serve``, ``health``, ``sim``, ``samples``, ``query``, ``console``, ``demo``, ``witness``;
-``common`` holds what they share (defaults, the help formatter, the parent parsers of the
-hub-connection options, helpers).
+``serve``, ``health``, ``sim``, ``samples``, ``query``, ``console``, ``portal``, ``demo``,
+``witness``; ``common`` holds what they share (defaults, the help formatter, the parent
+parsers of the hub-connection options, helpers).
 Building the parser imports nothing heavy: each command imports what it needs when it runs,
 so ``jembatan --help`` answers at once.
 
@@ -37,6 +37,7 @@ from hub.cli.health import add_health_command
 from hub.cli.member import add_member_commands
 from hub.cli.pki import add_pki_commands
 from hub.cli.policy import add_policy_commands
+from hub.cli.portal import add_portal_commands
 from hub.cli.query import add_query_command
 from hub.cli.samples import add_samples_command
 from hub.cli.serve import add_serve_command
@@ -108,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_samples_command(commands)
     add_query_command(commands)
     add_console_commands(commands)
+    add_portal_commands(commands)
     add_demo_command(commands)
     add_witness_commands(commands)
     return parser

@@ -155,3 +155,39 @@ def start_hub(
     return start_jembatan(
         name, [*home_args(home), "serve", "--listen", "127.0.0.1:0", *args], stderr=stderr
     )
+
+
+def start_portal(
+    home: HubHome,
+    hub: str,
+    state: Path,
+    *,
+    seed: int = 2026,
+    scale: float = 1.0,
+    args: Sequence[str] = (),
+    stderr: IO[str] | None = None,
+) -> RunningProcess:
+    """The citizens' portal on a free loopback port, a member of the hub at ``hub`` (the
+    consent manager, with the eligibility service in-process), its state in ``state``; the
+    civil registry it reads is the agencies' simulated villages (the same ``seed`` and
+    ``scale``). ``-v``: its log names each step, so a reader can follow a journey."""
+    return start_jembatan(
+        "portal",
+        [
+            *home_args(home),
+            "-v",
+            "portal",
+            "--hub",
+            hub,
+            "--listen",
+            "127.0.0.1:0",
+            "--state",
+            str(state),
+            "--seed",
+            str(seed),
+            "--scale",
+            str(scale),
+            *args,
+        ],
+        stderr=stderr,
+    )

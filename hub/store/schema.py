@@ -1,140 +1,29 @@
 """The hub's tables, once for both engines: one list of versioned steps.
 
-Each step is written once. Where SQLite and PostgreSQL spell a thing differently the SQL
-names the difference in braces (``{blob}``, ``{int64}``…) and each engine's ``Dialect``
-fills it in; what only one engine has words for (PostgreSQL's trigger functions, SQLite's
-one-trigger-per-event bodies) is that engine's part of the step. Both engines record the
-steps they have applied in the same ``schema_version`` table, and apply the missing ones
-in order, in one transaction that only one process at a time may run (SQLite's write lock,
-PostgreSQL's advisory lock): hubs or replicas starting together apply each step once.
+The scheme (steps, dialects, the version table) is ``jembatan.migrations``, shared with
+the citizens' portal's store. Both engines record the steps they have applied in the same
+``schema_version`` table, and apply the missing ones in order, in one transaction that only
+one process at a time may run (SQLite's write lock, PostgreSQL's advisory lock): hubs or
+replicas starting together apply each step once.
 
 A released step is never edited, only followed by a new one (docs/storage.md says how).
 """
 
 from __future__ import annotations
 
-import logging
-import re
-from collections.abc import Mapping, Sequence
-from contextlib import AbstractContextManager
-from dataclasses import dataclass
-from typing import Any, Protocol
-
 from hub.store.base import StoreError
-from hub.store.database import Cursor
-
-log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Dialect:
-    """How one engine spells what the steps leave in braces."""
-
-    spellings: Mapping[str, str]
-    # The names of the columns of table ``?`` in the schema the hub uses.
-    columns_sql: str
-
-    def render(self, sql: str) -> str:
-        # Only {word}: the JSON default '{}' is SQL, not a spelling.
-        return re.sub(r"\{(\w+)\}", lambda name: self.spellings[name[1]], sql)
-
-
-SQLITE = Dialect(
-    {
-        # SQLite compares TEXT byte by byte already.
-        "ctext": "TEXT",
-        "blob": "BLOB",
-        # INTEGER is 64-bit, and INTEGER PRIMARY KEY is the table's rowid.
-        "int64": "INTEGER",
-        "bool": "INTEGER",
-        "true": "1",
-        "without_rowid": " WITHOUT ROWID",
-        # Times are RFC 3339 UTC text, as everywhere in the hub's tables.
-        "timestamp": "TEXT",
-        "now": "(strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))",
-    },
-    "SELECT name FROM pragma_table_info(?)",
+from jembatan.migrations import (
+    POSTGRESQL,
+    SQLITE,
+    Column,
+    Dialect,
+    Migrating,
+    SchemaTooNew,
+    Step,
 )
+from jembatan.migrations import upgrade as _upgrade
 
-POSTGRESQL = Dialect(
-    {
-        # Times are RFC 3339 UTC text compared as text: COLLATE "C" keeps that byte order
-        # whatever the database's locale, as in SQLite.
-        "ctext": 'TEXT COLLATE "C"',
-        "blob": "BYTEA",
-        "int64": "BIGINT",
-        "bool": "BOOLEAN",
-        "true": "TRUE",
-        "without_rowid": "",
-        "timestamp": "TIMESTAMPTZ",
-        "now": "now()",
-    },
-    "SELECT column_name FROM information_schema.columns"
-    " WHERE table_schema = current_schema() AND table_name = ?",
-)
-
-
-class Migrating(Protocol):
-    """An engine's connection as the steps are applied through it."""
-
-    @property
-    def dialect(self) -> Dialect: ...
-
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor: ...
-
-    def script(self, sql: str) -> None:
-        """Run several ``;``-separated statements in the current transaction."""
-        ...
-
-    def migrating(self) -> AbstractContextManager[None]:
-        """A write transaction in which this process alone changes the schema."""
-        ...
-
-
-@dataclass(frozen=True)
-class Column:
-    """A column added to a table after its first release."""
-
-    table: str
-    name: str
-    declaration: str
-
-
-@dataclass(frozen=True)
-class Step:
-    """One version of the schema: its added columns first, then the SQL both engines run,
-    then the engine's own."""
-
-    version: int
-    description: str
-    columns: tuple[Column, ...] = ()
-    sql: str = ""
-    sqlite: str = ""
-    postgresql: str = ""
-
-    def apply(self, db: Migrating) -> None:
-        dialect = db.dialect
-        for column in self.columns:
-            # SQLite has no ADD COLUMN IF NOT EXISTS, and an unversioned file may have it.
-            present = {row[0] for row in db.execute(dialect.columns_sql, (column.table,))}
-            if column.name not in present:
-                db.script(
-                    f"ALTER TABLE {column.table} ADD COLUMN {column.name}"
-                    f" {dialect.render(column.declaration)}"
-                )
-        own = self.sqlite if dialect is SQLITE else self.postgresql
-        for sql in (self.sql, own):
-            if sql.strip():
-                db.script(dialect.render(sql))
-
-
-_VERSION_TABLE = """
-CREATE TABLE IF NOT EXISTS schema_version (
-    version INTEGER PRIMARY KEY,
-    description TEXT NOT NULL,
-    applied_at {timestamp} NOT NULL DEFAULT {now}
-)
-"""
+__all__ = ["LATEST", "POSTGRESQL", "SQLITE", "STEPS", "Column", "Dialect", "Migrating", "Step"]
 
 # SQLite files made before versioning have no schema_version: they start at version 0, so
 # steps 1 to 3 must take any shape an older hub left (hence IF NOT EXISTS, and columns
@@ -381,19 +270,7 @@ LATEST = STEPS[-1].version
 def upgrade(db: Migrating) -> int:
     """Apply the steps ``db`` lacks, in order; the version it is at now. A database newer
     than this hub is refused, untouched: its tables may mean what this hub cannot know."""
-    with db.migrating():
-        db.script(db.dialect.render(_VERSION_TABLE))
-        row = db.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version").fetchone()
-        current = int(row[0])
-        if current > LATEST:
-            raise StoreError(
-                f"database schema version {current} is newer than this hub knows ({LATEST})"
-            )
-        for step in STEPS[current:]:
-            step.apply(db)
-            db.execute(
-                "INSERT INTO schema_version (version, description) VALUES (?, ?)",
-                (step.version, step.description),
-            )
-            log.info("schema migrated to version %d: %s", step.version, step.description)
-    return LATEST
+    try:
+        return _upgrade(db, STEPS, table="schema_version", owner="hub")
+    except SchemaTooNew as exc:
+        raise StoreError(str(exc)) from None

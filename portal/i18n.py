@@ -1,0 +1,83 @@
+"""The portal's languages: Indonesian by default, English selectable.
+
+Messages are written in English in the code and templates (``_("…")``, extracted with
+``pybabel extract -F portal/babel.cfg``) and translated in the Babel catalogue
+``portal/locale/id/LC_MESSAGES/messages.po``, compiled in memory when the portal starts (no
+binary in the repository). The language of the request being answered is a context
+variable, so one Jinja2 environment serves both. Numbers and dates are formatted by Babel
+in the request's locale; times are shown in WIB (UTC+7), the villages' time.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import datetime
+import gettext as _gettext
+import io
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from babel.dates import format_datetime
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
+from babel.support import Translations
+
+__all__ = ["DEFAULT", "LANGUAGES", "WIB", "gettext", "language", "ngettext", "rupiah", "use", "wib"]
+
+LANGUAGES = ("id", "en")
+DEFAULT = "id"
+WIB = datetime.timezone(datetime.timedelta(hours=7), "WIB")
+CATALOGUE = Path(__file__).parent / "locale" / "id" / "LC_MESSAGES" / "messages.po"
+
+_current: contextvars.ContextVar[str] = contextvars.ContextVar("portal_language", default=DEFAULT)
+
+
+@cache
+def _translations(language: str) -> _gettext.NullTranslations:
+    if language == "en":
+        return _gettext.NullTranslations()
+    with CATALOGUE.open("rb") as po:
+        catalogue = read_po(po, locale=language)
+    compiled = io.BytesIO()
+    write_mo(compiled, catalogue)
+    compiled.seek(0)
+    return Translations(compiled)
+
+
+def use(language: str) -> None:
+    """Answer the current request in ``language`` (one of ``LANGUAGES``)."""
+    _current.set(language if language in LANGUAGES else DEFAULT)
+
+
+def language() -> str:
+    return _current.get()
+
+
+def gettext(message: str, **values: Any) -> str:
+    text = _translations(_current.get()).gettext(message)
+    return text % values if values else text
+
+
+def ngettext(singular: str, plural: str, n: int, **values: Any) -> str:
+    text = _translations(_current.get()).ngettext(singular, plural, n)
+    return text % {"num": n, **values}
+
+
+def rupiah(amount: int | float) -> str:
+    return "Rp " + format_decimal(amount, locale=_current.get())
+
+
+def number(amount: int | float) -> str:
+    return format_decimal(amount, locale=_current.get())
+
+
+def wib(moment: datetime.datetime | int | float | str) -> str:
+    """A moment as the villages read it: "5 Desember 2026 15.04 WIB"."""
+    if isinstance(moment, str):
+        moment = datetime.datetime.fromisoformat(moment)
+    elif not isinstance(moment, datetime.datetime):
+        moment = datetime.datetime.fromtimestamp(moment, datetime.UTC)
+    text = format_datetime(moment, "d MMMM y HH.mm", tzinfo=WIB, locale=_current.get())
+    return f"{text} WIB"
