@@ -17,6 +17,7 @@ import asyncio
 import ipaddress
 import logging
 import ssl
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,8 @@ from pathlib import Path
 from aiohttp import web
 
 from hub.console import render
+from hub.console.dashboard import DEFAULT_REFRESH_S, Dashboard
+from hub.console.dashboard_pages import DASHBOARD, anomalies_page, dashboard_page, witness_rows
 from hub.console.officers import check_password
 from hub.console.reader import LogReader
 from hub.console.searches import (
@@ -42,9 +45,11 @@ from hub.console.searches import (
 )
 from hub.console.sessions import COOKIE, LoginThrottle, Session, Sessions
 from hub.console.trail import OfficerTrail
+from hub.console.witnesses import Witnesses
 from hub.home import HubHome
 from jembatan.audit.checkpoint import CheckpointError
 from jembatan.client import HubCallFailed, QueryRefused
+from jembatan.insights.thresholds import Thresholds, load_thresholds
 from jembatan.subject import is_nik
 
 log = logging.getLogger(__name__)
@@ -221,10 +226,6 @@ async def set_language(request: web.Request) -> web.Response:
     raise response
 
 
-async def home_page(request: web.Request) -> web.Response:
-    raise web.HTTPSeeOther(SEARCH.path)
-
-
 async def search_post(request: web.Request) -> web.Response:
     """The search form, posted once: a NIK is exchanged for a token here, and the officer
     is sent to the search's own GET URL (so Back and Forward never resubmit anything)."""
@@ -365,7 +366,10 @@ async def integrity(request: web.Request) -> web.Response:
         return _error(request, None, N_("The hub refused."), exc.message, 502)
     except HubCallFailed as exc:
         return _error(request, None, N_("The hub did not answer."), str(exc), 502)
-    return render.render(request, "integrity.html", {"consistency": consistency})
+    witnesses = request.app[READER].witnesses
+    rows = witness_rows(witnesses.status(time.time())) if witnesses else []
+    context = {"consistency": consistency, "witness_rows": rows, "watching": bool(witnesses)}
+    return render.render(request, "integrity.html", context)
 
 
 def build_app(
@@ -373,6 +377,7 @@ def build_app(
     reader: LogReader,
     sessions: Sessions | None = None,
     trusted_proxies: Iterable[str] = (),
+    dashboard: Dashboard | None = None,
 ) -> web.Application:
     app = web.Application(middlewares=[_trusted_proxy, _same_origin_posts, _officers_only])
     app[HOME] = home
@@ -383,12 +388,14 @@ def build_app(
     app[PROXIES] = frozenset(ipaddress.ip_address(p) for p in trusted_proxies)
     render.setup(app)
     app[TRAIL] = OfficerTrail(reader)
+    app[DASHBOARD] = dashboard or Dashboard(reader, load_thresholds(home.anomaly_thresholds))
     app.on_response_prepare.append(_secure_headers)
     app.router.add_get("/login", login_form)
     app.router.add_post("/login", login)
     app.router.add_post("/logout", logout)
     app.router.add_get("/lang/{language:id|en}", set_language)
-    app.router.add_get("/", home_page)
+    app.router.add_get("/", dashboard_page)
+    app.router.add_get("/anomalies", anomalies_page)
     app.router.add_get(SEARCH.path, _results_view(SEARCH))
     app.router.add_post(SEARCH.path, search_post)
     app.router.add_get(REFUSALS.path, _results_view(REFUSALS))
@@ -429,8 +436,13 @@ async def start(
     *,
     tls: ssl.SSLContext | None = None,
     trusted_proxies: Iterable[str] = (),
+    thresholds: Thresholds | None = None,
+    witnesses: Witnesses | None = None,
+    refresh_s: float = DEFAULT_REFRESH_S,
 ) -> RunningConsole:
-    """Serve the console on ``listen`` (HOST:PORT, port 0 for any)."""
+    """Serve the console on ``listen`` (HOST:PORT, port 0 for any). ``thresholds``: the
+    anomaly flags' (default: the home's file, else the shipped ones); ``witnesses``: those
+    whose cosignatures it checks; ``refresh_s``: how long a look at the log is reused."""
     host, _, port = listen.rpartition(":")
     if not host or not port.isdigit():
         raise ValueError(f"--listen {listen!r}: expected HOST:PORT")
@@ -438,13 +450,17 @@ async def start(
     for proxy in proxies:
         if _address(proxy) is None:
             raise ValueError(f"--trusted-proxy {proxy!r}: expected an IP address")
-    reader = LogReader(home, hub, member_dir)
+    # Before anything connects: a bad thresholds file is a one-line error at start.
+    thresholds = thresholds or load_thresholds(home.anomaly_thresholds)
+    reader = LogReader(home, hub, member_dir, witnesses)
     try:
         # Proven against the anchor kept from earlier runs (a rollback or fork while the
         # console was down is an alarm from the start); fetching it now also fails fast on
         # a wrong hub address, CA or verifier key.
         await reader.checkpoint()
-        runner = web.AppRunner(build_app(home, reader, trusted_proxies=proxies))
+        dashboard = Dashboard(reader, thresholds, refresh_s=refresh_s)
+        app = build_app(home, reader, trusted_proxies=proxies, dashboard=dashboard)
+        runner = web.AppRunner(app)
         await runner.setup()
         site = web.TCPSite(runner, host, int(port), ssl_context=tls)
         await site.start()
