@@ -25,7 +25,10 @@ from playwright.sync_api import Browser, Page, expect
 
 from hub.dev.processes import RunningProcess, start_jembatan
 from jembatan.audit.witness import Cosigner
-from tests.console.test_console import WIDTHS, _check, browser  # noqa: F401 (a fixture)
+
+# The console tests' Chromium (a module-scoped fixture) and their checks of every page.
+from tests.console.test_console import WIDTHS, _check
+from tests.console.test_console import browser as browser
 from tests.insights.test_anomalies import LAX, heads, indexes, refused_queries
 from tests.stack import Stack, start_stack
 from tests.witness.conftest import RunningWitness, init_witness, start_witness
@@ -85,8 +88,10 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
     password = root / "password"
     password.write_text(PASSWORD + "\n")
     subprocess.run(
-        [sys.executable, "-m", "hub.cli", "--home", home, "console", "add-officer", OFFICER]
-        + ["--password-file", str(password)],
+        [
+            *(sys.executable, "-m", "hub.cli", "--home", home, "console", "add-officer"),
+            *(OFFICER, "--password-file", str(password)),
+        ],
         check=True,
         capture_output=True,
     )
@@ -166,8 +171,10 @@ def test_a_bad_thresholds_file_stops_the_console_in_one_line(
     bad.write_text("refusal_burst:\n  min_refusal: 3\n")
     stack = deployment.stack
     ran = subprocess.run(
-        [sys.executable, "-m", "hub.cli", "--home", str(stack.home.root), "console"]
-        + ["--listen", "127.0.0.1:0", "--hub", stack.address, "--thresholds", str(bad)],
+        [
+            *(sys.executable, "-m", "hub.cli", "--home", str(stack.home.root), "console"),
+            *("--listen", "127.0.0.1:0", "--hub", stack.address, "--thresholds", str(bad)),
+        ],
         capture_output=True,
         text=True,
         timeout=60,
