@@ -20,7 +20,6 @@ from hub.cli.common import (
     until_signalled,
 )
 from hub.cli.serve import _positive_seconds as positive_seconds
-from jembatan.audit.checkpoint import CheckpointError
 
 if TYPE_CHECKING:
     from hub.console.witnesses import Witnesses
@@ -65,6 +64,7 @@ def cmd_console(args: argparse.Namespace) -> None:
 def _witnesses(args: argparse.Namespace, verifier_key: Path) -> Witnesses | None:
     """The ``--witness`` keys (inline or @FILE) and the ``--quorum`` of them required."""
     from hub.console.witnesses import Witnesses
+    from jembatan.audit.checkpoint import CheckpointError
     from jembatan.audit.witness import parse_cosigner_key
 
     if not args.witness:

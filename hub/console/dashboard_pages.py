@@ -39,7 +39,11 @@ DASHBOARD = web.AppKey("dashboard", Dashboard)
 # Record links listed under a flag; the search link leads to all of them.
 SHOWN_RECORDS = 20
 _TOP = 8
-_SERIES = {RELEASED: N_("Released"), DENIED: N_("Denied by the rules"), REFUSED: N_("Refused")}
+_SERIES = {
+    RELEASED: N_("Released"),
+    DENIED: N_("Denied by the rules"),
+    REFUSED: N_("Refused, other reasons"),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,7 +192,11 @@ def _charts(request: web.Request, picture: Picture) -> dict[str, Markup]:
     series = {kind: render.gettext(request, label) for kind, label in _SERIES.items()}
     title = render.gettext(request, N_("Exchanges per hour, last 24 hours"))
     desc = render.gettext(
-        request, N_("Stacked bars, one per hour in WIB: released, denied by the rules, refused.")
+        request,
+        N_(
+            "Stacked bars, one per hour in WIB: released, denied by the rules, refused for"
+            " other reasons."
+        ),
     )
 
     def hourly(width: int, height: int, labels: int) -> Markup:
@@ -210,7 +218,7 @@ def _charts(request: web.Request, picture: Picture) -> dict[str, Markup]:
     calls = render.gettext(request, N_("Exchanges in the last 24 hours, most first."))
     return {
         # Two drawings, one shown by the stylesheet: a phone's is narrower, not shrunk.
-        "hourly_wide": hourly(720, 240, 12),
+        "hourly_wide": hourly(1080, 260, 12),
         "hourly_narrow": hourly(360, 220, 4),
         "top_clients": charts.top_chart(
             env, title=clients, desc=calls, items=summary.top_clients[:_TOP]

@@ -30,7 +30,7 @@ from jembatan.audit.witness import Cosigner
 from tests.console.test_console import WIDTHS, _check
 from tests.console.test_console import browser as browser
 from tests.insights.test_anomalies import LAX, heads, indexes, refused_queries
-from tests.stack import Stack, start_stack
+from tests.stack import Stack, employment_query, start_stack
 from tests.witness.conftest import RunningWitness, init_witness, start_witness
 
 OFFICER, PASSWORD = "dewi.lestari", "rogojampi-songgon-2026"
@@ -83,6 +83,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
     # citizen three times.
     asyncio.run(refused_queries(stack, BURST, heads(stack, 4, 0)))
     asyncio.run(refused_queries(stack, REPEAT, heads(stack, 1, 4) * 3))
+    asyncio.run(_released(stack))
 
     home = str(stack.home.root)
     password = root / "password"
@@ -112,6 +113,15 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
     witness.stop()
     stack.hub.stop()
     stack.sim.stop()
+
+
+async def _released(stack: Stack) -> None:
+    """Two consented exchanges, released: not enough to flag anything."""
+    nik = stack.people.employed
+    token, _ = stack.consent(nik)
+    async with stack.client() as client:
+        for _ in range(2):
+            await employment_query(client, nik, token)
 
 
 def _log_in(page: Page, console: str) -> None:
@@ -164,24 +174,37 @@ TEXTS = {
 }
 
 
-def test_a_bad_thresholds_file_stops_the_console_in_one_line(
-    deployment: Deployment, tmp_path: Path
-) -> None:
-    bad = tmp_path / "bad.yaml"
-    bad.write_text("refusal_burst:\n  min_refusal: 3\n")
-    stack = deployment.stack
+def _console_fails(stack: Stack, *options: str) -> str:
+    """The one line a console started with ``options`` stops with (exit status 2)."""
     ran = subprocess.run(
         [
             *(sys.executable, "-m", "hub.cli", "--home", str(stack.home.root), "console"),
-            *("--listen", "127.0.0.1:0", "--hub", stack.address, "--thresholds", str(bad)),
+            *("--listen", "127.0.0.1:0", "--hub", stack.address, *options),
         ],
         capture_output=True,
         text=True,
         timeout=60,
     )
-    assert ran.returncode == 2 and not ran.stdout
+    assert ran.returncode == 2 and not ran.stdout, ran.stderr
     (line,) = ran.stderr.strip().splitlines()
+    return line
+
+
+def test_bad_thresholds_or_witness_options_stop_the_console_in_one_line(
+    deployment: Deployment, tmp_path: Path
+) -> None:
+    stack = deployment.stack
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("refusal_burst:\n  min_refusal: 3\n")
+    line = _console_fails(stack, "--thresholds", str(bad))
     assert str(bad) in line and "min_refusal" in line, line
+    line = _console_fails(stack, "--quorum", "1")
+    assert "--quorum needs the witnesses' keys" in line, line
+    key = deployment.cosigner.verifier_key()
+    line = _console_fails(stack, "--witness", key, "--quorum", "2")
+    assert "--quorum 2: cannot be met by 1" in line, line
+    line = _console_fails(stack, "--witness", "not-a-key")
+    assert line.startswith("jembatan: --witness:"), line
 
 
 @pytest.mark.parametrize("language", ["id", "en"])
@@ -228,7 +251,8 @@ def test_the_officer_sees_each_flag_explained_and_its_records(
         if DOC_SHOTS and language == "id":
             Path(DOC_SHOTS).mkdir(parents=True, exist_ok=True)
             shot = Path(DOC_SHOTS) / f"dashboard-{w}.png"
-            page.screenshot(path=str(shot), full_page=True)
+            # The whole page at 1366, the first screen on a phone: small files.
+            page.screenshot(path=str(shot), full_page=w > 1000)
 
         # A reason's link: the refusals with that reason.
         reason.locator("a").click()
