@@ -152,9 +152,8 @@ def witness_rows(statuses: Sequence[WitnessFreshness]) -> list[dict[str, object]
     ]
 
 
-def _context(request: web.Request, picture: Picture) -> dict[str, object]:
+def _context(request: web.Request, picture: Picture, flags: list[FlagView]) -> dict[str, object]:
     language = render.language_of(request)
-    flags = flag_views(picture.flags, language)
     return {
         "picture": picture,
         "witness_rows": witness_rows(picture.witnesses),
@@ -170,7 +169,8 @@ async def dashboard_page(request: web.Request) -> web.Response:
     picture = await _picture(request)
     if isinstance(picture, web.Response):
         return picture
-    context = _context(request, picture)
+    flags = flag_views(picture.flags, render.language_of(request))
+    context = _context(request, picture, flags)
     context.update(_charts(request, picture))
     summary = picture.summary
     peak = max((count for _, count in summary.refusals_by_reason), default=0)
@@ -233,4 +233,10 @@ async def anomalies_page(request: web.Request) -> web.Response:
     picture = await _picture(request)
     if isinstance(picture, web.Response):
         return picture
-    return render.render(request, "anomalies.html", _context(request, picture))
+    flags = flag_views(picture.flags, render.language_of(request))
+    context = _context(request, picture, flags)
+    groups: dict[str, list[FlagView]] = {}
+    for flag in flags:
+        groups.setdefault(flag.code, []).append(flag)
+    context["groups"] = list(groups.items())  # in the flags' order: by kind, as CODES
+    return render.render(request, "anomalies.html", context)
