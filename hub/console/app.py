@@ -411,8 +411,12 @@ class RunningConsole:
     runner: web.AppRunner
     reader: LogReader
     address: str
+    # The dashboard's first look, taken while no officer waits for it.
+    warming: asyncio.Task[None] | None = None
 
     async def stop(self) -> None:
+        if self.warming is not None:
+            self.warming.cancel()
         await self.runner.cleanup()
         await self.reader.close()
 
@@ -468,4 +472,14 @@ async def start(
         await reader.close()
         raise
     bound = runner.addresses[0]
-    return RunningConsole(runner, reader, f"{host}:{bound[1]}")
+    warming = asyncio.create_task(_warm(dashboard))
+    return RunningConsole(runner, reader, f"{host}:{bound[1]}", warming)
+
+
+async def _warm(dashboard: Dashboard) -> None:
+    """Read the anomaly window once at start: the first look at a week of a busy log takes
+    seconds, the later ones only what was appended since."""
+    try:
+        await dashboard.picture()
+    except (CheckpointError, QueryRefused, HubCallFailed) as exc:  # the page will say so
+        log.warning("console dashboard: first look at the log failed: %s", exc)
