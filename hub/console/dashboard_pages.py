@@ -219,7 +219,7 @@ def _charts(request: web.Request, picture: Picture) -> dict[str, Markup]:
     return {
         # Two drawings, one shown by the stylesheet: a phone's is narrower, not shrunk.
         "hourly_wide": hourly(1080, 260, 12),
-        "hourly_narrow": hourly(360, 220, 4),
+        "hourly_narrow": hourly(360, 250, 4),
         "top_clients": charts.top_chart(
             env, title=clients, desc=calls, items=summary.top_clients[:_TOP]
         ),
