@@ -182,16 +182,19 @@ def test_a_review_made_from_the_page_is_listed_as_reviewed_and_provable(
         first = page.locator("#results tbody tr").first
         expect(first).to_have_attribute("data-state", "unreviewed")
         row = page.locator(f"#results tr:has(a[href='/record/{index}'])")
-        expect(row.locator("td[data-field=state]")).to_have_text("Belum ditinjau")
+        expect(row.locator("td[data-field=state] .badge")).to_have_text("Belum ditinjau")
         expect(row.locator("td[data-field=waited]")).to_have_text(
             re.compile(r"^\d+ (detik|menit|jam|hari)$")
         )
-        row.locator("th a").click()
+        row.get_by_role("link", name="Tinjau", exact=True).click()
+        expect(page).to_have_url(console.url + f"/record/{index}#review")
+        expect(page.locator("#review-summary")).to_contain_text("Belum ditinjau")
 
         # A note is required: the browser will not send the form without one.
         page.get_by_label("Dibenarkan", exact=True).check()
         page.get_by_role("button", name="Catat tinjauan").click()
-        expect(page).to_have_url(console.url + f"/record/{index}")
+        expect(page).to_have_url(console.url + f"/record/{index}#review")
+        expect(page.locator("#review-done")).to_have_count(0)
         page.fill("#review-note", NOTE)
         page.get_by_role("button", name="Catat tinjauan").click()
         expect(page.locator("#review-done")).to_contain_text("Tinjauan Anda tercatat di log.")
