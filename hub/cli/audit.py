@@ -370,9 +370,12 @@ def add_audit_commands(commands: argparse._SubParsersAction) -> None:
         "verify an export against a checkpoint, needing nothing but the hub's verifier key",
         cmd_audit_verify,
         epilog="A whole-log export (audit export) needs --checkpoint; a fetched range (audit"
-        " fetch) carries its own checkpoint on its first line.",
+        " fetch) and a set of records exported from the console carry their own checkpoint on"
+        " their first line. The format is read from that line.",
     )
-    verify.add_argument("export", help="the export file: from audit export or audit fetch")
+    verify.add_argument(
+        "export", help="the export file: from audit export, audit fetch or the console"
+    )
     verify.add_argument(
         "--checkpoint",
         metavar="FILE",
