@@ -190,7 +190,7 @@ class CaseFiles:
                 "INSERT INTO pins (case_id, record_index, pinned_by, pinned_at, note, summary)"
                 " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (case_id, record_index) DO UPDATE SET"
                 " note = excluded.note, pinned_by = excluded.pinned_by",
-                (case_id, index, officer, time.time(), note.strip(), json.dumps(summary)),
+                (case_id, index, officer, time.time(), _lines(note), json.dumps(summary)),
             )
 
     def unpin(self, case_id: int, index: int) -> None:
@@ -198,15 +198,21 @@ class CaseFiles:
             db.execute("DELETE FROM pins WHERE case_id = ? AND record_index = ?", (case_id, index))
 
 
+def _lines(text: str) -> str:
+    """A note as kept: its lines (a browser sends CRLF) joined by LF, ends trimmed."""
+    return "\n".join(line.rstrip() for line in text.strip().splitlines())
+
+
 def _check_note(text: str) -> None:
-    if free_text_problem(text.strip(), MAX_NOTE):
+    # Checked as one line: a NIK broken over two lines is still a NIK.
+    if free_text_problem(_lines(text).replace("\n", " "), MAX_NOTE):
         raise CaseProblem("A note is 1 to 1000 printable characters and holds no NIK.")
 
 
 def _insert_note(db: sqlite3.Connection, case_id: int, officer: str, text: str) -> None:
     db.execute(
         "INSERT INTO notes (case_id, author, written_at, text) VALUES (?, ?, ?, ?)",
-        (case_id, officer, time.time(), text.strip()),
+        (case_id, officer, time.time(), _lines(text)),
     )
 
 

@@ -202,6 +202,7 @@ def test_a_review_made_from_the_page_is_listed_as_reviewed_and_provable(
         expect(page.locator("#reviews")).to_contain_text(OFFICER)
         expect(page.locator("#review-closed")).to_be_visible()
         expect(page.locator("#review-form")).to_have_count(0)
+        _check(page, "record-reviewed-id-wide")
 
         # The review is a record of its own, proven like any other.
         page.locator("#review-done a").click()
@@ -217,6 +218,7 @@ def test_a_review_made_from_the_page_is_listed_as_reviewed_and_provable(
         expect(row.locator("td[data-field=state]")).to_contain_text("Dibenarkan")
         expect(row.locator("td[data-field=state]")).to_contain_text(OFFICER)
         expect(row.locator("td[data-field=waited]")).to_have_text("—")
+        _check(page, "break-glass-justified-id-wide")
 
         # A second verdict is the hub's to refuse, and the page says so in words.
         answer = context.request.post(
