@@ -58,6 +58,8 @@ class Consistency:
     failure: str | None
     # The same failure, typed (a log that shrank, a fork, an anchor that does not verify).
     alarm: Alarm | None = None
+    # ``latest`` as the hub signed it (the note), for exports that carry it.
+    note: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +145,9 @@ class LogReader(MemberChannel):
             else:
                 previous = self._alarm.anchor or latest
             alarm = self._alarm
-            return Consistency(latest, previous, alarm.message if alarm else None, alarm)
+            return Consistency(
+                latest, previous, alarm.message if alarm else None, alarm, signed.note
+            )
 
     async def _anchored(
         self,
