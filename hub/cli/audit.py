@@ -124,9 +124,11 @@ def _auditor_call(args: argparse.Namespace, act: Callable[[HubClient], Awaitable
 def cmd_audit_verify(args: argparse.Namespace) -> None:
     from jembatan.audit.verify import (
         RANGE_FORMAT,
+        SET_FORMAT,
         export_format,
         verify_export,
         verify_range_export,
+        verify_set_export,
     )
 
     key = text_arg(args.key, "--key") if args.key else _home_verifier_key(args)
@@ -138,6 +140,17 @@ def cmd_audit_verify(args: argparse.Namespace) -> None:
         raise CliError(f"cannot read {args.export}: {exc.strerror}") from exc
     with lines:
         first = next(lines, "")
+        if export_format(first) == SET_FORMAT:
+            proven_set = verify_set_export(
+                itertools.chain([first], lines), key, checkpoint_note=checkpoint
+            )
+            witnessed = _quorum(args, _range_checkpoint(first), key)
+            print(
+                f"✓ {len(proven_set.indexes)} records each proven in the checkpoint of size "
+                f"{proven_set.checkpoint.size} (root {proven_set.checkpoint.root_hash.hex()[:16]}…)"
+                f"{witnessed}"
+            )
+            return
         if export_format(first) == RANGE_FORMAT:
             proven = verify_range_export(
                 itertools.chain([first], lines), key, checkpoint_note=checkpoint
@@ -357,9 +370,12 @@ def add_audit_commands(commands: argparse._SubParsersAction) -> None:
         "verify an export against a checkpoint, needing nothing but the hub's verifier key",
         cmd_audit_verify,
         epilog="A whole-log export (audit export) needs --checkpoint; a fetched range (audit"
-        " fetch) carries its own checkpoint on its first line.",
+        " fetch) and a set of records exported from the console carry their own checkpoint on"
+        " their first line. The format is read from that line.",
     )
-    verify.add_argument("export", help="the export file: from audit export or audit fetch")
+    verify.add_argument(
+        "export", help="the export file: from audit export, audit fetch or the console"
+    )
     verify.add_argument(
         "--checkpoint",
         metavar="FILE",

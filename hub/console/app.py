@@ -24,13 +24,12 @@ from pathlib import Path
 
 from aiohttp import web
 
-from hub.console import render
+from hub.console import casework, render
 from hub.console.dashboard import DEFAULT_REFRESH_S, Dashboard
 from hub.console.dashboard_pages import DASHBOARD, anomalies_page, dashboard_page, witness_rows
 from hub.console.officers import check_password
 from hub.console.reader import LogReader
 from hub.console.searches import (
-    BREAK_GLASS,
     DECISIONS,
     N_,
     REFUSALS,
@@ -340,11 +339,9 @@ async def record(request: web.Request) -> web.Response:
         return _error(request, title, N_("The hub did not answer."), str(exc), 502)
     log.info("officer %s opened record %d", officer, index)
     inclusion = await reader.prove(index, entry.record_json, officer)
-    context = {
-        "entry": entry,
-        "record": render.fields(entry.record_json),
-        "inclusion": inclusion,
-    }
+    fields = render.fields(entry.record_json)
+    context = {"entry": entry, "record": fields, "inclusion": inclusion}
+    context.update(await casework.record_extras(request, index, fields))
     return render.render(request, "record.html", context)
 
 
@@ -389,6 +386,7 @@ def build_app(
     render.setup(app)
     app[TRAIL] = OfficerTrail(reader)
     app[DASHBOARD] = dashboard or Dashboard(reader, load_thresholds(home.anomaly_thresholds))
+    casework.setup(app, home, reader, app[TRAIL], app[TOKENS])
     app.on_response_prepare.append(_secure_headers)
     app.router.add_get("/login", login_form)
     app.router.add_post("/login", login)
@@ -399,7 +397,6 @@ def build_app(
     app.router.add_get(SEARCH.path, _results_view(SEARCH))
     app.router.add_post(SEARCH.path, search_post)
     app.router.add_get(REFUSALS.path, _results_view(REFUSALS))
-    app.router.add_get(BREAK_GLASS.path, _results_view(BREAK_GLASS))
     app.router.add_get(r"/record/{index:\d{1,20}}", record)
     app.router.add_get("/integrity", integrity)
     app.router.add_static("/static/", render.STATIC, append_version=False)

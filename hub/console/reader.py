@@ -60,6 +60,8 @@ class Consistency:
     failure: str | None
     # The same failure, typed (a log that shrank, a fork, an anchor that does not verify).
     alarm: Alarm | None = None
+    # ``latest`` as the hub signed it (the note), for exports that carry it.
+    note: str = ""
     # How the latest checkpoint stands with the witnesses the console must hear from (None:
     # no quorum required).
     quorum: Quorum | None = None
@@ -161,7 +163,14 @@ class LogReader(MemberChannel):
             else:
                 previous = self._alarm.anchor or latest
             alarm = self._alarm
-            return Consistency(latest, previous, alarm.message if alarm else None, alarm, quorum)
+            return Consistency(
+                latest,
+                previous,
+                alarm.message if alarm else None,
+                alarm,
+                note=signed.note,
+                quorum=quorum,
+            )
 
     async def _anchored(
         self,

@@ -205,6 +205,8 @@ FIELD_LABELS = {
     "client_certificate": N_("Client certificate (serial)"),
     "policy_version": N_("Policy version"),
     "version": N_("Record version"),
+    "review": N_("Break-glass review"),
+    "officer_event": N_("Officer event"),
 }
 # A record's fields that lead to a search for the records sharing them: (search filter).
 PIVOTS = {

@@ -67,16 +67,23 @@ class OfficerTrail:
         officer: str = "",
         event: str = "",
         after_index: int | None = None,
+        newest_first: bool = False,
+        before_index: int | None = None,
         limit: int = 50,
     ) -> audit_pb2.SearchResponse:
-        """Officers' events in log order, of ``officer`` and of kind ``event`` if given,
-        searched for ``viewer`` (an officer: the search is recorded under their name).
+        """Officers' events, of ``officer`` and of kind ``event`` if given, searched for
+        ``viewer`` (an officer: the search is recorded under their name): in log order
+        (after ``after_index``), or ``newest_first`` (before ``before_index``).
         Raises QueryRefused or HubCallFailed."""
         query = audit_pb2.SearchRequest(
             kind=OFFICER_EVENT_KIND, officer=officer, officer_event=event, limit=limit
         )
         if after_index is not None:
             query.after_index, query.has_after_index = after_index, True
+        elif newest_first:
+            query.newest_first = True
+            if before_index is not None:
+                query.before_index, query.has_before_index = before_index, True
         return await self._reader.search(query, viewer)
 
     async def _record(self, event: str, officer: str, address: str, note: str = "") -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -23,10 +24,26 @@ from hub.store.sql import Cursor, SqlAuditWriter, SqlStore
 def _connect(path: Path) -> sqlite3.Connection:
     # check_same_thread=False: each connection is still used by one thread at a time.
     conn = sqlite3.connect(path, timeout=10.0, isolation_level=None, check_same_thread=False)
-    conn.execute("PRAGMA journal_mode=WAL")
+    _write_ahead_log(conn)
     conn.execute("PRAGMA busy_timeout=10000")
     conn.execute("PRAGMA synchronous=FULL")
     return conn
+
+
+# Switching a new file to WAL takes an exclusive lock that SQLite does not wait for (no busy
+# handler here): processes opening one new file at once retry, for at most ~5 s.
+_WAL_RETRIES, _WAL_PAUSE_S = 250, 0.02
+
+
+def _write_ahead_log(conn: sqlite3.Connection) -> None:
+    for attempt in range(_WAL_RETRIES):
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == _WAL_RETRIES - 1:
+                raise
+            time.sleep(_WAL_PAUSE_S)
 
 
 class SqliteDatabase:

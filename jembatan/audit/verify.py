@@ -24,14 +24,19 @@ from jembatan.errors import JembatanError
 
 EXPORT_FORMAT = "jembatan-audit-export/1"
 RANGE_FORMAT = "jembatan-audit-range/1"
+SET_FORMAT = "jembatan-audit-set/1"
 
 
 class VerificationFailed(JembatanError):
     """The log is not what the checkpoint says; names the first bad record when it can."""
 
-    def __init__(self, message: str, index: int | None = None) -> None:
-        super().__init__(message if index is None else f"record {index}: {message}")
+    def __init__(self, message: str, index: int | None = None, line: int | None = None) -> None:
+        where = f"record {index}" if index is not None else ""
+        if line is not None:  # exports whose records come in any order: the line first
+            where = f"line {line}" + (f" (record {index})" if index is not None else "")
+        super().__init__(f"{where}: {message}" if where else message)
         self.index = index
+        self.line = line
 
 
 def export_lines(
@@ -192,14 +197,14 @@ def verify_range_export(
 
 
 def export_format(first_line: str) -> str:
-    """The format an export's header line names (EXPORT_FORMAT or RANGE_FORMAT)."""
+    """The format an export's header line names (EXPORT_FORMAT, RANGE_FORMAT or SET_FORMAT)."""
     try:
         header = json.loads(first_line)
     except ValueError as exc:
         raise VerificationFailed("export has no header line") from exc
     name = header.get("format") if isinstance(header, dict) else None
-    if name not in (EXPORT_FORMAT, RANGE_FORMAT):
-        raise VerificationFailed(f"not a {EXPORT_FORMAT} or {RANGE_FORMAT} export")
+    if name not in (EXPORT_FORMAT, RANGE_FORMAT, SET_FORMAT):
+        raise VerificationFailed(f"not a {EXPORT_FORMAT}, {RANGE_FORMAT} or {SET_FORMAT} export")
     return str(name)
 
 
@@ -261,3 +266,116 @@ def _record_problem(committed_leaf: bytes, record: bytes | None) -> str | None:
     if leaf_hash(record) != committed_leaf:
         return "changed, inserted or moved: it does not hash to the leaf the tree committed to"
     return None
+
+
+# --- a set of records (a search's results, a case), each with its proof ---------------------
+
+# Above this many proof hashes a line is not a proof of any tree a log can hold (2**64 leaves).
+_MAX_PROOF = 64
+
+
+def set_export_lines(
+    checkpoint_note: str,
+    tree_size: int,
+    entries: Iterable[tuple[int, bytes, Sequence[bytes]]],
+    *,
+    count: int,
+    description: str = "",
+) -> Iterator[str]:
+    """JSON Lines for a chosen set of ``count`` records, in any order: a header carrying the
+    signed checkpoint of ``tree_size`` (and a short description of what the set is, without
+    any field value), then per record its index, its leaf hash, the record exactly as logged
+    and the leaf's inclusion proof in that checkpoint."""
+    yield json.dumps(
+        {
+            "format": SET_FORMAT,
+            "tree_size": tree_size,
+            "count": count,
+            "description": description,
+            "checkpoint": checkpoint_note,
+        },
+        ensure_ascii=False,
+    )
+    for index, record, proof in entries:
+        yield json.dumps(
+            {
+                "index": index,
+                "leaf_hash": leaf_hash(record).hex(),
+                "record": record.decode("utf-8", "surrogateescape"),
+                "proof": [h.hex() for h in proof],
+            },
+            ensure_ascii=False,
+        )
+
+
+@dataclass(frozen=True)
+class VerifiedSet:
+    checkpoint: Checkpoint
+    # The indexes proven, in the export's order.
+    indexes: tuple[int, ...]
+    description: str
+
+
+def verify_set_export(
+    lines: Iterable[str], verifier: str, *, checkpoint_note: str | None = None
+) -> VerifiedSet:
+    """Check a set export: its checkpoint is signed by ``verifier`` (and is the one given, if
+    any); every line's record, hashed here, is proven by the line's inclusion proof to be the
+    leaf at its index in that checkpoint; no index appears twice; and as many lines as the
+    header counts (a line dropped or added is caught). Raises VerificationFailed naming the
+    line and the record of the first failure."""
+    iterator = iter(lines)
+    header = _header(iterator, SET_FORMAT)
+    try:
+        checkpoint = verify_checkpoint(str(header["checkpoint"]), verifier)
+        tree_size, count = int(header["tree_size"]), int(header["count"])
+        description = str(header.get("description", ""))
+    except (KeyError, ValueError, TypeError) as exc:
+        raise VerificationFailed("the export's header (line 1) is malformed") from exc
+    if checkpoint_note is not None and verify_checkpoint(checkpoint_note, verifier) != checkpoint:
+        raise VerificationFailed("the export is proven against another checkpoint than the given")
+    if tree_size != checkpoint.size:
+        raise VerificationFailed(
+            f"the export's header names a tree of {tree_size}, its checkpoint is of "
+            f"{checkpoint.size}"
+        )
+    seen: list[int] = []
+    proven: set[int] = set()
+    for number, line in enumerate(iterator):
+        doc = _load(number, line)
+        index, leaf, record = _fields(number, doc)
+        line_number = number + 2
+        if index in proven:
+            raise VerificationFailed("the record appears twice", index, line_number)
+        if not 0 <= index < checkpoint.size:
+            raise VerificationFailed(
+                f"not in the checkpoint, which covers records 0 to {checkpoint.size - 1}",
+                index,
+                line_number,
+            )
+        if record is None:
+            raise VerificationFailed("the record is missing", index, line_number)
+        proof = _proof(number, doc)
+        if len(proof) > _MAX_PROOF:
+            raise VerificationFailed("the proof is too long to be one", index, line_number)
+        # The record's own hash, not the line's leaf_hash: a changed record cannot bring a
+        # matching leaf hash along and pass.
+        try:
+            verify_inclusion(index, checkpoint.size, leaf_hash(record), proof, checkpoint.root_hash)
+        except ProofError as exc:
+            raise VerificationFailed(
+                f"the record, as exported, is not the one the signed log holds at that index"
+                f" ({exc})",
+                index,
+                line_number,
+            ) from exc
+        if leaf != leaf_hash(record):
+            raise VerificationFailed("its leaf_hash is not the record's hash", index, line_number)
+        seen.append(index)
+        proven.add(index)
+    if len(seen) != count:
+        raise VerificationFailed(
+            f"the export holds {len(seen)} records, its header says {count}: lines were "
+            f"removed or added"
+        )
+    return VerifiedSet(checkpoint, tuple(seen), description)
