@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hub.cli.common import (
     CONSOLE_MEMBER,
+    CliError,
     add_actions,
     add_command,
     home,
@@ -14,14 +16,25 @@ from hub.cli.common import (
     member_connection,
     read,
     run_async,
+    text_arg,
     until_signalled,
 )
+from hub.cli.serve import _positive_seconds as positive_seconds
+
+if TYPE_CHECKING:
+    from hub.console.witnesses import Witnesses
 
 
 def cmd_console(args: argparse.Namespace) -> None:
     from hub.console.app import start, tls_context
+    from jembatan.insights.thresholds import load_thresholds
 
     hub_home = home(args)
+    # Read now, before anything connects: a bad file is a one-line error, not a page later.
+    thresholds = load_thresholds(
+        Path(args.thresholds) if args.thresholds else hub_home.anomaly_thresholds
+    )
+    witnesses = _witnesses(args, hub_home.log_verifier_key)
     member_dir = Path(args.member_dir) if args.member_dir else hub_home.member_dir(args.member)
 
     if (args.tls_cert is None) != (args.tls_key is None):
@@ -36,6 +49,9 @@ def cmd_console(args: argparse.Namespace) -> None:
             member_dir,
             tls=tls,
             trusted_proxies=args.trusted_proxy,
+            thresholds=thresholds,
+            witnesses=witnesses,
+            refresh_s=args.refresh,
         )
         scheme = "https" if tls else "http"
         print(f"jembatan console listening on {console.address} ({scheme}, hub {args.hub})")
@@ -43,6 +59,26 @@ def cmd_console(args: argparse.Namespace) -> None:
         await console.stop()
 
     run_async(run())
+
+
+def _witnesses(args: argparse.Namespace, verifier_key: Path) -> Witnesses | None:
+    """The ``--witness`` keys (inline or @FILE) and the ``--quorum`` of them required."""
+    from hub.console.witnesses import Witnesses
+    from jembatan.audit.checkpoint import CheckpointError
+    from jembatan.audit.witness import parse_cosigner_key
+
+    if not args.witness:
+        if args.quorum:
+            raise CliError("--quorum needs the witnesses' keys (--witness KEY, repeated)")
+        return None
+    try:
+        cosigners = [parse_cosigner_key(text_arg(w, "--witness")) for w in args.witness]
+    except CheckpointError as exc:
+        raise CliError(f"--witness: {exc}") from None
+    verifier = read(str(verifier_key), "the hub's verifier key").decode().strip()
+    return Witnesses(
+        verifier, cosigners, quorum=args.quorum, stale_after_s=args.witness_stale_after
+    )
 
 
 def cmd_console_add_officer(args: argparse.Namespace) -> None:
@@ -93,6 +129,45 @@ def add_console_commands(commands: argparse._SubParsersAction) -> None:
         metavar="ADDRESS",
         help="the IP address of a TLS-terminating proxy in front of the console: only from it"
         " are Forwarded / X-Forwarded-Proto, -Host and -For believed (repeatable; default: none)",
+    )
+    console.add_argument(
+        "--thresholds",
+        metavar="FILE",
+        help="the anomaly flags' thresholds, a YAML file changing any of the shipped ones"
+        " (default: HOME/anomalies.yaml if present, else jembatan/insights/anomalies.yaml);"
+        " read at start: a bad file stops the console with a one-line error",
+    )
+    console.add_argument(
+        "--refresh",
+        type=positive_seconds,
+        default=15.0,
+        metavar="SECONDS",
+        help="how long the dashboard reuses one look at the log before reading what was"
+        " appended since",
+    )
+    console.add_argument(
+        "--witness",
+        action="append",
+        default=[],
+        metavar="KEY",
+        help="a witness whose cosignatures the console checks and shows: its key string"
+        " (`jembatan witness init` prints it; it names the witness) or @FILE; repeat for"
+        " each (default: none)",
+    )
+    console.add_argument(
+        "--quorum",
+        type=int,
+        metavar="K",
+        help="how many of the --witness witnesses must have cosigned the latest checkpoint"
+        " for the integrity page to call the log verified (default: none required)",
+    )
+    console.add_argument(
+        "--witness-stale-after",
+        type=positive_seconds,
+        default=60.0,
+        metavar="SECONDS",
+        help="a witness is shown stale when a newer checkpoint has waited this long for its"
+        " cosignature",
     )
     actions = add_actions(
         console,

@@ -17,6 +17,7 @@ import asyncio
 import ipaddress
 import logging
 import ssl
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,8 @@ from pathlib import Path
 from aiohttp import web
 
 from hub.console import casework, render
+from hub.console.dashboard import DEFAULT_REFRESH_S, Dashboard
+from hub.console.dashboard_pages import DASHBOARD, anomalies_page, dashboard_page, witness_rows
 from hub.console.officers import check_password
 from hub.console.reader import LogReader
 from hub.console.searches import (
@@ -41,9 +44,11 @@ from hub.console.searches import (
 )
 from hub.console.sessions import COOKIE, LoginThrottle, Session, Sessions
 from hub.console.trail import OfficerTrail
+from hub.console.witnesses import Witnesses
 from hub.home import HubHome
 from jembatan.audit.checkpoint import CheckpointError
 from jembatan.client import HubCallFailed, QueryRefused
+from jembatan.insights.thresholds import Thresholds, load_thresholds
 from jembatan.subject import is_nik
 
 log = logging.getLogger(__name__)
@@ -220,10 +225,6 @@ async def set_language(request: web.Request) -> web.Response:
     raise response
 
 
-async def home_page(request: web.Request) -> web.Response:
-    raise web.HTTPSeeOther(SEARCH.path)
-
-
 async def search_post(request: web.Request) -> web.Response:
     """The search form, posted once: a NIK is exchanged for a token here, and the officer
     is sent to the search's own GET URL (so Back and Forward never resubmit anything)."""
@@ -362,7 +363,10 @@ async def integrity(request: web.Request) -> web.Response:
         return _error(request, None, N_("The hub refused."), exc.message, 502)
     except HubCallFailed as exc:
         return _error(request, None, N_("The hub did not answer."), str(exc), 502)
-    return render.render(request, "integrity.html", {"consistency": consistency})
+    witnesses = request.app[READER].witnesses
+    rows = witness_rows(witnesses.status(time.time())) if witnesses else []
+    context = {"consistency": consistency, "witness_rows": rows, "watching": bool(witnesses)}
+    return render.render(request, "integrity.html", context)
 
 
 def build_app(
@@ -370,6 +374,7 @@ def build_app(
     reader: LogReader,
     sessions: Sessions | None = None,
     trusted_proxies: Iterable[str] = (),
+    dashboard: Dashboard | None = None,
 ) -> web.Application:
     app = web.Application(middlewares=[_trusted_proxy, _same_origin_posts, _officers_only])
     app[HOME] = home
@@ -380,13 +385,15 @@ def build_app(
     app[PROXIES] = frozenset(ipaddress.ip_address(p) for p in trusted_proxies)
     render.setup(app)
     app[TRAIL] = OfficerTrail(reader)
+    app[DASHBOARD] = dashboard or Dashboard(reader, load_thresholds(home.anomaly_thresholds))
     casework.setup(app, home, reader, app[TRAIL], app[TOKENS])
     app.on_response_prepare.append(_secure_headers)
     app.router.add_get("/login", login_form)
     app.router.add_post("/login", login)
     app.router.add_post("/logout", logout)
     app.router.add_get("/lang/{language:id|en}", set_language)
-    app.router.add_get("/", home_page)
+    app.router.add_get("/", dashboard_page)
+    app.router.add_get("/anomalies", anomalies_page)
     app.router.add_get(SEARCH.path, _results_view(SEARCH))
     app.router.add_post(SEARCH.path, search_post)
     app.router.add_get(REFUSALS.path, _results_view(REFUSALS))
@@ -401,8 +408,12 @@ class RunningConsole:
     runner: web.AppRunner
     reader: LogReader
     address: str
+    # The dashboard's first look, taken while no officer waits for it.
+    warming: asyncio.Task[None] | None = None
 
     async def stop(self) -> None:
+        if self.warming is not None:
+            self.warming.cancel()
         await self.runner.cleanup()
         await self.reader.close()
 
@@ -426,8 +437,13 @@ async def start(
     *,
     tls: ssl.SSLContext | None = None,
     trusted_proxies: Iterable[str] = (),
+    thresholds: Thresholds | None = None,
+    witnesses: Witnesses | None = None,
+    refresh_s: float = DEFAULT_REFRESH_S,
 ) -> RunningConsole:
-    """Serve the console on ``listen`` (HOST:PORT, port 0 for any)."""
+    """Serve the console on ``listen`` (HOST:PORT, port 0 for any). ``thresholds``: the
+    anomaly flags' (default: the home's file, else the shipped ones); ``witnesses``: those
+    whose cosignatures it checks; ``refresh_s``: how long a look at the log is reused."""
     host, _, port = listen.rpartition(":")
     if not host or not port.isdigit():
         raise ValueError(f"--listen {listen!r}: expected HOST:PORT")
@@ -435,13 +451,17 @@ async def start(
     for proxy in proxies:
         if _address(proxy) is None:
             raise ValueError(f"--trusted-proxy {proxy!r}: expected an IP address")
-    reader = LogReader(home, hub, member_dir)
+    # Before anything connects: a bad thresholds file is a one-line error at start.
+    thresholds = thresholds or load_thresholds(home.anomaly_thresholds)
+    reader = LogReader(home, hub, member_dir, witnesses)
     try:
         # Proven against the anchor kept from earlier runs (a rollback or fork while the
         # console was down is an alarm from the start); fetching it now also fails fast on
         # a wrong hub address, CA or verifier key.
         await reader.checkpoint()
-        runner = web.AppRunner(build_app(home, reader, trusted_proxies=proxies))
+        dashboard = Dashboard(reader, thresholds, refresh_s=refresh_s)
+        app = build_app(home, reader, trusted_proxies=proxies, dashboard=dashboard)
+        runner = web.AppRunner(app)
         await runner.setup()
         site = web.TCPSite(runner, host, int(port), ssl_context=tls)
         await site.start()
@@ -449,4 +469,14 @@ async def start(
         await reader.close()
         raise
     bound = runner.addresses[0]
-    return RunningConsole(runner, reader, f"{host}:{bound[1]}")
+    warming = asyncio.create_task(_warm(dashboard))
+    return RunningConsole(runner, reader, f"{host}:{bound[1]}", warming)
+
+
+async def _warm(dashboard: Dashboard) -> None:
+    """Read the anomaly window once at start: the first look at a week of a busy log takes
+    seconds, the later ones only what was appended since."""
+    try:
+        await dashboard.picture()
+    except (CheckpointError, QueryRefused, HubCallFailed) as exc:  # the page will say so
+        log.warning("console dashboard: first look at the log failed: %s", exc)

@@ -108,14 +108,18 @@ def hourly_chart(
     zone_name: str,
     width: int = 720,
     height: int = 240,
+    labels: int = 12,
 ) -> Markup:
     """Exchanges per hour stacked by kind (``series``: each kind's name in the officer's
-    language), hours labelled in ``zone`` (named ``zone_name``, e.g. WIB) every few bars."""
-    top, bottom, left = 28.0, 30.0, 36.0
+    language), hours labelled in ``zone`` (named ``zone_name``, e.g. WIB) every few bars
+    (about ``labels`` of them: fewer fit a narrow chart)."""
+    # The legend on one line, or one name a line where three do not fit side by side.
+    stacked = width < 560
+    top, bottom, left = (64.0 if stacked else 28.0), 30.0, 36.0
     plot = height - top - bottom
     peak = max((h.released + h.denied + h.refused for h in hours), default=0)
     slot = (width - left) / max(len(hours), 1)
-    every = max(1, round(len(hours) / 12))
+    every = max(1, round(len(hours) / labels))
     columns = []
     for i, hour in enumerate(hours):
         counts = {RELEASED: hour.released, DENIED: hour.denied, REFUSED: hour.refused}
@@ -150,7 +154,12 @@ def hourly_chart(
         "ink": INK,
         "zone": zone_name,
         "series": [
-            {"label": series[k], "colour": COLOURS[k], "x": left + n * (width - left) / 3}
+            {
+                "label": series[k],
+                "colour": COLOURS[k],
+                "x": left if stacked else left + n * (width - left) / 3,
+                "y": 4 + 18 * n if stacked else 4,
+            }
             for n, k in enumerate(KINDS)
         ],
         "columns": columns,

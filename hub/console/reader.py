@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,7 @@ from hub.console.anchor import (
     alarm_between,
     anchor_file,
 )
+from hub.console.witnesses import Quorum, Witnesses
 from hub.home import HubHome
 from hub.services.audit import AUDITOR
 from jembatan.audit.checkpoint import Checkpoint, CheckpointError, verify_checkpoint
@@ -60,6 +62,9 @@ class Consistency:
     alarm: Alarm | None = None
     # ``latest`` as the hub signed it (the note), for exports that carry it.
     note: str = ""
+    # How the latest checkpoint stands with the witnesses the console must hear from (None:
+    # no quorum required).
+    quorum: Quorum | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +74,13 @@ class Inclusion:
 
 
 class LogReader(MemberChannel):
-    def __init__(self, home: HubHome, target: str, member_dir: Path) -> None:
+    def __init__(
+        self,
+        home: HubHome,
+        target: str,
+        member_dir: Path,
+        witnesses: Witnesses | None = None,
+    ) -> None:
         try:
             key_pem = (member_dir / "key.pem").read_bytes()
             cert_pem = (member_dir / "cert.pem").read_bytes()
@@ -95,6 +106,9 @@ class LogReader(MemberChannel):
         # every page keeps saying so until an operator looks.
         self._alarm: Alarm | None = None
         self._lock = asyncio.Lock()
+        # Every checkpoint fetched is shown to the witnesses' watch: their cosignatures are
+        # checked, and their freshness kept for the dashboard.
+        self.witnesses = witnesses
 
     @property
     def audit(self) -> audit_pb2_grpc.AuditStub:
@@ -140,13 +154,22 @@ class LogReader(MemberChannel):
                 metadata,
             )
             latest = verify_checkpoint(signed.note, self._verifier)
+            quorum = None
+            if self.witnesses is not None:
+                observed = self.witnesses.observe(signed.note, time.time())
+                quorum = observed if self.witnesses.quorum else None  # None: none required
             if self._alarm is None:
                 previous = await self._anchored(stored, signed.note, latest, metadata)
             else:
                 previous = self._alarm.anchor or latest
             alarm = self._alarm
             return Consistency(
-                latest, previous, alarm.message if alarm else None, alarm, signed.note
+                latest,
+                previous,
+                alarm.message if alarm else None,
+                alarm,
+                note=signed.note,
+                quorum=quorum,
             )
 
     async def _anchored(

@@ -136,6 +136,11 @@ def render(
     return response
 
 
+def environment(request: web.Request) -> jinja2.Environment:
+    """The Jinja2 environment of the officer's language (for charts made outside a page)."""
+    return request.app[_ENVIRONMENTS[language_of(request)]]
+
+
 def gettext(request: web.Request, message: str) -> str:
     """``message`` in the officer's language (for text made outside a template)."""
     return catalogue(language_of(request)).gettext(message)

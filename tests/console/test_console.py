@@ -123,7 +123,7 @@ def test_without_a_login_there_is_nothing(stack: Stack, console: str) -> None:
 async def _without_a_login_there_is_nothing(stack: Stack, console: str) -> None:
     # unsafe=True: aiohttp's jar otherwise ignores cookies from an IP address host.
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
-        paths = ("/", "/search", "/record/0", "/integrity", "/refusals", "/break-glass", "/x")
+        paths = ("/", "/anomalies", "/search", "/record/0", "/integrity", "/refusals", "/x")
         for path in paths:
             async with http.get(console + path, allow_redirects=False) as response:
                 body = await response.text()
@@ -211,7 +211,8 @@ def _log_in(page: Page, console: str, name: str = OFFICER, password: str = PASSW
     page.fill("#name", name)
     page.fill("#password", password)
     page.locator("form[action='/login'] button").click()
-    expect(page).to_have_url(re.compile(r"/search$"))
+    expect(page).to_have_url(console + "/")  # the dashboard is the landing page
+    page.goto(console + "/search")
 
 
 def _check(page: Page, name: str) -> None:
@@ -330,6 +331,8 @@ def test_every_page_in_english_when_chosen(
         page.fill("#name", OFFICER)
         page.fill("#password", PASSWORD)
         page.get_by_role("button", name="Log in").click()
+        expect(page.locator("h1")).to_have_text("Dashboard")
+        page.goto(console + "/search")
         expect(page.locator("h1")).to_have_text("Search the exchange log")
 
         page.select_option("#decision", "RELEASED")
@@ -458,14 +461,14 @@ def test_behind_a_tls_terminating_proxy_login_works_and_cookies_are_secure(
             page.fill("#name", OFFICER)
             page.fill("#password", PASSWORD)
             page.locator("form[action='/login'] button").click()
-            expect(page).to_have_url(proxy.url + "/search")
+            expect(page).to_have_url(proxy.url + "/")
             (cookie,) = [c for c in context.cookies() if c["name"] == "jembatan_console"]
             assert (cookie["secure"], cookie["httpOnly"], cookie["sameSite"]) == (
                 True,
                 True,
                 "Strict",
             )
-            expect(page.locator("#results")).to_be_visible()
+            expect(page.locator("#flags")).to_be_visible()
         finally:
             context.close()
         assert proxy.forwarded > 0
