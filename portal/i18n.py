@@ -13,37 +13,27 @@ from __future__ import annotations
 import contextvars
 import datetime
 import gettext as _gettext
-import io
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 from babel.dates import format_datetime
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
-from babel.support import Translations
+
+from jembatan.locale import WIB, compiled_catalogue
 
 __all__ = ["DEFAULT", "LANGUAGES", "WIB", "gettext", "language", "ngettext", "rupiah", "use", "wib"]
 
 LANGUAGES = ("id", "en")
 DEFAULT = "id"
-WIB = datetime.timezone(datetime.timedelta(hours=7), "WIB")
 CATALOGUE = Path(__file__).parent / "locale" / "id" / "LC_MESSAGES" / "messages.po"
 
 _current: contextvars.ContextVar[str] = contextvars.ContextVar("portal_language", default=DEFAULT)
 
 
-@cache
 def _translations(language: str) -> _gettext.NullTranslations:
     if language == "en":
         return _gettext.NullTranslations()
-    with CATALOGUE.open("rb") as po:
-        catalogue = read_po(po, locale=language)
-    compiled = io.BytesIO()
-    write_mo(compiled, catalogue)
-    compiled.seek(0)
-    return Translations(compiled)
+    return compiled_catalogue(CATALOGUE, language)
 
 
 def use(language: str) -> None:

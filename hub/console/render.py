@@ -10,12 +10,10 @@ is committed, so the catalogue cannot go stale beside its source).
 
 from __future__ import annotations
 
-import functools
-import io
 import json
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -24,13 +22,12 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 from babel.dates import format_datetime
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 from markupsafe import Markup, escape
 
 from hub.console import reasons
 from hub.console.searches import N_
+from jembatan.locale import WIB, compiled_catalogue
 
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
@@ -39,8 +36,6 @@ TRANSLATIONS = HERE / "translations"
 LANGUAGES = ("id", "en")
 DEFAULT_LANGUAGE = "id"
 LANGUAGE_COOKIE = "jembatan_console_lang"
-# WIB is UTC+7 all year (Indonesia keeps no summer time): a fixed offset needs no tz database.
-WIB = timezone(timedelta(hours=7), "WIB")
 
 _ENVIRONMENTS = {
     language: web.AppKey(f"jinja2-{language}", jinja2.Environment) for language in LANGUAGES
@@ -50,18 +45,9 @@ _LANGUAGE = "console_language"
 OFFICER = "console_officer"
 
 
-@functools.cache
 def catalogue(language: str) -> Translations | NullTranslations:
     """The compiled message catalogue of ``language`` (English is the templates' own)."""
-    po = TRANSLATIONS / language / "LC_MESSAGES" / "messages.po"
-    if not po.exists():
-        return NullTranslations()
-    with po.open("rb") as source:
-        parsed = read_po(source, locale=language)
-    compiled = io.BytesIO()
-    write_mo(compiled, parsed)
-    compiled.seek(0)
-    return Translations(compiled)
+    return compiled_catalogue(TRANSLATIONS / language / "LC_MESSAGES" / "messages.po", language)
 
 
 def setup(app: web.Application) -> None:
