@@ -23,7 +23,8 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_play
 
 from hub.dev.processes import RunningProcess, start_jembatan
 from jembatan.audit.record import AuditRecord
-from tests.console.test_console import AXE, CHROMIUM, CHROMIUM_ARGS, WIDTHS, _check
+from tests.chromium import AXE, CHROMIUM, CHROMIUM_ARGS
+from tests.console.test_console import WIDTHS, _check
 from tests.integration.test_break_glass_review import WHY, _break_glass
 from tests.stack import Stack
 

@@ -29,6 +29,7 @@ from hub.dev.processes import start_jembatan
 from hub.home import CONSENT_MANAGER_ID
 from jembatan.client import QueryRefused
 from jembatan.v1 import audit_pb2, audit_pb2_grpc, exchange_pb2
+from tests.chromium import AXE, CHROMIUM, CHROMIUM_ARGS
 from tests.console.proxy import PROXY_SOURCE, TlsProxy
 from tests.stack import Stack, employment_body, employment_query
 
@@ -38,17 +39,6 @@ JUSTIFICATION = "Banjir di Lateng: pemohon mengungsi ke balai desa, tidak dapat 
 OFFICER, PASSWORD = "siti", "kemiren-lateng-2026!"
 # A second officer on the same console, and so behind the same certificate.
 COLLEAGUE, COLLEAGUE_PASSWORD = "budi.santoso", "glagah-olehsari-2026"
-CHROMIUM = Path("/usr/bin/chromium")
-# DESIGN.md, "Browser tests": Debian's chromium, not Playwright's own download.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-AXE = Path(__file__).resolve().parents[1] / "node" / "node_modules" / "axe-core" / "axe.min.js"
 AXE_SOURCE = AXE.read_text() if AXE.exists() else ""
 WIDTHS = {"wide": (1366, 768), "phone": (390, 844)}
 # Screenshots of every page at both widths, for people to look at (.gitignored).

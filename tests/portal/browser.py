@@ -12,17 +12,8 @@ from pathlib import Path
 
 from playwright.sync_api import Page, sync_playwright
 
-CHROMIUM = Path("/usr/bin/chromium")
-# DESIGN.md, "Browser tests": Debian's chromium, not Playwright's own download.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-AXE = Path(__file__).resolve().parent.parent / "node" / "node_modules" / "axe-core" / "axe.min.js"
+from tests.chromium import AXE, CHROMIUM, CHROMIUM_ARGS
+
 # Written where git does not look, so a test run changes no committed file; the pictures in
 # docs/portal/ are refreshed on purpose with PORTAL_SCREENSHOTS=docs/portal.
 SCREENSHOTS = Path(os.environ.get("PORTAL_SCREENSHOTS", Path(__file__).parent / "screenshots"))
