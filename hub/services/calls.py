@@ -89,7 +89,7 @@ class CallRecorder:
         member: PeerMember | None = None
         try:
             member = self._identify.member(peer_of(context))
-            self._identify.check_registered(member)
+            await self._identify.check_registered(member)
             return member
         except Refusal as refusal:
             refusal.stage = "identify"
@@ -159,7 +159,7 @@ class CallRecorder:
         """The caller identified at the start of a long call (a stream) is still registered
         and unrevoked now; otherwise the call ends with the refusal, recorded."""
         try:
-            self._identify.check_registered(call.member)
+            await self._identify.check_registered(call.member)
         except Refusal as refusal:
             await self.refuse(context, call, refusal)
 
