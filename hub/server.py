@@ -157,7 +157,9 @@ class Hub:
         )
         consent_key = load_ed25519_public_pem(home.consent_manager_public_key.read_bytes())
         pseudonyms = Pseudonymizer(bytes.fromhex(home.pseudonym_key.read_text().strip()))
-        self.calls = CallRecorder(self.identify, self.audit, pseudonyms, clock)
+        self.calls = CallRecorder(
+            self.identify, self.audit, pseudonyms, clock, storage=self.store_calls
+        )
         # One verifier for the pipeline and the registry: an artefact verified at Grant is
         # not verified again on its first query.
         consents = ConsentVerifier(consent_key, issuer=CONSENT_MANAGER_ID)
