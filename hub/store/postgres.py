@@ -298,11 +298,22 @@ class PostgresDatabase:
     def _locked(self, lock: int) -> Iterator[None]:
         if self._in_transaction() is not None:
             raise StoreError("a transaction within a transaction")
-        with self._pool.connection() as conn, conn.transaction():
-            self._local.conn = conn
+        with self._pool.connection() as conn:
             try:
-                conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (lock, self._key))
+                # BEGIN and the lock in one round trip: one simple query of two statements
+                # (the keys are integers of ours, not input).
+                conn.execute(f"BEGIN; SELECT pg_advisory_xact_lock({lock:d}, {self._key:d})")
+                self._local.conn = conn
                 yield
+            except BaseException:
+                # Not on a session the server dropped: its transaction went with it.
+                if not conn.broken:
+                    with contextlib.suppress(psycopg.Error):
+                        conn.execute("ROLLBACK")
+                raise
+            else:
+                # A COMMIT that fails raises here: the batch is not durable, fail closed.
+                conn.execute("COMMIT")
             finally:
                 self._local.conn = None
 
