@@ -40,7 +40,7 @@ from hub.services.health import HealthMonitor
 from hub.services.registry import RegistryService
 from hub.store import open_audit_writer, open_store
 from hub.store.base import describe_error
-from hub.store.offloop import StoreCalls
+from hub.store.offloop import lanes
 from hub.store.snapshot import RegistrySnapshot
 from hub.store.sqlite import claim_sole_hub
 from hub.witness.collector import (
@@ -129,8 +129,9 @@ class Hub:
         # Storage: the home's engine (its SQLite file, or a PostgreSQL DSN shared by replicas).
         self.registry = open_store(home)
         # Its calls from the event loop: in worker threads on PostgreSQL, so no query, health
-        # check or scrape waits for another's round trip; inline on SQLite (docs/storage.md).
-        self.store_calls = StoreCalls(self.registry.threads)
+        # check or scrape waits for another's round trip, and the hub's own operations in
+        # threads of their own; inline on SQLite (docs/storage.md).
+        self.store_calls, self.operations_calls = lanes(self.registry.threads)
         # One process per SQLite file (its replay guard is in memory); replicas share PostgreSQL.
         self._sole_hub = None if self.registry.shared else claim_sole_hub(home.database)
         self.audit = AuditLog(lambda: open_audit_writer(home))
@@ -239,7 +240,7 @@ class Hub:
             clock=clock,
             timeout_s=settings.witness_timeout_s,
             stale_after_s=settings.witness_stale_after_s,
-            calls=self.store_calls,
+            calls=self.operations_calls,
         )
         self.checkpoints = CheckpointPublisher(
             self.registry,
@@ -247,7 +248,7 @@ class Hub:
             clock=clock,
             lease=self.registry.signer_lease(),
             on_published=self.witnesses.kick,
-            calls=self.store_calls,
+            calls=self.operations_calls,
         )
         self._publishing: asyncio.Task[None] | None = None
         audit_pb2_grpc.add_AuditServicer_to_server(
@@ -292,7 +293,7 @@ class Hub:
         if self.audit.stalled(_WRITE_STALLED_S):
             return f"an audit write has not finished in {_WRITE_STALLED_S:.0f} s"
         try:
-            await self.store_calls(self.registry.generation)
+            await self.operations_calls(self.registry.generation)
         except Exception as exc:
             return f"storage does not answer ({type(exc).__name__})"
         return None
@@ -380,7 +381,7 @@ class Hub:
         await self._server.start()
         if self.settings.metrics_listen is not None:
             self._metrics_runner, self.metrics_address = await serve_metrics(
-                self.metrics, self.settings.metrics_listen, self.store_calls
+                self.metrics, self.settings.metrics_listen, self.operations_calls
             )
         self._monitoring = asyncio.create_task(self.health.run(self.settings.health_interval_s))
         self._publishing = asyncio.create_task(
@@ -398,7 +399,7 @@ class Hub:
         while True:
             await asyncio.sleep(_RETIRE_EVERY_S)
             try:
-                services = await self.store_calls(self.registry.services)
+                services = await self.operations_calls(self.registry.services)
                 live = {(r.endpoint, r.agency_id) for r in services}
                 await self._connectors.retire(live, grace_s=self.settings.connector_deadline_s)
             except Exception as exc:  # the next round tries again; queries go on
@@ -437,6 +438,7 @@ class Hub:
         await self.witnesses.close()
         self.audit.close()
         self.store_calls.close()
+        self.operations_calls.close()
         self.registry.close()
         if self._sole_hub is not None:
             self._sole_hub.close()

@@ -20,6 +20,9 @@ from typing import ParamSpec, TypeVar
 
 P = ParamSpec("P")
 T = TypeVar("T")
+# Threads (and sessions) kept for the hub's own operations: health, metrics, checkpoints,
+# witnesses.
+OPERATIONS_THREADS = 2
 
 
 class StoreCalls:
@@ -44,3 +47,14 @@ class StoreCalls:
         # Calls already running finish first: the store closes after this.
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
+
+
+def lanes(threads: int) -> tuple[StoreCalls, StoreCalls]:
+    """(calls for queries and services, calls for the hub's own operations) on a store that
+    takes ``threads`` calls at once. Apart, so that queries stuck behind a lock, however
+    many, cannot hold up a health check or a scrape; the same inline calls when 0."""
+    if threads == 0:
+        inline = StoreCalls()
+        return inline, inline
+    operations = min(OPERATIONS_THREADS, threads - 1)
+    return StoreCalls(threads - operations), StoreCalls(operations)

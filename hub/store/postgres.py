@@ -40,6 +40,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from hub.store import schema
 from hub.store.base import StoreError
+from hub.store.offloop import OPERATIONS_THREADS
 from hub.store.sql import Cursor, SqlAuditWriter, SqlStore
 
 log = logging.getLogger(__name__)
@@ -50,10 +51,11 @@ _MIGRATION_LOCK, _SEQUENCER_LOCK, _REGISTRY_LOCK, _SIGNER_LOCK = 74_601, 74_602,
 _CONNECT_TIMEOUT_S = 5
 _LOCK_TIMEOUT_S = 5
 _IDLE_IN_TRANSACTION_S = 30
-# Sessions (and worker threads) of one hub's store: storage calls of that many queries wait
-# on the server at once, beyond the sequencer's own session. The hot path's statements take
-# well under a millisecond, so a few keep up with every query one process can drive.
-_SESSIONS = 8
+# Sessions (and worker threads) of one hub's store, beyond the sequencer's own session:
+# storage calls of 8 queries wait on the server at once, and 2 sessions are kept for the
+# hub's own operations (hub.store.offloop.lanes). The hot path's statements take well under
+# a millisecond, so a few keep up with every query one process can drive.
+_SESSIONS = 8 + OPERATIONS_THREADS
 
 
 def is_dsn(location: str) -> bool:

@@ -30,6 +30,8 @@ pytestmark = pytest.mark.postgres
 
 # What "at once" means here: far below the lock's hold, above a loaded machine's jitter.
 _PROMPT_S = 0.5
+# The sessions for queries' and services' calls (hub.store.postgres, hub.store.offloop.lanes).
+_QUERY_SESSIONS = 8
 
 
 @contextlib.contextmanager
@@ -40,8 +42,8 @@ def consents_locked(dsn: str) -> Iterator[None]:
         yield
 
 
-async def hub_waits_on_a_lock(running: Replicas) -> None:
-    """Until one of the hub's own sessions waits on a lock in PostgreSQL."""
+async def hub_waits_on_a_lock(running: Replicas, sessions: int = 1) -> None:
+    """Until ``sessions`` of the hub's own sessions wait on a lock in PostgreSQL."""
     name = f"jembatan-registry-{running.hubs[0].process.pid}"
     deadline = time.monotonic() + 10
     with psycopg.connect(running.dsn, autocommit=True) as conn:
@@ -51,15 +53,17 @@ async def hub_waits_on_a_lock(running: Replicas) -> None:
                 " WHERE application_name = %s AND wait_event_type = 'Lock'",
                 (name,),
             ).fetchone()
-            if row and row[0]:
+            if row and row[0] >= sessions:
                 return
             await asyncio.sleep(0.02)
     raise AssertionError("the hub never waited on the lock")
 
 
 @contextlib.asynccontextmanager
-async def slow_query(running: Replicas) -> AsyncIterator[asyncio.Task[QueryAnswer]]:
-    """A consented query whose consent read waits on the lock while the block runs."""
+async def slow_queries(
+    running: Replicas, count: int = 1
+) -> AsyncIterator[list[asyncio.Task[QueryAnswer]]]:
+    """``count`` consented queries whose consent reads wait on the lock while the block runs."""
     stack = running.stack
     nik = stack.people.employed
     token, _ = stack.consent(nik)
@@ -68,11 +72,15 @@ async def slow_query(running: Replicas) -> AsyncIterator[asyncio.Task[QueryAnswe
         # Warm: the registry snapshot loaded, the agency's channel open.
         await employment_query(client, nik, token)
         with consents_locked(running.dsn):
-            query = asyncio.create_task(employment_query(client, nik, token))
-            await hub_waits_on_a_lock(running)
-            yield query
-        with contextlib.suppress(QueryRefused):
-            await query
+            queries = [
+                asyncio.create_task(employment_query(client, nik, token)) for _ in range(count)
+            ]
+            # As many as the sessions the queries' calls have (8) wait in PostgreSQL.
+            await hub_waits_on_a_lock(running, min(count, _QUERY_SESSIONS))
+            yield queries
+        for query in queries:
+            with contextlib.suppress(QueryRefused):
+                await query
 
 
 async def timed(call: Awaitable[None]) -> float:
@@ -87,7 +95,7 @@ async def test_health_metrics_and_checkpoints_are_answered_while_a_query_waits_o
     with replicas(tmp_path / "slow", count=1) as running:
         stack = running.stack
         async with (
-            slow_query(running) as waiting,
+            slow_queries(running) as (waiting,),
             stack.channel() as channel,
             aiohttp.ClientSession() as http,
         ):
@@ -121,7 +129,7 @@ async def test_a_query_waiting_past_the_lock_timeout_is_refused_and_recorded(
 ) -> None:
     with replicas(tmp_path / "stuck", count=1) as running:
         stack = running.stack
-        async with slow_query(running) as waiting:
+        async with slow_queries(running) as (waiting,):
             # The hub's sessions give up a lock after lock_timeout (5 s): it must refuse.
             done, _ = await asyncio.wait({waiting}, timeout=15)
             assert done, "the query was still waiting after lock_timeout"
@@ -138,3 +146,32 @@ async def test_a_query_waiting_past_the_lock_timeout_is_refused_and_recorded(
             "INTERNAL_ERROR",
             (),
         )
+
+
+async def test_health_and_metrics_are_answered_while_every_query_session_waits(
+    tmp_path: Path,
+) -> None:
+    # More stuck queries than the sessions queries get: the hub's own checks have theirs.
+    with replicas(tmp_path / "crowd", count=1) as running:
+        stack = running.stack
+        async with (
+            slow_queries(running, count=_QUERY_SESSIONS + 4) as waiting,
+            stack.channel() as channel,
+            aiohttp.ClientSession() as http,
+        ):
+            health = health_pb2_grpc.HealthStub(channel)
+
+            async def scrape() -> None:
+                async with http.get(stack.metrics_url) as response:
+                    assert response.status == 200
+
+            async def check() -> None:
+                answer = await health.Check(health_pb2.HealthCheckRequest(service=""))
+                assert answer.status == health_pb2.HealthCheckResponse.SERVING
+
+            for call in (scrape, check, scrape, check):
+                assert await timed(call()) < _PROMPT_S, call.__name__
+            assert not any(query.done() for query in waiting)
+        # The lock gone, every one of them is answered.
+        answers = [await query for query in waiting]
+        assert len({answer.log_index for answer in answers}) == len(waiting)
