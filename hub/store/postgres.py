@@ -100,8 +100,15 @@ class AdvisoryLease:
         self._key = key
         self._conn: psycopg.Connection[Any] | None = None
         self._held = False
+        # Asked from worker threads: a round still running when the lease is closed (the
+        # hub stopping) must not share its session with the close.
+        self._lock = threading.Lock()
 
     def held(self) -> bool:
+        with self._lock:
+            return self._try()
+
+    def _try(self) -> bool:
         try:
             if self._conn is None or self._conn.closed or self._conn.broken:
                 self._held = False
@@ -118,10 +125,14 @@ class AdvisoryLease:
                     log.info("this replica now signs the scheduled checkpoints")
         except (psycopg.Error, StoreError) as exc:
             log.warning("checkpoint signer lease lost: %s", exc)
-            self.close()
+            self._close()
         return self._held
 
     def close(self) -> None:
+        with self._lock:
+            self._close()
+
+    def _close(self) -> None:
         # Unlock before closing: the server frees a closed session's locks only when its
         # backend has exited, a moment later, and until then no other replica could sign.
         if self._held and self._conn is not None and not self._conn.broken:
