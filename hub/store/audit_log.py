@@ -295,6 +295,29 @@ class SqlAuditWriter:
         """The batch's writes, inside the caller's sequencing transaction; its first index."""
         db = self._db
         first = int(db.execute("SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_log").fetchone()[0])
+        # The tree's new complete nodes are durable with the records they cover. Made from
+        # the old border alone, so they are known before anything is written.
+        border = self._nodes.border(first)
+
+        def node(level: int, index: int) -> bytes:
+            found = border.get((level, index))
+            return found if found is not None else self._nodes.node(level, index)
+
+        nodes = tree.new_nodes(first, [e.leaf_hash for e in entries], node)
+        uses = consent_uses(entries)
+        # The writes read nothing back: sent together (one round trip on PostgreSQL).
+        with db.batched():
+            self._put(first, entries, nodes, uses)
+        return first
+
+    def _put(
+        self,
+        first: int,
+        entries: Sequence[PendingEntry],
+        nodes: Iterable[tree.Node],
+        uses: list[tuple[str, int, str]],
+    ) -> None:
+        db = self._db
         db.executemany(
             "INSERT INTO audit_log (idx, leaf_hash, record, time, client_id, service_id,"
             " decision, reason, subject) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -313,14 +336,7 @@ class SqlAuditWriter:
                 for offset, e in enumerate(entries)
             ],
         )
-        # The tree's new complete nodes are durable with the records they cover.
-        border = self._nodes.border(first)
-
-        def node(level: int, index: int) -> bytes:
-            found = border.get((level, index))
-            return found if found is not None else self._nodes.node(level, index)
-
-        self._nodes.put(tree.new_nodes(first, [e.leaf_hash for e in entries], node))
+        self._nodes.put(nodes)
         # A nonce is durable with the record of its exchange, so a restart cannot reopen a
         # replay window for anything already answered.
         db.executemany(
@@ -328,10 +344,8 @@ class SqlAuditWriter:
             " ON CONFLICT DO NOTHING",
             [(n.issuer, n.value, n.expires_at) for e in entries for n in e.nonces],
         )
-        uses = consent_uses(entries)
         if uses:
             db.executemany(db.count_uses_sql, uses)
-        return first
 
     def _prune_nonces(self) -> None:
         now = time.time()

@@ -347,6 +347,14 @@ class PostgresDatabase:
     def sequencing(self) -> contextlib.AbstractContextManager[None]:
         return self._locked(_SEQUENCER_LOCK)
 
+    def batched(self) -> contextlib.AbstractContextManager[Any]:
+        # Pipeline mode: the statements go out together, and their results (errors included)
+        # are read once, at the end of the block.
+        conn = self._in_transaction()
+        if conn is None:
+            raise StoreError("batched writes belong in a transaction")
+        return conn.pipeline()
+
     def lease(self) -> AdvisoryLease:
         return AdvisoryLease(self._dsn, self._key)
 

@@ -104,6 +104,10 @@ class SqliteDatabase:
         # The same write lock: a second process opening the file waits, then finds it done.
         return self.transaction()
 
+    def batched(self) -> contextlib.AbstractContextManager[None]:
+        # In the process: nothing to save.
+        return contextlib.nullcontext()
+
     def lease(self) -> Lease:
         return SoleLease()
 
