@@ -1,7 +1,15 @@
-"""Replica benchmark: the hub on PostgreSQL with one and with two replicas, and the audit
-sequencer's durable appends on PostgreSQL. Prints one JSON object (progress on stderr):
+"""Replica benchmark: the hub on PostgreSQL with one and with two replicas, against the
+SQLite hub measured in the same run, and the audit sequencer's durable appends on
+PostgreSQL. Prints one JSON object (progress on stderr):
 
     python bench/replicas.py --seconds 8 --concurrency 32
+
+``sqlite`` is the baseline: one hub on its home's SQLite file, driven exactly as the
+replicas are. ``ratios`` divides: ``one_replica_vs_sqlite`` (one PostgreSQL replica's q/s
+÷ the SQLite hub's; the target is 0.9 or more) and ``two_vs_one_replica`` (two replicas ÷
+one; the target is above 1). The runs share the machine with whatever else runs on it:
+read the figures with ``load_average`` (taken before each run), and compare ratios, not
+q/s, between machines.
 
 For each replica count, a fresh schema in ``--database`` (a PostgreSQL database the bench
 may create schemas in) holds the store; the BPJSTK connector (with its REST simulator) and
@@ -23,6 +31,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import sys
 import tempfile
 import time
@@ -101,8 +110,18 @@ async def _drive(
     return len(latencies), errors, latencies
 
 
-def _replicas_run(admin_dsn: str, replicas: int, args: argparse.Namespace) -> dict[str, object]:
-    with _schema(admin_dsn) as dsn, tempfile.TemporaryDirectory() as tmp:
+@contextlib.contextmanager
+def _no_schema() -> Iterator[None]:
+    yield None
+
+
+def _replicas_run(
+    admin_dsn: str | None, replicas: int, args: argparse.Namespace
+) -> dict[str, object]:
+    """``replicas`` hubs on a fresh schema of ``admin_dsn``; one hub on SQLite if None."""
+    schema = _schema(admin_dsn) if admin_dsn is not None else _no_schema()
+    load = os.getloadavg()
+    with schema as dsn, tempfile.TemporaryDirectory() as tmp:
         home = devstack.prepare_home(Path(tmp), ["bpjstk"], database_url=dsn)
         stack = devstack.start(home, seed=_SEED, scale=_SCALE, sim_args=["bpjstk"])
         hubs = [stack.hub]
@@ -110,7 +129,12 @@ def _replicas_run(admin_dsn: str, replicas: int, args: argparse.Namespace) -> di
             for n in range(1, replicas):
                 hubs.append(devstack.start_hub(home, name=f"hub-{n}"))
             nik = sample_niks(generate(_SEED, scale=_SCALE)).employed
-            return asyncio.run(_measure(stack, hubs, nik, args, replicas))
+            measured = asyncio.run(_measure(stack, hubs, nik, args, replicas))
+            return {
+                "engine": "postgresql" if dsn else "sqlite",
+                **measured,
+                "load_average": [round(n, 2) for n in load],
+            }
         finally:
             for hub in hubs:
                 hub.stop()
@@ -191,20 +215,49 @@ def _appends(admin_dsn: str, records: int, appenders: int) -> dict[str, object]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     parser.add_argument(
         "--database",
         default="postgresql://postgres@localhost:5432/test",
         help="a PostgreSQL database the bench may create (and drop) schemas in",
     )
-    parser.add_argument("--seconds", type=float, default=8.0)
-    parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--records", type=int, default=100_000, help="audit appends")
-    parser.add_argument("--appenders", type=int, default=4096)
+    parser.add_argument("--seconds", type=float, default=8.0, help="timed window of each run")
+    parser.add_argument("--concurrency", type=int, default=32, help="queries in flight")
+    parser.add_argument(
+        "--records", type=int, default=100_000, help="audit appends (0: no append run)"
+    )
+    parser.add_argument("--appenders", type=int, default=4096, help="appends in flight")
     args = parser.parse_args()
+    sqlite = _replicas_run(None, 1, args)
     runs = [_replicas_run(args.database, n, args) for n in (1, 2)]
-    sequencer = _appends(args.database, args.records, args.appenders)
-    print(json.dumps({"engine": "postgresql", "runs": runs, "audit": sequencer}, indent=2))
+    sequencer = _appends(args.database, args.records, args.appenders) if args.records else None
+
+    def ratio(a: dict[str, object], b: dict[str, object]) -> float:
+        return round(float(str(a["qps"])) / max(float(str(b["qps"])), 1e-9), 2)
+
+    ratios = {
+        "one_replica_vs_sqlite": ratio(runs[0], sqlite),
+        "two_vs_one_replica": ratio(runs[1], runs[0]),
+    }
+    print(
+        json.dumps(
+            {
+                "engine": "postgresql",
+                "sqlite": sqlite,
+                "runs": runs,
+                "ratios": ratios,
+                "targets_met": {
+                    "one_replica_vs_sqlite": ratios["one_replica_vs_sqlite"] >= 0.9,
+                    "two_vs_one_replica": ratios["two_vs_one_replica"] > 1,
+                },
+                "audit": sequencer,
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

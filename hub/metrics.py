@@ -44,6 +44,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from hub.logs import TLS_CAUSE_NAMES
+from hub.store.offloop import StoreCalls
 
 if TYPE_CHECKING:
     from hub.witness.collector import WitnessStatus
@@ -217,14 +218,18 @@ class _CertificateExpiry(Collector):
         return iter(())
 
 
-async def serve_metrics(metrics: HubMetrics, listen: str) -> tuple[web.AppRunner, str]:
+async def serve_metrics(
+    metrics: HubMetrics, listen: str, calls: StoreCalls | None = None
+) -> tuple[web.AppRunner, str]:
     """Serve ``GET /metrics`` (and nothing else) on ``listen``; the runner and the bound
-    HOST:PORT (port 0 picks a free one)."""
+    HOST:PORT (port 0 picks a free one). The exposition reads storage (checkpoints,
+    certificates, witnesses): it is made through ``calls``, off the event loop where the
+    store's calls wait on a server."""
+    run = calls or StoreCalls()
 
     async def scrape(_: web.Request) -> web.Response:
-        return web.Response(
-            body=metrics.exposition(), headers={"Content-Type": CONTENT_TYPE_LATEST}
-        )
+        body = await run(metrics.exposition)
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     app = web.Application()
     app.router.add_get("/metrics", scrape)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime
 import logging
 import math
@@ -39,6 +40,7 @@ from hub.services.health import HealthMonitor
 from hub.services.registry import RegistryService
 from hub.store import open_audit_writer, open_store
 from hub.store.base import describe_error
+from hub.store.offloop import lanes
 from hub.store.snapshot import RegistrySnapshot
 from hub.store.sqlite import claim_sole_hub
 from hub.witness.collector import (
@@ -126,6 +128,10 @@ class Hub:
         self._retiring: asyncio.Task[None] | None = None
         # Storage: the home's engine (its SQLite file, or a PostgreSQL DSN shared by replicas).
         self.registry = open_store(home)
+        # Its calls from the event loop: in worker threads on PostgreSQL, so no query, health
+        # check or scrape waits for another's round trip, and the hub's own operations in
+        # threads of their own; inline on SQLite (docs/storage.md).
+        self.store_calls, self.operations_calls = lanes(self.registry.threads)
         # One process per SQLite file (its replay guard is in memory); replicas share PostgreSQL.
         self._sole_hub = None if self.registry.shared else claim_sole_hub(home.database)
         self.audit = AuditLog(lambda: open_audit_writer(home))
@@ -142,16 +148,19 @@ class Hub:
         )
         certificates = CertificateCache()
         clock = settings.clock
-        snapshot = RegistrySnapshot(self.registry)
+        snapshot = RegistrySnapshot(self.registry, self.store_calls)
         self.identify = Identify(snapshot, certificates)
         # On a shared store every nonce is claimed there too: a replay on another replica.
         replay = ReplayGuard(
             self.registry.live_nonces(int(clock())),
             shared=self.registry if self.registry.shared else None,
+            calls=self.store_calls,
         )
         consent_key = load_ed25519_public_pem(home.consent_manager_public_key.read_bytes())
         pseudonyms = Pseudonymizer(bytes.fromhex(home.pseudonym_key.read_text().strip()))
-        self.calls = CallRecorder(self.identify, self.audit, pseudonyms, clock)
+        self.calls = CallRecorder(
+            self.identify, self.audit, pseudonyms, clock, storage=self.store_calls
+        )
         # One verifier for the pipeline and the registry: an artefact verified at Grant is
         # not verified again on its first query.
         consents = ConsentVerifier(consent_key, issuer=CONSENT_MANAGER_ID)
@@ -231,6 +240,7 @@ class Hub:
             clock=clock,
             timeout_s=settings.witness_timeout_s,
             stale_after_s=settings.witness_stale_after_s,
+            calls=self.operations_calls,
         )
         self.checkpoints = CheckpointPublisher(
             self.registry,
@@ -238,6 +248,7 @@ class Hub:
             clock=clock,
             lease=self.registry.signer_lease(),
             on_published=self.witnesses.kick,
+            calls=self.operations_calls,
         )
         self._publishing: asyncio.Task[None] | None = None
         audit_pb2_grpc.add_AuditServicer_to_server(
@@ -273,7 +284,7 @@ class Hub:
             ca_pem=home.ca_cert.read_bytes(),
         )
 
-    def _problem(self) -> str | None:
+    async def _problem(self) -> str | None:
         """Why the hub cannot serve now (None: it can); see ``hub.health``."""
         if not self.audit.running:
             return "the audit sequencer is not running"
@@ -282,7 +293,7 @@ class Hub:
         if self.audit.stalled(_WRITE_STALLED_S):
             return f"an audit write has not finished in {_WRITE_STALLED_S:.0f} s"
         try:
-            self.registry.generation()
+            await self.operations_calls(self.registry.generation)
         except Exception as exc:
             return f"storage does not answer ({type(exc).__name__})"
         return None
@@ -370,7 +381,7 @@ class Hub:
         await self._server.start()
         if self.settings.metrics_listen is not None:
             self._metrics_runner, self.metrics_address = await serve_metrics(
-                self.metrics, self.settings.metrics_listen
+                self.metrics, self.settings.metrics_listen, self.operations_calls
             )
         self._monitoring = asyncio.create_task(self.health.run(self.settings.health_interval_s))
         self._publishing = asyncio.create_task(
@@ -388,7 +399,8 @@ class Hub:
         while True:
             await asyncio.sleep(_RETIRE_EVERY_S)
             try:
-                live = {(r.endpoint, r.agency_id) for r in self.registry.services()}
+                services = await self.operations_calls(self.registry.services)
+                live = {(r.endpoint, r.agency_id) for r in services}
                 await self._connectors.retire(live, grace_s=self.settings.connector_deadline_s)
             except Exception as exc:  # the next round tries again; queries go on
                 log.error("connector channels not retired: %s", describe_error(exc))
@@ -404,6 +416,9 @@ class Hub:
     async def stop(self, grace_s: float = 2.0) -> None:
         if self._publishing is not None:
             self._publishing.cancel()
+            # It lets go of the signer lease on its way out: before the store closes.
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._publishing
         if self._monitoring is not None:
             self._monitoring.cancel()
         await self.health.stop()
@@ -422,6 +437,8 @@ class Hub:
         await self._connectors.close()
         await self.witnesses.close()
         self.audit.close()
+        self.store_calls.close()
+        self.operations_calls.close()
         self.registry.close()
         if self._sole_hub is not None:
             self._sole_hub.close()

@@ -18,11 +18,12 @@ from __future__ import annotations
 import asyncio
 import datetime
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from hub.store.base import CheckpointStore, Lease, SoleLease, describe_error
+from hub.store.offloop import StoreCalls
 from jembatan.audit.checkpoint import ORIGIN, Checkpoint, sign_checkpoint
 from jembatan.audit.witness import with_signatures
 
@@ -38,7 +39,8 @@ class CheckpointPublisher:
         clock: Callable[[], float],
         origin: str = ORIGIN,
         lease: Lease | None = None,
-        on_published: Callable[[], None] | None = None,
+        on_published: Callable[[], Awaitable[None]] | None = None,
+        calls: StoreCalls | None = None,
     ) -> None:
         self._registry = registry
         self._lease = lease or SoleLease()
@@ -47,6 +49,8 @@ class CheckpointPublisher:
         self._origin = origin
         # Called after each scheduled round by the lease holder: the witnesses are asked.
         self._on_published = on_published
+        # Where the scheduled rounds' storage calls run (off the event loop on PostgreSQL).
+        self._calls = calls or StoreCalls()
 
     def latest(self, min_size: int = 0) -> tuple[int, str]:
         """The latest (size, signed note), signing a new one if it is smaller than
@@ -70,6 +74,13 @@ class CheckpointPublisher:
         self._registry.add_checkpoint(size, root, note, signed_at)
         return size, note
 
+    def _scheduled(self) -> bool:
+        """One scheduled round: sign if this process holds the lease; whether it does."""
+        if not self._lease.held():
+            return False
+        self.publish()
+        return True
+
     async def run(self, interval_s: float) -> None:
         """Sign a checkpoint every ``interval_s`` while the log grows and this process
         holds the signer lease."""
@@ -77,11 +88,10 @@ class CheckpointPublisher:
             while True:
                 await asyncio.sleep(interval_s)
                 try:
-                    if self._lease.held():
-                        self.publish()
-                        if self._on_published is not None:
-                            self._on_published()
+                    if await self._calls(self._scheduled) and self._on_published is not None:
+                        await self._on_published()
                 except Exception as exc:  # the next round tries again; queries go on
                     log.error("checkpoint not published: %s", describe_error(exc))
         finally:
-            self._lease.close()
+            # Its session may be in a worker thread's call still: closed after that.
+            await self._calls(self._lease.close)

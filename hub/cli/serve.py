@@ -44,8 +44,10 @@ def serve_settings(args: argparse.Namespace) -> HubSettings:
     from hub.admission import AdmissionLimits
     from hub.server import HubSettings
 
+    hub_home = home(args)
+    running = args.running or (_RUNNING_POSTGRESQL if hub_home.database_url else _RUNNING_SQLITE)
     return HubSettings(
-        home=home(args),
+        home=hub_home,
         listen=args.listen,
         policies_dir=Path(args.policies) if args.policies else None,
         max_age_s=args.max_age,
@@ -57,7 +59,7 @@ def serve_settings(args: argparse.Namespace) -> HubSettings:
             member_calls=args.member_calls,
             member_waiting=args.member_waiting,
             member_streams=args.member_streams,
-            running=args.running,
+            running=running,
             agency_running=args.agency_running,
             refusal_window_s=args.rate_limit_window,
         ),
@@ -109,6 +111,14 @@ def _witness(text: str) -> WitnessEndpoint:
         return parse_witness(text)
     except ValueError as exc:
         raise CliError(f"--witness: {exc}") from None
+
+
+# Exchanges at work at once (--running). On SQLite an exchange's turn is all work in the
+# process: 2 keep it busy. On PostgreSQL part of it is spent waiting on the server (the
+# registry's generation, the nonce claim, the consent read, the record's batch), and with 2
+# places the process idles while both wait: 2 more than the store's 8 sessions for queries
+# (hub.store.postgres) keep it busy without queueing on them (docs/storage.md).
+_RUNNING_SQLITE, _RUNNING_POSTGRESQL = 2, 10
 
 
 def _at_least(minimum: int) -> Callable[[str], int]:
@@ -217,10 +227,12 @@ def add_serve_command(commands: argparse._SubParsersAction) -> None:
     serve.add_argument(
         "--running",
         type=_at_least(1),
-        default=2,
+        default=None,
         metavar="N",
         help="exchanges at work on the hub at once; the next place goes to the members with"
-        " an exchange waiting in turn (a member with none at work starts at once)",
+        f" an exchange waiting in turn (a member with none at work starts at once)"
+        f" (default: {_RUNNING_SQLITE} on SQLite, {_RUNNING_POSTGRESQL} on PostgreSQL, where"
+        " part of an exchange's turn is a wait on the server)",
     )
     serve.add_argument(
         "--agency-running",

@@ -108,7 +108,7 @@ class Identify:
         member = self.member(x.peer)
         # Named before the checks, so a refused certificate is identifiable in the audit log.
         x.member_id, x.certificate_serial = member.member_id, member.serial
-        self.check_registered(member)
+        await self.check_registered(member)
         x.member_key = member.key
 
     def member(self, peer: Peer) -> PeerMember:
@@ -120,9 +120,9 @@ class Identify:
         except (PkiError, ValueError) as exc:
             raise Refusal("CERT_UNKNOWN", f"certificate unusable: {exc}") from exc
 
-    def check_registered(self, member: PeerMember) -> None:
+    async def check_registered(self, member: PeerMember) -> None:
         """The certificate is in the registry and not revoked (read on every call)."""
-        self._registry.refresh()
+        await self._registry.update()
         record = self._registry.member_certificate(member.serial)
         if record is None or record.member_id != member.member_id:
             raise Refusal("CERT_UNKNOWN", f"certificate {member.serial} is not registered")
@@ -172,7 +172,7 @@ class Authenticate:
         body = _parse_body(x.request.body)
         if body.client_id != x.member_id:
             raise Refusal("CLIENT_ID_MISMATCH", "client_id is not the certificate's member")
-        nonce = self._replay.claim_envelope(
+        nonce = await self._replay.claim_envelope(
             claims, self._max_age_s + self._clock_skew_s, x.received_at
         )
         if nonce is None:
@@ -273,7 +273,7 @@ class CheckConsent:
         # ConsentError is a Refusal: it carries its own reason.
         artefact = self._verifier.verify(x.body.consent)
         x.consent = artefact
-        record = self._registry.consent(artefact.consent_id)
+        record = await self._registry.read_consent(artefact.consent_id)
         # The portal's signature alone is not enough: the hub honours only the very
         # artefact it registered under that id (not another one the portal signed).
         if (
@@ -409,7 +409,7 @@ class Approve:
         # it likes, so without this the second person's consent would cover any number of
         # queries within the freshness window. Claimed like a request nonce (and on a
         # shared store, for every replica), once the approval is known to be genuine.
-        nonce = self._replay.claim_envelope(
+        nonce = await self._replay.claim_envelope(
             claims, self._max_age_s + self._clock_skew_s, x.received_at
         )
         if nonce is None:

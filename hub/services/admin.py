@@ -194,7 +194,12 @@ class AdminService(admin_pb2_grpc.AdminServicer):
         roles = tuple(sorted(set(request.roles)))
         try:
             check_submission(member, request.member_id, roles)
-            self._check_identity(member.member_id, ADMINISTRATOR in member.roles, request.member_id)
+            await self._calls.store(
+                self._check_identity,
+                member.member_id,
+                ADMINISTRATOR in member.roles,
+                request.member_id,
+            )
             self._csr(request.csr_pem, request.member_id)
         except Refusal as refusal:
             await self._calls.refuse(context, call, refusal)
@@ -207,7 +212,7 @@ class AdminService(admin_pb2_grpc.AdminServicer):
             submitted_at=self._now(),
         )
         response = await self._calls.answer(context, call, self._enrolment(enrolment))
-        self._registry.add_enrolment(enrolment)
+        await self._calls.store(self._registry.add_enrolment, enrolment)
         return response
 
     async def GetEnrolment(
@@ -290,7 +295,7 @@ class AdminService(admin_pb2_grpc.AdminServicer):
             submitted_at=self._now(),
         )
         response = await self._calls.answer(context, call, _registration(registration))
-        self._registry.add_connector_registration(registration)
+        await self._calls.store(self._registry.add_connector_registration, registration)
         return response
 
     async def GetConnectorRegistration(
@@ -322,12 +327,13 @@ class AdminService(admin_pb2_grpc.AdminServicer):
         submitted it or an administrator; to anyone else it does not exist."""
         call = await self._calls.caller_for(context, method, request)
         member = call.member
-        found = find(key)
+        found = await self._calls.store(find, key)
         if found is None or not (
             _submitter(found) == member.member_id or ADMINISTRATOR in member.roles
         ):
             await self._calls.refuse(context, call, _unknown(what, key))
-        return await self._calls.answer(context, call, show(found))
+        # Showing an approved enrolment reads its certificate.
+        return await self._calls.answer(context, call, await self._calls.store(show, found))
 
     # --- administrator side -------------------------------------------------------------
 
@@ -335,9 +341,13 @@ class AdminService(admin_pb2_grpc.AdminServicer):
         self, request: admin_pb2.ListRequest, context: grpc.aio.ServicerContext
     ) -> admin_pb2.ListEnrolmentsResponse:
         call = await self._administrator(context, "ListEnrolments", request)
-        found = self._registry.enrolments(_STATE_NAME.get(request.state))
-        response = admin_pb2.ListEnrolmentsResponse(enrolments=[self._enrolment(e) for e in found])
-        return await self._calls.answer(context, call, response)
+        state = _STATE_NAME.get(request.state)
+
+        def listed() -> admin_pb2.ListEnrolmentsResponse:
+            found = self._registry.enrolments(state)
+            return admin_pb2.ListEnrolmentsResponse(enrolments=[self._enrolment(e) for e in found])
+
+        return await self._calls.answer(context, call, await self._calls.store(listed))
 
     async def ApproveEnrolment(
         self, request: admin_pb2.ApproveEnrolmentRequest, context: grpc.aio.ServicerContext
@@ -416,7 +426,9 @@ class AdminService(admin_pb2_grpc.AdminServicer):
         self, request: admin_pb2.ListRequest, context: grpc.aio.ServicerContext
     ) -> admin_pb2.ListConnectorRegistrationsResponse:
         call = await self._administrator(context, "ListConnectorRegistrations", request)
-        found = self._registry.connector_registrations(_STATE_NAME.get(request.state))
+        found = await self._calls.store(
+            self._registry.connector_registrations, _STATE_NAME.get(request.state)
+        )
         response = admin_pb2.ListConnectorRegistrationsResponse(
             registrations=[_registration(r) for r in found]
         )
@@ -502,13 +514,15 @@ class AdminService(admin_pb2_grpc.AdminServicer):
         self, request: admin_pb2.SetServiceEnabledRequest, context: grpc.aio.ServicerContext
     ) -> admin_pb2.SetServiceEnabledResponse:
         call = await self._administrator(context, "SetServiceEnabled", request)
-        if self._registry.service(request.service_id) is None:
+        if await self._calls.store(self._registry.service, request.service_id) is None:
             await self._calls.refuse(context, call, _unknown("service", request.service_id))
         response = admin_pb2.SetServiceEnabledResponse(
             service_id=request.service_id, enabled=request.enabled
         )
         await self._calls.answer(context, call, response)
-        self._registry.set_service_enabled(request.service_id, request.enabled)
+        await self._calls.store(
+            self._registry.set_service_enabled, request.service_id, request.enabled
+        )
         return response
 
     # --- helpers ------------------------------------------------------------------------

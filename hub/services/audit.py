@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import itertools
 from collections.abc import AsyncIterator
 
 import grpc
@@ -43,6 +44,8 @@ AUDITOR = "auditor"
 AUDIT = "audit"
 CITIZEN_VIEW = "citizen-access"
 _SEARCH_LIMIT = 500
+# Export lines made per storage step (each reads a few pages of records and proofs).
+_EXPORT_BATCH = 256
 _FILTERS = (
     "time_from",
     "time_to",
@@ -110,34 +113,39 @@ class AuditService(audit_pb2_grpc.AuditServicer):
         self, request: audit_pb2.GetCheckpointRequest, context: grpc.aio.ServicerContext
     ) -> audit_pb2.SignedCheckpoint:
         await self._calls.caller(context, "GetCheckpoint", request)
-        if request.min_size > self._registry.tree_size():
+        store = self._calls.store
+        if request.min_size > await store(self._registry.tree_size):
             await self._bad_request(context, "min_size is beyond the log")
-        size, note = self._publisher.latest(request.min_size)
+        size, note = await store(self._publisher.latest, request.min_size)
         return audit_pb2.SignedCheckpoint(note=note, size=size)
 
     async def GetInclusionProof(
         self, request: audit_pb2.GetInclusionProofRequest, context: grpc.aio.ServicerContext
     ) -> audit_pb2.InclusionProof:
         await self._calls.caller(context, "GetInclusionProof", request)
-        if not request.index < request.tree_size <= self._registry.tree_size():
+        store = self._calls.store
+        if not request.index < request.tree_size <= await store(self._registry.tree_size):
             await self._bad_request(context, "need index < tree_size <= log size")
         return audit_pb2.InclusionProof(
             index=request.index,
             tree_size=request.tree_size,
-            leaf_hash=self._registry.committed_leaf(request.index),
-            hashes=self._registry.inclusion_proof(request.index, request.tree_size),
+            leaf_hash=await store(self._registry.committed_leaf, request.index),
+            hashes=await store(self._registry.inclusion_proof, request.index, request.tree_size),
         )
 
     async def GetConsistencyProof(
         self, request: audit_pb2.GetConsistencyProofRequest, context: grpc.aio.ServicerContext
     ) -> audit_pb2.ConsistencyProof:
         await self._calls.caller(context, "GetConsistencyProof", request)
-        if not request.old_size <= request.new_size <= self._registry.tree_size():
+        store = self._calls.store
+        if not request.old_size <= request.new_size <= await store(self._registry.tree_size):
             await self._bad_request(context, "need old_size <= new_size <= log size")
         return audit_pb2.ConsistencyProof(
             old_size=request.old_size,
             new_size=request.new_size,
-            hashes=self._registry.consistency_proof(request.old_size, request.new_size),
+            hashes=await store(
+                self._registry.consistency_proof, request.old_size, request.new_size
+            ),
         )
 
     async def Search(
@@ -146,7 +154,8 @@ class AuditService(audit_pb2_grpc.AuditServicer):
         call = await self._officer(context, "Search", request, request.subject)
         filters = await self._filters(context, call, request)
         limit = min(request.limit or _SEARCH_LIMIT, _SEARCH_LIMIT)
-        rows = self._registry.search(
+        rows = await self._calls.store(
+            self._registry.search,
             filters,
             after_index=request.after_index if request.has_after_index else None,
             before_index=request.before_index if request.has_before_index else None,
@@ -175,7 +184,9 @@ class AuditService(audit_pb2_grpc.AuditServicer):
                 # The role was checked once, but a certificate revoked since must not go on
                 # reading the log: its registration is read again before every poll.
                 await self._calls.still_registered(context, call)
-                rows = self._registry.search(filters, after_index=after, limit=_SEARCH_LIMIT)
+                rows = await self._calls.store(
+                    self._registry.search, filters, after_index=after, limit=_SEARCH_LIMIT
+                )
                 for index, leaf, record in rows:
                     yield audit_pb2.AuditEntry(index=index, leaf_hash=leaf, record_json=record)
                 if rows:
@@ -188,11 +199,12 @@ class AuditService(audit_pb2_grpc.AuditServicer):
     ) -> AsyncIterator[audit_pb2.ExportLine]:
         call = await self._officer(context, "ExportRange", request, "")
         with await self._open_stream(context, call, "ExportRange"):
-            if not request.start < request.end <= self._registry.tree_size():
+            store = self._calls.store
+            if not request.start < request.end <= await store(self._registry.tree_size):
                 await self._calls.refuse(
                     context, call, Refusal("MALFORMED_REQUEST", "need start < end <= log size")
                 )
-            size, note = self._publisher.latest(request.end)
+            size, note = await store(self._publisher.latest, request.end)
             # The officer's export is recorded before the first line leaves.
             await self._calls.record(context, call)
             lines = range_export_lines(
@@ -203,10 +215,14 @@ class AuditService(audit_pb2_grpc.AuditServicer):
                 self._registry.committed_entries(request.end, request.start),
                 self._registry.inclusion_proofs(request.start, request.end, size),
             )
-            for number, line in enumerate(lines):
-                if number % 256 == 255:
-                    await asyncio.sleep(0)  # each page is read in one go: let other calls in
-                yield audit_pb2.ExportLine(line=line)
+            while True:
+                # The lines read storage as they are made: a batch at a time, where storage
+                # calls run, so other calls go on in between.
+                batch = await store(lambda: list(itertools.islice(lines, _EXPORT_BATCH)))
+                for line in batch:
+                    yield audit_pb2.ExportLine(line=line)
+                if len(batch) < _EXPORT_BATCH:
+                    break
 
     async def _filters(
         self, context: grpc.aio.ServicerContext, call: MemberCall, query: audit_pb2.SearchRequest
@@ -242,7 +258,7 @@ class AuditService(audit_pb2_grpc.AuditServicer):
         self, request: audit_pb2.GetRecordRequest, context: grpc.aio.ServicerContext
     ) -> audit_pb2.AuditEntry:
         call = await self._officer(context, "GetRecord", request, "")
-        entry = self._registry.entry(request.index)
+        entry = await self._calls.store(self._registry.entry, request.index)
         if entry is None:
             await self._calls.refuse(
                 context, call, Refusal("UNKNOWN_TARGET", f"no record {request.index}")
@@ -285,9 +301,12 @@ class AuditService(audit_pb2_grpc.AuditServicer):
         pseudonym = self._pseudonyms.subject(nik)
         if request.limit:
             before = request.before_index if request.has_before_index else None
-            response = self._citizen_page(pseudonym, min(request.limit, _SEARCH_LIMIT), before)
+            response = await self._calls.store(
+                self._citizen_page, pseudonym, min(request.limit, _SEARCH_LIMIT), before
+            )
         else:
-            response = audit_pb2.CitizenAccessList(accesses=self._citizen_all(pseudonym))
+            accesses = await self._calls.store(self._citizen_all, pseudonym)
+            response = audit_pb2.CitizenAccessList(accesses=accesses)
         return await self._calls.answer(context, self._calls.about(call, nik), response)
 
     def _citizen_all(self, pseudonym: str) -> list[audit_pb2.CitizenAccess]:

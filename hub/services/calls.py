@@ -26,7 +26,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import NoReturn, TypeVar
+from typing import NoReturn, ParamSpec, TypeVar
 
 import grpc
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -39,6 +39,7 @@ from hub.audit.recording import Call, audit_record
 from hub.home import CONSENT_MANAGER_ID
 from hub.pipeline.stages import Identify, PeerMember
 from hub.services.exchange import abort_with, peer_of
+from hub.store.offloop import StoreCalls
 from jembatan.audit.record import OfficerEvent, Review
 from jembatan.certs import CONSOLE
 from jembatan.errors import Refusal
@@ -72,11 +73,14 @@ class CallRecorder:
         log: AuditLog,
         pseudonyms: Pseudonymizer,
         clock: Callable[[], float],
+        storage: StoreCalls | None = None,
     ) -> None:
         self._identify = identify
         self._log = log
         self._pseudonyms = pseudonyms
         self.clock = clock
+        # Where the services' storage calls run (off the event loop on PostgreSQL).
+        self.storage = storage or StoreCalls()
 
     def now(self) -> datetime.datetime:
         return datetime.datetime.fromtimestamp(self.clock(), datetime.UTC)
@@ -89,7 +93,7 @@ class CallRecorder:
         member: PeerMember | None = None
         try:
             member = self._identify.member(peer_of(context))
-            self._identify.check_registered(member)
+            await self._identify.check_registered(member)
             return member
         except Refusal as refusal:
             refusal.stage = "identify"
@@ -159,7 +163,7 @@ class CallRecorder:
         """The caller identified at the start of a long call (a stream) is still registered
         and unrevoked now; otherwise the call ends with the refusal, recorded."""
         try:
-            self._identify.check_registered(call.member)
+            await self._identify.check_registered(call.member)
         except Refusal as refusal:
             await self.refuse(context, call, refusal)
 
@@ -248,6 +252,8 @@ def on_behalf_of(
 
 
 _Response = TypeVar("_Response", bound=Message)
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
 
 
 class ServiceCalls:
@@ -261,6 +267,11 @@ class ServiceCalls:
 
     def now(self) -> datetime.datetime:
         return self._recorder.now()
+
+    async def store(self, call: Callable[_P, _T], /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
+        """A storage call (or a step made of them), where it does not hold up the event
+        loop (``hub.store.offloop``)."""
+        return await self._recorder.storage(call, *args, **kwargs)
 
     async def caller(
         self, context: grpc.aio.ServicerContext, method: str, request: Message

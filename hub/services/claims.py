@@ -44,7 +44,8 @@ Plan = tuple[_Response, Callable[[], bool]]
 
 
 class Claims:
-    """Claims in ``store`` for the calls of one service, refused through ``calls``."""
+    """Claims in ``store`` for the calls of one service, refused through ``calls``; the
+    claims, plans and commits run where ``calls.store`` runs storage calls."""
 
     def __init__(self, store: RegistryStore, calls: ServiceCalls) -> None:
         self._store = store
@@ -64,12 +65,12 @@ class Claims:
         key = hashlib.sha256(target.encode()).hexdigest()
         token = secrets.token_hex(16)
         now = int(self._calls.now().timestamp())
-        if not self._store.claim(key, token, now=now, hold_s=HOLD_S):
+        if not await self._calls.store(self._store.claim, key, token, now=now, hold_s=HOLD_S):
             await self._calls.refuse(context, call, taken)
         try:
             yield
         finally:
-            self._store.release_claim(key, token)
+            await self._calls.store(self._store.release_claim, key, token)
 
     async def decide(
         self,
@@ -86,10 +87,11 @@ class Claims:
         ``lost`` if the commit changed nothing after all (recorded too)."""
         async with self.hold(context, call, target, taken):
             try:
-                response, commit = plan()
+                # The plan reads the registry (and may sign): off the loop, as one step.
+                response, commit = await self._calls.store(plan)
             except Refusal as refusal:
                 await self._calls.refuse(context, call, refusal)
             await self._calls.answer(context, call, response)
-            if not commit():
+            if not await self._calls.store(commit):
                 await self._calls.refuse(context, call, lost)
         return response

@@ -109,13 +109,14 @@ class ConsentRegistryService(consent_pb2_grpc.ConsentRegistryServicer):
         call = await self._calls.caller_for(context, "RequestConsent", request, subject=subject)
         now = self._calls.now()
         try:
-            record = self._new_request(call.member, request, now)
+            # Reads the registry's routes.
+            record = await self._calls.store(self._new_request, call.member, request, now)
         except Refusal as refusal:
             await self._calls.refuse(context, call, refusal)
         response = await self._calls.answer(context, call, _record_message(record, now))
         # Stored once recorded. A fresh random id cannot be taken: if it were, the call
         # would fail without storing anything.
-        if not self._registry.add_consent(record):
+        if not await self._calls.store(self._registry.add_consent, record):
             raise RuntimeError(f"consent id {record.consent_id} collided")
         return response
 
@@ -327,7 +328,7 @@ class ConsentRegistryService(consent_pb2_grpc.ConsentRegistryServicer):
         call = await self._calls.consent_manager(context, "ListMine", request)
         nik = await self._calls.citizen(context, call, request.subject_token, self._consent_key)
         now = self._calls.now()
-        records = self._registry.consents_of(self._pseudonyms.subject(nik))
+        records = await self._calls.store(self._registry.consents_of, self._pseudonyms.subject(nik))
         response = consent_pb2.ConsentList(consents=[_record_message(r, now) for r in records])
         return await self._calls.answer(context, self._calls.about(call, nik), response)
 
@@ -339,7 +340,7 @@ class ConsentRegistryService(consent_pb2_grpc.ConsentRegistryServicer):
         call = self._calls.about(call, nik)
         now = self._calls.now()
         pseudonym = self._pseudonyms.subject(nik)
-        record = self._registry.consent(request.consent_id)
+        record = await self._calls.store(self._registry.consent, request.consent_id)
         if record is None or record.subject != pseudonym:
             # Someone else's consent is, to this citizen, no consent at all.
             await self._calls.refuse(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 
 from grpc_health.v1 import health, health_pb2
 
@@ -23,12 +23,12 @@ _UNCHECKED = "not checked yet"
 
 
 class HealthMonitor:
-    """Sets every service's status from ``problem()`` (None: healthy), each round."""
+    """Sets every service's status from ``await problem()`` (None: healthy), each round."""
 
     def __init__(
         self,
         services: Iterable[str],
-        problem: Callable[[], str | None],
+        problem: Callable[[], Awaitable[str | None]],
         *,
         each_round: Callable[[], None] = lambda: None,
     ) -> None:
@@ -42,7 +42,7 @@ class HealthMonitor:
 
     async def check(self) -> None:
         self._each_round()
-        problem = self._problem()
+        problem = await self._problem()
         if problem == self._current:
             return
         if problem is None:

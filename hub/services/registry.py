@@ -65,11 +65,15 @@ class RegistryService(registry_pb2_grpc.RegistryServicer):
         # A callable, so a reloaded policy set is what discovery reports.
         self._policies = policies
 
+    def _routes(self) -> tuple[dict[str, int], list[ServiceRoute]]:
+        """Each service's current catalogue version, and the routes: one storage step."""
+        return self._registry.current_catalogue_versions(), self._registry.services()
+
     async def ListServices(
         self, request: registry_pb2.ListServicesRequest, context: grpc.aio.ServicerContext
     ) -> registry_pb2.ListServicesResponse:
         await self._calls.caller(context, "ListServices", request)
-        versions = self._registry.current_catalogue_versions()
+        versions, routes = await self._calls.store(self._routes)
         return registry_pb2.ListServicesResponse(
             services=[
                 registry_pb2.ServiceDescriptor(
@@ -79,7 +83,7 @@ class RegistryService(registry_pb2_grpc.RegistryServicer):
                     fields=catalogue_to_proto(route.catalogue_json),
                     catalogue_version=versions.get(route.service_id, 0),
                 )
-                for route in self._registry.services()
+                for route in routes
                 if route.enabled
             ]
         )
@@ -91,9 +95,9 @@ class RegistryService(registry_pb2_grpc.RegistryServicer):
         if not is_code(request.purpose):
             await abort_with(context, Refusal("MALFORMED_REQUEST", "purpose is not a purpose code"))
         policies = self._policies()
-        versions = self._registry.current_catalogue_versions()
+        versions, routes = await self._calls.store(self._routes)
         services = []
-        for route in self._registry.services():
+        for route in routes:
             if not route.enabled:
                 continue
             allowed = _allowed(policies, member.member_id, request.purpose, route, versions)
@@ -107,7 +111,9 @@ class RegistryService(registry_pb2_grpc.RegistryServicer):
         self, request: registry_pb2.GetCatalogueRequest, context: grpc.aio.ServicerContext
     ) -> registry_pb2.Catalogue:
         await self._calls.caller(context, "GetCatalogue", request)
-        found = self._registry.catalogue(request.service_id, request.version or None)
+        found = await self._calls.store(
+            self._registry.catalogue, request.service_id, request.version or None
+        )
         if found is None:
             await abort_with(
                 context,

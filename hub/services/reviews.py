@@ -111,7 +111,7 @@ class BreakGlassReviews:
         if problem is not None:
             await self._calls.refuse(context, call, problem)
         index = request.index
-        entry = self._store.entry(index)
+        entry = await self._calls.store(self._store.entry, index)
         if entry is None:
             await self._calls.refuse(context, call, Refusal("UNKNOWN_TARGET", f"no record {index}"))
         if not AuditRecord.from_json(entry[1]).break_glass:
@@ -119,7 +119,9 @@ class BreakGlassReviews:
             await self._calls.refuse(context, call, refusal)
         taken = Refusal("ALREADY_DECIDED", f"record {index} is being reviewed by another call")
         async with self._claims.hold(context, call, f"break-glass-review:{index}", taken):
-            reviewed = ReviewedState(tuple(self._reviews_of(index)))
+            reviewed = ReviewedState(
+                await self._calls.store(lambda: tuple(self._reviews_of(index)))
+            )
             if not reviewed.open:
                 last = reviewed.reviews[-1][0]
                 detail = f"record {index} was already reviewed {reviewed.state} (record {last})"
@@ -145,6 +147,12 @@ class BreakGlassReviews:
             await self._calls.refuse(context, call, refusal)
         limit = min(request.limit or _PAGE, _PAGE)
         after = request.after_index if request.has_after_index else None
+        response = await self._calls.store(self._listed, request.state, limit, after)
+        return await self._calls.answer(context, call, response)
+
+    def _listed(self, state: str, limit: int, after: int | None) -> audit_pb2.BreakGlassList:
+        """Up to ``limit`` cases in ``state`` after index ``after``: the log's pages read
+        in one storage step."""
         now = self._calls.now()
         cases: list[audit_pb2.BreakGlassCase] = []
         reviews: dict[int, list[tuple[int, bytes, bytes]]] | None = None
@@ -161,7 +169,7 @@ class BreakGlassReviews:
                         reviews.setdefault(judged.reviewed_index, []).append(review)
             for index, leaf, record_json in rows:
                 reviewed = ReviewedState(tuple(reviews.get(index, ())))
-                if not reviewed.matches(request.state):
+                if not reviewed.matches(state):
                     continue
                 if len(cases) == limit:
                     more = True
@@ -170,8 +178,7 @@ class BreakGlassReviews:
             if len(rows) < _PAGE:
                 break
             after = rows[-1][0]
-        response = audit_pb2.BreakGlassList(cases=cases, more=more)
-        return await self._calls.answer(context, call, response)
+        return audit_pb2.BreakGlassList(cases=cases, more=more)
 
 
 def _every(

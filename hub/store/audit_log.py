@@ -52,6 +52,21 @@ class NodeTable:
             raise tree.MissingNode(level, index)
         return bytes(row[0])
 
+    def border(self, size: int) -> dict[tuple[int, int], bytes]:
+        """The complete nodes on the right border of the tree of ``size`` (one per set bit
+        of ``size``), in one read: the left siblings ``tree.new_nodes`` asks for when
+        appending to it, so a batch reads its border in one round trip, not one per level."""
+        wanted = [(level, (size >> level) - 1) for level in range(size.bit_length())]
+        wanted = [(level, index) for level, index in wanted if size >> level & 1]
+        if not wanted:
+            return {}
+        where = " OR ".join(["(level = ? AND idx = ?)"] * len(wanted))
+        rows = self._db.execute(
+            f"SELECT level, idx, hash FROM audit_nodes WHERE {where}",
+            [value for pair in wanted for value in pair],
+        )
+        return {(int(level), int(idx)): bytes(h) for level, idx, h in rows}
+
     def put(self, nodes: Iterable[tree.Node]) -> None:
         # Plain INSERT: a node written twice is a sequencing bug and fails the batch.
         self._db.executemany("INSERT INTO audit_nodes (level, idx, hash) VALUES (?, ?, ?)", nodes)
@@ -280,6 +295,29 @@ class SqlAuditWriter:
         """The batch's writes, inside the caller's sequencing transaction; its first index."""
         db = self._db
         first = int(db.execute("SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_log").fetchone()[0])
+        # The tree's new complete nodes are durable with the records they cover. Made from
+        # the old border alone, so they are known before anything is written.
+        border = self._nodes.border(first)
+
+        def node(level: int, index: int) -> bytes:
+            found = border.get((level, index))
+            return found if found is not None else self._nodes.node(level, index)
+
+        nodes = tree.new_nodes(first, [e.leaf_hash for e in entries], node)
+        uses = consent_uses(entries)
+        # The writes read nothing back: sent together (one round trip on PostgreSQL).
+        with db.batched():
+            self._put(first, entries, nodes, uses)
+        return first
+
+    def _put(
+        self,
+        first: int,
+        entries: Sequence[PendingEntry],
+        nodes: Iterable[tree.Node],
+        uses: list[tuple[str, int, str]],
+    ) -> None:
+        db = self._db
         db.executemany(
             "INSERT INTO audit_log (idx, leaf_hash, record, time, client_id, service_id,"
             " decision, reason, subject) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -298,8 +336,7 @@ class SqlAuditWriter:
                 for offset, e in enumerate(entries)
             ],
         )
-        # The tree's new complete nodes are durable with the records they cover.
-        self._nodes.put(tree.new_nodes(first, [e.leaf_hash for e in entries], self._nodes.node))
+        self._nodes.put(nodes)
         # A nonce is durable with the record of its exchange, so a restart cannot reopen a
         # replay window for anything already answered.
         db.executemany(
@@ -307,10 +344,8 @@ class SqlAuditWriter:
             " ON CONFLICT DO NOTHING",
             [(n.issuer, n.value, n.expires_at) for e in entries for n in e.nonces],
         )
-        uses = consent_uses(entries)
         if uses:
             db.executemany(db.count_uses_sql, uses)
-        return first
 
     def _prune_nonces(self) -> None:
         now = time.time()

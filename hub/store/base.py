@@ -411,6 +411,9 @@ class HubStore(RegistryStore, AdministrationStore, AuditReader, CheckpointStore,
     # True when other hub processes may serve from the same store (PostgreSQL): replay
     # nonces must then be claimed in it, not only in memory.
     shared: bool
+    # How many worker threads should call it, so that none of its calls waits on the event
+    # loop (0: call it inline; hub.store.offloop.StoreCalls).
+    threads: int
 
     def generation(self) -> int:
         """Changes whenever a certificate or a service changes, from any process."""

@@ -51,6 +51,12 @@ class Database(Protocol):
         """Other hub processes may use the same database."""
         ...
 
+    @property
+    def threads(self) -> int:
+        """How many threads may call it at once, each waiting on the server without
+        holding up the others (0: an embedded engine, called where the caller runs)."""
+        ...
+
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor: ...
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None: ...
@@ -61,6 +67,11 @@ class Database(Protocol):
 
     def sequencing(self) -> AbstractContextManager[None]:
         """A write transaction in which this process alone appends to the log."""
+        ...
+
+    def batched(self) -> AbstractContextManager[None]:
+        """Writes inside a transaction that read nothing back, sent together; any of them
+        failing raises by the end of the block."""
         ...
 
     def lease(self) -> Lease: ...

@@ -25,6 +25,7 @@ class SqlStore(RegistryTables, ConsentTables, ClaimTables, AuditTables):
     def __init__(self, db: Database) -> None:
         super().__init__(db)
         self.shared = db.shared
+        self.threads = db.threads
 
     def close(self) -> None:
         self._db.close()

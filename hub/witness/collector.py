@@ -25,6 +25,7 @@ from datetime import datetime
 import aiohttp
 
 from hub.store.base import CheckpointStore, describe_error
+from hub.store.offloop import StoreCalls
 from jembatan.audit.checkpoint import CheckpointError
 from jembatan.audit.witness import (
     SIZE_CONTENT_TYPE,
@@ -92,8 +93,11 @@ class WitnessCollector:
         clock: Callable[[], float] = time.time,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         stale_after_s: float = DEFAULT_STALE_AFTER_S,
+        calls: StoreCalls | None = None,
     ) -> None:
         self._store = store
+        # Where its storage calls run from the event loop (off it on PostgreSQL).
+        self._calls = calls or StoreCalls()
         self._witnesses = list(witnesses)
         self._clock = clock
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
@@ -110,12 +114,12 @@ class WitnessCollector:
     def witnesses(self) -> list[WitnessEndpoint]:
         return list(self._witnesses)
 
-    def kick(self) -> None:
+    async def kick(self) -> None:
         """Ask each witness not already being asked to cosign the latest checkpoint; returns
         at once (the requests run as tasks)."""
         if not self._witnesses:
             return
-        latest = self._store.latest_checkpoint()
+        latest = await self._calls(self._store.latest_checkpoint)
         if latest is None:
             return
         for witness in self._witnesses:
@@ -194,13 +198,17 @@ class WitnessCollector:
                     f"holds a checkpoint of size {old}, beyond the log's {size}: the log rolled"
                     " back as this witness saw it"
                 )
-            proof = self._store.consistency_proof(old, size) if 0 < old < size else []
+            proof = (
+                await self._calls(self._store.consistency_proof, old, size)
+                if 0 < old < size
+                else []
+            )
             async with self._session.post(
                 f"{witness.url}/add-checkpoint", data=add_checkpoint_body(old, proof, note)
             ) as answer:
                 text = await answer.text()
                 if answer.status == 200:
-                    return self._keep(witness, status, size, note, text)
+                    return await self._keep(witness, status, size, note, text)
                 if answer.status == 409 and answer.content_type == SIZE_CONTENT_TYPE:
                     held = text.strip()
                     if not held.isdigit():
@@ -212,7 +220,7 @@ class WitnessCollector:
                 return f"refused with HTTP {answer.status}: {text.strip()[:200]}"
         return f"no agreement on its size after {_ATTEMPTS} tries"
 
-    def _keep(
+    async def _keep(
         self, witness: WitnessEndpoint, status: WitnessStatus, size: int, note: str, text: str
     ) -> str:
         lines = [line for line in text.split("\n") if line]
@@ -227,7 +235,7 @@ class WitnessCollector:
         for line in mine:
             with contextlib.suppress(CheckpointError):
                 if cosignatures(with_signatures(note, [line]), [witness.cosigner]):
-                    self._store.add_cosignature(size, witness.name, line, at)
+                    await self._calls(self._store.add_cosignature, size, witness.name, line, at)
                     break
         status.size, status.cosigned_at, status._known_size = size, at, size
         return ""

@@ -320,7 +320,7 @@ class Identify:
     def member(self, peer: Peer) -> PeerMember:
         return self._member
 
-    def check_registered(self, member: PeerMember) -> None:
+    async def check_registered(self, member: PeerMember) -> None:
         pass
 
 
@@ -362,7 +362,7 @@ async def test_an_officers_call_answered_outside_the_pipeline() -> None:
 
 
 class Revoked(Identify):
-    def check_registered(self, member: PeerMember) -> None:
+    async def check_registered(self, member: PeerMember) -> None:
         raise Refusal("CERT_REVOKED", f"certificate {member.serial} revoked")
 
 

@@ -127,14 +127,14 @@ async def test_a_revocation_bites_on_the_very_next_call() -> None:
     assert await refusal(identify, exchange(peer=CLIENT)) == "CERT_REVOKED"
 
 
-def test_identify_for_other_calls_checks_the_registry_too() -> None:
+async def test_identify_for_other_calls_checks_the_registry_too() -> None:
     # The hub's other calls name the member first, then check it (hub.services.calls).
     registry = FakeRegistry().add(CLIENT.record())
     identify = _identify(registry)
     member = identify.member(Peer(CLIENT.cert_pem))
-    identify.check_registered(member)
+    await identify.check_registered(member)
     assert member.member_id == CLIENT_ID
     registry.add(CLIENT.record(revoked_at="2026-10-31T17:59:00Z"))
     with pytest.raises(Refusal) as info:
-        identify.check_registered(identify.member(Peer(CLIENT.cert_pem)))
+        await identify.check_registered(identify.member(Peer(CLIENT.cert_pem)))
     assert info.value.reason == "CERT_REVOKED"

@@ -30,6 +30,7 @@ from hub.store.base import (
 )
 from jembatan.audit.merkle import consistency_proof, root_of, verify_inclusion
 from jembatan.audit.record import AuditRecord, OfficerEvent, Review, leaf_hash
+from tests.store.raw import Raw
 
 T0 = "2026-11-23T10:00:00.000+00:00"
 
@@ -130,6 +131,23 @@ def test_batches_append_one_tree_with_proofs(store: HubStore, writer: AuditWrite
     assert list(store.entries()) == [(i, leaves[i], e.record_json) for i, e in enumerate(entries)]
     assert store.entry(22) == (leaves[22], entries[22].record_json)
     assert store.entry(23) is None
+
+
+def test_a_batch_whose_write_fails_leaves_nothing_behind(
+    location: str | Path, store: HubStore, writer: AuditWriter
+) -> None:
+    # Fail closed: the batch's writes go out together (one round trip on PostgreSQL), and
+    # one failing among them fails the batch — no record, no node, no nonce of it is kept.
+    writer.append([_record(0)])
+    with Raw(location) as raw:  # a node where the next leaf would go: its INSERT fails
+        raw.rows("INSERT INTO audit_nodes (level, idx, hash) VALUES (0, 1, ?)", (b"x" * 32,))
+    expires = int(time.time()) + 600
+    claimed = (Nonce("ID/A", "failed-batch", expires),)
+    with pytest.raises((sqlite3.Error, psycopg.Error)):
+        writer.append([dataclasses.replace(_record(1), nonces=claimed), _record(2)])
+    assert store.size() == 1
+    assert list(store.live_nonces(expires - 1)) == []
+    assert store.entry(1) is None
 
 
 def test_writers_appending_at_once_make_one_log(location: str | Path, store: HubStore) -> None:
