@@ -186,6 +186,11 @@ def reason_text(code: str, service: str, thresholds: Mapping[str, Any]) -> str:
             " household is treated as an emergency case.",
             days=t["job_loss_days"],
         ),
+        "thin_evidence": lambda: _(
+            "No register shows that your household is well off, but none shows that it is in"
+            " need either (you are not in DTKS and have not lost a job recently). An officer"
+            " will visit to see your situation."
+        ),
         "agency_unavailable": lambda: _(
             "%(agency)s did not answer. An officer will check this part.",
             agency=agency(service),

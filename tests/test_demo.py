@@ -26,6 +26,8 @@ from examples.eligibility.evidence import (
     ServiceEvidence,
 )
 from examples.eligibility.formula import decide, load_criteria
+from examples.eligibility.ground_check import FieldAssumptions, Household, ground_check
+from examples.eligibility.ground_check import render as render_field
 from examples.eligibility.service import PURPOSE, SERVICES
 from hub.dev.devstack import ELIGIBILITY_ID
 from hub.pipeline.stages import WIB
@@ -63,18 +65,22 @@ def _direct_evidence(population: Population, nik: str, today: datetime.date) -> 
     return Evidence(services)
 
 
-def _expected_report(today: datetime.date) -> str:
+def _expected_reports(today: datetime.date) -> tuple[str, str]:
+    """Part two's and part three's tables, computed without the hub."""
     population = generate(2026, scale=SCALE)
     criteria = load_criteria()
-    rows = []
+    rows, decided = [], []
     for household in population.households:
         evidence = _direct_evidence(population, household.head.nik, today)
         dtks = population.dtks.get(household.head.nik)
         in_dtks = dtks is not None and dtks.in_dtks
-        rows.append(
-            Row(household.village.name, household.welfare, decide(evidence, criteria), in_dtks)
-        )
-    return render(evaluate(rows))
+        village, decision = household.village.name, decide(evidence, criteria)
+        rows.append(Row(village, household.welfare, decision, in_dtks))
+        household_id = f"{village}-{household.index}"
+        decided.append(Household(household_id, village, household.welfare, decision))
+    assumptions = FieldAssumptions()
+    field = render_field(ground_check(decided, assumptions, seed=2026), assumptions)
+    return render(evaluate(rows)), field
 
 
 def test_demo_runs_everything_and_its_figures_match_ground_truth() -> None:
@@ -97,7 +103,11 @@ def test_demo_runs_everything_and_its_figures_match_ground_truth() -> None:
         "APPROVAL_REQUIRED",
     ):
         assert reason in out
-    assert _expected_report(today) in out
+    decisions, field = _expected_reports(today)
+    assert decisions in out
+    # Part three: the ground check over the same decisions, the review band's included.
+    assert field in out
+    assert re.search(r"All villages +\d+ +[1-9]\d* ", field) is not None
     audit = re.search(r"✓ audit log: (\d+) records for (\d+) exchanges and (\d+) consent", out)
     assert audit is not None
     records, exchanges, consent_calls = (int(audit.group(i)) for i in (1, 2, 3))

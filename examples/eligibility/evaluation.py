@@ -17,7 +17,8 @@ from typing import Literal, NamedTuple
 from examples.eligibility.formula import Determination
 
 Welfare = Literal["poor", "vulnerable", "non_poor"]
-_TARGET: frozenset[str] = frozenset({"poor", "vulnerable"})
+# The target group: the poor and the vulnerable.
+TARGET: frozenset[str] = frozenset({"poor", "vulnerable"})
 
 
 class Row(NamedTuple):
@@ -82,7 +83,7 @@ class VillageReport:
         self.emergency += decision.emergency
         # Counted per reason, so one applicant excluded for a car and land counts under both.
         self.ineligible_by_reason.update(reason.code for reason in decision.exclusions)
-        in_target = row.welfare in _TARGET
+        in_target = row.welfare in TARGET
         self.service.count(selected=decision.outcome == "eligible", in_target=in_target)
         self.dtks.count(selected=row.in_dtks is True, in_target=in_target)
 

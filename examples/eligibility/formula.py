@@ -41,6 +41,8 @@ from jembatan.values import FieldValue
 
 __all__ = [
     "RULES",
+    "SWITCHES",
+    "THIN_EVIDENCE",
     "Criteria",
     "CriteriaError",
     "Determination",
@@ -143,7 +145,7 @@ def _enabled_rules(rules: object) -> frozenset[str]:
     # Every rule must be switched explicitly, so a new rule never turns on (or off) unnoticed.
     if not isinstance(rules, dict):
         raise CriteriaError("'rules' must map each rule code to true or false")
-    known = {rule.code for rule in RULES}
+    known = SWITCHES
     if unknown := set(rules) - known:
         raise CriteriaError(f"unknown rules: {', '.join(sorted(map(str, unknown)))}")
     if missing := known - set(rules):
@@ -402,6 +404,23 @@ RULES: tuple[Rule, ...] = (
 )
 
 
+# The review band: an applicant no rule excludes, but whom no register shows in need either
+# (DTKS does not list them, no recent job loss) is eligible only by the absence of records,
+# which is as true of a trader paid in cash as of a poor farmer. Such a decision is borderline
+# and goes to a ground check instead of being made on silence. It reads the outcome of every
+# other rule, so it is switched on and off like a rule but is not one of ``RULES``.
+THIN_EVIDENCE = "thin_evidence"
+_THIN_EVIDENCE_REASON = Reason(
+    THIN_EVIDENCE,
+    "no register shows need (not listed in DTKS, no recent job loss) and none shows means: "
+    "to be confirmed by a ground check",
+    DTKS,
+    "review",
+)
+# Everything the criteria file switches on or off.
+SWITCHES: frozenset[str] = frozenset({rule.code for rule in RULES} | {THIN_EVIDENCE})
+
+
 # --- deciding
 
 
@@ -499,5 +518,12 @@ def decide(evidence: Evidence, criteria: Criteria) -> Determination:
         for rule, verdict in verdicts
         if verdict.unchecked is not None and rule.kind == "excludes"
     )
+    if (
+        not reviews
+        and not emergencies
+        and listing.code == "not_in_dtks"
+        and THIN_EVIDENCE in criteria.enabled
+    ):
+        reviews.append(_THIN_EVIDENCE_REASON)
     outcome: Outcome = "needs_review" if reviews else "eligible"
     return Determination(outcome, bool(emergencies), (*reviews, *emergencies, listing))

@@ -11,6 +11,8 @@ import yaml
 from examples.eligibility.evidence import ATR_BPN, POLRI
 from examples.eligibility.formula import (
     RULES,
+    SWITCHES,
+    THIN_EVIDENCE,
     Criteria,
     CriteriaError,
     decide,
@@ -30,7 +32,11 @@ def shipped_document() -> dict[str, Any]:
 def test_the_shipped_criteria_switch_every_rule_explicitly() -> None:
     criteria = load_criteria()
     assert criteria == load_criteria(SHIPPED)
-    assert set(shipped_document()["rules"]) == {rule.code for rule in RULES}
+    assert (
+        set(shipped_document()["rules"])
+        == SWITCHES
+        == {rule.code for rule in RULES} | {THIN_EVIDENCE}
+    )
     assert criteria.enabled == {
         "deceased",
         "moved_out",
@@ -43,6 +49,7 @@ def test_the_shipped_criteria_switch_every_rule_explicitly() -> None:
         "bank_balance",
         "average_balance",
         "recent_job_loss",
+        "thin_evidence",
     }
     assert (criteria.wage_rp, criteria.land_area_m2, criteria.jkn_classes) == (
         3_000_000,
@@ -55,9 +62,9 @@ def test_the_shipped_criteria_switch_every_rule_explicitly() -> None:
 def test_every_rule_has_a_rationale_comment_in_the_shipped_file() -> None:
     text = SHIPPED.read_text(encoding="utf-8")
     lines = text[text.index("\nrules:") : text.index("\nthresholds:")].splitlines()
-    for rule in RULES:
-        (index,) = [i for i, line in enumerate(lines) if line.strip().startswith(f"{rule.code}:")]
-        assert lines[index - 1].strip().startswith("#"), rule.code
+    for code in SWITCHES:
+        (index,) = [i for i, line in enumerate(lines) if line.strip().startswith(f"{code}:")]
+        assert lines[index - 1].strip().startswith("#"), code
 
 
 def test_a_changed_threshold_changes_the_outcome(tmp_path: Path) -> None:

@@ -20,7 +20,14 @@ from examples.eligibility.evidence import (
     found,
     unavailable,
 )
-from examples.eligibility.formula import Determination, Reason, decide, load_criteria
+from examples.eligibility.formula import (
+    THIN_EVIDENCE,
+    Criteria,
+    Determination,
+    Reason,
+    decide,
+    load_criteria,
+)
 from tests.eligibility.cases import CLEAN, EMPLOYED, evidence, with_fields
 
 CRITERIA = load_criteria()
@@ -271,6 +278,34 @@ def test_recent_job_loss_is_an_eligible_emergency_even_outside_dtks() -> None:
     )
 
 
+def test_eligible_on_silence_alone_is_a_borderline_decision_for_a_ground_check() -> None:
+    # Nothing excludes the household, but nothing shows need either: DTKS does not list it
+    # and no job was lost recently. The formula does not decide that on silence.
+    decision = decide(evidence({DTKS: NO_RECORD}), CRITERIA)
+    assert decision.outcome == "needs_review"
+    assert codes(decision) == ["thin_evidence", "not_in_dtks"]
+    assert decision.reasons[0].kind == "review"
+    assert decision.reasons[0].text.endswith("to be confirmed by a ground check")
+    listed_false = with_fields(DTKS, in_dtks=False, decile=None, last_verified=None)
+    assert decide(evidence({DTKS: listed_false}), CRITERIA).outcome == "needs_review"
+
+
+def test_the_review_band_leaves_listed_emergency_and_excluded_applicants_alone() -> None:
+    assert decide(evidence(), CRITERIA).outcome == "eligible"
+    emergency = decide(evidence({BPJSTK: RECENT_JOB_LOSS, DTKS: NO_RECORD}), CRITERIA)
+    assert (emergency.outcome, THIN_EVIDENCE in codes(emergency)) == ("eligible", False)
+    car = decide(evidence({POLRI: with_fields(POLRI, car_count=True), DTKS: NO_RECORD}), CRITERIA)
+    assert car.outcome == "ineligible"
+    # DTKS down is its own review, never silence.
+    down = decide(evidence({DTKS: unavailable()}), CRITERIA)
+    assert THIN_EVIDENCE not in codes(down)
+
+
+def test_switched_off_the_review_band_decides_on_silence() -> None:
+    without = Criteria(CRITERIA.enabled - {THIN_EVIDENCE})
+    assert decide(evidence({DTKS: NO_RECORD}), without).outcome == "eligible"
+
+
 def test_a_job_lost_long_ago_is_no_emergency() -> None:
     old_loss = found(employment_status="inactive", monthly_wage=True, termination_date=False)
     decision = decide(evidence({BPJSTK: old_loss}), CRITERIA)
@@ -313,13 +348,17 @@ def test_deceased_beats_everything() -> None:
     )
 
 
-def test_no_records_anywhere_but_dukcapil_is_eligible() -> None:
+def test_no_records_anywhere_but_dukcapil_is_never_excluded_and_goes_to_a_ground_check() -> None:
     # Informal work, no certified land, no vehicle, unbanked, no JKN, never surveyed by DTKS:
-    # the household the registers cannot see, and the one the pilot most needs to find.
+    # the household the registers cannot see, and the one the pilot most needs to find. No
+    # rule excludes it; the registers cannot tell it from a trader paid in cash, so an officer
+    # visits (with the review band off, it is eligible).
     services = {service: NO_RECORD for service in CLEAN}
     services[DUKCAPIL] = CLEAN[DUKCAPIL]
     decision = decide(Evidence(services), CRITERIA)
-    assert decision == Determination(
+    assert (decision.outcome, codes(decision)) == ("needs_review", ["thin_evidence", "not_in_dtks"])
+    without_band = Criteria(CRITERIA.enabled - {THIN_EVIDENCE})
+    assert decide(Evidence(services), without_band) == Determination(
         "eligible", False, (Reason("not_in_dtks", "not listed in DTKS", DTKS, "info"),)
     )
 
@@ -336,9 +375,12 @@ def test_no_civil_registry_record_sends_the_applicant_to_review() -> None:
 
 
 def test_dtks_listing_alone_decides_nothing_either_way() -> None:
+    # DTKS's listing excludes no one and qualifies no one; not being listed only takes away
+    # the one sign of need a register holds (the review band, switched off here).
+    without_band = Criteria(CRITERIA.enabled - {THIN_EVIDENCE})
     unlisted = found(in_dtks=False, decile=7, last_verified=True)
-    assert decide(evidence({DTKS: unlisted}), CRITERIA).outcome == "eligible"
-    assert codes(decide(evidence({DTKS: unlisted}), CRITERIA)) == ["not_in_dtks"]
+    assert decide(evidence({DTKS: unlisted}), without_band).outcome == "eligible"
+    assert codes(decide(evidence({DTKS: unlisted}), without_band)) == ["not_in_dtks"]
 
 
 @pytest.mark.parametrize(

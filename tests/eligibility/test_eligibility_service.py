@@ -167,7 +167,7 @@ async def test_run_decides_each_applicant_and_reports_progress() -> None:
     ]
     assert results == [
         ("A-1", "ineligible", ["car", "not_in_dtks"]),
-        ("A-2", "eligible", ["not_in_dtks"]),
+        ("A-2", "needs_review", ["thin_evidence", "not_in_dtks"]),
         ("A-3", "needs_review", ["identity_unverified", "not_in_dtks"]),
     ]
     assert seen == [1, 2, 3]

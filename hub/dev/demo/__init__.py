@@ -3,8 +3,11 @@
 A throw-away PKI; the hub and the seven simulated agencies of the pilot as separate
 processes. Part one walks the secure path query by query, refusals included. Part two runs
 the eligibility service over every household of Kemiren and Lateng through the hub and
-compares its decisions with the ground truth and with DTKS alone. Last, the audit log is
-checked: one record per exchange, and no NIK in the store.
+compares its decisions with the ground truth and with DTKS alone. Part three puts the ground
+check behind those decisions: which households an officer visits (refused consent, the
+formula's review band, objections, reports) and how the errors change once the visits'
+verdicts are applied, under stated assumptions. Last, the audit log is checked: one record
+per exchange, and no NIK in the store.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from pathlib import Path
 
 from connectors.bpjstk.samples import sample_niks
 from connectors.population import Population, generate
+from examples.eligibility.ground_check import FieldAssumptions, ground_check
+from examples.eligibility.ground_check import render as render_field
 from hub.dev.demo.eligibility import run_eligibility
 from hub.dev.demo.secure_path import SecurePath, run_secure_path
 from hub.dev.devstack import SUPERVISOR_ID, DevStack, prepare_home, start
@@ -73,8 +78,14 @@ async def run_demo(*, keep: bool = False, scale: float = 1.0) -> int:
             stack.client(timeout_s=600) as client,
             stack.client(CONSENT_MANAGER_ID, timeout_s=600) as portal,
         ):
-            exchanges, grants = await run_eligibility(client, portal, stack.consent_key, population)
+            exchanges, grants, decided = await run_eligibility(
+                client, portal, stack.consent_key, population
+            )
         stack.stop()
+
+        print("\nPart three: the ground check behind the system's decisions\n")
+        assumptions = FieldAssumptions()
+        print(render_field(ground_check(decided, assumptions, seed=SEED), assumptions))
 
         total = secure.exchanges + exchanges
         consent_calls = secure.consent_calls + grants

@@ -15,6 +15,7 @@ from connectors.population import Population
 from examples.eligibility.evaluation import Row, evaluate, render
 from examples.eligibility.evidence import DTKS, Evidence
 from examples.eligibility.formula import load_criteria
+from examples.eligibility.ground_check import Household
 from examples.eligibility.service import SERVICES, EligibilityService
 from hub.cli.progress import Progress
 from hub.dev.devstack import signed_consent
@@ -31,9 +32,9 @@ def _in_dtks(evidence: Evidence) -> bool | None:
 
 async def run_eligibility(
     client: HubClient, portal: HubClient, consent_key: Ed25519PrivateKey, population: Population
-) -> tuple[int, int]:
-    """Decide every household; print the per-village report. Returns the exchanges made
-    and the consent calls (grants) before them."""
+) -> tuple[int, int, list[Household]]:
+    """Decide every household; print the per-village report. Returns the exchanges made,
+    the consent calls (grants) before them, and each household with its decision."""
     households = {f"{h.village.name}-{h.index}": h for h in population.households}
     # The Perlinsos portal records each applicant's consent to these seven checks and
     # registers it at the hub, which honours no artefact it was not given.
@@ -51,14 +52,15 @@ async def run_eligibility(
     service = EligibilityService(client, load_criteria(), consents.__getitem__)
     bar = Progress(len(households), "applicants")
     rows = []
+    decided = []
     async for applicant_id, determination, evidence in service.run(
         ((applicant_id, h.head.nik) for applicant_id, h in households.items()),
         progress=lambda _: bar.advance(),
     ):
         household = households[applicant_id]
-        rows.append(
-            Row(household.village.name, household.welfare, determination, _in_dtks(evidence))
-        )
+        village = household.village.name
+        rows.append(Row(village, household.welfare, determination, _in_dtks(evidence)))
+        decided.append(Household(applicant_id, village, household.welfare, determination))
     bar.close()
     print(render(evaluate(rows)))
-    return len(households) * len(SERVICES), grants
+    return len(households) * len(SERVICES), grants, decided
