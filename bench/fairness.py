@@ -20,7 +20,10 @@ streams the hub refused while the flooder was writing to them as ``INTERNAL``, "
 error from Core"); ``admission_records`` is what the audit log kept of the hub's admission
 refusals: a full record and a summary per member, method, reason and window, whose counts
 add up to every refusal (``refusals_counted``). ``--hub-arg`` passes an option to
-``jembatan serve`` (e.g. ``--hub-arg=--running=1``); the stack is built with
+``jembatan serve`` (e.g. ``--hub-arg=--running=1``). ``--flooder-nice 19`` runs the
+flooder's process at the lowest CPU priority, standing for a member on a machine of its own:
+on a small box the flooder's client otherwise takes CPU from the hub itself, which no
+admission control in the hub can give back. The stack is built with
 ``bench/pipeline.py``'s helpers.
 """
 
@@ -323,6 +326,9 @@ def _start_flooder(
         stdout=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        # A flooding member runs on its own machine; on one small box its client would
+        # otherwise take the hub's CPU, which no admission control in the hub can give back.
+        preexec_fn=(lambda: os.nice(args.flooder_nice)) if args.flooder_nice else None,
     )
     assert flooder.stdout is not None
     line = flooder.stdout.readline()
@@ -421,6 +427,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--settle", type=float, default=3.0, help="seconds of flood before 'loaded' is measured"
     )
     parser.add_argument("--hub-arg", action="append", default=[], help="a jembatan serve option")
+    parser.add_argument(
+        "--flooder-nice",
+        type=int,
+        default=0,
+        help="run the flooder's process at this niceness (19: it yields the CPU to the hub, "
+        "standing for a member on a machine of its own)",
+    )
     parser.add_argument("--keep-home", action="store_true", help="keep the throw-away home")
     # The flooder's own process.
     parser.add_argument("--flood", action="store_true", help=argparse.SUPPRESS)
@@ -456,6 +469,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             hub.stop()  # a clean stop writes the summaries of the windows still open
             figures["admission_records"] = _admission_records(home)
             figures["hub_args"] = args.hub_arg
+            figures["flooder_nice"] = args.flooder_nice
         finally:
             for process in reversed(processes):
                 process.stop()
