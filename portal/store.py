@@ -30,7 +30,16 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from jembatan.errors import JembatanError
-from jembatan.migrations import POSTGRESQL, SQLITE, Cursor, Dialect, SchemaTooNew, Step, upgrade
+from jembatan.migrations import (
+    POSTGRESQL,
+    SQLITE,
+    Column,
+    Cursor,
+    Dialect,
+    SchemaTooNew,
+    Step,
+    upgrade,
+)
 from jembatan.subject import may_hold_nik
 
 T = TypeVar("T")
@@ -44,6 +53,7 @@ __all__ = [
     "PortalStoreError",
     "Session",
     "Sms",
+    "StaffMember",
     "opaque_id",
     "open_portal_store",
 ]
@@ -107,8 +117,32 @@ CREATE TABLE portal_sms_outbox (
 );
 """
 
+# Staff accounts (PKH companions, village staff, Dinsos officers), provisioned by an operator
+# (``jembatan portal staff add``). A session belongs to a citizen or to a staff member,
+# never both; a code is for one kind of sign-in (or confirmation) only.
+_STAFF = """
+CREATE TABLE portal_staff (
+    id {ctext} PRIMARY KEY,
+    name TEXT NOT NULL,
+    role {ctext} NOT NULL,
+    village {ctext} NOT NULL,
+    phone {ctext} NOT NULL,
+    created_at {int64} NOT NULL,
+    active INTEGER NOT NULL DEFAULT 1
+);
+"""
+
 STEPS: tuple[Step, ...] = (
     Step(1, "accounts, codes, sessions, applications, inbox, SMS", sql=_INITIAL),
+    Step(
+        2,
+        "staff accounts; staff sessions; codes by kind",
+        columns=(
+            Column("portal_sessions", "staff_id", "{ctext}"),
+            Column("portal_challenges", "kind", "{ctext} NOT NULL DEFAULT 'citizen'"),
+        ),
+        sql=_STAFF,
+    ),
 )
 _VERSION_TABLE = "portal_schema_version"
 
@@ -134,6 +168,11 @@ class Challenge:
     expires_at: int
     attempts: int
     used: int
+    # What the code is for: "citizen" (sign-in by NIK; ``nik_key``/``nik_sealed`` are the
+    # NIK's), "staff" (a staff sign-in: the staff id's), "confirm" (a staff member confirming
+    # an act: ``nik_sealed`` holds what the code confirms). A code of one kind never
+    # answers another's form.
+    kind: str = "citizen"
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +183,18 @@ class Session:
     challenge_id: str | None
     created_at: int
     expires_at: int
+    staff_id: str | None = None  # a staff member's session (then ``account_id`` is None)
+
+
+@dataclass(frozen=True, slots=True)
+class StaffMember:
+    id: str  # the login id, typed at /petugas/masuk: "ptg-" and six letters or digits
+    name: str
+    role: str  # "pendamping", "perangkat_desa" or "dinsos"
+    village: str  # "kemiren", "lateng", or "all" (a Dinsos officer may see both)
+    phone: str
+    created_at: int
+    active: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -328,6 +379,22 @@ class PortalStore:
         stored = self.account_by_nik_key(account.nik_key)
         assert stored is not None
         return stored
+
+    # staff
+
+    def add_staff(self, member: StaffMember) -> None:
+        self._insert("portal_staff", member)
+
+    def staff_member(self, staff_id: str) -> StaffMember | None:
+        sql = f"SELECT {_columns(StaffMember)} FROM portal_staff WHERE id = ?"
+        return self._one(StaffMember, sql, (staff_id,))
+
+    def staff(self) -> list[StaffMember]:
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {_columns(StaffMember)} FROM portal_staff ORDER BY village, role, name, id"
+            ).fetchall()
+        return [m for m in (_row(StaffMember, r) for r in rows) if m is not None]
 
     # sign-in codes
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hub.cli.common import (
     ELIGIBILITY,
@@ -18,6 +19,9 @@ from hub.cli.common import (
     until_signalled,
 )
 from hub.home import CONSENT_MANAGER_ID, HubHome
+
+if TYPE_CHECKING:
+    from portal.store import PortalStore
 
 # Read here, never shown by --help: a DSN may carry a password.
 STORE_ENV = "JEMBATAN_PORTAL_DATABASE"
@@ -96,6 +100,43 @@ def cmd_portal_outbox(args: argparse.Namespace) -> None:
         print(f"{wib(sms.at_ns / 1e9)}  {sms.phone}  {sms.body}")
     if not messages:
         print("no messages")
+
+
+def _open_store(args: argparse.Namespace) -> PortalStore:
+    from portal.store import open_portal_store
+
+    return open_portal_store(_store(home(args), args))
+
+
+def cmd_portal_staff_add(args: argparse.Namespace) -> None:
+    from portal.staff import StaffError, add_staff
+
+    store = _open_store(args)
+    try:
+        member = add_staff(
+            store, name=args.name, role=args.role, village=args.village, phone=args.phone
+        )
+    except StaffError as exc:
+        raise CliError(str(exc)) from None
+    finally:
+        store.close()
+    print(
+        f"added {member.id}: {member.name}, {member.role}, {member.village}, {member.phone}"
+        f" (signs in at /petugas/masuk with the login id {member.id})"
+    )
+
+
+def cmd_portal_staff_list(args: argparse.Namespace) -> None:
+    store = _open_store(args)
+    try:
+        members = store.staff()
+    finally:
+        store.close()
+    for m in members:
+        state = "" if m.active else "  (disabled)"
+        print(f"{m.id}  {m.role:<14}  {m.village:<7}  {m.phone}  {m.name}{state}")
+    if not members:
+        print("no staff yet: add them with `jembatan portal staff add`")
 
 
 def _positive(text: str) -> int:
@@ -201,3 +242,44 @@ def add_portal_commands(commands: argparse._SubParsersAction) -> None:
     )
     outbox.add_argument("--phone", help="only messages to this number")
     outbox.add_argument("--last", type=_positive, default=20, help="at most this many, the latest")
+
+    staff = add_command(
+        actions,
+        "staff",
+        "the staff accounts: PKH companions, village staff, social-service officers",
+        description="Provision and list the portal's staff accounts. Each is bound to a"
+        " village, signs in at /petugas/masuk with the login id printed here and a code sent"
+        " by (simulated) SMS to the phone given here.",
+    )
+    staff_actions = add_actions(staff, "staff_command")
+    add = add_command(
+        staff_actions,
+        "add",
+        "add a staff account and print its login id",
+        cmd_portal_staff_add,
+        parents=[_state_options()],
+    )
+    add.add_argument("--name", required=True, help="the staff member's full name")
+    add.add_argument(
+        "--role",
+        required=True,
+        choices=("pendamping", "perangkat_desa", "dinsos"),
+        help="pendamping (PKH companion), perangkat_desa (village staff) or dinsos"
+        " (social-service officer, who sees the queues and takes no task)",
+    )
+    add.add_argument(
+        "--village",
+        required=True,
+        choices=("kemiren", "lateng", "all"),
+        help="the village whose cases they see; all: both (dinsos only)",
+    )
+    add.add_argument(
+        "--phone", required=True, help="their mobile number (08…), where their codes go"
+    )
+    add_command(
+        staff_actions,
+        "list",
+        "list the staff accounts",
+        cmd_portal_staff_list,
+        parents=[_state_options()],
+    )
