@@ -47,6 +47,8 @@ T = TypeVar("T")
 __all__ = [
     "Account",
     "Application",
+    "Case",
+    "CaseEntry",
     "Challenge",
     "InboxMessage",
     "PortalStore",
@@ -132,6 +134,40 @@ CREATE TABLE portal_staff (
 );
 """
 
+# Cases (``portal.cases``): each with its hash-chained history and the signed head of it.
+_CASES = """
+CREATE TABLE portal_cases (
+    id {ctext} PRIMARY KEY,
+    kind {ctext} NOT NULL,
+    village {ctext} NOT NULL,
+    application_id {ctext} NOT NULL DEFAULT '',
+    account_id {ctext} NOT NULL DEFAULT '',
+    status {ctext} NOT NULL,
+    assigned_to {ctext} NOT NULL DEFAULT '',
+    outcome {ctext} NOT NULL DEFAULT '',
+    created_at {int64} NOT NULL,
+    updated_at {int64} NOT NULL,
+    head_length INTEGER NOT NULL,
+    head_hash {ctext} NOT NULL,
+    head_signature {ctext} NOT NULL
+);
+CREATE INDEX portal_cases_by_village ON portal_cases (village, status, created_at);
+CREATE INDEX portal_cases_by_account ON portal_cases (account_id, created_at);
+CREATE INDEX portal_cases_by_application ON portal_cases (application_id);
+CREATE TABLE portal_case_entries (
+    case_id {ctext} NOT NULL,
+    seq INTEGER NOT NULL,
+    at {int64} NOT NULL,
+    actor {ctext} NOT NULL,
+    on_behalf_of {ctext} NOT NULL DEFAULT '',
+    action {ctext} NOT NULL,
+    details TEXT NOT NULL,
+    prev_hash {ctext} NOT NULL,
+    hash {ctext} NOT NULL,
+    PRIMARY KEY (case_id, seq)
+);
+"""
+
 STEPS: tuple[Step, ...] = (
     Step(1, "accounts, codes, sessions, applications, inbox, SMS", sql=_INITIAL),
     Step(
@@ -143,6 +179,7 @@ STEPS: tuple[Step, ...] = (
         ),
         sql=_STAFF,
     ),
+    Step(3, "cases and their hash-chained histories", sql=_CASES),
 )
 _VERSION_TABLE = "portal_schema_version"
 
@@ -225,6 +262,44 @@ class Sms:
     at_ns: int
     phone: str
     body: str
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    """A case (``portal.cases``) as stored, with the signed head of its history."""
+
+    id: str
+    kind: str
+    village: str
+    application_id: str
+    account_id: str
+    status: str
+    assigned_to: str
+    outcome: str
+    created_at: int
+    updated_at: int
+    head_length: int
+    head_hash: str
+    head_signature: str
+
+
+@dataclass(frozen=True, slots=True)
+class CaseEntry:
+    """One entry of a case's history; ``details`` is its canonical JSON text."""
+
+    case_id: str
+    seq: int
+    at: int
+    actor: str
+    on_behalf_of: str
+    action: str
+    details: str
+    prev_hash: str
+    hash: str
+
+
+class _Moved(Exception):
+    """A conditional write found the row changed: the transaction is rolled back."""
 
 
 def opaque_id() -> str:
@@ -526,6 +601,100 @@ class PortalStore:
                 (account_id,),
             ).fetchall()
         return [m for m in (_row(InboxMessage, r) for r in rows) if m is not None]
+
+    # cases
+
+    def add_case(self, case: Case, first: CaseEntry) -> None:
+        """A new case with the first entry of its history, in one transaction."""
+        with self._lock, self._db.transaction():
+            for table, row in (("portal_cases", case), ("portal_case_entries", first)):
+                names = list(type(row).__dataclass_fields__)
+                marks = ", ".join("?" * len(names))
+                self._db.execute(
+                    f"INSERT INTO {table} ({', '.join(names)}) VALUES ({marks})",
+                    [getattr(row, name) for name in names],
+                )
+
+    def append_case_entry(
+        self,
+        entry: CaseEntry,
+        *,
+        head_signature: str,
+        was_length: int,
+        was_status: Sequence[str] = (),
+        status: str | None = None,
+        assigned_to: str | None = None,
+        outcome: str | None = None,
+    ) -> bool:
+        """Add ``entry`` and move the case's head to it, only if the head is still at
+        ``was_length`` (and the status one of ``was_status``, if given): one transaction,
+        so two racing appends cannot both win, nor fork the history. False if it moved."""
+        sets = ["head_length = ?", "head_hash = ?", "head_signature = ?", "updated_at = ?"]
+        params: list[Any] = [entry.seq, entry.hash, head_signature, entry.at]
+        for column, value in (
+            ("status", status),
+            ("assigned_to", assigned_to),
+            ("outcome", outcome),
+        ):
+            if value is not None:
+                sets.append(f"{column} = ?")
+                params.append(value)
+        where = "id = ? AND head_length = ?"
+        params += [entry.case_id, was_length]
+        if was_status:
+            where += f" AND status IN ({', '.join('?' * len(was_status))})"
+            params += list(was_status)
+        names = list(CaseEntry.__dataclass_fields__)
+        try:
+            with self._lock, self._db.transaction():
+                moved = self._db.execute(
+                    f"UPDATE portal_cases SET {', '.join(sets)} WHERE {where}", params
+                ).rowcount
+                if moved != 1:
+                    raise _Moved
+                self._db.execute(
+                    f"INSERT INTO portal_case_entries ({', '.join(names)})"
+                    f" VALUES ({', '.join('?' * len(names))})",
+                    [getattr(entry, name) for name in names],
+                )
+        except _Moved:
+            return False
+        return True
+
+    def case(self, case_id: str) -> Case | None:
+        return self._one(
+            Case, f"SELECT {_columns(Case)} FROM portal_cases WHERE id = ?", (case_id,)
+        )
+
+    def _cases(self, where: str, params: Sequence[Any]) -> list[Case]:
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {_columns(Case)} FROM portal_cases {where} ORDER BY created_at, id",
+                params,
+            ).fetchall()
+        return [c for c in (_row(Case, r) for r in rows) if c is not None]
+
+    def cases(self, village: str | None = None) -> list[Case]:
+        """Every case (of ``village``, if given), oldest first."""
+        if village is None:
+            return self._cases("", ())
+        return self._cases("WHERE village = ?", (village,))
+
+    def cases_of(self, account_id: str) -> list[Case]:
+        return self._cases("WHERE account_id = ?", (account_id,))
+
+    def cases_of_application(self, application_id: str) -> list[Case]:
+        return self._cases("WHERE application_id = ?", (application_id,))
+
+    def case_entries(self, case_id: str) -> list[CaseEntry]:
+        """A case's history as stored, in the order of its sequence numbers."""
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {_columns(CaseEntry)} FROM portal_case_entries WHERE case_id = ?"
+                " ORDER BY seq",
+                (case_id,),
+            ).fetchall()
+        return [e for e in (_row(CaseEntry, r) for r in rows) if e is not None]
 
     # the simulated SMS gateway
 

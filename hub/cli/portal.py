@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -137,6 +138,38 @@ def cmd_portal_staff_list(args: argparse.Namespace) -> None:
         print(f"{m.id}  {m.role:<14}  {m.village:<7}  {m.phone}  {m.name}{state}")
     if not members:
         print("no staff yet: add them with `jembatan portal staff add`")
+
+
+def cmd_portal_cases_verify(args: argparse.Namespace) -> None:
+    from portal.cases import HistoryBroken, verify_case
+    from portal.keys import CASE_PUBLIC_FILE, SealBroken, load_case_public_key
+
+    hub_home = home(args)
+    public = (
+        Path(args.public_key) if args.public_key else _state_dir(hub_home, args) / CASE_PUBLIC_FILE
+    )
+    try:
+        key = load_case_public_key(public)
+    except (OSError, ValueError, SealBroken) as exc:
+        raise CliError(f"cannot read the case-history public key {public}: {exc}") from None
+    store = _open_store(args)
+    try:
+        ids = [args.case] if args.case else [case.id for case in store.cases()]
+        entries = 0
+        for case_id in ids:
+            try:
+                entries += verify_case(store, key, case_id)
+            except LookupError:
+                raise CliError(f"no case {case_id}") from None
+            except HistoryBroken as exc:
+                from hub.cli import FAILED
+
+                # A verification that fails exits 1, as `jembatan audit verify` does.
+                print(f"jembatan: history broken: {exc}", file=sys.stderr)
+                sys.exit(FAILED)
+    finally:
+        store.close()
+    print(f"{len(ids)} case histories verified ({entries} entries): intact")
 
 
 def _positive(text: str) -> int:
@@ -282,4 +315,29 @@ def add_portal_commands(commands: argparse._SubParsersAction) -> None:
         "list the staff accounts",
         cmd_portal_staff_list,
         parents=[_state_options()],
+    )
+
+    cases = add_command(
+        actions,
+        "cases",
+        "the cases (ground checks) and their tamper-evident histories",
+        description="The portal's cases: every step of each is an entry of a hash-chained"
+        ' history whose head the portal signs (docs/portal.md, "Cases").',
+    )
+    case_actions = add_actions(cases, "cases_command")
+    verify = add_command(
+        case_actions,
+        "verify",
+        "verify every case's history (or one) against its signed head",
+        cmd_portal_cases_verify,
+        parents=[_state_options()],
+        description="Recompute every case's hash chain from the store and check it against"
+        " the signed head with the case-history public key. Exit 0 when every history is"
+        " intact; 1 with one line naming the case and the first bad entry otherwise.",
+    )
+    verify.add_argument("--case", metavar="CASE_ID", help="only this case (default: all of them)")
+    verify.add_argument(
+        "--public-key",
+        metavar="FILE",
+        help="the case-history public key, PEM (default: STATE/portal-cases.pub)",
     )
