@@ -208,6 +208,8 @@ _SMS = {
     " Buka Portal Perlinsos untuk melihat hasilnya.",
     "ground_check": "Portal Perlinsos: petugas desa atau pendamping PKH akan datang ke rumah"
     " Anda untuk memeriksa permohonan bansos Anda.",
+    "case_closed": "Portal Perlinsos: ada kabar tentang permohonan bansos Anda."
+    " Buka Portal Perlinsos untuk melihatnya.",
 }
 
 
