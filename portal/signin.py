@@ -193,6 +193,16 @@ class SignIn:
             return CodeCheck.EXPIRED, b""
         return CodeCheck.OK, self._keys.open(challenge.nik_sealed)
 
+    def pending(self, session: Session, kind: str) -> bytes | None:
+        """What the session's live, unspent code of ``kind`` seals (to show what the code
+        will confirm), without counting or spending anything; None if there is none."""
+        challenge = self._store.challenge(session.challenge_id) if session.challenge_id else None
+        if challenge is None or challenge.kind != kind or challenge.used:
+            return None
+        if self._now() >= challenge.expires_at:
+            return None
+        return self._keys.open(challenge.nik_sealed)
+
     def check_code(self, session: Session, code: str) -> tuple[CodeCheck, SignedIn | None]:
         """Check ``code`` against the session's challenge; on OK the anonymous session is
         ended and the citizen's new one returned."""

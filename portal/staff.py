@@ -37,6 +37,7 @@ __all__ = [
     "may_see",
     "new_login_id",
     "normal_phone",
+    "pending_confirmation",
     "redeem_confirmation",
     "send_confirmation",
     "send_staff_code",
@@ -155,6 +156,20 @@ def send_confirmation(
         message="Kode konfirmasi petugas Portal Perlinsos: {code}. Berlaku {minutes} menit."
         " Masukkan hanya jika Anda sendiri yang mengisi hasil kunjungan.",
     )
+
+
+def pending_confirmation(
+    signin: SignIn, session: Session, member: StaffMember
+) -> dict[str, Any] | None:
+    """What the session's pending confirmation code would confirm (``member``'s own only),
+    shown beside the code field: what the officer signs is what they read."""
+    sealed = signin.pending(session, CONFIRM)
+    if sealed is None:
+        return None
+    what: dict[str, Any] = json.loads(sealed)
+    if what.pop("staff_id", None) != member.id:
+        return None
+    return what
 
 
 def redeem_confirmation(

@@ -5,11 +5,9 @@ exist (404). ``history_view`` puts a history into words for the staff's pages to
 
 from __future__ import annotations
 
-import datetime
 from typing import Any
 
 from aiohttp import web
-from babel.dates import format_date
 
 from portal import i18n
 from portal.cases import HistoryBroken, details_of, signed_head, verify_history
@@ -32,8 +30,7 @@ def history_view(entries: list[CaseEntry]) -> list[dict[str, Any]]:
             "on_behalf": bool(entry.on_behalf_of),
         }
         if entry.action == "visited" and "visited_on" in details:
-            day = datetime.date.fromisoformat(details["visited_on"])
-            item["day"] = format_date(day, "d MMMM y", locale=i18n.language())
+            item["day"] = i18n.date(details["visited_on"])
         shown.append(item)
     return shown
 

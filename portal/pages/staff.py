@@ -38,6 +38,7 @@ from portal.staff import (
     VILLAGES,
     check_staff_code,
     may_see,
+    pending_confirmation,
     redeem_confirmation,
     send_confirmation,
     send_staff_code,
@@ -261,13 +262,34 @@ async def visit_posted(request: web.Request) -> web.Response:
     raise web.HTTPSeeOther(f"/petugas/tugas/{case.id}/konfirmasi")
 
 
+async def _confirm_page(
+    request: web.Request, member: StaffMember, case: Case, error: str = "", status: int = 200
+) -> web.Response:
+    portal = request.app[PORTAL]
+    what = await portal.store.run(pending_confirmation, portal.signin, request[SESSION], member)
+    summary = None
+    if what is not None and what.get("case_id") == case.id:
+        criteria = {c.code: c.text for c in _criteria(portal)}
+        visit = what["visit"]
+        summary = {
+            "outcome": what["outcome"],
+            "met": visit["met"],
+            "day": i18n.date(visit["visited_on"]),
+            "checks": [
+                {**check, "text": criteria.get(check["criterion"], check["criterion"])}
+                for check in visit["checks"]
+            ],
+        }
+    context = {"case": case, "error": error, "summary": summary, **code_minutes(request)}
+    return page(request, "staff_confirm.html", context, status=status)
+
+
 async def confirm_form(request: web.Request) -> web.Response:
     member = await staff(request)
     case = await _visible_case(request, member)
     if not _own_task(member, case) or not request[SESSION].challenge_id:
         raise web.HTTPSeeOther(f"/petugas/tugas/{case.id}")
-    context = {"case": case, "error": "", **code_minutes(request)}
-    return page(request, "staff_confirm.html", context)
+    return await _confirm_page(request, member, case)
 
 
 async def confirm_posted(request: web.Request) -> web.Response:
@@ -286,8 +308,7 @@ async def confirm_posted(request: web.Request) -> web.Response:
     if check is not CodeCheck.OK:
         log.info("case %s: confirmation code refused: %s", case.id, check.value)
         status = 400 if check is CodeCheck.WRONG else 429 if check is CodeCheck.LOCKED else 410
-        context = {"case": case, "error": check.value, **code_minutes(request)}
-        return page(request, "staff_confirm.html", context, status=status)
+        return await _confirm_page(request, member, case, check.value, status)
     closed = await portal.store.run(_close, portal, member, case, what)
     if not closed:
         return await _task(request, member, case, error="not_yours", status=409)

@@ -96,6 +96,11 @@ def test_a_refusal_checked_on_the_ground_and_the_decision_revised(
         check("g4-kunjungan")
         page.get_by_role("button", name="Kirim kode untuk menandatangani").click()
         expect(page.get_by_role("heading", level=1)).to_have_text("Tandatangani hasil dengan kode")
+        # What is signed is shown beside the code: the form as it was sent, from the code's seal.
+        signed = page.locator("section.card", has_text="Yang Anda tandatangani")
+        expect(signed).to_contain_text("layak menerima bansos")
+        expect(signed).to_contain_text("bertemu: kepala keluarga")
+        expect(signed).to_contain_text("Keluarga punya mobil. tidak — hanya sepeda tua")
         check("g5-tanda-tangan")
         page.get_by_label("Kode (6 angka)").fill(portal.code_for(staff_phone))
         page.get_by_role("button", name="Tandatangani").click()
