@@ -19,6 +19,7 @@ from connectors.dukcapil.family import family_card
 from examples.eligibility.formula import load_criteria
 from jembatan.locale import WIB
 from portal.ground import criteria_checked
+from portal.store import open_portal_store
 from tests.portal.conftest import RunningPortal, citizens, start_portal
 from tests.portal.http import Citizen, browser_session
 from tests.stack import Stack
@@ -246,3 +247,27 @@ async def test_a_borderline_decision_opens_a_needs_review_case_and_says_so(
         assert nik not in running.log_text()
     finally:
         running.process.stop()
+
+
+async def test_a_changed_history_is_shown_as_changed(
+    stack: Stack, portal: RunningPortal, citizen: Citizen
+) -> None:
+    _application, case, _village = await refused_case(stack, citizen, 63)
+    assert "Riwayat ini utuh" in await (await citizen.get(f"/kasus/{case}")).text()
+    store = open_portal_store(portal.state / "portal.db")
+    try:
+        store._db.execute(
+            "UPDATE portal_case_entries SET at = at - 86400 WHERE case_id = ? AND seq = 1",
+            (case,),
+        )
+    finally:
+        store.close()
+    page = await (await citizen.get(f"/kasus/{case}")).text()
+    assert "Riwayat ini utuh" not in page
+    assert "Riwayat ini sudah diubah setelah ditulis" in page
+    assert f"case history broken: case {case} entry 1: changed after it was written" in (
+        portal.log_text()
+    )
+    verified = portal.jembatan("cases", "verify", "--state", str(portal.state))
+    assert verified.returncode == 1
+    assert f"case {case} entry 1" in verified.stderr
