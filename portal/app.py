@@ -16,7 +16,7 @@ from aiohttp.abc import AbstractAccessLogger
 
 from jembatan.subject import may_hold_nik
 from portal import i18n
-from portal.pages import applications, signin
+from portal.pages import applications, cases, signin, staff
 from portal.pages.base import (
     PORTAL,
     Portal,
@@ -74,5 +74,5 @@ def make_app(portal: Portal) -> web.Application:
     )
     app.on_response_prepare.append(secure_headers)
     app.router.add_static("/static/", HERE / "static")
-    app.router.add_routes([*signin.ROUTES, *applications.ROUTES])
+    app.router.add_routes([*signin.ROUTES, *applications.ROUTES, *cases.ROUTES, *staff.ROUTES])
     return app

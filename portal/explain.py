@@ -209,3 +209,52 @@ def reason_text(code: str, service: str, thresholds: Mapping[str, Any]) -> str:
     }
     text = texts.get(code)
     return text() if text else code
+
+
+def criterion_text(code: str, topic: str, thresholds: Mapping[str, Any]) -> str:
+    """A formula rule as the statement a field officer checks at the house (true, false,
+    or could not be checked), with the thresholds it decides by; the rule's own topic if
+    the portal has no words for it yet."""
+    t = thresholds
+    texts = {
+        "deceased": lambda: _("The head of the family has died."),
+        "moved_out": lambda: _("The family no longer lives in this village."),
+        "identity_unverified": lambda: _(
+            "The identity of the head of the family (KTP, family card) could not be confirmed."
+        ),
+        "formal_wage": lambda: _(
+            "Someone has a formal job with a wage of %(wage)s or more a month.",
+            wage=rupiah(t["wage_rp"]),
+        ),
+        "jkn_class_paying": lambda: _(
+            "The family pays for class %(classes)s health insurance itself or through an employer.",
+            classes=_(" or ").join(str(c) for c in t["jkn_classes"]),
+        ),
+        "land_value": lambda: _(
+            "The family owns land with a tax value (NJOP) of %(value)s or more.",
+            value=rupiah(t["land_value_rp"]),
+        ),
+        "land_area": lambda: _(
+            "The family owns %(area)s m² of land or more.", area=number(t["land_area_m2"])
+        ),
+        "car": lambda: _("The family owns a car."),
+        "motorcycles": lambda: _(
+            "The family owns %(count)s or more motorcycles.", count=t["motorcycles"]
+        ),
+        "new_vehicle": lambda: _(
+            "The family owns a vehicle from %(year)s or later.", year=t["new_vehicle_year"]
+        ),
+        "bank_balance": lambda: _(
+            "The family has savings of %(amount)s or more.", amount=rupiah(t["balance_rp"])
+        ),
+        "average_balance": lambda: _(
+            "The family keeps %(amount)s or more in the bank on average.",
+            amount=rupiah(t["average_balance_rp"]),
+        ),
+        "recent_job_loss": lambda: _(
+            "Someone in the family lost their job in the last %(days)s days.",
+            days=t["job_loss_days"],
+        ),
+    }
+    text = texts.get(code)
+    return text() if text else topic

@@ -16,7 +16,7 @@ import gettext as _gettext
 from pathlib import Path
 from typing import Any
 
-from babel.dates import format_datetime
+from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal
 
 from jembatan.locale import WIB, compiled_catalogue
@@ -71,3 +71,10 @@ def wib(moment: datetime.datetime | int | float | str) -> str:
         moment = datetime.datetime.fromtimestamp(moment, datetime.UTC)
     text = format_datetime(moment, "d MMMM y HH.mm", tzinfo=WIB, locale=_current.get())
     return f"{text} WIB"
+
+
+def date(day: datetime.date | str) -> str:
+    """A calendar day as the villages read it: "5 Desember 2026"."""
+    if isinstance(day, str):
+        day = datetime.date.fromisoformat(day)
+    return format_date(day, "d MMMM y", locale=_current.get())

@@ -127,7 +127,7 @@ class EligibilityDesk:
             "outcome": determination.outcome,
             "emergency": determination.emergency,
             "formula_version": self.formula.version,
-            "thresholds": _thresholds(self.formula.criteria),
+            "thresholds": thresholds_of(self.formula.criteria),
             "reasons": [
                 {"code": r.code, "kind": r.kind, "service": r.source_service}
                 for r in determination.reasons
@@ -140,7 +140,8 @@ class EligibilityDesk:
         }
 
 
-def _thresholds(criteria: Criteria) -> dict[str, Any]:
+def thresholds_of(criteria: Criteria) -> dict[str, Any]:
+    """The criteria's thresholds, as reasons (and the field officer's form) quote them."""
     return {
         "wage_rp": criteria.wage_rp,
         "balance_rp": criteria.balance_rp,

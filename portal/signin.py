@@ -15,7 +15,6 @@ it; at most ``max_codes`` codes per NIK within ``codes_window_s``; a session liv
 
 from __future__ import annotations
 
-import dataclasses
 import hmac
 import secrets
 import time
@@ -28,9 +27,10 @@ from portal.civil_registry import CivilRegistry
 from portal.keys import PortalSecrets
 from portal.store import Account, Challenge, PortalStore, Session, Sms, opaque_id
 
-__all__ = ["CodeCheck", "SignIn", "SignInPolicy"]
+__all__ = ["CITIZEN", "CodeCheck", "SendCode", "SignIn", "SignInPolicy"]
 
 CODE_DIGITS = 6
+CITIZEN = "citizen"  # the kind of a citizen's sign-in code (``Challenge.kind``)
 
 
 @dataclass(frozen=True)
@@ -77,12 +77,16 @@ class SignIn:
     def _now(self) -> int:
         return int(self._clock())
 
+    def keyed(self, purpose: str, value: str) -> str:
+        """The keyed hash a code's login is counted under (``issue_code``'s ``login_key``)."""
+        return self._keys.keyed(purpose, value)
+
     def _token_hash(self, token: str) -> str:
         return self._keys.keyed("session", token)
 
     # sessions
 
-    def new_session(self, account_id: str | None = None) -> SignedIn:
+    def new_session(self, account_id: str | None = None, staff_id: str | None = None) -> SignedIn:
         token = secrets.token_urlsafe(32)
         now = self._now()
         # Housekeeping where sessions are made: no timer, and the tables stay small.
@@ -94,6 +98,7 @@ class SignIn:
             challenge_id=None,
             created_at=now,
             expires_at=now + self.policy.session_ttl_s,
+            staff_id=staff_id,
         )
         self._store.add_session(session)
         return SignedIn(token, session)
@@ -116,62 +121,97 @@ class SignIn:
     def send_code(self, session: Session, nik: str) -> SendCode:
         if not is_nik(nik):
             return SendCode.INVALID
+        card = self._registry.family_card(nik)
+        return self.issue_code(
+            session,
+            kind=CITIZEN,
+            login_key=self._keys.keyed("nik", nik),
+            sealed=nik.encode(),
+            phone=card.phone if card is not None else None,
+            message="Kode masuk Portal Perlinsos: {code}. Berlaku {minutes} menit."
+            " Jangan berikan kode ini kepada siapa pun, termasuk petugas.",
+        )
+
+    def issue_code(
+        self,
+        session: Session,
+        *,
+        kind: str,
+        login_key: str,
+        sealed: bytes,
+        phone: str | None,
+        message: str,
+    ) -> SendCode:
+        """A one-time code for ``session``, of ``kind``: its keyed hash kept, ``sealed``
+        kept sealed until the right code releases it (``redeem_code``), the code texted to
+        ``phone`` in ``message`` (``{code}``, ``{minutes}``; no SMS if ``phone`` is None,
+        with the same answer). At most ``max_codes`` per ``login_key`` in the window.
+
+        The one machinery for every code: a citizen's sign-in, a staff member's, a staff
+        member confirming an act (and whoever builds on it next)."""
         now = self._now()
-        nik_key = self._keys.keyed("nik", nik)
         window_start = now - self.policy.codes_window_s
-        if self._store.challenges_since(nik_key, window_start) >= self.policy.max_codes:
+        if self._store.challenges_since(login_key, window_start) >= self.policy.max_codes:
             return SendCode.THROTTLED
         code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
+        challenge_id = opaque_id()
         challenge = Challenge(
-            id=opaque_id(),
-            nik_key=nik_key,
-            nik_sealed=self._keys.seal(nik.encode()),
-            code_hash="",
+            id=challenge_id,
+            nik_key=login_key,
+            nik_sealed=self._keys.seal(sealed),
+            code_hash=self._keys.keyed(f"code:{challenge_id}", code),
             created_at=now,
             expires_at=now + self.policy.code_ttl_s,
             attempts=0,
             used=0,
-        )
-        challenge = dataclasses.replace(
-            challenge, code_hash=self._keys.keyed(f"code:{challenge.id}", code)
+            kind=kind,
         )
         self._store.add_challenge(challenge)
         self._store.set_challenge(session.token_hash, challenge.id)
-        card = self._registry.family_card(nik)
-        if card is not None:
+        if phone is not None:
             minutes = max(1, self.policy.code_ttl_s // 60)
-            self._store.send_sms(
-                Sms(
-                    id=opaque_id(),
-                    at_ns=time.time_ns(),
-                    phone=card.phone,
-                    body=(
-                        f"Kode masuk Portal Perlinsos: {code}. Berlaku {minutes} menit."
-                        " Jangan berikan kode ini kepada siapa pun, termasuk petugas."
-                    ),
-                )
-            )
+            body = message.format(code=code, minutes=minutes)
+            self._store.send_sms(Sms(id=opaque_id(), at_ns=time.time_ns(), phone=phone, body=body))
         return SendCode.SENT
+
+    def redeem_code(self, session: Session, kind: str, code: str) -> tuple[CodeCheck, bytes]:
+        """Check ``code`` against the session's pending code of ``kind`` and spend it: on OK,
+        what it sealed. A code of another kind (a citizen's code at a staff form) is no code."""
+        challenge = self._store.challenge(session.challenge_id) if session.challenge_id else None
+        if challenge is None or challenge.kind != kind:
+            return CodeCheck.EXPIRED, b""
+        if challenge.used or self._now() >= challenge.expires_at:
+            return CodeCheck.EXPIRED, b""
+        # Counted before comparing, in one conditional write: parallel guesses all count.
+        if not self._store.count_attempt(challenge.id, self.policy.max_attempts):
+            return CodeCheck.LOCKED, b""
+        expected = challenge.code_hash
+        offered = self._keys.keyed(f"code:{challenge.id}", code.strip())
+        if not hmac.compare_digest(expected, offered):
+            return CodeCheck.WRONG, b""
+        if not self._store.use_challenge(challenge.id):
+            return CodeCheck.EXPIRED, b""
+        return CodeCheck.OK, self._keys.open(challenge.nik_sealed)
+
+    def pending(self, session: Session, kind: str) -> bytes | None:
+        """What the session's live, unspent code of ``kind`` seals (to show what the code
+        will confirm), without counting or spending anything; None if there is none."""
+        challenge = self._store.challenge(session.challenge_id) if session.challenge_id else None
+        if challenge is None or challenge.kind != kind or challenge.used:
+            return None
+        if self._now() >= challenge.expires_at:
+            return None
+        return self._keys.open(challenge.nik_sealed)
 
     def check_code(self, session: Session, code: str) -> tuple[CodeCheck, SignedIn | None]:
         """Check ``code`` against the session's challenge; on OK the anonymous session is
         ended and the citizen's new one returned."""
-        challenge = self._store.challenge(session.challenge_id) if session.challenge_id else None
-        if challenge is None:
-            return CodeCheck.EXPIRED, None
-        if challenge.used or self._now() >= challenge.expires_at:
-            return CodeCheck.EXPIRED, None
-        # Counted before comparing, in one conditional write: parallel guesses all count.
-        if not self._store.count_attempt(challenge.id, self.policy.max_attempts):
-            return CodeCheck.LOCKED, None
-        expected = challenge.code_hash
-        offered = self._keys.keyed(f"code:{challenge.id}", code.strip())
-        if not hmac.compare_digest(expected, offered):
-            return CodeCheck.WRONG, None
-        if not self._store.use_challenge(challenge.id):
-            return CodeCheck.EXPIRED, None
+        check, sealed = self.redeem_code(session, CITIZEN, code)
+        if check is not CodeCheck.OK:
+            return check, None
+        nik = sealed.decode()
         account = self._store.add_account(
-            Account(opaque_id(), challenge.nik_key, challenge.nik_sealed, self._now())
+            Account(opaque_id(), self._keys.keyed("nik", nik), self._keys.seal(sealed), self._now())
         )
         self.end(session)
         return CodeCheck.OK, self.new_session(account.id)

@@ -1,10 +1,10 @@
-"""The portal's own state: accounts, sign-in codes, sessions, applications, the inbox and
-the simulated SMS gateway's outbox.
+"""The portal's own state: accounts, sign-in codes, sessions, staff, applications, cases
+and their histories, the inbox and the simulated SMS gateway's outbox.
 
 SQLite by default (one file in the portal's state directory), PostgreSQL when given a DSN,
 migrated by the scheme the hub uses (``jembatan.migrations``) with the portal's own steps
-and version table, so the portal may share a PostgreSQL database with the hub without
-touching its tables (every table here is ``portal_…``).
+(``portal.schema``) and version table, so the portal may share a PostgreSQL database with
+the hub without touching its tables (every table here is ``portal_…``).
 
 What is never kept in clear: a NIK (accounts are found by a keyed hash of it; the NIK
 itself is sealed, for the calls the portal makes to the hub on the citizen's behalf), a
@@ -30,20 +30,25 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from jembatan.errors import JembatanError
-from jembatan.migrations import POSTGRESQL, SQLITE, Cursor, Dialect, SchemaTooNew, Step, upgrade
+from jembatan.migrations import POSTGRESQL, SQLITE, Cursor, Dialect, SchemaTooNew, upgrade
 from jembatan.subject import may_hold_nik
+from portal.schema import STEPS
 
 T = TypeVar("T")
 
 __all__ = [
+    "STEPS",
     "Account",
     "Application",
+    "Case",
+    "CaseEntry",
     "Challenge",
     "InboxMessage",
     "PortalStore",
     "PortalStoreError",
     "Session",
     "Sms",
+    "StaffMember",
     "opaque_id",
     "open_portal_store",
 ]
@@ -53,63 +58,6 @@ class PortalStoreError(JembatanError):
     """The portal's store cannot be opened or used as configured; the message says why."""
 
 
-_INITIAL = """
-CREATE TABLE portal_accounts (
-    id {ctext} PRIMARY KEY,
-    nik_key {ctext} NOT NULL UNIQUE,
-    nik_sealed {blob} NOT NULL,
-    created_at {int64} NOT NULL
-);
-CREATE TABLE portal_challenges (
-    id {ctext} PRIMARY KEY,
-    nik_key {ctext} NOT NULL,
-    nik_sealed {blob} NOT NULL,
-    code_hash {ctext} NOT NULL,
-    created_at {int64} NOT NULL,
-    expires_at {int64} NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    used INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX portal_challenges_by_nik ON portal_challenges (nik_key, created_at);
-CREATE TABLE portal_sessions (
-    token_hash {ctext} PRIMARY KEY,
-    csrf {ctext} NOT NULL,
-    account_id {ctext},
-    challenge_id {ctext},
-    created_at {int64} NOT NULL,
-    expires_at {int64} NOT NULL
-);
-CREATE TABLE portal_applications (
-    id {ctext} PRIMARY KEY,
-    account_id {ctext} NOT NULL,
-    status {ctext} NOT NULL,
-    household TEXT NOT NULL,
-    offer TEXT NOT NULL DEFAULT '',
-    consent_id {ctext} NOT NULL DEFAULT '',
-    decision_sealed {blob},
-    created_at {int64} NOT NULL,
-    updated_at {int64} NOT NULL
-);
-CREATE INDEX portal_applications_by_account ON portal_applications (account_id, created_at);
-CREATE TABLE portal_inbox (
-    id {ctext} PRIMARY KEY,
-    account_id {ctext} NOT NULL,
-    at {int64} NOT NULL,
-    kind {ctext} NOT NULL,
-    application_id {ctext} NOT NULL DEFAULT ''
-);
-CREATE INDEX portal_inbox_by_account ON portal_inbox (account_id, at);
-CREATE TABLE portal_sms_outbox (
-    id {ctext} PRIMARY KEY,
-    at_ns {int64} NOT NULL,
-    phone {ctext} NOT NULL,
-    body TEXT NOT NULL
-);
-"""
-
-STEPS: tuple[Step, ...] = (
-    Step(1, "accounts, codes, sessions, applications, inbox, SMS", sql=_INITIAL),
-)
 _VERSION_TABLE = "portal_schema_version"
 
 
@@ -134,6 +82,11 @@ class Challenge:
     expires_at: int
     attempts: int
     used: int
+    # What the code is for: "citizen" (sign-in by NIK; ``nik_key``/``nik_sealed`` are the
+    # NIK's), "staff" (a staff sign-in: the staff id's), "confirm" (a staff member confirming
+    # an act: ``nik_sealed`` holds what the code confirms). A code of one kind never
+    # answers another's form.
+    kind: str = "citizen"
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +97,18 @@ class Session:
     challenge_id: str | None
     created_at: int
     expires_at: int
+    staff_id: str | None = None  # a staff member's session (then ``account_id`` is None)
+
+
+@dataclass(frozen=True, slots=True)
+class StaffMember:
+    id: str  # the login id, typed at /petugas/masuk: "ptg-" and six letters or digits
+    name: str
+    role: str  # "pendamping", "perangkat_desa" or "dinsos"
+    village: str  # "kemiren", "lateng", or "all" (a Dinsos officer may see both)
+    phone: str
+    created_at: int
+    active: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +139,44 @@ class Sms:
     at_ns: int
     phone: str
     body: str
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    """A case (``portal.cases``) as stored, with the signed head of its history."""
+
+    id: str
+    kind: str
+    village: str
+    application_id: str
+    account_id: str
+    status: str
+    assigned_to: str
+    outcome: str
+    created_at: int
+    updated_at: int
+    head_length: int
+    head_hash: str
+    head_signature: str
+
+
+@dataclass(frozen=True, slots=True)
+class CaseEntry:
+    """One entry of a case's history; ``details`` is its canonical JSON text."""
+
+    case_id: str
+    seq: int
+    at: int
+    actor: str
+    on_behalf_of: str
+    action: str
+    details: str
+    prev_hash: str
+    hash: str
+
+
+class _Moved(Exception):
+    """A conditional write found the row changed: the transaction is rolled back."""
 
 
 def opaque_id() -> str:
@@ -329,6 +332,22 @@ class PortalStore:
         assert stored is not None
         return stored
 
+    # staff
+
+    def add_staff(self, member: StaffMember) -> None:
+        self._insert("portal_staff", member)
+
+    def staff_member(self, staff_id: str) -> StaffMember | None:
+        sql = f"SELECT {_columns(StaffMember)} FROM portal_staff WHERE id = ?"
+        return self._one(StaffMember, sql, (staff_id,))
+
+    def staff(self) -> list[StaffMember]:
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {_columns(StaffMember)} FROM portal_staff ORDER BY village, role, name, id"
+            ).fetchall()
+        return [m for m in (_row(StaffMember, r) for r in rows) if m is not None]
+
     # sign-in codes
 
     def add_challenge(self, challenge: Challenge) -> None:
@@ -459,6 +478,100 @@ class PortalStore:
                 (account_id,),
             ).fetchall()
         return [m for m in (_row(InboxMessage, r) for r in rows) if m is not None]
+
+    # cases
+
+    def add_case(self, case: Case, first: CaseEntry) -> None:
+        """A new case with the first entry of its history, in one transaction."""
+        with self._lock, self._db.transaction():
+            for table, row in (("portal_cases", case), ("portal_case_entries", first)):
+                names = list(type(row).__dataclass_fields__)
+                marks = ", ".join("?" * len(names))
+                self._db.execute(
+                    f"INSERT INTO {table} ({', '.join(names)}) VALUES ({marks})",
+                    [getattr(row, name) for name in names],
+                )
+
+    def append_case_entry(
+        self,
+        entry: CaseEntry,
+        *,
+        head_signature: str,
+        was_length: int,
+        was_status: Sequence[str] = (),
+        status: str | None = None,
+        assigned_to: str | None = None,
+        outcome: str | None = None,
+    ) -> bool:
+        """Add ``entry`` and move the case's head to it, only if the head is still at
+        ``was_length`` (and the status one of ``was_status``, if given): one transaction,
+        so two racing appends cannot both win, nor fork the history. False if it moved."""
+        sets = ["head_length = ?", "head_hash = ?", "head_signature = ?", "updated_at = ?"]
+        params: list[Any] = [entry.seq, entry.hash, head_signature, entry.at]
+        for column, value in (
+            ("status", status),
+            ("assigned_to", assigned_to),
+            ("outcome", outcome),
+        ):
+            if value is not None:
+                sets.append(f"{column} = ?")
+                params.append(value)
+        where = "id = ? AND head_length = ?"
+        params += [entry.case_id, was_length]
+        if was_status:
+            where += f" AND status IN ({', '.join('?' * len(was_status))})"
+            params += list(was_status)
+        names = list(CaseEntry.__dataclass_fields__)
+        try:
+            with self._lock, self._db.transaction():
+                moved = self._db.execute(
+                    f"UPDATE portal_cases SET {', '.join(sets)} WHERE {where}", params
+                ).rowcount
+                if moved != 1:
+                    raise _Moved
+                self._db.execute(
+                    f"INSERT INTO portal_case_entries ({', '.join(names)})"
+                    f" VALUES ({', '.join('?' * len(names))})",
+                    [getattr(entry, name) for name in names],
+                )
+        except _Moved:
+            return False
+        return True
+
+    def case(self, case_id: str) -> Case | None:
+        return self._one(
+            Case, f"SELECT {_columns(Case)} FROM portal_cases WHERE id = ?", (case_id,)
+        )
+
+    def _cases(self, where: str, params: Sequence[Any]) -> list[Case]:
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {_columns(Case)} FROM portal_cases {where} ORDER BY created_at, id",
+                params,
+            ).fetchall()
+        return [c for c in (_row(Case, r) for r in rows) if c is not None]
+
+    def cases(self, village: str | None = None) -> list[Case]:
+        """Every case (of ``village``, if given), oldest first."""
+        if village is None:
+            return self._cases("", ())
+        return self._cases("WHERE village = ?", (village,))
+
+    def cases_of(self, account_id: str) -> list[Case]:
+        return self._cases("WHERE account_id = ?", (account_id,))
+
+    def cases_of_application(self, application_id: str) -> list[Case]:
+        return self._cases("WHERE application_id = ?", (application_id,))
+
+    def case_entries(self, case_id: str) -> list[CaseEntry]:
+        """A case's history as stored, in the order of its sequence numbers."""
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {_columns(CaseEntry)} FROM portal_case_entries WHERE case_id = ?"
+                " ORDER BY seq",
+                (case_id,),
+            ).fetchall()
+        return [e for e in (_row(CaseEntry, r) for r in rows) if e is not None]
 
     # the simulated SMS gateway
 

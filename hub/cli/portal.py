@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hub.cli.common import (
     ELIGIBILITY,
@@ -18,6 +20,9 @@ from hub.cli.common import (
     until_signalled,
 )
 from hub.home import CONSENT_MANAGER_ID, HubHome
+
+if TYPE_CHECKING:
+    from portal.store import PortalStore
 
 # Read here, never shown by --help: a DSN may carry a password.
 STORE_ENV = "JEMBATAN_PORTAL_DATABASE"
@@ -96,6 +101,75 @@ def cmd_portal_outbox(args: argparse.Namespace) -> None:
         print(f"{wib(sms.at_ns / 1e9)}  {sms.phone}  {sms.body}")
     if not messages:
         print("no messages")
+
+
+def _open_store(args: argparse.Namespace) -> PortalStore:
+    from portal.store import open_portal_store
+
+    return open_portal_store(_store(home(args), args))
+
+
+def cmd_portal_staff_add(args: argparse.Namespace) -> None:
+    from portal.staff import StaffError, add_staff
+
+    store = _open_store(args)
+    try:
+        member = add_staff(
+            store, name=args.name, role=args.role, village=args.village, phone=args.phone
+        )
+    except StaffError as exc:
+        raise CliError(str(exc)) from None
+    finally:
+        store.close()
+    print(
+        f"added {member.id}: {member.name}, {member.role}, {member.village}, {member.phone}"
+        f" (signs in at /petugas/masuk with the login id {member.id})"
+    )
+
+
+def cmd_portal_staff_list(args: argparse.Namespace) -> None:
+    store = _open_store(args)
+    try:
+        members = store.staff()
+    finally:
+        store.close()
+    for m in members:
+        state = "" if m.active else "  (disabled)"
+        print(f"{m.id}  {m.role:<14}  {m.village:<7}  {m.phone}  {m.name}{state}")
+    if not members:
+        print("no staff yet: add them with `jembatan portal staff add`")
+
+
+def cmd_portal_cases_verify(args: argparse.Namespace) -> None:
+    from portal.cases import HistoryBroken, verify_case
+    from portal.keys import CASE_PUBLIC_FILE, SealBroken, load_case_public_key
+
+    hub_home = home(args)
+    public = (
+        Path(args.public_key) if args.public_key else _state_dir(hub_home, args) / CASE_PUBLIC_FILE
+    )
+    try:
+        key = load_case_public_key(public)
+    except (OSError, ValueError, SealBroken) as exc:
+        raise CliError(f"cannot read the case-history public key {public}: {exc}") from None
+    store = _open_store(args)
+    try:
+        ids = [args.case] if args.case else [case.id for case in store.cases()]
+        entries = 0
+        for case_id in ids:
+            try:
+                entries += verify_case(store, key, case_id)
+            except LookupError:
+                raise CliError(f"no case {case_id}") from None
+            except HistoryBroken as exc:
+                from hub.cli import FAILED
+
+                # A verification that fails exits 1, as `jembatan audit verify` does.
+                print(f"jembatan: history broken: {exc}", file=sys.stderr)
+                sys.exit(FAILED)
+    finally:
+        store.close()
+    print(f"{len(ids)} case histories verified ({entries} entries): intact")
 
 
 def _positive(text: str) -> int:
@@ -201,3 +275,69 @@ def add_portal_commands(commands: argparse._SubParsersAction) -> None:
     )
     outbox.add_argument("--phone", help="only messages to this number")
     outbox.add_argument("--last", type=_positive, default=20, help="at most this many, the latest")
+
+    staff = add_command(
+        actions,
+        "staff",
+        "the staff accounts: PKH companions, village staff, social-service officers",
+        description="Provision and list the portal's staff accounts. Each is bound to a"
+        " village, signs in at /petugas/masuk with the login id printed here and a code sent"
+        " by (simulated) SMS to the phone given here.",
+    )
+    staff_actions = add_actions(staff, "staff_command")
+    add = add_command(
+        staff_actions,
+        "add",
+        "add a staff account and print its login id",
+        cmd_portal_staff_add,
+        parents=[_state_options()],
+    )
+    add.add_argument("--name", required=True, help="the staff member's full name")
+    add.add_argument(
+        "--role",
+        required=True,
+        choices=("pendamping", "perangkat_desa", "dinsos"),
+        help="pendamping (PKH companion), perangkat_desa (village staff) or dinsos"
+        " (social-service officer, who sees the queues and takes no task)",
+    )
+    add.add_argument(
+        "--village",
+        required=True,
+        choices=("kemiren", "lateng", "all"),
+        help="the village whose cases they see; all: both (dinsos only)",
+    )
+    add.add_argument(
+        "--phone", required=True, help="their mobile number (08…), where their codes go"
+    )
+    add_command(
+        staff_actions,
+        "list",
+        "list the staff accounts",
+        cmd_portal_staff_list,
+        parents=[_state_options()],
+    )
+
+    cases = add_command(
+        actions,
+        "cases",
+        "the cases (ground checks) and their tamper-evident histories",
+        description="The portal's cases: every step of each is an entry of a hash-chained"
+        ' history whose head the portal signs (docs/portal.md, "Cases").',
+    )
+    case_actions = add_actions(cases, "cases_command")
+    verify = add_command(
+        case_actions,
+        "verify",
+        "verify every case's history (or one) against its signed head",
+        cmd_portal_cases_verify,
+        parents=[_state_options()],
+        description="Recompute every case's hash chain from the store and check it against"
+        " the signed head with the case-history public key. Exit 0 when every history is"
+        " intact; 1 with one line naming the case and the first bad entry otherwise.",
+    )
+    verify.add_argument("--case", metavar="CASE_ID", help="only this case (default: all of them)")
+    verify.add_argument(
+        "--public-key",
+        metavar="FILE",
+        help="the case-history public key, PEM (default: STATE/portal-cases.pub)",
+    )

@@ -17,9 +17,19 @@ from typing import Any
 from aiohttp import web
 
 from jembatan.client import HubCallFailed, QueryRefused
-from portal import explain, i18n
+from portal import explain, ground, i18n
 from portal.offer import ConsentOffer
-from portal.pages.base import PORTAL, account, form_value, log, now, own_application, page, tell
+from portal.pages.base import (
+    PORTAL,
+    Portal,
+    account,
+    form_value,
+    log,
+    now,
+    own_application,
+    page,
+    tell,
+)
 from portal.store import Application, opaque_id
 
 WAITING, DECIDING, DECIDED, GROUND_CHECK = "consent_pending", "deciding", "decided", "ground_check"
@@ -188,7 +198,7 @@ async def consent_posted(request: web.Request) -> web.Response:
             # The citizen said no: nothing is asked under a request that was never granted,
             # and the hub lets the request expire by itself.
             log.warning("application %s: rejecting at the hub failed: %s", application.id, exc)
-        await tell(portal, application, "ground_check")
+        await _to_ground_check(portal, application, "consent_refused")
         log.info("application %s: consent refused, to a ground check", application.id)
         raise web.HTTPSeeOther(target)
     if not await portal.store.run(
@@ -209,7 +219,7 @@ async def consent_posted(request: web.Request) -> web.Response:
                 application.id, was=DECIDING, status=GROUND_CHECK, now=now()
             )
         )
-        await tell(portal, application, "ground_check")
+        await _to_ground_check(portal, application, "hub_unavailable", why="no_decision")
         raise web.HTTPSeeOther(target) from None
     sealed = portal.keys.seal(json.dumps(decision).encode())
     await portal.store.run(
@@ -224,7 +234,24 @@ async def consent_posted(request: web.Request) -> web.Response:
     )
     await tell(portal, application, "decided")
     log.info("application %s: decided (%s)", application.id, decision["outcome"])
+    if decision["outcome"] == "needs_review":
+        # The formula's borderline band: decided "to be checked", and an officer checks it.
+        reviews = sorted({r["code"] for r in decision["reasons"] if r["kind"] == "review"})
+        await portal.store.run(
+            lambda: ground.open_for(
+                portal.store, portal.keys, application, "needs_review", reasons=reviews
+            )
+        )
+        log.info("application %s: needs review, to a ground check", application.id)
     raise web.HTTPSeeOther(target)
+
+
+async def _to_ground_check(portal: Portal, application: Application, kind: str, **why: str) -> None:
+    """The application is checked on the ground: a case for it, and the citizen told."""
+    await portal.store.run(
+        lambda: ground.open_for(portal.store, portal.keys, application, kind, **why)
+    )
+    await tell(portal, application, "ground_check")
 
 
 def _decision_view(decision: dict[str, Any], offer: ConsentOffer) -> dict[str, Any]:
@@ -257,13 +284,22 @@ def _decision_view(decision: dict[str, Any], offer: ConsentOffer) -> dict[str, A
         return list(groups.values())
 
     reasons = decision["reasons"]
+    field_check = decision.get("field_check")
+    if field_check:
+        # The officer decided: what the automated check found is kept, but decides nothing.
+        deciding, other = [], reasons
+        field_check = {**field_check, "at": i18n.wib(field_check["at"])}
+    else:
+        deciding = [r for r in reasons if r["kind"] != "info"]
+        other = [r for r in reasons if r["kind"] == "info"]
     return {
         "outcome": decision["outcome"],
         "emergency": decision["emergency"],
         "formula_version": decision["formula_version"],
         "decided_at": i18n.wib(decision["decided_at"]),
-        "deciding": by_agency([r for r in reasons if r["kind"] != "info"]),
-        "other": by_agency([r for r in reasons if r["kind"] == "info"]),
+        "deciding": by_agency(deciding),
+        "other": by_agency(other),
+        "field_check": field_check,
     }
 
 
@@ -280,9 +316,14 @@ async def application_page(request: web.Request) -> web.Response:
         )
         if moved:
             log.warning("application %s: decision cut off, to a ground check", application.id)
-            await tell(portal, application, "ground_check")
+            await _to_ground_check(portal, application, "hub_unavailable", why="cut_off")
         raise web.HTTPSeeOther(f"/permohonan/{application.id}")
-    context: dict[str, Any] = {"application": application, "decision": None}
+    cases = await portal.store.run(portal.store.cases_of_application, application.id)
+    context: dict[str, Any] = {
+        "application": application,
+        "decision": None,
+        "case": cases[-1] if cases else None,
+    }
     if application.status == DECIDED and application.decision_sealed:
         decision = json.loads(portal.keys.open(application.decision_sealed))
         offer = ConsentOffer.from_json(application.offer)

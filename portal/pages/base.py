@@ -5,7 +5,9 @@ Every visitor has a session from the first page (it carries the CSRF token that 
 posts back); signing in replaces it with a new one bound to the citizen's account. Every
 POST is refused unless it comes from this site with the session's token. A page that needs
 a signed-in citizen asks ``account(request)``; one that shows an application asks
-``own_application(request)``, which finds it only among that citizen's own.
+``own_application(request)``, which finds it only among that citizen's own. A staff page
+asks ``await staff(request)`` for the signed-in ``StaffMember``; a session is a citizen's or
+a staff member's, never both, so neither reaches the other's pages.
 """
 
 from __future__ import annotations
@@ -26,7 +28,15 @@ from portal.civil_registry import CivilRegistry
 from portal.keys import PortalSecrets
 from portal.members import ConsentManager, EligibilityDesk
 from portal.signin import SignIn
-from portal.store import Application, InboxMessage, PortalStore, Session, Sms, opaque_id
+from portal.store import (
+    Application,
+    InboxMessage,
+    PortalStore,
+    Session,
+    Sms,
+    StaffMember,
+    opaque_id,
+)
 
 log = logging.getLogger("jembatan.portal")
 
@@ -137,6 +147,7 @@ def page(
     base = {
         "csrf": session.csrf if session else "",
         "signed_in": bool(session and session.account_id),
+        "staff_signed_in": bool(session and session.staff_id),
         "lang": i18n.language(),
         "path": request.path,
     }
@@ -150,6 +161,21 @@ def account(request: web.Request) -> str:
     if not session.account_id:
         raise web.HTTPSeeOther("/masuk")
     return session.account_id
+
+
+async def staff(request: web.Request) -> StaffMember:
+    """The signed-in staff member (PKH companion, village staff, Dinsos officer): what every
+    staff page asks first. A citizen's session, or none, is sent to the staff sign-in; a
+    member disabled since signing in is signed out."""
+    session: Session = request[SESSION]
+    if not session.staff_id:
+        raise web.HTTPSeeOther("/petugas/masuk")
+    portal = request.app[PORTAL]
+    member = await portal.store.run(portal.store.staff_member, session.staff_id)
+    if member is None or not member.active:
+        await portal.store.run(portal.signin.end, session)
+        raise web.HTTPSeeOther("/petugas/masuk")
+    return member
 
 
 async def own_application(request: web.Request) -> Application:
@@ -182,6 +208,8 @@ _SMS = {
     " Buka Portal Perlinsos untuk melihat hasilnya.",
     "ground_check": "Portal Perlinsos: petugas desa atau pendamping PKH akan datang ke rumah"
     " Anda untuk memeriksa permohonan bansos Anda.",
+    "case_closed": "Portal Perlinsos: ada kabar tentang permohonan bansos Anda."
+    " Buka Portal Perlinsos untuk melihatnya.",
 }
 
 

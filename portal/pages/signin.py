@@ -20,6 +20,8 @@ from portal.signin import CodeCheck, SendCode
 async def start_page(request: web.Request) -> web.Response:
     if request[SESSION].account_id:
         raise web.HTTPSeeOther("/beranda")
+    if request[SESSION].staff_id:
+        raise web.HTTPSeeOther("/petugas/tugas")
     return page(request, "start.html", {})
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,11 +24,19 @@ class RunningPortal:
     url: str
     state: Path
     log: Path
+    home: Path
 
     def outbox(self, phone: str) -> list[Sms]:
         store = open_portal_store(self.state / "portal.db")
         try:
             return store.outbox(phone)
+        finally:
+            store.close()
+
+    def outbox_all(self) -> list[Sms]:
+        store = open_portal_store(self.state / "portal.db")
+        try:
+            return store.outbox()
         finally:
             store.close()
 
@@ -36,6 +47,26 @@ class RunningPortal:
 
     def log_text(self) -> str:
         return self.log.read_text()
+
+    def jembatan(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """The operator's ``jembatan portal …`` on this portal's state, as a process."""
+        return subprocess.run(
+            [sys.executable, "-m", "hub.cli", "--home", str(self.home), "portal", *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    def add_staff(self, role: str, village: str, phone: str, name: str = "Siti Rahayu") -> str:
+        """Provision a staff member with the operator's command; their login id."""
+        added = self.jembatan(
+            "staff", "add", "--state", str(self.state), "--name", name, "--role", role,
+            "--village", village, "--phone", phone,
+        )  # fmt: skip
+        assert added.returncode == 0, added.stderr
+        match = re.match(r"added (ptg-[a-z2-9]{6}):", added.stdout)
+        assert match, added.stdout
+        return match[1]
 
 
 def start_portal(stack: Stack, root: Path, *extra: str) -> RunningPortal:
@@ -49,7 +80,7 @@ def start_portal(stack: Stack, root: Path, *extra: str) -> RunningPortal:
         args=extra,
         stderr=log.open("w"),
     )
-    return RunningPortal(process, f"http://{process.address}", state, log)
+    return RunningPortal(process, f"http://{process.address}", state, log, stack.home.root)
 
 
 @pytest.fixture(scope="module")

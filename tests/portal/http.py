@@ -44,6 +44,14 @@ class Citizen:
         signed = await self.post("/masuk/kode", {"code": self.portal.code_for(phone)})
         assert signed.url.path == "/beranda", signed.url
 
+    async def staff_sign_in(self, login: str, phone: str) -> None:
+        """Sign in as staff ``login``, with the code sent to ``phone``."""
+        await self.get("/petugas/masuk")
+        sent = await self.post("/petugas/masuk", {"login": login})
+        assert sent.url.path == "/petugas/masuk/kode", sent.url
+        signed = await self.post("/petugas/masuk/kode", {"code": self.portal.code_for(phone)})
+        assert signed.url.path == "/petugas/tugas", signed.url
+
     async def apply(self) -> str:
         """Apply for the household; the new application's id."""
         await self.get("/daftar")

@@ -195,6 +195,8 @@ async def test_a_decision_cut_off_midway_goes_to_a_ground_check(
     finally:
         store.close()
     page = await alice.get(f"/permohonan/{application}")
-    assert "Petugas akan datang ke rumah Anda" in await page.text()
+    text = await page.text()
+    assert "Petugas akan datang ke rumah Anda" in text
+    assert 'href="/kasus/' in text  # and a case opened for the officer
     inbox = await alice.get("/pesan")
     assert "Petugas akan datang ke rumah Anda untuk memeriksa" in await inbox.text()
