@@ -107,8 +107,19 @@ CREATE TABLE portal_sms_outbox (
 );
 """
 
+# How far each citizen was told of who accessed their data: the log index of the newest
+# access the portal has seen for them (``portal.timeline``), and when it last looked.
+_DATA_SEEN = """
+CREATE TABLE portal_data_seen (
+    account_id {ctext} PRIMARY KEY,
+    seen_index {int64} NOT NULL,
+    checked_at {int64} NOT NULL
+);
+"""
+
 STEPS: tuple[Step, ...] = (
     Step(1, "accounts, codes, sessions, applications, inbox, SMS", sql=_INITIAL),
+    Step(2, "how far each citizen was told who accessed their data", sql=_DATA_SEEN),
 )
 _VERSION_TABLE = "portal_schema_version"
 
@@ -459,6 +470,43 @@ class PortalStore:
                 (account_id,),
             ).fetchall()
         return [m for m in (_row(InboxMessage, r) for r in rows) if m is not None]
+
+    # who accessed the citizen's data: how far they were told
+
+    def data_seen(self, account_id: str) -> int | None:
+        """The log index of the newest access ``account_id`` was told about (None: never
+        looked for)."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT seen_index FROM portal_data_seen WHERE account_id = ?", (account_id,)
+            ).fetchone()
+        return None if row is None else int(row[0])
+
+    def advance_data_seen(self, account_id: str, was: int | None, to: int, now: int) -> bool:
+        """Move the cursor from ``was`` to ``to`` (one conditional write: of two looks racing
+        over the same accesses, one tells the citizen); False if it was not at ``was``."""
+        if was is None:
+            sql = (
+                "INSERT INTO portal_data_seen (account_id, seen_index, checked_at)"
+                " VALUES (?, ?, ?) ON CONFLICT (account_id) DO NOTHING"
+            )
+            return self._write(sql, (account_id, to, now)) == 1
+        sql = (
+            "UPDATE portal_data_seen SET seen_index = ?, checked_at = ?"
+            " WHERE account_id = ? AND seen_index = ?"
+        )
+        return self._write(sql, (to, now, account_id, was)) == 1
+
+    def accounts_by_last_check(self, limit: int) -> list[str]:
+        """Up to ``limit`` account ids, those never looked for first, then the longest ago."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT a.id FROM portal_accounts a"
+                " LEFT JOIN portal_data_seen s ON s.account_id = a.id"
+                " ORDER BY COALESCE(s.checked_at, -1), a.id LIMIT ?",
+                (limit,),
+            ).fetchall()
+        return [str(r[0]) for r in rows]
 
     # the simulated SMS gateway
 
