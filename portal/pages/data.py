@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 import json
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 from aiohttp import web
@@ -130,7 +130,9 @@ async def timeline_page(request: web.Request) -> web.Response:
 # --- consents ----------------------------------------------------------------------------
 
 
-def _services_view(directory: Directory, granted: Any) -> list[dict[str, Any]]:
+def _services_view(
+    directory: Directory, granted: Iterable[consent_pb2.ServiceFields]
+) -> list[dict[str, Any]]:
     return [
         {
             "agency": directory.agency(s.service_id),

@@ -61,7 +61,8 @@ def _consent_state(stack: Stack, consent_id: str) -> str:
 
 async def _officer_looks_up(stack: Stack, nik: str) -> None:
     async with stack.client(stack.auditor()) as officer:
-        await officer.search(audit_pb2.SearchRequest(subject=nik))
+        # One record is enough to read: the search for the citizen is what is recorded.
+        await officer.search(audit_pb2.SearchRequest(subject=nik, limit=1))
 
 
 async def _decided(citizen: Citizen, nik: str, phone_number: str) -> None:
@@ -123,7 +124,7 @@ def test_a_citizen_sees_who_read_their_data_and_withdraws_a_consent(
 
         page.get_by_role("link", name="Persetujuan saya").click()
         expect(page.get_by_role("heading", level=1)).to_have_text("Persetujuan saya")
-        (given,) = page.locator("ul.cards > li").all()
+        given = page.locator("ul.cards > li").first  # the newest: the one just given
         expect(given).to_contain_text("aktif")
         expect(given).to_contain_text("Layanan penentuan kelayakan bansos")
         expect(given).to_contain_text(re.compile(r"Berlaku sampai \d{1,2} Januari 2027"))
@@ -291,7 +292,8 @@ async def test_the_timeline_comes_in_pages_by_log_index_newest_first(
         if not older:
             break
         urls.append(older[1].replace("&amp;", "&"))
-    assert [len(p) for p in pages] == [20, 20, 5]  # 44 queries and the consent given
+    # 44 queries and the consent given (and whatever else the session did to this citizen).
+    assert len(pages) >= 3 and all(len(p) == 20 for p in pages[:-1]) and pages[-1]
     shown = [i for p in pages for i in p]
     assert shown == sorted(shown, reverse=True)
     # The same as the hub's whole list for the citizen, asked as the consent manager.
@@ -337,20 +339,24 @@ async def test_an_access_the_citizen_did_not_cause_reaches_their_inbox_and_phone
     watching = start_portal(stack, tmp_path, "--watch-every", "1")
     try:
         nik, phone_number = citizens(stack, 100)[99]
+
+        def told() -> int:
+            return [s.body for s in watching.outbox(phone_number)].count(NEWS_SMS)
+
         async for citizen in browser_session(watching):
             await citizen.sign_in(nik, phone_number)
+            # Signing in looks for news (an access of before, if any, told already then).
+            messages = (await (await citizen.get("/pesan")).text()).count("Data Anda dibaca.")
+            before = told()
             await _officer_looks_up(stack, nik)
             deadline = time.monotonic() + 15
-            while time.monotonic() < deadline:
-                news = [s for s in watching.outbox(phone_number) if s.body == NEWS_SMS]
-                if news:
-                    break
+            while told() == before and time.monotonic() < deadline:
                 time.sleep(0.2)
-            assert len(news) == 1, watching.outbox(phone_number)
+            assert told() == before + 1, watching.outbox(phone_number)
             inbox = await (await citizen.get("/pesan")).text()
-            assert inbox.count("Data Anda dibaca.") == 1
+            assert inbox.count("Data Anda dibaca.") == messages + 1
             time.sleep(2.5)  # more rounds of the watch: nothing new, nothing told
-            assert [s.body for s in watching.outbox(phone_number)].count(NEWS_SMS) == 1
+            assert told() == before + 1
         log = watching.log_text()
         assert "told of 1 new accesses" in log and nik not in log
     finally:
@@ -373,7 +379,7 @@ async def test_an_emergency_query_and_a_console_officers_search_are_shown_as_suc
     channel = stack.channel(stack.console_member())
     async with channel:
         await audit_pb2_grpc.AuditStub(channel).Search(
-            audit_pb2.SearchRequest(subject=nik),
+            audit_pb2.SearchRequest(subject=nik, limit=1),
             metadata=((ON_BEHALF_OF_METADATA_KEY, "siti.bssn"),),
         )
     await citizen.sign_in(nik, phone_number)
