@@ -16,7 +16,7 @@ from aiohttp.abc import AbstractAccessLogger
 
 from jembatan.subject import may_hold_nik
 from portal import i18n
-from portal.pages import applications, cases, signin, staff
+from portal.pages import applications, cases, data, signin, staff
 from portal.pages.base import (
     PORTAL,
     Portal,
@@ -59,7 +59,7 @@ async def secure_headers(request: web.Request, response: web.StreamResponse) -> 
     response.headers.update(_HEADERS)
 
 
-def make_app(portal: Portal) -> web.Application:
+def make_app(portal: Portal, *, watch_every_s: int = 0) -> web.Application:
     app = web.Application(middlewares=[with_language, with_session, errors_as_pages, csrf_checked])
     app[PORTAL] = portal
     env = aiohttp_jinja2.setup(
@@ -74,5 +74,8 @@ def make_app(portal: Portal) -> web.Application:
     )
     app.on_response_prepare.append(secure_headers)
     app.router.add_static("/static/", HERE / "static")
-    app.router.add_routes([*signin.ROUTES, *applications.ROUTES, *cases.ROUTES, *staff.ROUTES])
+    app.router.add_routes(
+        [*signin.ROUTES, *applications.ROUTES, *cases.ROUTES, *staff.ROUTES, *data.ROUTES]
+    )
+    data.setup(app, portal, watch_every_s)
     return app

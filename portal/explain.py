@@ -18,12 +18,27 @@ from examples.eligibility.evidence import AGENCY_NAMES
 from portal.i18n import gettext as _
 from portal.i18n import language, number, rupiah
 
-__all__ = ["agency", "field_label", "form_of", "question", "reason_text", "value_text"]
+__all__ = [
+    "agency",
+    "field_label",
+    "form_of",
+    "member_name",
+    "question",
+    "reason_text",
+    "refusal_text",
+    "released_as",
+    "value_text",
+]
 
 _ORDER = re.compile(r"(?P<op><=|>=|<|>|=|!=) (?P<operand>\S+)")
 _WITHIN = re.compile(r"within (?P<days>\d+) days")
 _EDGES = re.compile(r"edges (?P<edges>[\d.,-]+)")
 _BUCKET = re.compile(r"\[(?P<low>[^,]+), (?P<high>[^)]+)\)")
+
+
+def N_(message: str) -> str:
+    """Marks a message for the catalogue, translated later (where it is shown)."""
+    return message
 
 
 def agency(service_id: str) -> str:
@@ -83,13 +98,21 @@ def question(detail: str, description: str) -> str:
 def form_of(treatment: str, detail: str, description: str) -> str:
     """How a field is released, for the consent screen."""
     kind = treatment.upper()
-    if kind == "PREDICATE":
+    if kind == "PREDICATE" and detail:
         return _("only yes or no: %(question)s?", question=question(detail, description))
+    if kind == "BUCKETED" and (match := _EDGES.fullmatch(detail)):
+        edges = ", ".join(_amount(e, description) for e in match["edges"].split(","))
+        return _("only a range (limits: %(edges)s)", edges=edges)
+    return released_as(treatment)
+
+
+def released_as(treatment: str) -> str:
+    """The form alone, where the policy's detail is not at hand (the audit log records the
+    treatment of each field released, not its parameters): the citizen's data timeline."""
+    kind = treatment.upper()
+    if kind == "PREDICATE":
+        return _("only yes or no")
     if kind == "BUCKETED":
-        match = _EDGES.fullmatch(detail)
-        if match:
-            edges = ", ".join(_amount(e, description) for e in match["edges"].split(","))
-            return _("only a range (limits: %(edges)s)", edges=edges)
         return _("only a range")
     if kind == "MASKED":
         return _("partly hidden (first letters only)")
@@ -98,9 +121,47 @@ def form_of(treatment: str, detail: str, description: str) -> str:
     return _("not released")
 
 
-def N_(message: str) -> str:
-    """Marks a message for the catalogue, translated later (where it is shown)."""
-    return message
+# Members the citizen meets by a name of their own; any other is named by the agency it
+# serves for (from the hub's discovery), else by its organisation.
+_MEMBERS = {
+    "ID/GOV/KEMENSOS/eligibility": N_("Kemensos eligibility service"),
+    "ID/GOV/KEMENSOS/perlinsos-portal": N_("Portal Perlinsos"),
+    "ID/GOV/KEMENSOS/supervisor": N_("a Kemensos supervisor"),
+    "ID/GOV/BSSN/auditor": N_("BSSN security officers"),
+    "ID/GOV/BSSN/console": N_("BSSN security officers"),
+}
+
+
+def member_name(member_id: str, agencies: Mapping[str, str] | None = None) -> str:
+    """A member as the citizen reads it: "Kemensos eligibility service", "Polri"; failing
+    that its organisation, with its id ("XYZ (ID/GOV/XYZ/app)")."""
+    if member_id in _MEMBERS:
+        return _(_MEMBERS[member_id])
+    if agencies and member_id in agencies:
+        return agencies[member_id]
+    parts = member_id.split("/")
+    return f"{parts[2]} ({member_id})" if len(parts) >= 3 else member_id
+
+
+def refusal_text(reason: str) -> str:
+    """Why the hub refused an exchange, in plain words."""
+    if reason == "CONSENT_REVOKED":
+        return _("you had withdrawn your consent")
+    if reason == "CONSENT_EXPIRED":
+        return _("your consent had ended")
+    if reason in ("CONSENT_MISSING", "CONSENT_INVALID", "CONSENT_UNKNOWN"):
+        return _("there was no valid consent from you")
+    if reason.startswith("CONSENT_") or reason == "FIELD_NOT_CONSENTED":
+        return _("it asked for more than you agreed to")
+    if reason in ("NO_POLICY", "FIELD_NOT_ALLOWED", "ROLE_REQUIRED"):
+        return _("the rules do not allow it to see this data")
+    if reason.startswith(("LEGAL_BASIS", "JUSTIFICATION", "APPROVAL")):
+        return _("an emergency request without the required reason or approval")
+    if reason.startswith(("CONNECTOR_", "AGENCY_")):
+        return _("the office's system did not answer")
+    if reason == "RATE_LIMITED":
+        return _("too many requests at once")
+    return _("the request did not follow the rules (%(code)s)", code=reason)
 
 
 # Words agencies release as raw values.

@@ -24,13 +24,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from consent.artefact import grant, sign_consent
+from consent.artefact import grant, sign_consent, sign_revocation, sign_subject_token
+from consent.receipt import verify_consent_receipt
 from examples.eligibility.evidence import Evidence, ServiceEvidence
 from examples.eligibility.formula import Criteria, decide
 from examples.eligibility.service import PURPOSE, PURPOSE_TEXT, SERVICES, EligibilityService
 from jembatan.client import HubClient
+from jembatan.v1 import audit_pb2, consent_pb2, registry_pb2
 from jembatan.values import FieldValue
 from portal.offer import ConsentOffer, make_offer
 
@@ -40,11 +42,19 @@ CONSENT_MANAGER_ID = "ID/GOV/KEMENSOS/perlinsos-portal"
 REFUSED = "citizen-declined"
 VALID_FOR = datetime.timedelta(days=30)
 DATA_LIFE = datetime.timedelta(days=90)
+# A subject token is made for each call on the citizen's behalf and used at once: a minute
+# is ample, and one copied from a log or a trace is soon worth nothing.
+SUBJECT_TOKEN_FOR = datetime.timedelta(seconds=60)
 
 
 class ConsentManager:
-    def __init__(self, client: HubClient, key: Ed25519PrivateKey) -> None:
+    def __init__(
+        self, client: HubClient, key: Ed25519PrivateKey, log_key: Ed25519PublicKey | None = None
+    ) -> None:
         self._client, self._key = client, key
+        # The hub's log key, which signs consent receipts: the portal checks each one
+        # before handing it to the citizen.
+        self._log_key = log_key
 
     async def grant(self, nik: str, offer: ConsentOffer) -> tuple[str, str]:
         """Sign and grant exactly what ``offer`` asked for: (consent id, artefact)."""
@@ -63,6 +73,45 @@ class ConsentManager:
 
     async def refuse(self, offer: ConsentOffer) -> None:
         await self._client.reject_consent(offer.request_id, REFUSED)
+
+    # --- the citizen's own view, with a subject token for each call --------------------
+
+    def _token(self, nik: str) -> str:
+        return sign_subject_token(
+            nik, self._key, issuer=CONSENT_MANAGER_ID, valid_for=SUBJECT_TOKEN_FOR
+        )
+
+    async def accesses(
+        self, nik: str, *, limit: int, before_index: int | None = None
+    ) -> audit_pb2.CitizenAccessList:
+        """One page of who accessed the citizen's data, newest first (``Audit.CitizenAccesses``)."""
+        return await self._client.citizen_accesses(
+            self._token(nik), limit=limit, before_index=before_index
+        )
+
+    async def consents(self, nik: str) -> list[consent_pb2.ConsentRecord]:
+        """Every consent of the citizen the hub holds (``ConsentRegistry.ListMine``)."""
+        return await self._client.citizen_consents(self._token(nik))
+
+    async def receipt(self, nik: str, consent_id: str) -> tuple[str, dict[str, Any]]:
+        """The hub-signed receipt of one of the citizen's consents, checked with the hub's
+        log key: (compact JWS, the document it signs). The hub refuses another's consent
+        (``CONSENT_REQUEST_UNKNOWN``)."""
+        token = await self._client.consent_receipt(self._token(nik), consent_id)
+        if self._log_key is None:
+            raise ValueError("the hub's log key is needed to check a receipt")
+        return token, verify_consent_receipt(token, self._log_key)
+
+    async def services(self) -> list[registry_pb2.ServiceDescriptor]:
+        """The hub's discovery: every service, its agency and its fields' descriptions."""
+        return await self._client.list_services()
+
+    async def revoke(self, consent_id: str) -> consent_pb2.RevokeResponse:
+        """Withdraw a consent: the consent manager's signed revocation
+        (``ConsentRegistry.Revoke``). The hub checks only the signature: the caller makes
+        sure the consent is the signed-in citizen's."""
+        revocation = sign_revocation(consent_id, self._key, issuer=CONSENT_MANAGER_ID)
+        return await self._client.revoke_consent(revocation)
 
 
 @dataclass(frozen=True)

@@ -111,6 +111,16 @@ CREATE TABLE portal_case_entries (
 );
 """
 
+# How far each citizen was told of who accessed their data: the log index of the newest
+# access the portal has seen for them (``portal.pages.data``), and when it last looked.
+_DATA_SEEN = """
+CREATE TABLE portal_data_seen (
+    account_id {ctext} PRIMARY KEY,
+    seen_index {int64} NOT NULL,
+    checked_at {int64} NOT NULL
+);
+"""
+
 STEPS: tuple[Step, ...] = (
     Step(1, "accounts, codes, sessions, applications, inbox, SMS", sql=_INITIAL),
     Step(
@@ -123,4 +133,5 @@ STEPS: tuple[Step, ...] = (
         sql=_STAFF,
     ),
     Step(3, "cases and their hash-chained histories", sql=_CASES),
+    Step(4, "how far each citizen was told who accessed their data", sql=_DATA_SEEN),
 )

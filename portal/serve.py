@@ -42,6 +42,7 @@ class PortalConfig:
     criteria: Path | None = None
     secure_cookies: bool = False
     answer_within_s: int = 0
+    watch_every_s: int = 900  # how often to look for accesses to tell citizens of; 0: never
     policy: SignInPolicy = field(default_factory=SignInPolicy)
 
 
@@ -77,19 +78,22 @@ async def start(config: PortalConfig, listen: str) -> RunningPortal:
         manager_client = _client(config, config.portal)
         desk_client = _client(config, config.eligibility)
         consent_key = load_ed25519_private_pem(config.consent_key.read_bytes())
+        log_key = load_ed25519_public_pem(config.log_public_key.read_bytes())
         portal = Portal(
             store=store,
             keys=keys,
             signin=SignIn(store, keys, registry, config.policy),
             registry=registry,
-            manager=ConsentManager(manager_client, consent_key),
+            manager=ConsentManager(manager_client, consent_key, log_key),
             desk=EligibilityDesk(
                 desk_client, load_formula(config.criteria), config.answer_within_s
             ),
             secure_cookies=config.secure_cookies,
             clients=(manager_client, desk_client),
         )
-        runner = web.AppRunner(make_app(portal), access_log_class=AccessLog)
+        runner = web.AppRunner(
+            make_app(portal, watch_every_s=config.watch_every_s), access_log_class=AccessLog
+        )
         await runner.setup()
         host, _, port = listen.rpartition(":")
         site = web.TCPSite(runner, host, int(port))

@@ -573,6 +573,43 @@ class PortalStore:
             ).fetchall()
         return [e for e in (_row(CaseEntry, r) for r in rows) if e is not None]
 
+    # who accessed the citizen's data: how far they were told
+
+    def data_seen(self, account_id: str) -> int | None:
+        """The log index of the newest access ``account_id`` was told about (None: never
+        looked for)."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT seen_index FROM portal_data_seen WHERE account_id = ?", (account_id,)
+            ).fetchone()
+        return None if row is None else int(row[0])
+
+    def advance_data_seen(self, account_id: str, was: int | None, to: int, now: int) -> bool:
+        """Move the cursor from ``was`` to ``to`` (one conditional write: of two looks racing
+        over the same accesses, one tells the citizen); False if it was not at ``was``."""
+        if was is None:
+            sql = (
+                "INSERT INTO portal_data_seen (account_id, seen_index, checked_at)"
+                " VALUES (?, ?, ?) ON CONFLICT (account_id) DO NOTHING"
+            )
+            return self._write(sql, (account_id, to, now)) == 1
+        sql = (
+            "UPDATE portal_data_seen SET seen_index = ?, checked_at = ?"
+            " WHERE account_id = ? AND seen_index = ?"
+        )
+        return self._write(sql, (to, now, account_id, was)) == 1
+
+    def accounts_by_last_check(self, limit: int) -> list[str]:
+        """Up to ``limit`` account ids, those never looked for first, then the longest ago."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT a.id FROM portal_accounts a"
+                " LEFT JOIN portal_data_seen s ON s.account_id = a.id"
+                " ORDER BY COALESCE(s.checked_at, -1), a.id LIMIT ?",
+                (limit,),
+            ).fetchall()
+        return [str(r[0]) for r in rows]
+
     # the simulated SMS gateway
 
     def send_sms(self, sms: Sms) -> None:

@@ -66,6 +66,7 @@ def cmd_portal(args: argparse.Namespace) -> None:
         criteria=Path(args.criteria) if args.criteria else None,
         secure_cookies=args.secure_cookies,
         answer_within_s=args.answer_within,
+        watch_every_s=args.watch_every,
         policy=SignInPolicy(
             code_ttl_s=args.code_ttl,
             session_ttl_s=args.session_ttl,
@@ -254,6 +255,15 @@ def add_portal_commands(commands: argparse._SubParsersAction) -> None:
         metavar="SECONDS",
         help="how long a citizen has to answer a consent request before it is asked afresh;"
         " 0: the hub's limit (a day)",
+    )
+    portal.add_argument(
+        "--watch-every",
+        type=int,
+        default=900,
+        metavar="SECONDS",
+        help="how often the portal asks the hub who accessed its citizens' data, to tell them"
+        " by inbox and SMS (up to 200 citizens a round, those asked about longest ago first);"
+        " 0: only when a citizen opens their page",
     )
     portal.add_argument(
         "--max-attempts", type=_positive, default=5, help="wrong codes before a code is spent"

@@ -484,6 +484,21 @@ class HubClient(MemberChannel):
         )
         return response.receipt
 
+    async def citizen_accesses(
+        self, subject_token: str, *, limit: int = 0, before_index: int | None = None
+    ) -> audit_pb2.CitizenAccessList:
+        """As the consent manager: who accessed the data of the citizen its subject token
+        speaks for. ``limit`` 0: every access, oldest first; otherwise one page, newest
+        first, before ``before_index`` if given (ask again with the answer's
+        ``next_before_index`` while it says ``more``)."""
+        request = audit_pb2.CitizenAccessesRequest(subject_token=subject_token, limit=limit)
+        if before_index is not None:
+            request.before_index, request.has_before_index = before_index, True
+        response: audit_pb2.CitizenAccessList = await self._call(
+            self._audit.CitizenAccesses, request
+        )
+        return response
+
     async def list_services(self) -> list[registry_pb2.ServiceDescriptor]:
         response = await self._call(self._registry.ListServices, registry_pb2.ListServicesRequest())
         return list(response.services)

@@ -19,6 +19,7 @@ from aiohttp import web
 from jembatan.client import HubCallFailed, QueryRefused
 from portal import explain, ground, i18n
 from portal.offer import ConsentOffer
+from portal.pages import data
 from portal.pages.base import (
     PORTAL,
     Portal,
@@ -41,6 +42,9 @@ DECIDING_AT_MOST_S = 120
 async def home_page(request: web.Request) -> web.Response:
     account_id = account(request)
     portal = request.app[PORTAL]
+    # Who read their data since they were last told: in the inbox below (no SMS: they are
+    # looking at the portal now).
+    await data.look_for_news_quietly(portal, account_id, sms=False)
     applications = await portal.store.run(portal.store.applications_of, account_id)
     messages = await portal.store.run(portal.store.inbox, account_id)
     return page(
@@ -166,9 +170,7 @@ async def _ask_again(request: web.Request, application: Application) -> ConsentO
 
 
 def _grantee(member_id: str) -> str:
-    if member_id == "ID/GOV/KEMENSOS/eligibility":
-        return i18n.gettext("Kemensos eligibility service")
-    return member_id
+    return explain.member_name(member_id)
 
 
 async def consent_posted(request: web.Request) -> web.Response:
@@ -243,6 +245,9 @@ async def consent_posted(request: web.Request) -> web.Response:
             )
         )
         log.info("application %s: needs review, to a ground check", application.id)
+    # The fan-out just read their data: the inbox says so too (the decision's SMS was news
+    # enough for their phone).
+    await data.look_for_news_quietly(portal, application.account_id, sms=False)
     raise web.HTTPSeeOther(target)
 
 

@@ -210,15 +210,24 @@ _SMS = {
     " Anda untuk memeriksa permohonan bansos Anda.",
     "case_closed": "Portal Perlinsos: ada kabar tentang permohonan bansos Anda."
     " Buka Portal Perlinsos untuk melihatnya.",
+    "data_read": "Portal Perlinsos: ada kabar baru tentang data Anda."
+    " Buka Portal Perlinsos untuk melihatnya.",
 }
 
 
 async def tell(portal: Portal, application: Application, kind: str) -> None:
     """Put a message in the citizen's inbox, and an SMS saying there is news."""
-    message = InboxMessage(opaque_id(), application.account_id, now(), kind, application.id)
+    await tell_account(portal, application.account_id, kind, application.id)
+
+
+async def tell_account(
+    portal: Portal, account_id: str, kind: str, application_id: str = "", *, sms: bool = True
+) -> None:
+    """Put a message in ``account_id``'s inbox and, if ``sms``, an SMS saying there is news."""
+    message = InboxMessage(opaque_id(), account_id, now(), kind, application_id)
     await portal.store.run(portal.store.add_message, message)
-    if kind in _SMS:
-        await portal.store.run(_text_citizen, portal, application.account_id, _SMS[kind])
+    if sms and kind in _SMS:
+        await portal.store.run(_text_citizen, portal, account_id, _SMS[kind])
 
 
 def _text_citizen(portal: Portal, account_id: str, body: str) -> None:

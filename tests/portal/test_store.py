@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from hub.store import open_store
-from portal.store import STEPS, Application, PortalStoreError, open_portal_store
+from portal.store import STEPS, Account, Application, PortalStoreError, open_portal_store
 from tests.portal.conftest import citizens, start_portal
 from tests.portal.http import browser_session
 from tests.postgres import admin_connection, fresh_schema
@@ -47,6 +47,25 @@ def test_migrated_once_and_applications_found_only_with_their_account(location: 
         assert moved is not None and moved.status == "decided"
         versions = store._db.execute("SELECT version FROM portal_schema_version").fetchall()
         assert [row[0] for row in versions] == [step.version for step in STEPS]
+    finally:
+        store.close()
+
+
+def test_the_cursor_of_accesses_told_moves_once_and_forward(location: str) -> None:
+    store = open_portal_store(location)
+    try:
+        for account_id in ("old", "new"):
+            store.add_account(Account(account_id, f"key-{account_id}", b"sealed", 1))
+        assert store.data_seen("old") is None
+        assert store.advance_data_seen("old", None, 7, now=100)
+        # Two looks racing over the same accesses: the second finds the cursor moved.
+        assert not store.advance_data_seen("old", None, 7, now=101)
+        assert store.advance_data_seen("old", 7, 9, now=102)
+        assert not store.advance_data_seen("old", 7, 12, now=103)
+        assert store.data_seen("old") == 9
+        # The watch asks about those never looked for first, then the longest ago.
+        assert store.accounts_by_last_check(10) == ["new", "old"]
+        assert store.accounts_by_last_check(1) == ["new"]
     finally:
         store.close()
 
